@@ -1,0 +1,45 @@
+// Evaluator: class probabilities from a Model, with XGBoost's exact semantics.
+//
+// Split rule: (float)x < threshold goes left; NaN goes to the default child. Margin = base score
+// + sum of leaf values of the class's trees. Raw probabilities = softmax(margin) (what libxgboost
+// predicts); calibrated probabilities = softmax(margin / temperature).
+// No allocation and no exceptions on the prediction path; all output buffers belong to the caller.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "fetal/model.h"
+#include "fetal/status.h"
+
+namespace fetal {
+
+class Evaluator {
+ public:
+  // Compiles `model` into the evaluator's layout. The evaluator keeps no reference to `model`.
+  static Status Create(const Model& model, std::unique_ptr<Evaluator>* out);
+  ~Evaluator();
+
+  // margins[kNumClasses] for one exam of kNumFeatures floats.
+  void Margins(const float* features, float* margins) const;
+  // Calibrated probabilities (temperature applied) for one exam.
+  void Predict(const float* features, float* probabilities) const;
+  // Raw softmax probabilities (temperature 1), identical to libxgboost's predict.
+  void PredictRaw(const float* features, float* probabilities) const;
+  // n exams, row-major (n * kNumFeatures) -> n * kNumClasses calibrated probabilities.
+  void PredictBatch(const float* features, size_t n, float* probabilities) const;
+  void PredictBatchRaw(const float* features, size_t n, float* probabilities) const;
+
+  double temperature() const { return temperature_; }
+
+ private:
+  Evaluator() = default;
+  struct Layout;
+  std::unique_ptr<Layout> layout_;
+  double temperature_ = 1.0;
+};
+
+// Index of the largest probability (ties go to the lower class).
+int ArgMax(const float* probabilities);
+
+}  // namespace fetal

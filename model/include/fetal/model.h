@@ -1,0 +1,69 @@
+// Model: the in-memory form of a model bundle (see docs/bundle-format.md).
+//
+// Plain data. Trees are stored as flat struct-of-arrays, in XGBoost's own node numbering
+// (node 0 is the root of each tree). The evaluator compiles this into its fast layout once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fetal/schema.h"
+
+namespace fetal {
+
+// One regression tree of a multi:softprob booster.
+struct Tree {
+  int32_t target_class = 0;          // which class margin the tree adds to
+  std::vector<int32_t> left;         // left child index, -1 at a leaf
+  std::vector<int32_t> right;        // right child index, -1 at a leaf
+  std::vector<int32_t> feature;      // split feature index (meaningless at a leaf)
+  std::vector<float> value;          // split threshold (x < value goes left) or leaf value
+  std::vector<uint8_t> default_left; // 1 if a missing (NaN) value goes left
+  std::vector<float> cover;          // sum of hessians reaching the node (TreeSHAP weights)
+
+  size_t size() const { return left.size(); }
+  bool is_leaf(size_t node) const { return left[node] < 0; }
+};
+
+// Per-feature min/max over the training data (after de-duplication).
+struct TrainingRange {
+  std::array<float, kNumFeatures> min{};
+  std::array<float, kNumFeatures> max{};
+};
+
+// Mahalanobis reference for out-of-distribution detection (see ood.h).
+struct OodReference {
+  std::array<double, kNumFeatures> mean{};    // of the transformed, standardized features
+  std::array<double, kNumFeatures> scale{};   // standard deviation used to standardize
+  std::vector<double> inverse_covariance;     // kNumFeatures*kNumFeatures, row-major
+  double threshold = 0;                       // distance above which an exam is flagged
+  double threshold_quantile = 0.99;           // the training quantile `threshold` came from
+};
+
+// Cross-validated metrics recorded in the bundle (means over the published splits).
+struct ModelMetrics {
+  double accuracy = 0, macro_f1 = 0, balanced_accuracy = 0, log_loss = 0, brier = 0, ece = 0;
+  std::array<double, kNumClasses> recall{};
+  int splits = 0;  // 0 if not cross-validated (e.g. an imported model)
+};
+
+struct Model {
+  int32_t format_version = 1;         // bundle format version it was read from / written as
+  int64_t model_version = 1;          // registry version; browsers refuse going backwards
+  std::string name = "fetal-health";  // human label
+  std::string created;                // ISO 8601 UTC, e.g. "2026-11-28T00:00:00Z"
+  std::string training_data_sha256;   // hex SHA-256 of the training CSV bytes
+  std::string figo_ruleset;           // version of the FIGO rule layer it was validated with
+  std::string source;                 // "fetal-model train" or "xgboost-import"
+  std::string params_json;            // training parameters, as a JSON object text
+  std::array<float, kNumClasses> base_score{};  // margin offset per class
+  double temperature = 1.0;           // calibrated probabilities = softmax(margin / temperature)
+  TrainingRange training_range;
+  OodReference ood;
+  ModelMetrics metrics;
+  std::vector<Tree> trees;
+};
+
+}  // namespace fetal
