@@ -1,0 +1,292 @@
+// Store: the server's durable state (exams, audit chain, tokens, model registry) behind one
+// interface with two backends, SQLite (default, embedded) and PostgreSQL (libpqxx, scale-out).
+//
+// Threading: every method may be called concurrently from any number of threads. Writes that
+// must be durable (exam submissions, audit appends, token and model changes) are queued to one
+// committer thread per store that runs all pending writes in ONE transaction (each in its own
+// SAVEPOINT, so one failure does not undo the others), commits once, and only then acknowledges
+// every caller. A method that returns OK for a write guarantees the write is durable.
+//
+// Errors: nothing throws across this interface. Every method returns a StoreStatus; database
+// driver errors are caught inside and mapped (see StoreStatus::Code).
+//
+// Lifetimes: a Store is created by Store::Open and owned by the caller. Destroying it drains
+// the committer (pending writes are committed and acknowledged) and closes the database; it
+// must not be destroyed while another thread is still inside one of its methods. Output
+// pointers must be non-null; they are only written on OK unless stated otherwise.
+//
+// Canonical forms (audit event hashing, exam content hash) are specified in docs/storage.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fetal/schema.h"
+
+namespace fetal {
+namespace storage {
+
+class StoreStatus {
+ public:
+  enum class Code {
+    kOk = 0,
+    kInvalidArgument,  // caller input malformed (bad cursor, limit out of range, ...) -> 400/422
+    kNotFound,         // no such exam / audit seq / model version / token        -> 404
+    kConflict,         // idempotency key reused with another body, version exists -> 409
+    kUnavailable,      // database unreachable, locked beyond busy timeout, disk full -> 503
+    kCorruption,       // stored data fails a consistency check                    -> 500
+    kInternal,         // anything else (a bug, an unexpected driver error)        -> 500
+  };
+
+  StoreStatus() = default;  // OK
+  static StoreStatus Ok() { return StoreStatus(); }
+  static StoreStatus InvalidArgument(std::string msg, std::string field = {}) {
+    return StoreStatus(Code::kInvalidArgument, std::move(msg), std::move(field));
+  }
+  static StoreStatus NotFound(std::string msg) { return StoreStatus(Code::kNotFound, std::move(msg), {}); }
+  // `field` names the offending key, e.g. "client_exam_id" (or "exams[17].client_exam_id").
+  static StoreStatus Conflict(std::string msg, std::string field = {}) {
+    return StoreStatus(Code::kConflict, std::move(msg), std::move(field));
+  }
+  static StoreStatus Unavailable(std::string msg) {
+    return StoreStatus(Code::kUnavailable, std::move(msg), {});
+  }
+  static StoreStatus Corruption(std::string msg) { return StoreStatus(Code::kCorruption, std::move(msg), {}); }
+  static StoreStatus Internal(std::string msg) { return StoreStatus(Code::kInternal, std::move(msg), {}); }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  const std::string& field() const { return field_; }
+  std::string ToString() const;  // "conflict: client_exam_id \"a1\" was already used ..."
+
+ private:
+  StoreStatus(Code code, std::string msg, std::string field)
+      : code_(code), message_(std::move(msg)), field_(std::move(field)) {}
+  Code code_ = Code::kOk;
+  std::string message_;
+  std::string field_;
+};
+
+// Who performs an action; recorded in the audit event the action appends.
+struct Actor {
+  std::string name;        // token name, or "system" / "cli"
+  std::string role;        // "clinician" | "auditor" | "admin" | "system"
+  std::string request_id;  // HTTP request id, empty outside a request
+};
+
+// ---------------------------------------------------------------------------------------------
+// Exams
+
+// What the HTTP layer hands over after validating and re-evaluating an exam.
+struct ExamInput {
+  std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per submitted_by
+  // Hex SHA-256 of the request body as the HTTP layer canonicalizes it. Same key + same hash is a
+  // replay, same key + another hash is a conflict.
+  std::string body_sha256;
+  std::array<double, kNumFeatures> features{};  // schema order, finite
+  int client_class = 0;                         // 0..kNumClasses-1
+  std::array<double, kNumClasses> client_probabilities{};
+  int64_t model_version = 0;  // the version the client states it used (>= 1)
+  int server_class = 0;       // the server's native re-evaluation with that version
+  std::array<double, kNumClasses> server_probabilities{};
+  bool agreement = false;     // server_class == client_class && max_abs_diff <= 1e-4
+  double max_abs_diff = 0;    // max |p_server - p_client|
+  std::string patient_ref;       // optional, may be empty
+  std::string note;              // optional, may be empty
+  std::string client_timestamp;  // as sent by the client (validated by the HTTP layer)
+};
+
+struct ExamRecord {
+  int64_t id = 0;  // server-assigned, > 0, increasing in submission order per database
+  ExamInput input;
+  std::string submitted_by;  // Actor::name of the submitter
+  int64_t received_ms = 0;   // server time at commit, ms since the Unix epoch (UTC)
+  int64_t audit_seq = 0;     // the exam.submit audit event that covers this row
+  std::string content_sha256;  // hex SHA-256 of the canonical exam (docs/storage.md)
+};
+
+struct SubmitResult {
+  ExamRecord exam;
+  bool replayed = false;  // true: this key+body was stored earlier; `exam` is the original
+};
+
+enum class Agreement { kMatch, kMismatch };
+
+// All set fields must match (AND). Unset = no constraint.
+struct ExamFilter {
+  std::optional<int64_t> from_ms;        // received_ms >= from_ms
+  std::optional<int64_t> to_ms;          // received_ms <  to_ms
+  std::optional<int> client_class;       // the class the clinician was shown
+  std::optional<int64_t> model_version;
+  std::optional<Agreement> agreement;
+  std::optional<std::string> submitted_by;  // clinicians are restricted to their own exams
+};
+
+struct ExamPage {
+  std::vector<ExamRecord> exams;  // ascending id
+  std::string next_cursor;        // empty when there is no further page
+};
+
+// ---------------------------------------------------------------------------------------------
+// Audit
+
+// What a caller appends. The store assigns seq, time, prev_hash and hash.
+struct AuditEntry {
+  Actor actor;
+  std::string action;   // "exam.submit", "exam.read", "audit.list", "model.activate", ...
+  std::string object;   // "exam/42", "model/3", "token/7", "" when none
+  std::string outcome;  // "ok", "denied", "not_found", ...
+  std::string details;  // free text / compact JSON; for exam.submit: "exam_sha256=<hex>"
+};
+
+struct AuditEvent {
+  int64_t seq = 0;  // 1, 2, 3, ... without gaps
+  int64_t time_ms = 0;
+  AuditEntry entry;
+  std::string prev_hash;  // hex; 64 zeros for seq 1
+  std::string hash;       // hex SHA-256(prev_hash || canonical(event)), docs/storage.md
+};
+
+struct AuditVerifyResult {
+  bool ok = false;
+  int64_t length = 0;          // events checked (the whole chain when ok)
+  std::string head_hash;       // hash of the last event; 64 zeros for an empty chain
+  int64_t first_bad_seq = 0;   // when !ok: the first seq whose event or covered exam fails
+  std::string problem;         // when !ok: what failed, for a person
+};
+
+struct AuditCheckpoint {
+  int64_t seq = 0;        // 0 for an empty chain
+  std::string hash;       // 64 zeros for an empty chain
+};
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+struct TokenRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string role;          // "clinician" | "auditor" | "admin"
+  std::string token_sha256;  // hex SHA-256 of the secret; the secret itself is never stored
+  int64_t created_ms = 0;
+  bool revoked = false;
+  int64_t revoked_ms = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+struct ModelInput {
+  int64_t version = 0;   // >= 1, or 0 to take max(version)+1
+  std::string bundle;    // bundle bytes
+  std::string signature; // detached signature as uploaded
+  std::string sha256;    // hex SHA-256 of `bundle` (checked by the store)
+  std::string metadata_json;  // metrics summary etc., stored verbatim
+};
+
+struct ModelRecord {
+  int64_t version = 0;
+  std::string sha256;
+  std::string signature;
+  std::string metadata_json;
+  int64_t created_ms = 0;
+  bool active = false;
+  std::string bundle;  // filled by GetModel/GetActiveModel only; empty in ListModels
+};
+
+struct StoreStats {
+  int64_t exams = 0;
+  int64_t mismatches = 0;
+  int64_t audit_length = 0;
+};
+
+struct StoreOptions {
+  // "postgresql://..." or "postgres://..." (libpq URL) selects PostgreSQL; anything else is a
+  // SQLite file path (an optional "sqlite:" prefix is stripped). Parent directory must exist.
+  std::string url;
+  int busy_timeout_ms = 5000;     // SQLite busy_timeout
+  int max_group_size = 1024;      // most writes committed in one transaction
+  // Read connections used for queries (the committer has its own write connection).
+  int read_connections = 4;
+};
+
+class Store {
+ public:
+  // Opens (creating and migrating the schema if needed) and starts the committer thread.
+  static StoreStatus Open(const StoreOptions& options, std::unique_ptr<Store>* store);
+
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  virtual const char* backend() const = 0;  // "sqlite" | "postgresql"
+
+  // Liveness: a trivial round trip on a read connection. Unavailable when unreachable.
+  virtual StoreStatus Ping() = 0;
+
+  // --- tokens (each change appends an audit event "token.create" / "token.revoke") ---
+  // Conflict when the hash or the name is already used by a non-revoked token.
+  virtual StoreStatus CreateToken(const std::string& name, const std::string& role,
+                                  const std::string& token_sha256, const Actor& by,
+                                  TokenRecord* out) = 0;
+  // NotFound when unknown. Revoked tokens are returned too (check `revoked`).
+  virtual StoreStatus FindTokenByHash(const std::string& token_sha256, TokenRecord* out) = 0;
+  virtual StoreStatus ListTokens(std::vector<TokenRecord>* out) = 0;
+  // NotFound when unknown; revoking a revoked token is OK and changes nothing.
+  virtual StoreStatus RevokeToken(int64_t id, const Actor& by) = 0;
+
+  // --- exams ---
+  // Stores the exam and its "exam.submit" audit event in the same durable transaction; returns
+  // after the commit. Replay (same submitter, key and body hash): OK, replayed=true, original
+  // returned, nothing appended. Same key, other body hash: Conflict naming the key.
+  // InvalidArgument for an empty/oversized key or out-of-range class.
+  virtual StoreStatus SubmitExam(const ExamInput& exam, const Actor& by, SubmitResult* out) = 0;
+  // All or nothing: either every exam is stored (or replayed) or none is. On error the status
+  // field names the failing element ("exams[17].client_exam_id"). out gets one result per input,
+  // in order. A key repeated inside one batch with the same body is a replay of the first.
+  virtual StoreStatus SubmitExamBatch(const std::vector<ExamInput>& exams, const Actor& by,
+                                      std::vector<SubmitResult>* out) = 0;
+  virtual StoreStatus GetExam(int64_t id, ExamRecord* out) = 0;
+  // limit in 1..1000 (InvalidArgument "limit" otherwise). `cursor` is empty for the first page
+  // or a next_cursor from an earlier call with the same filter (InvalidArgument "cursor" when
+  // malformed). Ascending id; rows inserted while paging never cause duplicates or skips of
+  // rows that existed before the first page.
+  virtual StoreStatus ListExams(const ExamFilter& filter, const std::string& cursor, int limit,
+                                ExamPage* out) = 0;
+
+  // --- audit ---
+  // Appends durably (group committed) and returns the stored event.
+  virtual StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) = 0;
+  // Events with seq > after_seq, ascending, at most limit (1..1000).
+  virtual StoreStatus ListAudit(int64_t after_seq, int limit, std::vector<AuditEvent>* out) = 0;
+  virtual StoreStatus GetAudit(int64_t seq, AuditEvent* out) = 0;
+  // Walks the whole chain: recomputes every hash, checks seq continuity and prev links, and
+  // recomputes each exam covered by an exam.submit event. Returns OK with result->ok=false on a
+  // broken chain; a non-OK status only when the walk itself could not run.
+  virtual StoreStatus VerifyAudit(AuditVerifyResult* result) = 0;
+  virtual StoreStatus Checkpoint(AuditCheckpoint* out) = 0;
+
+  // --- models ---
+  // Conflict when the version exists; InvalidArgument when sha256 does not match the bundle.
+  // Appends "model.put". The first model is not activated automatically.
+  virtual StoreStatus PutModel(const ModelInput& model, const Actor& by, ModelRecord* out) = 0;
+  virtual StoreStatus ListModels(std::vector<ModelRecord>* out) = 0;  // ascending version
+  virtual StoreStatus GetModel(int64_t version, ModelRecord* out) = 0;
+  virtual StoreStatus GetActiveModel(ModelRecord* out) = 0;  // NotFound when none is active
+  // Makes `version` the only active one (rolling back = activating an older version); appends
+  // "model.activate". NotFound when the version does not exist.
+  virtual StoreStatus ActivateModel(int64_t version, const Actor& by) = 0;
+
+  virtual StoreStatus Stats(StoreStats* out) = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace storage
+}  // namespace fetal
