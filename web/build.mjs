@@ -1,0 +1,107 @@
+// Builds the static web app into web/dist/ (see web/README.md).
+//
+//   node web/build.mjs            (run from the repository root, or via scripts/build-web.sh)
+//
+// Inputs, each overridable by an environment variable:
+//   FETAL_WASM_DIR      folder with fetal.js, fetal-core.js, fetal-core.wasm (scripts/build-wasm.sh)
+//   FETAL_DEFAULT_MODEL the bundle shipped inside the app         (build/model/default.fhm)
+//   FETAL_MODEL_PUBKEY  PEM (SPKI) public key that model updates must be signed with
+//                       (build/model/signing-public.pem); without it the app refuses all updates
+//   FETAL_WEB_OUT       output folder                              (web/dist)
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const webDir = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(webDir, '..');
+const out = resolve(process.env.FETAL_WEB_OUT ?? join(webDir, 'dist'));
+
+function fail(message) {
+  console.error(`build-web: ${message}`);
+  process.exit(1);
+}
+
+const wasmCandidates = process.env.FETAL_WASM_DIR
+  ? [resolve(process.env.FETAL_WASM_DIR)]
+  : ['build-wasm/dist', 'build-wasm/wasm', 'build-wasm/bin', 'build/wasm/dist', 'build/wasm'].map((p) => join(repo, p));
+const WASM_FILES = ['fetal.js', 'fetal-core.js', 'fetal-core.wasm'];
+const wasmDir = wasmCandidates.find((d) => WASM_FILES.every((f) => existsSync(join(d, f))));
+if (!wasmDir) {
+  fail(`no WASM runtime (${WASM_FILES.join(', ')}) in ${wasmCandidates.map((d) => relative(repo, d) || '.').join(' or ')}; ` +
+    'run scripts/build-wasm.sh first or set FETAL_WASM_DIR');
+}
+
+const modelPath = resolve(process.env.FETAL_DEFAULT_MODEL ?? join(repo, 'build/model/default.fhm'));
+if (!existsSync(modelPath)) {
+  fail(`no default model bundle at ${modelPath}; build it (bin/fetal-model train) or set FETAL_DEFAULT_MODEL`);
+}
+
+const pubkeyPath = resolve(process.env.FETAL_MODEL_PUBKEY ?? join(repo, 'build/model/signing-public.pem'));
+let pubkeySpki = '';
+if (existsSync(pubkeyPath)) {
+  const pem = readFileSync(pubkeyPath, 'utf8');
+  const m = pem.match(/-----BEGIN PUBLIC KEY-----([\s\S]+?)-----END PUBLIC KEY-----/);
+  if (!m) fail(`${pubkeyPath} is not a PEM "PUBLIC KEY" (SPKI) file`);
+  pubkeySpki = m[1].replace(/\s+/g, '');
+} else {
+  console.warn(`build-web: WARNING no public key at ${pubkeyPath}: the app will refuse every model update`);
+}
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, 'model'), { recursive: true });
+
+await build({
+  entryPoints: [join(webDir, 'src/main.ts')],
+  outfile: join(out, 'app.js'),
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  external: ['./fetal.js'],
+  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki) },
+  logLevel: 'warning',
+});
+
+cpSync(join(webDir, 'index.html'), join(out, 'index.html'));
+cpSync(join(webDir, 'public'), out, { recursive: true });
+for (const f of WASM_FILES) cpSync(join(wasmDir, f), join(out, f));
+cpSync(modelPath, join(out, 'model/default.fhm'));
+if (existsSync(`${modelPath}.sig`)) cpSync(`${modelPath}.sig`, join(out, 'model/default.fhm.sig'));
+
+// Everything in dist/ is precached, except source maps; the build id hashes all of it so any
+// change installs a fresh cache.
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+const files = walk(out).filter((p) => !p.endsWith('.map')).map((p) => relative(out, p).split('\\').join('/')).sort();
+const hash = createHash('sha256');
+for (const f of files) hash.update(f).update(readFileSync(join(out, f)));
+const buildId = hash.digest('hex').slice(0, 16);
+const precache = ['./', ...files];
+
+await build({
+  entryPoints: [join(webDir, 'src/sw.ts')],
+  outfile: join(out, 'sw.js'),
+  bundle: true,
+  format: 'iife',
+  target: 'es2022',
+  minify: true,
+  define: { __PRECACHE__: JSON.stringify(precache), __BUILD_ID__: JSON.stringify(buildId) },
+  logLevel: 'warning',
+});
+writeFileSync(join(out, 'build-info.json'), JSON.stringify({
+  buildId,
+  wasmDir: relative(repo, wasmDir),
+  model: relative(repo, modelPath),
+  publicKey: pubkeySpki ? relative(repo, pubkeyPath) : null,
+  files: precache,
+}, null, 2) + '\n');
+
+console.log(`build-web: ${relative(repo, out)} (build ${buildId}, ${files.length} files, wasm from ${relative(repo, wasmDir)}, ` +
+  `model ${relative(repo, modelPath)}, public key ${pubkeySpki ? relative(repo, pubkeyPath) : 'NONE'})`);

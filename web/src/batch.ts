@@ -1,0 +1,298 @@
+// Batch mode: a CSV with the dataset's column names is parsed by the WASM core, validated and
+// classified in chunks (yielding to the UI between chunks, so the progress bar moves and the page
+// stays responsive), then shown as a class-count chart, a paged results table, the rows that
+// could not be classified (by line and reason), and a CSV export.
+
+import type { FetalRuntime, FetalModel, ModelInfo } from './fetal.js';
+import { h, replaceChildren, svg } from './dom.js';
+import { className, featureName, findingText, getSchema } from './format.js';
+import { num, t } from './i18n.js';
+import { activeModel } from './models.js';
+
+const CHUNK_ROWS = 256;
+const PAGE_ROWS = 50;
+
+interface InvalidRow {
+  line: number;
+  column: string;
+  reason: string;
+}
+
+interface BatchResult {
+  name: string;
+  info: ModelInfo;
+  lines: Uint32Array;         // per classified row
+  classes: Uint8Array;
+  probabilities: Float32Array; // 3 per classified row
+  labels: Int32Array | null;   // per classified row, -1 when absent
+  invalid: InvalidRow[];
+  counts: number[];
+  ms: number;
+}
+
+let rt: FetalRuntime;
+let root: HTMLElement;
+let result: BatchResult | null = null;
+let headerError: string | null = null;
+let progress: { name: string; done: number; total: number } | null = null;
+let page = 0;
+let running = false;
+
+const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+// Reasons come from the validator's structured findings (translated); CSV read errors carry the
+// core's own sentence, prefixed with the translated column.
+function parseErrorReason(e: { line: number; column: number; field: string; message: string }): InvalidRow {
+  return { line: e.line, column: e.field, reason: e.message };
+}
+
+async function runBatch(file: File): Promise<void> {
+  if (running) return;
+  running = true;
+  result = null;
+  headerError = null;
+  page = 0;
+  progress = { name: file.name, done: 0, total: 0 };
+  render();
+  try {
+    const text = await file.text();
+    const started = performance.now();
+    const parsed = rt.parseCsv(text);
+    const nf = getSchema().length;
+    if (parsed.rows === 0 && parsed.errors.length > 0 && parsed.errors.every((e) => e.line <= 1)) {
+      headerError = parsed.errors.map((e) => e.message).join('; ');
+      return;
+    }
+    const loaded = activeModel(); // captured: an update mid-batch does not mix versions
+    const model: FetalModel = loaded.model;
+    const invalid: InvalidRow[] = parsed.errors.map(parseErrorReason);
+    const lines = new Uint32Array(parsed.rows);
+    const classes = new Uint8Array(parsed.rows);
+    const probabilities = new Float32Array(parsed.rows * 3);
+    const labels = parsed.labels.length === parsed.rows && Array.from(parsed.labels).some((l) => l >= 0)
+      ? new Int32Array(parsed.rows) : null;
+    const counts = [0, 0, 0];
+    const chunk = new Float32Array(CHUNK_ROWS * nf);
+    const chunkOut = new Float32Array(CHUNK_ROWS * 3);
+    const chunkRows: number[] = [];
+    let valid = 0;
+    progress.total = parsed.rows;
+
+    for (let start = 0; start < parsed.rows; start += CHUNK_ROWS) {
+      const end = Math.min(parsed.rows, start + CHUNK_ROWS);
+      const block = parsed.features.subarray(start * nf, end * nf);
+      const flags = model.validateBatch ? model.validateBatch(block, end - start) : null;
+      chunkRows.length = 0;
+      for (let r = start; r < end; r++) {
+        const row = parsed.features.subarray(r * nf, (r + 1) * nf);
+        if (!flags || flags[r - start]) {
+          const errors = rt.validate(row, model).filter((f) => f.severity === 'error');
+          if (errors.length) {
+            for (const f of errors) {
+              invalid.push({ line: parsed.lines[r], column: getSchema()[f.feature]?.name ?? '', reason: `${featureName(f.feature)}: ${findingText(f)}` });
+            }
+            continue;
+          }
+        }
+        chunk.set(row, chunkRows.length * nf);
+        chunkRows.push(r);
+      }
+      if (chunkRows.length) {
+        const out = model.classifyBatch(chunk.subarray(0, chunkRows.length * nf), chunkRows.length, chunkOut.subarray(0, chunkRows.length * 3));
+        for (let j = 0; j < chunkRows.length; j++) {
+          const r = chunkRows[j];
+          const p0 = out[j * 3], p1 = out[j * 3 + 1], p2 = out[j * 3 + 2];
+          const k = p0 >= p1 && p0 >= p2 ? 0 : p1 >= p2 ? 1 : 2;
+          lines[valid] = parsed.lines[r];
+          classes[valid] = k;
+          probabilities.set([p0, p1, p2], valid * 3);
+          if (labels) labels[valid] = parsed.labels[r];
+          counts[k]++;
+          valid++;
+        }
+      }
+      progress.done = end;
+      updateProgress();
+      await tick();
+    }
+    invalid.sort((a, b) => a.line - b.line);
+    result = {
+      name: file.name,
+      info: loaded.info,
+      lines: lines.slice(0, valid),
+      classes: classes.slice(0, valid),
+      probabilities: probabilities.slice(0, valid * 3),
+      labels: labels ? labels.slice(0, valid) : null,
+      invalid,
+      counts,
+      ms: Math.round(performance.now() - started),
+    };
+  } finally {
+    running = false;
+    progress = null;
+    render();
+  }
+}
+
+function updateProgress(): void {
+  const bar = root.querySelector<HTMLProgressElement>('#batch-progress');
+  const label = root.querySelector<HTMLElement>('#batch-progress-label');
+  if (!bar || !label || !progress) return;
+  bar.max = Math.max(1, progress.total);
+  bar.value = progress.done;
+  label.textContent = t('batch.progress', { done: num(progress.done), total: num(progress.total) });
+}
+
+function countChart(counts: number[]): SVGElement {
+  const width = 420, barH = 34, gap = 14, labelW = 110, valueW = 60;
+  const max = Math.max(1, ...counts);
+  const height = counts.length * (barH + gap);
+  return svg(
+    'svg',
+    { class: 'count-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': t('batch.chartLabel'), 'data-testid': 'count-chart' },
+    counts.map((c, k) => {
+      const y = k * (barH + gap);
+      const w = ((width - labelW - valueW) * c) / max;
+      return svg('g', { 'data-class-index': k, 'data-count': c },
+        svg('text', { x: 0, y: y + barH * 0.65, class: 'chart-label' }, className(k)),
+        svg('rect', { x: labelW, y, width: Math.max(1, w), height: barH, rx: 3, class: `chart-bar class-${k}` }),
+        svg('text', { x: labelW + w + 6, y: y + barH * 0.65, class: 'chart-value' }, num(c)));
+    }),
+  );
+}
+
+function exportCsv(r: BatchResult): void {
+  const names = rt.classNames;
+  const header = ['line', 'class', 'p_normal', 'p_suspect', 'p_pathological', 'model_version', 'error'];
+  if (r.labels) header.splice(5, 0, 'label');
+  const rows: { line: number; text: string }[] = [];
+  for (let i = 0; i < r.lines.length; i++) {
+    const cells = [String(r.lines[i]), names[r.classes[i]],
+      r.probabilities[i * 3].toFixed(6), r.probabilities[i * 3 + 1].toFixed(6), r.probabilities[i * 3 + 2].toFixed(6)];
+    if (r.labels) cells.push(r.labels[i] >= 0 ? names[r.labels[i]] : '');
+    cells.push(String(r.info.version), '');
+    rows.push({ line: r.lines[i], text: cells.join(',') });
+  }
+  for (const bad of r.invalid) {
+    const cells = [String(bad.line), '', '', '', ''];
+    if (r.labels) cells.push('');
+    cells.push(String(r.info.version), `"${bad.reason.replace(/"/g, '""')}"`);
+    rows.push({ line: bad.line, text: cells.join(',') });
+  }
+  rows.sort((a, b) => a.line - b.line);
+  const blob = new Blob([[header.join(','), ...rows.map((x) => x.text)].join('\n') + '\n'], { type: 'text/csv' });
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: r.name.replace(/\.csv$/i, '') + '-results.csv' });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function resultsTable(r: BatchResult): HTMLElement {
+  const pages = Math.max(1, Math.ceil(r.lines.length / PAGE_ROWS));
+  page = Math.min(page, pages - 1);
+  const from = page * PAGE_ROWS;
+  const to = Math.min(r.lines.length, from + PAGE_ROWS);
+  const body: HTMLElement[] = [];
+  for (let i = from; i < to; i++) {
+    body.push(h('tr', {},
+      h('td', { class: 'num' }, r.lines[i]),
+      h('td', {}, h('span', { class: `class-badge small class-${r.classes[i]}` }, className(r.classes[i]))),
+      [0, 1, 2].map((k) => h('td', { class: 'num' }, num(r.probabilities[i * 3 + k], 3))),
+      r.labels ? h('td', {}, r.labels[i] >= 0 ? className(r.labels[i]) : '') : null));
+  }
+  const go = (delta: number) => () => {
+    page = Math.max(0, Math.min(pages - 1, page + delta));
+    render();
+    root.querySelector<HTMLElement>(delta < 0 ? '#batch-prev' : '#batch-next')?.focus();
+  };
+  return h('section', { 'aria-labelledby': 'batch-table-title' },
+    h('h2', { id: 'batch-table-title' }, t('batch.table')),
+    h('table', { class: 'data', 'data-testid': 'batch-table' },
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, t('batch.col.line')),
+        h('th', { scope: 'col' }, t('batch.col.class')),
+        h('th', { scope: 'col' }, t('batch.col.pNormal')),
+        h('th', { scope: 'col' }, t('batch.col.pSuspect')),
+        h('th', { scope: 'col' }, t('batch.col.pPathological')),
+        r.labels ? h('th', { scope: 'col' }, t('batch.col.label')) : null)),
+      h('tbody', {}, body)),
+    h('nav', { class: 'pager', 'aria-label': t('batch.table') },
+      h('button', { type: 'button', id: 'batch-prev', disabled: page === 0, onclick: go(-1) }, `‹ ${t('batch.prev')}`),
+      h('span', { 'aria-live': 'polite' }, t('batch.page', { page: page + 1, pages })),
+      h('button', { type: 'button', id: 'batch-next', disabled: page >= pages - 1, onclick: go(1) }, `${t('batch.next')} ›`)));
+}
+
+function invalidList(r: BatchResult): HTMLElement {
+  return h('section', { 'aria-labelledby': 'batch-invalid-title', class: 'invalid-rows' },
+    h('h2', { id: 'batch-invalid-title' }, t('batch.invalid', { count: r.invalid.length })),
+    r.invalid.length === 0
+      ? h('p', {}, t('batch.invalid.none'))
+      : h('table', { class: 'data', 'data-testid': 'invalid-table' },
+          h('thead', {}, h('tr', {},
+            h('th', { scope: 'col' }, t('batch.col.line')),
+            h('th', { scope: 'col' }, t('batch.col.column')),
+            h('th', { scope: 'col' }, t('batch.col.reason')))),
+          h('tbody', {}, r.invalid.slice(0, 500).map((x) =>
+            h('tr', {}, h('td', { class: 'num' }, x.line), h('td', {}, x.column), h('td', {}, x.reason))))));
+}
+
+export function render(): void {
+  const input = h('input', { type: 'file', id: 'batch-file', accept: '.csv,text/csv', class: 'file-input' }) as HTMLInputElement;
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    if (file) void runBatch(file);
+  });
+  const drop = h('div', { class: 'dropzone', 'data-testid': 'dropzone' },
+    h('label', { for: 'batch-file', class: 'button primary' }, t('batch.pick')),
+    input,
+    h('span', { class: 'muted' }, t('batch.drop')));
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const file = e.dataTransfer?.files?.[0];
+    if (file) void runBatch(file);
+  });
+
+  const parts: (HTMLElement | null)[] = [
+    h('h1', {}, t('batch.title')),
+    h('p', { class: 'intro' }, t('batch.intro')),
+    drop,
+  ];
+  if (progress) {
+    parts.push(h('div', { class: 'progress', role: 'status' },
+      h('p', {}, t('batch.reading', { name: progress.name })),
+      h('progress', { id: 'batch-progress', max: 1, value: 0 }),
+      h('p', { id: 'batch-progress-label' })));
+  }
+  if (headerError) parts.push(h('p', { class: 'error-summary', role: 'alert' }, t('batch.headerError', { message: headerError })));
+  if (result) {
+    const r = result;
+    parts.push(
+      h('p', { class: 'batch-done', role: 'status', 'data-testid': 'batch-done' },
+        t('batch.done', { name: r.name, valid: num(r.lines.length), invalid: num(new Set(r.invalid.map((x) => x.line)).size), ms: num(r.ms), version: r.info.version })),
+      h('div', { class: 'batch-summary' },
+        h('section', { 'aria-labelledby': 'batch-counts-title' },
+          h('h2', { id: 'batch-counts-title' }, t('batch.counts')),
+          countChart(r.counts)),
+        h('div', { class: 'batch-actions' },
+          h('button', { type: 'button', class: 'primary', id: 'batch-export', onclick: () => exportCsv(r) }, t('batch.export')))),
+      resultsTable(r),
+      invalidList(r),
+      h('p', { class: 'disclaimer' }, t('disclaimer')),
+    );
+  }
+  replaceChildren(root, parts);
+  updateProgress();
+}
+
+export function initBatch(runtime: FetalRuntime, container: HTMLElement): void {
+  rt = runtime;
+  root = container;
+}

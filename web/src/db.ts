@@ -1,0 +1,97 @@
+// IndexedDB storage: the exam history (which doubles as the submission queue) and a small
+// key-value store for settings and model state. One database, opened once per page.
+
+export type SubmissionStatus = 'queued' | 'submitted' | 'rejected';
+
+export interface StoredResult {
+  classIndex: number;
+  probabilities: number[];
+  figoClassIndex: number;
+  figoRuleset: string;
+  outOfDistribution: boolean;
+  outOfRange: number[];
+}
+
+export interface HistoryEntry {
+  id: string;                 // client_exam_id, the server's idempotency key
+  createdAt: number;          // ms since epoch, when it was classified
+  features: number[];         // 21 values, schema order
+  result: StoredResult;
+  modelVersion: number;
+  modelHash: string;
+  status: SubmissionStatus;
+  statusMessage?: string;     // server's reason for a rejection, or the last transient error
+  attempts: number;
+  lastAttemptAt?: number;
+  submittedAt?: number;
+  serverExamId?: string | number;
+  agreement?: string;
+}
+
+const DB_NAME = 'fetal-health';
+const DB_VERSION = 1;
+let dbPromise: Promise<IDBDatabase> | null = null;
+
+function open(): Promise<IDBDatabase> {
+  if (dbPromise) return dbPromise;
+  dbPromise = new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, DB_VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains('history')) {
+        const store = db.createObjectStore('history', { keyPath: 'id' });
+        store.createIndex('createdAt', 'createdAt');
+        store.createIndex('status', 'status');
+      }
+      if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv');
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  return dbPromise;
+}
+
+function done<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function store(name: 'history' | 'kv', mode: IDBTransactionMode): Promise<IDBObjectStore> {
+  const db = await open();
+  return db.transaction(name, mode).objectStore(name);
+}
+
+export async function kvGet<T>(key: string): Promise<T | undefined> {
+  return (await done((await store('kv', 'readonly')).get(key))) as T | undefined;
+}
+
+export async function kvSet(key: string, value: unknown): Promise<void> {
+  await done((await store('kv', 'readwrite')).put(value, key));
+}
+
+export async function kvDelete(key: string): Promise<void> {
+  await done((await store('kv', 'readwrite')).delete(key));
+}
+
+export async function putEntry(entry: HistoryEntry): Promise<void> {
+  await done((await store('history', 'readwrite')).put(entry));
+}
+
+export async function getEntry(id: string): Promise<HistoryEntry | undefined> {
+  return (await done((await store('history', 'readonly')).get(id))) as HistoryEntry | undefined;
+}
+
+// Newest first.
+export async function allEntries(): Promise<HistoryEntry[]> {
+  const list = (await done((await store('history', 'readonly')).index('createdAt').getAll())) as HistoryEntry[];
+  return list.reverse();
+}
+
+export async function entriesWithStatus(status: SubmissionStatus): Promise<HistoryEntry[]> {
+  const list = (await done(
+    (await store('history', 'readonly')).index('status').getAll(status),
+  )) as HistoryEntry[];
+  return list.sort((a, b) => a.createdAt - b.createdAt);
+}

@@ -1,0 +1,396 @@
+// The exam form and its result. Inputs are grouped by clinical meaning; every keystroke re-runs
+// the WASM validator and shows its findings under the field they concern. The model that scores
+// an exam is the one active when the exam started: a verified update waits until "New exam".
+
+import type { Classification, FeatureInfo, Finding, FetalRuntime, ModelInfo } from './fetal.js';
+import { h, replaceChildren } from './dom.js';
+import { bound, featureHelp, featureName, findingText, getSchema, unitLabel, unitLong, className, figoClassName } from './format.js';
+import { pct, t } from './i18n.js';
+import { activeModel, adoptPending, onModelChange, pendingModel } from './models.js';
+import { resultCard } from './result.js';
+import { SAMPLES } from './samples.js';
+import { enqueue, getToken, newExamId, type ExamBody } from './submit.js';
+
+const GROUPS: { id: string; keys: string[] }[] = [
+  { id: 'baseline', keys: ['baseline_value'] },
+  { id: 'events', keys: ['accelerations', 'fetal_movement', 'uterine_contractions'] },
+  { id: 'decelerations', keys: ['light_decelerations', 'severe_decelerations', 'prolongued_decelerations'] },
+  {
+    id: 'variability',
+    keys: [
+      'abnormal_short_term_variability',
+      'mean_value_of_short_term_variability',
+      'percentage_of_time_with_abnormal_long_term_variability',
+      'mean_value_of_long_term_variability',
+    ],
+  },
+  {
+    id: 'histogram',
+    keys: [
+      'histogram_width', 'histogram_min', 'histogram_max', 'histogram_number_of_peaks',
+      'histogram_number_of_zeroes', 'histogram_mode', 'histogram_mean', 'histogram_median',
+      'histogram_variance', 'histogram_tendency',
+    ],
+  },
+];
+
+interface ExamState {
+  values: string[];
+  touched: boolean[];
+  attempted: boolean;            // Classify was pressed: empty fields now count as errors
+  result: { classification: Classification; info: ModelInfo; savedNote: string } | null;
+  lastClassified: string | null; // values of the exam last saved, so a second press does not duplicate
+  patientRef: string;
+  note: string;
+  notice: string;
+}
+
+let rt: FetalRuntime;
+let root: HTMLElement;
+const state: ExamState = {
+  values: [],
+  touched: [],
+  attempted: false,
+  result: null,
+  lastClassified: null,
+  patientRef: '',
+  note: '',
+  notice: '',
+};
+
+function n(): number {
+  return getSchema().length;
+}
+
+function resetState(): void {
+  state.values = new Array(n()).fill('');
+  state.touched = new Array(n()).fill(false);
+  state.attempted = false;
+  state.result = null;
+  state.lastClassified = null;
+  state.patientRef = '';
+  state.note = '';
+}
+
+function pristine(): boolean {
+  return state.values.every((v) => v.trim() === '') && state.result === null;
+}
+
+// Accepts a decimal comma and a typographic minus, as typed on Brazilian keyboards.
+export function parseValue(text: string): number {
+  const s = text.trim().replace(/\u2212/g, '-').replace(',', '.');
+  if (s === '') return NaN;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return NaN;
+  return Number(s);
+}
+
+interface FieldMessage {
+  severity: 'error' | 'warning';
+  text: string;
+}
+
+function fieldMessages(): FieldMessage[][] {
+  const schema = getSchema();
+  const features = state.values.map(parseValue);
+  const out: FieldMessage[][] = schema.map(() => []);
+  const unparsable = new Set<number>();
+  state.values.forEach((text, i) => {
+    if (text.trim() === '') {
+      if (state.attempted) out[i].push({ severity: 'error', text: t('form.required') });
+      unparsable.add(i);
+    } else if (Number.isNaN(features[i])) {
+      const f = schema[i];
+      out[i].push({
+        severity: 'error',
+        text: t('form.notNumber', { text: text.trim(), expected: `${bound(f.hardMin)} – ${bound(f.hardMax)} ${unitLong(f)}`.trim() }),
+      });
+      unparsable.add(i);
+    }
+  });
+  const findings: Finding[] = rt.validate(features, activeModel().model);
+  for (const finding of findings) {
+    const i = finding.feature;
+    if (i < 0 || i >= out.length || unparsable.has(i)) continue;
+    // Cross-field rules only make sense once the fields they compare are entered.
+    if (!state.touched[i] && !state.attempted) continue;
+    out[i].push({ severity: finding.severity, text: findingText(finding) });
+  }
+  return out;
+}
+
+function fieldId(f: FeatureInfo): string {
+  return `f-${f.key}`;
+}
+
+function updateMessages(): number {
+  const schema = getSchema();
+  const messages = fieldMessages();
+  let errors = 0;
+  schema.forEach((f, i) => {
+    const input = root.querySelector<HTMLInputElement>(`#${fieldId(f)}`);
+    const box = root.querySelector<HTMLElement>(`#${fieldId(f)}-msg`);
+    if (!input || !box) return;
+    const hasError = messages[i].some((m) => m.severity === 'error');
+    if (hasError) errors++;
+    input.setAttribute('aria-invalid', hasError ? 'true' : 'false');
+    input.classList.toggle('warn', !hasError && messages[i].length > 0);
+    replaceChildren(
+      box,
+      messages[i].map((m) =>
+        h('span', { class: `msg ${m.severity}` },
+          h('span', { class: 'sr-only' }, `${m.severity === 'error' ? t('form.error') : t('form.warning')}: `),
+          m.text),
+      ),
+    );
+  });
+  return errors;
+}
+
+function renderSummary(): void {
+  const box = root.querySelector<HTMLElement>('#error-summary');
+  if (!box) return;
+  const schema = getSchema();
+  const messages = fieldMessages();
+  const bad = schema.map((f, i) => ({ f, i, msgs: messages[i].filter((m) => m.severity === 'error') })).filter((x) => x.msgs.length);
+  if (!bad.length) {
+    box.hidden = true;
+    replaceChildren(box);
+    return;
+  }
+  box.hidden = false;
+  replaceChildren(
+    box,
+    h('p', {}, t('form.errorsTitle', { count: bad.length })),
+    h('ul', {}, bad.map(({ f, i, msgs }) =>
+      h('li', {}, h('a', { href: `#${fieldId(f)}`, 'data-focus': fieldId(f) }, featureName(i)), `: ${msgs[0].text}`))),
+  );
+}
+
+function examBody(id: string, features: number[], c: Classification, info: ModelInfo, time: string): ExamBody {
+  const schema = getSchema();
+  const body: ExamBody = {
+    client_exam_id: id,
+    features: Object.fromEntries(schema.map((f, i) => [f.key, features[i]])),
+    client_result: {
+      class: rt.classNames[c.classIndex],
+      probabilities: Array.from(c.probabilities),
+      model_version: info.version,
+    },
+    client_time: time,
+  };
+  if (state.patientRef.trim()) body.patient_ref = state.patientRef.trim();
+  if (state.note.trim()) body.note = state.note.trim();
+  return body;
+}
+
+async function classify(): Promise<void> {
+  state.attempted = true;
+  const errors = updateMessages();
+  renderSummary();
+  if (errors > 0) {
+    const box = root.querySelector<HTMLElement>('#error-summary');
+    box?.focus();
+    return;
+  }
+  const features = state.values.map(parseValue);
+  const loaded = activeModel();
+  const r = loaded.model.classify(features);
+  if (!r.ok) {
+    // The validator and the classifier share rules, so this is only reached on a core change.
+    updateMessages();
+    renderSummary();
+    return;
+  }
+  const key = JSON.stringify([state.values, state.patientRef, state.note, loaded.info.hash]);
+  let savedNote = state.result?.savedNote ?? '';
+  if (key !== state.lastClassified) {
+    const id = newExamId();
+    const now = new Date();
+    const c = r.result;
+    await enqueue(
+      {
+        id,
+        createdAt: now.getTime(),
+        features,
+        result: {
+          classIndex: c.classIndex,
+          probabilities: Array.from(c.probabilities),
+          figoClassIndex: c.figo.classIndex,
+          figoRuleset: c.figo.ruleset,
+          outOfDistribution: c.ood.outOfDistribution,
+          outOfRange: Array.from(c.ood.outOfRange),
+        },
+        modelVersion: loaded.info.version,
+        modelHash: loaded.info.hash,
+        status: 'queued',
+        attempts: 0,
+      },
+      examBody(id, features, c, loaded.info, now.toISOString()),
+    );
+    state.lastClassified = key;
+    savedNote = (await getToken()) ? 'result.savedQueued' : 'result.savedNoToken';
+  }
+  state.result = { classification: r.result, info: loaded.info, savedNote };
+  renderResult(true);
+}
+
+function renderResult(announce: boolean): void {
+  const area = root.querySelector<HTMLElement>('#result-area');
+  const live = root.querySelector<HTMLElement>('#result-live');
+  if (!area || !live) return;
+  if (!state.result) {
+    replaceChildren(area, h('p', { class: 'placeholder' }, t('result.empty')));
+    live.textContent = '';
+    return;
+  }
+  const { classification: c, info, savedNote } = state.result;
+  replaceChildren(area, resultCard(c, info, n()), h('p', { class: 'muted saved-note' }, t(savedNote)));
+  if (announce) {
+    live.textContent = t('result.liveSummary', {
+      class: className(c.classIndex),
+      probability: pct(c.probabilities[c.classIndex]),
+      figo: figoClassName(c.figo.classIndex),
+    });
+  }
+}
+
+function renderBanner(): void {
+  const banner = root.querySelector<HTMLElement>('#model-banner');
+  if (!banner) return;
+  const p = pendingModel();
+  if (p) {
+    banner.hidden = false;
+    banner.textContent = t('form.pendingModel', { version: p.info.version, current: activeModel().info.version });
+  } else if (state.notice) {
+    banner.hidden = false;
+    banner.textContent = state.notice;
+  } else {
+    banner.hidden = true;
+    banner.textContent = '';
+  }
+}
+
+function newExam(): void {
+  resetState();
+  const before = activeModel().info.version;
+  state.notice = adoptPending() ? t('form.switchedModel', { version: activeModel().info.version }) : '';
+  if (activeModel().info.version === before) state.notice = state.notice || '';
+  render();
+  root.querySelector<HTMLInputElement>('input')?.focus();
+}
+
+function loadSample(values: number[]): void {
+  if (state.result) {
+    // A sample is a new exam: finish the current one first (and switch model if one waits).
+    resetState();
+    adoptPending();
+  }
+  state.values = values.map((v) => String(v));
+  state.touched = values.map(() => true);
+  state.attempted = false;
+  state.lastClassified = null;
+  render();
+}
+
+function fieldRow(f: FeatureInfo): HTMLElement {
+  const id = fieldId(f);
+  const unit = unitLabel(f);
+  const input = h('input', {
+    id,
+    name: f.key,
+    type: 'text',
+    inputmode: (f.hardMin ?? -1) < 0 ? 'text' : 'decimal',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    'aria-describedby': `${id}-help ${id}-msg`,
+    'aria-invalid': 'false',
+  });
+  input.value = state.values[f.index] ?? '';
+  input.addEventListener('input', () => {
+    state.values[f.index] = input.value;
+    state.touched[f.index] = true;
+    updateMessages();
+    if (!root.querySelector<HTMLElement>('#error-summary')?.hidden) renderSummary();
+  });
+  const range = t('form.range', { min: bound(f.hardMin), max: bound(f.hardMax), unit: unitLong(f) }).trim();
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, featureName(f.index), unit ? h('span', { class: 'unit' }, ` (${unit})`) : null),
+    input,
+    h('p', { id: `${id}-help`, class: 'help' }, featureHelp(f.index), ' ', h('span', { class: 'range' }, range)),
+    h('p', { id: `${id}-msg`, class: 'field-msg' }),
+  );
+}
+
+export function render(): void {
+  const schema = getSchema();
+  if (state.values.length !== schema.length) resetState();
+  const used = new Set<string>();
+  const groups = GROUPS.map((g) => {
+    const fields = g.keys.map((k) => schema.find((f) => f.key === k)).filter((f): f is FeatureInfo => !!f);
+    fields.forEach((f) => used.add(f.key));
+    return { id: g.id, fields };
+  });
+  // Any feature the grouping does not know (a schema change) still gets an input.
+  const rest = schema.filter((f) => !used.has(f.key));
+  if (rest.length) groups[groups.length - 1].fields.push(...rest);
+
+  const form = h(
+    'form',
+    { id: 'exam-form', novalidate: true, 'aria-labelledby': 'exam-title' },
+    h('h1', { id: 'exam-title' }, t('form.title')),
+    h('p', { class: 'intro' }, t('form.intro')),
+    h('div', { class: 'samples' },
+      h('span', {}, t('form.samples')),
+      SAMPLES.map((s) => h('button', { type: 'button', class: `sample sample-${s.id}`, 'data-sample': s.id, onclick: () => loadSample(s.values) },
+        t(`form.sample.${s.id}`)))),
+    h('div', { id: 'model-banner', class: 'banner', role: 'status', hidden: true }),
+    h('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true }),
+    groups.map((g) =>
+      h('fieldset', { class: `group group-${g.id}` },
+        h('legend', {}, t(`group.${g.id}`)),
+        h('p', { class: 'help group-help' }, t(`group.${g.id}.help`)),
+        h('div', { class: 'fields' }, g.fields.map(fieldRow)))),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary', id: 'classify' }, t('form.classify')),
+      h('button', { type: 'button', id: 'new-exam', onclick: newExam }, t('form.reset'))),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    void classify();
+  });
+  form.addEventListener('click', (e) => {
+    const target = (e.target as HTMLElement).closest<HTMLElement>('[data-focus]');
+    if (target) {
+      e.preventDefault();
+      root.querySelector<HTMLElement>(`#${target.dataset.focus}`)?.focus();
+    }
+  });
+
+  replaceChildren(
+    root,
+    h('div', { class: 'exam-layout' },
+      form,
+      h('section', { id: 'result-area', class: 'result-area', 'aria-label': t('result.title') })),
+    h('div', { id: 'result-live', class: 'sr-only', role: 'status', 'aria-live': 'polite' }),
+  );
+  updateMessages();
+  if (state.attempted) renderSummary();
+  renderResult(false);
+  renderBanner();
+}
+
+export function initExam(runtime: FetalRuntime, container: HTMLElement): void {
+  rt = runtime;
+  root = container;
+  resetState();
+  onModelChange(() => {
+    // Switch right away only if no exam is in progress; otherwise say that one is waiting.
+    if (pendingModel() && pristine()) {
+      adoptPending();
+      state.notice = t('form.switchedModel', { version: activeModel().info.version });
+    }
+    renderBanner();
+  });
+}

@@ -1,0 +1,76 @@
+// History: every exam classified on this device, with the model version that scored it and its
+// submission status. The same IndexedDB records are the submission queue.
+
+import { allEntries, type HistoryEntry } from './db.js';
+import { h, replaceChildren } from './dom.js';
+import { className, featureName, figoClassName, getSchema } from './format.js';
+import { dateTime, num, pct, t } from './i18n.js';
+import { shortHash } from './result.js';
+import { flushQueue, getToken } from './submit.js';
+
+let root: HTMLElement;
+let active = false;
+
+function statusCell(e: HistoryEntry, hasToken: boolean): HTMLElement {
+  const label =
+    e.status === 'queued' && !hasToken ? t('history.status.queuedNoToken') : t(`history.status.${e.status}`);
+  return h('td', {},
+    h('span', { class: `status status-${e.status}`, 'data-status': e.status }, label),
+    e.statusMessage && e.status !== 'submitted'
+      ? h('p', { class: e.status === 'rejected' ? 'reason' : 'muted' },
+          e.status === 'rejected' ? e.statusMessage : t('history.lastError', { message: e.statusMessage }))
+      : null,
+    e.agreement ? h('p', { class: 'muted' }, t('history.agreement', { agreement: e.agreement })) : null);
+}
+
+export async function render(): Promise<void> {
+  const entries = await allEntries();
+  const hasToken = !!(await getToken());
+  const queued = entries.filter((e) => e.status === 'queued').length;
+  const schema = getSchema();
+  replaceChildren(
+    root,
+    h('h1', {}, t('history.title')),
+    h('p', { class: 'intro' }, t('history.intro')),
+    h('div', { class: 'history-actions' },
+      h('p', { 'data-testid': 'queue-count' }, t('history.queueCount', { count: queued })),
+      h('button', { type: 'button', id: 'retry-queue', disabled: queued === 0 || !hasToken, onclick: () => void flushQueue() },
+        t('history.retryNow'))),
+    entries.length === 0
+      ? h('p', {}, t('history.empty'))
+      : h('table', { class: 'data history', 'data-testid': 'history-table' },
+          h('thead', {}, h('tr', {},
+            h('th', { scope: 'col' }, t('history.col.time')),
+            h('th', { scope: 'col' }, t('history.col.class')),
+            h('th', { scope: 'col' }, t('history.col.probability')),
+            h('th', { scope: 'col' }, t('history.col.figo')),
+            h('th', { scope: 'col' }, t('history.col.model')),
+            h('th', { scope: 'col' }, t('history.col.status')))),
+          h('tbody', {}, entries.map((e) =>
+            h('tr', { 'data-exam-id': e.id },
+              h('td', {}, dateTime(e.createdAt),
+                h('details', {},
+                  h('summary', {}, t('history.col.id')),
+                  h('p', { class: 'mono' }, e.id),
+                  h('dl', { class: 'features' }, schema.map((_f, i) => [
+                    h('dt', {}, featureName(i)),
+                    h('dd', {}, num(e.features[i])),
+                  ])))),
+              h('td', {}, h('span', { class: `class-badge small class-${e.result.classIndex}` }, className(e.result.classIndex))),
+              h('td', { class: 'num' }, pct(e.result.probabilities[e.result.classIndex])),
+              h('td', {}, figoClassName(e.result.figoClassIndex)),
+              h('td', { class: 'mono', 'data-testid': 'history-model' }, `v${e.modelVersion} · ${shortHash(e.modelHash)}`),
+              statusCell(e, hasToken))))),
+  );
+}
+
+export function setHistoryVisible(visible: boolean): void {
+  active = visible;
+}
+export function historyVisible(): boolean {
+  return active;
+}
+
+export function initHistory(container: HTMLElement): void {
+  root = container;
+}

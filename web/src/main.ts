@@ -1,0 +1,143 @@
+// Entry point: loads the WASM runtime and the model, wires the views to hash routes, registers
+// the service worker, and starts the submission queue and the model update checks.
+
+import { loadFetal } from './fetal.js';
+import type { FetalRuntime } from './fetal.js';
+import { $, h, replaceChildren } from './dom.js';
+import { setSchema } from './format.js';
+import { initialLang, LANGS, lang, onLangChange, setLang, t, englishOnlyStrings, type Lang } from './i18n.js';
+import { initModels, onModelChange, startPeriodicChecks } from './models.js';
+import * as exam from './exam.js';
+import * as batch from './batch.js';
+import * as history from './history.js';
+import * as modelPage from './modelpage.js';
+import * as settings from './settings.js';
+import { onQueueChange, startQueue } from './submit.js';
+
+type View = 'exam' | 'batch' | 'history' | 'model' | 'settings';
+const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'settings'];
+const LANG_NAMES: Record<Lang, string> = { en: 'English', 'pt-BR': 'Português (Brasil)' };
+
+let current: View = 'exam';
+const containers = {} as Record<View, HTMLElement>;
+
+function viewFromHash(): View {
+  const v = location.hash.replace(/^#\/?/, '') as View;
+  return VIEWS.includes(v) ? v : 'exam';
+}
+
+function renderHeader(): void {
+  const header = $('#app-header');
+  const select = h('select', { id: 'lang', 'aria-label': t('lang.label') },
+    LANGS.map((l) => h('option', { value: l, lang: l, selected: l === lang() }, LANG_NAMES[l]))) as HTMLSelectElement;
+  select.addEventListener('change', () => setLang(select.value as Lang));
+  replaceChildren(
+    header,
+    h('div', { class: 'brand' },
+      h('span', { class: 'logo', 'aria-hidden': 'true' }, '♥'),
+      h('span', {}, h('strong', {}, t('app.title')), h('span', { class: 'tagline' }, t('app.tagline')))),
+    h('nav', { 'aria-label': t('nav.label') },
+      h('ul', {}, VIEWS.map((v) =>
+        h('li', {}, h('a', { href: `#/${v}`, id: `nav-${v}`, 'aria-current': v === current ? 'page' : null }, t(`nav.${v}`)))))),
+    h('div', { class: 'header-tools' },
+      h('span', { id: 'net-status', class: navigator.onLine ? 'online' : 'offline', role: 'status' },
+        navigator.onLine ? t('app.online') : t('app.offline')),
+      h('label', { for: 'lang', class: 'sr-only' }, t('lang.label')),
+      select),
+  );
+  document.title = `${t('app.title')} — ${t(`nav.${current}`)}`;
+}
+
+function renderView(): void {
+  for (const v of VIEWS) containers[v].hidden = v !== current;
+  history.setHistoryVisible(current === 'history');
+  switch (current) {
+    case 'exam':
+      exam.render();
+      break;
+    case 'batch':
+      batch.render();
+      break;
+    case 'history':
+      void history.render();
+      break;
+    case 'model':
+      modelPage.render();
+      break;
+    case 'settings':
+      void settings.render();
+      break;
+  }
+}
+
+function renderAll(): void {
+  renderHeader();
+  renderView();
+}
+
+async function registerServiceWorker(): Promise<void> {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register('./sw.js', { scope: './' });
+  } catch (e) {
+    console.warn('service worker not registered', e);
+  }
+}
+
+async function start(): Promise<void> {
+  setLang(initialLang());
+  const main = $('#main');
+  let rt: FetalRuntime;
+  try {
+    rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
+    setSchema(rt.schema());
+    await initModels(rt);
+  } catch (e) {
+    replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
+    void registerServiceWorker();
+    return;
+  }
+  replaceChildren(main);
+  for (const v of VIEWS) {
+    containers[v] = h('div', { id: `view-${v}`, class: 'view' });
+    main.appendChild(containers[v]);
+  }
+  exam.initExam(rt, containers.exam);
+  batch.initBatch(rt, containers.batch);
+  history.initHistory(containers.history);
+  modelPage.initModelPage(containers.model);
+  settings.initSettings(containers.settings);
+
+  current = viewFromHash();
+  renderAll();
+  window.addEventListener('hashchange', () => {
+    current = viewFromHash();
+    renderAll();
+    const heading = containers[current].querySelector('h1');
+    if (heading) {
+      heading.setAttribute('tabindex', '-1');
+      heading.focus();
+    }
+  });
+  onLangChange(renderAll);
+  onQueueChange(() => {
+    if (current === 'history') void history.render();
+  });
+  onModelChange(() => {
+    if (current === 'model') modelPage.render();
+  });
+  const net = () => renderHeader();
+  window.addEventListener('online', net);
+  window.addEventListener('offline', net);
+
+  document.body.dataset.ready = 'true';
+  void registerServiceWorker();
+  void settings.requestPersistence();
+  startQueue();
+  startPeriodicChecks();
+}
+
+// For the end-to-end test that checks the Portuguese screens for English leftovers.
+(window as unknown as { __fetalEnglishStrings: () => string[] }).__fetalEnglishStrings = englishOnlyStrings;
+
+void start();

@@ -1,0 +1,96 @@
+// Model page: what scores the exams (version, hash, provenance), its model card (cross-validated
+// metrics, recall per class, confusion matrix when the bundle has one, calibration), and the
+// state of updates from the server, including refusals and why.
+
+import { h, replaceChildren } from './dom.js';
+import { className } from './format.js';
+import { dateTime, num, t } from './i18n.js';
+import {
+  activeModel, checkForUpdate, hasPublicKey, highestVersionSeen, lastUpdateStatus, pendingModel,
+  type UpdateStatus,
+} from './models.js';
+
+let root: HTMLElement;
+
+function statusText(s: UpdateStatus): string {
+  return t(`model.status.${s.code}`, {
+    version: s.version ?? '',
+    highest: s.highest ?? '',
+    status: s.status ?? '',
+    message: s.message ?? '',
+  });
+}
+
+function row(label: string, value: string | HTMLElement, testid?: string): HTMLElement[] {
+  return [h('dt', {}, label), h('dd', testid ? { 'data-testid': testid } : {}, value)];
+}
+
+export function render(): void {
+  const { info, origin } = activeModel();
+  const m = info.metrics;
+  const pending = pendingModel();
+  const status = lastUpdateStatus();
+  const refused = status && !['upToDate', 'updated', 'unreachable'].includes(status.code);
+  const confusion = (info as unknown as { confusion?: number[][] }).confusion;
+
+  replaceChildren(
+    root,
+    h('h1', {}, t('model.title')),
+    h('dl', { class: 'facts' },
+      row(t('model.version'), String(info.version), 'model-page-version'),
+      row(t('model.name'), info.name),
+      row(t('model.created'), info.created),
+      row(t('model.origin'), t(origin === 'server' ? 'model.origin.server' : 'model.origin.builtin')),
+      row(t('model.hash'), h('span', { class: 'mono' }, info.hash)),
+      row(t('model.source'), info.source),
+      row(t('model.trainingData'), h('span', { class: 'mono' }, info.trainingDataSha256 || '—')),
+      row(t('model.figo'), info.figoRuleset),
+      row(t('model.temperature'), num(info.temperature, 4)),
+      row(t('model.oodThreshold'), info.oodThreshold === null ? '—' : num(info.oodThreshold, 2))),
+    h('section', { 'aria-labelledby': 'updates-title', class: 'updates' },
+      h('h2', { id: 'updates-title' }, t('model.updates')),
+      hasPublicKey() ? null : h('p', { class: 'note disagree-note' }, t('model.keyMissing')),
+      h('p', { 'data-testid': 'update-status', class: refused ? 'note disagree-note' : '', 'data-code': status?.code ?? '' },
+        status ? statusText(status) : t('model.neverChecked')),
+      status ? h('p', { class: 'muted' }, t('model.lastCheck', { time: dateTime(status.at) })) : null,
+      pending ? h('p', { class: 'banner', 'data-testid': 'pending-model' }, t('model.pending', { version: pending.info.version })) : null,
+      h('p', { class: 'muted' }, t('model.highestSeen', { version: highestVersionSeen() })),
+      h('button', { type: 'button', id: 'check-update', onclick: async () => {
+        await checkForUpdate();
+        render();
+      } }, t('model.check'))),
+    h('section', { 'aria-labelledby': 'card-title' },
+      h('h2', { id: 'card-title' }, t('model.card')),
+      m.splits > 0
+        ? [
+            h('h3', {}, t('model.metrics', { splits: m.splits })),
+            h('dl', { class: 'facts metrics' },
+              row(t('model.accuracy'), num(m.accuracy, 4)),
+              row(t('model.macroF1'), num(m.macroF1, 4)),
+              row(t('model.balancedAccuracy'), num(m.balancedAccuracy, 4)),
+              row(t('model.logLoss'), num(m.logLoss, 4)),
+              row(t('model.brier'), num(m.brier, 4)),
+              row(t('model.ece'), num(m.ece, 4))),
+            h('h3', {}, t('model.recall')),
+            h('dl', { class: 'facts metrics' },
+              m.recall.map((r, k) => row(t('model.recallOf', { class: className(k) }), num(r, 4)))),
+          ]
+        : h('p', {}, t('model.metrics.none')),
+      confusion
+        ? [
+            h('h3', {}, t('model.confusion')),
+            h('table', { class: 'data confusion' },
+              h('thead', {}, h('tr', {}, h('td', {}), [0, 1, 2].map((k) => h('th', { scope: 'col' }, className(k))))),
+              h('tbody', {}, confusion.map((r, i) =>
+                h('tr', {}, h('th', { scope: 'row' }, className(i)), r.map((v) => h('td', { class: 'num' }, num(v))))))),
+          ]
+        : null,
+      h('h3', {}, t('model.calibration')),
+      h('p', {}, t('model.calibration.text', { temperature: num(info.temperature, 4), ece: num(m.ece, 4), brier: num(m.brier, 4) }))),
+    h('p', { class: 'disclaimer' }, t('disclaimer')),
+  );
+}
+
+export function initModelPage(container: HTMLElement): void {
+  root = container;
+}

@@ -1,0 +1,250 @@
+// Model manager: which bundle scores exams, and how a new one gets in.
+//
+// The app ships a default bundle in dist/model/. A newer one comes only from the server's
+// GET /api/v1/models/active and is used only after (1) its ECDSA P-256 / SHA-256 signature
+// verifies against the public key built into the app, (2) the SHA-256 of its content matches the
+// hash it carries (and the ETag), (3) the WASM core loads it, and (4) its version is not lower than
+// the highest version this browser has ever accepted (persisted), so a compromised or confused
+// server cannot roll clinicians back. A verified update waits as "pending" until the exam in
+// progress is finished (switch on the next exam).
+
+import type { FetalModel, FetalRuntime, ModelInfo } from './fetal.js';
+import { kvGet, kvSet } from './db.js';
+
+declare const __FETAL_PUBKEY_SPKI__: string; // base64 DER SubjectPublicKeyInfo, '' if none
+
+export type ModelOrigin = 'builtin' | 'server';
+
+export interface LoadedModel {
+  model: FetalModel;
+  info: ModelInfo;
+  origin: ModelOrigin;
+}
+
+// Last update check, persisted so the model page can say what happened even after a reload.
+export interface UpdateStatus {
+  at: number;
+  code:
+    | 'upToDate'
+    | 'updated'
+    | 'unreachable'
+    | 'badSignature'
+    | 'noSignature'
+    | 'badHash'
+    | 'rollback'
+    | 'sameVersionDifferent'
+    | 'invalid'
+    | 'httpError'
+    | 'noCrypto'
+    | 'keyMissing';
+  version?: number;
+  highest?: number;
+  status?: number;
+  message?: string;
+}
+
+interface StoredBundle {
+  bytes: ArrayBuffer;
+  version: number;
+  hash: string;
+  etag: string | null;
+}
+
+const MODEL_URL = 'api/v1/models/active';
+const CHECK_INTERVAL_MS = 5 * 60 * 1000;
+
+let rt: FetalRuntime;
+let active: LoadedModel;
+let pending: LoadedModel | null = null;
+let highestSeen = 0;
+let lastStatus: UpdateStatus | null = null;
+let checking: Promise<UpdateStatus> | null = null;
+const listeners: Array<() => void> = [];
+
+export function onModelChange(fn: () => void): void {
+  listeners.push(fn);
+}
+function emit(): void {
+  for (const fn of listeners) fn();
+}
+
+export function activeModel(): LoadedModel {
+  return active;
+}
+export function pendingModel(): LoadedModel | null {
+  return pending;
+}
+export function lastUpdateStatus(): UpdateStatus | null {
+  return lastStatus;
+}
+export function highestVersionSeen(): number {
+  return highestSeen;
+}
+export function hasPublicKey(): boolean {
+  return __FETAL_PUBKEY_SPKI__.length > 0;
+}
+
+function load(bytes: Uint8Array, origin: ModelOrigin): LoadedModel | string {
+  const r = rt.loadModel(bytes);
+  if (!r.ok) return `${r.error.code}: ${r.error.message}`;
+  return { model: r.model, info: r.model.info(), origin };
+}
+
+// Loads the best model available offline: the last verified server bundle, or the built-in one
+// if it is newer (an app update can ship a newer default).
+export async function initModels(runtime: FetalRuntime): Promise<void> {
+  rt = runtime;
+  highestSeen = (await kvGet<number>('model.highestSeen')) ?? 0;
+  lastStatus = (await kvGet<UpdateStatus>('model.lastStatus')) ?? null;
+
+  const response = await fetch('model/default.fhm');
+  if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
+  const builtin = load(new Uint8Array(await response.arrayBuffer()), 'builtin');
+  if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
+  active = builtin;
+
+  const stored = await kvGet<StoredBundle>('model.server');
+  if (stored && stored.version >= builtin.info.version) {
+    const fromServer = load(new Uint8Array(stored.bytes), 'server');
+    if (typeof fromServer !== 'string' && fromServer.info.hash === stored.hash) active = fromServer;
+  }
+  if (active.info.version > highestSeen) {
+    highestSeen = active.info.version;
+    await kvSet('model.highestSeen', highestSeen);
+  }
+}
+
+// Switches to the pending model, if any. Called when no exam is in progress.
+export function adoptPending(): boolean {
+  if (!pending) return false;
+  const previous = active;
+  active = pending;
+  pending = null;
+  // Results already shown keep their data; the old instance is freed once nothing can be
+  // mid-call on it (a batch in flight captured it and finishes within seconds).
+  if (previous.model !== active.model) setTimeout(() => previous.model.dispose(), 60_000);
+  emit();
+  return true;
+}
+
+function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64.trim());
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+let publicKey: Promise<CryptoKey> | null = null;
+function importPublicKey(): Promise<CryptoKey> {
+  publicKey ??= crypto.subtle.importKey(
+    'spki',
+    base64ToBytes(__FETAL_PUBKEY_SPKI__),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['verify'],
+  );
+  return publicKey;
+}
+
+async function setStatus(status: UpdateStatus): Promise<UpdateStatus> {
+  lastStatus = status;
+  await kvSet('model.lastStatus', status);
+  emit();
+  return status;
+}
+
+// Asks the server for its active model and installs it if it passes every check.
+export function checkForUpdate(): Promise<UpdateStatus> {
+  checking ??= doCheck().finally(() => {
+    checking = null;
+  });
+  return checking;
+}
+
+async function doCheck(): Promise<UpdateStatus> {
+  const now = Date.now();
+  const current = pending ?? active;
+  const stored = await kvGet<StoredBundle>('model.server');
+  const headers: Record<string, string> = {};
+  if (stored?.etag && stored.hash === current.info.hash) headers['If-None-Match'] = stored.etag;
+
+  let response: Response;
+  try {
+    response = await fetch(MODEL_URL, { headers, cache: 'no-store' });
+  } catch {
+    return setStatus({ at: now, code: 'unreachable', version: current.info.version });
+  }
+  if (response.status === 304) return setStatus({ at: now, code: 'upToDate', version: current.info.version });
+  if (!response.ok) {
+    // A plain static host has no API: that is "unreachable", not an error worth alarming about.
+    const code = response.status === 404 ? 'unreachable' : 'httpError';
+    return setStatus({ at: now, code, status: response.status, version: current.info.version });
+  }
+  const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(await response.arrayBuffer());
+  const etag = response.headers.get('ETag');
+  const signature = response.headers.get('X-Model-Signature');
+
+  if (!hasPublicKey()) return setStatus({ at: now, code: 'keyMissing' });
+  if (!globalThis.crypto?.subtle) return setStatus({ at: now, code: 'noCrypto' });
+  if (!signature) return setStatus({ at: now, code: 'noSignature' });
+
+  let signatureOk = false;
+  try {
+    signatureOk = await crypto.subtle.verify(
+      { name: 'ECDSA', hash: 'SHA-256' },
+      await importPublicKey(),
+      base64ToBytes(signature),
+      bytes,
+    );
+  } catch {
+    signatureOk = false;
+  }
+  if (!signatureOk) return setStatus({ at: now, code: 'badSignature' });
+
+  // The bundle ends with the SHA-256 of everything before it; the ETag is that same hash.
+  if (bytes.length < 32) return setStatus({ at: now, code: 'badHash' });
+  const digest = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes.subarray(0, bytes.length - 32))));
+  const carried = hex(bytes.subarray(bytes.length - 32));
+  const etagHash = etag?.replace(/^W\//, '').replace(/"/g, '').toLowerCase() ?? null;
+  if (digest !== carried || (etagHash !== null && etagHash !== digest)) {
+    return setStatus({ at: now, code: 'badHash' });
+  }
+
+  if (digest === current.info.hash) {
+    await kvSet('model.server', { bytes: bytes.slice().buffer, version: current.info.version, hash: digest, etag } satisfies StoredBundle);
+    return setStatus({ at: now, code: 'upToDate', version: current.info.version });
+  }
+
+  const loaded = load(bytes, 'server');
+  if (typeof loaded === 'string') return setStatus({ at: now, code: 'invalid', message: loaded });
+  if (loaded.info.hash !== digest) {
+    loaded.model.dispose();
+    return setStatus({ at: now, code: 'badHash' });
+  }
+  const version = loaded.info.version;
+  if (version < highestSeen) {
+    loaded.model.dispose();
+    return setStatus({ at: now, code: 'rollback', version, highest: highestSeen });
+  }
+  if (version === current.info.version) {
+    loaded.model.dispose();
+    return setStatus({ at: now, code: 'sameVersionDifferent', version });
+  }
+
+  await kvSet('model.server', { bytes: bytes.slice().buffer, version, hash: digest, etag } satisfies StoredBundle);
+  highestSeen = Math.max(highestSeen, version);
+  await kvSet('model.highestSeen', highestSeen);
+  if (pending && pending.model !== loaded.model) pending.model.dispose();
+  pending = loaded;
+  return setStatus({ at: now, code: 'updated', version });
+}
+
+export function startPeriodicChecks(): void {
+  void checkForUpdate();
+  setInterval(() => void checkForUpdate(), CHECK_INTERVAL_MS);
+  window.addEventListener('online', () => void checkForUpdate());
+}

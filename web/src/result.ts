@@ -1,0 +1,145 @@
+// The result card: model class with calibrated probabilities, the contributions behind it, the
+// FIGO cross-check beside it, the out-of-distribution badge, and which model scored it.
+
+import type { Classification, ModelInfo } from './fetal.js';
+import { h } from './dom.js';
+import { className, featureName, figoClassName, figoFlagText, findingText } from './format.js';
+import { num, pct, t } from './i18n.js';
+
+const TOP_CONTRIBUTIONS = 8;
+
+export function shortHash(hash: string): string {
+  return hash.slice(0, 12);
+}
+
+function probabilityBars(result: Classification): HTMLElement {
+  return h(
+    'ul',
+    { class: 'prob-bars' },
+    result.probabilities.map((p, k) => {
+      const fill = h('span', { class: `bar-fill class-${k}` });
+      fill.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+      return h(
+        'li',
+        { class: k === result.classIndex ? 'predicted' : '' },
+        h('span', { class: 'prob-label' }, className(k)),
+        h('span', { class: 'bar', 'aria-hidden': 'true' }, fill),
+        h('span', { class: 'prob-value', 'data-class': k }, pct(p)),
+      );
+    }),
+  );
+}
+
+function contributionChart(result: Classification, nFeatures: number): HTMLElement {
+  const c = result.classIndex;
+  const stride = nFeatures + 1; // 21 features + bias per class
+  const items: { index: number; value: number }[] = [];
+  for (let i = 0; i < nFeatures; i++) items.push({ index: i, value: result.contributions[c * stride + i] });
+  items.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
+  const top = items.slice(0, TOP_CONTRIBUTIONS).filter((x) => x.value !== 0);
+  const scale = Math.max(1e-9, ...top.map((x) => Math.abs(x.value)));
+  const cls = className(c);
+  return h(
+    'div',
+    { class: 'contrib' },
+    h('p', { class: 'help' }, t('result.contributions.help', { class: cls })),
+    h(
+      'ul',
+      { class: 'contrib-list' },
+      top.map(({ index, value }) => {
+        const toward = value > 0;
+        const bar = h('span', { class: `contrib-bar ${toward ? 'toward' : 'away'}` });
+        bar.style.width = `${(Math.abs(value) / scale) * 100}%`;
+        const neg = h('span', { class: 'contrib-half neg', 'aria-hidden': 'true' }, toward ? null : bar);
+        const pos = h('span', { class: 'contrib-half pos', 'aria-hidden': 'true' }, toward ? bar : null);
+        return h(
+          'li',
+          {},
+          h('span', { class: 'contrib-name' }, featureName(index)),
+          neg,
+          pos,
+          h(
+            'span',
+            { class: 'contrib-value' },
+            `${value > 0 ? '+' : '−'}${num(Math.abs(value), 2)} `,
+            h('span', { class: 'sr-only' }, toward ? t('result.toward', { class: cls }) : t('result.away', { class: cls })),
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+export function resultCard(result: Classification, info: ModelInfo, nFeatures: number): HTMLElement {
+  const agree = result.figo.classIndex === result.classIndex;
+  const flags = result.figo.flags;
+  const ood = result.ood;
+  const flagged = ood.outOfDistribution || ood.outOfRange.length > 0;
+
+  return h(
+    'article',
+    { class: `result-card class-${result.classIndex}`, 'aria-labelledby': 'result-heading' },
+    h(
+      'div',
+      { class: 'result-main' },
+      h('h2', { id: 'result-heading', class: 'result-heading' },
+        h('span', { class: 'result-kicker' }, t('result.class')),
+        h('span', { class: `class-badge class-${result.classIndex}`, 'data-testid': 'result-class', 'data-class-index': result.classIndex },
+          className(result.classIndex)),
+        h('span', { class: 'result-prob' }, pct(result.probabilities[result.classIndex]))),
+      h('h3', {}, t('result.probabilities')),
+      probabilityBars(result),
+      h('h3', {}, t('result.contributions')),
+      contributionChart(result, nFeatures),
+    ),
+    h(
+      'aside',
+      { class: 'result-side' },
+      h(
+        'section',
+        { class: `figo ${agree ? 'agree' : 'disagree'}`, 'aria-labelledby': 'figo-heading' },
+        h('h3', { id: 'figo-heading' }, t('result.figo')),
+        h('p', { class: `class-badge figo-badge class-${result.figo.classIndex}`, 'data-testid': 'figo-class' },
+          figoClassName(result.figo.classIndex)),
+        flags.length
+          ? h('ul', { class: 'figo-flags' }, flags.map((f) => h('li', { 'data-flag': f.id }, figoFlagText(f))))
+          : h('p', {}, t('result.figo.none')),
+        h(
+          'p',
+          { class: agree ? 'note' : 'note disagree-note', role: agree ? null : 'note', 'data-testid': 'figo-agreement' },
+          agree
+            ? t('result.figo.agree')
+            : t('result.figo.disagree', {
+                model: className(result.classIndex),
+                figo: figoClassName(result.figo.classIndex),
+              }),
+        ),
+        h('p', { class: 'muted' }, t('result.figo.ruleset', { ruleset: result.figo.ruleset })),
+      ),
+      h(
+        'section',
+        { class: `ood ${flagged ? 'flagged' : 'ok'}`, 'data-testid': 'ood' },
+        h('p', { class: 'ood-badge' }, flagged ? `⚠ ${t('result.ood.flag')}` : `✓ ${t('result.ood.ok')}`),
+        h('p', { class: 'muted' }, t('result.ood.detail', { distance: num(ood.distance, 2), threshold: num(ood.threshold, 2) })),
+        ood.outOfRange.length
+          ? h('p', {}, t('result.ood.features', { features: ood.outOfRange.map(featureName).join(', ') }))
+          : null,
+      ),
+      result.warnings.length
+        ? h(
+            'section',
+            { class: 'warnings' },
+            h('h3', {}, t('result.warnings')),
+            h('ul', {}, result.warnings.map((w) => h('li', {}, `${featureName(w.feature)}: ${findingText(w)}`))),
+          )
+        : null,
+    ),
+    h(
+      'footer',
+      { class: 'result-footer' },
+      h('p', { class: 'model-version', 'data-testid': 'model-version' },
+        t('result.version', { version: info.version, hash: shortHash(info.hash) })),
+      h('p', { class: 'disclaimer' }, t('disclaimer')),
+    ),
+  );
+}
