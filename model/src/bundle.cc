@@ -1,0 +1,581 @@
+// Model bundle reader/writer. The byte layout is specified in docs/bundle-format.md; keep the two
+// in step. Every check here returns a Status (never throws): this file is also compiled to
+// WebAssembly, where a throw aborts the module.
+#include "fetal/bundle.h"
+
+#include <cmath>
+#include <cstring>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "fetal/schema.h"
+#include "fetal/sha256.h"
+
+namespace fetal {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr uint8_t kMagic[4] = {'F', 'H', 'M', 'B'};
+constexpr size_t kPrefixSize = 20;  // magic, format version, header length, tree count, node count
+constexpr size_t kHashSize = 32;
+constexpr uint8_t kLeafBit = 0x80;
+constexpr uint8_t kDefaultLeftBit = 0x40;
+constexpr uint8_t kFeatureMask = 0x3f;
+constexpr size_t kMaxNodesPerTree = 65535;  // node counts are stored as u16
+static_assert(kNumFeatures <= kFeatureMask, "feature index must fit the node info byte");
+
+// ---- little-endian encoding ----
+
+void PutU16(std::vector<uint8_t>* out, uint32_t v) {
+  out->push_back(uint8_t(v));
+  out->push_back(uint8_t(v >> 8));
+}
+void PutU32(std::vector<uint8_t>* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(uint8_t(v >> (8 * i)));
+}
+void PutF32(std::vector<uint8_t>* out, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  PutU32(out, bits);
+}
+uint16_t GetU16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
+uint32_t GetU32(const uint8_t* p) {
+  return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
+float GetF32(const uint8_t* p) {
+  uint32_t bits = GetU32(p);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Breadth-first order of the nodes reachable from the root. In this order the children of the
+// k-th internal node are nodes 2k+1 and 2k+2, so the leaf bits alone encode the tree's shape.
+std::vector<int32_t> BreadthFirstOrder(const Tree& tree) {
+  std::vector<int32_t> order;
+  order.reserve(tree.size());
+  order.push_back(0);
+  for (size_t i = 0; i < order.size(); ++i) {
+    int32_t node = order[i];
+    if (!tree.is_leaf(node)) {
+      order.push_back(tree.left[node]);
+      order.push_back(tree.right[node]);
+    }
+  }
+  return order;
+}
+
+// ---- header JSON ----
+
+Json FloatArray(const float* v, size_t n) {
+  Json a = Json::array();
+  for (size_t i = 0; i < n; ++i) a.push_back(double(v[i]));
+  return a;
+}
+Json DoubleArray(const double* v, size_t n) {
+  Json a = Json::array();
+  for (size_t i = 0; i < n; ++i) a.push_back(v[i]);
+  return a;
+}
+
+Json HeaderJson(const Model& model) {
+  Json header = Json::object();
+  header["format"] = "fetal-health-model-bundle";
+  Json features = Json::array();
+  for (const FeatureSpec& spec : FeatureSchema()) {
+    features.push_back({{"key", std::string(spec.key)}, {"unit", std::string(spec.unit)}});
+  }
+  header["schema"] = {{"version", kSchemaVersion}, {"features", features}};
+  Json classes = Json::array();
+  for (std::string_view name : kClassNames) classes.push_back(std::string(name));
+  header["classes"] = classes;
+  header["model_version"] = model.model_version;
+  header["name"] = model.name;
+  header["created"] = model.created;
+  header["source"] = model.source;
+  header["training_data_sha256"] = model.training_data_sha256;
+  header["figo_ruleset"] = model.figo_ruleset;
+  header["params"] = model.params_json.empty()
+                         ? Json::object()
+                         : Json::parse(model.params_json, nullptr, false);
+  const ModelMetrics& m = model.metrics;
+  header["metrics"] = {{"accuracy", m.accuracy},
+                       {"macro_f1", m.macro_f1},
+                       {"balanced_accuracy", m.balanced_accuracy},
+                       {"log_loss", m.log_loss},
+                       {"brier", m.brier},
+                       {"ece", m.ece},
+                       {"recall", DoubleArray(m.recall.data(), kNumClasses)},
+                       {"splits", m.splits}};
+  header["base_score"] = FloatArray(model.base_score.data(), kNumClasses);
+  header["temperature"] = model.temperature;
+  header["training_range"] = {{"min", FloatArray(model.training_range.min.data(), kNumFeatures)},
+                              {"max", FloatArray(model.training_range.max.data(), kNumFeatures)}};
+  const OodReference& ood = model.ood;
+  header["ood"] = {{"mean", DoubleArray(ood.mean.data(), kNumFeatures)},
+                   {"scale", DoubleArray(ood.scale.data(), kNumFeatures)},
+                   {"inverse_covariance",
+                    DoubleArray(ood.inverse_covariance.data(), ood.inverse_covariance.size())},
+                   {"threshold", ood.threshold},
+                   {"threshold_quantile", ood.threshold_quantile}};
+  return header;
+}
+
+// Typed access to the header with messages that name the field. Header numbers that are not
+// finite are written by nlohmann as null; CheckModel() keeps those out of written bundles, and
+// reading refuses them.
+class HeaderReader {
+ public:
+  const Status& status() const { return status_; }
+
+  const Json* Field(const Json& object, const char* parent, const char* key) {
+    if (!status_.ok()) return nullptr;
+    auto it = object.find(key);
+    if (it == object.end()) {
+      Fail(std::string("bundle header: missing field '") + Path(parent, key) + "'");
+      return nullptr;
+    }
+    return &*it;
+  }
+  void String(const Json& object, const char* parent, const char* key, std::string* out) {
+    const Json* v = Field(object, parent, key);
+    if (!v) return;
+    if (!v->is_string()) return Fail(TypeError(parent, key, "a string"));
+    *out = v->get<std::string>();
+  }
+  void Number(const Json& object, const char* parent, const char* key, double* out) {
+    const Json* v = Field(object, parent, key);
+    if (!v) return;
+    if (!v->is_number()) return Fail(TypeError(parent, key, "a number"));
+    *out = v->get<double>();
+  }
+  void Integer(const Json& object, const char* parent, const char* key, int64_t* out) {
+    const Json* v = Field(object, parent, key);
+    if (!v) return;
+    if (!v->is_number_integer()) return Fail(TypeError(parent, key, "an integer"));
+    *out = v->get<int64_t>();
+  }
+  const Json* Object(const Json& object, const char* parent, const char* key) {
+    const Json* v = Field(object, parent, key);
+    if (!v) return nullptr;
+    if (!v->is_object()) {
+      Fail(TypeError(parent, key, "an object"));
+      return nullptr;
+    }
+    return v;
+  }
+  template <typename T>
+  void Numbers(const Json& object, const char* parent, const char* key, size_t expected_size,
+               T* out) {
+    const Json* v = Field(object, parent, key);
+    if (!v) return;
+    if (!v->is_array() || v->size() != expected_size) {
+      return Fail(TypeError(parent, key, "an array of " + std::to_string(expected_size) +
+                                             " numbers"));
+    }
+    for (size_t i = 0; i < expected_size; ++i) {
+      if (!(*v)[i].is_number()) {
+        return Fail(TypeError(parent, key, "an array of " + std::to_string(expected_size) +
+                                               " numbers"));
+      }
+      out[i] = T((*v)[i].get<double>());
+    }
+  }
+  void Fail(std::string message) {
+    if (status_.ok()) status_ = Status::Corruption(std::move(message));
+  }
+
+ private:
+  static std::string Path(const char* parent, const char* key) {
+    return parent[0] ? std::string(parent) + "." + key : std::string(key);
+  }
+  static std::string TypeError(const char* parent, const char* key, const std::string& expected) {
+    return "bundle header: field '" + Path(parent, key) + "' must be " + expected;
+  }
+  Status status_;
+};
+
+Status CheckSchema(const Json& header) {
+  auto schema = header.find("schema");
+  if (schema == header.end() || !schema->is_object()) {
+    return Status::Corruption("bundle header: missing object 'schema'");
+  }
+  auto version = schema->find("version");
+  if (version == schema->end() || !version->is_number_integer()) {
+    return Status::Corruption("bundle header: 'schema.version' must be an integer");
+  }
+  if (version->get<int64_t>() != kSchemaVersion) {
+    return Status::Unsupported("bundle uses feature schema version " +
+                               std::to_string(version->get<int64_t>()) +
+                               "; this build supports version " + std::to_string(kSchemaVersion));
+  }
+  auto features = schema->find("features");
+  if (features == schema->end() || !features->is_array()) {
+    return Status::Corruption("bundle header: 'schema.features' must be an array");
+  }
+  if (features->size() != size_t(kNumFeatures)) {
+    return Status::Unsupported("bundle has " + std::to_string(features->size()) +
+                               " features; this build expects " + std::to_string(kNumFeatures));
+  }
+  for (int i = 0; i < kNumFeatures; ++i) {
+    const Json& f = (*features)[i];
+    auto key = f.is_object() ? f.find("key") : f.end();
+    if (!f.is_object() || key == f.end() || !key->is_string()) {
+      return Status::Corruption("bundle header: 'schema.features[" + std::to_string(i) +
+                                "].key' must be a string");
+    }
+    const std::string_view expected = FeatureSchema()[i].key;
+    if (key->get<std::string>() != expected) {
+      return Status::Unsupported("bundle feature " + std::to_string(i) + " is '" +
+                                 key->get<std::string>() + "', this build expects '" +
+                                 std::string(expected) + "' (different feature schema)");
+    }
+  }
+  auto classes = header.find("classes");
+  if (classes == header.end() || !classes->is_array() || classes->size() != size_t(kNumClasses)) {
+    return Status::Unsupported("bundle header: 'classes' must list the " +
+                               std::to_string(kNumClasses) + " classes");
+  }
+  for (int c = 0; c < kNumClasses; ++c) {
+    if (!(*classes)[c].is_string() || (*classes)[c].get<std::string>() != kClassNames[c]) {
+      return Status::Unsupported("bundle class " + std::to_string(c) + " must be '" +
+                                 std::string(kClassNames[c]) + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseHeader(std::string_view text, Model* model) {
+  Json header = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    return Status::Corruption("bundle header is not a JSON object");
+  }
+  Status s = CheckSchema(header);
+  if (!s.ok()) return s;
+
+  HeaderReader r;
+  r.Integer(header, "", "model_version", &model->model_version);
+  r.String(header, "", "name", &model->name);
+  r.String(header, "", "created", &model->created);
+  r.String(header, "", "source", &model->source);
+  r.String(header, "", "training_data_sha256", &model->training_data_sha256);
+  r.String(header, "", "figo_ruleset", &model->figo_ruleset);
+  if (const Json* params = r.Object(header, "", "params")) {
+    model->params_json = params->dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  if (const Json* m = r.Object(header, "", "metrics")) {
+    ModelMetrics& metrics = model->metrics;
+    r.Number(*m, "metrics", "accuracy", &metrics.accuracy);
+    r.Number(*m, "metrics", "macro_f1", &metrics.macro_f1);
+    r.Number(*m, "metrics", "balanced_accuracy", &metrics.balanced_accuracy);
+    r.Number(*m, "metrics", "log_loss", &metrics.log_loss);
+    r.Number(*m, "metrics", "brier", &metrics.brier);
+    r.Number(*m, "metrics", "ece", &metrics.ece);
+    r.Numbers(*m, "metrics", "recall", kNumClasses, metrics.recall.data());
+    int64_t splits = 0;
+    r.Integer(*m, "metrics", "splits", &splits);
+    metrics.splits = int(splits);
+  }
+  r.Numbers(header, "", "base_score", kNumClasses, model->base_score.data());
+  r.Number(header, "", "temperature", &model->temperature);
+  if (const Json* range = r.Object(header, "", "training_range")) {
+    r.Numbers(*range, "training_range", "min", kNumFeatures, model->training_range.min.data());
+    r.Numbers(*range, "training_range", "max", kNumFeatures, model->training_range.max.data());
+  }
+  if (const Json* ood = r.Object(header, "", "ood")) {
+    OodReference& ref = model->ood;
+    r.Numbers(*ood, "ood", "mean", kNumFeatures, ref.mean.data());
+    r.Numbers(*ood, "ood", "scale", kNumFeatures, ref.scale.data());
+    const Json* inv = r.Field(*ood, "ood", "inverse_covariance");
+    if (inv) {
+      // Empty for models that carry no OOD reference (e.g. a bare import).
+      size_t n = inv->is_array() ? inv->size() : 0;
+      if (n != 0 && n != size_t(kNumFeatures * kNumFeatures)) {
+        r.Fail("bundle header: field 'ood.inverse_covariance' must hold 0 or " +
+               std::to_string(kNumFeatures * kNumFeatures) + " numbers");
+      } else {
+        ref.inverse_covariance.assign(n, 0.0);
+        r.Numbers(*ood, "ood", "inverse_covariance", n, ref.inverse_covariance.data());
+      }
+    }
+    r.Number(*ood, "ood", "threshold", &ref.threshold);
+    r.Number(*ood, "ood", "threshold_quantile", &ref.threshold_quantile);
+  }
+  return r.status();
+}
+
+bool AllFinite(const float* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) return false;
+  }
+  return true;
+}
+bool AllFinite(const double* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) return false;
+  }
+  return true;
+}
+
+Status CheckTree(const Tree& tree, size_t index) {
+  const std::string where = "tree " + std::to_string(index);
+  const size_t n = tree.size();
+  if (n == 0) return Status::Corruption(where + " has no nodes");
+  if (n > kMaxNodesPerTree) {
+    return Status::Unsupported(where + " has " + std::to_string(n) + " nodes; at most " +
+                               std::to_string(kMaxNodesPerTree) + " are supported");
+  }
+  if (tree.right.size() != n || tree.feature.size() != n || tree.value.size() != n ||
+      tree.default_left.size() != n || tree.cover.size() != n) {
+    return Status::Corruption(where + ": node arrays differ in length");
+  }
+  if (tree.target_class < 0 || tree.target_class >= kNumClasses) {
+    return Status::Corruption(where + ": target class " + std::to_string(tree.target_class) +
+                              " is not in 0.." + std::to_string(kNumClasses - 1));
+  }
+  // Every node other than the root must have exactly one parent, and all must be reachable from
+  // the root; together that rules out cycles and shared subtrees.
+  std::vector<uint8_t> has_parent(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string node = where + " node " + std::to_string(i);
+    if (!std::isfinite(tree.value[i])) return Status::Corruption(node + ": value is not finite");
+    if (!std::isfinite(tree.cover[i]) || tree.cover[i] < 0) {
+      return Status::Corruption(node + ": cover must be a finite number >= 0");
+    }
+    const bool left_leaf = tree.left[i] < 0, right_leaf = tree.right[i] < 0;
+    if (left_leaf != right_leaf) {
+      return Status::Corruption(node + ": has one child; split nodes need two");
+    }
+    if (left_leaf) continue;
+    if (tree.feature[i] < 0 || tree.feature[i] >= kNumFeatures) {
+      return Status::Corruption(node + ": feature index " + std::to_string(tree.feature[i]) +
+                                " is not in 0.." + std::to_string(kNumFeatures - 1));
+    }
+    for (int32_t child : {tree.left[i], tree.right[i]}) {
+      if (size_t(child) >= n || child == 0) {
+        return Status::Corruption(node + ": child index " + std::to_string(child) +
+                                  " is out of range");
+      }
+      if (has_parent[child]) {
+        return Status::Corruption(node + ": node " + std::to_string(child) +
+                                  " has more than one parent");
+      }
+      has_parent[child] = 1;
+    }
+  }
+  std::vector<int32_t> stack = {0};
+  size_t reached = 0;
+  while (!stack.empty()) {
+    int32_t node = stack.back();
+    stack.pop_back();
+    ++reached;
+    if (!tree.is_leaf(node)) {
+      stack.push_back(tree.left[node]);
+      stack.push_back(tree.right[node]);
+    }
+  }
+  if (reached != n) {
+    return Status::Corruption(where + ": " + std::to_string(n - reached) +
+                              " nodes are not reachable from the root");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckModel(const Model& model) {
+  if (model.trees.empty()) return Status::Corruption("model has no trees");
+  if (model.trees.size() > 0xffffffffu) return Status::Unsupported("model has too many trees");
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    Status s = CheckTree(model.trees[t], t);
+    if (!s.ok()) return s;
+  }
+  if (!AllFinite(model.base_score.data(), kNumClasses)) {
+    return Status::InvalidArgument("base score must be finite", "base_score");
+  }
+  if (!std::isfinite(model.temperature) || model.temperature <= 0) {
+    return Status::InvalidArgument("temperature must be a finite number > 0", "temperature");
+  }
+  if (!AllFinite(model.training_range.min.data(), kNumFeatures) ||
+      !AllFinite(model.training_range.max.data(), kNumFeatures)) {
+    return Status::InvalidArgument("training range must be finite", "training_range");
+  }
+  const OodReference& ood = model.ood;
+  if (!ood.inverse_covariance.empty() &&
+      ood.inverse_covariance.size() != size_t(kNumFeatures * kNumFeatures)) {
+    return Status::InvalidArgument("OOD inverse covariance must hold 0 or 441 values",
+                                   "ood.inverse_covariance");
+  }
+  if (!AllFinite(ood.mean.data(), kNumFeatures) || !AllFinite(ood.scale.data(), kNumFeatures) ||
+      !AllFinite(ood.inverse_covariance.data(), ood.inverse_covariance.size()) ||
+      !std::isfinite(ood.threshold) || !std::isfinite(ood.threshold_quantile)) {
+    return Status::InvalidArgument("OOD reference must be finite", "ood");
+  }
+  const ModelMetrics& m = model.metrics;
+  const double metric_values[] = {m.accuracy, m.macro_f1, m.balanced_accuracy, m.log_loss,
+                                  m.brier,    m.ece,      m.recall[0],         m.recall[1],
+                                  m.recall[2]};
+  if (!AllFinite(metric_values, sizeof(metric_values) / sizeof(double))) {
+    return Status::InvalidArgument("metrics must be finite", "metrics");
+  }
+  if (!model.params_json.empty()) {
+    Json params = Json::parse(model.params_json, nullptr, false);
+    if (params.is_discarded() || !params.is_object()) {
+      return Status::InvalidArgument("params must be a JSON object", "params_json");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<uint8_t> WriteBundle(const Model& model) {
+  const std::string header =
+      HeaderJson(model).dump(-1, ' ', false, Json::error_handler_t::replace);
+  std::vector<std::vector<int32_t>> orders;
+  orders.reserve(model.trees.size());
+  size_t node_count = 0;
+  for (const Tree& tree : model.trees) {
+    orders.push_back(BreadthFirstOrder(tree));
+    node_count += orders.back().size();
+  }
+
+  std::vector<uint8_t> out;
+  out.reserve(kPrefixSize + header.size() + 3 * model.trees.size() + 9 * node_count + kHashSize);
+  for (uint8_t b : kMagic) out.push_back(b);
+  PutU32(&out, uint32_t(kBundleFormatVersion));
+  PutU32(&out, uint32_t(header.size()));
+  PutU32(&out, uint32_t(model.trees.size()));
+  PutU32(&out, uint32_t(node_count));
+  out.insert(out.end(), header.begin(), header.end());
+  for (const auto& order : orders) PutU16(&out, uint32_t(order.size()));
+  for (const Tree& tree : model.trees) out.push_back(uint8_t(tree.target_class));
+  // Struct-of-arrays, each array over all trees: similar bytes sit together and gzip well.
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    const Tree& tree = model.trees[t];
+    for (int32_t node : orders[t]) {
+      out.push_back(tree.is_leaf(node) ? kLeafBit
+                                       : uint8_t(tree.feature[node] |
+                                                 (tree.default_left[node] ? kDefaultLeftBit : 0)));
+    }
+  }
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    for (int32_t node : orders[t]) PutF32(&out, model.trees[t].value[node]);
+  }
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    for (int32_t node : orders[t]) PutF32(&out, model.trees[t].cover[node]);
+  }
+  auto digest = Sha256Digest(out.data(), out.size());
+  out.insert(out.end(), digest.begin(), digest.end());
+  return out;
+}
+
+Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
+  if (size < 4 || std::memcmp(data, kMagic, 4) != 0) {
+    if (size < 4 && std::memcmp(data, kMagic, size) == 0) {
+      return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
+    }
+    return Status::Corruption("not a model bundle: the file does not start with \"FHMB\"");
+  }
+  if (size < 8) return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
+  const uint32_t version = GetU32(data + 4);
+  if (version != uint32_t(kBundleFormatVersion)) {
+    return Status::Unsupported("bundle format version " + std::to_string(version) +
+                               " is not supported; this build reads version " +
+                               std::to_string(kBundleFormatVersion));
+  }
+  if (size < kPrefixSize) {
+    return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
+  }
+  const uint64_t header_size = GetU32(data + 8);
+  const uint64_t tree_count = GetU32(data + 12);
+  const uint64_t node_count = GetU32(data + 16);
+  const uint64_t expected =
+      kPrefixSize + header_size + 3 * tree_count + 9 * node_count + kHashSize;
+  if (size < expected) {
+    return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes, the " +
+                              "length fields call for " + std::to_string(expected));
+  }
+  if (size > expected) {
+    return Status::Corruption("bundle has " + std::to_string(size - expected) +
+                              " unexpected bytes after its content hash");
+  }
+  const size_t content_size = size - kHashSize;
+  const auto actual = Sha256Digest(data, content_size);
+  if (std::memcmp(actual.data(), data + content_size, kHashSize) != 0) {
+    return Status::Corruption("bundle content hash mismatch: expected " +
+                              ToHex(data + content_size, kHashSize) + ", content hashes to " +
+                              ToHex(actual.data(), kHashSize));
+  }
+
+  *out = Model();
+  out->format_version = int32_t(version);
+  const uint8_t* p = data + kPrefixSize;
+  Status s = ParseHeader(
+      std::string_view(reinterpret_cast<const char*>(p), size_t(header_size)), out);
+  if (!s.ok()) return s;
+  p += header_size;
+
+  const uint8_t* node_counts = p;
+  const uint8_t* classes = node_counts + 2 * tree_count;
+  const uint8_t* info = classes + tree_count;
+  const uint8_t* values = info + node_count;
+  const uint8_t* covers = values + 4 * node_count;
+  out->trees.resize(tree_count);
+  uint64_t first = 0;  // index of the tree's first node in the node arrays
+  for (uint64_t t = 0; t < tree_count; ++t) {
+    const std::string where = "bundle tree " + std::to_string(t);
+    const uint32_t n = GetU16(node_counts + 2 * t);
+    if (n == 0 || first + n > node_count) {
+      return Status::Corruption(where + ": node count " + std::to_string(n) +
+                                " does not fit the node arrays");
+    }
+    Tree& tree = out->trees[t];
+    tree.target_class = classes[t];
+    tree.left.assign(n, -1);
+    tree.right.assign(n, -1);
+    tree.feature.assign(n, 0);
+    tree.value.resize(n);
+    tree.default_left.assign(n, 0);
+    tree.cover.resize(n);
+    uint32_t internal = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+      const uint8_t b = info[first + i];
+      tree.value[i] = GetF32(values + 4 * (first + i));
+      tree.cover[i] = GetF32(covers + 4 * (first + i));
+      if (b == kLeafBit) continue;
+      if ((b & kLeafBit) || (b & kFeatureMask) >= kNumFeatures) {
+        return Status::Corruption(where + " node " + std::to_string(i) + ": bad node byte " +
+                                  std::to_string(b));
+      }
+      const uint32_t left = 2 * internal + 1;
+      ++internal;
+      if (left <= i || left + 1 >= n) {
+        return Status::Corruption(where + ": node " + std::to_string(i) +
+                                  " has children outside the tree");
+      }
+      tree.left[i] = int32_t(left);
+      tree.right[i] = int32_t(left + 1);
+      tree.feature[i] = b & kFeatureMask;
+      tree.default_left[i] = (b & kDefaultLeftBit) ? 1 : 0;
+    }
+    if (n != 2 * internal + 1) {
+      return Status::Corruption(where + ": " + std::to_string(internal) + " split nodes need " +
+                                std::to_string(2 * internal + 1) + " nodes, found " +
+                                std::to_string(n));
+    }
+    first += n;
+  }
+  if (first != node_count) {
+    return Status::Corruption("bundle node count " + std::to_string(node_count) +
+                              " does not match the trees' " + std::to_string(first));
+  }
+  return CheckModel(*out);
+}
+
+std::string BundleContentHash(const uint8_t* data, size_t size) {
+  if (size < kHashSize) return std::string();
+  return ToHex(data + size - kHashSize, kHashSize);
+}
+
+}  // namespace fetal

@@ -1,0 +1,194 @@
+// Parity with libxgboost: models trained in-process with the XGBoost C API, imported from its
+// JSON, written to a bundle and read back; then every row of the dataset (and the same rows with
+// missing values) must get libxgboost's probabilities, margins and TreeSHAP contributions.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "fetal/bundle.h"
+#include "fetal/evaluator.h"
+#include "fetal/explainer.h"
+#include "xgb_oracle.h"
+
+namespace fetal {
+namespace {
+
+using testing::Dataset;
+using testing::TrainParams;
+using testing::XgbOracle;
+
+constexpr double kProbabilityTolerance = 1e-5;
+constexpr double kContributionTolerance = 1e-4;
+
+const Dataset& Data() {
+  static const Dataset* data = [] {
+    auto* d = new Dataset();
+    Status s = testing::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", d);
+    if (!s.ok()) {
+      ADD_FAILURE() << s.ToString();
+    }
+    return d;
+  }();
+  return *data;
+}
+
+// The dataset with missing values: in each row a few features (different ones per row) are NaN,
+// so every feature is missing in some rows and both default directions get exercised.
+std::vector<float> WithMissingValues(const Dataset& data) {
+  std::vector<float> x = data.features;
+  for (size_t r = 0; r < data.rows; ++r) {
+    for (int k = 0; k < 1 + int(r % 4); ++k) {
+      x[r * kNumFeatures + (r * 7 + size_t(k) * 5) % kNumFeatures] = NAN;
+    }
+  }
+  return x;
+}
+
+struct Case {
+  const char* name;
+  TrainParams params;
+};
+
+class ParityTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    const Dataset& data = Data();
+    ASSERT_EQ(data.rows, 2126u);
+    oracle_ = std::make_unique<XgbOracle>(data, GetParam().params);
+    Model imported;
+    Status s = ImportXgboostJson(oracle_->SaveJson(), &imported);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    // Everything below runs on the model as read back from its bundle.
+    const std::vector<uint8_t> bytes = WriteBundle(imported);
+    s = ReadBundle(bytes.data(), bytes.size(), &model_);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_EQ(model_.trees.size(), size_t(3 * GetParam().params.rounds));
+    ASSERT_TRUE(Evaluator::Create(model_, &evaluator_).ok());
+    ASSERT_TRUE(Explainer::Create(model_, &explainer_).ok());
+  }
+
+  void ExpectProbabilitiesMatch(const std::vector<float>& x) {
+    const size_t n = x.size() / kNumFeatures;
+    const std::vector<float> expected = oracle_->Predict(x.data(), n, XgbOracle::Output::kProbabilities);
+    ASSERT_EQ(expected.size(), n * kNumClasses);
+    std::vector<float> batch(n * kNumClasses);
+    evaluator_->PredictBatchRaw(x.data(), n, batch.data());
+    double worst = 0;
+    for (size_t r = 0; r < n; ++r) {
+      float single[kNumClasses];
+      evaluator_->PredictRaw(&x[r * kNumFeatures], single);
+      for (int c = 0; c < kNumClasses; ++c) {
+        const size_t i = r * kNumClasses + c;
+        ASSERT_NEAR(single[c], expected[i], kProbabilityTolerance) << "row " << r << " class " << c;
+        ASSERT_EQ(batch[i], single[c]) << "batch and single differ at row " << r;
+        worst = std::max(worst, std::abs(double(single[c]) - expected[i]));
+      }
+    }
+    RecordProperty("max_probability_difference", std::to_string(worst));
+  }
+
+  void ExpectMarginsMatch(const std::vector<float>& x) {
+    const size_t n = x.size() / kNumFeatures;
+    const std::vector<float> expected = oracle_->Predict(x.data(), n, XgbOracle::Output::kMargins);
+    ASSERT_EQ(expected.size(), n * kNumClasses);
+    for (size_t r = 0; r < n; ++r) {
+      float margins[kNumClasses];
+      evaluator_->Margins(&x[r * kNumFeatures], margins);
+      for (int c = 0; c < kNumClasses; ++c) {
+        ASSERT_NEAR(margins[c], expected[r * kNumClasses + c], 1e-5 * (1 + std::abs(margins[c])))
+            << "row " << r << " class " << c;
+      }
+    }
+  }
+
+  void ExpectContributionsMatch(const std::vector<float>& x) {
+    const size_t n = x.size() / kNumFeatures;
+    const std::vector<float> expected =
+        oracle_->Predict(x.data(), n, XgbOracle::Output::kContributions);
+    ASSERT_EQ(expected.size(), n * kNumClasses * kContributionsPerClass);
+    float contributions[kNumClasses * kContributionsPerClass];
+    for (size_t r = 0; r < n; ++r) {
+      explainer_->Explain(&x[r * kNumFeatures], contributions);
+      float margins[kNumClasses];
+      evaluator_->Margins(&x[r * kNumFeatures], margins);
+      for (int c = 0; c < kNumClasses; ++c) {
+        double sum = 0;
+        for (int j = 0; j < kContributionsPerClass; ++j) {
+          const size_t i = size_t(c) * kContributionsPerClass + j;
+          ASSERT_NEAR(contributions[i], expected[r * kNumClasses * kContributionsPerClass + i],
+                      kContributionTolerance)
+              << "row " << r << " class " << c << " column " << j;
+          sum += contributions[i];
+        }
+        ASSERT_NEAR(sum, margins[c], kContributionTolerance) << "row " << r << " class " << c;
+      }
+    }
+  }
+
+  std::unique_ptr<XgbOracle> oracle_;
+  Model model_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::unique_ptr<Explainer> explainer_;
+};
+
+TEST_P(ParityTest, ProbabilitiesMatchLibxgboostOnEveryRow) {
+  ExpectProbabilitiesMatch(Data().features);
+}
+
+TEST_P(ParityTest, MarginsMatchLibxgboostOutputMargin) { ExpectMarginsMatch(Data().features); }
+
+TEST_P(ParityTest, ContributionsMatchPredContribsAndSumToMargin) {
+  ExpectContributionsMatch(Data().features);
+}
+
+TEST_P(ParityTest, MissingValuesFollowTheDefaultChildLikeLibxgboost) {
+  const std::vector<float> x = WithMissingValues(Data());
+  ExpectProbabilitiesMatch(x);
+  ExpectMarginsMatch(x);
+  ExpectContributionsMatch(x);
+}
+
+TEST_P(ParityTest, BundleRoundTripKeepsEveryPrediction) {
+  // Predictions from the imported model before any bundle round trip equal those after it.
+  Model direct;
+  ASSERT_TRUE(ImportXgboostJson(oracle_->SaveJson(), &direct).ok());
+  std::unique_ptr<Evaluator> direct_evaluator;
+  ASSERT_TRUE(Evaluator::Create(direct, &direct_evaluator).ok());
+  const Dataset& data = Data();
+  std::vector<float> a(data.rows * kNumClasses), b(data.rows * kNumClasses);
+  direct_evaluator->PredictBatchRaw(data.features.data(), data.rows, a.data());
+  evaluator_->PredictBatchRaw(data.features.data(), data.rows, b.data());
+  EXPECT_EQ(a, b);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Models, ParityTest,
+    ::testing::Values(Case{"Depth6Rounds200", {6, 0.3, 200, 0.5}},
+                      Case{"Depth4Eta005Rounds300", {4, 0.05, 300, 0.5}}),
+    [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
+
+// XGBoost 1.7 adds base_score to every class margin as it is; the importer must carry it over.
+TEST(XgboostImportTest, BaseScoreIsAddedToEveryClassMargin) {
+  const Dataset& data = Data();
+  XgbOracle oracle(data, TrainParams{3, 0.3, 5, 0.2});
+  Model model;
+  ASSERT_TRUE(ImportXgboostJson(oracle.SaveJson(), &model).ok());
+  for (int c = 0; c < kNumClasses; ++c) EXPECT_FLOAT_EQ(model.base_score[c], 0.2f);
+  std::unique_ptr<Evaluator> evaluator;
+  ASSERT_TRUE(Evaluator::Create(model, &evaluator).ok());
+  const std::vector<float> expected =
+      oracle.Predict(data.features.data(), 50, XgbOracle::Output::kMargins);
+  for (size_t r = 0; r < 50; ++r) {
+    float margins[kNumClasses];
+    evaluator->Margins(&data.features[r * kNumFeatures], margins);
+    for (int c = 0; c < kNumClasses; ++c) {
+      EXPECT_NEAR(margins[c], expected[r * kNumClasses + c], 1e-6) << "row " << r;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fetal
