@@ -1,0 +1,112 @@
+#include "storage/canonical.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+
+#include "fetal/sha256.h"
+
+namespace fetal {
+namespace storage {
+namespace {
+
+void AddField(std::string* out, const char* name, const std::string& value) {
+  out->append(name);
+  out->push_back('=');
+  out->append(std::to_string(value.size()));
+  out->push_back(':');
+  out->append(value);
+  out->push_back('\n');
+}
+
+}  // namespace
+
+std::string FormatDouble(double v) {
+  char buf[40];
+  snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+std::string FormatDoubles(const double* v, int count) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    if (i) out.push_back(',');
+    out.append(FormatDouble(v[i]));
+  }
+  return out;
+}
+
+bool ParseDoubles(const std::string& text, double* v, int count) {
+  const char* p = text.c_str();
+  for (int i = 0; i < count; ++i) {
+    if (i) {
+      if (*p != ',') return false;
+      ++p;
+    }
+    char* end = nullptr;
+    errno = 0;
+    v[i] = strtod(p, &end);
+    if (end == p || errno == ERANGE) return false;
+    p = end;
+  }
+  return *p == '\0';
+}
+
+std::string CanonicalAuditEvent(int64_t seq, int64_t time_ms, const AuditEntry& entry) {
+  std::string out = "fetal-audit-v1\n";
+  AddField(&out, "seq", std::to_string(seq));
+  AddField(&out, "time_ms", std::to_string(time_ms));
+  AddField(&out, "actor", entry.actor.name);
+  AddField(&out, "role", entry.actor.role);
+  AddField(&out, "request_id", entry.actor.request_id);
+  AddField(&out, "action", entry.action);
+  AddField(&out, "object", entry.object);
+  AddField(&out, "outcome", entry.outcome);
+  AddField(&out, "details", entry.details);
+  return out;
+}
+
+std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t time_ms,
+                           const AuditEntry& entry) {
+  std::string data = prev_hash + CanonicalAuditEvent(seq, time_ms, entry);
+  return Sha256Hex(data.data(), data.size());
+}
+
+std::string CanonicalExam(const ExamRecord& exam) {
+  const ExamInput& in = exam.input;
+  std::string out = "fetal-exam-v1\n";
+  out.reserve(1024);
+  AddField(&out, "id", std::to_string(exam.id));
+  AddField(&out, "submitted_by", exam.submitted_by);
+  AddField(&out, "client_exam_id", in.client_exam_id);
+  AddField(&out, "body_sha256", in.body_sha256);
+  AddField(&out, "features", FormatDoubles(in.features.data(), kNumFeatures));
+  AddField(&out, "client_class", std::to_string(in.client_class));
+  AddField(&out, "client_probabilities", FormatDoubles(in.client_probabilities.data(), kNumClasses));
+  AddField(&out, "model_version", std::to_string(in.model_version));
+  AddField(&out, "server_class", std::to_string(in.server_class));
+  AddField(&out, "server_probabilities", FormatDoubles(in.server_probabilities.data(), kNumClasses));
+  AddField(&out, "agreement", in.agreement ? "1" : "0");
+  AddField(&out, "max_abs_diff", FormatDouble(in.max_abs_diff));
+  AddField(&out, "patient_ref", in.patient_ref);
+  AddField(&out, "note", in.note);
+  AddField(&out, "client_timestamp", in.client_timestamp);
+  AddField(&out, "received_ms", std::to_string(exam.received_ms));
+  return out;
+}
+
+std::string ExamContentHash(const ExamRecord& exam) {
+  std::string data = CanonicalExam(exam);
+  return Sha256Hex(data.data(), data.size());
+}
+
+bool IsSha256Hex(const std::string& s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace storage
+}  // namespace fetal

@@ -1,0 +1,157 @@
+// SqlConn over one libpqxx connection. Transactions are driven with explicit BEGIN / SAVEPOINT /
+// COMMIT statements through short-lived nontransaction objects, so the shared store code controls
+// them the same way on both backends. No libpqxx exception leaves this file.
+#include <pqxx/pqxx>
+
+#include <string>
+#include <unordered_map>
+
+#include "storage/sql.h"
+
+namespace fetal {
+namespace storage {
+namespace {
+
+const char kHex[] = "0123456789abcdef";
+
+std::string ByteaHex(const std::string& bytes) {
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// SQLSTATE classes that mean "the database is not there right now" rather than "your input".
+bool IsUnavailableState(const std::string& state) {
+  if (state.size() != 5) return false;
+  std::string cls = state.substr(0, 2);
+  return cls == "08" || cls == "53" || cls == "57" || cls == "58" || state == "40001" ||
+         state == "40P01" || state == "55P03";
+}
+
+class PostgresConn : public SqlConn {
+ public:
+  explicit PostgresConn(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {}
+
+  StoreStatus Exec(const std::string& sql, const std::vector<SqlValue>& params,
+                   SqlRows* rows) override {
+    if (broken_) return StoreStatus::Unavailable("postgresql: connection lost");
+    try {
+      std::string name;
+      auto it = names_.find(sql);
+      if (it != names_.end()) {
+        name = it->second;
+      } else {
+        name = "s" + std::to_string(names_.size() + 1);
+        conn_->prepare(name, sql);
+        names_.emplace(sql, name);
+      }
+      // Every parameter travels as text; bytea in its "\x" hex input form.
+      std::vector<std::string> text;
+      text.reserve(params.size());
+      for (const SqlValue& v : params) {
+        switch (v.type) {
+          case SqlValue::Type::kInt: text.push_back(std::to_string(v.i)); break;
+          case SqlValue::Type::kDouble: {
+            char buf[40];
+            snprintf(buf, sizeof buf, "%.17g", v.d);
+            text.emplace_back(buf);
+            break;
+          }
+          case SqlValue::Type::kBlob: text.push_back(ByteaHex(v.s)); break;
+          default: text.push_back(v.s); break;  // no nullable parameters are used
+        }
+      }
+      pqxx::nontransaction tx(*conn_);
+      pqxx::result r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(text));
+      if (rows) {
+        rows->reserve(rows->size() + r.size());
+        for (const auto& row : r) {
+          SqlRow out(row.size());
+          for (pqxx::row::size_type c = 0; c < row.size(); ++c) {
+            if (!row[c].is_null()) out[c] = SqlValue::Text(std::string(row[c].c_str(), row[c].size()));
+          }
+          rows->push_back(std::move(out));
+        }
+      }
+      return StoreStatus::Ok();
+    } catch (...) {
+      return MapCurrentException();
+    }
+  }
+
+  StoreStatus ExecScript(const std::string& sql) override {
+    if (broken_) return StoreStatus::Unavailable("postgresql: connection lost");
+    try {
+      pqxx::nontransaction tx(*conn_);
+      tx.exec(sql);
+      return StoreStatus::Ok();
+    } catch (...) {
+      return MapCurrentException();
+    }
+  }
+
+  bool broken() const override { return broken_; }
+
+ private:
+  StoreStatus MapCurrentException() {
+    try {
+      throw;
+    } catch (const pqxx::broken_connection& e) {
+      broken_ = true;
+      return StoreStatus::Unavailable(std::string("postgresql: connection lost: ") + e.what());
+    } catch (const pqxx::in_doubt_error& e) {
+      broken_ = true;
+      return StoreStatus::Unavailable(std::string("postgresql: commit outcome unknown: ") + e.what());
+    } catch (const pqxx::sql_error& e) {
+      std::string msg = std::string("postgresql: ") + e.what();
+      while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+      const std::string& state = e.sqlstate();
+      if (IsUnavailableState(state)) {
+        if (state.compare(0, 2, "08") == 0 || state.compare(0, 2, "57") == 0) broken_ = true;
+        return StoreStatus::Unavailable(msg);
+      }
+      if (state.compare(0, 2, "23") == 0) return StoreStatus::Conflict(msg);
+      if (state.compare(0, 2, "XX") == 0) return StoreStatus::Corruption(msg);
+      return StoreStatus::Internal(msg);
+    } catch (const std::exception& e) {
+      // libpqxx reports a dropped socket in several ways; treat the connection as gone.
+      if (!conn_->is_open()) broken_ = true;
+      return broken_ ? StoreStatus::Unavailable(std::string("postgresql: ") + e.what())
+                     : StoreStatus::Internal(std::string("postgresql: ") + e.what());
+    } catch (...) {
+      return StoreStatus::Internal("postgresql: unknown error");
+    }
+  }
+
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unordered_map<std::string, std::string> names_;
+  bool broken_ = false;
+};
+
+}  // namespace
+
+StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* out) {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(url);
+    // A lost connection must surface as an error (and a 503), not be silently reopened with
+    // an open transaction's state gone.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+    auto pg = std::make_unique<PostgresConn>(std::move(conn));
+    StoreStatus s = pg->ExecScript("SET synchronous_commit = on; SET client_min_messages = warning");
+    if (!s.ok()) return s;
+    *out = std::move(pg);
+    return StoreStatus::Ok();
+  } catch (const std::exception& e) {
+    return StoreStatus::Unavailable(std::string("postgresql: cannot connect: ") + e.what());
+  }
+}
+
+}  // namespace storage
+}  // namespace fetal
