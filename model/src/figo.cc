@@ -30,7 +30,7 @@ constexpr double kNormalBaselineLowBpm = 110;        // normal baseline 110-160 
 constexpr double kNormalBaselineHighBpm = 160;
 constexpr double kReducedVariabilityBpm = 5;         // normal amplitude 5-25 bpm
 constexpr double kIncreasedVariabilityBpm = 25;
-constexpr double kSustainedReducedPercent = 50;      // proxy for "reduced for > 50 minutes"
+constexpr double kSustainedReducedPercent = 50;      // > half the trace: proxy for "> 50 minutes"
 constexpr double kRepetitiveShareOfContractions = 0.5;  // "with > 50 % of contractions"
 constexpr double kRepetitiveProlongedPer10Min = 1;
 constexpr double kTachysystolePer10Min = 5;          // > 5 contractions per 10 minutes
@@ -82,10 +82,10 @@ FigoResult EvaluateFigo(const float* features) {
             mean_ltv, kIncreasedVariabilityBpm));
   }
   const double abnormal_ltv = features[kAbnormalLtvPercent];
-  if (abnormal_ltv >= kSustainedReducedPercent) {
+  if (abnormal_ltv > kSustainedReducedPercent) {
     add("variability_reduced_sustained", FigoClass::kPathological, kAbnormalLtvPercent,
         abnormal_ltv, kSustainedReducedPercent,
-        Fmt("Long-term variability is abnormal for %g %% of the trace, at least %g %% "
+        Fmt("Long-term variability is abnormal for %g %% of the trace, more than %g %% "
             "(sustained reduced variability).",
             abnormal_ltv, kSustainedReducedPercent));
   }
@@ -93,10 +93,10 @@ FigoResult EvaluateFigo(const float* features) {
   // Decelerations, as counts per 10 minutes.
   const double contractions = features[kUterineContractions] * kSecondsPer10Min;
   const double light = features[kLightDecelerations] * kSecondsPer10Min;
-  if (light > 0 && contractions > 0 && light >= kRepetitiveShareOfContractions * contractions) {
+  if (light > 0 && contractions > 0 && light > kRepetitiveShareOfContractions * contractions) {
     add("decelerations_repetitive", FigoClass::kSuspicious, kLightDecelerations, light,
         kRepetitiveShareOfContractions * contractions,
-        Fmt("%.2g light decelerations per 10 minutes come with at least half of the %.2g "
+        Fmt("%.2g light decelerations per 10 minutes, more than half of the %.2g "
             "contractions per 10 minutes (repetitive decelerations).",
             light, contractions));
   }
