@@ -34,8 +34,11 @@ void ParseAndCheck(std::string_view text, bool require_labels) {
     FUZZ_CHECK(table.lines[r] > previous_line, "row lines are after the header and increasing");
     previous_line = table.lines[r];
     int label = table.labels[r];
-    if (table.has_labels) {
-      FUZZ_CHECK(label >= 0 && label < fetal::kNumClasses, "labels are 0..2 when present");
+    if (require_labels) {
+      FUZZ_CHECK(label >= 0 && label < fetal::kNumClasses, "required labels are 0..2");
+    } else if (table.has_labels) {
+      // An empty fetal_health cell is an unknown label when labels are optional.
+      FUZZ_CHECK(label >= -1 && label < fetal::kNumClasses, "labels are -1..2 when optional");
     } else {
       FUZZ_CHECK(label == -1, "labels are -1 without a fetal_health column");
     }

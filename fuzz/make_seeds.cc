@@ -1,7 +1,7 @@
 // Writes the binary seed inputs of the fuzz corpora (fuzz/corpus/<harness>/), so the seeds are
 // reproducible rather than opaque blobs:
 //   bundle/tiny.bundle          a small valid bundle built by hand (4 trees, fitted-looking OOD)
-//   xgboost_json/tiny.json      a real libxgboost 1.7 multi:softprob model, 2 rounds, depth 2
+//   xgboost_import/tiny.json      a real libxgboost 1.7 multi:softprob model, 2 rounds, depth 2
 //   validator/*.bin             exams as raw floats (typical, missing values, with a range)
 // Usage: fuzz_make_seeds CORPUS_DIR DATASET_CSV
 // Text seeds (CSV, JSON bodies) are committed as written; they need no generator.
@@ -109,7 +109,7 @@ int WriteXgboostSeed(const std::string& dir, const fetal::ExamTable& table) {
     std::cerr << "xgboost: " << XGBGetLastError() << "\n";
     return 1;
   }
-  bool ok = WriteFile(dir + "/xgboost_json/tiny.json", json, length);
+  bool ok = WriteFile(dir + "/xgboost_import/tiny.json", json, length);
   XGBoosterFree(booster);
   XGDMatrixFree(matrix);
   return ok ? 0 : 1;
