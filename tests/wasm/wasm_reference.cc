@@ -1,0 +1,304 @@
+// fetal-wasm-reference: the native side of the WebAssembly parity tests and benchmarks.
+//
+// It runs the model library natively, straight through its public API (not through the wasm
+// bindings), and prints results as JSON at full precision for tests/wasm/*.test.mjs and
+// bench/wasm/ to compare with what the WebAssembly build returns.
+//
+//   fetal-wasm-reference classify --model BUNDLE --input CSV
+//   fetal-wasm-reference validate --model BUNDLE --exams TXT   (one exam a line: 21 numbers,
+//                                                               strtod syntax, so nan/inf work)
+//   fetal-wasm-reference train-xgboost --data CSV --out MODEL.json [--depth 6] [--rounds 200]
+//   fetal-wasm-reference bench --model BUNDLE --input CSV [--calls 20000] [--batch 100000]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fetal/bundle.h"
+#include "fetal/csv.h"
+#include "fetal/evaluator.h"
+#include "fetal/explainer.h"
+#include "fetal/figo.h"
+#include "fetal/ood.h"
+#include "fetal/schema.h"
+#include "fetal/validator.h"
+#include "xgb_oracle.h"
+
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "fetal-wasm-reference: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) Die("cannot open " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --flag value pairs after the verb.
+std::map<std::string, std::string> ParseFlags(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  for (int i = 2; i < argc; i += 2) {
+    if (std::strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+      Die(std::string("expected --flag value, got ") + argv[i]);
+    }
+    flags[argv[i]] = argv[i + 1];
+  }
+  return flags;
+}
+
+std::string Require(const std::map<std::string, std::string>& flags, const std::string& name) {
+  auto it = flags.find(name);
+  if (it == flags.end()) Die("missing " + name);
+  return it->second;
+}
+
+// JSON has no NaN/Infinity: written as strings, exactly as the wasm bindings do.
+json Number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  return v;
+}
+json Bound(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json FindingsJson(const std::vector<fetal::Finding>& findings, bool warnings_only) {
+  json out = json::array();
+  for (const fetal::Finding& f : findings) {
+    if (warnings_only && f.severity != fetal::Severity::kWarning) continue;
+    out.push_back({{"feature", f.feature},
+                   {"severity", f.severity == fetal::Severity::kError ? "error" : "warning"},
+                   {"rule", f.rule},
+                   {"value", Number(f.value)},
+                   {"message", f.message},
+                   {"expected", f.expected},
+                   {"expectedMin", Bound(f.expected_min)},
+                   {"expectedMax", Bound(f.expected_max)}});
+  }
+  return out;
+}
+
+fetal::Model LoadModel(const std::string& path) {
+  std::string bytes = ReadFile(path);
+  fetal::Model model;
+  fetal::Status s =
+      fetal::ReadBundle(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &model);
+  if (!s.ok()) Die(path + ": " + s.ToString());
+  return model;
+}
+
+fetal::ExamTable LoadCsv(const std::string& path) {
+  fetal::ExamTable table;
+  fetal::Status s = fetal::ParseExamCsv(ReadFile(path), fetal::CsvOptions(), &table);
+  if (!s.ok()) Die(path + ": " + s.ToString());
+  return table;
+}
+
+bool HasOod(const fetal::Model& m) {
+  return m.ood.inverse_covariance.size() ==
+         static_cast<size_t>(fetal::kNumFeatures * fetal::kNumFeatures);
+}
+
+int Classify(const std::map<std::string, std::string>& flags) {
+  fetal::Model model = LoadModel(Require(flags, "--model"));
+  fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
+  std::unique_ptr<fetal::Evaluator> evaluator;
+  std::unique_ptr<fetal::Explainer> explainer;
+  fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
+  if (s.ok()) s = fetal::Explainer::Create(model, &explainer);
+  if (!s.ok()) Die(s.ToString());
+
+  json rows = json::array();
+  for (size_t r = 0; r < table.rows; ++r) {
+    const float* x = &table.features[r * fetal::kNumFeatures];
+    std::vector<fetal::Finding> findings = fetal::ValidateExam(x, &model.training_range);
+    json row = {{"line", table.lines[r]}};
+    if (!fetal::IsAcceptable(findings)) {
+      row["classified"] = false;
+      row["findings"] = FindingsJson(findings, false);
+      rows.push_back(row);
+      continue;
+    }
+    float p[fetal::kNumClasses], raw[fetal::kNumClasses], margins[fetal::kNumClasses];
+    float contributions[fetal::kNumClasses * fetal::kContributionsPerClass];
+    evaluator->Predict(x, p);
+    evaluator->PredictRaw(x, raw);
+    evaluator->Margins(x, margins);
+    explainer->Explain(x, contributions);
+    row["classified"] = true;
+    row["class"] = fetal::ArgMax(p);
+    row["probabilities"] = std::vector<double>(p, p + fetal::kNumClasses);
+    row["rawProbabilities"] = std::vector<double>(raw, raw + fetal::kNumClasses);
+    row["margins"] = std::vector<double>(margins, margins + fetal::kNumClasses);
+    row["contributions"] = std::vector<double>(std::begin(contributions), std::end(contributions));
+    if (HasOod(model)) {
+      fetal::OodResult ood = fetal::CheckOod(model, x);
+      row["ood"] = {{"distance", Number(ood.distance)},
+                    {"outOfDistribution", ood.out_of_distribution},
+                    {"outOfRange", ood.out_of_range}};
+    }
+    fetal::FigoResult figo = fetal::EvaluateFigo(x);
+    json flags_json = json::array();
+    for (const fetal::FigoFlag& f : figo.flags) {
+      flags_json.push_back({{"id", f.id},
+                            {"feature", f.feature},
+                            {"value", Number(f.value)},
+                            {"limit", Number(f.limit)},
+                            {"message", f.message}});
+    }
+    row["figo"] = {{"classIndex", fetal::FigoClassIndex(figo.figo_class)}, {"flags", flags_json}};
+    row["warnings"] = FindingsJson(findings, true);
+    rows.push_back(row);
+  }
+  json out = {{"rows", rows}, {"csvErrors", table.errors.size()}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int Validate(const std::map<std::string, std::string>& flags) {
+  fetal::Model model = LoadModel(Require(flags, "--model"));
+  std::istringstream lines(ReadFile(Require(flags, "--exams")));
+  json with_model = json::array(), without_model = json::array();
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    float x[fetal::kNumFeatures];
+    const char* p = line.c_str();
+    for (int i = 0; i < fetal::kNumFeatures; ++i) {
+      char* end = nullptr;
+      x[i] = static_cast<float>(std::strtod(p, &end));
+      if (end == p) Die("exam line needs 21 numbers: " + line);
+      p = end;
+    }
+    with_model.push_back(FindingsJson(fetal::ValidateExam(x, &model.training_range), false));
+    without_model.push_back(FindingsJson(fetal::ValidateExam(x, nullptr), false));
+  }
+  json out = {{"withModel", with_model}, {"withoutModel", without_model}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int TrainXgboost(const std::map<std::string, std::string>& flags) {
+  fetal::testing::Dataset data;
+  fetal::Status s = fetal::testing::LoadDataset(Require(flags, "--data"), &data);
+  if (!s.ok()) Die(s.ToString());
+  fetal::testing::TrainParams params;
+  if (flags.count("--depth")) params.max_depth = std::atoi(flags.at("--depth").c_str());
+  if (flags.count("--rounds")) params.rounds = std::atoi(flags.at("--rounds").c_str());
+  fetal::testing::XgbOracle oracle(data, params);
+  std::string out_path = Require(flags, "--out");
+  std::ofstream out(out_path, std::ios::binary);
+  out << oracle.SaveJson();
+  if (!out.good()) Die("cannot write " + out_path);
+  return 0;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
+}
+
+// Native figures for the same machine and run as the wasm benchmarks, so "within 2x of native"
+// compares like with like. Per-call timing uses steady_clock around each call, as the JS side
+// times each call with performance.now().
+int Bench(const std::map<std::string, std::string>& flags) {
+  fetal::Model model = LoadModel(Require(flags, "--model"));
+  fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
+  size_t calls = flags.count("--calls") ? std::strtoul(flags.at("--calls").c_str(), nullptr, 10)
+                                        : 20000;
+  size_t batch = flags.count("--batch") ? std::strtoul(flags.at("--batch").c_str(), nullptr, 10)
+                                        : 100000;
+  std::unique_ptr<fetal::Evaluator> evaluator;
+  std::unique_ptr<fetal::Explainer> explainer;
+  fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
+  if (s.ok()) s = fetal::Explainer::Create(model, &explainer);
+  if (!s.ok() || table.rows == 0) Die("cannot benchmark: " + s.ToString());
+  using Clock = std::chrono::steady_clock;
+  auto ns = [](Clock::duration d) {
+    return std::chrono::duration<double, std::nano>(d).count();
+  };
+  float p[fetal::kNumClasses];
+  float contributions[fetal::kNumClasses * fetal::kContributionsPerClass];
+  volatile float sink = 0;
+
+  std::vector<double> predict_ns(calls);
+  for (size_t i = 0; i < calls; ++i) {
+    const float* x = &table.features[(i % table.rows) * fetal::kNumFeatures];
+    auto t0 = Clock::now();
+    evaluator->Predict(x, p);
+    predict_ns[i] = ns(Clock::now() - t0);
+    sink = sink + p[0];
+  }
+  // The full single-exam path the JS classify() runs: validate, predict (x3), explain, OOD, FIGO.
+  size_t full_calls = std::min<size_t>(calls, 5000);
+  std::vector<double> classify_ns(full_calls);
+  for (size_t i = 0; i < full_calls; ++i) {
+    const float* x = &table.features[(i % table.rows) * fetal::kNumFeatures];
+    auto t0 = Clock::now();
+    std::vector<fetal::Finding> findings = fetal::ValidateExam(x, &model.training_range);
+    evaluator->Predict(x, p);
+    evaluator->PredictRaw(x, p);
+    evaluator->Margins(x, p);
+    explainer->Explain(x, contributions);
+    if (HasOod(model)) sink = sink + static_cast<float>(fetal::CheckOod(model, x).distance);
+    sink = sink + static_cast<float>(fetal::EvaluateFigo(x).flags.size() + findings.size());
+    classify_ns[i] = ns(Clock::now() - t0);
+  }
+  std::vector<float> exams(batch * fetal::kNumFeatures);
+  for (size_t i = 0; i < batch; ++i) {
+    std::memcpy(&exams[i * fetal::kNumFeatures],
+                &table.features[(i % table.rows) * fetal::kNumFeatures],
+                sizeof(float) * fetal::kNumFeatures);
+  }
+  std::vector<float> out(batch * fetal::kNumClasses);
+  evaluator->PredictBatch(exams.data(), batch, out.data());  // warm-up
+  double best_s = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = Clock::now();
+    evaluator->PredictBatch(exams.data(), batch, out.data());
+    best_s = std::min(best_s, ns(Clock::now() - t0) * 1e-9);
+  }
+  json result = {{"predictMedianNs", Percentile(predict_ns, 0.5)},
+                 {"predictP99Ns", Percentile(predict_ns, 0.99)},
+                 {"classifyMedianNs", Percentile(classify_ns, 0.5)},
+                 {"classifyP99Ns", Percentile(classify_ns, 0.99)},
+                 {"batchExams", batch},
+                 {"batchExamsPerSecond", batch / best_s},
+                 {"batchNsPerExam", best_s * 1e9 / batch},
+                 {"trees", model.trees.size()},
+                 {"sink", static_cast<double>(sink)}};
+  std::printf("%s\n", result.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: fetal-wasm-reference classify|validate|train-xgboost|bench --flag value...\n");
+    return 2;
+  }
+  std::string verb = argv[1];
+  std::map<std::string, std::string> flags = ParseFlags(argc, argv);
+  if (verb == "classify") return Classify(flags);
+  if (verb == "validate") return Validate(flags);
+  if (verb == "train-xgboost") return TrainXgboost(flags);
+  if (verb == "bench") return Bench(flags);
+  Die("unknown verb " + verb);
+}

@@ -1,0 +1,194 @@
+// Types of fetal.js, the JavaScript API over the WebAssembly model core.
+//
+// Errors in user input come back as values ({ok:false}, findings, CSV errors), never as
+// exceptions or aborts. Misuse of the API (wrong feature count, a disposed model) throws.
+
+export declare const NUM_FEATURES: 21;
+export declare const NUM_CLASSES: 3;
+export declare const CONTRIBUTIONS_PER_CLASS: 22;
+
+export interface LoadFetalOptions {
+  /** Where the browser fetches fetal-core.wasm (default: next to fetal.js). */
+  wasmUrl?: string | URL;
+  /** The .wasm bytes, e.g. from fs.readFileSync in Node (read from disk by default there). */
+  wasmBinary?: Uint8Array | ArrayBuffer;
+}
+
+export declare function loadFetal(options?: LoadFetalOptions): Promise<FetalRuntime>;
+
+export type ClassName = 'Normal' | 'Suspect' | 'Pathological';
+export type FigoClassName = 'Normal' | 'Suspicious' | 'Pathological';
+
+export interface FeatureInfo {
+  readonly index: number;
+  /** Identifier used in JSON and code, e.g. "baseline_value". */
+  readonly key: string;
+  /** Dataset column name, e.g. "baseline value". */
+  readonly name: string;
+  /** "bpm", "1/s", "%", "count", "bpm²", "" */
+  readonly unit: string;
+  /** Clinical group for the form: "baseline", "events", "variability", "histogram". */
+  readonly group: string;
+  readonly description: string;
+  /** Values outside [hardMin, hardMax] are rejected; null when a side is open. */
+  readonly hardMin: number | null;
+  readonly hardMax: number | null;
+  /** The value must be a whole number. */
+  readonly integer: boolean;
+}
+
+export interface Finding {
+  /** Index into schema(), -1 when the finding is about no single feature. */
+  feature: number;
+  key: string;
+  severity: 'error' | 'warning';
+  /** Stable machine id: "not_finite", "below_min", "above_max", "not_integer", "tendency_set",
+   *  "width_is_max_minus_min", "mode_within_min_max", "median_within_min_max",
+   *  "variance_within_width", "outside_training_range", ... */
+  rule: string;
+  /** The offending value (may be NaN or ±Infinity). */
+  value: number;
+  /** A full English sentence naming the feature, the value, the rule and the expected form. */
+  message: string;
+  /** The expected form, e.g. "0 to 0.0667 events per second". */
+  expected: string;
+  /** Numeric bounds behind `expected`; null where a side is open. */
+  expectedMin: number | null;
+  expectedMax: number | null;
+}
+
+export interface ModelMetrics {
+  accuracy: number;
+  macroF1: number;
+  balancedAccuracy: number;
+  logLoss: number;
+  brier: number;
+  ece: number;
+  /** Per class: Normal, Suspect, Pathological. */
+  recall: [number, number, number];
+  /** Number of cross-validation splits behind the means; 0 if not cross-validated. */
+  splits: number;
+}
+
+export interface ModelInfo {
+  /** Registry version; browsers refuse going backwards. */
+  version: number;
+  formatVersion: number;
+  name: string;
+  /** ISO 8601 UTC. */
+  created: string;
+  /** Hex SHA-256 of the bundle content (the hash the bundle carries). */
+  hash: string;
+  /** "fetal-model train" or "xgboost-import". */
+  source: string;
+  temperature: number;
+  figoRuleset: string;
+  trainingDataSha256: string;
+  /** Training parameters as JSON object text. */
+  params: string;
+  numTrees: number;
+  baseScore: [number, number, number];
+  classNames: ClassName[];
+  metrics: ModelMetrics;
+  trainingRange: { min: number[]; max: number[] };
+  /** Mahalanobis distance above which an exam is flagged; null if the bundle has no OOD data. */
+  oodThreshold: number | null;
+}
+
+export interface FigoFlag {
+  id: string;
+  level: FigoClassName;
+  feature: number;
+  value: number;
+  limit: number;
+  message: string;
+}
+
+export interface Classification {
+  classIndex: 0 | 1 | 2;
+  className: ClassName;
+  /** Calibrated: softmax(margin / temperature). */
+  probabilities: [number, number, number];
+  /** softmax(margin), what libxgboost predicts. */
+  rawProbabilities: [number, number, number];
+  margins: [number, number, number];
+  /** 3 * 22: per class, the 21 feature contributions then the bias; each class's 22 values
+   *  sum to its margin (raw margin scale, before temperature). */
+  contributions: Float32Array;
+  ood: {
+    /** Mahalanobis distance; NaN if the bundle has no OOD reference. */
+    distance: number;
+    threshold: number;
+    outOfDistribution: boolean;
+    /** Feature indices outside the training min/max. */
+    outOfRange: number[];
+  };
+  figo: {
+    classIndex: 0 | 1 | 2;
+    className: FigoClassName;
+    ruleset: string;
+    flags: FigoFlag[];
+  };
+  /** Warnings that did not stop classification (e.g. outside the training range). */
+  warnings: Finding[];
+}
+
+export type LoadModelResult =
+  | { ok: true; model: FetalModel }
+  | { ok: false; error: { code: string; message: string } };
+
+export type ClassifyResult =
+  | { ok: true; result: Classification }
+  | { ok: false; findings: Finding[] };
+
+export interface CsvRowError {
+  /** 1-based line (the header is line 1). */
+  line: number;
+  /** 1-based column, 0 when the whole row is at fault. */
+  column: number;
+  /** Header name of the column, empty when the whole row is at fault. */
+  field: string;
+  message: string;
+}
+
+export interface ParsedCsv {
+  rows: number;
+  /** rows * 21, schema order; empty cells are NaN. */
+  features: Float32Array;
+  /** Class 0..2 per row, -1 when the file has no fetal_health column. */
+  labels: Int32Array;
+  /** The 1-based source line of each row. */
+  lines: Uint32Array;
+  hasLabels: boolean;
+  errors: CsvRowError[];
+}
+
+export interface FetalRuntime {
+  readonly classNames: readonly ['Normal', 'Suspect', 'Pathological'];
+  readonly schemaVersion: number;
+  /** The 21 features in schema order; frozen, the same array on every call. */
+  schema(): readonly FeatureInfo[];
+  /** Findings for one exam (21 values in schema order); `model` adds training-range warnings.
+   *  Throws TypeError if `features` does not have 21 values. */
+  validate(features: ArrayLike<number>, model?: FetalModel): Finding[];
+  /** Parses, verifies (content hash, structure) and compiles a bundle. Never throws on bad bytes. */
+  loadModel(bytes: Uint8Array | ArrayBuffer): LoadModelResult;
+  /** Reads exams from CSV text or its UTF-8 bytes (dataset column names or keys as headers). */
+  parseCsv(text: string | Uint8Array): ParsedCsv;
+}
+
+export interface FetalModel {
+  readonly disposed: boolean;
+  info(): ModelInfo;
+  /** Validates, classifies, explains (TreeSHAP), checks OOD and FIGO rules for one exam. */
+  classify(features: ArrayLike<number>): ClassifyResult;
+  /** The fast path: calibrated probabilities only, no validation; writes into `out` if given. */
+  predict(features: ArrayLike<number>, out?: Float32Array): Float32Array;
+  /** Calibrated probabilities of n exams (row-major n*21) into out (n*3, allocated if absent).
+   *  Rows are not validated; NaN takes the default branch (XGBoost semantics). */
+  classifyBatch(features: Float32Array | ArrayLike<number>, n?: number, out?: Float32Array): Float32Array;
+  /** 1 for each exam with a validation error, else 0. */
+  validateBatch(features: Float32Array | ArrayLike<number>, n?: number): Uint8Array;
+  /** Frees the model's wasm memory; later calls throw. */
+  dispose(): void;
+}

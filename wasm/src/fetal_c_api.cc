@@ -1,0 +1,421 @@
+// The C ABI that wasm/js/fetal.js calls. See wasm/README.md for the calling convention.
+//
+// Why a C ABI and not embind: every call here is a plain function taking pointers into wasm
+// memory, so the single-exam path is one JS->wasm call with no marshalling, and the module stays
+// small. Numbers travel through caller-visible buffers (fixed scratch slots below, or buffers
+// the wrapper allocated with malloc); lists and strings travel as JSON text built here.
+//
+// Text results: a function returning `const char*` returns NUL-terminated UTF-8 owned by this
+// module, valid until the next call into the module. Nothing here throws or aborts on bad
+// input: failures come back as JSON error objects or a 0/null return.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "fetal/bundle.h"
+#include "fetal/csv.h"
+#include "fetal/evaluator.h"
+#include "fetal/explainer.h"
+#include "fetal/figo.h"
+#include "fetal/model.h"
+#include "fetal/ood.h"
+#include "fetal/schema.h"
+#include "fetal/status.h"
+#include "fetal/validator.h"
+#include "json_writer.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+#define FETAL_API extern "C" EMSCRIPTEN_KEEPALIVE
+#else
+#define FETAL_API extern "C"
+#endif
+
+namespace fetal::wasm {
+namespace {
+
+// Layout of the numbers fetal_classify writes (the wrapper mirrors these indices).
+enum ClassifyNumber {
+  kProbabilities = 0,      // 3 calibrated
+  kRawProbabilities = 3,   // 3 softmax(margin)
+  kMargins = 6,            // 3
+  kClassIndex = 9,
+  kOodDistance = 10,
+  kOodThreshold = 11,
+  kOodFlag = 12,
+  kFigoClass = 13,
+  kWarningCount = 14,
+  kFigoFlagCount = 15,
+  kOutOfRangeCount = 16,
+  kClassifyNumberCount = 17,
+};
+
+// Fixed scratch slots for the single-exam path: static storage, so no call allocates them and
+// their addresses never move when memory grows.
+struct Scratch {
+  float exam[kNumFeatures];
+  float probabilities[kNumClasses];
+  float contributions[kNumClasses * kContributionsPerClass];
+  double numbers[kClassifyNumberCount];
+};
+Scratch g_scratch;
+
+JsonWriter g_text;  // backs every `const char*` result
+
+struct LoadedModel {
+  Model model;
+  std::unique_ptr<Evaluator> evaluator;
+  std::unique_ptr<Explainer> explainer;
+  bool has_ood = false;   // the bundle carries a usable Mahalanobis reference
+  std::string info_json;  // built once at load
+};
+
+struct CsvResult {
+  ExamTable table;
+  std::vector<uint32_t> lines;  // table.lines narrowed for JS (wasm32 size_t is 32-bit anyway)
+  std::string errors_json;
+};
+
+const char* StatusCodeName(Status::Code code) {
+  switch (code) {
+    case Status::Code::kOk: return "ok";
+    case Status::Code::kInvalidArgument: return "invalid_argument";
+    case Status::Code::kCorruption: return "corruption";
+    case Status::Code::kUnsupported: return "unsupported";
+    case Status::Code::kNotFound: return "not_found";
+    case Status::Code::kIoError: return "io_error";
+  }
+  return "unknown";
+}
+
+void WriteError(const char* code, const std::string& message) {
+  g_text.Clear();
+  g_text.BeginObject().Key("code").String(code).Key("message").String(message).EndObject();
+}
+
+void WriteFinding(JsonWriter& w, const Finding& f) {
+  const auto& schema = FeatureSchema();
+  w.BeginObject();
+  w.Key("feature").Int(f.feature);
+  w.Key("key").String(f.feature >= 0 && f.feature < kNumFeatures ? schema[f.feature].key : "");
+  w.Key("severity").String(f.severity == Severity::kError ? "error" : "warning");
+  w.Key("rule").String(f.rule);
+  w.Key("value").NumberOrString(f.value);
+  w.Key("message").String(f.message);
+  w.Key("expected").String(f.expected);
+  w.Key("expectedMin").Number(f.expected_min);  // NaN/inf (open side) -> null
+  w.Key("expectedMax").Number(f.expected_max);
+  w.EndObject();
+}
+
+void WriteFindings(JsonWriter& w, const std::vector<Finding>& findings, bool warnings_only) {
+  w.BeginArray();
+  for (const Finding& f : findings) {
+    if (!warnings_only || f.severity == Severity::kWarning) WriteFinding(w, f);
+  }
+  w.EndArray();
+}
+
+const char* FigoClassName(FigoClass c) {
+  switch (c) {
+    case FigoClass::kNormal: return "Normal";
+    case FigoClass::kSuspicious: return "Suspicious";
+    case FigoClass::kPathological: return "Pathological";
+  }
+  return "Normal";
+}
+
+void WriteFloatArray(JsonWriter& w, const float* values, size_t n) {
+  w.BeginArray();
+  for (size_t i = 0; i < n; ++i) w.Number(values[i]);
+  w.EndArray();
+}
+
+std::string BuildInfoJson(const LoadedModel& loaded, const uint8_t* data, size_t size) {
+  const Model& m = loaded.model;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("version").Int(m.model_version);
+  w.Key("formatVersion").Int(m.format_version);
+  w.Key("name").String(m.name);
+  w.Key("created").String(m.created);
+  w.Key("hash").String(BundleContentHash(data, size));
+  w.Key("source").String(m.source);
+  w.Key("temperature").Number(m.temperature);
+  w.Key("figoRuleset").String(m.figo_ruleset);
+  w.Key("trainingDataSha256").String(m.training_data_sha256);
+  w.Key("params").String(m.params_json);
+  w.Key("numTrees").Int(static_cast<long long>(m.trees.size()));
+  w.Key("baseScore");
+  WriteFloatArray(w, m.base_score.data(), kNumClasses);
+  w.Key("classNames").BeginArray();
+  for (auto name : kClassNames) w.String(name);
+  w.EndArray();
+  w.Key("metrics").BeginObject();
+  w.Key("accuracy").Number(m.metrics.accuracy);
+  w.Key("macroF1").Number(m.metrics.macro_f1);
+  w.Key("balancedAccuracy").Number(m.metrics.balanced_accuracy);
+  w.Key("logLoss").Number(m.metrics.log_loss);
+  w.Key("brier").Number(m.metrics.brier);
+  w.Key("ece").Number(m.metrics.ece);
+  w.Key("recall").BeginArray();
+  for (double r : m.metrics.recall) w.Number(r);
+  w.EndArray();
+  w.Key("splits").Int(m.metrics.splits);
+  w.EndObject();
+  w.Key("trainingRange").BeginObject();
+  w.Key("min");
+  WriteFloatArray(w, m.training_range.min.data(), kNumFeatures);
+  w.Key("max");
+  WriteFloatArray(w, m.training_range.max.data(), kNumFeatures);
+  w.EndObject();
+  if (loaded.has_ood) {
+    w.Key("oodThreshold").Number(m.ood.threshold);
+  } else {
+    w.Key("oodThreshold").Null();
+  }
+  w.EndObject();
+  return w.str();
+}
+
+bool HasUsableOod(const Model& m) {
+  if (m.ood.inverse_covariance.size() != static_cast<size_t>(kNumFeatures * kNumFeatures)) {
+    return false;
+  }
+  for (double s : m.ood.scale) {
+    if (!(s > 0) || !std::isfinite(s)) return false;
+  }
+  return std::isfinite(m.ood.threshold);
+}
+
+}  // namespace
+}  // namespace fetal::wasm
+
+using namespace fetal;
+using namespace fetal::wasm;
+
+// ---- scratch slots (addresses are stable for the life of the module) ----
+
+FETAL_API float* fetal_exam_buffer() { return g_scratch.exam; }
+FETAL_API float* fetal_probability_buffer() { return g_scratch.probabilities; }
+FETAL_API float* fetal_contribution_buffer() { return g_scratch.contributions; }
+FETAL_API double* fetal_number_buffer() { return g_scratch.numbers; }
+
+// The last text result (see the file comment for its lifetime).
+FETAL_API const char* fetal_text() { return g_text.c_str(); }
+
+// ---- schema ----
+
+// {"schemaVersion":1,"classNames":[...],"features":[{index,key,name,unit,group,description,
+// hardMin,hardMax,integer}...]}; static text, valid for the life of the module.
+FETAL_API const char* fetal_schema_json() {
+  static const std::string* text = [] {
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("schemaVersion").Int(kSchemaVersion);
+    w.Key("classNames").BeginArray();
+    for (auto name : kClassNames) w.String(name);
+    w.EndArray();
+    w.Key("features").BeginArray();
+    const auto& schema = FeatureSchema();
+    for (int i = 0; i < kNumFeatures; ++i) {
+      const FeatureSpec& f = schema[i];
+      w.BeginObject();
+      w.Key("index").Int(i);
+      w.Key("key").String(f.key);
+      w.Key("name").String(f.name);
+      w.Key("unit").String(f.unit);
+      w.Key("group").String(f.group);
+      w.Key("description").String(f.description);
+      w.Key("hardMin").Number(f.hard_min);
+      w.Key("hardMax").Number(f.hard_max);
+      w.Key("integer").Bool(f.integer);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return new std::string(w.str());
+  }();
+  return text->c_str();
+}
+
+// ---- models ----
+
+// Parses and compiles a bundle. Returns the model, or null with {"code","message"} in the text
+// result. `data` is only read during the call; the caller may free it afterwards.
+FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size) {
+  auto loaded = std::unique_ptr<LoadedModel>(new (std::nothrow) LoadedModel);
+  if (!loaded) {
+    WriteError("out_of_memory", "not enough memory to load the model");
+    return nullptr;
+  }
+  if (data == nullptr || size == 0) {
+    WriteError("invalid_argument", "the model bundle is empty (0 bytes)");
+    return nullptr;
+  }
+  Status s = ReadBundle(data, size, &loaded->model);
+  if (s.ok()) s = Evaluator::Create(loaded->model, &loaded->evaluator);
+  if (s.ok()) s = Explainer::Create(loaded->model, &loaded->explainer);
+  if (!s.ok()) {
+    WriteError(StatusCodeName(s.code()), s.message());
+    return nullptr;
+  }
+  loaded->has_ood = HasUsableOod(loaded->model);
+  loaded->info_json = BuildInfoJson(*loaded, data, size);
+  return loaded.release();
+}
+
+FETAL_API void fetal_model_free(LoadedModel* model) { delete model; }
+
+// Model metadata as JSON; valid until fetal_model_free(model).
+FETAL_API const char* fetal_model_info_json(const LoadedModel* model) {
+  return model->info_json.c_str();
+}
+
+// The fast path: calibrated probabilities of one exam. No validation, no allocation.
+FETAL_API void fetal_predict(const LoadedModel* model, const float* exam, float* probabilities) {
+  model->evaluator->Predict(exam, probabilities);
+}
+
+// n exams (n * 21 floats, row-major) -> n * 3 calibrated probabilities. No allocation.
+FETAL_API void fetal_predict_batch(const LoadedModel* model, const float* exams, size_t n,
+                                   float* probabilities) {
+  model->evaluator->PredictBatch(exams, n, probabilities);
+}
+
+// Findings for one exam as a JSON array. `model` may be null (no training-range warnings).
+FETAL_API const char* fetal_validate(const float* exam, const LoadedModel* model) {
+  std::vector<Finding> findings =
+      ValidateExam(exam, model != nullptr ? &model->model.training_range : nullptr);
+  g_text.Clear();
+  WriteFindings(g_text, findings, /*warnings_only=*/false);
+  return g_text.c_str();
+}
+
+// out[i] = 1 if exam i has a validation error (hard limits, cross-field rules), else 0.
+FETAL_API void fetal_validate_batch(const float* exams, size_t n, uint8_t* out) {
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = IsAcceptable(ValidateExam(exams + i * kNumFeatures, nullptr)) ? 0 : 1;
+  }
+}
+
+// Full classification of one exam: validation, probabilities, TreeSHAP, OOD, FIGO.
+// Returns 1 when classified: numbers[] (ClassifyNumber layout) and contributions[66] are filled,
+// and if any warning / FIGO flag / out-of-range feature exists the text result holds
+// {"warnings":[...],"figo":[...],"outOfRange":[...]} (otherwise it is left untouched).
+// Returns 0 when the exam has validation errors: the text result holds the findings array.
+FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double* numbers,
+                             float* contributions) {
+  std::vector<Finding> findings = ValidateExam(exam, &model->model.training_range);
+  if (!IsAcceptable(findings)) {
+    g_text.Clear();
+    WriteFindings(g_text, findings, /*warnings_only=*/false);
+    return 0;
+  }
+  float p[kNumClasses];
+  model->evaluator->Predict(exam, p);
+  for (int c = 0; c < kNumClasses; ++c) numbers[kProbabilities + c] = p[c];
+  numbers[kClassIndex] = ArgMax(p);
+  model->evaluator->PredictRaw(exam, p);
+  for (int c = 0; c < kNumClasses; ++c) numbers[kRawProbabilities + c] = p[c];
+  model->evaluator->Margins(exam, p);
+  for (int c = 0; c < kNumClasses; ++c) numbers[kMargins + c] = p[c];
+  model->explainer->Explain(exam, contributions);
+
+  OodResult ood;
+  if (model->has_ood) {
+    ood = CheckOod(model->model, exam);
+  } else {
+    ood.distance = NAN;
+    ood.threshold = NAN;
+  }
+  numbers[kOodDistance] = ood.distance;
+  numbers[kOodThreshold] = ood.threshold;
+  numbers[kOodFlag] = ood.out_of_distribution ? 1 : 0;
+
+  FigoResult figo = EvaluateFigo(exam);
+  numbers[kFigoClass] = FigoClassIndex(figo.figo_class);
+
+  size_t warnings = 0;
+  for (const Finding& f : findings) warnings += f.severity == Severity::kWarning;
+  numbers[kWarningCount] = static_cast<double>(warnings);
+  numbers[kFigoFlagCount] = static_cast<double>(figo.flags.size());
+  numbers[kOutOfRangeCount] = static_cast<double>(ood.out_of_range.size());
+  if (warnings == 0 && figo.flags.empty() && ood.out_of_range.empty()) return 1;
+
+  g_text.Clear();
+  g_text.BeginObject();
+  g_text.Key("warnings");
+  WriteFindings(g_text, findings, /*warnings_only=*/true);
+  g_text.Key("figo").BeginArray();
+  for (const FigoFlag& flag : figo.flags) {
+    g_text.BeginObject();
+    g_text.Key("id").String(flag.id);
+    g_text.Key("level").String(FigoClassName(flag.level));
+    g_text.Key("feature").Int(flag.feature);
+    g_text.Key("value").NumberOrString(flag.value);
+    g_text.Key("limit").NumberOrString(flag.limit);
+    g_text.Key("message").String(flag.message);
+    g_text.EndObject();
+  }
+  g_text.EndArray();
+  g_text.Key("outOfRange").BeginArray();
+  for (int feature : ood.out_of_range) g_text.Int(feature);
+  g_text.EndArray();
+  g_text.EndObject();
+  return 1;
+}
+
+// ---- CSV ----
+
+// Parses CSV text (UTF-8, `size` bytes, need not be NUL-terminated). Returns null only when
+// out of memory. Read the result with fetal_csv_info and release it with fetal_csv_free.
+FETAL_API CsvResult* fetal_csv_parse(const char* text, size_t size) {
+  auto result = std::unique_ptr<CsvResult>(new (std::nothrow) CsvResult);
+  if (!result) return nullptr;
+  Status s = ParseExamCsv(std::string_view(text, size), CsvOptions(), &result->table);
+  JsonWriter w;
+  w.BeginArray();
+  if (!s.ok()) {
+    // The header itself is unusable: one error about line 1, naming the column if known.
+    result->table = ExamTable();
+    w.BeginObject().Key("line").Int(1).Key("column").Int(0).Key("field").String(s.field());
+    w.Key("message").String(s.message()).EndObject();
+  }
+  for (const CsvRowError& e : result->table.errors) {
+    w.BeginObject();
+    w.Key("line").Int(static_cast<long long>(e.line));
+    w.Key("column").Int(e.column);
+    w.Key("field").String(e.field);
+    w.Key("message").String(e.message);
+    w.EndObject();
+  }
+  w.EndArray();
+  result->errors_json = w.str();
+  result->lines.assign(result->table.lines.begin(), result->table.lines.end());
+  if (result->table.labels.size() != result->table.rows) {
+    result->table.labels.assign(result->table.rows, -1);
+  }
+  return result.release();
+}
+
+// Returns [rows, features pointer, labels pointer, lines pointer, errors JSON pointer,
+// has_labels] in static storage overwritten by the next call. The pointers stay valid until
+// fetal_csv_free(result).
+FETAL_API const uintptr_t* fetal_csv_info(const CsvResult* result) {
+  static uintptr_t out[6];
+  out[0] = result->table.rows;
+  out[1] = reinterpret_cast<uintptr_t>(result->table.features.data());
+  out[2] = reinterpret_cast<uintptr_t>(result->table.labels.data());
+  out[3] = reinterpret_cast<uintptr_t>(result->lines.data());
+  out[4] = reinterpret_cast<uintptr_t>(result->errors_json.c_str());
+  out[5] = result->table.has_labels ? 1 : 0;
+  return out;
+}
+
+FETAL_API void fetal_csv_free(CsvResult* result) { delete result; }
