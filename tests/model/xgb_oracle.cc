@@ -114,7 +114,7 @@ void XgbOracle::PredictDense(const float* features, size_t n, float* probabiliti
                 kNumFeatures);
   static const char kConfig[] =
       "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
-      "\"strict_shape\": false, \"missing\": NaN}";
+      "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* result = nullptr;
