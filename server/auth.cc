@@ -1,0 +1,126 @@
+#include "auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "fetal/sha256.h"
+
+namespace fetal {
+namespace server {
+
+bool ParseRole(const std::string& name, Role* role) {
+  if (name == "clinician") *role = Role::kClinician;
+  else if (name == "auditor") *role = Role::kAuditor;
+  else if (name == "admin") *role = Role::kAdmin;
+  else return false;
+  return true;
+}
+
+const char* RoleName(Role role) {
+  switch (role) {
+    case Role::kClinician: return "clinician";
+    case Role::kAuditor: return "auditor";
+    case Role::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+static const char kBase64Url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string GenerateToken() {
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    std::fprintf(stderr, "fatal: RAND_bytes failed, no randomness for tokens\n");
+    std::abort();
+  }
+  std::string out = "fht_";
+  // 32 bytes = 256 bits -> 43 base64url characters (no padding).
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char b : bytes) {
+    acc = (acc << 8) | b;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kBase64Url[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kBase64Url[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+std::string HashToken(const std::string& secret) { return Sha256Hex(secret.data(), secret.size()); }
+
+bool LooksLikeToken(const std::string& secret) {
+  if (secret.size() != 47 || secret.compare(0, 4, "fht_") != 0) return false;
+  for (size_t i = 4; i < secret.size(); ++i) {
+    char c = secret[i];
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool ConstantTimeEquals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::TokenRecord* out) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(token_sha256);
+    if (it != entries_.end() && now - it->second.fetched < ttl_) {
+      if (!ConstantTimeEquals(it->second.record.token_sha256, token_sha256)) {
+        return storage::StoreStatus::NotFound("unknown token");
+      }
+      *out = it->second.record;
+      return storage::StoreStatus::Ok();
+    }
+  }
+  storage::TokenRecord record;
+  storage::StoreStatus s = store_->FindTokenByHash(token_sha256, &record);
+  if (!s.ok()) {
+    if (s.code() == storage::StoreStatus::Code::kNotFound) {
+      std::lock_guard<std::mutex> lock(mu_);
+      entries_.erase(token_sha256);
+    }
+    return s;
+  }
+  if (!ConstantTimeEquals(record.token_sha256, token_sha256)) {
+    return storage::StoreStatus::NotFound("unknown token");
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ttl_.count() > 0) entries_[token_sha256] = Entry{record, now};
+  }
+  *out = record;
+  return s;
+}
+
+bool RateLimiter::Allow(int64_t token_id, int* retry_after_s) {
+  if (rate_ <= 0) return true;
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = buckets_.find(token_id);
+  if (it == buckets_.end()) it = buckets_.emplace(token_id, Bucket{burst_, now}).first;
+  Bucket& b = it->second;
+  double elapsed = std::chrono::duration<double>(now - b.last).count();
+  b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
+  b.last = now;
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return true;
+  }
+  *retry_after_s = std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
+  return false;
+}
+
+}  // namespace server
+}  // namespace fetal

@@ -1,0 +1,76 @@
+// Bearer tokens, roles and the per-token rate limit.
+//
+// A token is "fht_" + 43 characters of base64url (32 random bytes from OpenSSL's RAND_bytes).
+// Only its hex SHA-256 is stored. Lookups go by that hash; the stored hash is then compared with
+// CRYPTO_memcmp, so no timing depends on how much of a guessed secret was right.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "storage/store.h"
+
+namespace fetal {
+namespace server {
+
+enum class Role { kClinician = 1, kAuditor = 2, kAdmin = 4 };
+using RoleSet = unsigned;  // bit set of Role values
+inline constexpr RoleSet kAnyRole = 1 | 2 | 4;
+inline RoleSet Roles(Role a) { return static_cast<RoleSet>(a); }
+inline RoleSet Roles(Role a, Role b) { return static_cast<RoleSet>(a) | static_cast<RoleSet>(b); }
+
+// "clinician" | "auditor" | "admin" -> Role; false for anything else.
+bool ParseRole(const std::string& name, Role* role);
+const char* RoleName(Role role);
+
+// A new random token secret. Aborts the process if the system has no randomness.
+std::string GenerateToken();
+// Hex SHA-256 of the secret, as stored.
+std::string HashToken(const std::string& secret);
+// True if `secret` has the shape GenerateToken produces (cheap pre-check before hashing).
+bool LooksLikeToken(const std::string& secret);
+// Constant-time equality of two equally long strings (false if lengths differ).
+bool ConstantTimeEquals(const std::string& a, const std::string& b);
+
+// Caches token lookups for `ttl` so a request does not cost a database read; a revoked token
+// stops working within `ttl`. Unknown hashes are not cached (the cache cannot be flooded).
+class TokenCache {
+ public:
+  TokenCache(storage::Store* store, std::chrono::milliseconds ttl) : store_(store), ttl_(ttl) {}
+  // OK with *out filled; NotFound for unknown tokens; Unavailable when the store is down.
+  storage::StoreStatus Find(const std::string& token_sha256, storage::TokenRecord* out);
+
+ private:
+  struct Entry {
+    storage::TokenRecord record;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  storage::Store* store_;
+  std::chrono::milliseconds ttl_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+// Token bucket per token id: `rate` requests per second, bursts of up to `burst`.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  // True if the request may proceed; otherwise *retry_after_s is how long to wait (>= 1).
+  bool Allow(int64_t token_id, int* retry_after_s);
+  bool enabled() const { return rate_ > 0; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<int64_t, Bucket> buckets_;
+};
+
+}  // namespace server
+}  // namespace fetal

@@ -1,0 +1,319 @@
+// fetal-server: the REST API, model registry and web app host (docs/api.md).
+//
+//   fetal-server [serve] [flags]                      run the server
+//   fetal-server token create --role R --name N [flags]
+//   fetal-server token list [flags]
+//   fetal-server token revoke ID [flags]
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth.h"
+#include "config.h"
+#include "exam_json.h"
+#include "fetal/bundle.h"
+#include "fetal/sha256.h"
+#include "fetal/signature.h"
+#include "http_server.h"
+#include "model_registry.h"
+#include "storage/store.h"
+
+namespace fetal {
+namespace server {
+namespace {
+
+const char kUsage[] =
+    "usage:\n"
+    "  fetal-server [serve] [flags]                         run the server\n"
+    "  fetal-server token create --role ROLE --name NAME [flags]\n"
+    "                                                       ROLE: clinician | auditor | admin\n"
+    "  fetal-server token list [flags]\n"
+    "  fetal-server token revoke ID [flags]\n"
+    "flags (each also read from the environment variable shown):\n";
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "fetal-server: %s\n", message.c_str());
+  return 1;
+}
+
+bool MakeDirs(const std::string& path, std::string* error) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      partial = path.substr(0, i);
+      if (mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+        *error = "cannot create directory " + partial + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool OpenStore(const ServerConfig& config, std::unique_ptr<storage::Store>* store, std::string* error) {
+  if (!MakeDirs(config.data_dir, error)) return false;
+  storage::StoreOptions options;
+  options.url = config.database_url.empty() ? config.data_dir + "/fetal.db" : config.database_url;
+  storage::StoreStatus s = storage::Store::Open(options, store);
+  if (!s.ok()) {
+    *error = "cannot open storage (" + (config.database_url.empty() ? options.url : std::string("database URL")) +
+             "): " + s.ToString();
+    return false;
+  }
+  return true;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  size_t b = s.find_first_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b);
+}
+
+const storage::Actor kSystem{"system", "system", ""};
+
+// First start: register the default bundle as the active model when the registry is empty.
+bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage::Store* store,
+                 std::string* error) {
+  std::vector<storage::ModelRecord> models;
+  storage::StoreStatus s = store->ListModels(&models);
+  if (!s.ok()) {
+    *error = "cannot list models: " + s.ToString();
+    return false;
+  }
+  if (!models.empty()) return true;
+  if (config.default_model_path.empty()) {
+    *error = "the model registry is empty: pass --default-model BUNDLE (e.g. the bundle `fetal-model train` wrote)";
+    return false;
+  }
+  std::string bundle, signature;
+  if (!ReadFile(config.default_model_path, &bundle, error)) return false;
+  std::string sig_error;
+  if (ReadFile(config.default_model_path + ".sig", &signature, &sig_error)) {
+    signature = Trim(signature);
+  } else {
+    std::fprintf(stderr, "fetal-server: warning: %s.sig not found; the default model is registered unsigned\n",
+                 config.default_model_path.c_str());
+  }
+  const auto* data = reinterpret_cast<const uint8_t*>(bundle.data());
+  if (!pubkey.empty() && !signature.empty()) {
+    Status v = VerifyBundle(pubkey, data, bundle.size(), signature);
+    if (!v.ok()) {
+      *error = config.default_model_path + ".sig does not verify with --model-pubkey: " + v.ToString();
+      return false;
+    }
+  }
+  Model model;
+  Status parsed = ReadBundle(data, bundle.size(), &model);
+  if (!parsed.ok()) {
+    *error = config.default_model_path + " is not a valid bundle: " + parsed.ToString();
+    return false;
+  }
+  Status tested = ModelRegistry::SelfTest(model);
+  if (!tested.ok()) {
+    *error = config.default_model_path + " failed the self-test: " + tested.ToString();
+    return false;
+  }
+  storage::ModelInput input;
+  input.version = model.model_version;
+  input.bundle = bundle;
+  input.signature = signature;
+  input.sha256 = Sha256Hex(bundle.data(), bundle.size());
+  input.metadata_json = ModelMetadata(model, bundle.size()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  storage::ModelRecord record;
+  s = store->PutModel(input, kSystem, &record);
+  if (s.ok()) s = store->ActivateModel(record.version, kSystem);
+  if (!s.ok()) {
+    *error = "cannot register the default model: " + s.ToString();
+    return false;
+  }
+  std::printf("fetal-server: registered %s as model version %lld (active)\n", config.default_model_path.c_str(),
+              static_cast<long long>(record.version));
+  return true;
+}
+
+// First start: create an admin token, print it once and keep it 0600 in the data directory.
+bool EnsureAdminToken(const ServerConfig& config, storage::Store* store, std::string* error) {
+  std::vector<storage::TokenRecord> tokens;
+  storage::StoreStatus s = store->ListTokens(&tokens);
+  if (!s.ok()) {
+    *error = "cannot list tokens: " + s.ToString();
+    return false;
+  }
+  if (!tokens.empty()) return true;
+  std::string secret = GenerateToken();
+  storage::TokenRecord record;
+  s = store->CreateToken("admin", "admin", HashToken(secret), kSystem, &record);
+  if (!s.ok()) {
+    *error = "cannot create the admin token: " + s.ToString();
+    return false;
+  }
+  const std::string path = config.data_dir + "/admin-token";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  bool written = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, (secret + "\n").data(), secret.size() + 1) ==
+                                                         static_cast<ssize_t>(secret.size() + 1);
+  if (fd >= 0) close(fd);
+  std::printf("fetal-server: created admin token (shown once; also in %s%s):\n  %s\n", path.c_str(),
+              written ? "" : " -- WRITING IT FAILED", secret.c_str());
+  return true;
+}
+
+int Serve(const ServerConfig& config) {
+  // Block the stop signals in every thread; one thread waits for them and stops the server.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+
+  std::string pubkey, error;
+  if (!config.model_pubkey_path.empty() && !ReadFile(config.model_pubkey_path, &pubkey, &error)) {
+    return Fail("--model-pubkey: " + error);
+  }
+  std::unique_ptr<storage::Store> store;
+  if (!OpenStore(config, &store, &error)) return Fail(error);
+  if (!EnsureModel(config, pubkey, store.get(), &error)) return Fail(error);
+  if (!EnsureAdminToken(config, store.get(), &error)) return Fail(error);
+
+  ModelRegistry registry(store.get(), pubkey, std::chrono::milliseconds(config.model_cache_ms));
+  auto api = std::make_unique<ApiServer>(config, store.get(), &registry);
+  int port = 0;
+  if (!api->Bind(&port, &error)) return Fail(error);
+  std::string host, ignored;
+  int ignored_port;
+  SplitHostPort(config.listen, &host, &ignored_port, &ignored);
+  std::printf("fetal-server: listening on http://%s:%d/ (storage %s, web root %s, %d threads)\n",
+              host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(), port,
+              store->backend(), config.web_root.empty() ? "none" : config.web_root.c_str(), config.threads);
+  std::fflush(stdout);
+
+  ApiServer* api_ptr = api.get();
+  std::thread signal_thread([stop_signals, api_ptr] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::printf("fetal-server: %s received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::fflush(stdout);
+    api_ptr->Stop();
+  });
+  signal_thread.detach();
+  api->Run();  // returns after Stop(), once the worker threads finished their requests
+  api.reset();
+  store.reset();  // drains the committer: everything acknowledged is committed
+  std::printf("fetal-server: stopped\n");
+  return 0;
+}
+
+// Pulls "--name value" / "--name=value" out of args.
+bool TakeFlag(std::vector<std::string>* args, const std::string& name, std::string* value) {
+  for (size_t i = 0; i < args->size(); ++i) {
+    const std::string& a = (*args)[i];
+    if (a == name && i + 1 < args->size()) {
+      *value = (*args)[i + 1];
+      args->erase(args->begin() + i, args->begin() + i + 2);
+      return true;
+    }
+    if (a.compare(0, name.size() + 1, name + "=") == 0) {
+      *value = a.substr(name.size() + 1);
+      args->erase(args->begin() + i);
+      return true;
+    }
+  }
+  return false;
+}
+
+int TokenCommand(std::vector<std::string> args) {
+  if (args.empty()) return Fail(std::string("token: expected create, list or revoke\n") + kUsage);
+  const std::string verb = args[0];
+  args.erase(args.begin());
+  std::string role_name, name;
+  bool has_role = TakeFlag(&args, "--role", &role_name);
+  bool has_name = TakeFlag(&args, "--name", &name);
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  if (!ParseConfig(args, &config, &rest, &error)) return Fail(error);
+  const storage::Actor cli{"cli", "admin", ""};
+
+  if (verb == "create") {
+    Role role;
+    if (!has_role || !ParseRole(role_name, &role)) {
+      return Fail("token create: --role must be clinician, auditor or admin" +
+                  (has_role ? ", got \"" + role_name + "\"" : std::string()));
+    }
+    if (!has_name || name.empty() || name.size() > 64) {
+      return Fail("token create: --name NAME is required (1 to 64 characters, e.g. ward-3-nurse)");
+    }
+    if (!rest.empty()) return Fail("token create: unexpected argument " + rest[0]);
+    std::unique_ptr<storage::Store> store;
+    if (!OpenStore(config, &store, &error)) return Fail(error);
+    std::string secret = GenerateToken();
+    storage::TokenRecord record;
+    storage::StoreStatus s = store->CreateToken(name, RoleName(role), HashToken(secret), cli, &record);
+    if (!s.ok()) return Fail("token create: " + s.ToString());
+    std::fprintf(stderr, "created token id %lld, name %s, role %s (the secret below is shown only once)\n",
+                 static_cast<long long>(record.id), record.name.c_str(), record.role.c_str());
+    std::printf("%s\n", secret.c_str());
+    return 0;
+  }
+  if (verb == "list") {
+    if (has_role || has_name || !rest.empty()) return Fail("token list: takes no arguments besides storage flags");
+    std::unique_ptr<storage::Store> store;
+    if (!OpenStore(config, &store, &error)) return Fail(error);
+    std::vector<storage::TokenRecord> tokens;
+    storage::StoreStatus s = store->ListTokens(&tokens);
+    if (!s.ok()) return Fail("token list: " + s.ToString());
+    std::printf("%-6s %-24s %-10s %-25s %s\n", "ID", "NAME", "ROLE", "CREATED", "STATUS");
+    for (const auto& t : tokens) {
+      std::printf("%-6lld %-24s %-10s %-25s %s\n", static_cast<long long>(t.id), t.name.c_str(), t.role.c_str(),
+                  FormatTime(t.created_ms).c_str(),
+                  t.revoked ? ("revoked " + FormatTime(t.revoked_ms)).c_str() : "active");
+    }
+    return 0;
+  }
+  if (verb == "revoke") {
+    if (rest.size() != 1 || has_role || has_name) return Fail("token revoke: expected one token ID (see token list)");
+    char* end = nullptr;
+    long long id = std::strtoll(rest[0].c_str(), &end, 10);
+    if (rest[0].empty() || *end != '\0' || id <= 0) return Fail("token revoke: ID must be a positive integer, got " + rest[0]);
+    std::unique_ptr<storage::Store> store;
+    if (!OpenStore(config, &store, &error)) return Fail(error);
+    storage::StoreStatus s = store->RevokeToken(id, cli);
+    if (!s.ok()) return Fail("token revoke: " + s.ToString());
+    std::printf("revoked token %lld (running servers refuse it within their token cache time, 2 s by default)\n", id);
+    return 0;
+  }
+  return Fail("token: unknown verb \"" + verb + "\"; expected create, list or revoke");
+}
+
+}  // namespace
+}  // namespace server
+}  // namespace fetal
+
+int main(int argc, char** argv) {
+  using namespace fetal::server;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("%s%s", kUsage, ConfigUsage().c_str());
+      return 0;
+    }
+  }
+  if (!args.empty() && args[0] == "token") return TokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "serve") args.erase(args.begin());
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  if (!ParseConfig(args, &config, &rest, &error)) return Fail(error);
+  if (!rest.empty()) return Fail("unexpected argument \"" + rest[0] + "\" (see --help)");
+  return Serve(config);
+}

@@ -1,0 +1,163 @@
+#include "model_registry.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "fetal/bundle.h"
+#include "fetal/signature.h"
+
+namespace fetal {
+namespace server {
+
+using storage::StoreStatus;
+
+ModelRegistry::ModelRegistry(storage::Store* store, std::string public_key_pem,
+                             std::chrono::milliseconds active_ttl)
+    : store_(store), public_key_pem_(std::move(public_key_pem)), active_ttl_(active_ttl) {}
+
+StoreStatus ModelRegistry::Get(int64_t version, std::shared_ptr<const LoadedModel>* out) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = loaded_.find(version);
+    if (it != loaded_.end()) {
+      *out = it->second;
+      return StoreStatus::Ok();
+    }
+  }
+  // Load outside the lock: a slow database must not stall requests for cached versions.
+  storage::ModelRecord record;
+  StoreStatus s = store_->GetModel(version, &record);
+  if (!s.ok()) return s;
+  auto loaded = std::make_shared<LoadedModel>();
+  loaded->version = version;
+  loaded->sha256 = record.sha256;
+  Status parsed = ReadBundle(reinterpret_cast<const uint8_t*>(record.bundle.data()),
+                             record.bundle.size(), &loaded->model);
+  if (!parsed.ok()) {
+    return StoreStatus::Corruption("stored bundle of model version " + std::to_string(version) +
+                                   " does not load: " + parsed.ToString());
+  }
+  Status created = Evaluator::Create(loaded->model, &loaded->evaluator);
+  if (!created.ok()) {
+    return StoreStatus::Corruption("model version " + std::to_string(version) +
+                                   " cannot be evaluated: " + created.ToString());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto inserted = loaded_.emplace(version, std::move(loaded));
+  *out = inserted.first->second;
+  return StoreStatus::Ok();
+}
+
+StoreStatus ModelRegistry::Active(std::shared_ptr<const storage::ModelRecord>* out) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (active_ && now - active_fetched_ < active_ttl_) {
+      *out = active_;
+      return StoreStatus::Ok();
+    }
+  }
+  auto record = std::make_shared<storage::ModelRecord>();
+  StoreStatus s = store_->GetActiveModel(record.get());
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  active_ = record;
+  active_fetched_ = now;
+  *out = active_;
+  return StoreStatus::Ok();
+}
+
+void ModelRegistry::InvalidateActive() {
+  std::lock_guard<std::mutex> lock(mu_);
+  active_.reset();
+}
+
+bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& signature,
+                                Model* model, UploadRefusal* why) const {
+  if (public_key_pem_.empty()) {
+    *why = {403, "uploads_disabled",
+            "model uploads are disabled: the server was started without --model-pubkey", ""};
+    return false;
+  }
+  if (signature.empty()) {
+    *why = {422, "signature_missing",
+            "the X-Model-Signature header is missing; send the bundle's detached signature "
+            "(base64 of the 64-byte ECDSA P-256 r||s form, as `fetal-model sign` writes it)",
+            "X-Model-Signature"};
+    return false;
+  }
+  const auto* data = reinterpret_cast<const uint8_t*>(bundle.data());
+  Status verified = VerifyBundle(public_key_pem_, data, bundle.size(), signature);
+  if (!verified.ok()) {
+    *why = {422, "signature_invalid",
+            "the bundle's signature does not verify against the server's model public key: " +
+                verified.message(),
+            "X-Model-Signature"};
+    return false;
+  }
+  Status parsed = ReadBundle(data, bundle.size(), model);
+  if (!parsed.ok()) {
+    *why = {422, "bundle_invalid", "the bundle does not load: " + parsed.ToString(), "body"};
+    return false;
+  }
+  Status tested = SelfTest(*model);
+  if (!tested.ok()) {
+    *why = {422, "self_test_failed", "the bundle failed the self-test: " + tested.message(), "body"};
+    return false;
+  }
+  return true;
+}
+
+Status ModelRegistry::SelfTest(const Model& model) {
+  // Rows of the dataset, one per class (Normal, Suspect, Pathological); all pass the validator.
+  static const float kExams[3][kNumFeatures] = {
+      {131, 0.005f, 0.072f, 0.008f, 0.003f, 0, 0, 28, 1.4f, 0, 12.9f, 66, 88, 154, 5, 0, 135, 134, 137, 7, 1},
+      {120, 0, 0, 0, 0, 0, 0, 73, 0.5f, 43, 2.4f, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1},
+      {134, 0.001f, 0, 0.01f, 0.009f, 0, 0, 26, 1.2f, 0, 0, 150, 50, 200, 5, 0, 139, 107, 107, 7, 0},
+  };
+  std::unique_ptr<Evaluator> evaluator;
+  Status s = Evaluator::Create(model, &evaluator);
+  if (!s.ok()) return s;
+  for (int e = 0; e < 3; ++e) {
+    float calibrated[kNumClasses], raw[kNumClasses];
+    evaluator->Predict(kExams[e], calibrated);
+    evaluator->PredictRaw(kExams[e], raw);
+    for (const float* p : {calibrated, raw}) {
+      double sum = 0;
+      for (int k = 0; k < kNumClasses; ++k) {
+        if (!std::isfinite(p[k]) || p[k] < 0 || p[k] > 1) {
+          return Status::InvalidArgument("self-test exam " + std::to_string(e + 1) +
+                                         " gives probability " + std::to_string(p[k]) +
+                                         " for class " + std::to_string(k) + "; expected a finite value in [0, 1]");
+        }
+        sum += p[k];
+      }
+      if (std::fabs(sum - 1.0) > 1e-4) {
+        return Status::InvalidArgument("self-test exam " + std::to_string(e + 1) +
+                                       " gives probabilities summing to " + std::to_string(sum) +
+                                       "; expected 1");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot open " + path;
+    return false;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad()) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  *out = buf.str();
+  return true;
+}
+
+}  // namespace server
+}  // namespace fetal

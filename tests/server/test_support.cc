@@ -1,0 +1,293 @@
+#include "test_support.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "fetal/bundle.h"
+#include "fetal/schema.h"
+#include "fetal/sha256.h"
+#include "fetal/signature.h"
+
+namespace fetal {
+namespace testing_support {
+
+Model TinyModel(int64_t version, float shift) {
+  Model m;
+  m.model_version = version;
+  m.name = "tiny-test-model";
+  m.created = "2026-11-28T00:00:00Z";
+  m.training_data_sha256 = std::string(64, '0');
+  m.figo_ruleset = "test";
+  m.source = "test";
+  m.params_json = "{}";
+  m.base_score = {0.5f, 0.5f, 0.5f};
+  m.temperature = 1.25;
+  const auto& schema = FeatureSchema();
+  for (int i = 0; i < kNumFeatures; ++i) {
+    m.training_range.min[i] = static_cast<float>(schema[i].hard_min);
+    m.training_range.max[i] = static_cast<float>(schema[i].hard_max);
+    m.ood.mean[i] = 0;
+    m.ood.scale[i] = 1;
+  }
+  m.ood.inverse_covariance.assign(kNumFeatures * kNumFeatures, 0.0);
+  for (int i = 0; i < kNumFeatures; ++i) m.ood.inverse_covariance[i * kNumFeatures + i] = 1.0;
+  m.ood.threshold = 1e6;
+  // Splits that separate the dataset's classes a little: baseline, abnormal STV, % abnormal LTV.
+  const int features[3] = {0, 7, 9};
+  const float thresholds[3] = {140.0f, 50.0f, 20.0f};
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < kNumClasses; ++k) {
+      Tree t;
+      t.target_class = k;
+      t.left = {1, -1, -1};
+      t.right = {2, -1, -1};
+      t.feature = {features[round], 0, 0};
+      float sign = (k == 0) ? 1.0f : -1.0f;
+      t.value = {thresholds[round], sign * (0.4f + shift) + 0.1f * k, -sign * (0.3f - shift) - 0.05f * k};
+      t.default_left = {1, 0, 0};
+      t.cover = {100.0f, 60.0f, 40.0f};
+      m.trees.push_back(std::move(t));
+    }
+  }
+  return m;
+}
+
+std::string BundleBytes(const Model& model) {
+  std::vector<uint8_t> bytes = WriteBundle(model);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::string WrongSchemaBundle(int64_t version) {
+  std::string bytes = BundleBytes(TinyModel(version));
+  const std::string from = "\"key\":\"baseline_value\"", to = "\"key\":\"baseline_valuX\"";
+  size_t pos = bytes.find(from);
+  if (pos == std::string::npos) throw std::runtime_error("bundle header has no baseline_value key");
+  bytes.replace(pos, from.size(), to);
+  auto digest = Sha256Digest(bytes.data(), bytes.size() - 32);
+  bytes.replace(bytes.size() - 32, 32, std::string(digest.begin(), digest.end()));
+  return bytes;
+}
+
+SigningKeys NewKeys() {
+  SigningKeys keys;
+  Status s = GenerateSigningKey(&keys.private_pem, &keys.public_pem);
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  return keys;
+}
+
+std::string Sign(const SigningKeys& keys, const std::string& bytes) {
+  std::string sig;
+  Status s = SignBundle(keys.private_pem, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &sig);
+  if (!s.ok()) throw std::runtime_error(s.ToString());
+  return sig;
+}
+
+std::string MakeTempDir(const std::string& tag) {
+  std::string pattern = "/tmp/fetal-" + tag + "-XXXXXX";
+  std::vector<char> buf(pattern.begin(), pattern.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return buf.data();
+}
+
+void RemoveTree(const std::string& path) {
+  if (path.size() < 12 || path.compare(0, 11, "/tmp/fetal-") != 0) return;  // never anything else
+  int status;
+  RunCommand("rm -rf '" + path + "'", &status);
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+std::string RunCommand(const std::string& command, int* status) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) {
+    *status = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
+}
+
+std::string ServerProcess::Binary() { return FETAL_SERVER_BIN; }
+
+bool ServerProcess::Start(const std::vector<std::string>& args, const std::string& log_path,
+                          std::string* error) {
+  std::vector<std::string> argv_s = {Binary(), "--listen", "127.0.0.1:0"};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::ifstream existing(log_path);
+  std::string before((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
+  const size_t offset = before.size();  // a restart appends to the same log
+  pid_t pid = fork();
+  if (pid < 0) {
+    *error = "fork failed";
+    return false;
+  }
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  pid_ = pid;
+  const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)/");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string log = ReadFileOrEmpty(log_path);
+    std::string fresh = log.size() > offset ? log.substr(offset) : std::string();
+    std::smatch m;
+    if (std::regex_search(fresh, m, listening)) {
+      port_ = std::atoi(m[1].str().c_str());
+      return true;
+    }
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      *error = "fetal-server exited during start-up:\n" + fresh;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  *error = "fetal-server printed no port within 30 s:\n" + ReadFileOrEmpty(log_path);
+  Kill();
+  return false;
+}
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+ServerProcess::~ServerProcess() { Kill(); }
+
+namespace {
+
+struct Cluster {
+  std::mutex mu;
+  bool tried = false;
+  std::string url, dir, error;
+  int databases = 0;
+  ~Cluster() {
+    if (!dir.empty()) {
+      int status;
+      RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh stop '" + dir + "' 2>&1", &status);
+    }
+  }
+};
+Cluster& TheCluster() {
+  static Cluster cluster;
+  return cluster;
+}
+
+}  // namespace
+
+std::string Postgres::BaseUrl(std::string* error) {
+  Cluster& c = TheCluster();
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (!c.tried) {
+    c.tried = true;
+    const char* given = std::getenv("FETAL_TEST_PG_URL");
+    if (given != nullptr && *given != '\0') {
+      c.url = given;
+    } else {
+      // A port unlikely to collide with other test binaries running at the same time.
+      int port = 55000 + static_cast<int>(getpid() % 5000);
+      std::string dir = "/tmp/fetal-pg-http-" + std::to_string(getpid());
+      int status;
+      std::string out = RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start '" + dir +
+                                       "' " + std::to_string(port) + " 2>&1",
+                                   &status);
+      if (status == 0) {
+        c.dir = dir;
+        c.url = out.substr(0, out.find('\n'));
+      } else {
+        c.error = "cannot start a throwaway PostgreSQL: " + out;
+      }
+    }
+  }
+  if (c.url.empty()) *error = c.error;
+  return c.url;
+}
+
+std::string Postgres::NewDatabase(std::string* error) {
+  std::string base = BaseUrl(error);
+  if (base.empty()) return {};
+  std::string name;
+  {
+    Cluster& c = TheCluster();
+    std::lock_guard<std::mutex> lock(c.mu);
+    name = "http_test_" + std::to_string(getpid()) + "_" + std::to_string(++c.databases);
+  }
+  if (!Execute(base, "DROP DATABASE IF EXISTS " + name, error) || !Execute(base, "CREATE DATABASE " + name, error)) {
+    return {};
+  }
+  // postgresql://user@/DB?host=...  -> replace the database name
+  size_t q = base.find('?');
+  size_t slash = base.rfind('/', q == std::string::npos ? base.size() : q);
+  return base.substr(0, slash + 1) + name + (q == std::string::npos ? "" : base.substr(q));
+}
+
+bool Postgres::Execute(const std::string& url, const std::string& sql, std::string* error) {
+  try {
+    pqxx::connection conn(url);
+    pqxx::nontransaction tx(conn);
+    tx.exec(sql);
+    return true;
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
+}
+
+}  // namespace testing_support
+}  // namespace fetal

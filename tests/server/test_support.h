@@ -1,0 +1,73 @@
+// Test support for the server's integration tests: tiny model bundles built in-process, signing
+// keys, a real fetal-server child process on 127.0.0.1, and throwaway PostgreSQL databases.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fetal/model.h"
+
+namespace fetal {
+namespace testing_support {
+
+// A small hand-built model (3 trees per class, depth 2) that passes CheckModel and the
+// server's self-test. `version` is its model_version; `shift` changes its leaf values so two
+// versions give different probabilities.
+Model TinyModel(int64_t version, float shift = 0);
+std::string BundleBytes(const Model& model);
+// A bundle whose schema names another feature (hash fixed up, so only the schema check fails).
+std::string WrongSchemaBundle(int64_t version);
+
+struct SigningKeys {
+  std::string private_pem, public_pem;
+};
+SigningKeys NewKeys();
+std::string Sign(const SigningKeys& keys, const std::string& bytes);
+
+std::string MakeTempDir(const std::string& tag);
+void RemoveTree(const std::string& path);
+void WriteFile(const std::string& path, const std::string& bytes);
+std::string ReadFileOrEmpty(const std::string& path);
+
+// Runs a command through /bin/sh, returns its stdout; *status gets the exit status.
+std::string RunCommand(const std::string& command, int* status);
+
+// A fetal-server process. Its stdout+stderr go to <dir>/server.log.
+class ServerProcess {
+ public:
+  // Path of bin/fetal-server (from the FETAL_SERVER_BIN compile definition).
+  static std::string Binary();
+  // Starts the server with `args` (plus --listen 127.0.0.1:0) and waits until it prints the
+  // port it bound. False (with the log in *error) if it exits or stays silent for 30 s.
+  bool Start(const std::vector<std::string>& args, const std::string& log_path, std::string* error);
+  // SIGTERM, then wait; returns the exit status (or -1).
+  int Stop();
+  void Kill();  // SIGKILL and reap
+  bool running() const { return pid_ > 0; }
+  int port() const { return port_; }
+  ~ServerProcess();
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A PostgreSQL cluster shared by the whole test binary: FETAL_TEST_PG_URL if set, otherwise a
+// throwaway cluster started by scripts/pg-throwaway.sh and stopped at exit.
+class Postgres {
+ public:
+  // Empty (with *error) when no cluster can be started.
+  static std::string BaseUrl(std::string* error);
+  // A fresh, empty database on the cluster; returns its URL.
+  static std::string NewDatabase(std::string* error);
+  // Runs SQL on the database at `url` (for tamper tests). False with *error on failure.
+  static bool Execute(const std::string& url, const std::string& sql, std::string* error);
+};
+
+}  // namespace testing_support
+}  // namespace fetal
