@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <cstring>
 #include <map>
+#include <random>
 #include <string>
 
 #include "core_a_test_data.h"
@@ -242,6 +244,27 @@ TEST(ValidatorTest, DatasetFindingsAreOnlyTheKnownInconsistencies) {
   EXPECT_EQ(rule_count.size(), 2u);
   EXPECT_EQ(rule_count["width_is_max_minus_min"], 14);
   EXPECT_EQ(rule_count["median_within_min_max"], 2);
+}
+
+// Arbitrary bit patterns (NaN payloads, infinities, denormals, huge values) give findings with a
+// message and never crash: the validator is the first thing untrusted input meets.
+TEST(ValidatorTest, ArbitraryFloatsAreHandled) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    Exam exam = testing::ValidExam();
+    for (int k = 0; k < 3; ++k) {
+      const uint32_t bits = static_cast<uint32_t>(rng());
+      float v;
+      std::memcpy(&v, &bits, sizeof v);
+      exam[rng() % kNumFeatures] = v;
+    }
+    for (const Finding& f : Validate(exam)) {
+      ASSERT_GE(f.feature, 0);
+      ASSERT_LT(f.feature, kNumFeatures);
+      ASSERT_FALSE(f.message.empty()) << f.rule;
+      ASSERT_FALSE(f.rule.empty());
+    }
+  }
 }
 
 }  // namespace
