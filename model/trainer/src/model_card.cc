@@ -1,0 +1,216 @@
+#include "fetal/trainer/model_card.h"
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+
+#include "fetal/schema.h"
+
+namespace fetal {
+namespace trainer {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string Joined(const std::vector<size_t>& values) {
+  std::string out;
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + std::to_string(values[i]);
+  return out;
+}
+
+}  // namespace
+
+std::string FormatMeanStd(const MeanStd& value, int digits) {
+  return Fixed(value.mean, digits) + " ± " + Fixed(value.std, digits);
+}
+
+std::string RenderModelCard(const Model& model, const Dataset& data, const TrainParams& params,
+                            const TrainSummary& summary, const CvResult* cv) {
+  std::string md;
+  auto line = [&md](const std::string& s = {}) { md += s + "\n"; };
+
+  line("# Model card: " + model.name + " v" + std::to_string(model.model_version));
+  line();
+  line("Fetal health classifier (Normal / Suspect / Pathological) from 21 cardiotocography (CTG) "
+       "features, gradient-boosted trees (XGBoost `multi:softprob`) with temperature-calibrated "
+       "probabilities.");
+  line();
+  line("| | |");
+  line("|---|---|");
+  line("| created | " + model.created + " |");
+  line("| produced by | " + model.source + " |");
+  line("| bundle format | " + std::to_string(model.format_version) + " |");
+  line("| trees | " + std::to_string(model.trees.size()) + " (" +
+       std::to_string(model.trees.size() / kNumClasses) + " rounds x " +
+       std::to_string(kNumClasses) + " classes) |");
+  line("| temperature | " + Fixed(model.temperature, 4) +
+       " (probabilities = softmax(margin / T), T fit on " +
+       std::to_string(params.temperature_folds) + "-fold out-of-fold margins) |");
+  line("| FIGO rule set | " + model.figo_ruleset + " |");
+  line();
+
+  line("## Intended use");
+  line();
+  line("Decision support for clinicians reading an antepartum/intrapartum CTG: the model's class "
+       "and probabilities are shown beside the inputs, the per-feature contributions, the FIGO "
+       "rule cross-check and an out-of-distribution warning. It does not replace clinical "
+       "judgement. The labels it learned are the consensus reading of three expert obstetricians "
+       "of the CTG, **not** neonatal outcomes; the model reproduces expert classification, it "
+       "does not predict outcome. Features must come from SisPorto-style automated analysis "
+       "(event features are rates per second). Exams flagged out-of-distribution or with "
+       "features outside the training range deserve extra scrutiny.");
+  line();
+
+  line("## Training data");
+  line();
+  line("| | |");
+  line("|---|---|");
+  line("| file | `" + data.file_name + "` |");
+  line("| SHA-256 | `" + data.sha256 + "` |");
+  line("| rows read | " + std::to_string(summary.input_rows) + " |");
+  line("| exact duplicates removed | " + std::to_string(summary.duplicates_removed) +
+       (summary.removed_rows.empty() ? std::string()
+                                     : " (0-based data rows " + Joined(summary.removed_rows) + ")") +
+       " |");
+  line("| rows trained on | " + std::to_string(summary.training_rows) + " |");
+  {
+    std::array<size_t, kNumClasses> counts{};
+    for (size_t r = 0; r < data.table.rows; ++r) counts[data.table.labels[r]]++;
+    std::string cell;
+    for (int c = 0; c < kNumClasses; ++c)
+      cell += (c ? ", " : "") + std::string(kClassNames[c]) + " " + std::to_string(counts[c]);
+    line("| class counts (file) | " + cell + " |");
+  }
+  line();
+  line("Data: the public \"Fetal Health Classification\" data set (Kaggle, andrewmvd), i.e. the UCI "
+       "Machine Learning Repository \"Cardiotocography\" data set (3-class NSP labels): features "
+       "extracted by SisPorto 2.0, labels from the consensus of three expert obstetricians. "
+       "Ayres de Campos et al. (2000), SisPorto 2.0: A Program for Automated Analysis of "
+       "Cardiotocograms, J Matern Fetal Med 5:311-318.");
+  line();
+
+  line("## Parameters");
+  line();
+  line("```json");
+  line(model.params_json.empty() ? params.ToJson() : model.params_json);
+  line("```");
+  line();
+  line("Defaults chosen by inner cross-validation on training folds only (docs/training.md).");
+  line();
+
+  line("## Cross-validated performance");
+  line();
+  if (cv == nullptr || cv->splits.empty()) {
+    line("Not cross-validated (no folds file was given).");
+    line();
+  } else {
+    const size_t n = cv->splits.size();
+    std::vector<std::pair<std::string, std::function<double(const ClassificationMetrics&)>>> rows = {
+        {"accuracy", [](const ClassificationMetrics& m) { return m.accuracy; }},
+        {"macro-F1", [](const ClassificationMetrics& m) { return m.macro_f1; }},
+        {"balanced accuracy", [](const ClassificationMetrics& m) { return m.balanced_accuracy; }},
+        {"recall Normal", [](const ClassificationMetrics& m) { return m.recall[0]; }},
+        {"recall Suspect", [](const ClassificationMetrics& m) { return m.recall[1]; }},
+        {"recall Pathological", [](const ClassificationMetrics& m) { return m.recall[2]; }},
+        {"precision Normal", [](const ClassificationMetrics& m) { return m.precision[0]; }},
+        {"precision Suspect", [](const ClassificationMetrics& m) { return m.precision[1]; }},
+        {"precision Pathological", [](const ClassificationMetrics& m) { return m.precision[2]; }},
+        {"log loss", [](const ClassificationMetrics& m) { return m.log_loss; }},
+        {"Brier score", [](const ClassificationMetrics& m) { return m.brier; }},
+        {"top-label ECE (15 bins)", [](const ClassificationMetrics& m) { return m.ece; }},
+        {"ECE Normal (one-vs-rest)", [](const ClassificationMetrics& m) { return m.class_ece[0]; }},
+        {"ECE Suspect (one-vs-rest)", [](const ClassificationMetrics& m) { return m.class_ece[1]; }},
+        {"ECE Pathological (one-vs-rest)",
+         [](const ClassificationMetrics& m) { return m.class_ece[2]; }},
+        {"temperature (per split)", nullptr},
+    };
+    line("Published protocol: repeated stratified 5-fold cross-validation, " +
+         std::to_string(n) + " train/test splits (`cv_folds.csv`). Each split trains on its "
+         "training rows with exact duplicates removed (and rows identical to a test row "
+         "removed), fits its own temperature on inner out-of-fold margins, and is scored on all "
+         "of its published test rows. Mean ± sample standard deviation over the splits.");
+    line();
+    line("| metric | mean ± std |");
+    line("|---|---|");
+    for (const auto& [name, get] : rows) {
+      std::vector<double> values;
+      for (const CvSplitResult& split : cv->splits)
+        values.push_back(get ? get(split.metrics) : split.temperature);
+      line("| " + name + " | " + FormatMeanStd(Summarize(values)) + " |");
+    }
+    line();
+    line("Brier score = mean over rows of the sum over the 3 classes of (p - y)^2 (range 0..2). "
+         "ECE = sum over 15 equal-width probability bins of |bin|/n x |accuracy - confidence|.");
+    line();
+
+    std::array<std::array<size_t, kNumClasses>, kNumClasses> confusion{};
+    for (const CvSplitResult& split : cv->splits)
+      for (int t = 0; t < kNumClasses; ++t)
+        for (int p = 0; p < kNumClasses; ++p) confusion[t][p] += split.metrics.confusion[t][p];
+    line("### Confusion matrix (summed over the " + std::to_string(n) + " splits)");
+    line();
+    line("| true \\ predicted | Normal | Suspect | Pathological |");
+    line("|---|---|---|---|");
+    for (int t = 0; t < kNumClasses; ++t) {
+      std::string row = "| " + std::string(kClassNames[t]);
+      for (int p = 0; p < kNumClasses; ++p) row += " | " + std::to_string(confusion[t][p]);
+      line(row + " |");
+    }
+    line();
+
+    // Pool the test predictions of every split for the reliability tables.
+    std::vector<float> probabilities;
+    std::vector<int> labels;
+    for (const CvSplitResult& split : cv->splits) {
+      probabilities.insert(probabilities.end(), split.probabilities.begin(),
+                           split.probabilities.end());
+      for (size_t r : split.test_rows) labels.push_back(data.table.labels[r]);
+    }
+    line("### Per-class calibration (one-vs-rest, test predictions of all splits pooled)");
+    line();
+    line("Rows: the 15 equal-width bins of the predicted probability of the class that hold any "
+         "prediction; `observed` is the fraction of those predictions whose true class it is.");
+    line();
+    for (int c = 0; c < kNumClasses; ++c) {
+      std::vector<ReliabilityBin> bins =
+          ReliabilityTable(probabilities.data(), labels.data(), labels.size(), c);
+      double ece = 0;
+      for (const ReliabilityBin& b : bins)
+        ece += static_cast<double>(b.count) / labels.size() *
+               std::fabs(b.observed_frequency - b.mean_predicted);
+      line("**" + std::string(kClassNames[c]) + "** (pooled ECE " + Fixed(ece, 4) + ")");
+      line();
+      line("| p range | predictions | mean predicted | observed |");
+      line("|---|---|---|---|");
+      for (const ReliabilityBin& b : bins) {
+        if (b.count == 0) continue;
+        line("| " + Fixed(b.lower, 3) + "–" + Fixed(b.upper, 3) + " | " +
+             std::to_string(b.count) + " | " + Fixed(b.mean_predicted, 3) + " | " +
+             Fixed(b.observed_frequency, 3) + " |");
+      }
+      line();
+    }
+  }
+
+  line("## Out-of-distribution reference");
+  line();
+  line("Mahalanobis distance on standardized features (log1p for rates and counts), fit on the " +
+       std::to_string(summary.training_rows) + " training rows; threshold " +
+       Fixed(model.ood.threshold, 3) + " = the " + Fixed(model.ood.threshold_quantile * 100, 1) +
+       "th percentile of the training distances. Values outside the training min/max are listed "
+       "per feature.");
+  line();
+  line("## FIGO rule layer");
+  line();
+  line("Rule set `" + model.figo_ruleset + "` (docs/figo-rules.md) is evaluated beside the model "
+       "and shown with it; it never overrides the model's class.");
+  return md;
+}
+
+}  // namespace trainer
+}  // namespace fetal

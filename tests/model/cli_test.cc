@@ -1,0 +1,330 @@
+// fetal-model end to end: every verb's happy path, and bad input -> one clear line + exit code.
+// Runs the real binary from the build tree's bin/ on the published data.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <memory>
+#include <string>
+
+#include "fetal/trainer/trainer.h"
+
+namespace {
+
+const std::string kBin = std::string(FETAL_TEST_TMP_DIR) + "/../../bin/fetal-model";
+const std::string kData = std::string(FETAL_DATA_DIR) + "/fetal_health.csv";
+const std::string kFolds = std::string(FETAL_DATA_DIR) + "/cv_folds.csv";
+const std::string kTmp = std::string(FETAL_TEST_TMP_DIR) + "/cli_test";
+
+struct Run {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+Run Cli(const std::string& args) {
+  std::string out = kTmp + "/stdout", err = kTmp + "/stderr";
+  std::string command = "'" + kBin + "' " + args + " >'" + out + "' 2>'" + err + "'";
+  int status = std::system(command.c_str());
+  Run r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  return r;
+}
+
+size_t CountLines(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Fast parameters: the CLI tests check plumbing, the trainer tests check accuracy.
+const std::string kFast = " --rounds 20 --temperature-folds 2";
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::system(("mkdir -p '" + kTmp + "'").c_str());
+    bundle_ = kTmp + "/model.fhm";
+    Run r = Cli("train --data '" + kData + "' --out '" + bundle_ + "' --no-cv --created " +
+                "2026-01-01T00:00:00Z" + kFast);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  static std::string bundle_;
+};
+std::string CliTest::bundle_;
+
+TEST_F(CliTest, NoVerbOrUnknownVerbIsAUsageError) {
+  Run r = Cli("");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("usage"), std::string::npos);
+  r = Cli("frobnicate");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown verb \"frobnicate\""), std::string::npos) << r.err;
+  EXPECT_EQ(Cli("--help").code, 0);
+}
+
+TEST_F(CliTest, EveryVerbHasHelp) {
+  for (const char* verb :
+       {"train", "cv", "predict", "import-xgboost", "inspect", "sign", "verify", "keygen", "tune"}) {
+    Run r = Cli(std::string(verb) + " --help");
+    EXPECT_EQ(r.code, 0) << verb;
+    EXPECT_NE(r.out.find(std::string("usage: fetal-model ") + verb), std::string::npos) << verb;
+  }
+}
+
+TEST_F(CliTest, TrainIsReproducibleAndWritesACard) {
+  std::string again = kTmp + "/again.fhm", card = kTmp + "/card.md";
+  Run r = Cli("train --data '" + kData + "' --out '" + again + "' --card '" + card +
+              "' --no-cv --created 2026-01-01T00:00:00Z" + kFast);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Slurp(again), Slurp(bundle_)) << "same input and --created -> same bytes";
+  std::string md = Slurp(card);
+  EXPECT_NE(md.find("4e7623efaa7828192c42f0e07a539ec05c80357da14fed6bea0636c0caaff8cd"),
+            std::string::npos);
+  EXPECT_NE(md.find("exact duplicates removed | 13"), std::string::npos);
+  EXPECT_NE(md.find("expert"), std::string::npos);
+
+  // SOURCE_DATE_EPOCH stands in for --created.
+  std::string from_env = kTmp + "/env.fhm";
+  std::string command = "SOURCE_DATE_EPOCH=1767225600 '" + kBin + "' train --data '" + kData +
+                        "' --out '" + from_env + "' --no-cv" + kFast + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  EXPECT_EQ(Slurp(from_env), Slurp(bundle_)) << "1767225600 is 2026-01-01T00:00:00Z";
+}
+
+TEST_F(CliTest, TrainWithFoldsRecordsMetricsInCardAndBundle) {
+  std::string out = kTmp + "/cv_model.fhm", card = kTmp + "/cv_card.md";
+  Run r = Cli("train --data '" + kData + "' --folds '" + kFolds + "' --out '" + out +
+              "' --card '" + card + "' --created 2026-01-01T00:00:00Z" + kFast);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string md = Slurp(card);
+  EXPECT_NE(md.find("| macro-F1 | 0."), std::string::npos) << md;
+  EXPECT_NE(md.find("Confusion matrix (summed over the 25 splits)"), std::string::npos);
+  EXPECT_NE(md.find("Per-class calibration"), std::string::npos);
+  r = Cli("inspect --json '" + out + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"splits\": 25"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, TrainBadInput) {
+  Run r = Cli("train --out x.fhm");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("missing required option --data"), std::string::npos) << r.err;
+  r = Cli("train --data /nonexistent.csv --out '" + kTmp + "/x.fhm'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.csv"), std::string::npos) << r.err;
+  r = Cli("train --data '" + kData + "' --out '" + kTmp + "/x.fhm' --eta fast");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--eta must be"), std::string::npos) << r.err;
+  r = Cli("train --data '" + kData + "' --out '" + kTmp + "/x.fhm' --created yesterday");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--created must be ISO 8601"), std::string::npos) << r.err;
+  r = Cli("train --data '" + kData + "' --out '" + kTmp + "/x.fhm' --bogus 1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("unknown option --bogus"), std::string::npos) << r.err;
+
+  std::string lines = Slurp(kData);
+  size_t third = lines.find('\n', lines.find('\n', lines.find('\n') + 1) + 1);
+  std::string broken = lines.substr(0, third + 1) + "120,0,zero,0\n";
+  Write(kTmp + "/broken.csv", broken);
+  r = Cli("train --data '" + kTmp + "/broken.csv' --out '" + kTmp + "/x.fhm' --no-cv");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("broken.csv:4"), std::string::npos) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+}
+
+TEST_F(CliTest, CvPrintsTheTableAndWritesPredictions) {
+  std::string predictions = kTmp + "/predictions.csv";
+  Run r = Cli("cv --quiet --data '" + kData + "' --folds '" + kFolds + "' --predictions '" +
+              predictions + "'" + kFast);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* column : {"accuracy", "macroF1", "balAcc", "rec_S", "logloss", "brier", "ECE"})
+    EXPECT_NE(r.out.find(column), std::string::npos) << column;
+  EXPECT_NE(r.out.find("mean ± std over 25 splits"), std::string::npos);
+  std::string csv = Slurp(predictions);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "repeat,fold,row,p_normal,p_suspect,p_pathological");
+  EXPECT_EQ(CountLines(csv), 1u + 5u * 2126u) << "one line per test row of every split";
+}
+
+TEST_F(CliTest, CvBadFolds) {
+  Write(kTmp + "/short_folds.csv", "row,repeat0\n0,0\n1,1\n");
+  Run r = Cli("cv --data '" + kData + "' --folds '" + kTmp + "/short_folds.csv'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("2126"), std::string::npos) << r.err;
+  r = Cli("cv --data '" + kData + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--folds"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, PredictClassifiesEveryRow) {
+  Run r = Cli("predict --model '" + bundle_ + "' --input '" + kData + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
+            "row,class,p_normal,p_suspect,p_pathological,ood_distance,ood_flag,out_of_range,"
+            "figo_class,figo_flags");
+  EXPECT_EQ(CountLines(r.out), 2127u);
+  EXPECT_NE(r.out.find("\n0,"), std::string::npos);
+  EXPECT_NE(r.out.find("\n2125,"), std::string::npos);
+}
+
+TEST_F(CliTest, PredictExplainAddsContributionColumns) {
+  std::string out = kTmp + "/explained.csv";
+  Run r = Cli("predict --explain --model '" + bundle_ + "' --input '" + kData + "' --output '" +
+              out + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string csv = Slurp(out);
+  std::string header = csv.substr(0, csv.find('\n'));
+  EXPECT_NE(header.find(",contrib_baseline_value,"), std::string::npos) << header;
+  EXPECT_NE(header.find(",contrib_bias,ood_distance"), std::string::npos) << header;
+}
+
+TEST_F(CliTest, PredictReportsBadRowsAndClassifiesTheRest) {
+  std::string data = Slurp(kData);
+  std::string header = data.substr(0, data.find('\n') + 1);
+  std::string good = "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
+  // Line 3: histogram_width (column 12) is not max - min. Line 4: not a number in column 2.
+  std::string bad_width = "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,99,68,198,6,1,141,136,140,12,0,1\n";
+  std::string bad_cell = "132,oops,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
+  Write(kTmp + "/mixed.csv", header + good + bad_width + bad_cell + good);
+  Run r = Cli("predict --model '" + bundle_ + "' --input '" + kTmp + "/mixed.csv'");
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(CountLines(r.out), 3u) << "header + the two good rows";
+  EXPECT_NE(r.err.find("line 3, column 12 (histogram_width)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("line 4, column 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("2 rows classified, 2 rows failed"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, PredictBadModelOrInput) {
+  Write(kTmp + "/garbage.fhm", "this is not a bundle");
+  Run r = Cli("predict --model '" + kTmp + "/garbage.fhm' --input '" + kData + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not a valid model bundle"), std::string::npos) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u);
+  r = Cli("predict --model '" + bundle_ + "' --input /nonexistent.csv");
+  EXPECT_EQ(r.code, 2);
+  Write(kTmp + "/no_features.csv", "a,b\n1,2\n");
+  r = Cli("predict --model '" + bundle_ + "' --input '" + kTmp + "/no_features.csv'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("baseline"), std::string::npos) << "names the missing column: " << r.err;
+}
+
+TEST_F(CliTest, InspectHumanAndJson) {
+  Run r = Cli("inspect '" + bundle_ + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("created         2026-01-01T00:00:00Z"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trees           60"), std::string::npos) << r.out;
+  r = Cli("inspect --json '" + bundle_ + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"content_sha256\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"temperature\""), std::string::npos);
+
+  std::string bytes = Slurp(bundle_);
+  Write(kTmp + "/truncated.fhm", bytes.substr(0, bytes.size() / 2));
+  r = Cli("inspect '" + kTmp + "/truncated.fhm'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+  r = Cli("inspect");
+  EXPECT_EQ(r.code, 2);
+  r = Cli("inspect a b");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST_F(CliTest, KeygenSignVerify) {
+  std::string priv = kTmp + "/key.pem", pub = kTmp + "/key.pub.pem";
+  std::remove(priv.c_str());
+  std::remove(pub.c_str());
+  Run r = Cli("keygen --private '" + priv + "' --public '" + pub + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Cli("keygen --private '" + priv + "' --public '" + pub + "'").code, 2)
+      << "existing keys are not overwritten";
+
+  std::string bundle = kTmp + "/signed.fhm";
+  Write(bundle, Slurp(bundle_));
+  r = Cli("sign --key '" + priv + "' '" + bundle + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(Slurp(bundle + ".sig").empty());
+  r = Cli("verify --pubkey '" + pub + "' '" + bundle + "'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("OK"), std::string::npos);
+
+  // A flipped byte: the signature no longer verifies.
+  std::string tampered = Slurp(bundle);
+  tampered[tampered.size() / 2] ^= 1;
+  Write(kTmp + "/tampered.fhm", tampered);
+  r = Cli("verify --pubkey '" + pub + "' --sig '" + bundle + ".sig' '" + kTmp + "/tampered.fhm'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("does NOT verify"), std::string::npos) << r.err;
+
+  // Another key's public half does not verify it either.
+  std::string priv2 = kTmp + "/key2.pem", pub2 = kTmp + "/key2.pub.pem";
+  ASSERT_EQ(Cli("keygen --force --private '" + priv2 + "' --public '" + pub2 + "'").code, 0);
+  EXPECT_EQ(Cli("verify --pubkey '" + pub2 + "' '" + bundle + "'").code, 1);
+}
+
+TEST_F(CliTest, SignAndVerifyBadInput) {
+  Run r = Cli("sign '" + bundle_ + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--key"), std::string::npos);
+  Write(kTmp + "/not_a_key.pem", "-----BEGIN NONSENSE-----\n");
+  r = Cli("sign --key '" + kTmp + "/not_a_key.pem' --out '" + kTmp + "/x.sig' '" + bundle_ + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+  r = Cli("verify --pubkey /nonexistent.pem '" + bundle_ + "'");
+  EXPECT_EQ(r.code, 2);
+  r = Cli("verify --pubkey '" + kTmp + "/not_a_key.pem' --sig /nonexistent.sig '" + bundle_ + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("/nonexistent.sig"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, ImportXgboost) {
+  // An XGBoost JSON model written by libxgboost itself (through the trainer's booster wrapper).
+  fetal::trainer::Dataset data;
+  ASSERT_TRUE(fetal::trainer::LoadDataset(kData, &data).ok());
+  fetal::trainer::TrainParams params;
+  params.max_depth = 6;
+  params.rounds = 20;
+  std::unique_ptr<fetal::trainer::Booster> booster;
+  ASSERT_TRUE(fetal::trainer::Booster::Train(data.table, fetal::trainer::AllRows(data.table),
+                                             params, &booster).ok());
+  std::string json;
+  ASSERT_TRUE(booster->SaveJson(&json).ok());
+  Write(kTmp + "/xgb.json", json);
+  Run r = Cli("import-xgboost --xgboost '" + kTmp + "/xgb.json' --data '" + kData + "' --out '" +
+              kTmp + "/imported.fhm' --created 2026-01-01T00:00:00Z");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Cli("inspect '" + kTmp + "/imported.fhm'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("xgboost-import"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trees           60"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("temperature     1.0000"), std::string::npos) << r.out;
+  r = Cli("predict --model '" + kTmp + "/imported.fhm' --input '" + kData + "'");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(CountLines(r.out), 2127u);
+
+  Write(kTmp + "/not_xgb.json", "{\"learner\": 1}");
+  r = Cli("import-xgboost --xgboost '" + kTmp + "/not_xgb.json' --data '" + kData +
+          "' --out '" + kTmp + "/imp.fhm'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not_xgb.json"), std::string::npos) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+  r = Cli("import-xgboost --data '" + kData + "' --out x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--xgboost"), std::string::npos) << r.err;
+}
+
+}  // namespace
