@@ -5,6 +5,8 @@
 // bench/wasm/ to compare with what the WebAssembly build returns.
 //
 //   fetal-wasm-reference classify --model BUNDLE --input CSV
+//   fetal-wasm-reference predict-batch --model BUNDLE --input CSV  (PredictBatch on every row,
+//                                                   no validation: NaN cells take default branches)
 //   fetal-wasm-reference validate --model BUNDLE --exams TXT   (one exam a line: 21 numbers,
 //                                                               strtod syntax, so nan/inf work)
 //   fetal-wasm-reference train-xgboost --data CSV --out MODEL.json [--depth 6] [--rounds 200]
@@ -155,7 +157,9 @@ int Classify(const std::map<std::string, std::string>& flags) {
     fetal::FigoResult figo = fetal::EvaluateFigo(x);
     json flags_json = json::array();
     for (const fetal::FigoFlag& f : figo.flags) {
+      static const char* const kFigoNames[] = {"Normal", "Suspicious", "Pathological"};
       flags_json.push_back({{"id", f.id},
+                            {"level", kFigoNames[fetal::FigoClassIndex(f.level)]},
                             {"feature", f.feature},
                             {"value", Number(f.value)},
                             {"limit", Number(f.limit)},
@@ -166,6 +170,19 @@ int Classify(const std::map<std::string, std::string>& flags) {
     rows.push_back(row);
   }
   json out = {{"rows", rows}, {"csvErrors", table.errors.size()}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int PredictBatch(const std::map<std::string, std::string>& flags) {
+  fetal::Model model = LoadModel(Require(flags, "--model"));
+  fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
+  std::unique_ptr<fetal::Evaluator> evaluator;
+  fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
+  if (!s.ok()) Die(s.ToString());
+  std::vector<float> p(table.rows * fetal::kNumClasses);
+  evaluator->PredictBatch(table.features.data(), table.rows, p.data());
+  json out = {{"rows", table.rows}, {"probabilities", std::vector<double>(p.begin(), p.end())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
@@ -291,13 +308,14 @@ int Bench(const std::map<std::string, std::string>& flags) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: fetal-wasm-reference classify|validate|train-xgboost|bench --flag value...\n");
+                 "usage: fetal-wasm-reference classify|predict-batch|validate|train-xgboost|bench --flag value...\n");
     return 2;
   }
   std::string verb = argv[1];
   std::map<std::string, std::string> flags = ParseFlags(argc, argv);
   if (verb == "classify") return Classify(flags);
   if (verb == "validate") return Validate(flags);
+  if (verb == "predict-batch") return PredictBatch(flags);
   if (verb == "train-xgboost") return TrainXgboost(flags);
   if (verb == "bench") return Bench(flags);
   Die("unknown verb " + verb);

@@ -1,0 +1,122 @@
+// Parity: the WebAssembly build returns what the native model library returns, on every row of
+// the dataset, for the default model and an imported XGBoost depth-6, 200-round model.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+
+import { DATASET, loadRuntime, modelPaths, num, reference } from './support.mjs';
+
+const PROBABILITY_TOLERANCE = 1e-6;   // issue 4
+const MARGIN_TOLERANCE = 1e-5;        // float32 sums of up to 600 leaves
+const CONTRIBUTION_TOLERANCE = 1e-5;
+
+function assertClose(actual, expected, tolerance, what) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; ++i) {
+    const diff = Math.abs(actual[i] - num(expected[i]));
+    assert.ok(diff <= tolerance, `${what}[${i}]: wasm ${actual[i]} vs native ${expected[i]} (diff ${diff})`);
+  }
+}
+
+function stripKey(findings) {
+  return findings.map(({ key, ...rest }) => rest);
+}
+
+const runtime = await loadRuntime();
+const csvText = readFileSync(DATASET, 'utf8');
+const table = runtime.parseCsv(csvText);
+
+for (const { name, file } of modelPaths()) {
+  describe(`parity with native, ${name} model`, () => {
+    let model;
+    let native;
+    before(() => {
+      const loaded = runtime.loadModel(readFileSync(file));
+      assert.ok(loaded.ok, `loading ${file}: ${JSON.stringify(loaded.error)}`);
+      model = loaded.model;
+      native = reference('classify', '--model', file, '--input', DATASET);
+    });
+
+    test('the dataset parses to the same 2126 rows natively and in wasm', () => {
+      assert.equal(table.rows, 2126);
+      assert.equal(table.errors.length, 0);
+      assert.equal(native.rows.length, table.rows);
+      assert.equal(native.csvErrors, 0);
+      native.rows.forEach((row, r) => assert.equal(table.lines[r], row.line));
+    });
+
+    test('classify(): identical classes, probabilities within 1e-6, same explanation, OOD, FIGO', () => {
+      let classified = 0;
+      for (let r = 0; r < table.rows; ++r) {
+        const exam = table.features.subarray(r * 21, (r + 1) * 21);
+        const expected = native.rows[r];
+        const got = model.classify(exam);
+        const where = `row ${r} (line ${expected.line})`;
+        assert.equal(got.ok, expected.classified, `${where}: classified`);
+        if (!got.ok) {
+          assert.deepEqual(stripKey(got.findings), expected.findings, `${where}: findings`);
+          continue;
+        }
+        classified++;
+        const c = got.result;
+        assert.equal(c.classIndex, expected.class, `${where}: class`);
+        assertClose(c.probabilities, expected.probabilities, PROBABILITY_TOLERANCE, `${where} probabilities`);
+        assertClose(c.rawProbabilities, expected.rawProbabilities, PROBABILITY_TOLERANCE, `${where} raw`);
+        assertClose(c.margins, expected.margins, MARGIN_TOLERANCE, `${where} margins`);
+        assertClose(c.contributions, expected.contributions, CONTRIBUTION_TOLERANCE, `${where} contributions`);
+        if (expected.ood) {
+          const d = num(expected.ood.distance);
+          assert.ok(Math.abs(c.ood.distance - d) <= 1e-9 * Math.max(1, d), `${where}: OOD ${c.ood.distance} vs ${d}`);
+          assert.equal(c.ood.outOfDistribution, expected.ood.outOfDistribution, `${where}: OOD flag`);
+          assert.deepEqual(c.ood.outOfRange, expected.ood.outOfRange, `${where}: out of range`);
+        }
+        assert.equal(c.figo.classIndex, expected.figo.classIndex, `${where}: FIGO class`);
+        assert.deepEqual(c.figo.flags, expected.figo.flags, `${where}: FIGO flags`);
+        assert.deepEqual(stripKey(c.warnings), expected.warnings, `${where}: warnings`);
+      }
+      // The dataset is what the model was trained on: nearly every row must be classified.
+      assert.ok(classified > 2000, `only ${classified} rows classified`);
+    });
+
+    test('classifyBatch() and predict(): same probabilities as native PredictBatch', () => {
+      const expected = reference('predict-batch', '--model', file, '--input', DATASET).probabilities;
+      const out = new Float32Array(table.rows * 3);
+      const returned = model.classifyBatch(table.features, table.rows, out);
+      assert.equal(returned, out, 'writes into the caller\'s buffer');
+      assertClose(out, expected, PROBABILITY_TOLERANCE, 'batch');
+      const single = new Float32Array(3);
+      for (let r = 0; r < table.rows; r += 7) {
+        model.predict(table.features.subarray(r * 21, (r + 1) * 21), single);
+        assertClose(single, expected.slice(r * 3, r * 3 + 3), PROBABILITY_TOLERANCE, `predict row ${r}`);
+      }
+    });
+
+    test('classifyBatch() evaluates rows with missing values (NaN) as XGBoost does', () => {
+      // Blank out cells (empty CSV cells are NaN) in a pattern that reaches every feature.
+      const lines = csvText.trimEnd().split('\n');
+      const header = lines[0];
+      const rows = lines.slice(1, 400).map((line, r) => {
+        const cells = line.split(',');
+        cells[r % 21] = '';
+        if (r % 3 === 0) cells[(r * 7 + 3) % 21] = '';
+        return cells.join(',');
+      });
+      const dir = mkdtempSync(path.join(tmpdir(), 'fetal-wasm-nan-'));
+      try {
+        const file2 = path.join(dir, 'nan.csv');
+        writeFileSync(file2, [header, ...rows].join('\n') + '\n');
+        const parsed = runtime.parseCsv(readFileSync(file2, 'utf8'));
+        assert.equal(parsed.rows, rows.length);
+        assert.ok(parsed.features.some(Number.isNaN));
+        const expected = reference('predict-batch', '--model', file, '--input', file2).probabilities;
+        const got = model.classifyBatch(parsed.features);
+        assertClose(got, expected, PROBABILITY_TOLERANCE, 'NaN batch');
+        for (let i = 0; i < got.length; ++i) assert.ok(Number.isFinite(got[i]));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
