@@ -1,6 +1,10 @@
 #include "http_server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -276,6 +280,29 @@ std::string RolesText(unsigned roles) {
   return out;
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5: 64 clients connecting at once overflow it and
+// the kernel drops SYNs, which clients retry after 1 s. Calling listen() again on the bound
+// socket raises the backlog (Linux allows it); the socket is found by its local port.
+void EnlargeListenBacklog(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (struct dirent* entry = readdir(dir)) {
+    int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    struct sockaddr_storage addr;
+    socklen_t addr_len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound = 0;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<struct sockaddr_in*>(&addr)->sin_port);
+    else if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) listen(fd, 1024);
+  }
+  closedir(dir);
+}
+
 }  // namespace
 
 struct ApiServer::Caller {
@@ -394,6 +421,7 @@ bool ApiServer::Bind(int* port, std::string* error) {
       return false;
     }
     *port = bound;
+    EnlargeListenBacklog(bound);
     return true;
   }
   if (!http_->bind_to_port(host, wanted)) {
@@ -401,6 +429,7 @@ bool ApiServer::Bind(int* port, std::string* error) {
     return false;
   }
   *port = wanted;
+  EnlargeListenBacklog(wanted);
   return true;
 }
 
