@@ -1,6 +1,7 @@
 #include "storage/canonical.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 
@@ -19,19 +20,27 @@ void AddField(std::string* out, const char* name, const std::string& value) {
   out->push_back('\n');
 }
 
+void AppendDouble(std::string* out, double v) {
+  char buf[40];
+  // general + precision 17 is specified to match printf("%.17g") and is several times faster.
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
+  out->append(buf, r.ptr);
+}
+
 }  // namespace
 
 std::string FormatDouble(double v) {
-  char buf[40];
-  snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  std::string out;
+  AppendDouble(&out, v);
+  return out;
 }
 
 std::string FormatDoubles(const double* v, int count) {
   std::string out;
+  out.reserve(count * 20);
   for (int i = 0; i < count; ++i) {
     if (i) out.push_back(',');
-    out.append(FormatDouble(v[i]));
+    AppendDouble(&out, v[i]);
   }
   return out;
 }
@@ -72,27 +81,46 @@ std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t ti
   return Sha256Hex(data.data(), data.size());
 }
 
-std::string CanonicalExam(const ExamRecord& exam) {
-  const ExamInput& in = exam.input;
+ExamNumbers FormatExamNumbers(const ExamInput& in) {
+  ExamNumbers n;
+  n.features = FormatDoubles(in.features.data(), kNumFeatures);
+  n.client_probabilities = FormatDoubles(in.client_probabilities.data(), kNumClasses);
+  n.server_probabilities = FormatDoubles(in.server_probabilities.data(), kNumClasses);
+  n.max_abs_diff = FormatDouble(in.max_abs_diff);
+  return n;
+}
+
+std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
+                                const ExamNumbers& numbers) {
   std::string out = "fetal-exam-v1\n";
   out.reserve(1024);
-  AddField(&out, "id", std::to_string(exam.id));
-  AddField(&out, "submitted_by", exam.submitted_by);
+  AddField(&out, "submitted_by", submitted_by);
   AddField(&out, "client_exam_id", in.client_exam_id);
   AddField(&out, "body_sha256", in.body_sha256);
-  AddField(&out, "features", FormatDoubles(in.features.data(), kNumFeatures));
+  AddField(&out, "features", numbers.features);
   AddField(&out, "client_class", std::to_string(in.client_class));
-  AddField(&out, "client_probabilities", FormatDoubles(in.client_probabilities.data(), kNumClasses));
+  AddField(&out, "client_probabilities", numbers.client_probabilities);
   AddField(&out, "model_version", std::to_string(in.model_version));
   AddField(&out, "server_class", std::to_string(in.server_class));
-  AddField(&out, "server_probabilities", FormatDoubles(in.server_probabilities.data(), kNumClasses));
+  AddField(&out, "server_probabilities", numbers.server_probabilities);
   AddField(&out, "agreement", in.agreement ? "1" : "0");
-  AddField(&out, "max_abs_diff", FormatDouble(in.max_abs_diff));
+  AddField(&out, "max_abs_diff", numbers.max_abs_diff);
   AddField(&out, "patient_ref", in.patient_ref);
   AddField(&out, "note", in.note);
   AddField(&out, "client_timestamp", in.client_timestamp);
-  AddField(&out, "received_ms", std::to_string(exam.received_ms));
   return out;
+}
+
+std::string CanonicalExamSuffix(int64_t received_ms, int64_t id) {
+  std::string out;
+  AddField(&out, "received_ms", std::to_string(received_ms));
+  AddField(&out, "id", std::to_string(id));
+  return out;
+}
+
+std::string CanonicalExam(const ExamRecord& exam) {
+  return CanonicalExamPrefix(exam.input, exam.submitted_by, FormatExamNumbers(exam.input)) +
+         CanonicalExamSuffix(exam.received_ms, exam.id);
 }
 
 std::string ExamContentHash(const ExamRecord& exam) {

@@ -2,7 +2,8 @@
 //
 // Every field is written as  name "=" <decimal byte length> ":" <bytes> "\n"  after a version
 // line, so no value can be confused with a delimiter and any language recomputes it exactly.
-// Doubles are printed with printf("%.17g"), which round-trips every IEEE double.
+// Doubles are printed as printf("%.17g") would (17 significant digits, shortest of %e/%f
+// style), which round-trips every IEEE double; std::to_chars produces the same text faster.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace storage {
 inline constexpr char kGenesisHash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-std::string FormatDouble(double v);                     // "%.17g"
+std::string FormatDouble(double v);                     // same text as "%.17g"
 std::string FormatDoubles(const double* v, int count);  // comma-joined FormatDouble
 // Parses FormatDoubles output back; false when the count or a number is wrong.
 bool ParseDoubles(const std::string& text, double* v, int count);
@@ -28,11 +29,23 @@ std::string CanonicalAuditEvent(int64_t seq, int64_t time_ms, const AuditEntry& 
 std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t time_ms,
                            const AuditEntry& entry);
 
-// "fetal-exam-v1\n" + fields id, submitted_by, client_exam_id, body_sha256, features,
+// "fetal-exam-v1\n" + fields submitted_by, client_exam_id, body_sha256, features,
 // client_class, client_probabilities, model_version, server_class, server_probabilities,
-// agreement (0|1), max_abs_diff, patient_ref, note, client_timestamp, received_ms.
+// agreement (0|1), max_abs_diff, patient_ref, note, client_timestamp, received_ms, id.
+// The two fields only the committer knows come last, so the prefix can be hashed beforehand.
 std::string CanonicalExam(const ExamRecord& exam);
 std::string ExamContentHash(const ExamRecord& exam);  // hex SHA-256 of CanonicalExam
+
+// The numbers of an exam in canonical text, formatted once and reused for storage and hashing.
+struct ExamNumbers {
+  std::string features, client_probabilities, server_probabilities, max_abs_diff;
+};
+ExamNumbers FormatExamNumbers(const ExamInput& in);
+// CanonicalExam up to and including client_timestamp.
+std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
+                                const ExamNumbers& numbers);
+// The rest: received_ms and id.
+std::string CanonicalExamSuffix(int64_t received_ms, int64_t id);
 
 // True when s is 64 lowercase hex characters.
 bool IsSha256Hex(const std::string& s);

@@ -203,6 +203,10 @@ struct StoreStats {
   int64_t exams = 0;
   int64_t mismatches = 0;
   int64_t audit_length = 0;
+  // This Store object's committer since Open (in memory, not stored): transactions committed and
+  // the writes they carried; committed_writes / commits is the mean group size.
+  int64_t commits = 0;
+  int64_t committed_writes = 0;
 };
 
 struct StoreOptions {
