@@ -71,6 +71,43 @@ for (const f of WASM_FILES) cpSync(join(wasmDir, f), join(out, f));
 cpSync(modelPath, join(out, 'model/default.fhm'));
 if (existsSync(`${modelPath}.sig`)) cpSync(`${modelPath}.sig`, join(out, 'model/default.fhm.sig'));
 
+// The trainer's markdown model card holds what the bundle does not: the confusion matrix and the
+// per-class calibration tables. They are extracted into JSON for the model page (shown only while
+// the built-in model is the active one).
+const cardPath = resolve(process.env.FETAL_MODEL_CARD ?? join(dirname(modelPath), 'MODEL_CARD.md'));
+if (existsSync(cardPath)) {
+  const card = parseModelCard(readFileSync(cardPath, 'utf8'));
+  if (card) writeFileSync(join(out, 'model/default.card.json'), JSON.stringify(card) + '\n');
+  else console.warn(`build-web: WARNING could not read the tables of ${cardPath}; the model page will show metrics only`);
+}
+
+function parseModelCard(md) {
+  const version = Number(md.match(/^# Model card: .* v(\d+)\s*$/m)?.[1]);
+  const created = md.match(/^\| created \| ([^|]+?) \|/m)?.[1];
+  const classes = ['Normal', 'Suspect', 'Pathological'];
+  const confusionAt = md.indexOf('### Confusion matrix');
+  if (!version || !created || confusionAt < 0) return null;
+  const rowsAfter = (at, count) => md.slice(at).split('\n').filter((l) => /^\|\s*[^-\s|]/.test(l)).slice(1, 1 + count)
+    .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const confusion = rowsAfter(confusionAt, 3).map((cells) => cells.slice(1).map(Number));
+  if (confusion.length !== 3 || confusion.some((r) => r.length !== 3 || r.some((v) => !Number.isFinite(v)))) return null;
+  const calibration = [];
+  for (const name of classes) {
+    const m = md.match(new RegExp(`\\*\\*${name}\\*\\* \\(pooled ECE ([0-9.]+)\\)`));
+    if (!m) continue;
+    const section = md.slice(m.index);
+    const end = section.indexOf('\n\n', section.indexOf('|'));
+    const rows = section.slice(0, end < 0 ? undefined : end).split('\n').filter((l) => /^\| [0-9]/.test(l))
+      .map((l) => l.split('|').slice(1, -1).map((c) => c.trim()))
+      .map(([range, n, predicted, observed]) => {
+        const [lo, hi] = range.split(/[–-]/).map(Number);
+        return { lo, hi, n: Number(n), predicted: Number(predicted), observed: Number(observed) };
+      });
+    calibration.push({ className: name, ece: Number(m[1]), bins: rows });
+  }
+  return { version, created, confusion, calibration };
+}
+
 // Everything in dist/ is precached, except source maps; the build id hashes all of it so any
 // change installs a fresh cache.
 function walk(dir) {

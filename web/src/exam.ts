@@ -5,7 +5,7 @@
 import type { Classification, FeatureInfo, Finding, FetalRuntime, ModelInfo } from './fetal.js';
 import { h, replaceChildren } from './dom.js';
 import { bound, featureHelp, featureName, findingText, getSchema, unitLabel, unitLong, className, figoClassName } from './format.js';
-import { pct, t } from './i18n.js';
+import { lang, pct, t } from './i18n.js';
 import { activeModel, adoptPending, onModelChange, pendingModel } from './models.js';
 import { resultCard } from './result.js';
 import { SAMPLES } from './samples.js';
@@ -246,6 +246,7 @@ function renderResult(announce: boolean): void {
   const { classification: c, info, savedNote } = state.result;
   replaceChildren(area, resultCard(c, info, n()), h('p', { class: 'muted saved-note' }, t(savedNote)));
   if (announce) {
+    if (window.matchMedia('(max-width: 1000px)').matches) area.scrollIntoView({ block: 'start', behavior: 'smooth' });
     live.textContent = t('result.liveSummary', {
       class: className(c.classIndex),
       probability: pct(c.probabilities[c.classIndex]),
@@ -285,7 +286,8 @@ function loadSample(values: number[]): void {
     resetState();
     adoptPending();
   }
-  state.values = values.map((v) => String(v));
+  const comma = lang() === 'pt-BR';
+  state.values = values.map((v) => (comma ? String(v).replace('.', ',') : String(v)));
   state.touched = values.map(() => true);
   state.attempted = false;
   state.lastClassified = null;

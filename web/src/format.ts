@@ -67,7 +67,13 @@ export function findingText(finding: Finding): string {
     max: bound(finding.expectedMax),
     unit,
     rule: finding.rule,
+    mid: '',
+    tolerance: '',
   };
+  if (finding.expectedMin !== null && finding.expectedMax !== null) {
+    params.mid = num((finding.expectedMin + finding.expectedMax) / 2);
+    params.tolerance = num((finding.expectedMax - finding.expectedMin) / 2);
+  }
   let text: string;
   if (has(`rule.${finding.rule}`)) {
     text = t(`rule.${finding.rule}`, params);

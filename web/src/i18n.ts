@@ -9,6 +9,7 @@ type Dict = Record<string, string>;
 
 const en: Dict = {
   'app.title': 'Fetal Health',
+  'app.skip': 'Skip to content',
   'app.tagline': 'CTG exam classification — decision support',
   'app.loading': 'Loading the classifier…',
   'app.loadFailed': 'The classifier could not be loaded: {message}',
@@ -70,7 +71,7 @@ const en: Dict = {
   'rule.not_integer': 'Not a whole number: expected a whole {unit} value.',
   'rule.tendency_set': 'Tendency must be −1 (left asymmetric), 0 (symmetric) or 1 (right asymmetric).',
   'rule.width_is_max_minus_min':
-    'Width must equal histogram maximum − minimum: expected {min} {unit}.',
+    'Width must equal histogram maximum − minimum: expected {mid} {unit} (± {tolerance}).',
   'rule.mode_within_min_max':
     'Mode must lie between the histogram minimum and maximum: expected {min} to {max} {unit}.',
   'rule.median_within_min_max':
@@ -79,7 +80,7 @@ const en: Dict = {
     'Mean must lie between the histogram minimum and maximum: expected {min} to {max} {unit}.',
   'rule.variance_within_width':
     'Variance cannot exceed (width ÷ 2)²: expected at most {max} {unit}.',
-  'rule.min_not_above_max': 'Histogram minimum cannot exceed the maximum: expected at most {max} {unit}.',
+  'rule.min_at_most_max': 'Histogram minimum cannot exceed the maximum: expected at most {max} {unit}.',
   'rule.outside_training_range':
     'Outside the training data ({min} to {max} {unit}): the result is less reliable.',
   'rule.generic': 'Value {value} not accepted ({rule}): expected {min} to {max} {unit}.',
@@ -122,22 +123,17 @@ const en: Dict = {
   'figo.2': 'Pathological',
 
   'figo.flag.generic': '{feature}: {value} (limit {limit})',
-  'figo.flag.baseline_tachycardia': 'Baseline {value} bpm is above {limit} bpm (tachycardia)',
+  'figo.flag.baseline_bradycardia_severe': 'Baseline {value} bpm is below {limit} bpm (severe bradycardia)',
   'figo.flag.baseline_bradycardia': 'Baseline {value} bpm is below {limit} bpm (bradycardia)',
-  'figo.flag.baseline_severe_tachycardia': 'Baseline {value} bpm is above {limit} bpm (severe tachycardia)',
-  'figo.flag.baseline_severe_bradycardia': 'Baseline {value} bpm is below {limit} bpm (severe bradycardia)',
-  'figo.flag.no_accelerations': 'No accelerations',
-  'figo.flag.reduced_variability': 'Reduced variability: {value} bpm (below {limit} bpm)',
-  'figo.flag.increased_variability': 'Increased variability: {value} bpm (above {limit} bpm)',
-  'figo.flag.abnormal_short_term_variability': 'Abnormal short-term variability in {value}% of the trace (limit {limit}%)',
-  'figo.flag.abnormal_long_term_variability': 'Abnormal long-term variability in {value}% of the trace (limit {limit}%)',
-  'figo.flag.repetitive_decelerations': 'Repetitive decelerations: {value} per 10 min (limit {limit})',
-  'figo.flag.severe_decelerations': 'Severe decelerations present: {value} per 10 min (limit {limit})',
-  'figo.flag.prolonged_decelerations': 'Prolonged decelerations: {value} per 10 min (limit {limit})',
-  'figo.flag.prolonged_deceleration': 'Prolonged deceleration: {value} per 10 min (limit {limit})',
-  'figo.flag.light_decelerations': 'Decelerations: {value} per 10 min (limit {limit})',
-  'figo.flag.sinusoidal_pattern': 'Possible sinusoidal pattern',
-  'figo.flag.tachysystole': 'Tachysystole: {value} contractions per 10 min (limit {limit})',
+  'figo.flag.baseline_tachycardia': 'Baseline {value} bpm is above {limit} bpm (tachycardia)',
+  'figo.flag.variability_reduced': 'Mean long-term variability {value} bpm is below {limit} bpm (reduced variability)',
+  'figo.flag.variability_increased': 'Mean long-term variability {value} bpm is above {limit} bpm (increased, saltatory variability)',
+  'figo.flag.variability_reduced_sustained': 'Long-term variability abnormal for {value}% of the trace, more than {limit}% (sustained reduced variability)',
+  'figo.flag.decelerations_repetitive': '{value} light decelerations per 10 min, more than {limit} (half the contractions): repetitive decelerations',
+  'figo.flag.decelerations_severe': '{value} severe decelerations per 10 min: any severe deceleration is pathological',
+  'figo.flag.decelerations_prolonged_repetitive': '{value} prolonged decelerations per 10 min, at least {limit} (repetitive prolonged decelerations)',
+  'figo.flag.decelerations_prolonged': '{value} prolonged decelerations per 10 min (a prolonged deceleration is present)',
+  'figo.flag.uterine_tachysystole': '{value} contractions per 10 min, more than {limit} (tachysystole; does not change the CTG class)',
 
   'batch.title': 'Batch classification',
   'batch.intro':
@@ -210,10 +206,14 @@ const en: Dict = {
   'model.ece': 'Expected calibration error (top label)',
   'model.recall': 'Recall per class',
   'model.recallOf': 'Recall — {class}',
-  'model.confusion': 'Confusion matrix (rows: label, columns: prediction)',
+  'model.confusion': 'Confusion matrix, cross-validation test predictions summed over the splits (rows: label, columns: prediction)',
   'model.calibration': 'Calibration',
   'model.calibration.text':
     'Probabilities are softmax(margin ÷ {temperature}); the temperature was fitted on held-out predictions. ECE {ece}, Brier {brier}.',
+  'model.reliability': 'Reliability diagram for {class}: observed frequency against predicted probability',
+  'model.axis.predicted': 'predicted',
+  'model.axis.observed': 'observed',
+  'model.card.none': 'The confusion matrix and the calibration tables are published with the built-in model only.',
   'model.updates': 'Updates',
   'model.pending': 'Version {version} verified; it will be used from the next exam.',
   'model.check': 'Check for updates now',
@@ -256,6 +256,7 @@ const en: Dict = {
 
 const ptBR: Dict = {
   'app.title': 'Saúde Fetal',
+  'app.skip': 'Pular para o conteúdo',
   'app.tagline': 'Classificação de exames de CTG — apoio à decisão',
   'app.loading': 'Carregando o classificador…',
   'app.loadFailed': 'Não foi possível carregar o classificador: {message}',
@@ -317,7 +318,7 @@ const ptBR: Dict = {
   'rule.not_integer': 'Não é um número inteiro: esperado um valor inteiro ({unit}).',
   'rule.tendency_set': 'A tendência deve ser −1 (assimétrica à esquerda), 0 (simétrica) ou 1 (assimétrica à direita).',
   'rule.width_is_max_minus_min':
-    'A amplitude deve ser igual a máximo − mínimo do histograma: esperado {min} {unit}.',
+    'A amplitude deve ser igual a máximo − mínimo do histograma: esperado {mid} {unit} (± {tolerance}).',
   'rule.mode_within_min_max':
     'A moda deve ficar entre o mínimo e o máximo do histograma: esperado de {min} a {max} {unit}.',
   'rule.median_within_min_max':
@@ -326,7 +327,7 @@ const ptBR: Dict = {
     'A média deve ficar entre o mínimo e o máximo do histograma: esperado de {min} a {max} {unit}.',
   'rule.variance_within_width':
     'A variância não pode exceder (amplitude ÷ 2)²: esperado no máximo {max} {unit}.',
-  'rule.min_not_above_max': 'O mínimo do histograma não pode exceder o máximo: esperado no máximo {max} {unit}.',
+  'rule.min_at_most_max': 'O mínimo do histograma não pode exceder o máximo: esperado no máximo {max} {unit}.',
   'rule.outside_training_range':
     'Fora dos dados de treinamento ({min} a {max} {unit}): o resultado é menos confiável.',
   'rule.generic': 'Valor {value} não aceito ({rule}): esperado de {min} a {max} {unit}.',
@@ -369,22 +370,17 @@ const ptBR: Dict = {
   'figo.2': 'Patológico',
 
   'figo.flag.generic': '{feature}: {value} (limite {limit})',
-  'figo.flag.baseline_tachycardia': 'Linha de base {value} bpm acima de {limit} bpm (taquicardia)',
+  'figo.flag.baseline_bradycardia_severe': 'Linha de base {value} bpm abaixo de {limit} bpm (bradicardia grave)',
   'figo.flag.baseline_bradycardia': 'Linha de base {value} bpm abaixo de {limit} bpm (bradicardia)',
-  'figo.flag.baseline_severe_tachycardia': 'Linha de base {value} bpm acima de {limit} bpm (taquicardia grave)',
-  'figo.flag.baseline_severe_bradycardia': 'Linha de base {value} bpm abaixo de {limit} bpm (bradicardia grave)',
-  'figo.flag.no_accelerations': 'Ausência de acelerações',
-  'figo.flag.reduced_variability': 'Variabilidade reduzida: {value} bpm (abaixo de {limit} bpm)',
-  'figo.flag.increased_variability': 'Variabilidade aumentada: {value} bpm (acima de {limit} bpm)',
-  'figo.flag.abnormal_short_term_variability': 'Variabilidade de curto prazo anormal em {value}% do traçado (limite {limit}%)',
-  'figo.flag.abnormal_long_term_variability': 'Variabilidade de longo prazo anormal em {value}% do traçado (limite {limit}%)',
-  'figo.flag.repetitive_decelerations': 'Desacelerações repetitivas: {value} por 10 min (limite {limit})',
-  'figo.flag.severe_decelerations': 'Desacelerações graves presentes: {value} por 10 min (limite {limit})',
-  'figo.flag.prolonged_decelerations': 'Desacelerações prolongadas: {value} por 10 min (limite {limit})',
-  'figo.flag.prolonged_deceleration': 'Desaceleração prolongada: {value} por 10 min (limite {limit})',
-  'figo.flag.light_decelerations': 'Desacelerações: {value} por 10 min (limite {limit})',
-  'figo.flag.sinusoidal_pattern': 'Possível padrão sinusoidal',
-  'figo.flag.tachysystole': 'Taquissistolia: {value} contrações por 10 min (limite {limit})',
+  'figo.flag.baseline_tachycardia': 'Linha de base {value} bpm acima de {limit} bpm (taquicardia)',
+  'figo.flag.variability_reduced': 'Variabilidade média de longo prazo {value} bpm abaixo de {limit} bpm (variabilidade reduzida)',
+  'figo.flag.variability_increased': 'Variabilidade média de longo prazo {value} bpm acima de {limit} bpm (variabilidade aumentada, saltatória)',
+  'figo.flag.variability_reduced_sustained': 'Variabilidade de longo prazo anormal em {value}% do traçado, mais de {limit}% (variabilidade reduzida persistente)',
+  'figo.flag.decelerations_repetitive': '{value} desacelerações leves por 10 min, mais de {limit} (metade das contrações): desacelerações repetitivas',
+  'figo.flag.decelerations_severe': '{value} desacelerações graves por 10 min: qualquer desaceleração grave é patológica',
+  'figo.flag.decelerations_prolonged_repetitive': '{value} desacelerações prolongadas por 10 min, pelo menos {limit} (desacelerações prolongadas repetitivas)',
+  'figo.flag.decelerations_prolonged': '{value} desacelerações prolongadas por 10 min (há uma desaceleração prolongada)',
+  'figo.flag.uterine_tachysystole': '{value} contrações por 10 min, mais de {limit} (taquissistolia; não altera a classe da CTG)',
 
   'batch.title': 'Classificação em lote',
   'batch.intro':
@@ -457,10 +453,14 @@ const ptBR: Dict = {
   'model.ece': 'Erro de calibração esperado (classe prevista)',
   'model.recall': 'Sensibilidade por classe',
   'model.recallOf': 'Sensibilidade — {class}',
-  'model.confusion': 'Matriz de confusão (linhas: rótulo, colunas: previsão)',
+  'model.confusion': 'Matriz de confusão, previsões de teste da validação cruzada somadas nas partições (linhas: rótulo, colunas: previsão)',
   'model.calibration': 'Calibração',
   'model.calibration.text':
     'As probabilidades são softmax(margem ÷ {temperature}); a temperatura foi ajustada em previsões fora da amostra. ECE {ece}, Brier {brier}.',
+  'model.reliability': 'Diagrama de confiabilidade de {class}: frequência observada em função da probabilidade prevista',
+  'model.axis.predicted': 'previsto',
+  'model.axis.observed': 'observado',
+  'model.card.none': 'A matriz de confusão e as tabelas de calibração são publicadas apenas com o modelo embutido.',
   'model.updates': 'Atualizações',
   'model.pending': 'Versão {version} verificada; será usada a partir do próximo exame.',
   'model.check': 'Verificar atualizações agora',

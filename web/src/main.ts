@@ -46,6 +46,8 @@ function renderHeader(): void {
       select),
   );
   document.title = `${t('app.title')} — ${t(`nav.${current}`)}`;
+  const skip = document.querySelector('.skip-link');
+  if (skip) skip.textContent = t('app.skip');
 }
 
 function renderView(): void {
@@ -92,6 +94,7 @@ async function start(): Promise<void> {
     rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
     setSchema(rt.schema());
     await initModels(rt);
+    await modelPage.loadCard();
   } catch (e) {
     replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
     void registerServiceWorker();

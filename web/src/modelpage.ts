@@ -2,7 +2,7 @@
 // metrics, recall per class, confusion matrix when the bundle has one, calibration), and the
 // state of updates from the server, including refusals and why.
 
-import { h, replaceChildren } from './dom.js';
+import { h, replaceChildren, svg } from './dom.js';
 import { className } from './format.js';
 import { dateTime, num, t } from './i18n.js';
 import {
@@ -11,6 +11,41 @@ import {
 } from './models.js';
 
 let root: HTMLElement;
+
+// Tables from the trainer's model card for the built-in model (web/build.mjs extracts them).
+interface ModelCardTables {
+  version: number;
+  created: string;
+  confusion: number[][];
+  calibration: { className: string; ece: number; bins: { lo: number; hi: number; n: number; predicted: number; observed: number }[] }[];
+}
+let card: ModelCardTables | null = null;
+
+export async function loadCard(): Promise<void> {
+  try {
+    const r = await fetch('model/default.card.json');
+    if (r.ok) card = (await r.json()) as ModelCardTables;
+  } catch {
+    card = null;
+  }
+}
+
+// Reliability diagram: mean predicted probability against observed frequency per bin; dots on
+// the diagonal are perfectly calibrated, dot area follows the number of predictions.
+function reliability(entry: ModelCardTables['calibration'][number], k: number): HTMLElement {
+  const size = 180, pad = 26, inner = size - pad - 8;
+  const x = (p: number) => pad + p * inner;
+  const y = (p: number) => size - pad - p * inner;
+  const maxN = Math.max(1, ...entry.bins.map((b) => b.n));
+  return h('figure', { class: 'reliability' },
+    svg('svg', { viewBox: `0 0 ${size} ${size}`, role: 'img', 'aria-label': t('model.reliability', { class: className(k) }) },
+      svg('rect', { x: pad, y: 8, width: inner, height: inner, class: 'plot-area' }),
+      svg('line', { x1: x(0), y1: y(0), x2: x(1), y2: y(1), class: 'diagonal' }),
+      entry.bins.map((b) => svg('circle', { cx: x(b.predicted), cy: y(b.observed), r: 2 + 5 * Math.sqrt(b.n / maxN), class: `dot class-${k}` })),
+      svg('text', { x: pad + inner / 2, y: size - 6, class: 'axis', 'text-anchor': 'middle' }, t('model.axis.predicted')),
+      svg('text', { x: 10, y: 8 + inner / 2, class: 'axis', 'text-anchor': 'middle', transform: `rotate(-90 10 ${8 + inner / 2})` }, t('model.axis.observed'))),
+    h('figcaption', {}, `${className(k)} · ECE ${num(entry.ece, 4)}`));
+}
 
 function statusText(s: UpdateStatus): string {
   return t(`model.status.${s.code}`, {
@@ -31,7 +66,8 @@ export function render(): void {
   const pending = pendingModel();
   const status = lastUpdateStatus();
   const refused = status && !['upToDate', 'updated', 'unreachable'].includes(status.code);
-  const confusion = (info as unknown as { confusion?: number[][] }).confusion;
+  const tables = card && card.version === info.version && card.created === info.created ? card : null;
+  const confusion = tables?.confusion;
 
   replaceChildren(
     root,
@@ -39,7 +75,7 @@ export function render(): void {
     h('dl', { class: 'facts' },
       row(t('model.version'), String(info.version), 'model-page-version'),
       row(t('model.name'), info.name),
-      row(t('model.created'), info.created),
+      row(t('model.created'), Number.isNaN(Date.parse(info.created)) ? info.created : dateTime(Date.parse(info.created))),
       row(t('model.origin'), t(origin === 'server' ? 'model.origin.server' : 'model.origin.builtin')),
       row(t('model.hash'), h('span', { class: 'mono' }, info.hash)),
       row(t('model.source'), info.source),
@@ -86,7 +122,10 @@ export function render(): void {
           ]
         : null,
       h('h3', {}, t('model.calibration')),
-      h('p', {}, t('model.calibration.text', { temperature: num(info.temperature, 4), ece: num(m.ece, 4), brier: num(m.brier, 4) }))),
+      h('p', {}, t('model.calibration.text', { temperature: num(info.temperature, 4), ece: num(m.ece, 4), brier: num(m.brier, 4) })),
+      tables
+        ? h('div', { class: 'reliability-row' }, tables.calibration.map((c, k) => reliability(c, k)))
+        : h('p', { class: 'muted' }, t('model.card.none'))),
     h('p', { class: 'disclaimer' }, t('disclaimer')),
   );
 }

@@ -205,12 +205,14 @@ async function doCheck(): Promise<UpdateStatus> {
   }
   if (!signatureOk) return setStatus({ at: now, code: 'badSignature' });
 
-  // The bundle ends with the SHA-256 of everything before it; the ETag is that same hash.
+  // The bundle ends with the SHA-256 of everything before it (its content hash). The server's
+  // ETag names the bytes it sent: accept the SHA-256 of the whole file or the content hash.
   if (bytes.length < 32) return setStatus({ at: now, code: 'badHash' });
   const digest = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes.subarray(0, bytes.length - 32))));
   const carried = hex(bytes.subarray(bytes.length - 32));
   const etagHash = etag?.replace(/^W\//, '').replace(/"/g, '').toLowerCase() ?? null;
-  if (digest !== carried || (etagHash !== null && etagHash !== digest)) {
+  const fileDigest = etagHash === null ? null : hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  if (digest !== carried || (etagHash !== null && etagHash !== digest && etagHash !== fileDigest)) {
     return setStatus({ at: now, code: 'badHash' });
   }
 

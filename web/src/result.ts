@@ -76,64 +76,61 @@ export function resultCard(result: Classification, info: ModelInfo, nFeatures: n
   const ood = result.ood;
   const flagged = ood.outOfDistribution || ood.outOfRange.length > 0;
 
+  const figo = h(
+    'section',
+    { class: `figo ${agree ? 'agree' : 'disagree'}`, 'aria-labelledby': 'figo-heading' },
+    h('h3', { id: 'figo-heading' }, t('result.figo')),
+    h('p', { class: `class-badge figo-badge class-${result.figo.classIndex}`, 'data-testid': 'figo-class' },
+      figoClassName(result.figo.classIndex)),
+    flags.length
+      ? h('ul', { class: 'figo-flags' }, flags.map((f) => h('li', { 'data-flag': f.id }, figoFlagText(f))))
+      : h('p', {}, t('result.figo.none')),
+    h('p', { class: 'muted' }, t('result.figo.ruleset', { ruleset: result.figo.ruleset })),
+  );
   return h(
     'article',
     { class: `result-card class-${result.classIndex}`, 'aria-labelledby': 'result-heading' },
     h(
       'div',
-      { class: 'result-main' },
-      h('h2', { id: 'result-heading', class: 'result-heading' },
-        h('span', { class: 'result-kicker' }, t('result.class')),
-        h('span', { class: `class-badge class-${result.classIndex}`, 'data-testid': 'result-class', 'data-class-index': result.classIndex },
-          className(result.classIndex)),
-        h('span', { class: 'result-prob' }, pct(result.probabilities[result.classIndex]))),
-      h('h3', {}, t('result.probabilities')),
-      probabilityBars(result),
-      h('h3', {}, t('result.contributions')),
-      contributionChart(result, nFeatures),
+      { class: 'result-top' },
+      h(
+        'section',
+        { class: 'result-main' },
+        h('h2', { id: 'result-heading', class: 'result-heading' },
+          h('span', { class: 'result-kicker' }, t('result.class')),
+          h('span', { class: `class-badge class-${result.classIndex}`, 'data-testid': 'result-class', 'data-class-index': result.classIndex },
+            className(result.classIndex)),
+          h('span', { class: 'result-prob' }, pct(result.probabilities[result.classIndex]))),
+        h('h3', {}, t('result.probabilities')),
+        probabilityBars(result),
+      ),
+      figo,
     ),
     h(
-      'aside',
-      { class: 'result-side' },
-      h(
-        'section',
-        { class: `figo ${agree ? 'agree' : 'disagree'}`, 'aria-labelledby': 'figo-heading' },
-        h('h3', { id: 'figo-heading' }, t('result.figo')),
-        h('p', { class: `class-badge figo-badge class-${result.figo.classIndex}`, 'data-testid': 'figo-class' },
-          figoClassName(result.figo.classIndex)),
-        flags.length
-          ? h('ul', { class: 'figo-flags' }, flags.map((f) => h('li', { 'data-flag': f.id }, figoFlagText(f))))
-          : h('p', {}, t('result.figo.none')),
-        h(
-          'p',
-          { class: agree ? 'note' : 'note disagree-note', role: agree ? null : 'note', 'data-testid': 'figo-agreement' },
-          agree
-            ? t('result.figo.agree')
-            : t('result.figo.disagree', {
-                model: className(result.classIndex),
-                figo: figoClassName(result.figo.classIndex),
-              }),
-        ),
-        h('p', { class: 'muted' }, t('result.figo.ruleset', { ruleset: result.figo.ruleset })),
-      ),
-      h(
-        'section',
-        { class: `ood ${flagged ? 'flagged' : 'ok'}`, 'data-testid': 'ood' },
-        h('p', { class: 'ood-badge' }, flagged ? `⚠ ${t('result.ood.flag')}` : `✓ ${t('result.ood.ok')}`),
-        h('p', { class: 'muted' }, t('result.ood.detail', { distance: num(ood.distance, 2), threshold: num(ood.threshold, 2) })),
-        ood.outOfRange.length
-          ? h('p', {}, t('result.ood.features', { features: ood.outOfRange.map(featureName).join(', ') }))
-          : null,
-      ),
-      result.warnings.length
-        ? h(
-            'section',
-            { class: 'warnings' },
-            h('h3', {}, t('result.warnings')),
-            h('ul', {}, result.warnings.map((w) => h('li', {}, `${featureName(w.feature)}: ${findingText(w)}`))),
-          )
+      'p',
+      { class: agree ? 'note agree-note' : 'note disagree-note', 'data-testid': 'figo-agreement', 'data-agree': String(agree) },
+      agree
+        ? `✓ ${t('result.figo.agree')}`
+        : `⚠ ${t('result.figo.disagree', { model: className(result.classIndex), figo: figoClassName(result.figo.classIndex) })}`,
+    ),
+    h(
+      'section',
+      { class: `ood ${flagged ? 'flagged' : 'ok'}`, 'data-testid': 'ood', 'data-flagged': String(flagged) },
+      h('p', { class: 'ood-badge' }, flagged ? `⚠ ${t('result.ood.flag')}` : `✓ ${t('result.ood.ok')}`),
+      h('p', { class: 'muted' }, t('result.ood.detail', { distance: num(ood.distance, 2), threshold: num(ood.threshold, 2) })),
+      ood.outOfRange.length
+        ? h('p', { 'data-testid': 'ood-features' }, t('result.ood.features', { features: ood.outOfRange.map(featureName).join(', ') }))
         : null,
     ),
+    result.warnings.length
+      ? h(
+          'section',
+          { class: 'warnings' },
+          h('h3', {}, t('result.warnings')),
+          h('ul', {}, result.warnings.map((w) => h('li', {}, `${featureName(w.feature)}: ${findingText(w)}`))),
+        )
+      : null,
+    h('section', { class: 'contrib-section' }, h('h3', {}, t('result.contributions')), contributionChart(result, nFeatures)),
     h(
       'footer',
       { class: 'result-footer' },

@@ -1,0 +1,193 @@
+// Shared harness of the end-to-end tests: the real fetal-server (started on 127.0.0.1 and a free
+// port with a temporary data directory, serving web/dist), the real CLI, and Debian's Chromium
+// driven by playwright-core. Nothing here stands in for a product part.
+//
+// Environment: FETAL_BUILD_DIR (default build) holds bin/fetal-server, bin/fetal-model and
+// model/{default.fhm,signing-key.pem,signing-public.pem}; web/dist must have been built against
+// the same public key (scripts/build-web.sh). FETAL_CHROMIUM overrides /usr/bin/chromium.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const buildDir = resolve(repo, process.env.FETAL_BUILD_DIR ?? 'build');
+export const serverBin = join(buildDir, 'bin/fetal-server');
+export const modelBin = join(buildDir, 'bin/fetal-model');
+export const modelDir = join(buildDir, 'model');
+export const defaultModel = join(modelDir, 'default.fhm');
+export const signingKey = join(modelDir, 'signing-key.pem');
+export const publicKey = join(modelDir, 'signing-public.pem');
+export const webRoot = join(repo, 'web/dist');
+export const dataset = join(repo, 'model/data/fetal_health.csv');
+export const screenshots = join(repo, 'tests/e2e/screenshots');
+
+const run = promisify(execFile);
+
+// Why the suite cannot run, or null. Tests skip with this reason instead of failing obscurely.
+export function missingPrerequisite() {
+  for (const p of [serverBin, modelBin, defaultModel, signingKey, publicKey, join(webRoot, 'index.html'), join(webRoot, 'fetal.js')]) {
+    if (!existsSync(p)) return `missing ${p} (build: scripts/build.sh, scripts/default-model.sh, scripts/build-wasm.sh, scripts/build-web.sh)`;
+  }
+  return null;
+}
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), `fetal-e2e-${prefix}-`));
+}
+
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One fetal-server process on a fixed port and data directory; start() again after stop()
+// restarts it on the same origin (the browser's service worker and IndexedDB are per origin).
+export class FetalServer {
+  constructor({ port, dataDir }) {
+    this.port = port;
+    this.dataDir = dataDir;
+    this.base = `http://127.0.0.1:${port}`;
+    this.proc = null;
+    this.log = '';
+  }
+
+  async start() {
+    this.proc = spawn(serverBin, [
+      '--listen', `127.0.0.1:${this.port}`,
+      '--data-dir', this.dataDir,
+      '--web-root', webRoot,
+      '--default-model', defaultModel,
+      '--model-pubkey', publicKey,
+      '--threads', '8',
+      '--no-request-log',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((_, reject) => this.proc.once('exit', (code) => reject(new Error(`fetal-server exited with ${code}:\n${this.log}`))));
+    exited.catch(() => {});
+    this.proc.stdout.on('data', (d) => (this.log += d));
+    this.proc.stderr.on('data', (d) => (this.log += d));
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        const r = await fetch(`${this.base}/api/v1/health`);
+        if (r.ok) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (this.proc.exitCode !== null) await exited;
+      if (Date.now() > deadline) throw new Error(`fetal-server did not become healthy:\n${this.log}`);
+      await sleep(50);
+    }
+    this.adminToken = readFileSync(join(this.dataDir, 'admin-token'), 'utf8').trim();
+    return this;
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const done = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await Promise.race([done, sleep(5000)]);
+    if (this.proc.exitCode === null) {
+      this.proc.kill('SIGKILL');
+      await done;
+    }
+  }
+
+  async createToken(role, name) {
+    const { stdout } = await run(serverBin, ['token', 'create', '--role', role, '--name', name, '--data-dir', this.dataDir]);
+    return stdout.trim().split('\n').pop().trim();
+  }
+
+  async api(path, { method = 'GET', token = this.adminToken, body, headers = {} } = {}) {
+    const r = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
+      body,
+    });
+    const type = r.headers.get('content-type') ?? '';
+    const payload = type.includes('json') ? await r.json() : Buffer.from(await r.arrayBuffer());
+    return { status: r.status, headers: r.headers, body: payload };
+  }
+}
+
+export async function startServer(prefix) {
+  const dataDir = tempDir(prefix);
+  const server = new FetalServer({ port: await freePort(), dataDir });
+  await server.start();
+  return server;
+}
+
+export async function launchBrowser(prefix, options = {}) {
+  const profile = tempDir(`${prefix}-profile`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1366, height: 900 },
+    ...options,
+  });
+  context.profileDir = profile;
+  return context;
+}
+
+export async function closeBrowser(context) {
+  await context.close();
+  rmSync(context.profileDir, { recursive: true, force: true });
+}
+
+// Opens the app and waits until the classifier is loaded; `lang` sets the UI language first.
+export async function openApp(context, base, { lang = 'en', hash = '#/exam' } = {}) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await page.addInitScript((l) => localStorage.setItem('fetal.lang', l), lang);
+  await page.goto(`${base}/${hash}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  return page;
+}
+
+export async function shot(page, name) {
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+}
+
+// Runs the native CLI: `fetal-model predict` on a CSV text; returns its parsed output rows.
+export async function nativePredict(csvText, model = defaultModel) {
+  const dir = tempDir('predict');
+  try {
+    writeFileSync(join(dir, 'in.csv'), csvText);
+    try {
+      await run(modelBin, ['predict', '--model', model, '--input', join(dir, 'in.csv'), '--output', join(dir, 'out.csv')], { maxBuffer: 64 << 20 });
+    } catch (e) {
+      // Exit status 1 only says that some rows failed validation; the rest are in the output.
+      if (e.code !== 1) throw e;
+    }
+    const [header, ...lines] = readFileSync(join(dir, 'out.csv'), 'utf8').trim().split('\n');
+    const names = header.split(',');
+    return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i], v])));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function cli(bin, args) {
+  return run(bin, args, { maxBuffer: 64 << 20 });
+}
+
+export function datasetRows() {
+  const [header, ...lines] = readFileSync(dataset, 'utf8').trim().split(/\r?\n/);
+  return { header, lines };
+}
