@@ -1,6 +1,7 @@
 #!/bin/sh
 # Throwaway PostgreSQL cluster for tests (TOOLCHAIN.md recipe), listening only on a Unix socket.
 #   pg-throwaway.sh start DIR PORT   -> initdb into DIR (if needed), start, print the URL on stdout
+#   pg-throwaway.sh pause DIR        -> stop immediately, keep DIR (start DIR PORT resumes it)
 #   pg-throwaway.sh stop DIR         -> stop immediately and delete DIR
 # PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 set -eu
@@ -10,7 +11,7 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi
 }
 
-usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start DIR PORT | pause DIR | stop DIR" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 cmd=$1 dir=$2
@@ -28,6 +29,9 @@ case $cmd in
     as_pg "$BIN/pg_ctl -D '$dir/data' -l '$dir/log' -w -t 30 -o \"-p $port -k '$dir' -c listen_addresses='' -c max_connections=200\" start" >/dev/null ||
       { cat "$dir/log" >&2; exit 1; }
     echo "postgresql://postgres@/postgres?host=$dir&port=$port"
+    ;;
+  pause)
+    as_pg "$BIN/pg_ctl -D '$dir/data' -m immediate -w stop" >/dev/null
     ;;
   stop)
     if [ -f "$dir/data/PG_VERSION" ]; then

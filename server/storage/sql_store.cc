@@ -769,6 +769,12 @@ class SqlStore : public Store {
     StoreStatus s;
     if (!conn) s = NewConn(&conn);
     if (s.ok()) s = fn(conn.get());
+    if (!s.ok() && conn && conn->broken()) {
+      // A pooled connection the server dropped while idle: reads are safe to run again once.
+      conn.reset();
+      s = NewConn(&conn);
+      if (s.ok()) s = fn(conn.get());
+    }
     {
       std::lock_guard<std::mutex> lock(pool_mu_);
       if (conn && !conn->broken()) {
@@ -842,15 +848,22 @@ class SqlStore : public Store {
         return;
       }
     }
+    const char* begin = dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
+    StoreStatus s = write_conn_->Exec(begin);
+    if (!s.ok() && write_conn_->broken()) {
+      // Dropped while idle; nothing of this group has run yet, so reconnect and start once more.
+      write_conn_.reset();
+      s = NewConn(&write_conn_);
+      if (s.ok()) s = write_conn_->Exec(begin);
+    }
     SqlConn* conn = write_conn_.get();
     WriteCtx ctx;
     ctx.conn = conn;
     ctx.now_ms = NowMs();
-    auto abort_group = [&](const StoreStatus& s) {
-      conn->Exec("ROLLBACK");
-      FailAll(group, s);
+    auto abort_group = [&](const StoreStatus& st) {
+      if (conn) conn->Exec("ROLLBACK");
+      FailAll(group, st);
     };
-    StoreStatus s = conn->Exec(dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
     if (!s.ok()) return abort_group(s);
     if (dialect_ == Dialect::kPostgres) {
       s = conn->Exec(kChainLockSql);

@@ -3,12 +3,15 @@
 // starts with scripts/pg-throwaway.sh and stops at exit. Each test gets a fresh database / file.
 // Tampering goes straight to the database (sqlite3 / libpqxx), never through the Store.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pqxx/pqxx>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -750,6 +753,98 @@ TEST_P(StoreTest, AcknowledgedWritesSurviveReopen) {
   EXPECT_TRUE(replay.replayed);
 }
 
+// A writer process is SIGKILLed mid-run: every exam it saw acknowledged is stored unchanged and the
+// chain verifies. The child reports each acknowledgement through a pipe (one atomic write each).
+TEST_P(StoreTest, AcknowledgedExamsSurviveSigkill) {
+  store_.reset();  // the parent holds no store (and no threads) across fork()
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    StoreOptions options;
+    options.url = url_;
+    std::unique_ptr<Store> s;
+    if (!Store::Open(options, &s).ok()) _exit(3);
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 16; ++t) {
+      writers.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          SubmitResult r;
+          if (!s->SubmitExam(MakeExam(t * 1000000 + i, "crash"), Clinician(), &r).ok()) continue;
+          std::string line = std::to_string(r.exam.id) + " " + r.exam.content_sha256 + "\n";
+          if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+        }
+      });
+    }
+    for (auto& w : writers) w.join();
+    _exit(0);
+  }
+  close(fds[1]);
+  std::map<int64_t, std::string> acked;
+  std::string pending;
+  char buf[4096];
+  auto start = std::chrono::steady_clock::now();
+  while (acked.size() < 3000 && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    pending.append(buf, n);
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      std::string line = pending.substr(0, nl);
+      pending.erase(0, nl + 1);
+      acked[std::stoll(line.substr(0, line.find(' ')))] = line.substr(line.find(' ') + 1);
+    }
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped before it was killed";
+  ASSERT_GT(acked.size(), 100u);
+
+  ASSERT_TRUE(Reopen().ok());
+  size_t missing = 0, changed = 0;
+  for (const auto& [id, hash] : acked) {
+    ExamRecord e;
+    if (!store_->GetExam(id, &e).ok()) {
+      ++missing;
+    } else if (e.content_sha256 != hash) {
+      ++changed;
+    }
+  }
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged";
+  EXPECT_EQ(changed, 0u);
+  AuditVerifyResult v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem << " at " << v.first_bad_seq;
+  StoreStats stats;
+  ASSERT_TRUE(store_->Stats(&stats).ok());
+  EXPECT_GE(stats.exams, static_cast<int64_t>(acked.size()));
+  EXPECT_EQ(stats.audit_length, stats.exams);
+}
+
+// PostgreSQL: connections the server drops while idle are replaced without failing the next
+// calls (reads and the next group commit start over on a fresh connection).
+TEST_P(StoreTest, ReconnectsAfterTheDatabaseDropsItsConnections) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "PostgreSQL only";
+  Submit(MakeExam(1));
+  ASSERT_TRUE(store_->Ping().ok());
+  ExamPage page;
+  ASSERT_TRUE(store_->ListExams({}, "", 10, &page).ok());
+  RawExec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  SubmitResult r;
+  StoreStatus s = store_->SubmitExam(MakeExam(2), Clinician(), &r);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = store_->Ping();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(store_->ListExams({}, "", 10, &page).ok());
+  EXPECT_EQ(page.exams.size(), 2u);
+  EXPECT_TRUE(Verify().ok);
+}
+
 TEST_P(StoreTest, PingAndStats) {
   EXPECT_TRUE(store_->Ping().ok());
   Submit(MakeExam(0));  // agreement false for i % 5 == 0
@@ -764,6 +859,51 @@ TEST_P(StoreTest, PingAndStats) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& tpi) { return tpi.param; });
+
+// PostgreSQL stopped under a running store: calls fail as unavailable (never a crash, never an
+// acknowledgement of something not stored); once it is back, the store recovers by itself.
+TEST(PostgresOutage, UnavailableWhileDownRecoversAfter) {
+  char tmpl[] = "/tmp/fetal-pg-outage-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, script = std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh";
+  const std::string port = std::to_string(20000 + (getpid() * 13 + 7) % 30000);
+  struct Cleanup {
+    std::string cmd;
+    ~Cleanup() {
+      int ignored = 0;
+      RunCommand(cmd, &ignored);
+    }
+  } cleanup{script + " stop " + dir + " 2>&1"};
+  int rc = 0;
+  std::string url = RunCommand(script + " start " + dir + " " + port + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << url;
+
+  StoreOptions options;
+  options.url = url;
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::Open(options, &store).ok());
+  SubmitResult r;
+  ASSERT_TRUE(store->SubmitExam(MakeExam(1), Clinician(), &r).ok());
+
+  RunCommand(script + " pause " + dir + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0);
+  StoreStatus s = store->SubmitExam(MakeExam(2), Clinician(), &r);
+  EXPECT_EQ(s.code(), StoreStatus::Code::kUnavailable) << s.ToString();
+  EXPECT_EQ(store->Ping().code(), StoreStatus::Code::kUnavailable);
+  ExamRecord e;
+  EXPECT_EQ(store->GetExam(1, &e).code(), StoreStatus::Code::kUnavailable);
+
+  std::string again = RunCommand(script + " start " + dir + " " + port + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0) << again;
+  s = store->SubmitExam(MakeExam(2), Clinician(), &r);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(r.replayed) << "the failed attempt stored nothing";
+  EXPECT_TRUE(store->Ping().ok());
+  AuditVerifyResult v;
+  ASSERT_TRUE(store->VerifyAudit(&v).ok());
+  EXPECT_TRUE(v.ok);
+  EXPECT_EQ(v.length, 2);
+}
 
 TEST(StoreOpen, UnreachableDatabaseIsUnavailable) {
   std::unique_ptr<Store> s;
