@@ -1,0 +1,166 @@
+// WebAssembly benchmark in headless Chromium (Debian's, via playwright-core): cold start
+// (navigation to the first possible classification), single-exam latency, batch throughput and
+// bytes shipped, on the default model and an imported XGBoost depth-6, 200-round model, next to
+// the native library's figures measured in the same run.
+//
+// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json]
+// Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
+// is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
+// 100 us; the runtime itself needs no isolation (see the cold-start page, which has none).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { chromium } from 'playwright-core';
+
+import { DATASET, WASM_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const EXAMS = 100000;
+const COLD_RUNS = 5;
+const CHROMIUM = process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium';
+const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
+  '.html': 'text/html; charset=utf-8', '.csv': 'text/csv', '.fhm': 'application/octet-stream' };
+
+const COLD_PAGE = `<!doctype html><meta charset="utf-8"><title>cold start</title>
+<script type="module">
+  const model = new URLSearchParams(location.search).get('model');
+  const { loadFetal } = await import('/dist/fetal.js');
+  const [runtime, bytes] = await Promise.all([
+    loadFetal(),
+    fetch('/model/' + model + '.fhm').then((r) => r.arrayBuffer()),
+  ]);
+  const loaded = runtime.loadModel(new Uint8Array(bytes));
+  const outcome = loaded.model.classify([120,0,0,0,0,0,0,73,0.5,43,2.4,64,62,126,2,0,120,137,121,73,1]);
+  window.__cold = { ms: performance.now(), ok: outcome.ok };
+</script>`;
+
+const BENCH_PAGE = `<!doctype html><meta charset="utf-8"><title>bench</title>
+<script type="module">
+  import { loadFetal } from '/dist/fetal.js';
+  import { measureModel } from '/bench/measure.mjs';
+  window.__bench = async (model, exams) => {
+    const runtime = await loadFetal();
+    const bytes = new Uint8Array(await (await fetch('/model/' + model + '.fhm')).arrayBuffer());
+    const csv = runtime.parseCsv(await (await fetch('/dataset.csv')).text());
+    const loaded = runtime.loadModel(bytes);
+    // 5 us timer when cross-origin isolated: blocks of 25 calls; 100 us otherwise: blocks of 500.
+    const blockSize = crossOriginIsolated ? 25 : 500;
+    const result = measureModel(loaded.model, csv.features, { exams, blockSize });
+    loaded.model.dispose();
+    return { ...result, crossOriginIsolated, userAgent: navigator.userAgent };
+  };
+  window.__ready = true;
+</script>`;
+
+function serve(models) {
+  const routes = new Map([
+    ['/cold.html', { body: COLD_PAGE, type: MIME['.html'] }],
+    ['/bench.html', { body: BENCH_PAGE, type: MIME['.html'], isolated: true }],
+    ['/bench/measure.mjs', { file: path.join(HERE, 'measure.mjs') }],
+    ['/dataset.csv', { file: DATASET }],
+  ]);
+  for (const name of ['fetal.js', 'fetal-core.js', 'fetal-core.wasm']) {
+    routes.set(`/dist/${name}`, { file: path.join(WASM_DIST, name) });
+  }
+  for (const { name, file } of models) routes.set(`/model/${name}.fhm`, { file });
+  const server = http.createServer((req, res) => {
+    const route = routes.get(new URL(req.url, 'http://x').pathname);
+    if (!route) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = route.body ?? readFileSync(route.file);
+    const headers = {
+      'Content-Type': route.type ?? MIME[path.extname(route.file)] ?? 'application/octet-stream',
+      'Cache-Control': 'no-cache',
+      // Same-origin resources are fine under COEP require-corp; say so explicitly anyway.
+      'Cross-Origin-Resource-Policy': 'same-origin',
+    };
+    if (route.isolated) {
+      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+    }
+    res.writeHead(200, headers).end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function withBrowser(fn) {
+  const profile = mkdtempSync(path.join(tmpdir(), 'fetal-bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS,
+  });
+  try {
+    return await fn(context);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+// Each cold run gets a fresh profile: no HTTP cache, no cached wasm code.
+async function coldStart(origin, model) {
+  const runs = [];
+  let warm = [];
+  for (let i = 0; i < COLD_RUNS; ++i) {
+    await withBrowser(async (context) => {
+      const page = context.pages()[0] ?? await context.newPage();
+      await page.goto(`${origin}/cold.html?model=${model}`);
+      await page.waitForFunction(() => window.__cold, null, { timeout: 30000 });
+      const cold = await page.evaluate(() => window.__cold);
+      if (!cold.ok) throw new Error('cold start: the first classification failed');
+      runs.push(cold.ms);
+      if (i === 0) {
+        // Warm: reloads in the same profile (HTTP cache revalidated, compiled code cached).
+        for (let k = 0; k < 3; ++k) {
+          await page.reload();
+          await page.waitForFunction(() => window.__cold, null, { timeout: 30000 });
+          warm.push((await page.evaluate(() => window.__cold)).ms);
+        }
+      }
+    });
+  }
+  const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return { runs: runs.length, medianMs: median(runs), warmMedianMs: median(warm), all: runs, warm };
+}
+
+const models = modelPaths();
+const server = await serve(models);
+const origin = `http://127.0.0.1:${server.address().port}`;
+const report = { host: 'chromium', models: [], sizes: shippedBytes() };
+try {
+  for (const { name, file } of models) {
+    const coldStartFigures = await coldStart(origin, name);
+    const wasm = await withBrowser(async (context) => {
+      const page = context.pages()[0] ?? await context.newPage();
+      page.on('console', (msg) => { if (msg.type() === 'error') console.error('[page]', msg.text()); });
+      await page.goto(`${origin}/bench.html`);
+      await page.waitForFunction(() => window.__ready, null, { timeout: 30000 });
+      return page.evaluate(([m, n]) => window.__bench(m, n), [name, EXAMS]);
+    });
+    report.userAgent = wasm.userAgent;
+    report.crossOriginIsolated = wasm.crossOriginIsolated;
+    const bytes = readFileSync(file);
+    report.models.push({
+      name,
+      trees: null,
+      bundleBytes: bytes.length,
+      coldStart: coldStartFigures,
+      wasm,
+      native: nativeFigures(file, { exams: EXAMS }),
+    });
+    report.models.at(-1).trees = report.models.at(-1).native.trees;
+  }
+} finally {
+  server.close();
+}
+printReport('chromium', report);
+console.log(`(${report.userAgent}; cross-origin isolated timers: ${report.crossOriginIsolated})`);
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(report, null, 2));

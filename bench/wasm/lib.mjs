@@ -1,0 +1,107 @@
+// Helpers shared by bench/wasm/node-bench.mjs and bench/wasm/chromium-bench.mjs (Node side only).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+import { DATASET, ROOT, WASM_DIST, modelPaths, reference } from '../../tests/wasm/support.mjs';
+
+export { DATASET, ROOT, WASM_DIST, modelPaths, reference };
+
+export const WEB_DIST = path.resolve(ROOT, process.env.FETAL_WEB_DIST ?? 'web/dist');
+
+function gzipSize(bytes) {
+  return gzipSync(bytes, { level: 9 }).length;
+}
+
+function listFiles(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+/** Bytes shipped: the wasm runtime files, and the whole web app when it has been built. */
+export function shippedBytes() {
+  const files = ['fetal-core.wasm', 'fetal-core.js', 'fetal.js'].map((name) => {
+    const bytes = readFileSync(path.join(WASM_DIST, name));
+    return { name, raw: bytes.length, gzip: gzipSize(bytes) };
+  });
+  const sum = (list) => list.reduce((a, f) => ({ raw: a.raw + f.raw, gzip: a.gzip + f.gzip }), { raw: 0, gzip: 0 });
+  const result = {
+    files,
+    wasmAndGlue: sum(files.filter((f) => f.name !== 'fetal.js')),
+    wasmGlueAndWrapper: sum(files),
+    app: null,
+    models: modelPaths().map(({ name, file }) => {
+      const bytes = readFileSync(file);
+      return { name, raw: bytes.length, gzip: gzipSize(bytes) };
+    }),
+  };
+  if (existsSync(WEB_DIST) && statSync(WEB_DIST).isDirectory()) {
+    const all = listFiles(WEB_DIST).map((file) => {
+      const bytes = readFileSync(file);
+      return { name: path.relative(WEB_DIST, file), raw: bytes.length, gzip: gzipSize(bytes) };
+    });
+    const isModel = (f) => /\.(fhm|sig)$/.test(f.name);
+    result.app = { files: all.length, total: sum(all), withoutModels: sum(all.filter((f) => !isModel(f))) };
+  }
+  return result;
+}
+
+/** Native figures from the same machine, for the "within 2x of native" comparison. */
+export function nativeFigures(modelFile, { exams }) {
+  return reference('bench', '--model', modelFile, '--input', DATASET, '--calls', '20000', '--batch', String(exams));
+}
+
+export function datasetFeatures(runtime) {
+  return runtime.parseCsv(readFileSync(DATASET, 'utf8')).features;
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const us = (n) => `${n.toFixed(2)} us`;
+
+/** Prints one table per model plus the sizes. `host` names the JS column ("node", "chromium"). */
+export function printReport(host, report) {
+  const lines = [];
+  lines.push(`WebAssembly benchmark, ${host} vs native (same machine, same run)`);
+  lines.push(`wasm: ${WASM_DIST}`);
+  for (const m of report.models) {
+    const n = m.native;
+    const w = m.wasm;
+    lines.push('');
+    lines.push(`model ${m.name}: ${m.trees} trees, bundle ${kb(m.bundleBytes)}`);
+    lines.push(`| measure                                   | ${host.padEnd(14)} | native         | ${host}/native |`);
+    lines.push('|-------------------------------------------|----------------|----------------|---------------|');
+    const row = (label, value, native, ratio) =>
+      lines.push(`| ${label.padEnd(41)} | ${value.padEnd(14)} | ${native.padEnd(14)} | ${ratio.padEnd(13)} |`);
+    const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+    row(`cold start to first classification (median of ${m.coldStart.runs})`, `${m.coldStart.medianMs.toFixed(1)} ms`, '-', '-');
+    if (m.coldStart.warmMedianMs !== undefined) row('warm start (reload, cached)', `${m.coldStart.warmMedianMs.toFixed(1)} ms`, '-', '-');
+    row(`predict() single exam, median`, us(w.predict.medianUs), us(n.predictMedianNs / 1000), ratio(w.predict.medianUs, n.predictMedianNs / 1000));
+    row(`predict() single exam, p99`, us(w.predict.p99Us), us(n.predictP99Ns / 1000), ratio(w.predict.p99Us, n.predictP99Ns / 1000));
+    row(`classify() full (explain+OOD+FIGO), median`, us(w.classify.medianUs), us(n.classifyMedianNs / 1000), ratio(w.classify.medianUs, n.classifyMedianNs / 1000));
+    row(`classify() full, p99`, us(w.classify.p99Us), us(n.classifyP99Ns / 1000), ratio(w.classify.p99Us, n.classifyP99Ns / 1000));
+    row(`classifyBatch(${w.batch.exams}) exams/s`, `${Math.round(w.batch.examsPerSecond).toLocaleString('en-US')}`, `${Math.round(n.batchExamsPerSecond).toLocaleString('en-US')}`, '-');
+    row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
+    lines.push(`(single-call samples: ${w.predict.calls} predict calls in blocks of ${w.predict.blockSize}, ${w.classify.calls} classify calls in blocks of ${w.classify.blockSize})`);
+  }
+  const s = report.sizes;
+  lines.push('');
+  lines.push('| bytes shipped                     | raw        | gzip -9    |');
+  lines.push('|-----------------------------------|------------|------------|');
+  const size = (label, v) => lines.push(`| ${label.padEnd(33)} | ${kb(v.raw).padEnd(10)} | ${kb(v.gzip).padEnd(10)} |`);
+  for (const f of s.files) size(f.name, f);
+  size('wasm + Emscripten glue', s.wasmAndGlue);
+  size('wasm + glue + fetal.js wrapper', s.wasmGlueAndWrapper);
+  for (const m of s.models) size(`model bundle ${m.name}`, m);
+  if (s.app) {
+    size(`whole app (${s.app.files} files)`, s.app.total);
+    size('whole app without model bundles', s.app.withoutModels);
+  } else {
+    lines.push(`| whole app                         | (web/dist not built: scripts/build-web.sh) |`);
+  }
+  console.log(lines.join('\n'));
+}
