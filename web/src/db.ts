@@ -25,7 +25,8 @@ export interface HistoryEntry {
   lastAttemptAt?: number;
   submittedAt?: number;
   serverExamId?: string | number;
-  agreement?: string;
+  agreementMatch?: boolean;  // the server's native re-evaluation agreed with this browser's
+  agreementDiff?: number;    // largest absolute probability difference it found
 }
 
 const DB_NAME = 'fetal-health';

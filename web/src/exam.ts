@@ -325,6 +325,32 @@ function fieldRow(f: FeatureInfo): HTMLElement {
   );
 }
 
+// Optional context sent with the exam. The server is the authority on their limits (it answers
+// with a reason the history shows); the counter only tells the user where they stand.
+function detailsFieldset(): HTMLElement {
+  const ref = h('input', { id: 'f-patient-ref', type: 'text', autocomplete: 'off', 'aria-describedby': 'f-patient-ref-help' }) as HTMLInputElement;
+  ref.value = state.patientRef;
+  ref.addEventListener('input', () => (state.patientRef = ref.value));
+  const note = h('textarea', { id: 'f-note', rows: 2, 'aria-describedby': 'f-note-help' }) as HTMLTextAreaElement;
+  note.value = state.note;
+  const count = h('span', { class: 'count' }, t('form.note.count', { count: note.value.length }));
+  note.addEventListener('input', () => {
+    state.note = note.value;
+    count.textContent = t('form.note.count', { count: note.value.length });
+  });
+  return h('fieldset', { class: 'group group-details' },
+    h('legend', {}, t('form.details')),
+    h('div', { class: 'fields' },
+      h('div', { class: 'field' },
+        h('label', { for: 'f-patient-ref' }, t('form.patientRef')),
+        ref,
+        h('p', { id: 'f-patient-ref-help', class: 'help' }, t('form.patientRef.help'))),
+      h('div', { class: 'field field-wide' },
+        h('label', { for: 'f-note' }, t('form.note')),
+        note,
+        h('p', { id: 'f-note-help', class: 'help' }, t('form.note.help'), ' ', count))));
+}
+
 export function render(): void {
   const schema = getSchema();
   if (state.values.length !== schema.length) resetState();
@@ -354,6 +380,7 @@ export function render(): void {
         h('legend', {}, t(`group.${g.id}`)),
         h('p', { class: 'help group-help' }, t(`group.${g.id}.help`)),
         h('div', { class: 'fields' }, g.fields.map(fieldRow)))),
+    detailsFieldset(),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary', id: 'classify' }, t('form.classify')),
       h('button', { type: 'button', id: 'new-exam', onclick: newExam }, t('form.reset'))),

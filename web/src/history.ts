@@ -18,9 +18,12 @@ function statusCell(e: HistoryEntry, hasToken: boolean): HTMLElement {
     h('span', { class: `status status-${e.status}`, 'data-status': e.status }, label),
     e.statusMessage && e.status !== 'submitted'
       ? h('p', { class: e.status === 'rejected' ? 'reason' : 'muted' },
-          e.status === 'rejected' ? e.statusMessage : t('history.lastError', { message: e.statusMessage }))
+          e.status === 'rejected' ? t('history.serverSaid', { message: e.statusMessage }) : t('history.lastError', { message: e.statusMessage }))
       : null,
-    e.agreement ? h('p', { class: 'muted' }, t('history.agreement', { agreement: e.agreement })) : null);
+    e.agreementMatch === undefined
+      ? null
+      : h('p', { class: e.agreementMatch ? 'muted' : 'reason', 'data-testid': 'agreement' },
+          t(e.agreementMatch ? 'history.agreement.match' : 'history.agreement.mismatch', { diff: num(e.agreementDiff ?? 0, 6) })));
 }
 
 export async function render(): Promise<void> {
@@ -33,7 +36,7 @@ export async function render(): Promise<void> {
     h('h1', {}, t('history.title')),
     h('p', { class: 'intro' }, t('history.intro')),
     h('div', { class: 'history-actions' },
-      h('p', { 'data-testid': 'queue-count' }, t('history.queueCount', { count: queued })),
+      h('p', { 'data-testid': 'queue-count' }, queued ? t('history.queueCount', { count: queued }) : t('history.queueNone')),
       h('button', { type: 'button', id: 'retry-queue', disabled: queued === 0 || !hasToken, onclick: () => void flushQueue() },
         t('history.retryNow'))),
     entries.length === 0

@@ -24,7 +24,7 @@ function probabilityBars(result: Classification): HTMLElement {
         { class: k === result.classIndex ? 'predicted' : '' },
         h('span', { class: 'prob-label' }, className(k)),
         h('span', { class: 'bar', 'aria-hidden': 'true' }, fill),
-        h('span', { class: 'prob-value', 'data-class': k }, pct(p)),
+        h('span', { class: 'prob-value', 'data-class': k, 'data-p': p }, pct(p)),
       );
     }),
   );

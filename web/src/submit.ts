@@ -91,10 +91,15 @@ async function submitOne(entry: QueuedEntry, token: string): Promise<'done' | 'r
   const base = { ...entry, attempts: entry.attempts + 1, lastAttemptAt: now };
   if (response.ok) {
     const exam = payload as { id?: string | number; agreement?: { match?: boolean; max_abs_diff?: number } } | null;
-    const agreement = exam?.agreement
-      ? `${exam.agreement.match ? 'match' : 'mismatch'} (${exam.agreement.max_abs_diff ?? 0})`
-      : undefined;
-    await putEntry({ ...base, status: 'submitted', submittedAt: now, serverExamId: exam?.id, agreement, statusMessage: undefined });
+    await putEntry({
+      ...base,
+      status: 'submitted',
+      submittedAt: now,
+      serverExamId: exam?.id,
+      agreementMatch: exam?.agreement?.match,
+      agreementDiff: exam?.agreement?.max_abs_diff,
+      statusMessage: undefined,
+    });
     return 'done';
   }
   const message = errorMessage(payload, response.status);

@@ -1,0 +1,75 @@
+// Batch mode against the native CLI: the whole 2126-row dataset, picked as a file, gives the same
+// class counts as `fetal-model predict`, the same rows refused (listed by line and reason), and
+// an export with one line per input row. Screenshots in both languages.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import {
+  cli, closeBrowser, dataset, datasetRows, defaultModel, launchBrowser, missingPrerequisite, modelBin, nativePredict,
+  openApp, shot, startServer,
+} from './helpers.mjs';
+
+const skip = missingPrerequisite();
+
+describe('batch CSV', { skip: skip ?? false }, () => {
+  let server, context, page;
+
+  before(async () => {
+    server = await startServer('batch');
+    context = await launchBrowser('batch', { acceptDownloads: true });
+    page = await openApp(context, server.base, { hash: '#/batch' });
+  });
+
+  after(async () => {
+    await closeBrowser(context);
+    await server.stop();
+  });
+
+  test('the 2126-row dataset gives the class counts of `fetal-model predict`', async () => {
+    const rows = datasetRows();
+    assert.equal(rows.lines.length, 2126);
+    const native = await nativePredict(readFileSync(dataset, 'utf8'));
+    const nativeCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => native.filter((r) => r.class === c).length);
+    // The CLI's own summary of the refused rows, to compare with the browser's list.
+    let refusedLines = [];
+    try {
+      await cli(modelBin, ['predict', '--model', defaultModel, '--input', dataset, '--output', '/dev/null']);
+    } catch (e) {
+      refusedLines = [...new Set([...e.stderr.matchAll(/line (\d+),/g)].map((m) => Number(m[1])))];
+    }
+
+    await page.setInputFiles('#batch-file', dataset);
+    await page.waitForSelector('[data-testid="batch-done"]', { timeout: 30_000 });
+    const counts = await page.$$eval('[data-testid="count-chart"] g', (gs) => gs.map((g) => Number(g.dataset.count)));
+    assert.deepEqual(counts, nativeCounts);
+    assert.equal(counts.reduce((a, b) => a + b, 0) + refusedLines.length, 2126);
+
+    const invalidLines = await page.$$eval('[data-testid="invalid-table"] tbody tr td:first-child', (tds) =>
+      [...new Set(tds.map((td) => Number(td.textContent)))]);
+    assert.deepEqual(invalidLines, refusedLines);
+    const firstReason = await page.textContent('[data-testid="invalid-table"] tbody tr td:last-child');
+    assert.match(firstReason, /Histogram median/);
+
+    // Paged table: 50 rows a page, next page continues the lines.
+    assert.equal(await page.locator('[data-testid="batch-table"] tbody tr').count(), 50);
+    await page.click('#batch-next');
+    const firstOnPage2 = await page.textContent('[data-testid="batch-table"] tbody tr td');
+    assert.equal(Number(firstOnPage2), 52); // data lines start at 2; page 2 starts at the 51st row
+    await page.click('#batch-prev');
+    await shot(page, 'batch-en');
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-export')]);
+    const exported = readFileSync(await download.path(), 'utf8').trim().split('\n');
+    assert.equal(exported[0], 'line,class,p_normal,p_suspect,p_pathological,label,model_version,error');
+    assert.equal(exported.length, 1 + 2126);
+    const exportedCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => exported.filter((l) => l.split(',')[1] === c).length);
+    assert.deepEqual(exportedCounts, nativeCounts);
+  });
+
+  test('the batch screen in Portuguese', async () => {
+    await page.selectOption('#lang', 'pt-BR');
+    assert.match(await page.textContent('h1'), /Classificação em lote/);
+    await shot(page, 'batch-pt');
+    await page.selectOption('#lang', 'en');
+  });
+});

@@ -1,0 +1,145 @@
+// The exam form against the real server and the native CLI: a dataset row typed in by keyboard
+// gives the native result; invalid values show the field's error; the Portuguese UI has no
+// English left; screenshots of the form and the result in both languages.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  closeBrowser, datasetRows, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
+} from './helpers.mjs';
+
+const skip = missingPrerequisite();
+
+describe('exam form', { skip: skip ?? false }, () => {
+  let server, context, page, native, rows;
+
+  before(async () => {
+    rows = datasetRows();
+    native = await nativePredict(`${rows.header}\n${rows.lines.join('\n')}\n`);
+    server = await startServer('exam');
+    context = await launchBrowser('exam');
+    page = await openApp(context, server.base);
+  });
+
+  after(async () => {
+    await closeBrowser(context);
+    await server.stop();
+  });
+
+  // The first dataset row the native CLI puts in each class: three rows, three different results.
+  function rowPredictedAs(className) {
+    const hit = native.find((r) => r.class === className);
+    assert.ok(hit, `native CLI predicted no ${className} row`);
+    return hit;
+  }
+
+  async function typeRow(values) {
+    await page.click('#new-exam');
+    await page.focus('#f-baseline_value');
+    for (let i = 0; i < values.length; i++) {
+      await page.keyboard.type(values[i]);
+      if (i < values.length - 1) await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter'); // submits the form: keyboard only, no mouse
+    await page.waitForSelector('[data-testid="result-class"]');
+  }
+
+  for (const cls of ['Normal', 'Suspect', 'Pathological']) {
+    test(`a dataset row the CLI classifies ${cls} gives the same result in the browser`, async () => {
+      const expected = rowPredictedAs(cls);
+      const values = rows.lines[Number(expected.row)].split(',').slice(0, 21);
+      await typeRow(values);
+      const shown = await page.$eval('[data-testid="result-class"]', (el) => el.textContent);
+      assert.equal(shown, cls);
+      const probabilities = await page.$$eval('.prob-value', (els) => els.map((el) => Number(el.dataset.p)));
+      const nativeP = [expected.p_normal, expected.p_suspect, expected.p_pathological].map(Number);
+      for (let k = 0; k < 3; k++) {
+        assert.ok(Math.abs(probabilities[k] - nativeP[k]) < 2e-5, `p[${k}] ${probabilities[k]} vs native ${nativeP[k]}`);
+      }
+      const figo = await page.$eval('[data-testid="figo-class"]', (el) => el.textContent);
+      assert.equal(figo, expected.figo_class);
+      const ood = await page.$eval('[data-testid="ood"]', (el) => el.dataset.flagged);
+      const nativeOod = expected.ood_flag === '1' || expected.out_of_range !== '';
+      assert.equal(ood, String(nativeOod));
+      const flags = await page.$$eval('.figo-flags li', (els) => els.map((el) => el.dataset.flag).join(';'));
+      assert.equal(flags, expected.figo_flags);
+      assert.match(await page.textContent('[data-testid="model-version"]'), /^Model v1 · [0-9a-f]{12}$/);
+      if (cls === 'Pathological') await shot(page, 'result-en');
+    });
+  }
+
+  test('an out-of-range value shows the field error with the expected range and unit', async () => {
+    await page.click('#new-exam');
+    await shot(page, 'form-en');
+    await page.fill('#f-baseline_value', '500');
+    const input = page.locator('#f-baseline_value');
+    assert.equal(await input.getAttribute('aria-invalid'), 'true');
+    const message = await page.textContent('#f-baseline_value-msg');
+    assert.match(message, /maximum/);
+    assert.match(message, /50 to 250 bpm/);
+    // The message is announced with the field: it is one of the input's descriptions.
+    assert.match(await input.getAttribute('aria-describedby'), /f-baseline_value-msg/);
+
+    await page.fill('#f-baseline_value', '140');
+    assert.equal(await input.getAttribute('aria-invalid'), 'false');
+    assert.equal((await page.textContent('#f-baseline_value-msg')).trim(), '');
+  });
+
+  test('a count typed where the dataset has a rate gets a unit hint', async () => {
+    await page.fill('#f-accelerations', '3');
+    const message = await page.textContent('#f-accelerations-msg');
+    assert.match(message, /events per second/);
+    assert.match(message, /Did you enter a count\?/);
+  });
+
+  test('a cross-field rule names the rule and the expected value', async () => {
+    await page.fill('#f-histogram_min', '60');
+    await page.fill('#f-histogram_max', '160');
+    await page.fill('#f-histogram_width', '30');
+    const message = await page.textContent('#f-histogram_width-msg');
+    assert.match(message, /maximum − minimum/);
+    assert.match(message, /100 bpm/);
+  });
+
+  test('classifying an incomplete exam lists every missing field and shows no result', async () => {
+    await page.click('#classify');
+    const summary = page.locator('#error-summary');
+    assert.equal(await summary.isVisible(), true);
+    const items = await summary.locator('li').count();
+    assert.ok(items >= 17, `expected at least 17 fields listed, got ${items}`); // 4 entered, 2 invalid
+    assert.equal(await page.locator('[data-testid="result-class"]').count(), 0);
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'error-summary');
+    await shot(page, 'form-errors-en');
+  });
+
+  test('the Portuguese UI shows no English strings on any screen', async () => {
+    await page.selectOption('#lang', 'pt-BR');
+    await page.click('#new-exam');
+    await page.click('[data-sample="suspect"]');
+    await page.click('#classify');
+    await page.waitForSelector('[data-testid="result-class"]');
+    // One invalid value too, so a validation message is on screen.
+    await page.fill('#f-histogram_variance', '99999');
+    await shot(page, 'result-pt');
+    const english = await page.evaluate(() => window.__fetalEnglishStrings());
+    const patterns = english
+      .map((s) => s.split(/\{\w+\}/).map((chunk) => chunk.trim()).sort((a, b) => b.length - a.length)[0])
+      .filter((chunk) => chunk && chunk.length >= 4)
+      .map((chunk) => new RegExp(`(?<![\\p{L}])${chunk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}])`, 'u'));
+    for (const view of ['exam', 'batch', 'history', 'model', 'settings']) {
+      await page.click(`#nav-${view}`);
+      await page.waitForTimeout(150);
+      const text = await page.evaluate(() => {
+        const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder]')]
+          .map((el) => ['aria-label', 'title', 'placeholder'].map((a) => el.getAttribute(a) ?? '').join(' '));
+        return `${document.title}\n${document.body.innerText}\n${attrs.join('\n')}`;
+      });
+      const leaks = patterns.filter((re) => re.test(text)).map((re) => re.source);
+      assert.deepEqual(leaks, [], `English on the pt-BR ${view} screen`);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
+    }
+    await page.click('#nav-exam');
+    await page.click('#new-exam');
+    await shot(page, 'form-pt');
+    await page.selectOption('#lang', 'en');
+  });
+});

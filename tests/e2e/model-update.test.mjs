@@ -1,0 +1,117 @@
+// Model updates against the real server's registry: a newer bundle, signed with the project key
+// and uploaded through the admin API, is verified and picked up by the browser — but not in the
+// middle of an exam; a tampered download is refused (bad signature), and so is a rollback to a
+// lower version. Screenshots of the model page in both languages.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  cli, closeBrowser, dataset, launchBrowser, missingPrerequisite, modelBin, openApp, shot, signingKey, startServer, tempDir,
+} from './helpers.mjs';
+
+const skip = missingPrerequisite();
+
+describe('model updates', { skip: skip ?? false }, () => {
+  let server, context, page, v2;
+
+  before(async () => {
+    const dir = tempDir('models');
+    v2 = join(dir, 'v2.fhm');
+    // A genuinely different model: fewer rounds, version 2, signed like a release.
+    await cli(modelBin, ['train', '--data', dataset, '--out', v2, '--no-cv', '--model-version', '2', '--rounds', '120', '--name', 'fetal-health-e2e']);
+    await cli(modelBin, ['sign', '--key', signingKey, v2]);
+    server = await startServer('models');
+    context = await launchBrowser('models');
+    page = await openApp(context, server.base);
+    await page.click('#nav-model');
+    await page.click('#check-update');
+    await page.waitForSelector('[data-testid="update-status"][data-code="upToDate"]');
+  });
+
+  after(async () => {
+    await closeBrowser(context);
+    await server.stop();
+  });
+
+  async function checkNow() {
+    await page.click('#nav-model');
+    const before = await page.$eval('[data-testid="update-status"]', (el) => el.parentElement.textContent);
+    await page.click('#check-update');
+    await page.waitForFunction((b) => document.querySelector('[data-testid="update-status"]')?.parentElement.textContent !== b, before);
+    return page.$eval('[data-testid="update-status"]', (el) => el.dataset.code);
+  }
+
+  async function classifySample(id) {
+    await page.click(`[data-sample="${id}"]`);
+    await page.click('#classify');
+    await page.waitForSelector('[data-testid="result-class"]');
+    return page.textContent('[data-testid="model-version"]');
+  }
+
+  test('a newer signed model is verified and used from the next exam, never mid-exam', async () => {
+    await page.click('#nav-exam');
+    await page.fill('#f-baseline_value', '140'); // an exam is in progress
+
+    const upload = await server.api('/api/v1/models?activate=true', {
+      method: 'POST',
+      body: readFileSync(v2),
+      headers: { 'Content-Type': 'application/octet-stream', 'X-Model-Signature': readFileSync(`${v2}.sig`, 'utf8').trim() },
+    });
+    assert.equal(upload.status, 201, JSON.stringify(upload.body));
+
+    assert.equal(await checkNow(), 'updated');
+    assert.equal(await page.textContent('[data-testid="model-page-version"]'), '1');
+    assert.match(await page.textContent('[data-testid="pending-model"]'), /2/);
+
+    await page.click('#nav-exam');
+    assert.match(await page.textContent('#model-banner'), /version 2 is ready/);
+    assert.match(await classifySample('normal'), /^Model v1 /); // the exam started on v1 ends on v1
+
+    await page.click('#new-exam');
+    assert.match(await page.textContent('#model-banner'), /Now using model version 2/);
+    assert.match(await classifySample('normal'), /^Model v2 /);
+
+    await page.click('#nav-history');
+    const versions = await page.$$eval('[data-testid="history-model"]', (tds) => tds.map((td) => td.textContent.split(' ')[0]));
+    assert.deepEqual(versions, ['v2', 'v1']);
+
+    // The verified bundle is kept: a reload (or going offline) starts on version 2.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#nav-model');
+    assert.equal(await page.textContent('[data-testid="model-page-version"]'), '2');
+    await shot(page, 'model-en');
+  });
+
+  test('a tampered download is refused and the current model stays', async () => {
+    await page.route('**/api/v1/models/active', async (route) => {
+      const headers = { ...route.request().headers() };
+      delete headers['if-none-match'];
+      const response = await route.fetch({ headers });
+      const body = Buffer.from(await response.body());
+      body[body.length >> 1] ^= 0x01; // one flipped bit in the trees
+      await route.fulfill({ response, body });
+    });
+    try {
+      assert.equal(await checkNow(), 'badSignature');
+    } finally {
+      await page.unroute('**/api/v1/models/active');
+    }
+    assert.match(await page.textContent('[data-testid="update-status"]'), /signature does not verify/);
+    assert.equal(await page.textContent('[data-testid="model-page-version"]'), '2');
+  });
+
+  test('a rollback to a lower version is refused', async () => {
+    const r = await server.api('/api/v1/models/1/activate', { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(await checkNow(), 'rollback');
+    assert.match(await page.textContent('[data-testid="update-status"]'), /lower than version 2/);
+    assert.equal(await page.textContent('[data-testid="model-page-version"]'), '2');
+    await shot(page, 'model-refused-en');
+    await page.selectOption('#lang', 'pt-BR');
+    assert.match(await page.textContent('[data-testid="update-status"]'), /retrocesso recusado/);
+    await shot(page, 'model-pt');
+    await page.selectOption('#lang', 'en');
+  });
+});

@@ -1,0 +1,127 @@
+// Offline-first and the submission queue against the real server: exams submit when the server
+// is up; with the server stopped the app still reloads (service worker) and classifies, the exam
+// waits in the IndexedDB queue, and after the server restarts it lands exactly once (a replay of
+// the same client_exam_id is answered with the original). A 4xx rejection shows the server's
+// reason and is not retried.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { closeBrowser, launchBrowser, missingPrerequisite, openApp, shot, startServer } from './helpers.mjs';
+
+const skip = missingPrerequisite();
+
+describe('offline and submission queue', { skip: skip ?? false }, () => {
+  let server, context, page, clinician, auditor;
+
+  before(async () => {
+    server = await startServer('offline');
+    clinician = await server.createToken('clinician', 'e2e-ward');
+    auditor = await server.createToken('auditor', 'e2e-audit');
+    context = await launchBrowser('offline');
+    page = await openApp(context, server.base);
+    // Wait until the service worker controls the page: from then on the app survives the server.
+    await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
+  });
+
+  after(async () => {
+    await closeBrowser(context);
+    await server.stop();
+  });
+
+  async function serverExams(clientExamId) {
+    const r = await server.api('/api/v1/exams?limit=1000', { token: auditor });
+    assert.equal(r.status, 200);
+    return r.body.exams.filter((e) => e.client_exam_id === clientExamId);
+  }
+
+  async function classifySample(id) {
+    await page.click('#nav-exam');
+    await page.click('#new-exam');
+    await page.click(`[data-sample="${id}"]`);
+    await page.click('#classify');
+    await page.waitForSelector('[data-testid="result-class"]');
+  }
+
+  // The newest history entry, read from the app's own IndexedDB.
+  function newestEntry() {
+    return page.evaluate(() => new Promise((resolve, reject) => {
+      const req = indexedDB.open('fetal-health');
+      req.onsuccess = () => {
+        const tx = req.result.transaction('history').objectStore('history').index('createdAt').openCursor(null, 'prev');
+        tx.onsuccess = () => resolve(tx.result?.value ?? null);
+        tx.onerror = () => reject(tx.error);
+      };
+      req.onerror = () => reject(req.error);
+    }));
+  }
+
+  async function waitForStatus(id, status) {
+    await page.click('#nav-history');
+    await page.waitForSelector(`tr[data-exam-id="${id}"] [data-status="${status}"]`, { timeout: 15_000 });
+  }
+
+  test('the token is entered once in settings and an exam submits', async () => {
+    await page.click('#nav-settings');
+    await page.fill('#token', clinician);
+    await page.click('#save-token');
+    await page.waitForSelector(`text=…${clinician.slice(-4)}`);
+    await shot(page, 'settings-en');
+    await classifySample('normal');
+    const entry = await newestEntry();
+    await waitForStatus(entry.id, 'submitted');
+    const stored = await serverExams(entry.id);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].client_result.class, 'Normal');
+    assert.equal(stored[0].client_result.model_version, 1);
+    assert.equal(stored[0].agreement.match, true); // the server re-evaluated natively and agrees
+  });
+
+  test('with the server stopped the app reloads, classifies, and queues; after restart the exam lands once', async () => {
+    await server.stop();
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    await classifySample('pathological');
+    assert.equal(await page.textContent('[data-testid="result-class"]'), 'Pathological');
+    const entry = await newestEntry();
+    await waitForStatus(entry.id, 'queued');
+    assert.match(await page.textContent('[data-testid="queue-count"]'), /1 submission/);
+    await shot(page, 'history-queued-en');
+
+    await server.start(); // same port, same data directory
+    await page.click('#retry-queue');
+    await waitForStatus(entry.id, 'submitted');
+    const stored = await serverExams(entry.id);
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0].client_result.class, 'Pathological');
+
+    // A retry whose response was lost sends the same body again: the server answers with the
+    // original exam and stores nothing new.
+    const replay = await page.evaluate(async ({ body, token }) => {
+      const r = await fetch('api/v1/exams', { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body });
+      return { status: r.status, exam: await r.json() };
+    }, { body: entry.body, token: clinician });
+    assert.equal(replay.status, 200);
+    assert.equal(replay.exam.id, stored[0].id);
+    assert.equal((await serverExams(entry.id)).length, 1);
+  });
+
+  test('a rejected exam shows the server reason and is not retried', async () => {
+    await page.click('#nav-exam');
+    await page.click('#new-exam');
+    await page.click('[data-sample="suspect"]');
+    await page.fill('#f-note', 'x'.repeat(4100)); // the server allows 4000 bytes
+    await page.click('#classify');
+    await page.waitForSelector('[data-testid="result-class"]');
+    const entry = await newestEntry();
+    await waitForStatus(entry.id, 'rejected');
+    const reason = await page.textContent(`tr[data-exam-id="${entry.id}"] .reason`);
+    assert.match(reason, /note/);
+    assert.match(reason, /4000/);
+    // Nothing is left to retry: the rejected exam is not in the queue.
+    assert.equal(await page.$eval('#retry-queue', (b) => b.disabled), true);
+    await page.evaluate(() => window.dispatchEvent(new Event('online'))); // what a reconnect does
+    await page.waitForTimeout(300);
+    assert.equal((await newestEntry()).status, 'rejected');
+    assert.equal((await serverExams(entry.id)).length, 0);
+    await shot(page, 'history-en');
+  });
+});
