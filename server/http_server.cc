@@ -176,7 +176,7 @@ bool RequireBody(const httplib::Request& req, httplib::Response& res, size_t lim
 bool ParseJsonBody(const httplib::Request& req, httplib::Response& res, json* out) {
   try {
     *out = json::parse(req.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
     std::string what = e.what();
     // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
     size_t bracket = what.find("] ");
