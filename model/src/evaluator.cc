@@ -14,16 +14,31 @@
 // the default child) without a branch. Thresholds are finite (CheckModel), so +-inf inputs
 // compare as XGBoost compares them.
 //
+// AVX-512. On x86-64 CPUs with AVX-512F (checked at run time; FETAL_EVALUATOR_SCALAR=1 in the
+// environment turns it off) trees of depth <= 6 also get lookup tables that fit 1-4 vector
+// registers. One exam: all split comparisons of a tree in one or a few vector compares (the
+// features sit in two registers and are picked with a permute), then a D-step walk over the
+// comparison bits. A batch: 16 exams per vector, one gather per level. Missing values are
+// handled with an unordered-compare mask instead of the expanded row. Results are identical to
+// the scalar path (same comparisons, same float additions in the same order).
+//
 // Sums. Each class margin starts at the base score and adds leaf values in float, in tree
 // order, exactly as libxgboost's CPU predictor does, so margins match bit for bit.
 #include "fetal/evaluator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "fetal/bundle.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FETAL_HAVE_AVX512 1
+#include <immintrin.h>
+#endif
 
 namespace fetal {
 namespace {
@@ -94,6 +109,32 @@ struct Evaluator::Layout {
   std::vector<WalkNode> nodes;
   float base_score[kNumClasses];
 
+  // Vector tables, built only when every tree has depth <= kMaxSimdDepth and the CPU has
+  // AVX-512F/CD and BMI2. Per tree: its real splits (not padding) in heap order, padded to a
+  // multiple of 16 entries, and max(16, 2^D) leaf values.
+  struct SimdTree {
+    uint32_t qs_nodes;     // offset into the qs_* arrays
+    uint32_t qs_count;     // real splits
+    uint32_t leaves;       // offset into simd_leaf
+    int16_t depth;
+    int16_t target_class;
+    uint64_t heap_splits;  // bit i set: heap node i is a real split
+    uint32_t heap;         // depth <= 4: offset into heap_split / heap_threshold
+  };
+  bool use_simd = false;
+  std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
+  std::vector<SimdTree> simd_trees;
+  std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
+  std::vector<int32_t> qs_split;       // feature | default_left << 5
+  std::vector<float> qs_threshold;
+  std::vector<uint64_t> qs_mask;       // the leaves (bit j = leaf j) NOT in the left subtree
+  std::vector<float> simd_leaf;
+  // Depth <= 4 trees, for one exam: all 15 heap nodes in one vector (padding included).
+  std::vector<int32_t> heap_split;
+  std::vector<float> heap_threshold;
+  int simd_depth = 0;  // every tree's depth in the vector tables
+  void BuildSimdTables();
+
   void AddCompleteTree(const Tree& tree, int depth);
   void AddWalkedTree(const Tree& tree);
 
@@ -108,6 +149,7 @@ void Evaluator::Layout::AddCompleteTree(const Tree& tree, int depth) {
                         int16_t(tree.target_class)};
   values.resize(values.size() + 2 * splits + 1, 0.0f);
   slot.resize(slot.size() + splits, 0);
+  is_split.resize(slot.size(), 0);
   float* block = values.data() + compiled.block;
   uint8_t* slots = slot.data() + compiled.slots;
   // Walk (source node, heap position, depth).
@@ -119,6 +161,7 @@ void Evaluator::Layout::AddCompleteTree(const Tree& tree, int depth) {
     if (!tree.is_leaf(it.node)) {
       block[it.pos] = tree.value[it.node];
       slots[it.pos] = uint8_t(tree.feature[it.node] + (tree.default_left[it.node] ? kNumFeatures : 0));
+      is_split[compiled.slots + it.pos] = 1;
       stack.push_back({tree.left[it.node], 2 * it.pos + 1, it.d + 1});
       stack.push_back({tree.right[it.node], 2 * it.pos + 2, it.d + 1});
       continue;
@@ -158,6 +201,272 @@ void Evaluator::Layout::AddWalkedTree(const Tree& tree) {
   trees.push_back(compiled);
 }
 
+
+namespace {
+constexpr int kMaxSimdDepth = 6;  // 64-entry tables: four registers
+constexpr int kSimdDefaultLeftBit = 32;
+}  // namespace
+
+void Evaluator::Layout::BuildSimdTables() {
+  // Every tree is laid out at the model's largest depth, so the kernels branch once per call:
+  // a shallower tree's leaf j covers leaves j << (depth - own depth) onward, and the walk goes
+  // left (bit 0) below its real splits.
+  int depth = 0;
+  for (const CompiledTree& t : trees) {
+    if (t.depth < 0 || t.depth > kMaxSimdDepth) return;  // keep the scalar path
+    depth = std::max<int>(depth, t.depth);
+  }
+  simd_depth = depth;
+  const size_t leaf_count = size_t(1) << depth;
+  for (const CompiledTree& t : trees) {
+    const size_t splits = (size_t(1) << t.depth) - 1;
+    const int extra = depth - t.depth;
+    SimdTree st{uint32_t(qs_column.size()), 0, uint32_t(simd_leaf.size()), int16_t(depth),
+                t.target_class, 0, uint32_t(heap_split.size())};
+    simd_leaf.resize(simd_leaf.size() + std::max<size_t>(16, leaf_count), 0.0f);
+    for (size_t j = 0; j < leaf_count; ++j) {
+      simd_leaf[st.leaves + j] = values[t.block + splits + (j >> extra)];
+    }
+    if (depth <= 4) {
+      heap_split.resize(heap_split.size() + 16, 0);
+      heap_threshold.resize(heap_threshold.size() + 16, 0.0f);
+    }
+    // Padding splits are left out of the lists: all leaves under one hold the same value.
+    for (size_t i = 0, level_start = 0, level = 0; i < splits; ++i) {
+      if (i == 2 * level_start + 1) {
+        level_start = i;
+        ++level;
+      }
+      if (!is_split[t.slots + i]) continue;
+      const int s = slot[t.slots + i];
+      const int32_t split_word = (s % kNumFeatures) | (s >= kNumFeatures ? kSimdDefaultLeftBit : 0);
+      if (depth <= 4) {
+        heap_split[st.heap + i] = split_word;
+        heap_threshold[st.heap + i] = values[t.block + i];
+      }
+      const size_t span = size_t(1) << (depth - level);  // leaves under node i
+      const size_t first = (i - level_start) * span;      // its leftmost leaf
+      const uint64_t left_leaves = ((uint64_t(1) << (span / 2)) - 1) << first;
+      qs_column.push_back(uint32_t(s) * uint32_t(kBlockRows));
+      qs_split.push_back(split_word);
+      qs_threshold.push_back(values[t.block + i]);
+      qs_mask.push_back(~left_leaves);
+      st.heap_splits |= uint64_t(1) << i;
+      ++st.qs_count;
+    }
+    const size_t padded = (qs_column.size() + 15) / 16 * 16;
+    qs_column.resize(padded, 0);
+    qs_split.resize(padded, 0);
+    qs_threshold.resize(padded, 0.0f);
+    qs_mask.resize(padded, ~uint64_t(0));
+    simd_trees.push_back(st);
+  }
+  use_simd = true;
+}
+
+#ifdef FETAL_HAVE_AVX512
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512cd,bmi2")
+// GCC 12 flags the intrinsics' deliberately undefined pass-through operands.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace {
+
+// table[idx] for a table of kEntries (16, 32 or 64) values held in registers.
+template <int kEntries>
+inline __m512 Lookup(const __m512* table, __m512i idx) {
+  if constexpr (kEntries == 16) {
+    return _mm512_permutexvar_ps(idx, table[0]);
+  } else if constexpr (kEntries == 32) {
+    return _mm512_permutex2var_ps(table[0], idx, table[1]);
+  } else {
+    const __m512 low = _mm512_permutex2var_ps(table[0], idx, table[1]);
+    const __m512 high = _mm512_permutex2var_ps(table[2], idx, table[3]);
+    return _mm512_mask_blend_ps(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), low, high);
+  }
+}
+
+// go right = x >= threshold, or x missing and the split sends missing values right.
+inline __mmask16 GoRight(__m512 x, __m512 threshold, __m512i split) {
+  const __mmask16 ge = _mm512_cmp_ps_mask(x, threshold, _CMP_GE_OQ);
+  const __mmask16 missing = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  const __mmask16 default_left =
+      _mm512_test_epi32_mask(split, _mm512_set1_epi32(kSimdDefaultLeftBit));
+  return _kor_mask16(ge, _kandn_mask16(default_left, missing));
+}
+
+// One exam, one tree of depth kDepth.
+// Depth <= 4: the 15 heap nodes compared at once (the features sit in two registers and are
+// picked with a permute), then a kDepth-step walk over the comparison bits.
+// Depth 5-6: the tree's real splits compared 16 at a time, their bits moved to heap positions
+// with pdep, then the walk.
+template <int kDepth, bool kMissing>
+inline uint64_t CompareSixteen(const int32_t* split, const float* threshold, __m512 x_low,
+                               __m512 x_high) {
+  const __m512i s = _mm512_loadu_si512(split);
+  // permutex2var reads only the low 5 bits of each index: the feature, not the default bit.
+  const __m512 x = _mm512_permutex2var_ps(x_low, s, x_high);
+  const __m512 th = _mm512_loadu_ps(threshold);
+  return kMissing ? GoRight(x, th, s) : _mm512_cmp_ps_mask(x, th, _CMP_GE_OQ);
+}
+
+template <int kDepth>
+inline float Walk(uint64_t right, const float* leaf) {
+  uint32_t i = 0;
+  for (int d = 0; d < kDepth; ++d) i = 2 * i + 1 + uint32_t((right >> i) & 1);
+  return leaf[i - ((1u << kDepth) - 1)];
+}
+
+template <int kDepth, bool kMissing, typename Layout>
+inline void SimdRun(const Layout& layout, uint32_t begin, uint32_t end, __m512 x_low,
+                    __m512 x_high, float* margins) {
+  const auto* trees = layout.simd_trees.data();
+  const float* leaves = layout.simd_leaf.data();
+  for (uint32_t k = begin; k < end; ++k) {
+    const auto& t = trees[k];
+    uint64_t right;
+    if constexpr (kDepth == 0) {
+      right = 0;
+    } else if constexpr (kDepth <= 4) {
+      right = CompareSixteen<kDepth, kMissing>(layout.heap_split.data() + t.heap,
+                                              layout.heap_threshold.data() + t.heap, x_low, x_high);
+    } else {
+      right = 0;
+      for (uint32_t c = 0; 16 * c < t.qs_count; ++c) {
+        right |= CompareSixteen<kDepth, kMissing>(layout.qs_split.data() + t.qs_nodes + 16 * c,
+                                                 layout.qs_threshold.data() + t.qs_nodes + 16 * c,
+                                                 x_low, x_high)
+                 << (16 * c);
+      }
+      right = _pdep_u64(right, t.heap_splits);
+    }
+    margins[t.target_class] += Walk<kDepth>(right, leaves + t.leaves);
+  }
+}
+
+template <bool kMissing, typename Layout>
+void SimdMarginsImpl(const Layout& layout, __m512 x_low, __m512 x_high, float* margins) {
+  for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
+  const uint32_t n = uint32_t(layout.simd_trees.size());
+  switch (layout.simd_depth) {
+    case 0: SimdRun<0, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 1: SimdRun<1, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 2: SimdRun<2, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 3: SimdRun<3, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 4: SimdRun<4, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 5: SimdRun<5, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    default: SimdRun<6, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+  }
+}
+
+// A template only so that it can take the evaluator's private Layout type.
+template <typename Layout>
+void SimdMargins(const Layout& layout, const float* features, float* margins) {
+  const __m512 x_low = _mm512_loadu_ps(features);
+  const __m512 x_high = _mm512_maskz_loadu_ps(__mmask16((1u << (kNumFeatures - 16)) - 1),
+                                              features + 16);
+  // Most exams have no missing value; they skip the default-direction logic.
+  const bool missing = _mm512_cmp_ps_mask(x_low, x_low, _CMP_UNORD_Q) != 0 ||
+                       _mm512_cmp_ps_mask(x_high, x_high, _CMP_UNORD_Q) != 0;
+  if (missing) {
+    SimdMarginsImpl<true>(layout, x_low, x_high, margins);
+  } else {
+    SimdMarginsImpl<false>(layout, x_low, x_high, margins);
+  }
+}
+
+constexpr int kGroups = int(kBlockRows / 16);
+
+// A block of kBlockRows exams through every tree, QuickScorer style (Lucchese et al. 2015),
+// 16 exams per vector. `columns` is the block transposed: kSlots columns of kBlockRows values
+// (the expanded row, so no NaN is left). Each exam keeps a bit set of the tree's leaves (bit j
+// = leaf j, left to right); every split the exam goes right at clears the leaves of the split's
+// left subtree; the exit leaf is then the lowest bit still set. Every split is evaluated, but
+// with one vector compare and one masked AND per 16 exams and no data-dependent loads.
+template <typename Layout>
+void SimdBlockMargins(const Layout& layout, const float* columns, float* margins) {
+  __m512 sums[kNumClasses][kGroups];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kGroups; ++g) sums[c][g] = _mm512_set1_ps(layout.base_score[c]);
+  }
+  const __m512i all_ones = _mm512_set1_epi32(-1);
+  for (const auto& t : layout.simd_trees) {
+    const uint32_t* column = layout.qs_column.data() + t.qs_nodes;
+    const float* threshold = layout.qs_threshold.data() + t.qs_nodes;
+    const uint64_t* clear = layout.qs_mask.data() + t.qs_nodes;
+    const float* leaf = layout.simd_leaf.data() + t.leaves;
+    __m512* s = sums[t.target_class];
+    if (t.depth <= 5) {
+      __m512i alive[kGroups];
+      for (int g = 0; g < kGroups; ++g) alive[g] = all_ones;
+      for (uint32_t n = 0; n < t.qs_count; ++n) {
+        const __m512 th = _mm512_set1_ps(threshold[n]);
+        const __m512i keep = _mm512_set1_epi32(int32_t(uint32_t(clear[n])));
+        const float* x = columns + column[n];
+        for (int g = 0; g < kGroups; ++g) {
+          const __mmask16 right = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + 16 * g), th, _CMP_GE_OQ);
+          alive[g] = _mm512_mask_and_epi32(alive[g], right, alive[g], keep);
+        }
+      }
+      __m512 lf[2] = {_mm512_loadu_ps(leaf), _mm512_setzero_ps()};
+      if (t.depth == 5) lf[1] = _mm512_loadu_ps(leaf + 16);
+      const __m512i thirty_one = _mm512_set1_epi32(31);
+      for (int g = 0; g < kGroups; ++g) {
+        const __m512i lowest = _mm512_and_si512(alive[g], _mm512_sub_epi32(_mm512_setzero_si512(), alive[g]));
+        const __m512i exit_leaf = _mm512_sub_epi32(thirty_one, _mm512_lzcnt_epi32(lowest));
+        s[g] = _mm512_add_ps(s[g], t.depth == 5 ? Lookup<32>(lf, exit_leaf) : Lookup<16>(lf, exit_leaf));
+      }
+    } else {
+      // 64 leaves: the bit sets take 64-bit lanes, so each group of 16 exams is two vectors.
+      const __m512i all_ones64 = _mm512_set1_epi64(-1);
+      __m512i low[kGroups], high[kGroups];
+      for (int g = 0; g < kGroups; ++g) low[g] = high[g] = all_ones64;
+      for (uint32_t n = 0; n < t.qs_count; ++n) {
+        const __m512 th = _mm512_set1_ps(threshold[n]);
+        const __m512i keep = _mm512_set1_epi64(int64_t(clear[n]));
+        const float* x = columns + column[n];
+        for (int g = 0; g < kGroups; ++g) {
+          const __mmask16 right = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + 16 * g), th, _CMP_GE_OQ);
+          low[g] = _mm512_mask_and_epi64(low[g], __mmask8(right), low[g], keep);
+          high[g] = _mm512_mask_and_epi64(high[g], __mmask8(right >> 8), high[g], keep);
+        }
+      }
+      const __m512 lf[4] = {_mm512_loadu_ps(leaf), _mm512_loadu_ps(leaf + 16),
+                            _mm512_loadu_ps(leaf + 32), _mm512_loadu_ps(leaf + 48)};
+      const __m512i sixty_three = _mm512_set1_epi64(63);
+      for (int g = 0; g < kGroups; ++g) {
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i exit_low = _mm512_sub_epi64(
+            sixty_three, _mm512_lzcnt_epi64(_mm512_and_si512(low[g], _mm512_sub_epi64(zero, low[g]))));
+        const __m512i exit_high = _mm512_sub_epi64(
+            sixty_three, _mm512_lzcnt_epi64(_mm512_and_si512(high[g], _mm512_sub_epi64(zero, high[g]))));
+        const __m512i exit_leaf = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm512_cvtepi64_epi32(exit_low)), _mm512_cvtepi64_epi32(exit_high), 1);
+        s[g] = _mm512_add_ps(s[g], Lookup<64>(lf, exit_leaf));
+      }
+    }
+  }
+  alignas(64) float lanes[16];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kGroups; ++g) {
+      _mm512_store_ps(lanes, sums[c][g]);
+      for (int l = 0; l < 16; ++l) margins[(16 * g + l) * kNumClasses + c] = lanes[l];
+    }
+  }
+}
+
+}  // namespace
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+bool CpuHasAvx512() {
+  static const bool has =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+      __builtin_cpu_supports("bmi2");
+  return has;
+}
+#endif  // FETAL_HAVE_AVX512
+
 inline float Evaluator::Layout::TreeValue(const CompiledTree& t, const float* slots) const {
   if (t.depth >= 0) {
     const float* block = values.data() + t.block;
@@ -177,6 +486,7 @@ inline float Evaluator::Layout::TreeValue(const CompiledTree& t, const float* sl
 }
 
 void Evaluator::Layout::Margins(const float* slots, float* margins) const {
+  // `slots` is the expanded row (see top of file).
   for (int c = 0; c < kNumClasses; ++c) margins[c] = base_score[c];
   for (const CompiledTree& t : trees) margins[t.target_class] += TreeValue(t, slots);
 }
@@ -238,12 +548,19 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
       layout.AddWalkedTree(tree);
     }
   }
+#ifdef FETAL_HAVE_AVX512
+  const char* scalar = std::getenv("FETAL_EVALUATOR_SCALAR");
+  if (CpuHasAvx512() && !(scalar && std::strcmp(scalar, "1") == 0)) layout.BuildSimdTables();
+#endif
   evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
   return Status::Ok();
 }
 
 void Evaluator::Margins(const float* features, float* margins) const {
+#ifdef FETAL_HAVE_AVX512
+  if (layout_->use_simd) return SimdMargins(*layout_, features, margins);
+#endif
   float slots[kSlots];
   ExpandRow(features, slots);
   layout_->Margins(slots, margins);
@@ -270,6 +587,22 @@ void BatchProbabilities(const Layout& layout, const float* features, size_t n,
   float margins[kBlockRows * kNumClasses];
   for (size_t start = 0; start < n; start += kBlockRows) {
     const size_t rows = std::min(kBlockRows, n - start);
+#ifdef FETAL_HAVE_AVX512
+    if (layout.use_simd) {
+      // Transposed, expanded block: column s holds slot s of every exam (rows past n are 0).
+      for (size_t r = 0; r < kBlockRows; ++r) {
+        float expanded[kSlots] = {};
+        if (r < rows) ExpandRow(features + (start + r) * kNumFeatures, expanded);
+        for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
+      }
+      SimdBlockMargins(layout, slots, margins);
+      for (size_t r = 0; r < rows; ++r) {
+        Softmax(margins + r * kNumClasses, inverse_temperature,
+                probabilities + (start + r) * kNumClasses);
+      }
+      continue;
+    }
+#endif
     for (size_t r = 0; r < rows; ++r) {
       ExpandRow(features + (start + r) * kNumFeatures, slots + r * kSlots);
     }

@@ -113,7 +113,9 @@ TEST(EvaluatorTest, SingleLeafTreesAddAConstant) {
 }
 
 TEST(EvaluatorTest, BatchEqualsSingleForEveryBatchSize) {
-  const Model m = RandomModel(5, 40, 5);
+ // Depths 2..7 cover every table size of the vectorized paths and the scalar fallback.
+ for (int depth = 2; depth <= 7; ++depth) {
+  const Model m = RandomModel(5 + depth, 40, depth);
   auto e = Compile(m);
   const std::vector<float> x = RandomExams(6, 300);
   for (size_t n : {size_t(0), size_t(1), size_t(63), size_t(64), size_t(65), size_t(300)}) {
@@ -130,8 +132,14 @@ TEST(EvaluatorTest, BatchEqualsSingleForEveryBatchSize) {
         ASSERT_EQ(batch[r * kNumClasses + c], single[c]) << "n " << n << " row " << r;
         ASSERT_EQ(raw[r * kNumClasses + c], single_raw[c]) << "n " << n << " row " << r;
       }
+      double expected[kNumClasses];
+      ReferenceMargins(m, &x[r * kNumFeatures], expected);
+      float margins[kNumClasses];
+      e->Margins(&x[r * kNumFeatures], margins);
+      for (int c = 0; c < kNumClasses; ++c) ASSERT_NEAR(margins[c], expected[c], 1e-4);
     }
   }
+ }
 }
 
 TEST(EvaluatorTest, ProbabilitiesAreSoftmaxOfMarginsWithTemperature) {
