@@ -67,6 +67,20 @@ describe('exam form', { skip: skip ?? false }, () => {
     });
   }
 
+  test('a result whose inputs were edited afterwards is marked stale until classified again', async () => {
+    await page.click('#new-exam');
+    await page.click('[data-sample="normal"]');
+    await page.click('#classify');
+    await page.waitForSelector('[data-testid="result-class"]');
+    assert.equal(await page.isVisible('#stale-note'), false);
+    await page.fill('#f-baseline_value', '175');
+    assert.equal(await page.isVisible('#stale-note'), true);
+    await page.click('#classify');
+    await page.waitForSelector('#stale-note', { state: 'hidden' });
+    assert.equal(await page.textContent('[data-testid="figo-class"]'), 'Suspicious'); // tachycardia now
+    assert.match(await page.textContent('.figo-flags'), /above 160 bpm \(tachycardia\)/);
+  });
+
   test('an out-of-range value shows the field error with the expected range and unit', async () => {
     await page.click('#new-exam');
     await shot(page, 'form-en');

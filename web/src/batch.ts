@@ -6,7 +6,7 @@
 import type { FetalRuntime, FetalModel, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
 import { className, featureName, findingText, getSchema } from './format.js';
-import { num, t } from './i18n.js';
+import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
 const CHUNK_ROWS = 256;
@@ -196,11 +196,15 @@ function resultsTable(r: BatchResult): HTMLElement {
   const to = Math.min(r.lines.length, from + PAGE_ROWS);
   const body: HTMLElement[] = [];
   for (let i = from; i < to; i++) {
-    body.push(h('tr', {},
+    const differs = !!r.labels && r.labels[i] >= 0 && r.labels[i] !== r.classes[i];
+    body.push(h('tr', { class: differs ? 'differs' : null },
       h('td', { class: 'num' }, r.lines[i]),
       h('td', {}, h('span', { class: `class-badge small class-${r.classes[i]}` }, className(r.classes[i]))),
-      [0, 1, 2].map((k) => h('td', { class: 'num' }, num(r.probabilities[i * 3 + k], 3))),
-      r.labels ? h('td', {}, r.labels[i] >= 0 ? className(r.labels[i]) : '') : null));
+      [0, 1, 2].map((k) => h('td', { class: 'num' }, fixed(r.probabilities[i * 3 + k], 3))),
+      r.labels
+        ? h('td', {}, r.labels[i] >= 0 ? className(r.labels[i]) : '',
+            differs ? h('span', { class: 'differs-mark', title: t('batch.differs') }, ' ≠', h('span', { class: 'sr-only' }, ` ${t('batch.differs')}`)) : null)
+        : null));
   }
   const go = (delta: number) => () => {
     page = Math.max(0, Math.min(pages - 1, page + delta));

@@ -38,7 +38,7 @@ interface ExamState {
   values: string[];
   touched: boolean[];
   attempted: boolean;            // Classify was pressed: empty fields now count as errors
-  result: { classification: Classification; info: ModelInfo; savedNote: string } | null;
+  result: { classification: Classification; info: ModelInfo; savedNote: string; values: string[] } | null;
   lastClassified: string | null; // values of the exam last saved, so a second press does not duplicate
   patientRef: string;
   note: string;
@@ -230,7 +230,7 @@ async function classify(): Promise<void> {
     state.lastClassified = key;
     savedNote = (await getToken()) ? 'result.savedQueued' : 'result.savedNoToken';
   }
-  state.result = { classification: r.result, info: loaded.info, savedNote };
+  state.result = { classification: r.result, info: loaded.info, savedNote, values: [...state.values] };
   renderResult(true);
 }
 
@@ -244,7 +244,11 @@ function renderResult(announce: boolean): void {
     return;
   }
   const { classification: c, info, savedNote } = state.result;
-  replaceChildren(area, resultCard(c, info, n()), h('p', { class: 'muted saved-note' }, t(savedNote)));
+  replaceChildren(area,
+    h('p', { id: 'stale-note', class: 'banner stale', role: 'status', hidden: true }, t('result.stale')),
+    resultCard(c, info, n()),
+    h('p', { class: 'muted saved-note' }, t(savedNote)));
+  updateStale();
   if (announce) {
     if (window.matchMedia('(max-width: 1000px)').matches) area.scrollIntoView({ block: 'start', behavior: 'smooth' });
     live.textContent = t('result.liveSummary', {
@@ -253,6 +257,16 @@ function renderResult(announce: boolean): void {
       figo: figoClassName(c.figo.classIndex),
     });
   }
+}
+
+// A result must never sit beside inputs it was not computed from without saying so.
+function updateStale(): void {
+  const note = root.querySelector<HTMLElement>('#stale-note');
+  const card = root.querySelector<HTMLElement>('.result-card');
+  if (!note || !card || !state.result) return;
+  const stale = state.result.values.some((v, i) => v !== state.values[i]);
+  note.hidden = !stale;
+  card.classList.toggle('is-stale', stale);
 }
 
 function renderBanner(): void {
@@ -312,6 +326,7 @@ function fieldRow(f: FeatureInfo): HTMLElement {
     state.values[f.index] = input.value;
     state.touched[f.index] = true;
     updateMessages();
+    updateStale();
     if (!root.querySelector<HTMLElement>('#error-summary')?.hidden) renderSummary();
   });
   const range = t('form.range', { min: bound(f.hardMin), max: bound(f.hardMax), unit: unitLong(f) }).trim();

@@ -118,6 +118,7 @@ const en: Dict = {
   'result.warnings': 'Warnings',
   'result.version': 'Model v{version} · {hash}',
   'result.savedQueued': 'Saved to history; queued for submission.',
+  'result.stale': 'The values changed after this result. Press Classify again to score the exam as it is now.',
   'result.savedNoToken': 'Saved to history. Set a server token in Settings to submit exams.',
   'result.liveSummary': 'Result: {class}, probability {probability}. FIGO: {figo}.',
 
@@ -168,6 +169,7 @@ const en: Dict = {
   'batch.next': 'Next page',
   'batch.parseError': 'Column “{field}”: {message}',
   'batch.chartLabel': 'Bar chart of exam counts per class',
+  'batch.differs': 'differs from the label in the file',
 
   'history.title': 'History',
   'history.intro': 'Every exam classified on this device, newest first, with the model version that scored it.',
@@ -196,7 +198,7 @@ const en: Dict = {
   'model.name': 'Name',
   'model.created': 'Created',
   'model.hash': 'Content SHA-256',
-  'model.source': 'Source',
+  'model.source': 'Produced by',
   'model.trainingData': 'Training data SHA-256',
   'model.figo': 'FIGO rule set',
   'model.temperature': 'Calibration temperature',
@@ -218,7 +220,8 @@ const en: Dict = {
   'model.confusion': 'Confusion matrix, cross-validation test predictions summed over the splits (rows: label, columns: prediction)',
   'model.calibration': 'Calibration',
   'model.calibration.text':
-    'Probabilities are softmax(margin ÷ {temperature}); the temperature was fitted on held-out predictions. ECE {ece}, Brier {brier}.',
+    'Probabilities are softmax(margin ÷ {temperature}); the temperature was fitted on held-out predictions.',
+  'model.calibration.metrics': 'Cross-validated top-label ECE {ece}, Brier score {brier}.',
   'model.reliability': 'Reliability diagram for {class}: observed frequency against predicted probability',
   'model.axis.predicted': 'predicted',
   'model.axis.observed': 'observed',
@@ -374,6 +377,7 @@ const ptBR: Dict = {
   'result.warnings': 'Avisos',
   'result.version': 'Modelo v{version} · {hash}',
   'result.savedQueued': 'Salvo no histórico; na fila de envio.',
+  'result.stale': 'Os valores mudaram depois deste resultado. Clique em Classificar de novo para avaliar o exame como está agora.',
   'result.savedNoToken': 'Salvo no histórico. Defina um token do servidor em Configurações para enviar exames.',
   'result.liveSummary': 'Resultado: {class}, probabilidade {probability}. FIGO: {figo}.',
 
@@ -424,6 +428,7 @@ const ptBR: Dict = {
   'batch.next': 'Próxima página',
   'batch.parseError': 'Coluna “{field}”: {message}',
   'batch.chartLabel': 'Gráfico de barras com o número de exames por classe',
+  'batch.differs': 'difere do rótulo no arquivo',
 
   'history.title': 'Histórico',
   'history.intro': 'Todos os exames classificados neste dispositivo, do mais recente ao mais antigo, com a versão do modelo que os avaliou.',
@@ -452,7 +457,7 @@ const ptBR: Dict = {
   'model.name': 'Nome',
   'model.created': 'Criado em',
   'model.hash': 'SHA-256 do conteúdo',
-  'model.source': 'Origem',
+  'model.source': 'Produzido por',
   'model.trainingData': 'SHA-256 dos dados de treinamento',
   'model.figo': 'Conjunto de regras FIGO',
   'model.temperature': 'Temperatura de calibração',
@@ -474,7 +479,8 @@ const ptBR: Dict = {
   'model.confusion': 'Matriz de confusão, previsões de teste da validação cruzada somadas nas partições (linhas: rótulo, colunas: previsão)',
   'model.calibration': 'Calibração',
   'model.calibration.text':
-    'As probabilidades são softmax(margem ÷ {temperature}); a temperatura foi ajustada em previsões fora da amostra. ECE {ece}, Brier {brier}.',
+    'As probabilidades são softmax(margem ÷ {temperature}); a temperatura foi ajustada em previsões fora da amostra.',
+  'model.calibration.metrics': 'ECE da classe prevista na validação cruzada {ece}, escore de Brier {brier}.',
   'model.reliability': 'Diagrama de confiabilidade de {class}: frequência observada em função da probabilidade prevista',
   'model.axis.predicted': 'previsto',
   'model.axis.observed': 'observado',
@@ -624,6 +630,11 @@ export function featureText(key: string, fallbackName: string, fallbackHelp: str
 export function num(value: number, maxFractionDigits = 4): string {
   if (!Number.isFinite(value)) return String(value);
   return new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits }).format(value);
+}
+
+// Fixed number of decimals, for columns of probabilities.
+export function fixed(value: number, digits: number): string {
+  return new Intl.NumberFormat(current, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
 }
 
 export function pct(p: number, digits = 1): string {

@@ -122,7 +122,8 @@ export function render(): void {
           ]
         : null,
       h('h3', {}, t('model.calibration')),
-      h('p', {}, t('model.calibration.text', { temperature: num(info.temperature, 4), ece: num(m.ece, 4), brier: num(m.brier, 4) })),
+      h('p', {}, t('model.calibration.text', { temperature: num(info.temperature, 4) }),
+        m.splits > 0 ? ` ${t('model.calibration.metrics', { ece: num(m.ece, 4), brier: num(m.brier, 4) })}` : null),
       tables
         ? h('div', { class: 'reliability-row' }, tables.calibration.map((c, k) => reliability(c, k)))
         : h('p', { class: 'muted' }, t('model.card.none'))),
