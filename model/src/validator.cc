@@ -114,6 +114,12 @@ Finding MakeFinding(int feature, Severity severity, const char* rule, double val
 // Appends the per-feature findings of one value; returns true if any was an error.
 bool CheckFeature(int i, double v, std::vector<Finding>* out) {
   const FeatureSpec& spec = FeatureSchema()[i];
+  // Fast path: most values are fine, and building the messages costs far more than checking.
+  const bool fine = spec.kind == FeatureKind::kTendency
+                        ? (v == -1 || v == 0 || v == 1)
+                        : (std::isfinite(v) && v >= spec.hard_min && v <= spec.hard_max &&
+                           (!spec.integer || v == std::round(v)));
+  if (fine) return false;
   const std::string name = HumanName(i);
   const std::string expected = ExpectedRange(spec);
   const size_t before = out->size();
