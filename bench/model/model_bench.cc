@@ -2,6 +2,9 @@
 // on the same models and rows, in the same run.
 //
 //   fetal-bench-model [--benchmark_filter=...] [BUNDLE]
+//   FETAL_BENCH_BUNDLE_DIR=DIR fetal-bench-model ...   also writes the trained models' bundles
+//                                                      to DIR/<name>.fhmb (e.g. for the WASM
+//                                                      benchmark's depth-6 model)
 //
 // Models: XGBoost trained in-process on model/data/fetal_health.csv (depth 4 / eta 0.05 /
 // 300 rounds, the expected default; depth 6 / 200 rounds), and optionally a bundle file given as
@@ -59,6 +62,13 @@ size_t GzipSize(const std::vector<uint8_t>& bytes) {
 
 void Describe(const BenchModel& m) {
   const std::vector<uint8_t> bytes = WriteBundle(m.model);
+  if (const char* dir = std::getenv("FETAL_BENCH_BUNDLE_DIR"); dir && m.oracle) {
+    const std::string path = std::string(dir) + "/" + m.name + ".fhmb";
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    if (!out) Die("cannot write " + path);
+    std::printf("wrote %s\n", path.c_str());
+  }
   size_t nodes = 0;
   for (const Tree& t : m.model.trees) nodes += t.size();
   std::printf("model %-14s trees %zu, nodes %zu, bundle %zu bytes raw, %zu bytes gzip -9\n",

@@ -51,6 +51,24 @@ float GetF32(const uint8_t* p) {
   return f;
 }
 
+// Byte planes: the low bytes of all floats, then the second bytes, ... Values of similar
+// magnitude share sign/exponent bytes, which then compress well together.
+void PutF32Planes(std::vector<uint8_t>* out, const std::vector<float>& values) {
+  std::vector<uint32_t> bits(values.size());
+  if (!values.empty()) std::memcpy(bits.data(), values.data(), 4 * values.size());
+  for (int plane = 0; plane < 4; ++plane) {
+    for (uint32_t b : bits) out->push_back(uint8_t(b >> (8 * plane)));
+  }
+}
+float GetF32Plane(const uint8_t* planes, uint64_t count, uint64_t index) {
+  const uint32_t bits = uint32_t(planes[index]) | (uint32_t(planes[count + index]) << 8) |
+                        (uint32_t(planes[2 * count + index]) << 16) |
+                        (uint32_t(planes[3 * count + index]) << 24);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
 // Breadth-first order of the nodes reachable from the root. In this order the children of the
 // k-th internal node are nodes 2k+1 and 2k+2, so the leaf bits alone encode the tree's shape.
 std::vector<int32_t> BreadthFirstOrder(const Tree& tree) {
@@ -459,12 +477,22 @@ std::vector<uint8_t> WriteBundle(const Model& model) {
                                                  (tree.default_left[node] ? kDefaultLeftBit : 0)));
     }
   }
+  // Thresholds as plain floats (hist thresholds repeat exactly, which gzip finds), leaf values
+  // and covers as byte planes.
+  std::vector<float> leaves, covers;
   for (size_t t = 0; t < model.trees.size(); ++t) {
-    for (int32_t node : orders[t]) PutF32(&out, model.trees[t].value[node]);
+    const Tree& tree = model.trees[t];
+    for (int32_t node : orders[t]) {
+      if (tree.is_leaf(node)) {
+        leaves.push_back(tree.value[node]);
+      } else {
+        PutF32(&out, tree.value[node]);
+      }
+      covers.push_back(tree.cover[node]);
+    }
   }
-  for (size_t t = 0; t < model.trees.size(); ++t) {
-    for (int32_t node : orders[t]) PutF32(&out, model.trees[t].cover[node]);
-  }
+  PutF32Planes(&out, leaves);
+  PutF32Planes(&out, covers);
   auto digest = Sha256Digest(out.data(), out.size());
   out.insert(out.end(), digest.begin(), digest.end());
   return out;
@@ -519,8 +547,12 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
   const uint8_t* node_counts = p;
   const uint8_t* classes = node_counts + 2 * tree_count;
   const uint8_t* info = classes + tree_count;
-  const uint8_t* values = info + node_count;
-  const uint8_t* covers = values + 4 * node_count;
+  uint64_t leaf_count = 0;
+  for (uint64_t i = 0; i < node_count; ++i) leaf_count += info[i] == kLeafBit;
+  const uint8_t* thresholds = info + node_count;
+  const uint8_t* leaf_planes = thresholds + 4 * (node_count - leaf_count);
+  const uint8_t* cover_planes = thresholds + 4 * node_count;
+  uint64_t next_split = 0, next_leaf = 0;
   out->trees.resize(tree_count);
   uint64_t first = 0;  // index of the tree's first node in the node arrays
   for (uint64_t t = 0; t < tree_count; ++t) {
@@ -541,9 +573,12 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
     uint32_t internal = 0;
     for (uint32_t i = 0; i < n; ++i) {
       const uint8_t b = info[first + i];
-      tree.value[i] = GetF32(values + 4 * (first + i));
-      tree.cover[i] = GetF32(covers + 4 * (first + i));
-      if (b == kLeafBit) continue;
+      tree.cover[i] = GetF32Plane(cover_planes, node_count, first + i);
+      if (b == kLeafBit) {
+        tree.value[i] = GetF32Plane(leaf_planes, leaf_count, next_leaf++);
+        continue;
+      }
+      tree.value[i] = GetF32(thresholds + 4 * next_split++);
       if ((b & kLeafBit) || (b & kFeatureMask) >= kNumFeatures) {
         return Status::Corruption(where + " node " + std::to_string(i) + ": bad node byte " +
                                   std::to_string(b));
