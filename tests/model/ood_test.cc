@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <sstream>
+#include <string>
 
 #include "core_a_test_data.h"
 
@@ -158,6 +160,47 @@ TEST_F(OodTest, FitRejectsBadInput) {
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(s.field(), "uterine_contractions");
   EXPECT_NE(s.message().find("training exam 42"), std::string::npos) << s.message();
+}
+
+// Out of sample: fit on the training folds of the published split (repeat 0), check the test
+// folds. Held-out exams from the same population should rarely be flagged; the figure printed
+// here is quoted in docs/features.md.
+TEST_F(OodTest, HeldOutExamsAreRarelyFlagged) {
+  const std::string folds_text = testing::ReadFile(std::string(FETAL_DATA_DIR) + "/cv_folds.csv");
+  std::vector<int> fold;
+  std::istringstream lines(folds_text);
+  std::string line;
+  std::getline(lines, line);  // header: row,repeat0,...
+  while (std::getline(lines, line)) {
+    const size_t comma = line.find(',');
+    ASSERT_NE(comma, std::string::npos);
+    fold.push_back(line[comma + 1] - '0');  // repeat0 is a single digit 0..4
+  }
+  ASSERT_EQ(fold.size(), table_->rows);
+  size_t flagged = 0, flagged_by_class[3] = {}, count_by_class[3] = {};
+  for (int f = 0; f < 5; ++f) {
+    std::vector<float> train;
+    for (size_t r = 0; r < table_->rows; ++r) {
+      if (fold[r] != f) train.insert(train.end(), Row(r), Row(r) + kNumFeatures);
+    }
+    Model m;
+    ASSERT_TRUE(FitOodReference(train.data(), train.size() / kNumFeatures, 0.99, &m).ok());
+    for (size_t r = 0; r < table_->rows; ++r) {
+      if (fold[r] != f) continue;
+      const bool out = CheckOod(m, Row(r)).out_of_distribution;
+      flagged += out;
+      flagged_by_class[table_->labels[r]] += out;
+      ++count_by_class[table_->labels[r]];
+    }
+  }
+  auto pct = [](size_t a, size_t b) { return 100.0 * static_cast<double>(a) / static_cast<double>(b); };
+  std::printf("held-out exams flagged: %zu of %zu (%.2f %%); Normal %.2f %%, Suspect %.2f %%, "
+              "Pathological %.2f %%\n",
+              flagged, table_->rows, pct(flagged, table_->rows), pct(flagged_by_class[0], count_by_class[0]),
+              pct(flagged_by_class[1], count_by_class[1]), pct(flagged_by_class[2], count_by_class[2]));
+  EXPECT_LT(pct(flagged, table_->rows), 3.0);
+  // Unusual traces are more often pathological than normal ones.
+  EXPECT_GT(pct(flagged_by_class[2], count_by_class[2]), pct(flagged_by_class[0], count_by_class[0]));
 }
 
 }  // namespace
