@@ -83,6 +83,7 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     assert.equal(await page.textContent('[data-testid="result-class"]'), 'Pathological');
     const entry = await newestEntry();
     await waitForStatus(entry.id, 'queued');
+    await page.waitForSelector('#net-status[data-state="unreachable"]');
     assert.match(await page.textContent('[data-testid="queue-count"]'), /1 submission/);
     await shot(page, 'history-queued-en');
 

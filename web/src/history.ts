@@ -18,7 +18,9 @@ function statusCell(e: HistoryEntry, hasToken: boolean): HTMLElement {
     h('span', { class: `status status-${e.status}`, 'data-status': e.status }, label),
     e.statusMessage && e.status !== 'submitted'
       ? h('p', { class: e.status === 'rejected' ? 'reason' : 'muted' },
-          e.status === 'rejected' ? t('history.serverSaid', { message: e.statusMessage }) : t('history.lastError', { message: e.statusMessage }))
+          e.status === 'rejected'
+            ? t('history.serverSaid', { message: e.statusMessage })
+            : t('history.lastError', { message: e.statusMessage === 'network' ? t('history.unreachable') : e.statusMessage }))
       : null,
     e.agreementMatch === undefined
       ? null

@@ -13,6 +13,7 @@ import * as history from './history.js';
 import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
 import { onQueueChange, startQueue } from './submit.js';
+import { onReachabilityChange, serverReachable } from './net.js';
 
 type View = 'exam' | 'batch' | 'history' | 'model' | 'settings';
 const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'settings'];
@@ -24,6 +25,12 @@ const containers = {} as Record<View, HTMLElement>;
 function viewFromHash(): View {
   const v = location.hash.replace(/^#\/?/, '') as View;
   return VIEWS.includes(v) ? v : 'exam';
+}
+
+function netStatus(): HTMLElement {
+  const state = !navigator.onLine ? 'offline' : serverReachable() === false ? 'unreachable' : 'online';
+  return h('span', { id: 'net-status', class: state === 'online' ? 'online' : 'offline', role: 'status', 'data-state': state },
+    t(`app.${state}`));
 }
 
 function renderHeader(): void {
@@ -40,8 +47,7 @@ function renderHeader(): void {
       h('ul', {}, VIEWS.map((v) =>
         h('li', {}, h('a', { href: `#/${v}`, id: `nav-${v}`, 'aria-current': v === current ? 'page' : null }, t(`nav.${v}`)))))),
     h('div', { class: 'header-tools' },
-      h('span', { id: 'net-status', class: navigator.onLine ? 'online' : 'offline', role: 'status' },
-        navigator.onLine ? t('app.online') : t('app.offline')),
+      netStatus(),
       h('label', { for: 'lang', class: 'sr-only' }, t('lang.label')),
       select),
   );
@@ -130,6 +136,7 @@ async function start(): Promise<void> {
     if (current === 'model') modelPage.render();
   });
   const net = () => renderHeader();
+  onReachabilityChange(() => document.getElementById('net-status')?.replaceWith(netStatus()));
   window.addEventListener('online', net);
   window.addEventListener('offline', net);
 

@@ -10,6 +10,7 @@
 
 import type { FetalModel, FetalRuntime, ModelInfo } from './fetal.js';
 import { kvGet, kvSet } from './db.js';
+import { noteServer } from './net.js';
 
 declare const __FETAL_PUBKEY_SPKI__: string; // base64 DER SubjectPublicKeyInfo, '' if none
 
@@ -176,8 +177,10 @@ async function doCheck(): Promise<UpdateStatus> {
   try {
     response = await fetch(MODEL_URL, { headers, cache: 'no-store' });
   } catch {
+    noteServer(false);
     return setStatus({ at: now, code: 'unreachable', version: current.info.version });
   }
+  noteServer(response.status !== 404); // a static host without the API answers 404
   if (response.status === 304) return setStatus({ at: now, code: 'upToDate', version: current.info.version });
   if (!response.ok) {
     // A plain static host has no API: that is "unreachable", not an error worth alarming about.

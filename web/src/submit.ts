@@ -8,6 +8,7 @@
 // exam is fine, the credential is not. Network errors, 408, 429 and 5xx -> stay queued, retried on
 // the `online` event, periodically, and on start.
 
+import { noteServer } from './net.js';
 import { entriesWithStatus, getEntry, kvDelete, kvGet, kvSet, putEntry, type HistoryEntry } from './db.js';
 
 const EXAMS_URL = 'api/v1/exams';
@@ -78,10 +79,12 @@ async function submitOne(entry: QueuedEntry, token: string): Promise<'done' | 'r
       body: entry.body,
       cache: 'no-store',
     });
-  } catch (e) {
-    await putEntry({ ...entry, attempts: entry.attempts + 1, lastAttemptAt: now, statusMessage: String(e) });
+  } catch {
+    noteServer(false);
+    await putEntry({ ...entry, attempts: entry.attempts + 1, lastAttemptAt: now, statusMessage: 'network' });
     return 'retry';
   }
+  noteServer(true);
   let payload: unknown = null;
   try {
     payload = await response.json();
