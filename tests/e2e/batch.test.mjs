@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import {
-  cli, closeBrowser, dataset, datasetRows, defaultModel, launchBrowser, missingPrerequisite, modelBin, nativePredict,
+  cli, closeBrowser, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
   openApp, shot, startServer,
 } from './helpers.mjs';
 
@@ -69,6 +69,9 @@ describe('batch CSV', { skip: skip ?? false }, () => {
   test('the batch screen in Portuguese', async () => {
     await page.selectOption('#lang', 'pt-BR');
     assert.match(await page.textContent('h1'), /Classificação em lote/);
+    // The refused rows' reasons follow the language too (they come from the validator's ids).
+    assert.match(await page.textContent('[data-testid="invalid-table"] tbody tr td:last-child'), /A mediana deve ficar/);
+    assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'batch-pt');
     await page.selectOption('#lang', 'en');
   });

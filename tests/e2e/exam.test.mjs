@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  closeBrowser, datasetRows, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
+  closeBrowser, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
 } from './helpers.mjs';
 
 const skip = missingPrerequisite();
@@ -134,20 +134,10 @@ describe('exam form', { skip: skip ?? false }, () => {
     // One invalid value too, so a validation message is on screen.
     await page.fill('#f-histogram_variance', '99999');
     await shot(page, 'result-pt');
-    const english = await page.evaluate(() => window.__fetalEnglishStrings());
-    const patterns = english
-      .map((s) => s.split(/\{\w+\}/).map((chunk) => chunk.trim()).sort((a, b) => b.length - a.length)[0])
-      .filter((chunk) => chunk && chunk.length >= 4)
-      .map((chunk) => new RegExp(`(?<![\\p{L}])${chunk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}])`, 'u'));
     for (const view of ['exam', 'batch', 'history', 'model', 'settings']) {
       await page.click(`#nav-${view}`);
       await page.waitForTimeout(150);
-      const text = await page.evaluate(() => {
-        const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder]')]
-          .map((el) => ['aria-label', 'title', 'placeholder'].map((a) => el.getAttribute(a) ?? '').join(' '));
-        return `${document.title}\n${document.body.innerText}\n${attrs.join('\n')}`;
-      });
-      const leaks = patterns.filter((re) => re.test(text)).map((re) => re.source);
+      const leaks = await englishOnPage(page);
       assert.deepEqual(leaks, [], `English on the pt-BR ${view} screen`);
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
     }

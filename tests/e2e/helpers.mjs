@@ -191,3 +191,20 @@ export function datasetRows() {
   const [header, ...lines] = readFileSync(dataset, 'utf8').trim().split(/\r?\n/);
   return { header, lines };
 }
+
+// Fails if any English UI string (one the app translates differently into Portuguese) is on the
+// page: visible text, the title, and aria-label/title/placeholder attributes. Templates are
+// matched by their longest literal part, as whole words.
+export async function englishOnPage(page) {
+  const english = await page.evaluate(() => window.__fetalEnglishStrings());
+  const patterns = english
+    .map((s) => s.split(/\{\w+\}/).map((chunk) => chunk.trim()).sort((a, b) => b.length - a.length)[0])
+    .filter((chunk) => chunk && chunk.length >= 4)
+    .map((chunk) => new RegExp(`(?<![\\p{L}])${chunk.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}])`, 'u'));
+  const text = await page.evaluate(() => {
+    const attrs = [...document.querySelectorAll('[aria-label],[title],[placeholder]')]
+      .map((el) => ['aria-label', 'title', 'placeholder'].map((a) => el.getAttribute(a) ?? '').join(' '));
+    return `${document.title}\n${document.body.innerText}\n${attrs.join('\n')}`;
+  });
+  return patterns.filter((re) => re.test(text)).map((re) => re.source);
+}

@@ -3,7 +3,7 @@
 // stays responsive), then shown as a class-count chart, a paged results table, the rows that
 // could not be classified (by line and reason), and a CSV export.
 
-import type { FetalRuntime, FetalModel, ModelInfo } from './fetal.js';
+import type { FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
 import { className, featureName, findingText, getSchema } from './format.js';
 import { fixed, num, t } from './i18n.js';
@@ -12,10 +12,17 @@ import { activeModel } from './models.js';
 const CHUNK_ROWS = 256;
 const PAGE_ROWS = 50;
 
+// Reasons are kept structured and rendered when shown, so they follow the language switch.
 interface InvalidRow {
   line: number;
   column: string;
-  reason: string;
+  finding?: Finding;       // a validator finding (translated at display time)
+  readError?: string;      // the CSV reader's own sentence
+}
+
+function reasonText(row: InvalidRow): string {
+  if (row.finding) return `${featureName(row.finding.feature)}: ${findingText(row.finding)}`;
+  return row.readError ?? '';
 }
 
 interface BatchResult {
@@ -43,7 +50,7 @@ const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 // Reasons come from the validator's structured findings (translated); CSV read errors carry the
 // core's own sentence, prefixed with the translated column.
 function parseErrorReason(e: { line: number; column: number; field: string; message: string }): InvalidRow {
-  return { line: e.line, column: e.field, reason: e.message };
+  return { line: e.line, column: e.field, readError: e.message };
 }
 
 async function runBatch(file: File): Promise<void> {
@@ -89,7 +96,7 @@ async function runBatch(file: File): Promise<void> {
           const errors = rt.validate(row, model).filter((f) => f.severity === 'error');
           if (errors.length) {
             for (const f of errors) {
-              invalid.push({ line: parsed.lines[r], column: getSchema()[f.feature]?.name ?? '', reason: `${featureName(f.feature)}: ${findingText(f)}` });
+              invalid.push({ line: parsed.lines[r], column: getSchema()[f.feature]?.name ?? '', finding: f });
             }
             continue;
           }
@@ -176,7 +183,7 @@ function exportCsv(r: BatchResult): void {
   for (const bad of r.invalid) {
     const cells = [String(bad.line), '', '', '', ''];
     if (r.labels) cells.push('');
-    cells.push(String(r.info.version), `"${bad.reason.replace(/"/g, '""')}"`);
+    cells.push(String(r.info.version), `"${reasonText(bad).replace(/"/g, '""')}"`);
     rows.push({ line: bad.line, text: cells.join(',') });
   }
   rows.sort((a, b) => a.line - b.line);
@@ -239,7 +246,7 @@ function invalidList(r: BatchResult): HTMLElement {
             h('th', { scope: 'col' }, t('batch.col.column')),
             h('th', { scope: 'col' }, t('batch.col.reason')))),
           h('tbody', {}, r.invalid.slice(0, 500).map((x) =>
-            h('tr', {}, h('td', { class: 'num' }, x.line), h('td', {}, x.column), h('td', {}, x.reason))))));
+            h('tr', {}, h('td', { class: 'num' }, x.line), h('td', {}, x.column), h('td', {}, reasonText(x)))))));
 }
 
 export function render(): void {
