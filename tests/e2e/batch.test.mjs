@@ -75,4 +75,28 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     await shot(page, 'batch-pt');
     await page.selectOption('#lang', 'en');
   });
+
+  test('a dropped file with unreadable rows lists them by line and reason and classifies the rest', async () => {
+    const { header, lines } = datasetRows();
+    const bad = lines[1].split(',');
+    bad[3] = 'abc';
+    const text = [header, lines[0], bad.join(','), lines[2].split(',').slice(0, 10).join(','), lines[3]].join('\n');
+    const transfer = await page.evaluateHandle((csv) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([csv], 'dropped.csv', { type: 'text/csv' }));
+      return dt;
+    }, text);
+    await page.dispatchEvent('[data-testid="dropzone"]', 'drop', { dataTransfer: transfer });
+    await page.waitForSelector('[data-testid="batch-done"]:has-text("dropped.csv")');
+    const counts = await page.$$eval('[data-testid="count-chart"] g', (gs) => gs.map((g) => Number(g.dataset.count)));
+    assert.equal(counts.reduce((a, b) => a + b, 0), 2);
+    const rows = await page.$$eval('[data-testid="invalid-table"] tbody tr', (trs) => trs.map((tr) => tr.innerText));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0], /^3\s+uterine_contractions\s+expected a number, got "abc"/);
+    assert.match(rows[1], /^4\s+the row has 10 cells but the header has 22 columns/);
+    await page.selectOption('#lang', 'pt-BR');
+    assert.match(await page.textContent('[data-testid="invalid-table"] tbody tr:first-child td:last-child'), /esperado um número, recebido "abc"/);
+    assert.deepEqual(await englishOnPage(page), []);
+    await page.selectOption('#lang', 'en');
+  });
 });

@@ -5,7 +5,7 @@
 
 import type { FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
-import { className, featureName, findingText, getSchema } from './format.js';
+import { className, csvMessage, featureName, findingText, getSchema } from './format.js';
 import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
@@ -22,7 +22,7 @@ interface InvalidRow {
 
 function reasonText(row: InvalidRow): string {
   if (row.finding) return `${featureName(row.finding.feature)}: ${findingText(row.finding)}`;
-  return row.readError ?? '';
+  return row.readError ? csvMessage(row.readError) : '';
 }
 
 interface BatchResult {
@@ -67,7 +67,7 @@ async function runBatch(file: File): Promise<void> {
     const parsed = rt.parseCsv(text);
     const nf = getSchema().length;
     if (parsed.rows === 0 && parsed.errors.length > 0 && parsed.errors.every((e) => e.line <= 1)) {
-      headerError = parsed.errors.map((e) => e.message).join('; ');
+      headerError = parsed.errors.map((e) => e.message).join('\n');
       return;
     }
     const loaded = activeModel(); // captured: an update mid-batch does not mix versions
@@ -282,7 +282,7 @@ export function render(): void {
       h('progress', { id: 'batch-progress', max: 1, value: 0 }),
       h('p', { id: 'batch-progress-label' })));
   }
-  if (headerError) parts.push(h('p', { class: 'error-summary', role: 'alert' }, t('batch.headerError', { message: headerError })));
+  if (headerError) parts.push(h('p', { class: 'error-summary', role: 'alert' }, t('batch.headerError', { message: headerError.split('\n').map(csvMessage).join('; ') })));
   if (result) {
     const r = result;
     parts.push(

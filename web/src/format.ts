@@ -106,3 +106,28 @@ export function className(index: number): string {
 export function figoClassName(index: number): string {
   return t(`figo.${index}`);
 }
+
+// The CSV reader reports in English sentences; the known ones are rendered from their numbers and
+// quoted values in the current language. An unknown sentence is shown as it came.
+const CSV_MESSAGES: { re: RegExp; key: string }[] = [
+  { re: /^the CSV file is empty/, key: 'csv.empty' },
+  { re: /^the header has a quote that is never closed/, key: 'csv.headerQuote' },
+  { re: /^the column fetal_health appears twice/, key: 'csv.labelTwice' },
+  { re: /^the feature column (".+") appears twice in the header \(columns (\d+) and (\d+)\)/, key: 'csv.columnTwice' },
+  { re: /^the header lacks the feature column\(s\) (.+); expected/, key: 'csv.missingColumns' },
+  { re: /^the header has no fetal_health column/, key: 'csv.noLabel' },
+  { re: /^the file has more than (\d+) exam rows/, key: 'csv.tooManyRows' },
+  { re: /^a quoted cell is never closed/, key: 'csv.cellQuote' },
+  { re: /^the row has (\d+) cells but the header has (\d+) columns/, key: 'csv.cellCount' },
+  { re: /^expected the label 1 \(Normal\), 2 \(Suspect\) or 3 \(Pathological\), got (.+)$/, key: 'csv.badLabel' },
+  { re: /^expected a number, got (.+?); use a dot as the decimal separator$/, key: 'csv.decimalComma' },
+  { re: /^expected a number, got (.+)$/, key: 'csv.notNumber' },
+];
+
+export function csvMessage(message: string): string {
+  for (const { re, key } of CSV_MESSAGES) {
+    const m = message.match(re);
+    if (m) return t(key, { 1: m[1] ?? '', 2: m[2] ?? '', 3: m[3] ?? '' });
+  }
+  return message;
+}
