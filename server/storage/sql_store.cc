@@ -345,7 +345,7 @@ class SqlStore : public Store {
     TokenRecord rec;
     StoreStatus s = RunWrite([&](WriteCtx& ctx) -> StoreStatus {
       SqlRows rows;
-      StoreStatus st = ctx.conn->Exec(
+      StoreStatus st = ctx.Exec(
           "SELECT id FROM tokens WHERE token_sha256 = $1 OR (name = $2 AND revoked = 0)",
           {SqlValue::Text(token_sha256), SqlValue::Text(name)}, &rows);
       if (!st.ok()) return st;
@@ -355,7 +355,7 @@ class SqlStore : public Store {
                                      "name");
       }
       rows.clear();
-      st = ctx.conn->Exec(
+      st = ctx.Exec(
           "INSERT INTO tokens (name, role, token_sha256, created_ms, revoked, revoked_ms) "
           "VALUES ($1, $2, $3, $4, 0, 0) RETURNING id",
           {SqlValue::Text(name), SqlValue::Text(role), SqlValue::Text(token_sha256),
@@ -404,12 +404,12 @@ class SqlStore : public Store {
   StoreStatus RevokeToken(int64_t id, const Actor& by) override {
     return RunWrite([&](WriteCtx& ctx) -> StoreStatus {
       SqlRows rows;
-      StoreStatus st = ctx.conn->Exec("SELECT revoked FROM tokens WHERE id = $1",
+      StoreStatus st = ctx.Exec("SELECT revoked FROM tokens WHERE id = $1",
                                       {SqlValue::Int(id)}, &rows);
       if (!st.ok()) return st;
       if (rows.empty()) return StoreStatus::NotFound("no token with id " + std::to_string(id));
       if (rows[0][0].AsInt() != 0) return StoreStatus::Ok();
-      st = ctx.conn->Exec("UPDATE tokens SET revoked = 1, revoked_ms = $2 WHERE id = $1",
+      st = ctx.Exec("UPDATE tokens SET revoked = 1, revoked_ms = $2 WHERE id = $1",
                           {SqlValue::Int(id), SqlValue::Int(ctx.now_ms)}, nullptr);
       if (!st.ok()) return st;
       AuditEntry e{by, "token.revoke", "token/" + std::to_string(id), "ok", ""};
@@ -425,7 +425,8 @@ class SqlStore : public Store {
     if (!s.ok()) return s;
     PreparedExam prepared(exam, by.name);
     SubmitResult result;
-    s = RunWrite([&](WriteCtx& ctx) { return SubmitInTxn(ctx, prepared, by, "", &result); });
+    s = RunWrite([&](WriteCtx& ctx) { return SubmitInTxn(ctx, prepared, by, "", &result); },
+                 Isolation::kChecksBeforeWrites);
     if (s.ok()) *out = std::move(result);
     return s;
   }
@@ -520,7 +521,8 @@ class SqlStore : public Store {
   StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) override {
     if (entry.action.empty()) return StoreStatus::InvalidArgument("action is empty", "action");
     AuditEvent event;
-    StoreStatus s = RunWrite([&](WriteCtx& ctx) { return AppendInTxn(ctx, entry, &event); });
+    StoreStatus s = RunWrite([&](WriteCtx& ctx) { return AppendInTxn(ctx, entry, &event); },
+                             Isolation::kChecksBeforeWrites);
     if (s.ok() && out) *out = std::move(event);
     return s;
   }
@@ -598,11 +600,11 @@ class SqlStore : public Store {
       int64_t version = model.version;
       StoreStatus st;
       if (version == 0) {
-        st = ctx.conn->Exec("SELECT COALESCE(MAX(version), 0) + 1 FROM models", {}, &rows);
+        st = ctx.Exec("SELECT COALESCE(MAX(version), 0) + 1 FROM models", {}, &rows);
         if (!st.ok()) return st;
         version = rows.at(0).at(0).AsInt();
       } else {
-        st = ctx.conn->Exec("SELECT version FROM models WHERE version = $1",
+        st = ctx.Exec("SELECT version FROM models WHERE version = $1",
                             {SqlValue::Int(version)}, &rows);
         if (!st.ok()) return st;
         if (!rows.empty()) {
@@ -611,7 +613,7 @@ class SqlStore : public Store {
                                        "version");
         }
       }
-      st = ctx.conn->Exec(
+      st = ctx.Exec(
           "INSERT INTO models (version, sha256, signature, metadata_json, created_ms, active, "
           "bundle) VALUES ($1, $2, $3, $4, $5, 0, $6)",
           {SqlValue::Int(version), SqlValue::Text(model.sha256), SqlValue::Text(model.signature),
@@ -675,15 +677,15 @@ class SqlStore : public Store {
   StoreStatus ActivateModel(int64_t version, const Actor& by) override {
     return RunWrite([&](WriteCtx& ctx) -> StoreStatus {
       SqlRows rows;
-      StoreStatus st = ctx.conn->Exec("SELECT version FROM models WHERE version = $1",
+      StoreStatus st = ctx.Exec("SELECT version FROM models WHERE version = $1",
                                       {SqlValue::Int(version)}, &rows);
       if (!st.ok()) return st;
       if (rows.empty()) return StoreStatus::NotFound("no model version " + std::to_string(version));
       rows.clear();
-      st = ctx.conn->Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
+      st = ctx.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
       if (!st.ok()) return st;
       std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
-      st = ctx.conn->Exec(
+      st = ctx.Exec(
           "UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END "
           "WHERE active = 1 OR version = $1",
           {SqlValue::Int(version)}, nullptr);
@@ -730,10 +732,29 @@ class SqlStore : public Store {
     int64_t head_seq = 0;
     std::string head_hash;
     int64_t now_ms = 0;
+    bool db_error = false;  // a statement failed: the transaction state is no longer known
+
+    StoreStatus Exec(const std::string& sql, const std::vector<SqlValue>& params, SqlRows* rows) {
+      StoreStatus s = conn->Exec(sql, params, rows);
+      if (!s.ok()) db_error = true;
+      return s;
+    }
   };
   using WriteFn = std::function<StoreStatus(WriteCtx&)>;
+
+  // How an operation is isolated from the others in its group.
+  enum class Isolation {
+    // Runs inside its own SAVEPOINT; any failure rolls back just this operation.
+    kSavepoint,
+    // The operation makes all its checks before its first write, so a logical failure (conflict,
+    // not found) has written nothing. Saves two statements (round trips on PostgreSQL) per
+    // operation on the hot path (single submissions, audit appends). If one of its statements
+    // fails, the group is rolled back and run again without it.
+    kChecksBeforeWrites,
+  };
   struct Op {
     WriteFn fn;
+    Isolation isolation;
     std::promise<StoreStatus> done;
   };
 
@@ -789,9 +810,10 @@ class SqlStore : public Store {
 
   // --- group commit ---
 
-  StoreStatus RunWrite(WriteFn fn) {
+  StoreStatus RunWrite(WriteFn fn, Isolation isolation = Isolation::kSavepoint) {
     Op op;
     op.fn = std::move(fn);
+    op.isolation = isolation;
     std::future<StoreStatus> done = op.done.get_future();
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -838,14 +860,32 @@ class SqlStore : public Store {
     for (Op* op : group) op->done.set_value(s);
   }
 
-  void CommitGroup(const std::vector<Op*>& group) {
+  void CommitGroup(std::vector<Op*> group) {
+    // Each pass commits the group, or drops one operation whose statement failed and tries again.
+    while (!group.empty()) {
+      size_t failed = 0;
+      StoreStatus failure;
+      if (TryCommitGroup(group, &failed, &failure)) return;
+      group[failed]->done.set_value(failure);
+      group.erase(group.begin() + failed);
+      if (failure.code() == StoreStatus::Code::kUnavailable) {
+        FailAll(group, failure);  // the database is not there: the others would fail the same way
+        return;
+      }
+    }
+  }
+
+  // True when every operation of the group was answered. False when an operation without its own
+  // savepoint hit a statement error: everything was rolled back, nobody was answered, and
+  // *failed / *failure say which operation and why.
+  bool TryCommitGroup(const std::vector<Op*>& group, size_t* failed, StoreStatus* failure) {
     if (!write_conn_ || write_conn_->broken()) {
       write_conn_.reset();
       StoreStatus s = NewConn(&write_conn_);
       if (!s.ok()) {
         write_conn_.reset();
         FailAll(group, s);
-        return;
+        return true;
       }
     }
     const char* begin = dialect_ == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN";
@@ -863,6 +903,7 @@ class SqlStore : public Store {
     auto abort_group = [&](const StoreStatus& st) {
       if (conn) conn->Exec("ROLLBACK");
       FailAll(group, st);
+      return true;
     };
     if (!s.ok()) return abort_group(s);
     if (dialect_ == Dialect::kPostgres) {
@@ -877,11 +918,24 @@ class SqlStore : public Store {
 
     std::vector<StoreStatus> results(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
-      s = conn->Exec("SAVEPOINT op");
-      if (!s.ok()) return abort_group(s);
+      const bool savepoint = group[i]->isolation == Isolation::kSavepoint;
+      if (savepoint) {
+        s = conn->Exec("SAVEPOINT op");
+        if (!s.ok()) return abort_group(s);
+      }
       const int64_t saved_seq = ctx.head_seq;
       const std::string saved_hash = ctx.head_hash;
+      ctx.db_error = false;
       results[i] = group[i]->fn(ctx);
+      if (!savepoint) {
+        if (!results[i].ok() && ctx.db_error) {
+          conn->Exec("ROLLBACK");
+          *failed = i;
+          *failure = results[i];
+          return false;
+        }
+        continue;
+      }
       if (results[i].ok()) {
         s = conn->Exec("RELEASE SAVEPOINT op");
       } else {
@@ -900,12 +954,13 @@ class SqlStore : public Store {
     commits_.fetch_add(1);
     committed_writes_.fetch_add(static_cast<int64_t>(group.size()));
     for (size_t i = 0; i < group.size(); ++i) group[i]->done.set_value(results[i]);
+    return true;
   }
 
   StoreStatus AppendInTxn(WriteCtx& ctx, const AuditEntry& entry, AuditEvent* out) {
     const int64_t seq = ctx.head_seq + 1;
     std::string hash = AuditEventHash(ctx.head_hash, seq, ctx.now_ms, entry);
-    StoreStatus s = ctx.conn->Exec(
+    StoreStatus s = ctx.Exec(
         std::string("INSERT INTO audit (") + kAuditColumns +
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         {SqlValue::Int(seq), SqlValue::Int(ctx.now_ms), SqlValue::Text(entry.actor.name),
@@ -930,13 +985,36 @@ class SqlStore : public Store {
   StoreStatus SubmitInTxn(WriteCtx& ctx, const PreparedExam& prepared, const Actor& by,
                           const std::string& field_prefix, SubmitResult* out) {
     const ExamInput& in = *prepared.input;
+    ExamRecord rec;
+    rec.input = in;
+    rec.submitted_by = by.name;
+    rec.received_ms = ctx.now_ms;
+    rec.audit_seq = ctx.head_seq + 1;
+    const ExamNumbers& n = prepared.numbers;
+    // One statement for the common case (a new key); a known key inserts nothing and returns no id.
     SqlRows rows;
-    StoreStatus s = ctx.conn->Exec(std::string("SELECT ") + kExamColumns +
-                                       " FROM exams WHERE submitted_by = $1 AND client_exam_id = $2",
-                                   {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id)},
-                                   &rows);
+    StoreStatus s = ctx.Exec(
+        "INSERT INTO exams (submitted_by, client_exam_id, body_sha256, features, client_class, "
+        "client_probabilities, model_version, server_class, server_probabilities, agreement, "
+        "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) VALUES "
+        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+        "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id",
+        {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id), SqlValue::Text(in.body_sha256),
+         SqlValue::Text(n.features), SqlValue::Int(in.client_class),
+         SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
+         SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
+         SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
+         SqlValue::Text(in.patient_ref), SqlValue::Text(in.note),
+         SqlValue::Text(in.client_timestamp), SqlValue::Int(rec.received_ms),
+         SqlValue::Int(rec.audit_seq)},
+        &rows);
     if (!s.ok()) return s;
-    if (!rows.empty()) {
+    if (rows.empty()) {
+      s = ctx.Exec(std::string("SELECT ") + kExamColumns +
+                       " FROM exams WHERE submitted_by = $1 AND client_exam_id = $2",
+                   {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id)}, &rows);
+      if (!s.ok()) return s;
+      if (rows.empty()) return StoreStatus::Internal("exam key conflict without a stored exam");
       ExamRecord original;
       s = RowToExam(rows[0], &original);
       if (!s.ok()) return s;
@@ -950,27 +1028,6 @@ class SqlStore : public Store {
       out->replayed = true;
       return StoreStatus::Ok();
     }
-    ExamRecord rec;
-    rec.input = in;
-    rec.submitted_by = by.name;
-    rec.received_ms = ctx.now_ms;
-    rec.audit_seq = ctx.head_seq + 1;
-    const ExamNumbers& n = prepared.numbers;
-    s = ctx.conn->Exec(
-        "INSERT INTO exams (submitted_by, client_exam_id, body_sha256, features, client_class, "
-        "client_probabilities, model_version, server_class, server_probabilities, agreement, "
-        "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) VALUES "
-        "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-        {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id), SqlValue::Text(in.body_sha256),
-         SqlValue::Text(n.features), SqlValue::Int(in.client_class),
-         SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
-         SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
-         SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
-         SqlValue::Text(in.patient_ref), SqlValue::Text(in.note),
-         SqlValue::Text(in.client_timestamp), SqlValue::Int(rec.received_ms),
-         SqlValue::Int(rec.audit_seq)},
-        &rows);
-    if (!s.ok()) return s;
     rec.id = rows.at(0).at(0).AsInt();
     // Only the short suffix (received_ms, id) is hashed here; the prefix was hashed by the caller.
     Sha256 hasher = prepared.prefix_hash;

@@ -643,6 +643,50 @@ TEST_P(StoreTest, TwoStoresOnOneDatabaseKeepOneLinearChain) {
   EXPECT_EQ(v2.head_hash, v.head_hash);
 }
 
+// A statement failing inside a group (here: a trigger the test installs) fails only its own
+// submission; the writes grouped with it still commit and the chain stays intact.
+TEST_P(StoreTest, AFailingWriteDoesNotUndoItsGroup) {
+  if (GetParam() == "sqlite") {
+    RawExec("CREATE TRIGGER boom BEFORE INSERT ON exams WHEN NEW.note = 'boom' "
+            "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+  } else {
+    RawExec("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.note = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql; "
+            "CREATE TRIGGER boom BEFORE INSERT ON exams FOR EACH ROW EXECUTE FUNCTION boom()");
+  }
+  constexpr int kThreads = 8, kEach = 40;
+  std::atomic<int> ok{0}, failed_as_expected{0}, unexpected{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        ExamInput e = MakeExam(t * 1000 + i);
+        const bool bad = i % 10 == 3;
+        if (bad) e.note = "boom";
+        SubmitResult r;
+        StoreStatus s = store_->SubmitExam(e, Clinician(), &r);
+        if (s.ok() && !bad) {
+          ++ok;
+        } else if (!s.ok() && bad) {
+          ++failed_as_expected;
+        } else {
+          ++unexpected;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(unexpected, 0);
+  EXPECT_EQ(failed_as_expected, kThreads * kEach / 10);
+  StoreStats stats;
+  ASSERT_TRUE(store_->Stats(&stats).ok());
+  EXPECT_EQ(stats.exams, ok.load());
+  EXPECT_EQ(stats.audit_length, ok.load());
+  AuditVerifyResult v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+}
+
 // --- tokens ------------------------------------------------------------------------------------
 
 TEST_P(StoreTest, TokenLifecycle) {
