@@ -276,3 +276,21 @@ export function watchdog(seconds, cleanup) {
   }, seconds * 1000);
   t.unref();
 }
+
+// Closes this process's pooled keep-alive connections (fetch's global undici dispatcher), so
+// the servers' graceful shutdown does not wait out their keep-alive timeout for idle sockets.
+export async function closeHttpConnections() {
+  const dispatcher = globalThis[Symbol.for('undici.globalDispatcher.1')];
+  if (dispatcher) await dispatcher.destroy().catch(() => {});
+}
+
+// Ends a test: closes connections, stops what it started (keeping logs on failure), exits.
+export async function finish(name, failures, stopFn, logsHint = '') {
+  await closeHttpConnections();
+  if (failures.length) {
+    console.error(`FAIL ${name}:\n  ${failures.join('\n  ')}${logsHint ? `\n  ${logsHint}` : ''}`);
+  }
+  stopFn(failures.length > 0);
+  console.log(failures.length ? '' : `PASS ${name}`);
+  process.exit(failures.length ? 1 : 0);
+}

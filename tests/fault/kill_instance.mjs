@@ -7,14 +7,14 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CLUSTER, auditRun, freePortBlock, request, run, runLoad, runSync, sleepMs, watchdog,
+  CLUSTER, auditRun, finish, freePortBlock, request, run, runLoad, runSync, sleepMs, watchdog,
 } from './faultlib.mjs';
 
 const DURATION_MS = Number(process.env.FAULT_LOAD_MS || 12000);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fetal-fault-kill-'));
 const env = { FETAL_CLUSTER_DIR: dir, FETAL_SERVER_ARGS: '--rate-limit 0 --no-request-log', FETAL_CLUSTER_NO_WEB: '1' };
-const stop = () => runSync(CLUSTER, ['stop'], env);
-process.on('exit', stop);
+const stop = (keep = false) => runSync(CLUSTER, keep ? ['stop', '--keep'] : ['stop'], env);
+process.on('exit', () => stop());
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 watchdog(150, stop);
 
@@ -60,10 +60,5 @@ if (load.counts.retries === 0) failures.push('no client had to retry: the kill d
 if (!Object.keys(served).some((u) => u && u.endsWith(`:${restartedPort}`))) {
   failures.push(`the restarted instance (port ${restartedPort}) served none of 30 requests`);
 }
-if (failures.length) {
-  console.error(`FAIL kill_instance:\n  ${failures.join('\n  ')}\n  (cluster logs: ${dir})`);
-  process.removeListener('exit', stop);
-  runSync(CLUSTER, ['stop', '--keep'], env);
-  process.exit(1);
-}
-console.log('PASS kill_instance');
+process.removeAllListeners('exit');
+await finish('kill_instance', failures, stop, `cluster logs: ${dir}`);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  CLUSTER, auditRun, freePortBlock, request, run, runLoad, runSync, sleepMs, watchdog,
+  CLUSTER, auditRun, finish, freePortBlock, request, run, runLoad, runSync, sleepMs, watchdog,
 } from './faultlib.mjs';
 
 const DURATION_MS = Number(process.env.FAULT_LOAD_MS || 14000);
@@ -15,8 +15,8 @@ const OUTAGE_MS = 4000;
 const RECOVERY_LIMIT_MS = 10000;  // documented in docs/scale-out.md
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fetal-fault-pg-'));
 const env = { FETAL_CLUSTER_DIR: dir, FETAL_SERVER_ARGS: '--rate-limit 0 --no-request-log', FETAL_CLUSTER_NO_WEB: '1' };
-const stop = () => runSync(CLUSTER, ['stop'], env);
-process.on('exit', stop);
+const stop = (keep = false) => runSync(CLUSTER, keep ? ['stop', '--keep'] : ['stop'], env);
+process.on('exit', () => stop());
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 watchdog(150, stop);
 
@@ -74,10 +74,5 @@ for (const [status, n] of Object.entries(load.counts.status)) {
 if (recoveryMs === null || recoveryMs > RECOVERY_LIMIT_MS) {
   failures.push(`no exam acknowledged within ${RECOVERY_LIMIT_MS} ms after PostgreSQL came back (${recoveryMs})`);
 }
-if (failures.length) {
-  console.error(`FAIL pg_outage:\n  ${failures.join('\n  ')}\n  (cluster logs: ${dir})`);
-  process.removeListener('exit', stop);
-  runSync(CLUSTER, ['stop', '--keep'], env);
-  process.exit(1);
-}
-console.log('PASS pg_outage');
+process.removeAllListeners('exit');
+await finish('pg_outage', failures, stop, `cluster logs: ${dir}`);

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  BUILD_DIR, auditRun, freePort, request, run, runLoad, runSync, sleepMs, watchdog,
+  BUILD_DIR, auditRun, closeHttpConnections, finish, freePort, request, run, runLoad, runSync, sleepMs, watchdog,
 } from './faultlib.mjs';
 
 const SERVER = path.join(BUILD_DIR, 'bin/fetal-server');
@@ -135,9 +135,7 @@ if (integrity !== 'ok') failures.push(`PRAGMA integrity_check: ${integrity}`);
 for (const [status, n] of Object.entries(statuses)) {
   if (!['201', '200', '503', '507'].includes(status)) failures.push(`${n} answers with status ${status}`);
 }
-if (failures.length) {
-  console.error(`FAIL sqlite_disk_full:\n  ${failures.join('\n  ')}\n  server log tail: ${server.log.slice(-1500)}`);
-  process.exit(1);
-}
-console.log('PASS sqlite_disk_full');
-await stopServer();
+await closeHttpConnections();
+if (failures.length === 0) await stopServer();
+process.removeAllListeners('exit');
+await finish('sqlite_disk_full', failures, cleanup, failures.length ? `server log tail: ${server.log.slice(-1500)}` : '');
