@@ -580,6 +580,14 @@ void ApiServer::MetricsText(const httplib::Request&, httplib::Response& res, con
                   static_cast<long long>(stats.exams), static_cast<long long>(stats.mismatches),
                   static_cast<long long>(stats.audit_length));
     text += buf;
+    std::snprintf(buf, sizeof buf,
+                  "# HELP fetal_store_commits_total Transactions committed by this process's store (group commit).\n"
+                  "# TYPE fetal_store_commits_total counter\nfetal_store_commits_total %lld\n"
+                  "# HELP fetal_store_committed_writes_total Writes carried by those transactions; "
+                  "divided by commits it is the mean group size.\n"
+                  "# TYPE fetal_store_committed_writes_total counter\nfetal_store_committed_writes_total %lld\n",
+                  static_cast<long long>(stats.commits), static_cast<long long>(stats.committed_writes));
+    text += buf;
   }
   std::shared_ptr<const storage::ModelRecord> model;
   if (registry_->Active(&model).ok()) {

@@ -84,4 +84,4 @@ printf '%s\n' "${rows[@]}"
 echo "$target_line"
 metrics_token=$(head -1 "$tmp/data/admin-token")
 curl -s -H "Authorization: Bearer $metrics_token" "$url/api/v1/metrics" |
-  grep -E '^fetal_(exams_stored|audit_chain_length|store_commits|store_committed_writes) ' || true
+  grep -E '^fetal_(exams_stored|audit_chain_length|store_commits_total|store_committed_writes_total) ' || true
