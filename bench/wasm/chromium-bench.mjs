@@ -3,7 +3,7 @@
 // bytes shipped, on the default model and an imported XGBoost depth-6, 200-round model, next to
 // the native library's figures measured in the same run.
 //
-// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json]
+// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--cold-only]
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
 // is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
 // 100 us; the runtime itself needs no isolation (see the cold-start page, which has none).
@@ -30,14 +30,19 @@ const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'ap
 const COLD_PAGE = `<!doctype html><meta charset="utf-8"><title>cold start</title>
 <script type="module">
   const model = new URLSearchParams(location.search).get('model');
+  const marks = {};
+  const bundle = fetch('/model/' + model + '.fhm').then((r) => r.arrayBuffer())
+    .then((b) => { marks.bundleMs = performance.now(); return b; });
   const { loadFetal } = await import('/dist/fetal.js');
-  const [runtime, bytes] = await Promise.all([
-    loadFetal(),
-    fetch('/model/' + model + '.fhm').then((r) => r.arrayBuffer()),
-  ]);
-  const loaded = runtime.loadModel(new Uint8Array(bytes));
+  marks.importMs = performance.now();
+  const runtime = await loadFetal();
+  marks.runtimeMs = performance.now();
+  const loaded = runtime.loadModel(new Uint8Array(await bundle));
+  marks.modelMs = performance.now();
   const outcome = loaded.model.classify([120,0,0,0,0,0,0,73,0.5,43,2.4,64,62,126,2,0,120,137,121,73,1]);
-  window.__cold = { ms: performance.now(), ok: outcome.ok };
+  marks.ms = performance.now();
+  marks.ok = outcome.ok;
+  window.__cold = marks;
 </script>`;
 
 const BENCH_PAGE = `<!doctype html><meta charset="utf-8"><title>bench</title>
@@ -107,7 +112,8 @@ async function withBrowser(fn) {
 // Each cold run gets a fresh profile: no HTTP cache, no cached wasm code.
 async function coldStart(origin, model) {
   const runs = [];
-  let warm = [];
+  const stages = [];
+  const warm = [];
   for (let i = 0; i < COLD_RUNS; ++i) {
     await withBrowser(async (context) => {
       const page = context.pages()[0] ?? await context.newPage();
@@ -116,6 +122,7 @@ async function coldStart(origin, model) {
       const cold = await page.evaluate(() => window.__cold);
       if (!cold.ok) throw new Error('cold start: the first classification failed');
       runs.push(cold.ms);
+      stages.push(cold);
       if (i === 0) {
         // Warm: reloads in the same profile (HTTP cache revalidated, compiled code cached).
         for (let k = 0; k < 3; ++k) {
@@ -127,7 +134,12 @@ async function coldStart(origin, model) {
     });
   }
   const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  return { runs: runs.length, medianMs: median(runs), warmMedianMs: median(warm), all: runs, warm };
+  const stage = (key) => median(stages.map((s) => s[key]));
+  return {
+    runs: runs.length, medianMs: median(runs), warmMedianMs: median(warm), all: runs, warm,
+    stagesMs: { fetalJsImported: stage('importMs'), wasmInstantiated: stage('runtimeMs'),
+      bundleFetched: stage('bundleMs'), modelLoaded: stage('modelMs'), firstClassification: stage('ms') },
+  };
 }
 
 const models = modelPaths();
@@ -137,6 +149,10 @@ const report = { host: 'chromium', models: [], sizes: shippedBytes() };
 try {
   for (const { name, file } of models) {
     const coldStartFigures = await coldStart(origin, name);
+    if (process.argv.includes('--cold-only')) {
+      console.log(name, JSON.stringify(coldStartFigures));
+      continue;
+    }
     const wasm = await withBrowser(async (context) => {
       const page = context.pages()[0] ?? await context.newPage();
       page.on('console', (msg) => { if (msg.type() === 'error') console.error('[page]', msg.text()); });
@@ -160,6 +176,7 @@ try {
 } finally {
   server.close();
 }
+if (process.argv.includes('--cold-only')) process.exit(0);
 printReport('chromium', report);
 console.log(`(${report.userAgent}; cross-origin isolated timers: ${report.crossOriginIsolated})`);
 const jsonAt = process.argv.indexOf('--json');
