@@ -35,7 +35,7 @@ struct TrainingRange {
 
 // Mahalanobis reference for out-of-distribution detection (see ood.h).
 struct OodReference {
-  std::array<double, kNumFeatures> mean{};    // of the transformed, standardized features
+  std::array<double, kNumFeatures> mean{};    // of the transformed features (before scaling)
   std::array<double, kNumFeatures> scale{};   // standard deviation used to standardize
   std::vector<double> inverse_covariance;     // kNumFeatures*kNumFeatures, row-major
   double threshold = 0;                       // distance above which an exam is flagged
