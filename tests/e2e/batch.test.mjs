@@ -2,7 +2,9 @@
 // class counts as `fetal-model predict`, the same rows refused (listed by line and reason), and
 // an export with one line per input row. Screenshots in both languages.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   cli, closeBrowser, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
@@ -31,11 +33,16 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     const native = await nativePredict(readFileSync(dataset, 'utf8'));
     const nativeCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => native.filter((r) => r.class === c).length);
     // The CLI's own summary of the refused rows, to compare with the browser's list.
+    // Not --output /dev/null: the CLI writes via temp file + rename, which (as root) replaced the
+    // machine's /dev/null with a regular file.
     let refusedLines = [];
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'fetal-e2e-predict-'));
     try {
-      await cli(modelBin, ['predict', '--model', defaultModel, '--input', dataset, '--output', '/dev/null']);
+      await cli(modelBin, ['predict', '--model', defaultModel, '--input', dataset, '--output', path.join(scratch, 'out.csv')]);
     } catch (e) {
       refusedLines = [...new Set([...e.stderr.matchAll(/line (\d+),/g)].map((m) => Number(m[1])))];
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
     }
 
     await page.setInputFiles('#batch-file', dataset);
