@@ -64,6 +64,7 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     await page.fill('#token', clinician);
     await page.click('#save-token');
     await page.waitForSelector(`text=…${clinician.slice(-4)}`);
+    assert.match(await page.textContent('[data-testid="session"]'), /e2e-ward \(clinician\)/);
     await shot(page, 'settings-en');
     await classifySample('normal');
     const entry = await newestEntry();
