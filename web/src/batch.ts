@@ -156,7 +156,10 @@ function countChart(counts: number[]): SVGElement {
   const height = counts.length * (barH + gap);
   return svg(
     'svg',
-    { class: 'count-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': t('batch.chartLabel'), 'data-testid': 'count-chart' },
+    {
+      class: 'count-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'data-testid': 'count-chart',
+      'aria-label': `${t('batch.chartLabel')}: ${counts.map((c, k) => `${className(k)} ${num(c)}`).join(', ')}`,
+    },
     counts.map((c, k) => {
       const y = k * (barH + gap);
       const w = ((width - labelW - valueW) * c) / max;
