@@ -123,6 +123,8 @@ std::string Schema(Dialect d) {
       "  patient_ref TEXT NOT NULL, note TEXT NOT NULL, client_timestamp TEXT NOT NULL,"
       "  received_ms BIGINT NOT NULL, audit_seq BIGINT NOT NULL,"
       "  UNIQUE (submitted_by, client_exam_id));"
+      // Clinicians page through their own exams: WHERE submitted_by = ? AND id > ? ORDER BY id.
+      "CREATE INDEX IF NOT EXISTS exams_by_submitter ON exams (submitted_by, id);"
       "CREATE TABLE IF NOT EXISTS tokens ("
       "  id " + autoid + ", name TEXT NOT NULL, role TEXT NOT NULL,"
       "  token_sha256 TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL,"
@@ -426,7 +428,7 @@ class SqlStore : public Store {
     PreparedExam prepared(exam, by.name);
     SubmitResult result;
     s = RunWrite([&](WriteCtx& ctx) { return SubmitInTxn(ctx, prepared, by, "", &result); },
-                 Isolation::kChecksBeforeWrites);
+                 Isolation::kChecksBeforeWrites, 1);
     if (s.ok()) *out = std::move(result);
     return s;
   }
@@ -455,7 +457,7 @@ class SqlStore : public Store {
         if (!st.ok()) return st;  // the committer rolls the whole batch back to its savepoint
       }
       return StoreStatus::Ok();
-    });
+    }, Isolation::kSavepoint, static_cast<int64_t>(exams.size()));
     if (s.ok()) *out = std::move(results);
     return s;
   }
@@ -733,6 +735,9 @@ class SqlStore : public Store {
     std::string head_hash;
     int64_t now_ms = 0;
     bool db_error = false;  // a statement failed: the transaction state is no longer known
+    // PostgreSQL: exam ids taken from the sequence in one round trip per group.
+    std::vector<int64_t> exam_ids;  // unused ids, ascending order reversed (back() is next)
+    int64_t exams_expected = 0;     // submissions still to come in this group (allocation hint)
 
     StoreStatus Exec(const std::string& sql, const std::vector<SqlValue>& params, SqlRows* rows) {
       StoreStatus s = conn->Exec(sql, params, rows);
@@ -755,6 +760,7 @@ class SqlStore : public Store {
   struct Op {
     WriteFn fn;
     Isolation isolation;
+    int64_t exams = 0;  // exams it may insert (sizes the PostgreSQL id allocation)
     std::promise<StoreStatus> done;
   };
 
@@ -810,10 +816,11 @@ class SqlStore : public Store {
 
   // --- group commit ---
 
-  StoreStatus RunWrite(WriteFn fn, Isolation isolation = Isolation::kSavepoint) {
+  StoreStatus RunWrite(WriteFn fn, Isolation isolation = Isolation::kSavepoint, int64_t exams = 0) {
     Op op;
     op.fn = std::move(fn);
     op.isolation = isolation;
+    op.exams = exams;
     std::future<StoreStatus> done = op.done.get_future();
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -915,6 +922,7 @@ class SqlStore : public Store {
     if (!s.ok()) return abort_group(s);
     ctx.head_seq = head.empty() ? 0 : head[0][0].AsInt();
     ctx.head_hash = head.empty() ? kGenesisHash : head[0][1].AsText();
+    for (const Op* op : group) ctx.exams_expected += op->exams;
 
     std::vector<StoreStatus> results(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
@@ -991,6 +999,16 @@ class SqlStore : public Store {
     rec.received_ms = ctx.now_ms;
     rec.audit_seq = ctx.head_seq + 1;
     const ExamNumbers& n = prepared.numbers;
+    if (dialect_ == Dialect::kPostgres) {
+      StoreStatus s = InsertExamAndEventPostgres(ctx, prepared, by, &rec);
+      if (!s.ok()) return s;
+      if (rec.id != 0) {
+        out->exam = std::move(rec);
+        out->replayed = false;
+        return StoreStatus::Ok();
+      }
+      return FindReplay(ctx, in, by, field_prefix, out);  // the key was known: nothing inserted
+    }
     // One statement for the common case (a new key); a known key inserts nothing and returns no id.
     SqlRows rows;
     StoreStatus s = ctx.Exec(
@@ -1009,25 +1027,7 @@ class SqlStore : public Store {
          SqlValue::Int(rec.audit_seq)},
         &rows);
     if (!s.ok()) return s;
-    if (rows.empty()) {
-      s = ctx.Exec(std::string("SELECT ") + kExamColumns +
-                       " FROM exams WHERE submitted_by = $1 AND client_exam_id = $2",
-                   {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id)}, &rows);
-      if (!s.ok()) return s;
-      if (rows.empty()) return StoreStatus::Internal("exam key conflict without a stored exam");
-      ExamRecord original;
-      s = RowToExam(rows[0], &original);
-      if (!s.ok()) return s;
-      if (original.input.body_sha256 != in.body_sha256) {
-        return StoreStatus::Conflict("client_exam_id \"" + in.client_exam_id +
-                                         "\" was already used for a different exam (id " +
-                                         std::to_string(original.id) + ")",
-                                     field_prefix + "client_exam_id");
-      }
-      out->exam = std::move(original);
-      out->replayed = true;
-      return StoreStatus::Ok();
-    }
+    if (rows.empty()) return FindReplay(ctx, in, by, field_prefix, out);
     rec.id = rows.at(0).at(0).AsInt();
     // Only the short suffix (received_ms, id) is hashed here; the prefix was hashed by the caller.
     Sha256 hasher = prepared.prefix_hash;
@@ -1041,6 +1041,90 @@ class SqlStore : public Store {
     if (!s.ok()) return s;
     out->exam = std::move(rec);
     out->replayed = false;
+    return StoreStatus::Ok();
+  }
+
+  // The key is already stored: a replay when the body hash matches, else a conflict.
+  StoreStatus FindReplay(WriteCtx& ctx, const ExamInput& in, const Actor& by,
+                         const std::string& field_prefix, SubmitResult* out) {
+    SqlRows rows;
+    StoreStatus s = ctx.Exec(std::string("SELECT ") + kExamColumns +
+                                 " FROM exams WHERE submitted_by = $1 AND client_exam_id = $2",
+                             {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id)}, &rows);
+    if (!s.ok()) return s;
+    if (rows.empty()) return StoreStatus::Internal("exam key conflict without a stored exam");
+    ExamRecord original;
+    s = RowToExam(rows[0], &original);
+    if (!s.ok()) return s;
+    if (original.input.body_sha256 != in.body_sha256) {
+      return StoreStatus::Conflict("client_exam_id \"" + in.client_exam_id +
+                                       "\" was already used for a different exam (id " +
+                                       std::to_string(original.id) + ")",
+                                   field_prefix + "client_exam_id");
+    }
+    out->exam = std::move(original);
+    out->replayed = true;
+    return StoreStatus::Ok();
+  }
+
+  // PostgreSQL: the exam row and its audit event in ONE statement (one round trip), with the id
+  // taken beforehand from the sequence so the event's hash can be computed here. Leaves rec->id
+  // at 0 when the key already exists (nothing inserted, the id is simply skipped).
+  StoreStatus InsertExamAndEventPostgres(WriteCtx& ctx, const PreparedExam& prepared,
+                                         const Actor& by, ExamRecord* rec) {
+    if (ctx.exam_ids.empty()) {
+      SqlRows ids;
+      StoreStatus s = ctx.Exec(
+          "SELECT nextval('exams_id_seq') FROM generate_series(1, $1::int)",
+          {SqlValue::Int(std::max<int64_t>(1, std::min<int64_t>(ctx.exams_expected, 10000)))}, &ids);
+      if (!s.ok()) return s;
+      for (const auto& row : ids) ctx.exam_ids.push_back(row.at(0).AsInt());
+      std::sort(ctx.exam_ids.rbegin(), ctx.exam_ids.rend());
+      if (ctx.exam_ids.empty()) return StoreStatus::Internal("the exam id sequence returned nothing");
+    }
+    const int64_t id = ctx.exam_ids.back();
+    ctx.exam_ids.pop_back();
+    if (ctx.exams_expected > 0) --ctx.exams_expected;
+
+    const ExamInput& in = *prepared.input;
+    const ExamNumbers& n = prepared.numbers;
+    Sha256 hasher = prepared.prefix_hash;
+    std::string suffix = CanonicalExamSuffix(rec->received_ms, id);
+    hasher.Update(suffix.data(), suffix.size());
+    auto digest = hasher.Final();
+    std::string content_sha256 = ToHex(digest.data(), digest.size());
+    AuditEntry e{by, "exam.submit", "exam/" + std::to_string(id), "ok",
+                 "exam_sha256=" + content_sha256};
+    const int64_t seq = ctx.head_seq + 1;
+    std::string hash = AuditEventHash(ctx.head_hash, seq, ctx.now_ms, e);
+    SqlRows rows;
+    StoreStatus s = ctx.Exec(
+        "WITH e AS (INSERT INTO exams (id, submitted_by, client_exam_id, body_sha256, features, "
+        "client_class, client_probabilities, model_version, server_class, server_probabilities, "
+        "agreement, max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+        "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id) "
+        "INSERT INTO audit (seq, time_ms, actor, role, request_id, action, object, outcome, "
+        "details, prev_hash, hash) SELECT $17::bigint, $16::bigint, $2::text, $18::text, "
+        "$19::text, 'exam.submit', $20::text, 'ok', $21::text, $22::text, $23::text FROM e "
+        "RETURNING seq",
+        {SqlValue::Int(id), SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id),
+         SqlValue::Text(in.body_sha256), SqlValue::Text(n.features), SqlValue::Int(in.client_class),
+         SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
+         SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
+         SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
+         SqlValue::Text(in.patient_ref), SqlValue::Text(in.note),
+         SqlValue::Text(in.client_timestamp), SqlValue::Int(rec->received_ms), SqlValue::Int(seq),
+         SqlValue::Text(by.role), SqlValue::Text(by.request_id), SqlValue::Text(e.object),
+         SqlValue::Text(e.details), SqlValue::Text(ctx.head_hash), SqlValue::Text(hash)},
+        &rows);
+    if (!s.ok()) return s;
+    if (rows.empty()) return StoreStatus::Ok();  // known key
+    rec->id = id;
+    rec->audit_seq = seq;
+    rec->content_sha256 = std::move(content_sha256);
+    ctx.head_seq = seq;
+    ctx.head_hash = std::move(hash);
     return StoreStatus::Ok();
   }
 
