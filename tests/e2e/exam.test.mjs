@@ -126,6 +126,10 @@ describe('exam form', { skip: skip ?? false }, () => {
   });
 
   test('the Portuguese UI shows no English strings on any screen', async () => {
+    await page.click('#nav-model');
+    await page.waitForSelector('.reliability');
+    await shot(page, 'model-card-en');
+    await page.click('#nav-exam');
     await page.selectOption('#lang', 'pt-BR');
     await page.click('#new-exam');
     await page.click('[data-sample="suspect"]');
@@ -139,6 +143,8 @@ describe('exam form', { skip: skip ?? false }, () => {
       await page.waitForTimeout(150);
       const leaks = await englishOnPage(page);
       assert.deepEqual(leaks, [], `English on the pt-BR ${view} screen`);
+      if (view === 'model') await shot(page, 'model-card-pt');
+      if (view === 'history') await shot(page, 'history-pt');
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
     }
     await page.click('#nav-exam');

@@ -57,7 +57,12 @@ function renderHeader(): void {
 }
 
 function renderView(): void {
-  for (const v of VIEWS) containers[v].hidden = v !== current;
+  // Views keep their state in their modules and render when shown; a hidden view is emptied so
+  // that nothing in another language (or stale) lingers in the DOM for assistive technology.
+  for (const v of VIEWS) {
+    containers[v].hidden = v !== current;
+    if (v !== current) containers[v].replaceChildren();
+  }
   history.setHistoryVisible(current === 'history');
   switch (current) {
     case 'exam':
