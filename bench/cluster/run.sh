@@ -93,11 +93,13 @@ run_one() {  # LABEL URL
 
 for n in $instance_counts; do
   base=$(free_base)
-  scripts/cluster.sh start -n "$n" --lb-port "$base" --base-port "$base" --pg-port "$((base + 5))" >/dev/null
+  scripts/cluster.sh start -n "$n" --lb-port "$base" --base-port "$base" --pg-port "$((base + 5))" \
+    >/dev/null 2>"$FETAL_CLUSTER_DIR.log" || { cat "$FETAL_CLUSTER_DIR.log" >&2; exit 1; }
   if [ "$n" = 1 ]; then
     run_one "1 instance, no nginx" "http://127.0.0.1:$((base + 1))/api/v1/exams"
   fi
   run_one "$n instance(s) + nginx" "http://127.0.0.1:$base/api/v1/exams"
-  scripts/cluster.sh stop >/dev/null
+  scripts/cluster.sh stop >/dev/null 2>&1
 done
+rm -f "$FETAL_CLUSTER_DIR.log"
 echo "($connections connections, ${duration}s each after a 2 s warm-up, wrk -t2; $(nproc) cores shared by everything above)"
