@@ -1,7 +1,12 @@
 // Integration tests of the REST API (docs/api.md) against a real fetal-server, on SQLite and on
 // PostgreSQL: every route, every role, every error code.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <map>
@@ -680,6 +685,36 @@ TEST_P(HttpApiTest, RateLimitGives429WithRetryAfter) {
   EXPECT_GE(limited, 2);
   // Per token: another token is not limited by this one.
   EXPECT_EQ(Get("/api/v1/session", auditor_)->status, 200);
+}
+
+TEST_P(HttpApiTest, SlowClientsAreCutOffByTheReadTimeout) {
+  server_.Kill();
+  std::vector<std::string> args = DefaultArgs();
+  for (const char* a : {"--read-timeout", "1", "--keep-alive-timeout", "1"}) args.push_back(a);
+  ASSERT_TRUE(StartServer(args));
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const char partial[] = "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";  // headers never end
+  ASSERT_EQ(send(fd, partial, sizeof partial - 1, 0), static_cast<ssize_t>(sizeof partial - 1));
+  auto start = std::chrono::steady_clock::now();
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 10000), 1) << "the server kept a stalled request open for 10 s";
+  // cpp-httplib answers the cut-off request with a 400 and closes; either way the socket ends.
+  std::string received;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) received.append(buf, static_cast<size_t>(n));
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  close(fd);
+  EXPECT_EQ(n, 0) << "expected an orderly close";
+  EXPECT_TRUE(received.empty() || received.rfind("HTTP/1.1 400", 0) == 0) << received;
+  EXPECT_LT(waited, 5.0);
+  EXPECT_EQ(Get("/api/v1/health")->status, 200) << "the server still serves others";
 }
 
 TEST_P(HttpApiTest, UploadsAreDisabledWithoutAPublicKey) {
