@@ -46,6 +46,7 @@ describe('model updates', { skip: skip ?? false }, () => {
     await page.click(`[data-sample="${id}"]`);
     await page.click('#classify');
     await page.waitForSelector('[data-testid="result-class"]');
+    await page.waitForFunction(() => document.querySelector('.saved-note')?.textContent.trim()); // stored
     return page.textContent('[data-testid="model-version"]');
   }
 

@@ -39,6 +39,12 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     await page.click(`[data-sample="${id}"]`);
     await page.click('#classify');
     await page.waitForSelector('[data-testid="result-class"]');
+    await savedToHistory();
+  }
+
+  // The result shows first; the note under it appears once the exam is stored.
+  function savedToHistory() {
+    return page.waitForFunction(() => document.querySelector('.saved-note')?.textContent.trim());
   }
 
   // The newest history entry, read from the app's own IndexedDB.
@@ -113,6 +119,7 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     await page.fill('#f-note', 'x'.repeat(4100)); // the server allows 4000 bytes
     await page.click('#classify');
     await page.waitForSelector('[data-testid="result-class"]');
+    await savedToHistory();
     const entry = await newestEntry();
     await waitForStatus(entry.id, 'rejected');
     const reason = await page.textContent(`tr[data-exam-id="${entry.id}"] .reason`);

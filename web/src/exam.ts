@@ -202,11 +202,17 @@ async function classify(): Promise<void> {
     return;
   }
   const key = JSON.stringify([state.values, state.patientRef, state.note, loaded.info.hash]);
-  let savedNote = state.result?.savedNote ?? '';
-  if (key !== state.lastClassified) {
-    const id = newExamId();
-    const now = new Date();
-    const c = r.result;
+  const previousNote = state.result?.savedNote ?? '';
+  // The result is shown first: a storage failure must not hide it.
+  state.result = { classification: r.result, info: loaded.info, savedNote: previousNote, values: [...state.values] };
+  renderResult(true);
+  if (key === state.lastClassified) return;
+  state.lastClassified = key;
+  const id = newExamId();
+  const now = new Date();
+  const c = r.result;
+  let savedNote: string;
+  try {
     await enqueue(
       {
         id,
@@ -227,11 +233,15 @@ async function classify(): Promise<void> {
       },
       examBody(id, features, c, loaded.info, now.toISOString()),
     );
-    state.lastClassified = key;
     savedNote = (await getToken()) ? 'result.savedQueued' : 'result.savedNoToken';
+  } catch {
+    savedNote = 'result.notSaved';
   }
-  state.result = { classification: r.result, info: loaded.info, savedNote, values: [...state.values] };
-  renderResult(true);
+  if (state.result?.classification === c) {
+    state.result.savedNote = savedNote;
+    const note = root.querySelector<HTMLElement>('.saved-note');
+    if (note) note.textContent = t(savedNote);
+  }
 }
 
 function renderResult(announce: boolean): void {
@@ -247,7 +257,7 @@ function renderResult(announce: boolean): void {
   replaceChildren(area,
     h('p', { id: 'stale-note', class: 'banner stale', role: 'status', hidden: true }, t('result.stale')),
     resultCard(c, info, n()),
-    h('p', { class: 'muted saved-note' }, t(savedNote)));
+    h('p', { class: 'muted saved-note' }, savedNote ? t(savedNote) : ''));
   updateStale();
   if (announce) {
     if (window.matchMedia('(max-width: 1000px)').matches) area.scrollIntoView({ block: 'start', behavior: 'smooth' });
