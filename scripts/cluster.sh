@@ -17,7 +17,9 @@
 #
 # Environment: FETAL_CLUSTER_DIR (default /tmp/fetal-cluster) holds everything the set-up writes;
 # FETAL_BUILD_DIR (default build) is where fetal-server and the default model are built;
-# FETAL_SERVER_ARGS adds flags to every instance (e.g. "--rate-limit 0" for load tests).
+# FETAL_SERVER_ARGS adds flags to every instance (e.g. "--rate-limit 0" for load tests);
+# FETAL_CLUSTER_WEB_ROOT serves another web build than web/dist (it must trust the public key
+# of $FETAL_BUILD_DIR/model); FETAL_CLUSTER_NO_WEB=1 skips building the web app.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${FETAL_CLUSTER_DIR:-/tmp/fetal-cluster}
@@ -249,8 +251,8 @@ PG_PORT=$pgport
 DATABASE_URL=postgresql://postgres@127.0.0.1:$pgport/fetal
 STATE
   load_state
-  local web_root=""
-  [ ! -f "$ROOT/web/dist/index.html" ] || web_root=$ROOT/web/dist
+  local web_root=${FETAL_CLUSTER_WEB_ROOT:-}
+  [ -n "$web_root" ] || [ ! -f "$ROOT/web/dist/index.html" ] || web_root=$ROOT/web/dist
   cat >"$DIR/fetal-server.env" <<ENV
 # This set-up's overrides of deploy/fetal-server.env (same variables, local paths).
 FETAL_DATABASE_URL=$DATABASE_URL
@@ -341,6 +343,6 @@ case "$command" in
   start-instance) load_state; start_instance "${1:?instance number}"; wait_instance "$1" ;;
   pg-stop) load_state; if [ "${1:-}" = --immediate ]; then pg_stop immediate; else pg_stop fast; fi ;;
   pg-start) load_state; pg_start ;;
-  -h|--help|help) sed -n '2,24p' "$0" ;;
-  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+  -h|--help|help) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" ;;
+  *) sed -n '2,/^set -euo/{/^set -euo/!p}' "$0" >&2; exit 2 ;;
 esac

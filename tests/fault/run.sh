@@ -4,6 +4,7 @@
 #   pg_outage         PostgreSQL stopped under load; 503s; recovery without restarts
 #   sqlite_disk_full  single SQLite instance on a nearly full filesystem
 #   model_activation  an activation on one instance is served by all within the documented bound
+#   web_through_nginx the web app in Chromium through nginx; an instance killed between submissions
 # Each prints: submitted, acknowledged, stored, duplicates (0), lost (0), chain ok.
 # Usage: tests/fault/run.sh [TEST...]     FETAL_BUILD_DIR (default build) holds fetal-server.
 set -uo pipefail
@@ -12,7 +13,7 @@ export FETAL_BUILD_DIR=${FETAL_BUILD_DIR:-build}
 BUILD_DIR=$FETAL_BUILD_DIR
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(kill_instance pg_outage sqlite_disk_full model_activation)
+[ ${#tests[@]} -gt 0 ] || tests=(kill_instance pg_outage sqlite_disk_full model_activation web_through_nginx)
 
 if [ ! -x "$BUILD_DIR/bin/fetal-server" ] || [ ! -x "$BUILD_DIR/bin/fetal-model" ]; then
   echo "fault: building fetal-server and fetal-model in $BUILD_DIR"
