@@ -8,7 +8,7 @@
 
 namespace fetal {
 
-const char* const kFigoRuleSetVersion = "figo2015-sisporto-v1";
+const char* const kFigoRuleSetVersion = "figo2015-sisporto-v2";
 
 namespace {
 
@@ -19,7 +19,6 @@ enum Index {
   kSevereDecelerations = 5,
   kProlongedDecelerations = 6,
   kAbnormalLtvPercent = 9,
-  kMeanLtv = 10,
 };
 
 constexpr double kSecondsPer10Min = 600;
@@ -28,10 +27,15 @@ constexpr double kSecondsPer10Min = 600;
 constexpr double kBradycardiaPathologicalBpm = 100;  // baseline < 100 bpm: pathological
 constexpr double kNormalBaselineLowBpm = 110;        // normal baseline 110-160 bpm
 constexpr double kNormalBaselineHighBpm = 160;
-constexpr double kReducedVariabilityBpm = 5;         // normal amplitude 5-25 bpm
-constexpr double kIncreasedVariabilityBpm = 25;
-constexpr double kSustainedReducedPercent = 50;      // > half the trace: proxy for "> 50 minutes"
+// SisPorto marks a minute's long-term variability abnormal when its range is < 5 bpm, FIGO's
+// reduced amplitude. Reduced variability is the trace's predominant pattern when more than half
+// of its minutes are abnormal. FIGO's pathological "> 50 minutes" needs the trace's duration,
+// which the data lacks, so this rule stops at suspicious.
+constexpr double kReducedVariabilityPercent = 50;
 constexpr double kRepetitiveShareOfContractions = 0.5;  // "with > 50 % of contractions"
+// "With contractions" means something only in a labour pattern: the WHO Labour Care Guide
+// (2020) alerts at <= 2 contractions per 10 minutes in active labour.
+constexpr double kLabourContractionsPer10Min = 2;
 constexpr double kRepetitiveProlongedPer10Min = 1;
 constexpr double kTachysystolePer10Min = 5;          // > 5 contractions per 10 minutes
 
@@ -67,37 +71,27 @@ FigoResult EvaluateFigo(const float* features) {
         Fmt("Baseline %g bpm is above %g bpm (tachycardia).", baseline, kNormalBaselineHighBpm));
   }
 
-  // Variability: the mean one-minute FHR range stands in for FIGO's bandwidth amplitude, and
-  // the share of minutes with abnormal (< 5 bpm) range stands in for its duration.
-  const double mean_ltv = features[kMeanLtv];
-  if (mean_ltv < kReducedVariabilityBpm) {
-    add("variability_reduced", FigoClass::kSuspicious, kMeanLtv, mean_ltv, kReducedVariabilityBpm,
-        Fmt("Mean long-term variability %g bpm is below %g bpm (reduced variability).", mean_ltv,
-            kReducedVariabilityBpm));
-  }
-  if (mean_ltv > kIncreasedVariabilityBpm) {
-    add("variability_increased", FigoClass::kSuspicious, kMeanLtv, mean_ltv,
-        kIncreasedVariabilityBpm,
-        Fmt("Mean long-term variability %g bpm is above %g bpm (increased, saltatory variability).",
-            mean_ltv, kIncreasedVariabilityBpm));
-  }
+  // Variability: the share of minutes whose FHR range is < 5 bpm. SisPorto's mean long-term
+  // variability is not used: it is below 5 bpm in hundreds of exams without a single abnormal
+  // minute, so it cannot be the mean one-minute range (docs/figo-rules.md).
   const double abnormal_ltv = features[kAbnormalLtvPercent];
-  if (abnormal_ltv > kSustainedReducedPercent) {
-    add("variability_reduced_sustained", FigoClass::kPathological, kAbnormalLtvPercent,
-        abnormal_ltv, kSustainedReducedPercent,
-        Fmt("Long-term variability is abnormal for %g %% of the trace, more than %g %% "
-            "(sustained reduced variability).",
-            abnormal_ltv, kSustainedReducedPercent));
+  if (abnormal_ltv > kReducedVariabilityPercent) {
+    add("variability_reduced", FigoClass::kSuspicious, kAbnormalLtvPercent, abnormal_ltv,
+        kReducedVariabilityPercent,
+        Fmt("Long-term variability is below 5 bpm for %g %% of the trace, more than %g %% "
+            "(reduced variability).",
+            abnormal_ltv, kReducedVariabilityPercent));
   }
 
   // Decelerations, as counts per 10 minutes.
   const double contractions = features[kUterineContractions] * kSecondsPer10Min;
   const double light = features[kLightDecelerations] * kSecondsPer10Min;
-  if (light > 0 && contractions > 0 && light > kRepetitiveShareOfContractions * contractions) {
+  if (contractions > kLabourContractionsPer10Min &&
+      light > kRepetitiveShareOfContractions * contractions) {
     add("decelerations_repetitive", FigoClass::kSuspicious, kLightDecelerations, light,
         kRepetitiveShareOfContractions * contractions,
         Fmt("%.2g light decelerations per 10 minutes, more than half of the %.2g "
-            "contractions per 10 minutes (repetitive decelerations).",
+            "contractions per 10 minutes (repetitive decelerations in labour).",
             light, contractions));
   }
   const double severe = features[kSevereDecelerations] * kSecondsPer10Min;
