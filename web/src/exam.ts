@@ -256,7 +256,7 @@ function renderResult(announce: boolean): void {
   const { classification: c, info, savedNote } = state.result;
   replaceChildren(area,
     h('p', { id: 'stale-note', class: 'banner stale', role: 'status', hidden: true }, t('result.stale')),
-    resultCard(c, info, n()),
+    resultCard(c, info, state.result.values.map(parseValue)),
     h('p', { class: 'muted saved-note' }, savedNote ? t(savedNote) : ''));
   updateStale();
   if (announce) {

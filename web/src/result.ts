@@ -3,10 +3,16 @@
 
 import type { Classification, ModelInfo } from './fetal.js';
 import { h } from './dom.js';
-import { className, featureName, figoClassName, figoFlagText, findingText } from './format.js';
+import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, unitLabel } from './format.js';
 import { num, pct, t } from './i18n.js';
 
 const TOP_CONTRIBUTIONS = 8;
+
+function unitSuffix(index: number): string {
+  const f = getSchema()[index];
+  const unit = f ? unitLabel(f) : '';
+  return unit ? (unit === '%' ? '%' : ` ${unit}`) : '';
+}
 
 export function shortHash(hash: string): string {
   return hash.slice(0, 12);
@@ -30,7 +36,8 @@ function probabilityBars(result: Classification): HTMLElement {
   );
 }
 
-function contributionChart(result: Classification, nFeatures: number): HTMLElement {
+function contributionChart(result: Classification, features: readonly number[]): HTMLElement {
+  const nFeatures = features.length;
   const c = result.classIndex;
   const stride = nFeatures + 1; // 21 features + bias per class
   const items: { index: number; value: number }[] = [];
@@ -55,7 +62,8 @@ function contributionChart(result: Classification, nFeatures: number): HTMLEleme
         return h(
           'li',
           {},
-          h('span', { class: 'contrib-name' }, featureName(index)),
+          h('span', { class: 'contrib-name' }, featureName(index),
+            h('span', { class: 'contrib-input' }, ` = ${num(features[index])}${unitSuffix(index)}`)),
           neg,
           pos,
           h(
@@ -70,7 +78,7 @@ function contributionChart(result: Classification, nFeatures: number): HTMLEleme
   );
 }
 
-export function resultCard(result: Classification, info: ModelInfo, nFeatures: number): HTMLElement {
+export function resultCard(result: Classification, info: ModelInfo, features: readonly number[]): HTMLElement {
   const agree = result.figo.classIndex === result.classIndex;
   const flags = result.figo.flags;
   const ood = result.ood;
@@ -130,7 +138,7 @@ export function resultCard(result: Classification, info: ModelInfo, nFeatures: n
           h('ul', {}, result.warnings.map((w) => h('li', {}, `${featureName(w.feature)}: ${findingText(w)}`))),
         )
       : null,
-    h('section', { class: 'contrib-section' }, h('h3', {}, t('result.contributions')), contributionChart(result, nFeatures)),
+    h('section', { class: 'contrib-section' }, h('h3', {}, t('result.contributions')), contributionChart(result, features)),
     h(
       'footer',
       { class: 'result-footer' },
