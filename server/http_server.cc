@@ -487,6 +487,18 @@ bool ApiServer::Authenticate(const httplib::Request& req, httplib::Response& res
   caller->name = token.name;
   caller->role = role;
   t_ctx.token_name = token.name;
+  // Rate limit first: refused attempts (and their audit events) count against the token too.
+  int retry_after = 1;
+  if (!rate_limiter_.Allow(token.id, &retry_after)) {
+    metrics_.CountRateLimited();
+    res.set_header("Retry-After", std::to_string(retry_after));
+    char limits[96];
+    std::snprintf(limits, sizeof limits, "limit %g/s, burst %g", config_.rate_limit, config_.rate_burst);
+    SendError(res, 429, "rate_limited",
+              std::string("too many requests for this token (") + limits + "); retry after " +
+                  std::to_string(retry_after) + " s");
+    return false;
+  }
   if ((roles & static_cast<unsigned>(role)) == 0) {
     // Attempts beyond one's role are security events: keep them in the audit chain.
     storage::AuditEvent ignored;
@@ -496,16 +508,6 @@ bool ApiServer::Authenticate(const httplib::Request& req, httplib::Response& res
     SendError(res, 403, "forbidden",
               "role " + token.role + " may not " + req.method + " " + t_ctx.route + "; it needs " +
                   RolesText(roles));
-    return false;
-  }
-  int retry_after = 1;
-  if (!rate_limiter_.Allow(token.id, &retry_after)) {
-    metrics_.CountRateLimited();
-    res.set_header("Retry-After", std::to_string(retry_after));
-    SendError(res, 429, "rate_limited",
-              "too many requests for this token (limit " + std::to_string(static_cast<int>(config_.rate_limit)) +
-                  "/s, burst " + std::to_string(static_cast<int>(config_.rate_burst)) + "); retry after " +
-                  std::to_string(retry_after) + " s");
     return false;
   }
   return true;
