@@ -354,6 +354,12 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   // arrive here with an empty body; give them the API's error shape.
   http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty() || res.status == 304) return httplib::Server::HandlerResponse::Unhandled;
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "POST" && (res.status == 400 || res.status == 404)) {
+      // Nothing here is changed or deleted through PUT/PATCH/DELETE (the audit log is append-only).
+      res.set_header("Allow", "GET, HEAD, POST");
+      SendError(res, 405, "method_not_allowed", req.method + " is not supported; the API uses GET and POST");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     switch (res.status) {
       case 404:
         SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);

@@ -265,6 +265,10 @@ TEST_P(HttpApiTest, MalformedJsonWrongTypeTooLargeAndUnknownModel) {
 
   ExpectErrorShape(Post("/api/v1/exams", clinician_, "[1,2,3]"), 422, "validation_failed");
   ExpectErrorShape(Get("/api/v1/no-such-route", clinician_), 404, "not_found");
+  // The audit log cannot be changed or deleted through the API, nor anything else.
+  ExpectErrorShape(Client()->Delete("/api/v1/audit/1", Auth(admin_)), 405, "method_not_allowed");
+  ExpectErrorShape(Client()->Put("/api/v1/exams/1", Auth(admin_), "{}", "application/json"), 405, "method_not_allowed");
+  ExpectErrorShape(Client()->Patch("/api/v1/models/1", Auth(admin_), "{}", "application/json"), 405, "method_not_allowed");
   ExpectErrorShape(Get("/api/v1/exams/999999", auditor_), 404, "not_found");
   ExpectErrorShape(Get("/api/v1/exams/99999999999999999999999", auditor_), 404, "not_found");
 }
