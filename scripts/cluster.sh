@@ -42,8 +42,20 @@ load_state() {
   . "$DIR/cluster.state"
 }
 
-http_ok() {  # URL -> 0 when it answers 2xx within 2 s
-  curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+# GET http://127.0.0.1:PORT/PATH with bash's /dev/tcp (no curl needed); prints the response
+# (status line, headers, body). Fails when nothing answers within 2 s.
+http_get() {  # PORT PATH
+  local port=$1 path=$2
+  timeout 2 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$1" >&3
+    cat <&3' "$port" "$path" 2>/dev/null | tr -d '\r'
+}
+
+http_ok() {  # PORT PATH -> 0 when it answers 2xx
+  local status
+  status=$(http_get "$1" "$2" | head -1)
+  [[ $status =~ ^HTTP/1\.[01]\ 2 ]]
 }
 
 port_in_use() {
@@ -112,7 +124,7 @@ wait_instance() {
   local i=$1 port deadline
   port=$(instance_port "$i")
   deadline=$((SECONDS + 30))
-  until http_ok "http://127.0.0.1:$port/api/v1/health"; do
+  until http_ok "$port" /api/v1/health; do
     if [ -z "$(instance_pid "$i" || true)" ]; then
       tail -20 "$DIR/instance-$i.log" >&2
       die "instance $i exited during start (log: $DIR/instance-$i.log)"
@@ -275,7 +287,7 @@ ENV
   write_nginx_conf "$INSTANCES"
   nginx_start
   local deadline=$((SECONDS + 10))
-  until http_ok "http://127.0.0.1:$LB_PORT/api/v1/health"; do
+  until http_ok "$LB_PORT" /api/v1/health; do
     [ $SECONDS -lt $deadline ] || die "nginx on $LB_PORT does not reach the instances"
     sleep 0.1
   done
@@ -311,12 +323,10 @@ cmd_status() {
   for i in $(seq 1 "$INSTANCES"); do
     port=$(instance_port "$i")
     printf 'instance %s  127.0.0.1:%s  pid %-7s ' "$i" "$port" "$(instance_pid "$i" || echo -)"
-    curl -sS --max-time 2 "http://127.0.0.1:$port/api/v1/health" 2>&1 || rc=1
-    echo
+    http_get "$port" /api/v1/health | tail -1 | grep . || { echo "no answer"; rc=1; }
   done
   printf 'nginx       127.0.0.1:%s  ' "$LB_PORT"
-  curl -sS --max-time 2 -D - -o /dev/null "http://127.0.0.1:$LB_PORT/api/v1/health" 2>&1 |
-    tr -d '\r' | grep -iE '^HTTP|^X-Fetal-Upstream' | tr '\n' ' ' || rc=1
+  http_get "$LB_PORT" /api/v1/health | grep -iE '^HTTP|^X-Fetal-Upstream' | tr '\n' ' ' || rc=1
   echo
   printf 'postgresql  127.0.0.1:%s  ' "$PG_PORT"
   as_postgres "$PG_BIN/pg_ctl -D '$DIR/pg/data' status" >/dev/null 2>&1 && echo running ||
