@@ -8,6 +8,7 @@
 //   FETAL_MODEL_PUBKEY  PEM (SPKI) public key that model updates must be signed with
 //                       (build/model/signing-public.pem); without it the app refuses all updates
 //   FETAL_WEB_OUT       output folder                              (web/dist)
+//   FETAL_WEB_SOURCEMAP 1 to emit app.js.map
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -59,7 +60,8 @@ await build({
   format: 'esm',
   target: 'es2022',
   minify: true,
-  sourcemap: 'linked',
+  // Source maps only on request (FETAL_WEB_SOURCEMAP=1): dist/ is what users download.
+  sourcemap: process.env.FETAL_WEB_SOURCEMAP === '1' ? 'linked' : false,
   external: ['./fetal.js'],
   define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki) },
   logLevel: 'warning',

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  cli, closeBrowser, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
+  cli, closeBrowser, cspViolations, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
   openApp, shot, startServer,
 } from './helpers.mjs';
 
@@ -71,6 +71,7 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     assert.equal(exported.length, 1 + 2126);
     const exportedCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => exported.filter((l) => l.split(',')[1] === c).length);
     assert.deepEqual(exportedCounts, nativeCounts);
+    assert.deepEqual(await cspViolations(page), []);
   });
 
   test('the batch screen in Portuguese', async () => {

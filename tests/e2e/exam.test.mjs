@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  closeBrowser, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
+  closeBrowser, cspViolations, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
 } from './helpers.mjs';
 
 const skip = missingPrerequisite();
@@ -151,5 +151,9 @@ describe('exam form', { skip: skip ?? false }, () => {
     await page.click('#new-exam');
     await shot(page, 'form-pt');
     await page.selectOption('#lang', 'en');
+  });
+
+  test('nothing on these screens violates the server\'s Content-Security-Policy', async () => {
+    assert.deepEqual(await cspViolations(page), []);
   });
 });

@@ -154,6 +154,13 @@ export async function openApp(context, base, { lang = 'en', hash = '#/exam' } = 
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => console.error('[page error]', e.message));
   await page.addInitScript((l) => localStorage.setItem('fetal.lang', l), lang);
+  // Content-Security-Policy violations (the server sends script-src 'self' 'wasm-unsafe-eval',
+  // style-src 'self') are collected for cspViolations().
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI} ${e.sourceFile ?? ''}:${e.lineNumber ?? ''}`));
+  });
   await page.goto(`${base}/${hash}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   return page;
@@ -207,4 +214,8 @@ export async function englishOnPage(page) {
     return `${document.title}\n${document.body.innerText}\n${attrs.join('\n')}`;
   });
   return patterns.filter((re) => re.test(text)).map((re) => re.source);
+}
+
+export function cspViolations(page) {
+  return page.evaluate(() => window.__cspViolations ?? []);
 }

@@ -297,9 +297,7 @@ function renderBanner(): void {
 
 function newExam(): void {
   resetState();
-  const before = activeModel().info.version;
   state.notice = adoptPending() ? t('form.switchedModel', { version: activeModel().info.version }) : '';
-  if (activeModel().info.version === before) state.notice = state.notice || '';
   render();
   root.querySelector<HTMLInputElement>('input')?.focus();
 }
@@ -335,6 +333,10 @@ function fieldRow(f: FeatureInfo): HTMLElement {
   input.addEventListener('input', () => {
     state.values[f.index] = input.value;
     state.touched[f.index] = true;
+    if (state.notice) {
+      state.notice = ''; // "now using version N" has been read once the user types
+      renderBanner();
+    }
     updateMessages();
     updateStale();
     if (!root.querySelector<HTMLElement>('#error-summary')?.hidden) renderSummary();

@@ -9,7 +9,6 @@ import { shortHash } from './result.js';
 import { flushQueue, getToken } from './submit.js';
 
 let root: HTMLElement;
-let active = false;
 
 function statusCell(e: HistoryEntry, hasToken: boolean): HTMLElement {
   const label =
@@ -67,13 +66,6 @@ export async function render(): Promise<void> {
               h('td', { class: 'mono', 'data-testid': 'history-model' }, `v${e.modelVersion} · ${shortHash(e.modelHash)}`),
               statusCell(e, hasToken))))),
   );
-}
-
-export function setHistoryVisible(visible: boolean): void {
-  active = visible;
-}
-export function historyVisible(): boolean {
-  return active;
 }
 
 export function initHistory(container: HTMLElement): void {

@@ -63,7 +63,6 @@ function renderView(): void {
     containers[v].hidden = v !== current;
     if (v !== current) containers[v].replaceChildren();
   }
-  history.setHistoryVisible(current === 'history');
   switch (current) {
     case 'exam':
       exam.render();
