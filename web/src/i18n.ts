@@ -610,6 +610,8 @@ const featurePt: Record<string, FeatureText> = {
 };
 
 const dicts: Record<Lang, Dict> = { en, 'pt-BR': ptBR };
+// For tests/e2e/i18n.test.mjs: both languages must have the same keys and placeholders.
+export const DICTIONARIES = { strings: dicts, features: { en: featureEn, 'pt-BR': featurePt } as const };
 const featureDicts: Record<Lang, Record<string, FeatureText>> = { en: featureEn, 'pt-BR': featurePt };
 
 let current: Lang = 'en';
