@@ -500,7 +500,7 @@ std::vector<uint8_t> WriteBundle(const Model& model) {
 
 Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
   if (size < 4 || std::memcmp(data, kMagic, 4) != 0) {
-    if (size < 4 && std::memcmp(data, kMagic, size) == 0) {
+    if (size < 4 && (size == 0 || std::memcmp(data, kMagic, size) == 0)) {
       return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
     }
     return Status::Corruption("not a model bundle: the file does not start with \"FHMB\"");

@@ -14,8 +14,8 @@
 // the default child) without a branch. Thresholds are finite (CheckModel), so +-inf inputs
 // compare as XGBoost compares them.
 //
-// AVX-512. On x86-64 CPUs with AVX-512F (checked at run time; FETAL_EVALUATOR_SCALAR=1 in the
-// environment turns it off) trees of depth <= 6 also get lookup tables that fit 1-4 vector
+// AVX-512. On x86-64 CPUs with AVX-512F/CD and BMI2 (checked at run time;
+// FETAL_EVALUATOR_KERNEL=scalar in the environment turns it off) trees of depth <= 6 also get lookup tables that fit 1-4 vector
 // registers. One exam: all split comparisons of a tree in one or a few vector compares (the
 // features sit in two registers and are picked with a permute), then a D-step walk over the
 // comparison bits. A batch: 16 exams per vector, one gather per level. Missing values are
@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "fetal/bundle.h"
@@ -46,6 +47,7 @@ namespace {
 constexpr int kMaxCompleteDepth = 10;  // 2^11 floats = 8 KB per tree at most
 constexpr int kSlots = 2 * kNumFeatures;
 constexpr size_t kBlockRows = 64;       // rows per batch block: 64 * 42 floats = 10.5 KB stack
+constexpr int kGroups = int(kBlockRows / 16);  // 16-exam vectors per block
 
 int TreeDepth(const Tree& tree, int node) {
   // Iterative to be safe on deep (but already validated, hence acyclic) trees.
@@ -121,7 +123,8 @@ struct Evaluator::Layout {
     uint64_t heap_splits;  // bit i set: heap node i is a real split
     uint32_t heap;         // depth <= 4: offset into heap_split / heap_threshold
   };
-  bool use_simd = false;
+  bool have_tables = false;  // BuildSimdTables() succeeded
+  bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
   std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
   std::vector<SimdTree> simd_trees;
   std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
@@ -261,7 +264,7 @@ void Evaluator::Layout::BuildSimdTables() {
     qs_mask.resize(padded, ~uint64_t(0));
     simd_trees.push_back(st);
   }
-  use_simd = true;
+  have_tables = true;
 }
 
 #ifdef FETAL_HAVE_AVX512
@@ -375,7 +378,6 @@ void SimdMargins(const Layout& layout, const float* features, float* margins) {
   }
 }
 
-constexpr int kGroups = int(kBlockRows / 16);
 
 // A block of kBlockRows exams through every tree, QuickScorer style (Lucchese et al. 2015),
 // 16 exams per vector. `columns` is the block transposed: kSlots columns of kBlockRows values
@@ -467,6 +469,7 @@ bool CpuHasAvx512() {
 }
 #endif  // FETAL_HAVE_AVX512
 
+
 inline float Evaluator::Layout::TreeValue(const CompiledTree& t, const float* slots) const {
   if (t.depth >= 0) {
     const float* block = values.data() + t.block;
@@ -549,8 +552,12 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
     }
   }
 #ifdef FETAL_HAVE_AVX512
-  const char* scalar = std::getenv("FETAL_EVALUATOR_SCALAR");
-  if (CpuHasAvx512() && !(scalar && std::strcmp(scalar, "1") == 0)) layout.BuildSimdTables();
+  // FETAL_EVALUATOR_KERNEL=scalar forces the portable code (tests compare both).
+  const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
+  if (CpuHasAvx512() && !(kernel && std::string(kernel) == "scalar")) {
+    layout.BuildSimdTables();
+    layout.use_avx512 = layout.have_tables;
+  }
 #endif
   evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
@@ -559,7 +566,7 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
 
 void Evaluator::Margins(const float* features, float* margins) const {
 #ifdef FETAL_HAVE_AVX512
-  if (layout_->use_simd) return SimdMargins(*layout_, features, margins);
+  if (layout_->use_avx512) return SimdMargins(*layout_, features, margins);
 #endif
   float slots[kSlots];
   ExpandRow(features, slots);
@@ -588,7 +595,7 @@ void BatchProbabilities(const Layout& layout, const float* features, size_t n,
   for (size_t start = 0; start < n; start += kBlockRows) {
     const size_t rows = std::min(kBlockRows, n - start);
 #ifdef FETAL_HAVE_AVX512
-    if (layout.use_simd) {
+    if (layout.use_avx512) {
       // Transposed, expanded block: column s holds slot s of every exam (rows past n are 0).
       for (size_t r = 0; r < kBlockRows; ++r) {
         float expanded[kSlots] = {};

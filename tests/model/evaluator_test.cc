@@ -205,6 +205,43 @@ TEST(EvaluatorTest, EvaluatorOutlivesTheModelItWasBuiltFrom) {
   for (int c = 0; c < kNumClasses; ++c) EXPECT_NEAR(margins[c], expected[c], 1e-5);
 }
 
+// The evaluator picks a kernel at Create(): AVX-512 where the CPU has it, else portable scalar
+// code (FETAL_EVALUATOR_KERNEL=scalar forces it). They must agree exactly.
+std::unique_ptr<Evaluator> CompileWithKernel(const Model& m, const char* kernel) {
+  setenv("FETAL_EVALUATOR_KERNEL", kernel, 1);
+  std::unique_ptr<Evaluator> e = Compile(m);
+  unsetenv("FETAL_EVALUATOR_KERNEL");
+  return e;
+}
+
+TEST(EvaluatorTest, EveryKernelGivesIdenticalResults) {
+  const std::vector<float> x = RandomExams(40, 150, 0.15);
+  const size_t n = 150;
+  for (int depth = 0; depth <= 7; ++depth) {
+    const Model m = RandomModel(41 + depth, 25, depth);
+    std::vector<std::vector<float>> batches, singles;
+    for (const char* kernel : {"scalar", "best"}) {
+      auto e = CompileWithKernel(m, kernel);
+      std::vector<float> batch(n * kNumClasses), single(n * kNumClasses);
+      e->PredictBatchRaw(x.data(), n, batch.data());
+      for (size_t r = 0; r < n; ++r) e->Margins(&x[r * kNumFeatures], &single[r * kNumClasses]);
+      batches.push_back(batch);
+      singles.push_back(single);
+    }
+    for (size_t r = 0; r < n; ++r) {
+      double expected[kNumClasses];
+      ReferenceMargins(m, &x[r * kNumFeatures], expected);
+      for (int c = 0; c < kNumClasses; ++c) {
+        ASSERT_NEAR(singles[0][r * kNumClasses + c], expected[c], 1e-4) << "depth " << depth;
+      }
+    }
+    for (size_t k = 1; k < batches.size(); ++k) {
+      EXPECT_EQ(batches[k], batches[0]) << "depth " << depth << " kernel " << k;
+      EXPECT_EQ(singles[k], singles[0]) << "depth " << depth << " kernel " << k;
+    }
+  }
+}
+
 TEST(ArgMaxTest, PicksTheLargestAndTiesGoToTheLowerClass) {
   const float a[] = {0.2f, 0.5f, 0.3f};
   const float b[] = {0.4f, 0.4f, 0.2f};

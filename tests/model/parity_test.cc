@@ -2,6 +2,7 @@
 // JSON, written to a bundle and read back; then every row of the dataset (and the same rows with
 // missing values) must get libxgboost's probabilities, margins and TreeSHAP contributions.
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,22 +53,39 @@ struct Case {
   TrainParams params;
 };
 
+// Training and importing once per model keeps the suite quick; every test reads it only.
+struct Trained {
+  std::unique_ptr<XgbOracle> oracle;
+  Model model;  // imported, written to a bundle and read back
+  std::unique_ptr<Evaluator> evaluator;
+  std::unique_ptr<Explainer> explainer;
+};
+
 class ParityTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    const Dataset& data = Data();
-    ASSERT_EQ(data.rows, 2126u);
-    oracle_ = std::make_unique<XgbOracle>(data, GetParam().params);
-    Model imported;
-    Status s = ImportXgboostJson(oracle_->SaveJson(), &imported);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    // Everything below runs on the model as read back from its bundle.
-    const std::vector<uint8_t> bytes = WriteBundle(imported);
-    s = ReadBundle(bytes.data(), bytes.size(), &model_);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    ASSERT_EQ(model_.trees.size(), size_t(3 * GetParam().params.rounds));
-    ASSERT_TRUE(Evaluator::Create(model_, &evaluator_).ok());
-    ASSERT_TRUE(Explainer::Create(model_, &explainer_).ok());
+    static std::map<std::string, std::unique_ptr<Trained>> cache;
+    std::unique_ptr<Trained>& trained = cache[GetParam().name];
+    if (!trained) {
+      const Dataset& data = Data();
+      ASSERT_EQ(data.rows, 2126u);
+      auto t = std::make_unique<Trained>();
+      t->oracle = std::make_unique<XgbOracle>(data, GetParam().params);
+      Model imported;
+      Status s = ImportXgboostJson(t->oracle->SaveJson(), &imported);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      // Everything below runs on the model as read back from its bundle.
+      const std::vector<uint8_t> bytes = WriteBundle(imported);
+      s = ReadBundle(bytes.data(), bytes.size(), &t->model);
+      ASSERT_TRUE(s.ok()) << s.ToString();
+      ASSERT_EQ(t->model.trees.size(), size_t(3 * GetParam().params.rounds));
+      ASSERT_TRUE(Evaluator::Create(t->model, &t->evaluator).ok());
+      ASSERT_TRUE(Explainer::Create(t->model, &t->explainer).ok());
+      trained = std::move(t);
+    }
+    oracle_ = trained->oracle.get();
+    evaluator_ = trained->evaluator.get();
+    explainer_ = trained->explainer.get();
   }
 
   void ExpectProbabilitiesMatch(const std::vector<float>& x) {
@@ -128,10 +146,9 @@ class ParityTest : public ::testing::TestWithParam<Case> {
     }
   }
 
-  std::unique_ptr<XgbOracle> oracle_;
-  Model model_;
-  std::unique_ptr<Evaluator> evaluator_;
-  std::unique_ptr<Explainer> explainer_;
+  const XgbOracle* oracle_ = nullptr;
+  const Evaluator* evaluator_ = nullptr;
+  const Explainer* explainer_ = nullptr;
 };
 
 TEST_P(ParityTest, ProbabilitiesMatchLibxgboostOnEveryRow) {

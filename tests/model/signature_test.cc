@@ -22,7 +22,8 @@ class SignatureTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(GenerateSigningKey(&private_pem_, &public_pem_).ok());
-    data_ = Bytes(std::string("FHMB bundle bytes \x00\x01\x02 ...", 30));
+    static const char kData[] = "FHMB bundle bytes \x00\x01\x02 and more";
+    data_ = Bytes(std::string(kData, sizeof(kData) - 1));  // with the NUL inside
   }
   Status Sign(const std::vector<uint8_t>& data, std::string* sig) {
     return SignBundle(private_pem_, data.data(), data.size(), sig);
