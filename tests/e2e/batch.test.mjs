@@ -65,6 +65,19 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     await page.click('#batch-prev');
     await shot(page, 'batch-en');
 
+    // Filtering to the rows that disagree with the file's labels: every row shown differs.
+    await page.selectOption('#batch-filter', 'differs');
+    const pairs = await page.$$eval('[data-testid="batch-table"] tbody tr', (trs) =>
+      trs.map((tr) => [tr.children[1].textContent.trim(), tr.children[5].textContent.replace('≠', '').trim().split(' ')[0]]));
+    assert.ok(pairs.length > 0);
+    for (const [predicted, label] of pairs) assert.notEqual(predicted, label);
+    const nativeDiffers = native.filter((r) => {
+      const label = ['Normal', 'Suspect', 'Pathological'][Number(rows.lines[Number(r.row)].split(',')[21]) - 1];
+      return r.class !== label;
+    }).length;
+    assert.match(await page.textContent('[data-testid="batch-shown"]'), new RegExp(`^${nativeDiffers.toLocaleString('en-US')} rows$`));
+    await page.selectOption('#batch-filter', 'all');
+
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-export')]);
     const exported = readFileSync(await download.path(), 'utf8').trim().split('\n');
     assert.equal(exported[0], 'line,class,p_normal,p_suspect,p_pathological,label,model_version,error');

@@ -59,6 +59,7 @@ async function runBatch(file: File): Promise<void> {
   result = null;
   headerError = null;
   page = 0;
+  filter = 'all';
   progress = { name: file.name, done: 0, total: 0 };
   render();
   try {
@@ -199,13 +200,30 @@ function exportCsv(r: BatchResult): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+// Which rows the table shows: all, one predicted class, or those whose prediction differs from
+// the file's label.
+type RowFilter = 'all' | '0' | '1' | '2' | 'differs';
+let filter: RowFilter = 'all';
+
+function filteredRows(r: BatchResult): number[] {
+  const rows: number[] = [];
+  for (let i = 0; i < r.lines.length; i++) {
+    if (filter === 'all') rows.push(i);
+    else if (filter === 'differs') {
+      if (r.labels && r.labels[i] >= 0 && r.labels[i] !== r.classes[i]) rows.push(i);
+    } else if (r.classes[i] === Number(filter)) rows.push(i);
+  }
+  return rows;
+}
+
 function resultsTable(r: BatchResult): HTMLElement {
-  const pages = Math.max(1, Math.ceil(r.lines.length / PAGE_ROWS));
+  const rows = filteredRows(r);
+  const pages = Math.max(1, Math.ceil(rows.length / PAGE_ROWS));
   page = Math.min(page, pages - 1);
   const from = page * PAGE_ROWS;
-  const to = Math.min(r.lines.length, from + PAGE_ROWS);
+  const to = Math.min(rows.length, from + PAGE_ROWS);
   const body: HTMLElement[] = [];
-  for (let i = from; i < to; i++) {
+  for (const i of rows.slice(from, to)) {
     const differs = !!r.labels && r.labels[i] >= 0 && r.labels[i] !== r.classes[i];
     body.push(h('tr', { class: differs ? 'differs' : null },
       h('td', { class: 'num' }, r.lines[i]),
@@ -221,8 +239,20 @@ function resultsTable(r: BatchResult): HTMLElement {
     render();
     root.querySelector<HTMLElement>(delta < 0 ? '#batch-prev' : '#batch-next')?.focus();
   };
+  const select = h('select', { id: 'batch-filter' },
+    (['all', '0', '1', '2'] as RowFilter[]).concat(r.labels ? ['differs'] : []).map((f) =>
+      h('option', { value: f, selected: f === filter },
+        f === 'all' ? t('batch.filter.all') : f === 'differs' ? t('batch.filter.differs') : className(Number(f))))) as HTMLSelectElement;
+  select.addEventListener('change', () => {
+    filter = select.value as RowFilter;
+    page = 0;
+    render();
+    root.querySelector<HTMLElement>('#batch-filter')?.focus();
+  });
   return h('section', { 'aria-labelledby': 'batch-table-title' },
     h('h2', { id: 'batch-table-title' }, t('batch.table')),
+    h('p', { class: 'filter' }, h('label', { for: 'batch-filter' }, t('batch.filter')), ' ', select, ' ',
+      h('span', { 'data-testid': 'batch-shown' }, t('batch.shown', { count: num(rows.length) }))),
     h('table', { class: 'data', 'data-testid': 'batch-table' },
       h('thead', {}, h('tr', {},
         h('th', { scope: 'col' }, t('batch.col.line')),

@@ -183,6 +183,10 @@ const en: Dict = {
   'batch.parseError': 'Column “{field}”: {message}',
   'batch.chartLabel': 'Bar chart of exam counts per class',
   'batch.differs': 'differs from the label in the file',
+  'batch.filter': 'Show',
+  'batch.filter.all': 'all classified rows',
+  'batch.filter.differs': 'rows whose class differs from the file’s label',
+  'batch.shown': '{count} rows',
 
   'history.title': 'History',
   'history.intro': 'Every exam classified on this device, newest first, with the model version that scored it.',
@@ -459,6 +463,10 @@ const ptBR: Dict = {
   'batch.parseError': 'Coluna “{field}”: {message}',
   'batch.chartLabel': 'Gráfico de barras com o número de exames por classe',
   'batch.differs': 'difere do rótulo no arquivo',
+  'batch.filter': 'Mostrar',
+  'batch.filter.all': 'todas as linhas classificadas',
+  'batch.filter.differs': 'linhas cuja classe difere do rótulo do arquivo',
+  'batch.shown': '{count} linhas',
 
   'history.title': 'Histórico',
   'history.intro': 'Todos os exames classificados neste dispositivo, do mais recente ao mais antigo, com a versão do modelo que os avaliou.',
