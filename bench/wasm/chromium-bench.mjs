@@ -76,6 +76,10 @@ function serve(models) {
   for (const { name, file } of models) routes.set(`/model/${name}.fhm`, { file });
   const server = http.createServer((req, res) => {
     const route = routes.get(new URL(req.url, 'http://x').pathname);
+    if (req.url === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     if (!route) {
       res.writeHead(404).end();
       return;

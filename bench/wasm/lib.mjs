@@ -1,5 +1,6 @@
 // Helpers shared by bench/wasm/node-bench.mjs and bench/wasm/chromium-bench.mjs (Node side only).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -67,7 +68,7 @@ const us = (n) => `${n.toFixed(2)} us`;
 export function printReport(host, report) {
   const lines = [];
   lines.push(`WebAssembly benchmark, ${host} vs native (same machine, same run)`);
-  lines.push(`wasm: ${WASM_DIST}`);
+  lines.push(`wasm: ${WASM_DIST}; load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
   for (const m of report.models) {
     const n = m.native;
     const w = m.wasm;
@@ -90,6 +91,9 @@ export function printReport(host, report) {
     row(`classify() full, p99`, us(w.classify.p99Us), us(n.classifyP99Ns / 1000), ratio(w.classify.p99Us, n.classifyP99Ns / 1000));
     row(`classifyBatch(${w.batch.exams}) exams/s`, `${Math.round(w.batch.examsPerSecond).toLocaleString('en-US')}`, `${Math.round(n.batchExamsPerSecond).toLocaleString('en-US')}`, '-');
     row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
+    if (w.batch.cpuNsPerExam) {
+      row(`batch CPU-time ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${n.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, n.batchCpuNsPerExam));
+    }
     lines.push(`(single-call samples: ${w.predict.calls} predict calls in blocks of ${w.predict.blockSize}, ${w.classify.calls} classify calls in blocks of ${w.classify.blockSize})`);
   }
   const s = report.sizes;

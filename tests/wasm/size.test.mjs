@@ -1,0 +1,29 @@
+// The size budget (issue 4: WASM + glue <= 100 KB gzipped) and what the files may not contain.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+
+import { WASM_DIST } from './support.mjs';
+
+const read = (name) => readFileSync(path.join(WASM_DIST, name));
+const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
+
+test('fetal-core.wasm + fetal-core.js + fetal.js stay within 100 KB gzipped', () => {
+  const sizes = Object.fromEntries(['fetal-core.wasm', 'fetal-core.js', 'fetal.js'].map((f) => [f, gzip(read(f))]));
+  const total = Object.values(sizes).reduce((a, b) => a + b, 0);
+  assert.ok(total <= 100 * 1024, `gzipped sizes ${JSON.stringify(sizes)} add up to ${total} bytes`);
+});
+
+test('the glue runs under a strict CSP: no eval or new Function', () => {
+  const glue = read('fetal-core.js').toString('utf8') + read('fetal.js').toString('utf8');
+  assert.doesNotMatch(glue, /\beval\s*\(/);
+  assert.doesNotMatch(glue, /new\s+Function\s*\(/);
+});
+
+test('no threads and no shared memory: nothing needs COOP/COEP', () => {
+  const glue = read('fetal-core.js').toString('utf8');
+  assert.doesNotMatch(glue, /SharedArrayBuffer|new Worker\(/);
+  assert.ok(WebAssembly.validate(read('fetal-core.wasm')));
+});
