@@ -89,7 +89,21 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
     *error = "cannot list models: " + s.ToString();
     return false;
   }
-  if (!models.empty()) return true;
+  if (!models.empty()) {
+    bool any_active = false;
+    for (const auto& m : models) any_active = any_active || m.active;
+    if (any_active) return true;
+    // A first start that died between registering and activating: finish the job.
+    s = store->ActivateModel(models.back().version, kSystem);
+    if (!s.ok()) {
+      *error = "no model is active and activating version " + std::to_string(models.back().version) +
+               " failed: " + s.ToString();
+      return false;
+    }
+    std::printf("fetal-server: no model was active; activated version %lld\n",
+                static_cast<long long>(models.back().version));
+    return true;
+  }
   if (config.default_model_path.empty()) {
     *error = "the model registry is empty: pass --default-model BUNDLE (e.g. the bundle `fetal-model train` wrote)";
     return false;
@@ -130,6 +144,11 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
   input.metadata_json = ModelMetadata(model, bundle.size()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   storage::ModelRecord record;
   s = store->PutModel(input, kSystem, &record);
+  if (s.code() == storage::StoreStatus::Code::kConflict) {
+    // Another instance on the same database registered it first; it also activates it.
+    std::printf("fetal-server: the default model was registered by another instance\n");
+    return true;
+  }
   if (s.ok()) s = store->ActivateModel(record.version, kSystem);
   if (!s.ok()) {
     *error = "cannot register the default model: " + s.ToString();
@@ -152,6 +171,7 @@ bool EnsureAdminToken(const ServerConfig& config, storage::Store* store, std::st
   std::string secret = GenerateToken();
   storage::TokenRecord record;
   s = store->CreateToken("admin", "admin", HashToken(secret), kSystem, &record);
+  if (s.code() == storage::StoreStatus::Code::kConflict) return true;  // another instance made it
   if (!s.ok()) {
     *error = "cannot create the admin token: " + s.ToString();
     return false;

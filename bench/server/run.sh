@@ -72,7 +72,8 @@ run() {  # run NAME CONNECTIONS SCRIPT ARG
   fi
 }
 
-echo "bench: fetal-server $url, SQLite in $tmp/data, bundle $bundle, ${seconds}s per run, $(nproc) cores" >&2
+echo "bench: fetal-server $url, SQLite in $tmp/data, bundle $bundle, ${seconds}s per run, $(nproc) cores," \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 wrk -t2 -c8 -d2s -H "$auth" -s "$here/post_exam.lua" "$url" -- warmup >/dev/null  # warm caches
 for c in 1 8 64; do run "POST /api/v1/exams (durable)" "$c" post_exam.lua "run$c-$$"; done
 exam_id=$(curl -s -H "$auth" "$url/api/v1/exams?limit=1" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
@@ -82,6 +83,7 @@ for c in 1 8 64; do run "GET /api/v1/exams/{id}" "$c" get_exam.lua "$exam_id"; d
 printf '%-30s %6s %10s %10s %10s %8s %8s\n' "endpoint" "conns" "req/s" "p50 ms" "p99 ms" "non-2xx" "errors"
 printf '%s\n' "${rows[@]}"
 echo "$target_line"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; p99 suffers first when it is busy)"
 metrics_token=$(head -1 "$tmp/data/admin-token")
 curl -s -H "Authorization: Bearer $metrics_token" "$url/api/v1/metrics" |
   grep -E '^fetal_(exams_stored|audit_chain_length|store_commits_total|store_committed_writes_total) ' || true
