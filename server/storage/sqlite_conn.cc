@@ -2,6 +2,7 @@
 // StoreStatus codes (busy/full/io -> unavailable, so the HTTP layer answers 503).
 #include <sqlite3.h>
 
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -13,6 +14,16 @@ namespace {
 
 StoreStatus MapSqliteError(int rc, sqlite3* db, const std::string& what) {
   std::string msg = "sqlite: " + what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // Say what to fix: the operating system's reason when SQLite kept it, else the failed step.
+  int sys = db ? sqlite3_system_errno(db) : 0;
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  if (sys != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
+                   (rc & 0xff) == SQLITE_CANTOPEN)) {
+    msg += std::string(" (") + strerror(sys) + ")";
+  } else if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_FSYNC || ext == SQLITE_IOERR_TRUNCATE) {
+    msg += " (writing the database file or its WAL failed: disk full, file size limit, or a "
+           "read-only or failing disk)";
+  }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -871,6 +872,87 @@ TEST_P(StoreTest, AcknowledgedExamsSurviveSigkill) {
   ASSERT_TRUE(store_->Stats(&stats).ok());
   EXPECT_GE(stats.exams, static_cast<int64_t>(acked.size()));
   EXPECT_EQ(stats.audit_length, stats.exams);
+}
+
+// SQLite on a "full disk" (a file size limit in a child process): writes fail with kUnavailable and
+// a message saying why, nothing acknowledged is lost, the file is not corrupted, and once space is
+// back the same file takes writes again.
+TEST_P(StoreTest, FullDiskFailsCleanlyAndLosesNothing) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "SQLite only (PostgreSQL manages its own disk)";
+  store_.reset();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    signal(SIGXFSZ, SIG_IGN);  // writes past the limit then fail with EFBIG instead of killing us
+    StoreOptions options;
+    options.url = url_;
+    std::unique_ptr<Store> s;
+    if (!Store::Open(options, &s).ok()) _exit(3);
+    rlimit limit{512 * 1024, 512 * 1024};
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(4);
+    int consecutive_errors = 0;
+    for (int i = 0; i < 100000 && consecutive_errors < 20; ++i) {
+      SubmitResult r;
+      StoreStatus st = s->SubmitExam(MakeExam(i, "full"), Clinician(), &r);
+      std::string line = st.ok() ? "ack " + std::to_string(r.exam.id) + " " + r.exam.content_sha256
+                                 : "err " + std::to_string(static_cast<int>(st.code())) + " " + st.message();
+      for (char& c : line) {
+        if (c == '\n') c = ' ';
+      }
+      line += "\n";
+      if (write(fds[1], line.data(), line.size()) < 0) _exit(5);
+      consecutive_errors = st.ok() ? 0 : consecutive_errors + 1;
+    }
+    s.reset();
+    _exit(0);
+  }
+  close(fds[1]);
+  std::string all;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) all.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+
+  std::map<int64_t, std::string> acked;
+  std::vector<std::string> errors;
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t nl = all.find('\n', pos);
+    std::string line = all.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.compare(0, 4, "ack ") == 0) {
+      size_t sp = line.find(' ', 4);
+      acked[std::stoll(line.substr(4, sp - 4))] = line.substr(sp + 1);
+    } else {
+      errors.push_back(line);
+    }
+  }
+  ASSERT_GT(acked.size(), 10u);
+  ASSERT_FALSE(errors.empty()) << "the size limit was never reached";
+  EXPECT_EQ(errors[0].substr(0, 6),
+            "err " + std::to_string(static_cast<int>(StoreStatus::Code::kUnavailable)) + " ")
+      << errors[0];
+  EXPECT_NE(errors[0].find("disk full"), std::string::npos) << "the cause is named: " << errors[0];
+
+  ASSERT_TRUE(Reopen().ok());
+  for (const auto& [id, hash] : acked) {
+    ExamRecord e;
+    ASSERT_TRUE(store_->GetExam(id, &e).ok()) << "acknowledged exam " << id << " lost";
+    EXPECT_EQ(e.content_sha256, hash);
+  }
+  AuditVerifyResult v = Verify();
+  EXPECT_TRUE(v.ok) << v.problem;
+  StoreStats stats;
+  ASSERT_TRUE(store_->Stats(&stats).ok());
+  EXPECT_EQ(stats.exams, static_cast<int64_t>(acked.size())) << "an unacknowledged exam was stored";
+  SubmitResult r;
+  EXPECT_TRUE(store_->SubmitExam(MakeExam(999999, "after"), Clinician(), &r).ok());
 }
 
 // PostgreSQL: connections the server drops while idle are replaced without failing the next
