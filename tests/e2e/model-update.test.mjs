@@ -115,4 +115,14 @@ describe('model updates', { skip: skip ?? false }, () => {
     await shot(page, 'model-pt');
     await page.selectOption('#lang', 'en');
   });
+
+  test('the installed update is what classifies offline', async () => {
+    await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
+    await server.stop();
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#nav-exam');
+    await page.click('#new-exam');
+    assert.match(await classifySample('pathological'), /^Model v2 /);
+  });
 });

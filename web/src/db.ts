@@ -16,6 +16,7 @@ export interface HistoryEntry {
   id: string;                 // client_exam_id, the server's idempotency key
   createdAt: number;          // ms since epoch, when it was classified
   features: number[];         // 21 values, schema order
+  patientRef?: string;
   result: StoredResult;
   modelVersion: number;
   modelHash: string;

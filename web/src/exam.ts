@@ -218,6 +218,7 @@ async function classify(): Promise<void> {
         id,
         createdAt: now.getTime(),
         features,
+        patientRef: state.patientRef.trim() || undefined,
         result: {
           classIndex: c.classIndex,
           probabilities: Array.from(c.probabilities),

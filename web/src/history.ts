@@ -53,9 +53,14 @@ export async function render(): Promise<void> {
           h('tbody', {}, entries.map((e) =>
             h('tr', { 'data-exam-id': e.id },
               h('td', {}, dateTime(e.createdAt),
+                e.patientRef ? h('p', { class: 'muted' }, t('history.patient', { ref: e.patientRef })) : null,
                 h('details', {},
-                  h('summary', {}, t('history.col.id')),
-                  h('p', { class: 'mono' }, e.id),
+                  h('summary', {}, t('history.details')),
+                  h('p', {}, t('history.col.id'), ': ', h('span', { class: 'mono' }, e.id)),
+                  h('p', {}, e.result.probabilities.map((p, k) => `${className(k)} ${pct(p)}`).join(' · ')),
+                  e.result.outOfDistribution || e.result.outOfRange.length
+                    ? h('p', {}, t('result.ood.flag'), e.result.outOfRange.length ? `: ${e.result.outOfRange.map(featureName).join(', ')}` : '')
+                    : null,
                   h('dl', { class: 'features' }, schema.map((_f, i) => [
                     h('dt', {}, featureName(i)),
                     h('dd', {}, num(e.features[i])),
