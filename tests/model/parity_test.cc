@@ -64,8 +64,9 @@ struct Trained {
 class ParityTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    static std::map<std::string, std::unique_ptr<Trained>> cache;
-    std::unique_ptr<Trained>& trained = cache[GetParam().name];
+    // Never destroyed: freeing a booster after libxgboost's own statics are gone crashes at exit.
+    static auto* cache = new std::map<std::string, std::unique_ptr<Trained>>();
+    std::unique_ptr<Trained>& trained = (*cache)[GetParam().name];
     if (!trained) {
       const Dataset& data = Data();
       ASSERT_EQ(data.rows, 2126u);
