@@ -57,7 +57,16 @@ int Fail(int code, const std::string& message) {
 int Fail(int code, const Status& s) { return Fail(code, s.message()); }
 
 // Writes via a temporary file and rename, so a failed run never leaves half a bundle behind.
+// Not for an existing non-regular file (/dev/null, /dev/stdout, a FIFO): renaming over those
+// would replace the device itself (as root, /dev/null became a regular file); write in place.
 Status WriteFileBytes(const std::string& path, const void* data, size_t size, bool private_file) {
+  struct stat existing;
+  if (stat(path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    bool ok = f && std::fwrite(data, 1, size, f) == size;
+    ok = f && (std::fclose(f) == 0) && ok;
+    return ok ? Status::Ok() : Status::IoError("cannot write " + path + ": " + std::strerror(errno));
+  }
   std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::IoError("cannot write " + path + ": " + std::strerror(errno));
@@ -757,30 +766,41 @@ int Keygen(const std::vector<std::string>& argv) {
 
 int TuneVerb(const std::vector<std::string>& argv) {
   OptionSpec spec;
-  spec.with_value = {"--data", "--folds", "--repeat", "--inner-folds", "--max-rounds", "--out"};
+  spec.with_value = {"--data",       "--folds",      "--stage",
+                     "--repeat",     "--inner-folds", "--max-rounds", "--max-bundle-bytes", "--out"};
   Args args;
   Status s = args.Parse("tune", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
     std::printf(
-        "usage: fetal-model tune --data CSV --folds CSV [--repeat K] [--inner-folds K]\n"
-        "                        [--max-rounds N] [--out RESULTS.csv]\n"
+        "usage: fetal-model tune --data CSV --folds CSV [--stage 1|2] [--repeat K]\n"
+        "                        [--inner-folds K] [--max-rounds N] [--max-bundle-bytes N]\n"
+        "                        [--out RESULTS.csv]\n"
         "The offline hyperparameter search behind TrainParams' defaults (docs/training.md):\n"
-        "for every grid point, inner stratified K-fold CV on each outer TRAINING part of the\n"
-        "folds' repeat K (default 0); rounds by early stopping on the inner log loss; the\n"
+        "for every grid point of the stage (default 2), inner stratified K-fold CV on each\n"
+        "outer TRAINING part of the folds' repeat K (default 0); rounds by early stopping on\n"
+        "the inner log loss (stage 2: after temperature scaling, at most 300 rounds); the\n"
         "highest inner macro-F1 among candidates within 0.01 of the best inner log loss wins.\n"
-        "Outer test rows are never used. Takes about 10 minutes on one core.\n");
+        "--max-bundle-bytes N stops early only at round counts whose full-data bundle fits N\n"
+        "bytes (210000 ~ 150 KB gzipped); measured sizes are printed either way.\n"
+        "Outer test rows are never used. Takes 5-10 minutes of one core per stage.\n");
     return kExitOk;
   }
   std::string data_path, folds_path;
   if (!(s = args.Require("--data", &data_path)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.Require("--folds", &folds_path)).ok()) return Fail(kExitUsage, s);
-  trainer::TuneOptions options;
+  long stage = 2;
+  if (!(s = args.GetInt("--stage", 1, 2, &stage)).ok()) return Fail(kExitUsage, s);
+  trainer::TuneOptions options = trainer::TuneOptions::ForStage(static_cast<int>(stage));
   long repeat = options.repeat, inner = options.inner_folds, max_rounds = options.max_rounds;
   if (!(s = args.GetInt("--repeat", 0, 1000, &repeat)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.GetInt("--inner-folds", 2, 20, &inner)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.GetInt("--max-rounds", options.min_rounds, 5000, &max_rounds)).ok())
     return Fail(kExitUsage, s);
+  long max_bundle_bytes = 0;
+  if (!(s = args.GetInt("--max-bundle-bytes", 0, 1000000000L, &max_bundle_bytes)).ok())
+    return Fail(kExitUsage, s);
+  options.max_bundle_bytes = static_cast<size_t>(max_bundle_bytes);
   options.repeat = static_cast<int>(repeat);
   options.inner_folds = static_cast<int>(inner);
   options.max_rounds = static_cast<int>(max_rounds);
@@ -791,19 +811,21 @@ int TuneVerb(const std::vector<std::string>& argv) {
   std::vector<trainer::TuneOutcome> outcomes;
   std::string csv =
       "max_depth,eta,min_child_weight,subsample,colsample_bytree,class_weight,rounds,log_loss,"
-      "macro_f1,accuracy,suspect_recall,pathological_recall\n";
+      "raw_log_loss,temperature,macro_f1,accuracy,suspect_recall,pathological_recall,"
+      "bundle_bytes\n";
   auto describe = [](const trainer::TuneOutcome& o) {
     char buf[320];
     const TrainParams& p = o.params;
     std::snprintf(buf, sizeof buf,
-                  "%d,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.4f,%.4f,%.4f", p.max_depth, p.eta,
-                  p.min_child_weight, p.subsample, p.colsample_bytree, p.class_weight[0],
-                  p.class_weight[1], p.class_weight[2], p.rounds, o.log_loss, o.macro_f1,
-                  o.accuracy, o.suspect_recall, o.pathological_recall);
+                  "%d,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%zu", p.max_depth,
+                  p.eta, p.min_child_weight, p.subsample, p.colsample_bytree, p.class_weight[0],
+                  p.class_weight[1], p.class_weight[2], p.rounds, o.log_loss, o.raw_log_loss,
+                  o.temperature, o.macro_f1,
+                  o.accuracy, o.suspect_recall, o.pathological_recall, o.bundle_bytes);
     return std::string(buf);
   };
   std::printf("%s\n", csv.substr(0, csv.size() - 1).c_str());
-  s = trainer::Tune(data, splits, trainer::DefaultTuneGrid(), options, &outcomes,
+  s = trainer::Tune(data, splits, trainer::TuneGrid(static_cast<int>(stage)), options, &outcomes,
                     [&](const trainer::TuneOutcome& o) {
                       std::printf("%s\n", describe(o).c_str());
                       std::fflush(stdout);
@@ -811,6 +833,7 @@ int TuneVerb(const std::vector<std::string>& argv) {
   if (!s.ok()) return Fail(kExitFailed, s);
   for (const auto& o : outcomes) csv += describe(o) + "\n";
   size_t best = trainer::SelectBest(outcomes, options);
+  if (best == outcomes.size()) return Fail(kExitFailed, "no candidate fits the bundle size budget");
   std::printf("\nchosen: %s\nparams %s\n", describe(outcomes[best]).c_str(),
               outcomes[best].params.ToJson().c_str());
   if (args.Has("--out")) {

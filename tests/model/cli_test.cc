@@ -161,6 +161,16 @@ TEST_F(CliTest, CvPrintsTheTableAndWritesPredictions) {
   EXPECT_EQ(CountLines(csv), 1u + 5u * 2126u) << "one line per test row of every split";
 }
 
+TEST_F(CliTest, TuneBadInput) {
+  // The search itself takes minutes (docs/training.md); here only its argument checking.
+  CliRun r = Cli("tune --data '" + kData + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--folds"), std::string::npos) << r.err;
+  r = Cli("tune --data '" + kData + "' --folds '" + kFolds + "' --stage 3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--stage must be an integer 1..2"), std::string::npos) << r.err;
+}
+
 TEST_F(CliTest, CvBadFolds) {
   Write(kTmp + "/short_folds.csv", "row,repeat0\n0,0\n1,1\n");
   CliRun r = Cli("cv --data '" + kData + "' --folds '" + kTmp + "/short_folds.csv'");

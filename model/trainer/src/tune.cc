@@ -3,12 +3,43 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
+
+#include "fetal/bundle.h"
+#include "fetal/ood.h"
 
 namespace fetal {
 namespace trainer {
 
-std::vector<TrainParams> DefaultTuneGrid() {
+TuneOptions TuneOptions::ForStage(int stage) {
+  TuneOptions options;
+  if (stage >= 2) {
+    options.max_rounds = 300;  // 900 trees: the evaluator's speed and bundle size budget
+    options.calibrated = true;
+  }
+  return options;
+}
+
+std::vector<TrainParams> TuneGrid(int stage) {
   std::vector<TrainParams> grid;
+  if (stage >= 2) {
+    // Stage 1 winners: row/column sampling 0.8 and Suspect/Pathological weight 2 beat the rest
+    // at every depth and eta; min_child_weight 3 never helped. Refine around them.
+    const std::array<double, kNumClasses> weightings[] = {{1, 2, 2}, {1, 3, 3}};
+    for (int depth : {4, 5})
+      for (double eta : {0.05, 0.1})
+        for (double colsample : {0.5, 0.8})
+          for (const auto& weights : weightings) {
+            TrainParams p;
+            p.max_depth = depth;
+            p.eta = eta;
+            p.subsample = 0.8;
+            p.colsample_bytree = colsample;
+            p.class_weight = weights;
+            grid.push_back(p);
+          }
+    return grid;
+  }
   const std::array<double, kNumClasses> weightings[] = {{1, 1, 1}, {1, 2, 2}};
   const std::pair<double, double> samplings[] = {{1, 1}, {0.8, 0.8}};
   for (int depth : {3, 4, 5, 6})
@@ -27,6 +58,38 @@ std::vector<TrainParams> DefaultTuneGrid() {
           }
   return grid;
 }
+
+namespace {
+
+// Bundle size a candidate would ship after each round count: trained on every de-duplicated row
+// for max_rounds; a prefix of r rounds drops the later trees, and the format stores 3 bytes per
+// tree and 9 bytes per node (docs/bundle-format.md), the rest being fixed.
+Status MeasureBundleBytes(const ExamTable& table, const TrainParams& params,
+                          const std::vector<int>& round_counts, std::vector<size_t>* bytes) {
+  std::vector<size_t> rows = DeduplicateRows(table, AllRows(table));
+  std::unique_ptr<Booster> booster;
+  Status s = Booster::Train(table, rows, params, &booster);
+  if (!s.ok()) return s;
+  std::string json;
+  if (!(s = booster->SaveJson(&json)).ok()) return s;
+  Model model;
+  if (!(s = ImportXgboostJson(json, &model)).ok()) return s;
+  std::vector<float> features = GatherFeatures(table, rows);
+  if (!(s = FitOodReference(features.data(), rows.size(), params.ood_quantile, &model)).ok())
+    return s;
+  model.params_json = params.ToJson();
+  const size_t full = WriteBundle(model).size();
+  bytes->clear();
+  for (int rounds : round_counts) {
+    size_t dropped = 0;
+    for (size_t t = static_cast<size_t>(rounds) * kNumClasses; t < model.trees.size(); ++t)
+      dropped += 3 + 9 * model.trees[t].size();
+    bytes->push_back(full - dropped);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
             const std::vector<TrainParams>& candidates, const TuneOptions& options,
@@ -52,7 +115,8 @@ Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
     TrainParams params = candidate;
     params.rounds = options.max_rounds;
     // Sums over outer splits, per round count.
-    std::vector<double> log_loss(round_counts.size()), macro_f1(round_counts.size()),
+    std::vector<double> log_loss(round_counts.size()), raw_log_loss(round_counts.size()),
+        temperature(round_counts.size()), macro_f1(round_counts.size()),
         accuracy(round_counts.size()), suspect(round_counts.size()),
         pathological(round_counts.size());
     for (const CvSplit* split : outer) {
@@ -84,27 +148,40 @@ Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
       std::vector<int> labels = GatherLabels(table, train);
       std::vector<float> probabilities(train.size() * kNumClasses);
       for (size_t k = 0; k < round_counts.size(); ++k) {
-        SoftmaxWithTemperature(oof[k].data(), train.size(), 1.0, probabilities.data());
+        double t = options.calibrated ? FitTemperature(oof[k].data(), labels.data(), train.size())
+                                      : 1.0;
+        SoftmaxWithTemperature(oof[k].data(), train.size(), t, probabilities.data());
         ClassificationMetrics m = ComputeMetrics(probabilities.data(), labels.data(), train.size());
         log_loss[k] += m.log_loss;
+        raw_log_loss[k] += LogLossAtTemperature(oof[k].data(), labels.data(), train.size(), 1.0);
+        temperature[k] += t;
         macro_f1[k] += m.macro_f1;
         accuracy[k] += m.accuracy;
         suspect[k] += m.recall[1];
         pathological[k] += m.recall[2];
       }
     }
+    // Early stopping on the inner log loss, among the round counts whose bundle fits the budget.
+    std::vector<size_t> bytes;
+    Status measured = MeasureBundleBytes(table, params, round_counts, &bytes);
+    if (!measured.ok()) return measured;
     size_t best = 0;
-    for (size_t k = 1; k < round_counts.size(); ++k)
-      if (log_loss[k] < log_loss[best]) best = k;
+    for (size_t k = 1; k < round_counts.size(); ++k) {
+      const bool fits = options.max_bundle_bytes == 0 || bytes[k] <= options.max_bundle_bytes;
+      if (fits && log_loss[k] < log_loss[best]) best = k;
+    }
     const double n = static_cast<double>(outer.size());
     TuneOutcome outcome;
     outcome.params = candidate;
     outcome.params.rounds = round_counts[best];
     outcome.log_loss = log_loss[best] / n;
+    outcome.raw_log_loss = raw_log_loss[best] / n;
+    outcome.temperature = temperature[best] / n;
     outcome.macro_f1 = macro_f1[best] / n;
     outcome.accuracy = accuracy[best] / n;
     outcome.suspect_recall = suspect[best] / n;
     outcome.pathological_recall = pathological[best] / n;
+    outcome.bundle_bytes = bytes[best];
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     outcomes->push_back(outcome);
@@ -114,10 +191,15 @@ Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
 }
 
 size_t SelectBest(const std::vector<TuneOutcome>& outcomes, const TuneOptions& options) {
-  double best_loss = outcomes[0].log_loss;
-  for (const TuneOutcome& o : outcomes) best_loss = std::min(best_loss, o.log_loss);
+  auto eligible = [&options](const TuneOutcome& o) {
+    return options.max_bundle_bytes == 0 || o.bundle_bytes <= options.max_bundle_bytes;
+  };
+  double best_loss = INFINITY;
+  for (const TuneOutcome& o : outcomes)
+    if (eligible(o)) best_loss = std::min(best_loss, o.log_loss);
   size_t chosen = outcomes.size();
   for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!eligible(outcomes[i])) continue;
     if (outcomes[i].log_loss > best_loss + options.log_loss_tolerance) continue;
     if (chosen == outcomes.size() || outcomes[i].macro_f1 > outcomes[chosen].macro_f1) chosen = i;
   }
