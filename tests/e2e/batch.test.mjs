@@ -24,7 +24,7 @@ describe('batch CSV', { skip: skip ?? false }, () => {
 
   after(async () => {
     await closeBrowser(context);
-    await server.stop();
+    await server.dispose();
   });
 
   test('the 2126-row dataset gives the class counts of `fetal-model predict`', async () => {

@@ -22,7 +22,7 @@ describe('exam form', { skip: skip ?? false }, () => {
 
   after(async () => {
     await closeBrowser(context);
-    await server.stop();
+    await server.dispose();
   });
 
   // The first dataset row the native CLI puts in each class: three rows, three different results.

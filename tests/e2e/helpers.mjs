@@ -106,6 +106,12 @@ export class FetalServer {
     }
   }
 
+  // Stops the server and deletes its data directory.
+  async dispose() {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
   async createToken(role, name) {
     const { stdout } = await run(serverBin, ['token', 'create', '--role', role, '--name', name, '--data-dir', this.dataDir]);
     return stdout.trim().split('\n').pop().trim();

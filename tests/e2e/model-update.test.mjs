@@ -3,7 +3,7 @@
 // middle of an exam; a tampered download is refused (bad signature), and so is a rollback to a
 // lower version. Screenshots of the model page in both languages.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -13,10 +13,10 @@ import {
 const skip = missingPrerequisite();
 
 describe('model updates', { skip: skip ?? false }, () => {
-  let server, context, page, v2;
+  let server, context, page, v2, dir;
 
   before(async () => {
-    const dir = tempDir('models');
+    dir = tempDir('models');
     v2 = join(dir, 'v2.fhm');
     // A genuinely different model: fewer rounds, version 2, signed like a release.
     await cli(modelBin, ['train', '--data', dataset, '--out', v2, '--no-cv', '--model-version', '2', '--rounds', '120', '--name', 'fetal-health-e2e']);
@@ -31,7 +31,8 @@ describe('model updates', { skip: skip ?? false }, () => {
 
   after(async () => {
     await closeBrowser(context);
-    await server.stop();
+    await server.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   async function checkNow() {

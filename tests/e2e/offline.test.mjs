@@ -24,7 +24,7 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
 
   after(async () => {
     await closeBrowser(context);
-    await server.stop();
+    await server.dispose();
   });
 
   async function serverExams(clientExamId) {
