@@ -98,6 +98,24 @@ describe('parseCsv()', () => {
     assert.equal(runtime.parseCsv('').errors.length, 1);
   });
 
+  test('random damage to the bytes never throws or aborts: errors come back as values', () => {
+    const good = new TextEncoder().encode([header, ...body].join('\n'));
+    const alphabet = [0x22, 0x2c, 0x0a, 0x0d, 0x2d, 0x2e, 0x45, 0x00, 0xff, 0xc3, 0x20, 0x31];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 300; ++k) {
+      const bad = good.slice();
+      for (let m = 0; m < 1 + (k % 8); ++m) {
+        bad[Math.floor(random() * bad.length)] = alphabet[Math.floor(random() * alphabet.length)];
+      }
+      const t = runtime.parseCsv(bad);
+      assert.equal(t.features.length, t.rows * 21);
+      assert.ok(t.rows + t.errors.length >= 1, 'every row is either read or reported');
+      for (const e of t.errors) assert.ok(e.line >= 1 && typeof e.message === 'string' && e.message.length > 0);
+    }
+    assert.equal(runtime.parseCsv(good).rows, 5, 'the module still works');
+  });
+
   test('rejects what is neither text nor bytes', () => {
     assert.throws(() => runtime.parseCsv(42), TypeError);
   });

@@ -56,6 +56,26 @@ describe('loadModel() with bad bytes', () => {
     expectRefused(bad, 'unsupported', /version/);
   });
 
+  test('random damage anywhere, including huge counts in the prefix, never aborts the module', () => {
+    let seed = 12345;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 300; ++k) {
+      const bad = good.slice();
+      const at = k < 40 ? 4 + (k % 16) : Math.floor(random() * bad.length);  // prefix fields first
+      bad[at] = k < 40 ? 0xff : (bad[at] + 1 + Math.floor(random() * 255)) & 0xff;
+      const outcome = runtime.loadModel(bad);
+      assert.equal(outcome.ok, false, `byte ${at} changed`);
+      assert.ok(['corruption', 'unsupported', 'invalid_argument'].includes(outcome.error.code), outcome.error.code);
+    }
+    for (let k = 0; k < 60; ++k) {
+      const outcome = runtime.loadModel(good.slice(0, Math.floor(random() * good.length)));
+      assert.equal(outcome.ok, false);
+    }
+    const loaded = runtime.loadModel(good);
+    assert.ok(loaded.ok, 'the module still works');
+    loaded.model.dispose();
+  });
+
   test('not bytes at all', () => {
     assert.equal(runtime.loadModel('a string').ok, false);
     assert.equal(runtime.loadModel(null).ok, false);
