@@ -125,6 +125,7 @@ export function resultCard(result: Classification, info: ModelInfo, features: re
       'section',
       { class: `ood ${flagged ? 'flagged' : 'ok'}`, 'data-testid': 'ood', 'data-flagged': String(flagged) },
       h('p', { class: 'ood-badge' }, flagged ? `⚠ ${t('result.ood.flag')}` : `✓ ${t('result.ood.ok')}`),
+      flagged ? h('p', {}, t('result.ood.explain')) : null,
       h('p', { class: 'muted' }, t('result.ood.detail', { distance: num(ood.distance, 2), threshold: num(ood.threshold, 2) })),
       ood.outOfRange.length
         ? h('p', { 'data-testid': 'ood-features' }, t('result.ood.features', { features: ood.outOfRange.map(featureName).join(', ') }))
