@@ -1,5 +1,6 @@
 #include "exam_json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -240,7 +241,7 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   DecodeOptionalString(j, "note", kMaxNoteBytes, prefix, &out->note, errors);
 
   if (errors->size() != errors_before) return false;
-  const std::string canonical = j.dump();
+  const std::string canonical = CanonicalExamText(*out);
   out->body_sha256 = Sha256Hex(canonical.data(), canonical.size());
   return true;
 }
@@ -301,6 +302,151 @@ json ExamToJson(const storage::ExamRecord& exam) {
       {"content_sha256", exam.content_sha256},
   };
   return j;
+}
+
+namespace {
+
+void AppendString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          *out += buf;
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Shortest text that reads back as the same double (what nlohmann prints, minus a trailing ".0").
+void AppendNumber(double v, std::string* out) {
+  if (!std::isfinite(v)) {
+    *out += "null";
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+void AppendInt(int64_t v, std::string* out) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, r.ptr);
+}
+
+void AppendClass(int k, std::string* out) {
+  if (k >= 0 && k < kNumClasses) AppendString(kClassNames[k], out);
+  else *out += "null";
+}
+
+void AppendProbabilities(const std::array<double, kNumClasses>& p, std::string* out) {
+  out->push_back('[');
+  for (int k = 0; k < kNumClasses; ++k) {
+    if (k) out->push_back(',');
+    AppendNumber(p[k], out);
+  }
+  out->push_back(']');
+}
+
+}  // namespace
+
+void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed, const std::string& warnings_json,
+                    std::string* out) {
+  const storage::ExamInput& in = exam.input;
+  const auto& schema = FeatureSchema();
+  out->reserve(out->size() + 1600);
+  *out += "{\"agreement\":{\"match\":";
+  *out += in.agreement ? "true" : "false";
+  *out += ",\"max_abs_diff\":";
+  AppendNumber(in.max_abs_diff, out);
+  *out += "},\"audit_seq\":";
+  AppendInt(exam.audit_seq, out);
+  *out += ",\"client_exam_id\":";
+  AppendString(in.client_exam_id, out);
+  *out += ",\"client_result\":{\"class\":";
+  AppendClass(in.client_class, out);
+  *out += ",\"model_version\":";
+  AppendInt(in.model_version, out);
+  *out += ",\"probabilities\":";
+  AppendProbabilities(in.client_probabilities, out);
+  *out += "},\"client_time\":";
+  AppendString(in.client_timestamp, out);
+  *out += ",\"content_sha256\":";
+  AppendString(exam.content_sha256, out);
+  *out += ",\"features\":{";
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (i) out->push_back(',');
+    AppendString(schema[i].key, out);
+    out->push_back(':');
+    AppendNumber(in.features[i], out);
+  }
+  *out += "},\"id\":";
+  AppendInt(exam.id, out);
+  *out += ",\"note\":";
+  AppendString(in.note, out);
+  *out += ",\"patient_ref\":";
+  AppendString(in.patient_ref, out);
+  *out += ",\"received_at\":";
+  AppendString(FormatTime(exam.received_ms), out);
+  *out += ",\"received_ms\":";
+  AppendInt(exam.received_ms, out);
+  if (replayed != nullptr) {
+    *out += ",\"replayed\":";
+    *out += *replayed ? "true" : "false";
+  }
+  *out += ",\"server_result\":{\"class\":";
+  AppendClass(in.server_class, out);
+  *out += ",\"model_version\":";
+  AppendInt(in.model_version, out);
+  *out += ",\"probabilities\":";
+  AppendProbabilities(in.server_probabilities, out);
+  *out += "},\"submitted_by\":";
+  AppendString(exam.submitted_by, out);
+  if (!warnings_json.empty()) {
+    *out += ",\"warnings\":";
+    *out += warnings_json;
+  }
+  out->push_back('}');
+}
+
+std::string CanonicalExamText(const storage::ExamInput& in) {
+  const auto& schema = FeatureSchema();
+  std::string out;
+  out.reserve(1024);
+  out += "{\"client_exam_id\":";
+  AppendString(in.client_exam_id, &out);
+  out += ",\"client_result\":{\"class\":";
+  AppendClass(in.client_class, &out);
+  out += ",\"model_version\":";
+  AppendInt(in.model_version, &out);
+  out += ",\"probabilities\":";
+  AppendProbabilities(in.client_probabilities, &out);
+  out += "},\"client_time\":";
+  AppendString(in.client_timestamp, &out);
+  out += ",\"features\":{";
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (i) out.push_back(',');
+    AppendString(schema[i].key, &out);
+    out.push_back(':');
+    AppendNumber(in.features[i], &out);
+  }
+  out += "},\"note\":";
+  AppendString(in.note, &out);
+  out += ",\"patient_ref\":";
+  AppendString(in.patient_ref, &out);
+  out.push_back('}');
+  return out;
 }
 
 json AuditEventToJson(const storage::AuditEvent& e) {

@@ -31,10 +31,15 @@ nlohmann::json FieldErrorToJson(const FieldError& e);
 
 // Decodes the client's part of one exam (everything but the server's re-evaluation) into *out.
 // `prefix` is prepended to field paths ("" or "exams[3]."). Appends to *errors; returns true if
-// nothing was appended. Also sets out->body_sha256 from the canonical form of `j` (keys sorted,
-// no whitespace), so the same exam sent with other spacing or key order is still a replay.
+// nothing was appended. Also sets out->body_sha256 = SHA-256 of CanonicalExamText(*out).
 bool DecodeExam(const nlohmann::json& j, const std::string& prefix, storage::ExamInput* out,
                 std::vector<FieldError>* errors);
+
+// The client's part of an exam as canonical JSON text: fixed key order, features in schema order,
+// numbers in their shortest round-trip form, absent optional strings as "". Its SHA-256 is the
+// idempotency body hash: the same exam sent with other spacing, key order or number spelling
+// (120 vs 120.0) is a replay, not a conflict.
+std::string CanonicalExamText(const storage::ExamInput& in);
 
 // Validator findings -> field errors (errors only) and warnings JSON (warnings only).
 void FindingsToErrors(const std::vector<Finding>& findings, const std::string& prefix,
@@ -42,6 +47,11 @@ void FindingsToErrors(const std::vector<Finding>& findings, const std::string& p
 nlohmann::json WarningsToJson(const std::vector<Finding>& findings);
 
 nlohmann::json ExamToJson(const storage::ExamRecord& exam);
+// The same object as ExamToJson(exam).dump(), written directly (no intermediate tree: this is the
+// hot path of every exam response). `replayed` (when non-null) and `warnings_json` (a JSON array
+// text, when non-empty) are added as "replayed" and "warnings".
+void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed, const std::string& warnings_json,
+                    std::string* out);
 nlohmann::json AuditEventToJson(const storage::AuditEvent& event);
 nlohmann::json TokenToJson(const storage::TokenRecord& token);
 

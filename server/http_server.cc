@@ -674,11 +674,11 @@ void ApiServer::SubmitExam(const httplib::Request& req, httplib::Response& res, 
   }
   metrics_.CountExams(result.replayed ? 0 : 1, result.replayed ? 1 : 0,
                       !result.replayed && !result.exam.input.agreement ? 1 : 0);
-  json out = ExamToJson(result.exam);
-  out["replayed"] = result.replayed;
-  out["warnings"] = std::move(warnings);
+  std::string out;
+  AppendExamJson(result.exam, &result.replayed, Dump(warnings), &out);
   res.set_header("Location", "/api/v1/exams/" + std::to_string(result.exam.id));
-  SendJson(res, result.replayed ? 200 : 201, out);
+  res.status = result.replayed ? 200 : 201;
+  res.set_content(std::move(out), "application/json");
 }
 
 void ApiServer::SubmitExamBatch(const httplib::Request& req, httplib::Response& res, const Caller& caller) {
@@ -731,21 +731,24 @@ void ApiServer::SubmitExamBatch(const httplib::Request& req, httplib::Response& 
     SendStoreError(res, s);
     return;
   }
-  json out = json::array();
+  std::string exams_text = "[";
   int64_t stored = 0, replayed = 0, mismatched = 0;
   for (size_t i = 0; i < results.size(); ++i) {
-    json e = ExamToJson(results[i].exam);
-    e["replayed"] = results[i].replayed;
-    e["warnings"] = i < warnings.size() ? warnings[i] : json::array();
-    out.push_back(std::move(e));
+    if (i) exams_text += ',';
+    AppendExamJson(results[i].exam, &results[i].replayed, i < warnings.size() ? Dump(warnings[i]) : "[]",
+                   &exams_text);
     if (results[i].replayed) ++replayed;
     else {
       ++stored;
       if (!results[i].exam.input.agreement) ++mismatched;
     }
   }
+  exams_text += ']';
   metrics_.CountExams(stored, replayed, mismatched);
-  SendJson(res, stored > 0 ? 201 : 200, json{{"stored", stored}, {"replayed", replayed}, {"exams", std::move(out)}});
+  res.status = stored > 0 ? 201 : 200;
+  res.set_content("{\"exams\":" + exams_text + ",\"replayed\":" + std::to_string(replayed) +
+                      ",\"stored\":" + std::to_string(stored) + "}",
+                  "application/json");
 }
 
 bool ApiServer::AuditRead(httplib::Response& res, const Caller& caller, const std::string& action,
@@ -781,8 +784,10 @@ void ApiServer::GetExam(const httplib::Request& req, httplib::Response& res, con
     return;
   }
   if (!AuditRead(res, caller, "exam.read", object, "ok", "")) return;
-  json out = ExamToJson(exam);
-  SendJson(res, 200, out);
+  std::string out;
+  AppendExamJson(exam, nullptr, "", &out);
+  res.status = 200;
+  res.set_content(std::move(out), "application/json");
 }
 
 void ApiServer::ListExams(const httplib::Request& req, httplib::Response& res, const Caller& caller) {
@@ -849,11 +854,16 @@ void ApiServer::ListExams(const httplib::Request& req, httplib::Response& res, c
     return;
   }
   if (!AuditRead(res, caller, "exam.list", "", "ok", QueryDetails(req))) return;
-  json exams = json::array();
-  for (const auto& e : page.exams) exams.push_back(ExamToJson(e));
-  SendJson(res, 200,
-           json{{"exams", std::move(exams)},
-                {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}});
+  std::string out = "{\"exams\":[";
+  for (size_t i = 0; i < page.exams.size(); ++i) {
+    if (i) out += ',';
+    AppendExamJson(page.exams[i], nullptr, "", &out);
+  }
+  out += "],\"next_cursor\":";
+  out += page.next_cursor.empty() ? std::string("null") : Dump(json(page.next_cursor));
+  out += '}';
+  res.status = 200;
+  res.set_content(std::move(out), "application/json");
 }
 
 void ApiServer::ListAudit(const httplib::Request& req, httplib::Response& res, const Caller& caller) {

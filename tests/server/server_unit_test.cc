@@ -150,6 +150,32 @@ TEST(ExamJsonTest, ReportsEveryProblemWithItsPath) {
   }
 }
 
+TEST(ExamJsonTest, DirectWriterMatchesTheJsonTree) {
+  storage::ExamRecord rec;
+  std::vector<FieldError> errors;
+  ASSERT_TRUE(DecodeExam(ValidExam(), "", &rec.input, &errors));
+  rec.id = 42;
+  rec.submitted_by = "ward \"3\"\n";
+  rec.received_ms = 1795873689809;
+  rec.audit_seq = 7;
+  rec.content_sha256 = std::string(64, 'c');
+  rec.input.note = "tab\there, control \x01, unicode \xc3\xa9";
+  rec.input.server_probabilities = {0.1234567890123, 1.0 / 3, 2.0 / 3 - 0.1234567890123};
+  rec.input.max_abs_diff = 1e-7;
+  rec.input.features[8] = 0.1 + 0.2;
+  bool replayed = true;
+  std::string text;
+  AppendExamJson(rec, &replayed, "[]", &text);
+  json direct = json::parse(text);
+  json tree = ExamToJson(rec);
+  tree["replayed"] = true;
+  tree["warnings"] = json::array();
+  EXPECT_EQ(direct, tree) << text;
+  std::string plain;
+  AppendExamJson(rec, nullptr, "", &plain);
+  EXPECT_EQ(json::parse(plain), ExamToJson(rec));
+}
+
 class StaticFilesTest : public ::testing::Test {
  protected:
   void SetUp() override {
