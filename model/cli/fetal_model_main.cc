@@ -716,6 +716,9 @@ int Verify(const std::vector<std::string>& argv) {
     signature.pop_back();
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   s = VerifyBundle(key, data, bytes.size(), signature);
+  if (s.code() == Status::Code::kInvalidArgument) {  // a malformed key or signature file
+    return Fail(kExitUsage, "cannot check " + sig_path + " with " + key_path + ": " + s.message());
+  }
   if (!s.ok()) {
     return Fail(kExitFailed, "signature " + sig_path + " does NOT verify for " + bundle_path +
                                  ": " + s.message());
@@ -790,14 +793,14 @@ int TuneVerb(const std::vector<std::string>& argv) {
   if (!(s = args.Require("--data", &data_path)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.Require("--folds", &folds_path)).ok()) return Fail(kExitUsage, s);
   long stage = 2;
-  if (!(s = args.GetInt("--stage", 1, 2, &stage)).ok()) return Fail(kExitUsage, s);
+  if (!(s = args.GetInt("--stage", 1, 3, &stage)).ok()) return Fail(kExitUsage, s);
   trainer::TuneOptions options = trainer::TuneOptions::ForStage(static_cast<int>(stage));
   long repeat = options.repeat, inner = options.inner_folds, max_rounds = options.max_rounds;
   if (!(s = args.GetInt("--repeat", 0, 1000, &repeat)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.GetInt("--inner-folds", 2, 20, &inner)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.GetInt("--max-rounds", options.min_rounds, 5000, &max_rounds)).ok())
     return Fail(kExitUsage, s);
-  long max_bundle_bytes = 0;
+  long max_bundle_bytes = static_cast<long>(options.max_bundle_bytes);
   if (!(s = args.GetInt("--max-bundle-bytes", 0, 1000000000L, &max_bundle_bytes)).ok())
     return Fail(kExitUsage, s);
   options.max_bundle_bytes = static_cast<size_t>(max_bundle_bytes);
@@ -810,21 +813,22 @@ int TuneVerb(const std::vector<std::string>& argv) {
   if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
   std::vector<trainer::TuneOutcome> outcomes;
   std::string csv =
-      "max_depth,eta,min_child_weight,subsample,colsample_bytree,class_weight,rounds,log_loss,"
+      "max_depth,eta,min_child_weight,gamma,subsample,colsample_bytree,class_weight,rounds,log_loss,"
       "raw_log_loss,temperature,macro_f1,accuracy,suspect_recall,pathological_recall,"
       "bundle_bytes\n";
   auto describe = [](const trainer::TuneOutcome& o) {
     char buf[320];
     const TrainParams& p = o.params;
     std::snprintf(buf, sizeof buf,
-                  "%d,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%zu", p.max_depth,
-                  p.eta, p.min_child_weight, p.subsample, p.colsample_bytree, p.class_weight[0],
-                  p.class_weight[1], p.class_weight[2], p.rounds, o.log_loss, o.raw_log_loss,
-                  o.temperature, o.macro_f1,
-                  o.accuracy, o.suspect_recall, o.pathological_recall, o.bundle_bytes);
+                  "%d,%g,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%zu",
+                  p.max_depth, p.eta, p.min_child_weight, p.gamma, p.subsample,
+                  p.colsample_bytree, p.class_weight[0], p.class_weight[1], p.class_weight[2],
+                  p.rounds, o.log_loss, o.raw_log_loss, o.temperature, o.macro_f1, o.accuracy,
+                  o.suspect_recall, o.pathological_recall, o.bundle_bytes);
     return std::string(buf);
   };
   std::printf("%s\n", csv.substr(0, csv.size() - 1).c_str());
+  std::fflush(stdout);
   s = trainer::Tune(data, splits, trainer::TuneGrid(static_cast<int>(stage)), options, &outcomes,
                     [&](const trainer::TuneOutcome& o) {
                       std::printf("%s\n", describe(o).c_str());

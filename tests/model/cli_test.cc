@@ -166,9 +166,9 @@ TEST_F(CliTest, TuneBadInput) {
   CliRun r = Cli("tune --data '" + kData + "'");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--folds"), std::string::npos) << r.err;
-  r = Cli("tune --data '" + kData + "' --folds '" + kFolds + "' --stage 3");
+  r = Cli("tune --data '" + kData + "' --folds '" + kFolds + "' --stage 4");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("--stage must be an integer 1..2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--stage must be an integer 1..3"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, CvBadFolds) {
@@ -310,6 +310,16 @@ TEST_F(CliTest, SignAndVerifyBadInput) {
   r = Cli("verify --pubkey '" + kTmp + "/not_a_key.pem' --sig /nonexistent.sig '" + bundle_ + "'");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("/nonexistent.sig"), std::string::npos) << r.err;
+  // A signature file that is not a signature at all is bad input (2), not a mismatch (1).
+  std::string priv = kTmp + "/bad_input_key.pem", pub = kTmp + "/bad_input_key.pub.pem";
+  ASSERT_EQ(Cli("keygen --force --private '" + priv + "' --public '" + pub + "'").code, 0);
+  Write(kTmp + "/garbage.sig", "not base64 at all\n");
+  r = Cli("verify --pubkey '" + pub + "' --sig '" + kTmp + "/garbage.sig' '" + bundle_ + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("garbage.sig"), std::string::npos) << r.err;
+  r = Cli("inspect '" + kTmp + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("directory"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, ImportXgboost) {

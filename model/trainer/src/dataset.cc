@@ -1,5 +1,8 @@
 #include "fetal/trainer/dataset.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -12,6 +15,9 @@ namespace fetal {
 namespace trainer {
 
 Status ReadFileBytes(const std::string& path, std::string* out) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return Status::IoError("cannot read " + path + ": it is a directory, expected a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
   std::ostringstream buffer;

@@ -17,11 +17,30 @@ TuneOptions TuneOptions::ForStage(int stage) {
     options.max_rounds = 300;  // 900 trees: the evaluator's speed and bundle size budget
     options.calibrated = true;
   }
+  if (stage >= 3) options.max_bundle_bytes = 210000;  // ~150 KB gzipped
   return options;
 }
 
 std::vector<TrainParams> TuneGrid(int stage) {
   std::vector<TrainParams> grid;
+  if (stage >= 3) {
+    // Depth-5 trees under the bundle budget: pruning (gamma, min_child_weight) shrinks trees so
+    // more rounds fit; a larger eta needs fewer rounds.
+    for (double eta : {0.05, 0.075})
+      for (double gamma : {0.0, 0.5})
+        for (double mcw : {1.0, 2.0}) {
+          TrainParams p;
+          p.max_depth = 5;
+          p.eta = eta;
+          p.gamma = gamma;
+          p.min_child_weight = mcw;
+          p.subsample = 0.8;
+          p.colsample_bytree = 0.8;
+          p.class_weight = {1, 3, 3};
+          grid.push_back(p);
+        }
+    return grid;
+  }
   if (stage >= 2) {
     // Stage 1 winners: row/column sampling 0.8 and Suspect/Pathological weight 2 beat the rest
     // at every depth and eta; min_child_weight 3 never helped. Refine around them.
