@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
-import { DATASET, ROOT, WASM_DIST, modelPaths, reference } from '../../tests/wasm/support.mjs';
+import { DATASET, ROOT, WASM_DIST, modelPaths, reference, referenceWithEnv } from '../../tests/wasm/support.mjs';
 
 export { DATASET, ROOT, WASM_DIST, modelPaths, reference };
 
@@ -52,9 +52,16 @@ export function shippedBytes() {
   return result;
 }
 
-/** Native figures from the same machine, for the "within 2x of native" comparison. */
+/**
+ * Native figures from the same machine, for the "within 2x of native" comparison: the evaluator
+ * as the server runs it (AVX-512 kernels where the CPU has them), and its portable scalar kernel
+ * (FETAL_EVALUATOR_KERNEL=scalar), which is the code the wasm build runs.
+ */
 export function nativeFigures(modelFile, { exams }) {
-  return reference('bench', '--model', modelFile, '--input', DATASET, '--calls', '20000', '--batch', String(exams));
+  const args = ['bench', '--model', modelFile, '--input', DATASET, '--calls', '20000', '--batch', String(exams)];
+  const native = referenceWithEnv({}, ...args);
+  native.scalar = referenceWithEnv({ FETAL_EVALUATOR_KERNEL: 'scalar' }, ...args);
+  return native;
 }
 
 export function datasetFeatures(runtime) {
@@ -93,6 +100,12 @@ export function printReport(host, report) {
     row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
     if (w.batch.cpuNsPerExam) {
       row(`batch CPU-time ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${n.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, n.batchCpuNsPerExam));
+    }
+    const sc = n.scalar;
+    row(`native scalar kernel: predict() median`, us(w.predict.medianUs), us(sc.predictMedianNs / 1000), ratio(w.predict.medianUs, sc.predictMedianNs / 1000));
+    row(`native scalar kernel: batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${sc.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, sc.batchNsPerExam));
+    if (w.batch.cpuNsPerExam) {
+      row(`native scalar kernel: batch CPU ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${sc.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, sc.batchCpuNsPerExam));
     }
     lines.push(`(single-call samples: ${w.predict.calls} predict calls in blocks of ${w.predict.blockSize}, ${w.classify.calls} classify calls in blocks of ${w.classify.blockSize})`);
   }

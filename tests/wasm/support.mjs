@@ -33,8 +33,15 @@ export async function loadRuntime() {
 
 /** Runs the native reference helper and parses its JSON output. */
 export function reference(...args) {
+  return referenceWithEnv({}, ...args);
+}
+
+/** The same, with extra environment variables for the helper (e.g. the evaluator kernel). */
+export function referenceWithEnv(env, ...args) {
   requireFile(REFERENCE, 'run scripts/build.sh (target fetal_wasm_reference, tests/wasm)');
-  const text = execFileSync(REFERENCE, args, { maxBuffer: 1 << 30, encoding: 'utf8' });
+  const text = execFileSync(REFERENCE, args, {
+    maxBuffer: 1 << 30, encoding: 'utf8', env: { ...process.env, ...env },
+  });
   return JSON.parse(text);
 }
 
