@@ -3,9 +3,11 @@
 //
 // Threading: every method may be called concurrently from any number of threads. Writes that
 // must be durable (exam submissions, audit appends, token and model changes) are queued to one
-// committer thread per store that runs all pending writes in ONE transaction (each in its own
-// SAVEPOINT, so one failure does not undo the others), commits once, and only then acknowledges
-// every caller. A method that returns OK for a write guarantees the write is durable.
+// committer thread per store that runs all pending writes in ONE transaction, commits once, and
+// only then acknowledges every caller. One write's failure never undoes the others in its group
+// (batches, token and model changes run in their own SAVEPOINT; single submissions and audit
+// appends check everything before writing, and a statement error reruns the group without them;
+// see docs/storage.md). A method that returns OK for a write guarantees the write is durable.
 //
 // Errors: nothing throws across this interface. Every method returns a StoreStatus; database
 // driver errors are caught inside and mapped (see StoreStatus::Code).
