@@ -3,6 +3,7 @@
 // WebAssembly, where a throw aborts the module.
 #include "fetal/bundle.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string_view>
@@ -18,7 +19,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr uint8_t kMagic[4] = {'F', 'H', 'M', 'B'};
-constexpr size_t kPrefixSize = 20;  // magic, format version, header length, tree count, node count
+// magic, format version, header length, tree count, node count, leaf count, threshold count
+constexpr size_t kPrefixSize = 28;
 constexpr size_t kHashSize = 32;
 constexpr uint8_t kLeafBit = 0x80;
 constexpr uint8_t kDefaultLeftBit = 0x40;
@@ -34,11 +36,6 @@ void PutU16(std::vector<uint8_t>* out, uint32_t v) {
 }
 void PutU32(std::vector<uint8_t>* out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out->push_back(uint8_t(v >> (8 * i)));
-}
-void PutF32(std::vector<uint8_t>* out, float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  PutU32(out, bits);
 }
 uint16_t GetU16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 uint32_t GetU32(const uint8_t* p) {
@@ -447,6 +444,17 @@ Status CheckModel(const Model& model) {
   return Status::Ok();
 }
 
+namespace {
+
+// A float's bits mapped so that unsigned order is numeric order (-0 just below +0).
+uint32_t OrderKey(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return bits ^ ((bits >> 31) ? 0xffffffffu : 0x80000000u);
+}
+
+}  // namespace
+
 std::vector<uint8_t> WriteBundle(const Model& model) {
   const std::string header =
       HeaderJson(model).dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -457,42 +465,67 @@ std::vector<uint8_t> WriteBundle(const Model& model) {
     orders.push_back(BreadthFirstOrder(tree));
     node_count += orders.back().size();
   }
-
-  std::vector<uint8_t> out;
-  out.reserve(kPrefixSize + header.size() + 3 * model.trees.size() + 9 * node_count + kHashSize);
-  for (uint8_t b : kMagic) out.push_back(b);
-  PutU32(&out, uint32_t(kBundleFormatVersion));
-  PutU32(&out, uint32_t(header.size()));
-  PutU32(&out, uint32_t(model.trees.size()));
-  PutU32(&out, uint32_t(node_count));
-  out.insert(out.end(), header.begin(), header.end());
-  for (const auto& order : orders) PutU16(&out, uint32_t(order.size()));
-  for (const Tree& tree : model.trees) out.push_back(uint8_t(tree.target_class));
-  // Struct-of-arrays, each array over all trees: similar bytes sit together and gzip well.
-  for (size_t t = 0; t < model.trees.size(); ++t) {
-    const Tree& tree = model.trees[t];
-    for (int32_t node : orders[t]) {
-      out.push_back(tree.is_leaf(node) ? kLeafBit
-                                       : uint8_t(tree.feature[node] |
-                                                 (tree.default_left[node] ? kDefaultLeftBit : 0)));
-    }
-  }
-  // Thresholds as plain floats (hist thresholds repeat exactly, which gzip finds), leaf values
-  // and covers as byte planes.
-  std::vector<float> leaves, covers;
+  // Each feature's distinct thresholds, ascending; splits refer to them by index.
+  std::vector<std::vector<uint32_t>> table(kNumFeatures);  // order keys
+  std::vector<float> leaves, leaf_covers;
   for (size_t t = 0; t < model.trees.size(); ++t) {
     const Tree& tree = model.trees[t];
     for (int32_t node : orders[t]) {
       if (tree.is_leaf(node)) {
         leaves.push_back(tree.value[node]);
+        leaf_covers.push_back(tree.cover[node]);
       } else {
-        PutF32(&out, tree.value[node]);
+        table[tree.feature[node]].push_back(OrderKey(tree.value[node]));
       }
-      covers.push_back(tree.cover[node]);
     }
   }
+  size_t threshold_count = 0;
+  for (auto& keys : table) {
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    threshold_count += keys.size();
+  }
+
+  std::vector<uint8_t> out;
+  out.reserve(kPrefixSize + header.size() + 3 * model.trees.size() + 3 * node_count +
+              2 * kNumFeatures + 4 * threshold_count + 8 * leaves.size() + kHashSize);
+  for (uint8_t b : kMagic) out.push_back(b);
+  PutU32(&out, uint32_t(kBundleFormatVersion));
+  PutU32(&out, uint32_t(header.size()));
+  PutU32(&out, uint32_t(model.trees.size()));
+  PutU32(&out, uint32_t(node_count));
+  PutU32(&out, uint32_t(leaves.size()));
+  PutU32(&out, uint32_t(threshold_count));
+  out.insert(out.end(), header.begin(), header.end());
+  for (const auto& order : orders) PutU16(&out, uint32_t(order.size()));
+  for (const Tree& tree : model.trees) out.push_back(uint8_t(tree.target_class));
+  // Struct-of-arrays, each array over all trees: similar bytes sit together and gzip well.
+  std::vector<uint16_t> threshold_index;
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    const Tree& tree = model.trees[t];
+    for (int32_t node : orders[t]) {
+      if (tree.is_leaf(node)) {
+        out.push_back(kLeafBit);
+        continue;
+      }
+      out.push_back(uint8_t(tree.feature[node] | (tree.default_left[node] ? kDefaultLeftBit : 0)));
+      const auto& keys = table[tree.feature[node]];
+      threshold_index.push_back(uint16_t(
+          std::lower_bound(keys.begin(), keys.end(), OrderKey(tree.value[node])) - keys.begin()));
+    }
+  }
+  for (const auto& keys : table) PutU16(&out, uint32_t(keys.size()));
+  for (const auto& keys : table) {
+    for (uint32_t key : keys) {
+      const uint32_t bits = key ^ ((key >> 31) ? 0x80000000u : 0xffffffffu);
+      PutU32(&out, bits);
+    }
+  }
+  for (int plane = 0; plane < 2; ++plane) {
+    for (uint16_t index : threshold_index) out.push_back(uint8_t(index >> (8 * plane)));
+  }
   PutF32Planes(&out, leaves);
-  PutF32Planes(&out, covers);
+  PutF32Planes(&out, leaf_covers);
   auto digest = Sha256Digest(out.data(), out.size());
   out.insert(out.end(), digest.begin(), digest.end());
   return out;
@@ -518,8 +551,16 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
   const uint64_t header_size = GetU32(data + 8);
   const uint64_t tree_count = GetU32(data + 12);
   const uint64_t node_count = GetU32(data + 16);
-  const uint64_t expected =
-      kPrefixSize + header_size + 3 * tree_count + 9 * node_count + kHashSize;
+  const uint64_t leaf_count = GetU32(data + 20);
+  const uint64_t threshold_count = GetU32(data + 24);
+  if (leaf_count > node_count) {
+    return Status::Corruption("bundle claims " + std::to_string(leaf_count) + " leaves among " +
+                              std::to_string(node_count) + " nodes");
+  }
+  const uint64_t split_count = node_count - leaf_count;
+  const uint64_t expected = kPrefixSize + header_size + 3 * tree_count + node_count +
+                            2 * kNumFeatures + 4 * threshold_count + 2 * split_count +
+                            8 * leaf_count + kHashSize;
   if (size < expected) {
     return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes, the " +
                               "length fields call for " + std::to_string(expected));
@@ -547,11 +588,28 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
   const uint8_t* node_counts = p;
   const uint8_t* classes = node_counts + 2 * tree_count;
   const uint8_t* info = classes + tree_count;
-  uint64_t leaf_count = 0;
-  for (uint64_t i = 0; i < node_count; ++i) leaf_count += info[i] == kLeafBit;
-  const uint8_t* thresholds = info + node_count;
-  const uint8_t* leaf_planes = thresholds + 4 * (node_count - leaf_count);
-  const uint8_t* cover_planes = thresholds + 4 * node_count;
+  const uint8_t* table_sizes = info + node_count;
+  const uint8_t* table = table_sizes + 2 * kNumFeatures;
+  const uint8_t* index_planes = table + 4 * threshold_count;
+  const uint8_t* leaf_planes = index_planes + 2 * split_count;
+  const uint8_t* cover_planes = leaf_planes + 4 * leaf_count;
+
+  uint64_t actual_leaves = 0;
+  for (uint64_t i = 0; i < node_count; ++i) actual_leaves += info[i] == kLeafBit;
+  if (actual_leaves != leaf_count) {
+    return Status::Corruption("bundle has " + std::to_string(actual_leaves) +
+                              " leaf nodes, its prefix says " + std::to_string(leaf_count));
+  }
+  uint64_t table_start[kNumFeatures + 1] = {0};
+  for (int f = 0; f < kNumFeatures; ++f) {
+    table_start[f + 1] = table_start[f] + GetU16(table_sizes + 2 * f);
+  }
+  if (table_start[kNumFeatures] != threshold_count) {
+    return Status::Corruption("bundle threshold table sizes add up to " +
+                              std::to_string(table_start[kNumFeatures]) + ", its prefix says " +
+                              std::to_string(threshold_count));
+  }
+
   uint64_t next_split = 0, next_leaf = 0;
   out->trees.resize(tree_count);
   uint64_t first = 0;  // index of the tree's first node in the node arrays
@@ -573,16 +631,26 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
     uint32_t internal = 0;
     for (uint32_t i = 0; i < n; ++i) {
       const uint8_t b = info[first + i];
-      tree.cover[i] = GetF32Plane(cover_planes, node_count, first + i);
       if (b == kLeafBit) {
-        tree.value[i] = GetF32Plane(leaf_planes, leaf_count, next_leaf++);
+        tree.value[i] = GetF32Plane(leaf_planes, leaf_count, next_leaf);
+        tree.cover[i] = GetF32Plane(cover_planes, leaf_count, next_leaf);
+        ++next_leaf;
         continue;
       }
-      tree.value[i] = GetF32(thresholds + 4 * next_split++);
       if ((b & kLeafBit) || (b & kFeatureMask) >= kNumFeatures) {
         return Status::Corruption(where + " node " + std::to_string(i) + ": bad node byte " +
                                   std::to_string(b));
       }
+      const int feature = b & kFeatureMask;
+      const uint64_t index = uint64_t(index_planes[next_split]) |
+                             (uint64_t(index_planes[split_count + next_split]) << 8);
+      ++next_split;
+      if (table_start[feature] + index >= table_start[feature + 1]) {
+        return Status::Corruption(where + " node " + std::to_string(i) + ": threshold index " +
+                                  std::to_string(index) + " is past feature " +
+                                  std::to_string(feature) + "'s table");
+      }
+      tree.value[i] = GetF32(table + 4 * (table_start[feature] + index));
       const uint32_t left = 2 * internal + 1;
       ++internal;
       if (left <= i || left + 1 >= n) {
@@ -591,13 +659,17 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out) {
       }
       tree.left[i] = int32_t(left);
       tree.right[i] = int32_t(left + 1);
-      tree.feature[i] = b & kFeatureMask;
+      tree.feature[i] = feature;
       tree.default_left[i] = (b & kDefaultLeftBit) ? 1 : 0;
     }
     if (n != 2 * internal + 1) {
       return Status::Corruption(where + ": " + std::to_string(internal) + " split nodes need " +
                                 std::to_string(2 * internal + 1) + " nodes, found " +
                                 std::to_string(n));
+    }
+    // A split's cover is the sum of its children's; children come after their parent.
+    for (uint32_t i = n; i-- > 0;) {
+      if (tree.left[i] >= 0) tree.cover[i] = tree.cover[tree.left[i]] + tree.cover[tree.right[i]];
     }
     first += n;
   }

@@ -27,6 +27,7 @@
 #include "fetal/evaluator.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -121,7 +122,7 @@ struct Evaluator::Layout {
     int16_t depth;
     int16_t target_class;
     uint64_t heap_splits;  // bit i set: heap node i is a real split
-    uint32_t heap;         // depth <= 4: offset into heap_split / heap_threshold
+    uint32_t heap;         // depth <= 5: offset into heap_split / heap_threshold
   };
   bool have_tables = false;  // BuildSimdTables() succeeded
   bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
@@ -132,7 +133,7 @@ struct Evaluator::Layout {
   std::vector<float> qs_threshold;
   std::vector<uint64_t> qs_mask;       // the leaves (bit j = leaf j) NOT in the left subtree
   std::vector<float> simd_leaf;
-  // Depth <= 4 trees, for one exam: all 15 heap nodes in one vector (padding included).
+  // Depth <= 5 models, for one exam: all heap nodes, 16 or 32 per tree (padding included).
   std::vector<int32_t> heap_split;
   std::vector<float> heap_threshold;
   int simd_depth = 0;  // every tree's depth in the vector tables
@@ -230,9 +231,9 @@ void Evaluator::Layout::BuildSimdTables() {
     for (size_t j = 0; j < leaf_count; ++j) {
       simd_leaf[st.leaves + j] = values[t.block + splits + (j >> extra)];
     }
-    if (depth <= 4) {
-      heap_split.resize(heap_split.size() + 16, 0);
-      heap_threshold.resize(heap_threshold.size() + 16, 0.0f);
+    if (depth <= 5) {
+      heap_split.resize(heap_split.size() + std::max<size_t>(16, leaf_count), 0);
+      heap_threshold.resize(heap_threshold.size() + std::max<size_t>(16, leaf_count), 0.0f);
     }
     // Padding splits are left out of the lists: all leaves under one hold the same value.
     for (size_t i = 0, level_start = 0, level = 0; i < splits; ++i) {
@@ -243,7 +244,7 @@ void Evaluator::Layout::BuildSimdTables() {
       if (!is_split[t.slots + i]) continue;
       const int s = slot[t.slots + i];
       const int32_t split_word = (s % kNumFeatures) | (s >= kNumFeatures ? kSimdDefaultLeftBit : 0);
-      if (depth <= 4) {
+      if (depth <= 5) {
         heap_split[st.heap + i] = split_word;
         heap_threshold[st.heap + i] = values[t.block + i];
       }
@@ -299,9 +300,9 @@ inline __mmask16 GoRight(__m512 x, __m512 threshold, __m512i split) {
 }
 
 // One exam, one tree of depth kDepth.
-// Depth <= 4: the 15 heap nodes compared at once (the features sit in two registers and are
-// picked with a permute), then a kDepth-step walk over the comparison bits.
-// Depth 5-6: the tree's real splits compared 16 at a time, their bits moved to heap positions
+// Depth <= 5: the 15 or 31 heap nodes compared in one or two vector compares (the features
+// sit in two registers and are picked with a permute), then a kDepth-step walk over the bits.
+// Depth 6: the tree's real splits compared 16 at a time, their bits moved to heap positions
 // with pdep, then the walk.
 template <int kDepth, bool kMissing>
 inline uint64_t CompareSixteen(const int32_t* split, const float* threshold, __m512 x_low,
@@ -313,10 +314,28 @@ inline uint64_t CompareSixteen(const int32_t* split, const float* threshold, __m
   return kMissing ? GoRight(x, th, s) : _mm512_cmp_ps_mask(x, th, _CMP_GE_OQ);
 }
 
+// The node reached after three steps, for every value of the top 7 heap nodes' bits: one load
+// instead of three dependent shift/and/add steps.
+constexpr std::array<uint8_t, 128> ThirdLevelTable() {
+  std::array<uint8_t, 128> table{};
+  for (uint32_t m = 0; m < 128; ++m) {
+    uint32_t i = 0;
+    for (int d = 0; d < 3; ++d) i = 2 * i + 1 + ((m >> i) & 1);
+    table[m] = uint8_t(i);
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 128> kThirdLevel = ThirdLevelTable();
+
 template <int kDepth>
 inline float Walk(uint64_t right, const float* leaf) {
   uint32_t i = 0;
-  for (int d = 0; d < kDepth; ++d) i = 2 * i + 1 + uint32_t((right >> i) & 1);
+  int d = 0;
+  if constexpr (kDepth >= 3) {
+    i = kThirdLevel[right & 0x7f];
+    d = 3;
+  }
+  for (; d < kDepth; ++d) i = 2 * i + 1 + uint32_t((right >> i) & 1);
   return leaf[i - ((1u << kDepth) - 1)];
 }
 
@@ -333,6 +352,12 @@ inline void SimdRun(const Layout& layout, uint32_t begin, uint32_t end, __m512 x
     } else if constexpr (kDepth <= 4) {
       right = CompareSixteen<kDepth, kMissing>(layout.heap_split.data() + t.heap,
                                               layout.heap_threshold.data() + t.heap, x_low, x_high);
+    } else if constexpr (kDepth == 5) {
+      // 31 heap nodes: two fixed vector compares beat a data-dependent chunk loop.
+      const int32_t* sp = layout.heap_split.data() + t.heap;
+      const float* th = layout.heap_threshold.data() + t.heap;
+      right = CompareSixteen<kDepth, kMissing>(sp, th, x_low, x_high) |
+              (CompareSixteen<kDepth, kMissing>(sp + 16, th + 16, x_low, x_high) << 16);
     } else {
       right = 0;
       for (uint32_t c = 0; 16 * c < t.qs_count; ++c) {

@@ -19,7 +19,7 @@ using Bytes = std::vector<uint8_t>;
 
 // Layout facts from docs/bundle-format.md, used to build bundles that are damaged on purpose
 // but carry a correct content hash.
-constexpr size_t kPrefix = 20;
+constexpr size_t kPrefix = 28;
 constexpr size_t kHash = 32;
 
 uint32_t U32At(const Bytes& b, size_t offset) {
@@ -121,6 +121,28 @@ TEST_F(BundleTest, RoundTripKeepsEveryField) {
 }
 
 TEST_F(BundleTest, WriteIsDeterministic) { EXPECT_EQ(WriteBundle(model_), bytes_); }
+
+TEST_F(BundleTest, SplitCoversAreStoredAsTheSumOfTheirChildren) {
+  Model m = model_;
+  Tree& t = m.trees[0];
+  ASSERT_FALSE(t.is_leaf(0));
+  t.cover[0] *= 1.5f;  // no longer the sum of its children
+  Model read;
+  ASSERT_TRUE(Read(WriteBundle(m), &read).ok());
+  EXPECT_EQ(read.trees[0].cover[0], t.cover[t.left[0]] + t.cover[t.right[0]]);
+}
+
+TEST_F(BundleTest, ThresholdsAreSharedPerFeature) {
+  // Every split of the random model uses one of 21 grid values per feature, so the threshold
+  // table holds at most 21 * 21 entries however many splits there are.
+  size_t splits = 0;
+  for (const Tree& t : model_.trees) {
+    for (size_t n = 0; n < t.size(); ++n) splits += !t.is_leaf(n);
+  }
+  EXPECT_GT(splits, 21u * 21u);
+  EXPECT_LE(U32At(bytes_, 24), 21u * 21u);
+  EXPECT_EQ(U32At(bytes_, 16) - U32At(bytes_, 20), splits);
+}
 
 TEST_F(BundleTest, NodesAreRenumberedBreadthFirst) {
   // Same tree as a stump-with-subtree, numbered depth-first: 0 -> (1 -> (2, 3), 4).
@@ -321,11 +343,34 @@ TEST_F(BundleTest, BadTreeArraysUnderAValidHashAreRejected) {
   }
   {
     Bytes b = bytes_;
-    b[info] = 0x80;  // root becomes a leaf: the tree's other nodes no longer fit its shape
+    b[info] = 0x80;  // root becomes a leaf: no longer the leaf count the prefix states
     Rehash(&b);
     Status s = Read(b);
     EXPECT_EQ(s.code(), Status::Code::kCorruption);
-    EXPECT_TRUE(Contains(s.message(), "tree 0")) << s.message();
+    EXPECT_TRUE(Contains(s.message(), "leaf nodes")) << s.message();
+  }
+  {
+    // Swap the root's byte with a leaf's in tree 0: same leaf count, impossible shape.
+    Bytes b = bytes_;
+    size_t leaf = info + 1;
+    while (b[leaf] != 0x80) ++leaf;
+    std::swap(b[info], b[leaf]);
+    Rehash(&b);
+    Status s = Read(b);
+    EXPECT_EQ(s.code(), Status::Code::kCorruption);
+  }
+  {
+    // Threshold index of the first split past the end of its feature's table.
+    const size_t table_sizes = info + U32At(bytes_, 16);
+    const size_t index_low = table_sizes + 2 * kNumFeatures + 4 * U32At(bytes_, 24);
+    const size_t splits = U32At(bytes_, 16) - U32At(bytes_, 20);
+    Bytes b = bytes_;
+    b[index_low] = 0xff;
+    b[index_low + splits] = 0xff;
+    Rehash(&b);
+    Status s = Read(b);
+    EXPECT_EQ(s.code(), Status::Code::kCorruption);
+    EXPECT_TRUE(Contains(s.message(), "threshold index 65535")) << s.message();
   }
   {
     Bytes b = bytes_;

@@ -66,6 +66,11 @@ inline Tree RandomTree(std::mt19937* rng, int max_depth, int num_features, int t
     queue.push_back({l, p.depth + 1, p.cover * share});
     queue.push_back({r, p.depth + 1, p.cover * (1 - share)});
   }
+  // As in XGBoost (up to float rounding) and as bundles store it: a split's cover is the sum
+  // of its children's. Children come after their parent in this numbering.
+  for (size_t i = t.size(); i-- > 0;) {
+    if (!t.is_leaf(i)) t.cover[i] = t.cover[t.left[i]] + t.cover[t.right[i]];
+  }
   return t;
 }
 
