@@ -48,7 +48,6 @@ namespace {
 constexpr int kMaxCompleteDepth = 10;  // 2^11 floats = 8 KB per tree at most
 constexpr int kSlots = 2 * kNumFeatures;
 constexpr size_t kBlockRows = 64;       // rows per batch block: 64 * 42 floats = 10.5 KB stack
-constexpr int kGroups = int(kBlockRows / 16);  // 16-exam vectors per block
 
 int TreeDepth(const Tree& tree, int node) {
   // Iterative to be safe on deep (but already validated, hence acyclic) trees.
@@ -277,6 +276,8 @@ void Evaluator::Layout::BuildSimdTables() {
 namespace {
 
 // table[idx] for a table of kEntries (16, 32 or 64) values held in registers.
+constexpr int kGroups = int(kBlockRows / 16);  // 16-exam vectors per block
+
 template <int kEntries>
 inline __m512 Lookup(const __m512* table, __m512i idx) {
   if constexpr (kEntries == 16) {
