@@ -81,8 +81,8 @@ std::vector<TrainParams> TuneGrid(int stage) {
 namespace {
 
 // Bundle size a candidate would ship after each round count: trained on every de-duplicated row
-// for max_rounds; a prefix of r rounds drops the later trees, and the format stores 3 bytes per
-// tree and 9 bytes per node (docs/bundle-format.md), the rest being fixed.
+// for max_rounds; the model after r rounds is its first r * kNumClasses trees (boosting is
+// sequential and the sampler's stream the same), written with WriteBundle for the exact size.
 Status MeasureBundleBytes(const ExamTable& table, const TrainParams& params,
                           const std::vector<int>& round_counts, std::vector<size_t>* bytes) {
   std::vector<size_t> rows = DeduplicateRows(table, AllRows(table));
@@ -97,13 +97,12 @@ Status MeasureBundleBytes(const ExamTable& table, const TrainParams& params,
   if (!(s = FitOodReference(features.data(), rows.size(), params.ood_quantile, &model)).ok())
     return s;
   model.params_json = params.ToJson();
-  const size_t full = WriteBundle(model).size();
+  const std::vector<Tree> all_trees = model.trees;
   bytes->clear();
   for (int rounds : round_counts) {
-    size_t dropped = 0;
-    for (size_t t = static_cast<size_t>(rounds) * kNumClasses; t < model.trees.size(); ++t)
-      dropped += 3 + 9 * model.trees[t].size();
-    bytes->push_back(full - dropped);
+    size_t keep = std::min(all_trees.size(), static_cast<size_t>(rounds) * kNumClasses);
+    model.trees.assign(all_trees.begin(), all_trees.begin() + keep);
+    bytes->push_back(WriteBundle(model).size());
   }
   return Status::Ok();
 }
