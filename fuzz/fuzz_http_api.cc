@@ -17,9 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <vector>
 #include <string>
 #include <thread>
 
@@ -33,6 +32,7 @@
 #include "fuzz_check.h"
 #include "http_server.h"
 #include "model_registry.h"
+#include "seed_model.h"
 #include "storage/store.h"
 
 namespace {
@@ -80,19 +80,10 @@ void SetUp() {
 
   std::string public_pem;
   if (!fetal::GenerateSigningKey(&g->private_pem, &public_pem).ok()) Die("key");
-  std::ifstream in(FETAL_FUZZ_SEED_BUNDLE, std::ios::binary);
-  std::stringstream bundle;
-  bundle << in.rdbuf();
+  const std::vector<uint8_t> bytes = fetal::WriteBundle(fetal_fuzz::TinyModel());
   fetal::storage::ModelInput model;
   model.version = 1;
-  model.bundle = bundle.str();
-  fetal::Model parsed;
-  fetal::Status loaded = fetal::ReadBundle(reinterpret_cast<const uint8_t*>(model.bundle.data()),
-                                           model.bundle.size(), &parsed);
-  if (!loaded.ok()) {
-    Die(std::string(FETAL_FUZZ_SEED_BUNDLE) + " does not load (" + loaded.ToString() +
-        "); regenerate the seeds: build-fuzz/bin/fuzz_make_seeds fuzz/corpus model/data/fetal_health.csv");
-  }
+  model.bundle.assign(bytes.begin(), bytes.end());
   model.sha256 = fetal::Sha256Hex(model.bundle.data(), model.bundle.size());
   model.metadata_json = "{}";
   fetal::storage::ModelRecord record;
