@@ -45,13 +45,14 @@ free_base() {  # a port P with P..P+5 free
 # CPU ticks (utime + stime, 1/100 s) of a process and all its descendants.
 tree_ticks() {
   local root=$1
-  awk -v root="$root" '
+  # cat, not awk's own file list: a process that exits meanwhile must not abort the sum.
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$root" '
     { pid = $1; ppid[pid] = $4; ticks[pid] = $14 + $15 }
     END {
       total = 0
       for (p in ticks) { q = p; while (q != "" && q != 0 && q != root) q = ppid[q]; if (q == root) total += ticks[p] }
-      print total
-    }' /proc/[0-9]*/stat 2>/dev/null
+      print total + 0
+    }'
 }
 
 component_ticks() {  # prints "postgres servers nginx"
