@@ -223,8 +223,15 @@ Status ImportXgboostJson(const std::string& json_text, Model* out) {
     Status s = ImportTree((*trees)[i], path, int(classes[i]), &imported[i]);
     if (!s.ok()) return s;
   }
-  out->trees = std::move(imported);
-  out->base_score.fill(float(base_score));
+  // The same structural checks a bundle gets, so a model too large for the bundle format (say a
+  // tree of more than 65,535 nodes) is refused here, with the tree named.
+  Model check;
+  check.trees = std::move(imported);
+  check.base_score.fill(float(base_score));
+  Status s = CheckModel(check);
+  if (!s.ok()) return Status::Unsupported("XGBoost model: " + s.message());
+  out->trees = std::move(check.trees);
+  out->base_score = check.base_score;
   return Status::Ok();
 }
 

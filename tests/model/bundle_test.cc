@@ -518,6 +518,7 @@ TEST(XgboostImportTest, RejectsWhatItCannotRepresentNamingTheField) {
       {"/learner/gradient_booster/model/trees/1/split_type/0", 1, "categorical"},
       {"/learner/gradient_booster/model/trees/0/sum_hessian", {1, 2}, "trees[0].sum_hessian"},
       {"/learner/gradient_booster/model/trees/0/default_left/1", "yes", "default_left"},
+      {"/learner/gradient_booster/model/trees/0/sum_hessian/1", -1.0, "tree 0 node 1: cover"},
   };
   for (const Case& c : cases) {
     nlohmann::json j = MinimalXgboostModel();
