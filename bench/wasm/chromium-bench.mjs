@@ -7,7 +7,7 @@
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
 // is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
 // 100 us; the runtime itself needs no isolation (see the cold-start page, which has none).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { DATASET, WASM_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
+import { DATASET, WASM_DIST, WEB_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXAMS = 100000;
@@ -63,6 +63,44 @@ const BENCH_PAGE = `<!doctype html><meta charset="utf-8"><title>bench</title>
   window.__ready = true;
 </script>`;
 
+// The built web app (web/dist), as a static host would serve it; no API behind it, so the app
+// runs on its built-in default model, as it does offline.
+function serveApp(relative, res) {
+  const file = path.resolve(WEB_DIST, relative || 'index.html');
+  if (!file.startsWith(WEB_DIST + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  const type = MIME[path.extname(file)] ?? (file.endsWith('.json') || file.endsWith('.webmanifest')
+    ? 'application/json' : file.endsWith('.css') ? 'text/css' : file.endsWith('.svg') ? 'image/svg+xml'
+    : 'application/octet-stream');
+  res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }).end(readFileSync(file));
+}
+
+// Cold start of the whole app: navigation until it marks itself ready (body[data-ready], set
+// once the runtime, the model and the exam form are up), in a fresh profile each time.
+async function appColdStart(origin) {
+  if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
+  const runs = [];
+  for (let i = 0; i < COLD_RUNS; ++i) {
+    await withBrowser(async (context) => {
+      await context.addInitScript(() => {
+        new MutationObserver((_, observer) => {
+          if (document.body?.dataset.ready === 'true') {
+            window.__appReady = performance.now();
+            observer.disconnect();
+          }
+        }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
+      });
+      const page = context.pages()[0] ?? await context.newPage();
+      await page.goto(`${origin}/app/index.html`);
+      await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
+      runs.push(await page.evaluate(() => window.__appReady));
+    });
+  }
+  return { runs: runs.length, medianMs: runs.slice().sort((a, b) => a - b)[Math.floor(runs.length / 2)], all: runs };
+}
+
 function serve(models) {
   const routes = new Map([
     ['/cold.html', { body: COLD_PAGE, type: MIME['.html'] }],
@@ -75,7 +113,12 @@ function serve(models) {
   }
   for (const { name, file } of models) routes.set(`/model/${name}.fhm`, { file });
   const server = http.createServer((req, res) => {
-    const route = routes.get(new URL(req.url, 'http://x').pathname);
+    const pathname = new URL(req.url, 'http://x').pathname;
+    if (pathname.startsWith('/app/')) {
+      serveApp(pathname.slice('/app/'.length), res);
+      return;
+    }
+    const route = routes.get(pathname);
     if (req.url === '/favicon.ico') {
       res.writeHead(204).end();
       return;
@@ -151,6 +194,8 @@ const server = await serve(models);
 const origin = `http://127.0.0.1:${server.address().port}`;
 const report = { host: 'chromium', models: [], sizes: shippedBytes() };
 try {
+  report.appColdStart = await appColdStart(origin);
+  if (process.argv.includes('--cold-only')) console.log('app', JSON.stringify(report.appColdStart));
   for (const { name, file } of models) {
     const coldStartFigures = await coldStart(origin, name);
     if (process.argv.includes('--cold-only')) {
@@ -182,6 +227,11 @@ try {
 }
 if (process.argv.includes('--cold-only')) process.exit(0);
 printReport('chromium', report);
+if (report.appColdStart) {
+  console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${report.appColdStart.runs} cold starts: ${report.appColdStart.medianMs.toFixed(1)} ms`);
+} else {
+  console.log('whole app: web/dist not built (scripts/build-web.sh), app cold start not measured');
+}
 console.log(`(${report.userAgent}; cross-origin isolated timers: ${report.crossOriginIsolated})`);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(report, null, 2));
