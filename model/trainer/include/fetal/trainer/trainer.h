@@ -22,12 +22,12 @@ namespace fetal {
 namespace trainer {
 
 // Defaults chosen by inner cross-validation on training folds only (`fetal-model tune --stage 3`;
-// procedure and numbers in docs/training.md). 200 rounds x 3 classes = 600 trees of depth <= 5,
-// a bundle of about 134 KB (93 KB gzipped).
+// procedure and numbers in docs/training.md). 300 rounds x 3 classes = 900 trees of depth <= 5,
+// a bundle of about 195 KB (136 KB gzipped).
 struct TrainParams {
   int max_depth = 5;
-  double eta = 0.075;
-  int rounds = 200;               // boosting rounds; each adds one tree per class
+  double eta = 0.05;
+  int rounds = 300;               // boosting rounds; each adds one tree per class
   double min_child_weight = 2;
   double subsample = 0.8;         // rows sampled per tree (seeded: deterministic)
   double colsample_bytree = 0.8;  // features sampled per tree
