@@ -776,23 +776,24 @@ int TuneVerb(const std::vector<std::string>& argv) {
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
     std::printf(
-        "usage: fetal-model tune --data CSV --folds CSV [--stage 1|2] [--repeat K]\n"
+        "usage: fetal-model tune --data CSV --folds CSV [--stage 1|2|3] [--repeat K]\n"
         "                        [--inner-folds K] [--max-rounds N] [--max-bundle-bytes N]\n"
         "                        [--out RESULTS.csv]\n"
-        "The offline hyperparameter search behind TrainParams' defaults (docs/training.md):\n"
-        "for every grid point of the stage (default 2), inner stratified K-fold CV on each\n"
-        "outer TRAINING part of the folds' repeat K (default 0); rounds by early stopping on\n"
-        "the inner log loss (stage 2: after temperature scaling, at most 300 rounds); the\n"
-        "highest inner macro-F1 among candidates within 0.01 of the best inner log loss wins.\n"
+        "The offline hyperparameter search behind TrainParams' defaults (docs/training.md).\n"
+        "For every grid point of the stage (default 3, which gave the defaults): inner\n"
+        "stratified K-fold CV on each outer TRAINING part of the folds' repeat K (default 0);\n"
+        "rounds by early stopping on the inner log loss (stages 2-3: after temperature\n"
+        "scaling, at most 300 rounds); the highest inner macro-F1 among candidates within\n"
+        "0.01 of the best inner log loss wins.\n"
         "--max-bundle-bytes N stops early only at round counts whose full-data bundle fits N\n"
-        "bytes (210000 ~ 150 KB gzipped); measured sizes are printed either way.\n"
-        "Outer test rows are never used. Takes 5-10 minutes of one core per stage.\n");
+        "bytes (210000 ~ 150 KB gzipped; stage 3's default); sizes are printed either way.\n"
+        "Outer test rows are never used. Takes 5-10 minutes of one core a stage.\n");
     return kExitOk;
   }
   std::string data_path, folds_path;
   if (!(s = args.Require("--data", &data_path)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.Require("--folds", &folds_path)).ok()) return Fail(kExitUsage, s);
-  long stage = 2;
+  long stage = 3;
   if (!(s = args.GetInt("--stage", 1, 3, &stage)).ok()) return Fail(kExitUsage, s);
   trainer::TuneOptions options = trainer::TuneOptions::ForStage(static_cast<int>(stage));
   long repeat = options.repeat, inner = options.inner_folds, max_rounds = options.max_rounds;
