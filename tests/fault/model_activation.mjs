@@ -11,7 +11,7 @@ import {
   BUILD_DIR, CLUSTER, ROOT_DIR, finish, freePortBlock, run, runSync, sleepMs, watchdog,
 } from './faultlib.mjs';
 
-const BOUND_MS = 1000 + 1000;  // --model-cache-ms default + margin for a loaded 2-core machine
+const BOUND_MS = 1000 + 2000;  // --model-cache-ms default + margin for a loaded 2-core machine
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fetal-fault-model-'));
 const work = mkdtempSync(path.join(os.tmpdir(), 'fetal-fault-model-v2-'));
 const env = { FETAL_CLUSTER_DIR: dir, FETAL_SERVER_ARGS: '--rate-limit 0 --no-request-log', FETAL_CLUSTER_NO_WEB: '1' };
