@@ -335,46 +335,47 @@ bool AllFinite(const double* v, size_t n) {
 }
 
 Status CheckTree(const Tree& tree, size_t index) {
-  const std::string where = "tree " + std::to_string(index);
+  // Messages are built only on failure: this runs per node on every model load.
+  const auto where = [index] { return "tree " + std::to_string(index); };
   const size_t n = tree.size();
-  if (n == 0) return Status::Corruption(where + " has no nodes");
+  if (n == 0) return Status::Corruption(where() + " has no nodes");
   if (n > kMaxNodesPerTree) {
-    return Status::Unsupported(where + " has " + std::to_string(n) + " nodes; at most " +
+    return Status::Unsupported(where() + " has " + std::to_string(n) + " nodes; at most " +
                                std::to_string(kMaxNodesPerTree) + " are supported");
   }
   if (tree.right.size() != n || tree.feature.size() != n || tree.value.size() != n ||
       tree.default_left.size() != n || tree.cover.size() != n) {
-    return Status::Corruption(where + ": node arrays differ in length");
+    return Status::Corruption(where() + ": node arrays differ in length");
   }
   if (tree.target_class < 0 || tree.target_class >= kNumClasses) {
-    return Status::Corruption(where + ": target class " + std::to_string(tree.target_class) +
+    return Status::Corruption(where() + ": target class " + std::to_string(tree.target_class) +
                               " is not in 0.." + std::to_string(kNumClasses - 1));
   }
   // Every node other than the root must have exactly one parent, and all must be reachable from
   // the root; together that rules out cycles and shared subtrees.
   std::vector<uint8_t> has_parent(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    const std::string node = where + " node " + std::to_string(i);
-    if (!std::isfinite(tree.value[i])) return Status::Corruption(node + ": value is not finite");
+    const auto node = [&where, i] { return where() + " node " + std::to_string(i); };
+    if (!std::isfinite(tree.value[i])) return Status::Corruption(node() + ": value is not finite");
     if (!std::isfinite(tree.cover[i]) || tree.cover[i] < 0) {
-      return Status::Corruption(node + ": cover must be a finite number >= 0");
+      return Status::Corruption(node() + ": cover must be a finite number >= 0");
     }
     const bool left_leaf = tree.left[i] < 0, right_leaf = tree.right[i] < 0;
     if (left_leaf != right_leaf) {
-      return Status::Corruption(node + ": has one child; split nodes need two");
+      return Status::Corruption(node() + ": has one child; split nodes need two");
     }
     if (left_leaf) continue;
     if (tree.feature[i] < 0 || tree.feature[i] >= kNumFeatures) {
-      return Status::Corruption(node + ": feature index " + std::to_string(tree.feature[i]) +
+      return Status::Corruption(node() + ": feature index " + std::to_string(tree.feature[i]) +
                                 " is not in 0.." + std::to_string(kNumFeatures - 1));
     }
     for (int32_t child : {tree.left[i], tree.right[i]}) {
       if (size_t(child) >= n || child == 0) {
-        return Status::Corruption(node + ": child index " + std::to_string(child) +
+        return Status::Corruption(node() + ": child index " + std::to_string(child) +
                                   " is out of range");
       }
       if (has_parent[child]) {
-        return Status::Corruption(node + ": node " + std::to_string(child) +
+        return Status::Corruption(node() + ": node " + std::to_string(child) +
                                   " has more than one parent");
       }
       has_parent[child] = 1;
@@ -392,7 +393,7 @@ Status CheckTree(const Tree& tree, size_t index) {
     }
   }
   if (reached != n) {
-    return Status::Corruption(where + ": " + std::to_string(n - reached) +
+    return Status::Corruption(where() + ": " + std::to_string(n - reached) +
                               " nodes are not reachable from the root");
   }
   return Status::Ok();
