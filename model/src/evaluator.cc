@@ -121,7 +121,8 @@ struct Evaluator::Layout {
     int16_t depth;
     int16_t target_class;
     uint64_t heap_splits;  // bit i set: heap node i is a real split
-    uint32_t heap;         // depth <= 5: offset into heap_split / heap_threshold
+    uint32_t heap;         // depth <= 5: offset into heap_split / heap_threshold, and
+                           // (32 per tree) into rank_feature / rank_index
   };
   bool have_tables = false;  // BuildSimdTables() succeeded
   bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
@@ -135,9 +136,34 @@ struct Evaluator::Layout {
   // Depth <= 5 models, for one exam: all heap nodes, 16 or 32 per tree (padding included).
   std::vector<int32_t> heap_split;
   std::vector<float> heap_threshold;
+  // Depth <= 5 models, for one exam without missing values: each feature's distinct thresholds
+  // ascending, and per tree 32 heap slots of (feature, index of the threshold in its table).
+  // x >= threshold exactly when rank(x) = #{thresholds <= x} > index, so one 32-lane 16-bit
+  // compare replaces two float compares.
+  bool use_ranks = false;
+  std::vector<float> rank_table;
+  uint32_t rank_start[kNumFeatures + 1] = {};
+  std::vector<uint16_t> rank_feature;
+  std::vector<uint16_t> rank_index;
+  void BuildRankTables();
   int simd_depth = 0;  // every tree's depth in the vector tables
   bool round_robin = false;  // tree k adds to class k % 3
   void BuildSimdTables();
+
+  // Portable kernel (the scalar path, and the WebAssembly build), when every tree is complete
+  // and at most kMaxPackedDepth deep: every tree laid out at the model's largest depth as in
+  // BuildSimdTables, one 8-byte node per heap position (threshold, byte offset of its slot in
+  // the expanded row; a leaf's value in `value`), so one step is two loads from the node, one
+  // from the row and no index scaling. Trees are packed_stride nodes apart.
+  struct PackedNode {
+    float value;
+    uint32_t slot_offset;
+  };
+  std::vector<PackedNode> packed;
+  int packed_depth = -1;  // -1: no packed layout
+  size_t packed_stride = 0;
+  bool packed_round_robin = false;
+  void BuildPacked();
 
   void AddCompleteTree(const Tree& tree, int depth);
   void AddWalkedTree(const Tree& tree);
@@ -207,6 +233,39 @@ void Evaluator::Layout::AddWalkedTree(const Tree& tree) {
 
 
 namespace {
+constexpr int kMaxPackedDepth = 8;  // 511 nodes = 4 KB per tree
+}  // namespace
+
+void Evaluator::Layout::BuildPacked() {
+  int depth = 0;
+  for (const CompiledTree& t : trees) {
+    if (t.depth < 0 || t.depth > kMaxPackedDepth) return;  // keep the generic walk
+    depth = std::max<int>(depth, t.depth);
+  }
+  const size_t splits = (size_t(1) << depth) - 1;
+  packed_stride = 2 * splits + 1;
+  packed.assign(trees.size() * packed_stride, PackedNode{0.0f, 0});
+  packed_round_robin = true;
+  for (size_t k = 0; k < trees.size(); ++k) {
+    const CompiledTree& t = trees[k];
+    if (t.target_class != int(k % kNumClasses)) packed_round_robin = false;
+    PackedNode* out = packed.data() + k * packed_stride;
+    const size_t own_splits = (size_t(1) << t.depth) - 1;
+    // Heap positions above the tree's own depth are the same nodes in both layouts; below it the
+    // splits stay (0, slot 0): every leaf under them holds the same value.
+    for (size_t i = 0; i < own_splits; ++i) {
+      const uint32_t slot_offset = uint32_t(slot[t.slots + i]) * uint32_t(sizeof(float));
+      out[i] = PackedNode{values[t.block + i], slot_offset};
+    }
+    const int extra = depth - t.depth;
+    for (size_t j = 0; j <= splits; ++j) {
+      out[splits + j].value = values[t.block + own_splits + (j >> extra)];
+    }
+  }
+  packed_depth = depth;
+}
+
+namespace {
 constexpr int kMaxSimdDepth = 6;  // 64-entry tables: four registers
 constexpr int kSimdDefaultLeftBit = 32;
 }  // namespace
@@ -272,9 +331,40 @@ void Evaluator::Layout::BuildSimdTables() {
   have_tables = true;
 }
 
+void Evaluator::Layout::BuildRankTables() {
+  if (simd_depth > 5) return;
+  std::vector<std::vector<float>> table(kNumFeatures);
+  for (const SimdTree& t : simd_trees) {
+    for (int i = 0; i < 32; ++i) {
+      if (t.heap_splits >> i & 1) table[heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1)].push_back(heap_threshold[t.heap + i]);
+    }
+  }
+  for (int f = 0; f < kNumFeatures; ++f) {
+    std::sort(table[f].begin(), table[f].end());
+    table[f].erase(std::unique(table[f].begin(), table[f].end()), table[f].end());
+    if (table[f].size() > 65535) return;
+    rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
+    rank_table.insert(rank_table.end(), table[f].begin(), table[f].end());
+  }
+  rank_feature.assign(32 * simd_trees.size(), 0);
+  rank_index.assign(32 * simd_trees.size(), 0);
+  for (size_t k = 0; k < simd_trees.size(); ++k) {
+    const SimdTree& t = simd_trees[k];
+    for (int i = 0; i < 32; ++i) {
+      if (!(t.heap_splits >> i & 1)) continue;
+      const int f = heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1);
+      rank_feature[32 * k + i] = uint16_t(f);
+      rank_index[32 * k + i] = uint16_t(
+          std::lower_bound(table[f].begin(), table[f].end(), heap_threshold[t.heap + i]) -
+          table[f].begin());
+    }
+  }
+  use_ranks = true;
+}
+
 #ifdef FETAL_HAVE_AVX512
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512cd,bmi2")
+#pragma GCC target("avx512f,avx512cd,avx512bw,bmi2")
 // GCC 12 flags the intrinsics' deliberately undefined pass-through operands.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -345,10 +435,15 @@ inline float Walk(uint64_t right, const float* leaf) {
   return leaf[i - ((1u << kDepth) - 1)];
 }
 
-template <int kDepth, bool kMissing, typename Layout, typename SimdTree>
-inline float SimdTreeValue(const Layout& layout, const SimdTree& t, __m512 x_low, __m512 x_high) {
+template <int kDepth, bool kMissing, bool kRanks, typename Layout, typename SimdTree>
+inline float SimdTreeValue(const Layout& layout, const SimdTree& t, size_t k, __m512 x_low,
+                           __m512 x_high, __m512i ranks) {
   uint64_t right;
-  if constexpr (kDepth == 0) {
+  if constexpr (kRanks) {
+    const __m512i feature = _mm512_loadu_si512(layout.rank_feature.data() + 32 * k);
+    const __m512i index = _mm512_loadu_si512(layout.rank_index.data() + 32 * k);
+    right = _mm512_cmpgt_epu16_mask(_mm512_permutexvar_epi16(feature, ranks), index);
+  } else if constexpr (kDepth == 0) {
     right = 0;
   } else if constexpr (kDepth <= 4) {
     right = CompareSixteen<kDepth, kMissing>(layout.heap_split.data() + t.heap,
@@ -372,9 +467,9 @@ inline float SimdTreeValue(const Layout& layout, const SimdTree& t, __m512 x_low
   return Walk<kDepth>(right, layout.simd_leaf.data() + t.leaves);
 }
 
-template <int kDepth, bool kMissing, typename Layout>
+template <int kDepth, bool kMissing, bool kRanks, typename Layout>
 inline void SimdRun(const Layout& layout, uint32_t begin, uint32_t end, __m512 x_low,
-                    __m512 x_high, float* margins) {
+                    __m512 x_high, __m512i ranks, float* margins) {
   const auto* trees = layout.simd_trees.data();
   uint32_t k = begin;
   if (layout.round_robin) {
@@ -382,32 +477,48 @@ inline void SimdRun(const Layout& layout, uint32_t begin, uint32_t end, __m512 x
     // instead of a read-modify-write through memory per tree. Same additions, same order.
     float m0 = margins[0], m1 = margins[1], m2 = margins[2];
     for (; k + 3 <= end; k += 3) {
-      m0 += SimdTreeValue<kDepth, kMissing>(layout, trees[k], x_low, x_high);
-      m1 += SimdTreeValue<kDepth, kMissing>(layout, trees[k + 1], x_low, x_high);
-      m2 += SimdTreeValue<kDepth, kMissing>(layout, trees[k + 2], x_low, x_high);
+      m0 += SimdTreeValue<kDepth, kMissing, kRanks>(layout, trees[k], k, x_low, x_high, ranks);
+      m1 += SimdTreeValue<kDepth, kMissing, kRanks>(layout, trees[k + 1], k + 1, x_low, x_high,
+                                                    ranks);
+      m2 += SimdTreeValue<kDepth, kMissing, kRanks>(layout, trees[k + 2], k + 2, x_low, x_high,
+                                                    ranks);
     }
     margins[0] = m0;
     margins[1] = m1;
     margins[2] = m2;
   }
   for (; k < end; ++k) {
-    margins[trees[k].target_class] += SimdTreeValue<kDepth, kMissing>(layout, trees[k], x_low, x_high);
+    margins[trees[k].target_class] +=
+        SimdTreeValue<kDepth, kMissing, kRanks>(layout, trees[k], k, x_low, x_high, ranks);
   }
 }
 
-template <bool kMissing, typename Layout>
-void SimdMarginsImpl(const Layout& layout, __m512 x_low, __m512 x_high, float* margins) {
+template <bool kMissing, bool kRanks, typename Layout>
+void SimdMarginsImpl(const Layout& layout, __m512 x_low, __m512 x_high, __m512i ranks,
+                     float* margins) {
   for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
   const uint32_t n = uint32_t(layout.simd_trees.size());
   switch (layout.simd_depth) {
-    case 0: SimdRun<0, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    case 1: SimdRun<1, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    case 2: SimdRun<2, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    case 3: SimdRun<3, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    case 4: SimdRun<4, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    case 5: SimdRun<5, kMissing>(layout, 0, n, x_low, x_high, margins); break;
-    default: SimdRun<6, kMissing>(layout, 0, n, x_low, x_high, margins); break;
+    case 0: SimdRun<0, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    case 1: SimdRun<1, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    case 2: SimdRun<2, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    case 3: SimdRun<3, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    case 4: SimdRun<4, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    case 5: SimdRun<5, kMissing, kRanks>(layout, 0, n, x_low, x_high, ranks, margins); break;
+    default: SimdRun<6, kMissing, false>(layout, 0, n, x_low, x_high, ranks, margins); break;
   }
+}
+
+// rank(x) = how many of the feature's thresholds are <= x; branch-free binary search.
+inline uint32_t Rank(const float* table, uint32_t size, float x) {
+  if (size == 0) return 0;
+  const float* base = table;
+  while (size > 1) {
+    const uint32_t half = size / 2;
+    base = base[half] <= x ? base + half : base;
+    size -= half;
+  }
+  return uint32_t(base - table) + (*base <= x);
 }
 
 // A template only so that it can take the evaluator's private Layout type.
@@ -419,10 +530,18 @@ void SimdMargins(const Layout& layout, const float* features, float* margins) {
   // Most exams have no missing value; they skip the default-direction logic.
   const bool missing = _mm512_cmp_ps_mask(x_low, x_low, _CMP_UNORD_Q) != 0 ||
                        _mm512_cmp_ps_mask(x_high, x_high, _CMP_UNORD_Q) != 0;
+  const __m512i no_ranks = _mm512_setzero_si512();
   if (missing) {
-    SimdMarginsImpl<true>(layout, x_low, x_high, margins);
+    SimdMarginsImpl<true, false>(layout, x_low, x_high, no_ranks, margins);
+  } else if (layout.use_ranks) {
+    alignas(64) uint16_t rank[32] = {};
+    for (int f = 0; f < kNumFeatures; ++f) {
+      rank[f] = uint16_t(Rank(layout.rank_table.data() + layout.rank_start[f],
+                              layout.rank_start[f + 1] - layout.rank_start[f], features[f]));
+    }
+    SimdMarginsImpl<false, true>(layout, x_low, x_high, _mm512_load_si512(rank), margins);
   } else {
-    SimdMarginsImpl<false>(layout, x_low, x_high, margins);
+    SimdMarginsImpl<false, false>(layout, x_low, x_high, no_ranks, margins);
   }
 }
 
@@ -512,11 +631,131 @@ void SimdBlockMargins(const Layout& layout, const float* columns, float* margins
 bool CpuHasAvx512() {
   static const bool has =
       __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-      __builtin_cpu_supports("bmi2");
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
   return has;
 }
 #endif  // FETAL_HAVE_AVX512
 
+
+namespace {
+
+// One step down a packed tree: `offset` is 8 * heap index, so the children of node i (2i+1,
+// 2i+2) sit at 2 * offset + 8 and + 16.
+template <typename Node>
+inline uint32_t PackedStep(const char* tree, const char* row, uint32_t offset) {
+  Node node;
+  std::memcpy(&node, tree + offset, sizeof(node));
+  float x;
+  std::memcpy(&x, row + node.slot_offset, sizeof(x));
+  return 2 * offset + 8 + (uint32_t(x >= node.value) << 3);
+}
+
+template <int kDepth, typename Node>
+inline float PackedLeaf(const char* tree, const char* row) {
+  uint32_t offset = 0;
+  for (int d = 0; d < kDepth; ++d) offset = PackedStep<Node>(tree, row, offset);
+  float leaf;
+  std::memcpy(&leaf, tree + offset, sizeof(leaf));
+  return leaf;
+}
+
+// One exam through every tree. Six trees are walked at once (independent load chains the CPU
+// overlaps); their values are then added in tree order, so the sums are the same.
+template <int kDepth, typename Layout>
+void PackedMargins(const Layout& layout, const float* slots, float* margins) {
+  using Node = typename Layout::PackedNode;
+  const char* row = reinterpret_cast<const char*>(slots);
+  const char* tree = reinterpret_cast<const char*>(layout.packed.data());
+  const size_t stride = layout.packed_stride * sizeof(Node);
+  const size_t n = layout.trees.size();
+  size_t k = 0;
+  if (layout.packed_round_robin) {
+    float m0 = margins[0], m1 = margins[1], m2 = margins[2];
+    for (; k + 6 <= n; k += 6, tree += 6 * stride) {
+      const float v0 = PackedLeaf<kDepth, Node>(tree, row);
+      const float v1 = PackedLeaf<kDepth, Node>(tree + stride, row);
+      const float v2 = PackedLeaf<kDepth, Node>(tree + 2 * stride, row);
+      const float v3 = PackedLeaf<kDepth, Node>(tree + 3 * stride, row);
+      const float v4 = PackedLeaf<kDepth, Node>(tree + 4 * stride, row);
+      const float v5 = PackedLeaf<kDepth, Node>(tree + 5 * stride, row);
+      m0 += v0;
+      m1 += v1;
+      m2 += v2;
+      m0 += v3;
+      m1 += v4;
+      m2 += v5;
+    }
+    margins[0] = m0;
+    margins[1] = m1;
+    margins[2] = m2;
+  }
+  for (; k < n; ++k, tree += stride) {
+    margins[layout.trees[k].target_class] += PackedLeaf<kDepth, Node>(tree, row);
+  }
+}
+
+// A block of rows through every tree, tree by tree (the tree stays in L1), four rows walked at
+// once.
+template <int kDepth, typename Layout>
+void PackedBlockMargins(const Layout& layout, const float* slots, size_t rows, float* margins) {
+  using Node = typename Layout::PackedNode;
+  constexpr size_t kRowBytes = kSlots * sizeof(float);
+  const char* block = reinterpret_cast<const char*>(slots);
+  const char* tree = reinterpret_cast<const char*>(layout.packed.data());
+  const size_t stride = layout.packed_stride * sizeof(Node);
+  for (size_t k = 0; k < layout.trees.size(); ++k, tree += stride) {
+    float* m = margins + layout.trees[k].target_class;
+    size_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const char* row = block + r * kRowBytes;
+      uint32_t o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+      for (int d = 0; d < kDepth; ++d) {
+        o0 = PackedStep<Node>(tree, row, o0);
+        o1 = PackedStep<Node>(tree, row + kRowBytes, o1);
+        o2 = PackedStep<Node>(tree, row + 2 * kRowBytes, o2);
+        o3 = PackedStep<Node>(tree, row + 3 * kRowBytes, o3);
+      }
+      float v[4];
+      std::memcpy(&v[0], tree + o0, sizeof(float));
+      std::memcpy(&v[1], tree + o1, sizeof(float));
+      std::memcpy(&v[2], tree + o2, sizeof(float));
+      std::memcpy(&v[3], tree + o3, sizeof(float));
+      for (int j = 0; j < 4; ++j) m[(r + j) * kNumClasses] += v[j];
+    }
+    for (; r < rows; ++r) {
+      m[r * kNumClasses] += PackedLeaf<kDepth, Node>(tree, block + r * kRowBytes);
+    }
+  }
+}
+
+template <typename Layout>
+bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float* margins) {
+  // rows == 0: one exam (Margins); else a block.
+#define FETAL_PACKED_CASE(D)                                            \
+  case D:                                                               \
+    if (rows == 0) {                                                    \
+      PackedMargins<D>(layout, slots, margins);                         \
+    } else {                                                            \
+      PackedBlockMargins<D>(layout, slots, rows, margins);              \
+    }                                                                   \
+    return true;
+  switch (layout.packed_depth) {
+    FETAL_PACKED_CASE(0)
+    FETAL_PACKED_CASE(1)
+    FETAL_PACKED_CASE(2)
+    FETAL_PACKED_CASE(3)
+    FETAL_PACKED_CASE(4)
+    FETAL_PACKED_CASE(5)
+    FETAL_PACKED_CASE(6)
+    FETAL_PACKED_CASE(7)
+    FETAL_PACKED_CASE(8)
+    default:
+      return false;
+  }
+#undef FETAL_PACKED_CASE
+}
+
+}  // namespace
 
 inline float Evaluator::Layout::TreeValue(const CompiledTree& t, const float* slots) const {
   if (t.depth >= 0) {
@@ -539,6 +778,7 @@ inline float Evaluator::Layout::TreeValue(const CompiledTree& t, const float* sl
 void Evaluator::Layout::Margins(const float* slots, float* margins) const {
   // `slots` is the expanded row (see top of file).
   for (int c = 0; c < kNumClasses; ++c) margins[c] = base_score[c];
+  if (packed_depth >= 0 && PackedDispatch(*this, slots, 0, margins)) return;
   for (const CompiledTree& t : trees) margins[t.target_class] += TreeValue(t, slots);
 }
 
@@ -569,6 +809,7 @@ void Evaluator::Layout::BlockMargins(const float* slots, size_t rows, float* mar
   for (size_t r = 0; r < rows; ++r) {
     for (int c = 0; c < kNumClasses; ++c) margins[r * kNumClasses + c] = base_score[c];
   }
+  if (rows > 0 && packed_depth >= 0 && PackedDispatch(*this, slots, rows, margins)) return;
   for (const CompiledTree& t : trees) {
     if (t.depth >= 0) {
       kBlockFunctions[t.depth](values.data() + t.block, slot.data() + t.slots, slots, rows,
@@ -604,9 +845,11 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
   if (CpuHasAvx512() && !(kernel && std::string(kernel) == "scalar")) {
     layout.BuildSimdTables();
+    if (layout.have_tables) layout.BuildRankTables();
     layout.use_avx512 = layout.have_tables;
   }
 #endif
+  if (!layout.use_avx512) layout.BuildPacked();
   evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
   return Status::Ok();
