@@ -14,13 +14,21 @@
 // the default child) without a branch. Thresholds are finite (CheckModel), so +-inf inputs
 // compare as XGBoost compares them.
 //
-// AVX-512. On x86-64 CPUs with AVX-512F/CD and BMI2 (checked at run time;
-// FETAL_EVALUATOR_KERNEL=scalar in the environment turns it off) trees of depth <= 6 also get lookup tables that fit 1-4 vector
-// registers. One exam: all split comparisons of a tree in one or a few vector compares (the
-// features sit in two registers and are picked with a permute), then a D-step walk over the
-// comparison bits. A batch: 16 exams per vector, one gather per level. Missing values are
-// handled with an unordered-compare mask instead of the expanded row. Results are identical to
-// the scalar path (same comparisons, same float additions in the same order).
+// AVX-512 (GCC on x86-64, used when the CPU has AVX-512F/CD/BW and BMI2; set
+// FETAL_EVALUATOR_KERNEL=scalar to force the portable code). Models whose trees are all at most
+// 6 deep get vector tables, every tree laid out at the model's largest depth D:
+// - One exam, no missing value (D <= 5): each feature value becomes its rank among that
+//   feature's distinct thresholds; a tree's 31 heap nodes are then one 32-lane 16-bit compare
+//   (x >= t exactly when rank(x) > index(t)), followed by a D-step walk over the bits (the first
+//   three steps by table lookup).
+// - One exam with a missing value (or D = 6): the tree's nodes compared as floats 16 at a time
+//   (features picked from two registers by a permute), default directions applied with an
+//   unordered-compare mask; for D = 6 the real splits' bits are moved to heap positions by pdep.
+// - A batch: QuickScorer bit sets (Lucchese et al. 2015) over 16 exams per vector. The block is
+//   transposed to columns of the expanded row; each split is one compare and one masked AND
+//   clearing the leaves of its left subtree; the exit leaf is the lowest bit still set (lzcnt).
+// Results are identical to the scalar path: the same comparisons and the same float additions
+// in the same order (tests check this bit for bit).
 //
 // Sums. Each class margin starts at the base score and adds leaf values in float, in tree
 // order, exactly as libxgboost's CPU predictor does, so margins match bit for bit.
