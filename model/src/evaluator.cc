@@ -246,10 +246,15 @@ constexpr int kMaxPackedDepth = 8;  // 511 nodes = 4 KB per tree
 
 void Evaluator::Layout::BuildPacked() {
   int depth = 0;
+  size_t own_steps = 0;
   for (const CompiledTree& t : trees) {
     if (t.depth < 0 || t.depth > kMaxPackedDepth) return;  // keep the generic walk
     depth = std::max<int>(depth, t.depth);
+    own_steps += size_t(t.depth);
   }
+  // Padding shallow trees to the largest depth costs steps; past ~10% more the per-tree walk
+  // (which stops at each tree's own depth) is faster.
+  if (10 * trees.size() * size_t(depth) > 11 * own_steps) return;
   const size_t splits = (size_t(1) << depth) - 1;
   packed_stride = 2 * splits + 1;
   packed.assign(trees.size() * packed_stride, PackedNode{0.0f, 0});
