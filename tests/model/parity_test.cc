@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ struct Case {
   const char* name;
   TrainParams params;
 };
+// Names the case in test listings (ctest shows them) instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 // Training and importing once per model keeps the suite quick; every test reads it only.
 struct Trained {
