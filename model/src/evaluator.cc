@@ -45,6 +45,10 @@
 
 #include "fetal/bundle.h"
 
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FETAL_HAVE_AVX512 1
 #include <immintrin.h>
@@ -134,6 +138,7 @@ struct Evaluator::Layout {
   };
   bool have_tables = false;  // BuildSimdTables() succeeded
   bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
+  bool use_wasm_simd = false;  // ... and this WebAssembly build runs the SIMD128 batch kernel
   std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
   std::vector<SimdTree> simd_trees;
   std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
@@ -159,8 +164,8 @@ struct Evaluator::Layout {
   void BuildSimdTables();
 
   // Portable kernel (the scalar path, and the WebAssembly build), when every tree is complete
-  // and at most kMaxPackedDepth deep: every tree laid out at the model's largest depth as in
-  // BuildSimdTables, one 8-byte node per heap position (threshold, byte offset of its slot in
+  // and the deepest is kMinPackedDepth..kMaxPackedDepth deep: every tree laid out at that depth
+  // as in BuildSimdTables, one 8-byte node per heap position (threshold, byte offset of its slot in
   // the expanded row; a leaf's value in `value`), so one step is two loads from the node, one
   // from the row and no index scaling. Trees are packed_stride nodes apart.
   struct PackedNode {
@@ -241,7 +246,9 @@ void Evaluator::Layout::AddWalkedTree(const Tree& tree) {
 
 
 namespace {
-constexpr int kMaxPackedDepth = 8;  // 511 nodes = 4 KB per tree
+// Depths the packed kernels are instantiated for (each depth is code in the size-bound wasm).
+constexpr int kMinPackedDepth = 4;
+constexpr int kMaxPackedDepth = 6;  // 127 nodes = 1 KB per tree
 }  // namespace
 
 void Evaluator::Layout::BuildPacked() {
@@ -252,6 +259,7 @@ void Evaluator::Layout::BuildPacked() {
     depth = std::max<int>(depth, t.depth);
     own_steps += size_t(t.depth);
   }
+  if (depth < kMinPackedDepth) return;
   // Padding shallow trees to the largest depth costs steps; past ~10% more the per-tree walk
   // (which stops at each tree's own depth) is faster.
   if (10 * trees.size() * size_t(depth) > 11 * own_steps) return;
@@ -753,15 +761,9 @@ bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float
     }                                                                   \
     return true;
   switch (layout.packed_depth) {
-    FETAL_PACKED_CASE(0)
-    FETAL_PACKED_CASE(1)
-    FETAL_PACKED_CASE(2)
-    FETAL_PACKED_CASE(3)
     FETAL_PACKED_CASE(4)
     FETAL_PACKED_CASE(5)
     FETAL_PACKED_CASE(6)
-    FETAL_PACKED_CASE(7)
-    FETAL_PACKED_CASE(8)
     default:
       return false;
   }
@@ -862,6 +864,11 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
     layout.use_avx512 = layout.have_tables;
   }
 #endif
+#ifdef __wasm_simd128__
+  // WebAssembly with SIMD128: batches take the QuickScorer tables when every tree fits 32 leaves.
+  layout.BuildSimdTables();
+  layout.use_wasm_simd = layout.have_tables && layout.simd_depth <= 5;
+#endif
   if (!layout.use_avx512) layout.BuildPacked();
   evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
@@ -891,6 +898,53 @@ void Evaluator::PredictRaw(const float* features, float* probabilities) const {
 
 namespace {
 
+#ifdef __wasm_simd128__
+// WebAssembly SIMD128 batch kernel: the QuickScorer block walk of SimdBlockMargins (same tables,
+// built by BuildSimdTables), four exams per vector, for models whose trees are all at most
+// depth 5 (a 32-bit leaf set per exam). The exit leaf's value is added per class in tree order,
+// so the sums are the scalar kernel's, bit for bit.
+template <typename Layout>
+void WasmBlockMargins(const Layout& layout, const float* columns, float* margins) {
+  constexpr int kVectors = int(kBlockRows / 4);
+  v128_t sums[kNumClasses][kVectors];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kVectors; ++g) sums[c][g] = wasm_f32x4_splat(layout.base_score[c]);
+  }
+  for (const auto& t : layout.simd_trees) {
+    const uint32_t* column = layout.qs_column.data() + t.qs_nodes;
+    const float* threshold = layout.qs_threshold.data() + t.qs_nodes;
+    const uint64_t* keep = layout.qs_mask.data() + t.qs_nodes;
+    v128_t alive[kVectors];
+    for (int g = 0; g < kVectors; ++g) alive[g] = wasm_i32x4_splat(-1);
+    for (uint32_t n = 0; n < t.qs_count; ++n) {
+      const v128_t th = wasm_f32x4_splat(threshold[n]);
+      const v128_t left_leaves = wasm_i32x4_splat(int32_t(~uint32_t(keep[n])));
+      const float* x = columns + column[n];
+      for (int g = 0; g < kVectors; ++g) {
+        const v128_t right = wasm_f32x4_ge(wasm_v128_load(x + 4 * g), th);
+        alive[g] = wasm_v128_andnot(alive[g], wasm_v128_and(right, left_leaves));
+      }
+    }
+    const float* leaf = layout.simd_leaf.data() + t.leaves;
+    v128_t* s = sums[t.target_class];
+    for (int g = 0; g < kVectors; ++g) {
+      const float v0 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 0)))];
+      const float v1 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 1)))];
+      const float v2 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 2)))];
+      const float v3 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 3)))];
+      s[g] = wasm_f32x4_add(s[g], wasm_f32x4_make(v0, v1, v2, v3));
+    }
+  }
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kVectors; ++g) {
+      float lanes[4];
+      wasm_v128_store(lanes, sums[c][g]);
+      for (int l = 0; l < 4; ++l) margins[(4 * g + l) * kNumClasses + c] = lanes[l];
+    }
+  }
+}
+#endif  // __wasm_simd128__
+
 template <typename Layout>
 void BatchProbabilities(const Layout& layout, const float* features, size_t n,
                         double inverse_temperature, float* probabilities) {
@@ -907,6 +961,21 @@ void BatchProbabilities(const Layout& layout, const float* features, size_t n,
         for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
       }
       SimdBlockMargins(layout, slots, margins);
+      for (size_t r = 0; r < rows; ++r) {
+        Softmax(margins + r * kNumClasses, inverse_temperature,
+                probabilities + (start + r) * kNumClasses);
+      }
+      continue;
+    }
+#endif
+#ifdef __wasm_simd128__
+    if (layout.use_wasm_simd) {
+      for (size_t r = 0; r < kBlockRows; ++r) {
+        float expanded[kSlots] = {};
+        if (r < rows) ExpandRow(features + (start + r) * kNumFeatures, expanded);
+        for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
+      }
+      WasmBlockMargins(layout, slots, margins);
       for (size_t r = 0; r < rows; ++r) {
         Softmax(margins + r * kNumClasses, inverse_temperature,
                 probabilities + (start + r) * kNumClasses);
