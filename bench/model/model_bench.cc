@@ -6,16 +6,31 @@
 //                                                      to DIR/<name>.fhmb (e.g. for the WASM
 //                                                      benchmark's depth-6 model)
 //
-// Models: XGBoost trained in-process on model/data/fetal_health.csv (depth 4 / eta 0.05 /
-// 300 rounds, the expected default; depth 6 / 200 rounds), and optionally a bundle file given as
-// the argument or in $FETAL_BUNDLE (evaluator only: there is no libxgboost booster for it).
-// Rates are exams per second (items_per_second). Everything runs on one thread.
+// Models, both trained in-process on model/data/fetal_health.csv:
+//   default  THE default model, trained exactly as `fetal-model train` trains it
+//            (trainer::TrainModel with the default TrainParams, de-duplicated rows, temperature);
+//            libxgboost predicts with the booster trained by trainer::Booster::Train on the same
+//            rows and params, loaded from its JSON (checked: its trees are the model's trees).
+//   d6_200   an imported XGBoost model, depth 6 / eta 0.3 / 200 rounds (tests/model/xgb_oracle.h).
+// A BUNDLE given as the argument or in $FETAL_BUNDLE is compared with the default model: same
+// trees -> "same model as BUNDLE" (the figures are the shipped default's); otherwise it is
+// benchmarked on its own (evaluator only: there is no libxgboost booster for it).
+// Rates are exams per CPU second (items_per_second; CPU time, so a busy shared machine inflates
+// wall time more than these figures). Everything runs on one thread (libxgboost with
+// nthread=1). A summary table (fetal vs libxgboost) is printed at the end.
 #include <zlib.h>
 
+#include <xgboost/c_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +40,8 @@
 #include "fetal/bundle.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
+#include "fetal/trainer/dataset.h"
+#include "fetal/trainer/trainer.h"
 #include "xgb_oracle.h"
 
 namespace fetal {
@@ -36,10 +53,39 @@ using testing::XgbOracle;
 
 constexpr size_t kLargeBatch = 100000;
 
+// A libxgboost booster loaded from XGBoost JSON, predicting on one thread. Owns the handle.
+class LoadedBooster {
+ public:
+  LoadedBooster() = default;
+  ~LoadedBooster() {
+    if (handle_) XGBoosterFree(handle_);
+  }
+  LoadedBooster(const LoadedBooster&) = delete;
+  LoadedBooster& operator=(const LoadedBooster&) = delete;
+
+  // XGBGetLastError() text on failure, "" on success.
+  std::string Load(const std::string& json) {
+    if (XGBoosterCreate(nullptr, 0, &handle_) != 0 ||
+        XGBoosterLoadModelFromBuffer(handle_, json.data(), json.size()) != 0 ||
+        XGBoosterSetParam(handle_, "nthread", "1") != 0) {
+      return XGBGetLastError();
+    }
+    return "";
+  }
+  BoosterHandle handle() const { return handle_; }
+
+ private:
+  BoosterHandle handle_ = nullptr;
+};
+
 struct BenchModel {
   std::string name;
   Model model;
-  std::unique_ptr<XgbOracle> oracle;  // null for a bundle read from disk
+  // libxgboost's booster for the same model: one of the two owners below, or null for a bundle
+  // read from disk.
+  std::unique_ptr<XgbOracle> oracle;
+  std::unique_ptr<LoadedBooster> loaded;
+  BoosterHandle xgb = nullptr;
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Explainer> explainer;
 };
@@ -60,9 +106,67 @@ size_t GzipSize(const std::vector<uint8_t>& bytes) {
   return size - 6 + 18;
 }
 
+// In-place prediction (XGBoosterPredictFromDense), the fastest path libxgboost offers: n * 3
+// probabilities. The same call as XgbOracle::PredictDense, for any handle.
+void XgboostPredictDense(BoosterHandle booster, const float* features, size_t n,
+                         float* probabilities) {
+  char array_interface[256];
+  std::snprintf(array_interface, sizeof(array_interface),
+                "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
+                "\"version\": 3}",
+                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(features)), n,
+                kNumFeatures);
+  static const char kConfig[] =
+      "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
+      "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
+  const bst_ulong* shape = nullptr;
+  bst_ulong dims = 0;
+  const float* result = nullptr;
+  if (XGBoosterPredictFromDense(booster, array_interface, kConfig, nullptr, &shape, &dims,
+                                &result) != 0) {
+    Die(std::string("XGBoosterPredictFromDense: ") + XGBGetLastError());
+  }
+  std::memcpy(probabilities, result, n * kNumClasses * sizeof(float));
+}
+
+bool TreesEqual(const std::vector<Tree>& a, const std::vector<Tree>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const Tree& x = a[i];
+    const Tree& y = b[i];
+    if (x.target_class != y.target_class || x.left != y.left || x.right != y.right ||
+        x.feature != y.feature || x.value != y.value || x.default_left != y.default_left ||
+        x.cover != y.cover) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Largest |p_fetal - p_xgboost| over the dataset, libxgboost's probabilities tempered the way the
+// evaluator tempers margins: softmax(m / T) is proportional to softmax(m)^(1 / T).
+double MaxProbabilityGap(const BenchModel& m) {
+  const size_t n = g_data->rows;
+  std::vector<float> ours(n * kNumClasses), theirs(n * kNumClasses);
+  m.evaluator->PredictBatch(g_data->features.data(), n, ours.data());
+  XgboostPredictDense(m.xgb, g_data->features.data(), n, theirs.data());
+  double gap = 0;
+  for (size_t r = 0; r < n; ++r) {
+    double tempered[kNumClasses], sum = 0;
+    for (int c = 0; c < kNumClasses; ++c) {
+      tempered[c] = std::pow(double(theirs[r * kNumClasses + c]), 1.0 / m.model.temperature);
+      sum += tempered[c];
+    }
+    for (int c = 0; c < kNumClasses; ++c) {
+      gap = std::max(gap, std::fabs(ours[r * kNumClasses + c] - tempered[c] / sum));
+    }
+  }
+  return gap;
+}
+
 void Describe(const BenchModel& m) {
   const std::vector<uint8_t> bytes = WriteBundle(m.model);
-  if (const char* dir = std::getenv("FETAL_BENCH_BUNDLE_DIR"); dir && m.oracle) {
+  if (const char* dir = std::getenv("FETAL_BENCH_BUNDLE_DIR"); dir && m.xgb) {
     const std::string path = std::string(dir) + "/" + m.name + ".fhmb";
     std::ofstream out(path, std::ios::binary);
     out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
@@ -71,8 +175,14 @@ void Describe(const BenchModel& m) {
   }
   size_t nodes = 0;
   for (const Tree& t : m.model.trees) nodes += t.size();
-  std::printf("model %-14s trees %zu, nodes %zu, bundle %zu bytes raw, %zu bytes gzip -9\n",
-              m.name.c_str(), m.model.trees.size(), nodes, bytes.size(), GzipSize(bytes));
+  std::printf("model %-8s trees %zu, nodes %zu, temperature %.4f, bundle %zu bytes raw, %zu bytes "
+              "gzip -9\n",
+              m.name.c_str(), m.model.trees.size(), nodes, m.model.temperature, bytes.size(),
+              GzipSize(bytes));
+  if (m.xgb) {
+    std::printf("model %-8s max |p_fetal - p_libxgboost| on %zu rows: %.2g\n", m.name.c_str(),
+                g_data->rows, MaxProbabilityGap(m));
+  }
 }
 
 void BM_PredictSingle(benchmark::State& state, BenchModel* m) {
@@ -111,7 +221,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    m->oracle->PredictDense(&g_data->features[row * kNumFeatures], 1, probabilities);
+    XgboostPredictDense(m->xgb, &g_data->features[row * kNumFeatures], 1, probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -122,7 +232,7 @@ void BM_XgboostBatch(benchmark::State& state, BenchModel* m, size_t n) {
   const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
-    m->oracle->PredictDense(x, n, probabilities.data());
+    XgboostPredictDense(m->xgb, x, n, probabilities.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations() * n));
@@ -137,7 +247,7 @@ void Register(BenchModel* m) {
   benchmark::RegisterBenchmark(("PredictBatch/100000/" + n).c_str(), BM_PredictBatch, m,
                                kLargeBatch);
   benchmark::RegisterBenchmark(("Explain/single/" + n).c_str(), BM_Explain, m);
-  if (m->oracle) {
+  if (m->xgb) {
     benchmark::RegisterBenchmark(("Xgboost/single/" + n).c_str(), BM_XgboostSingle, m);
     benchmark::RegisterBenchmark(("XgboostBatch/" + std::to_string(rows) + "/" + n).c_str(),
                                  BM_XgboostBatch, m, rows);
@@ -150,6 +260,87 @@ void Compile(BenchModel* m) {
   Status s = Evaluator::Create(m->model, &m->evaluator);
   if (s.ok()) s = Explainer::Create(m->model, &m->explainer);
   if (!s.ok()) Die(m->name + ": " + s.ToString());
+}
+
+// THE default model, as `fetal-model train` makes it: TrainModel with the default TrainParams on
+// the CSV (it de-duplicates, trains, imports, fits the temperature and the OOD reference). The
+// booster libxgboost predicts with is Booster::Train on the same de-duplicated rows and params
+// (training is deterministic); its imported trees must be the model's, or we stop.
+std::unique_ptr<BenchModel> TrainDefault() {
+  trainer::Dataset data;
+  Status s = trainer::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", &data);
+  if (!s.ok()) Die(s.ToString());
+  trainer::TrainParams params;  // the defaults `fetal-model train` uses without flags
+  auto m = std::make_unique<BenchModel>();
+  m->name = "default";
+  trainer::TrainSummary summary;
+  s = trainer::TrainModel(data, params, "2026-11-28T00:00:00Z", nullptr, &m->model, &summary);
+  if (!s.ok()) Die("TrainModel: " + s.ToString());
+
+  const std::vector<size_t> rows =
+      trainer::DeduplicateRows(data.table, trainer::AllRows(data.table));
+  std::unique_ptr<trainer::Booster> booster;
+  s = trainer::Booster::Train(data.table, rows, params, &booster);
+  std::string json;
+  if (s.ok()) s = booster->SaveJson(&json);
+  Model imported;
+  if (s.ok()) s = ImportXgboostJson(json, &imported);
+  if (!s.ok()) Die("Booster::Train: " + s.ToString());
+  if (!TreesEqual(imported.trees, m->model.trees) || imported.base_score != m->model.base_score) {
+    Die("the booster trained for libxgboost differs from TrainModel's model");
+  }
+  m->loaded = std::make_unique<LoadedBooster>();
+  const std::string error = m->loaded->Load(json);
+  if (!error.empty()) Die("loading the default booster into libxgboost: " + error);
+  m->xgb = m->loaded->handle();
+  std::printf("default model: %s, %zu of %zu rows (%zu duplicates removed), trained in %.1f s\n",
+              params.ToJson().c_str(), summary.training_rows, summary.input_rows,
+              summary.duplicates_removed, summary.seconds);
+  return m;
+}
+
+// Records every run's rate, for the summary table; prints as the console reporter does.
+class RecordingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      auto it = run.counters.find("items_per_second");
+      if (run.run_type == Run::RT_Iteration && it != run.counters.end()) {
+        rates_[run.benchmark_name()] = it->second.value;
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // Exams per second of `name`, 0 if it did not run (filtered out).
+  double Rate(const std::string& name) const {
+    auto it = rates_.find(name);
+    return it == rates_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> rates_;
+};
+
+void PrintSummary(const RecordingReporter& r,
+                  const std::vector<std::unique_ptr<BenchModel>>& models) {
+  const std::string rows = std::to_string(g_data->rows);
+  auto us = [](double rate) { return rate > 0 ? 1e6 / rate : 0.0; };
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  std::printf("\nsummary (one thread; exams per CPU second; single exam in CPU us; "
+              "ratio = fetal / libxgboost)\n");
+  std::printf("%-8s %-7s %14s %14s %7s %10s %10s %10s\n", "model", "batch", "fetal exams/s",
+              "xgb exams/s", "ratio", "fetal 1 us", "xgb 1 us", "explain us");
+  for (const auto& m : models) {
+    for (const std::string& batch : {rows, std::string("100000")}) {
+      const double ours = r.Rate("PredictBatch/" + batch + "/" + m->name);
+      const double theirs = r.Rate("XgboostBatch/" + batch + "/" + m->name);
+      std::printf("%-8s %-7s %14.0f %14.0f %7.1f %10.3f %10.3f %10.3f\n", m->name.c_str(),
+                  batch.c_str(), ours, theirs, ratio(ours, theirs),
+                  us(r.Rate("Predict/single/" + m->name)), us(r.Rate("Xgboost/single/" + m->name)),
+                  us(r.Rate("Explain/single/" + m->name)));
+    }
+  }
+  std::printf("(0 = not run, e.g. filtered out or no libxgboost booster for the model)\n");
 }
 
 }  // namespace
@@ -173,14 +364,12 @@ int main(int argc, char** argv) {
   g_large = &large;
 
   static std::vector<std::unique_ptr<BenchModel>> models;
-  const struct {
-    const char* name;
-    TrainParams params;
-  } trained[] = {{"d4_eta005_300", {4, 0.05, 300, 0.5}}, {"d6_200", {6, 0.3, 200, 0.5}}};
-  for (const auto& t : trained) {
+  models.push_back(TrainDefault());
+  {
     auto m = std::make_unique<BenchModel>();
-    m->name = t.name;
-    m->oracle = std::make_unique<XgbOracle>(data, t.params);
+    m->name = "d6_200";
+    m->oracle = std::make_unique<XgbOracle>(data, TrainParams{6, 0.3, 200, 0.5});
+    m->xgb = m->oracle->handle();
     s = ImportXgboostJson(m->oracle->SaveJson(), &m->model);
     if (!s.ok()) Die(s.ToString());
     models.push_back(std::move(m));
@@ -188,13 +377,27 @@ int main(int argc, char** argv) {
   if (!bundle_path.empty()) {
     std::ifstream in(bundle_path, std::ios::binary);
     if (!in) Die("cannot open bundle " + bundle_path);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     auto m = std::make_unique<BenchModel>();
     m->name = "bundle";
     s = ReadBundle(bytes.data(), bytes.size(), &m->model);
     if (!s.ok()) Die(bundle_path + ": " + s.ToString());
-    std::printf("bundle %s: %zu bytes raw\n", bundle_path.c_str(), bytes.size());
-    models.push_back(std::move(m));
+    // Compare what the default model serializes to, not the in-memory form, so the check covers
+    // the bundle writer too.
+    const std::vector<uint8_t> ours_bytes = WriteBundle(models[0]->model);
+    Model ours;
+    s = ReadBundle(ours_bytes.data(), ours_bytes.size(), &ours);
+    if (!s.ok()) Die("re-reading the default model's bundle: " + s.ToString());
+    const bool same =
+        TreesEqual(ours.trees, m->model.trees) && ours.base_score == m->model.base_score;
+    std::printf("bundle %s: %zu bytes raw, %zu trees, temperature %.4f (in-process %.4f): %s\n",
+                bundle_path.c_str(), bytes.size(), m->model.trees.size(), m->model.temperature,
+                ours.temperature,
+                same ? "same model as BUNDLE (identical trees): the default figures are the "
+                       "bundle's"
+                     : "DIFFERENT trees from the in-process default: benchmarked separately");
+    if (!same) models.push_back(std::move(m));
   }
   for (auto& m : models) {
     Compile(m.get());
@@ -202,7 +405,9 @@ int main(int argc, char** argv) {
     Register(m.get());
   }
   std::fflush(stdout);
-  benchmark::RunSpecifiedBenchmarks();
+  RecordingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  PrintSummary(reporter, models);
   benchmark::Shutdown();
   // Free the boosters while libxgboost's own static state is still alive.
   models.clear();
