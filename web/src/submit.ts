@@ -63,9 +63,9 @@ export async function enqueue(entry: HistoryEntry, body: ExamBody): Promise<void
 }
 
 function errorMessage(payload: unknown, status: number): string {
-  const err = (payload as { error?: { message?: string; field?: string; errors?: { message?: string }[] } })?.error;
+  const err = (payload as { error?: { message?: string; field?: string; details?: { message?: string }[] } })?.error;
   if (!err) return `HTTP ${status}`;
-  const details = (err.errors ?? []).map((e) => e.message).filter(Boolean);
+  const details = (err.details ?? []).map((e) => e.message).filter(Boolean);
   return [err.message, ...details].filter(Boolean).join(' — ') || `HTTP ${status}`;
 }
 
