@@ -987,19 +987,27 @@ void ApiServer::GetActiveModel(const httplib::Request& req, httplib::Response& r
   res.set_content(model->bundle, "application/octet-stream");
 }
 
-void ApiServer::GetModel(const httplib::Request& req, httplib::Response& res, const Caller&) {
+// Reads the model version named in the path; on failure answers 404 (or the store's error) and
+// returns false.
+bool ApiServer::FindModelVersion(const httplib::Request& req, httplib::Response& res,
+                                 storage::ModelRecord* model) {
   int64_t version;
-  storage::ModelRecord model;
-  StoreStatus s = ParseId(req.matches[1], &version) ? store_->GetModel(version, &model)
+  StoreStatus s = ParseId(req.matches[1], &version) ? store_->GetModel(version, model)
                                                      : StoreStatus::NotFound("no such version");
   if (s.code() == Code::kNotFound) {
     SendError(res, 404, "not_found", "no model version " + std::string(req.matches[1]));
-    return;
+    return false;
   }
   if (!s.ok()) {
     SendStoreError(res, s);
-    return;
+    return false;
   }
+  return true;
+}
+
+void ApiServer::GetModel(const httplib::Request& req, httplib::Response& res, const Caller&) {
+  storage::ModelRecord model;
+  if (!FindModelVersion(req, res, &model)) return;
   SetModelHeaders(res, model);
   // A version's bytes never change once registered.
   res.set_header("Cache-Control", "public, max-age=31536000, immutable");
@@ -1012,18 +1020,8 @@ void ApiServer::GetModel(const httplib::Request& req, httplib::Response& res, co
 }
 
 void ApiServer::GetModelSignature(const httplib::Request& req, httplib::Response& res, const Caller&) {
-  int64_t version;
   storage::ModelRecord model;
-  StoreStatus s = ParseId(req.matches[1], &version) ? store_->GetModel(version, &model)
-                                                     : StoreStatus::NotFound("no such version");
-  if (s.code() == Code::kNotFound) {
-    SendError(res, 404, "not_found", "no model version " + std::string(req.matches[1]));
-    return;
-  }
-  if (!s.ok()) {
-    SendStoreError(res, s);
-    return;
-  }
+  if (!FindModelVersion(req, res, &model)) return;
   if (model.signature.empty()) {
     SendError(res, 404, "not_found", "model version " + std::to_string(model.version) + " was registered without a signature");
     return;

@@ -62,6 +62,7 @@ class ApiServer {
   void ListModels(const httplib::Request&, httplib::Response&, const Caller&);
   void GetActiveModel(const httplib::Request&, httplib::Response&, const Caller&);
   void GetModel(const httplib::Request&, httplib::Response&, const Caller&);
+  bool FindModelVersion(const httplib::Request& req, httplib::Response& res, storage::ModelRecord* model);
   void GetModelSignature(const httplib::Request&, httplib::Response&, const Caller&);
   void UploadModel(const httplib::Request&, httplib::Response&, const Caller&);
   void ActivateModel(const httplib::Request&, httplib::Response&, const Caller&);

@@ -106,28 +106,6 @@ size_t GzipSize(const std::vector<uint8_t>& bytes) {
   return size - 6 + 18;
 }
 
-// In-place prediction (XGBoosterPredictFromDense), the fastest path libxgboost offers: n * 3
-// probabilities. The same call as XgbOracle::PredictDense, for any handle.
-void XgboostPredictDense(BoosterHandle booster, const float* features, size_t n,
-                         float* probabilities) {
-  char array_interface[256];
-  std::snprintf(array_interface, sizeof(array_interface),
-                "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
-                "\"version\": 3}",
-                static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(features)), n,
-                kNumFeatures);
-  static const char kConfig[] =
-      "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
-      "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
-  const bst_ulong* shape = nullptr;
-  bst_ulong dims = 0;
-  const float* result = nullptr;
-  if (XGBoosterPredictFromDense(booster, array_interface, kConfig, nullptr, &shape, &dims,
-                                &result) != 0) {
-    Die(std::string("XGBoosterPredictFromDense: ") + XGBGetLastError());
-  }
-  std::memcpy(probabilities, result, n * kNumClasses * sizeof(float));
-}
 
 bool TreesEqual(const std::vector<Tree>& a, const std::vector<Tree>& b) {
   if (a.size() != b.size()) return false;
@@ -149,7 +127,7 @@ double MaxProbabilityGap(const BenchModel& m) {
   const size_t n = g_data->rows;
   std::vector<float> ours(n * kNumClasses), theirs(n * kNumClasses);
   m.evaluator->PredictBatch(g_data->features.data(), n, ours.data());
-  XgboostPredictDense(m.xgb, g_data->features.data(), n, theirs.data());
+  XgbOracle::PredictDenseWith(m.xgb, g_data->features.data(), n, theirs.data());
   double gap = 0;
   for (size_t r = 0; r < n; ++r) {
     double tempered[kNumClasses], sum = 0;
@@ -221,7 +199,8 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    XgboostPredictDense(m->xgb, &g_data->features[row * kNumFeatures], 1, probabilities);
+    XgbOracle::PredictDenseWith(m->xgb, &g_data->features[row * kNumFeatures], 1,
+                                probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -232,7 +211,7 @@ void BM_XgboostBatch(benchmark::State& state, BenchModel* m, size_t n) {
   const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
-    XgboostPredictDense(m->xgb, x, n, probabilities.data());
+    XgbOracle::PredictDenseWith(m->xgb, x, n, probabilities.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations() * n));

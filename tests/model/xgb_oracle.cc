@@ -105,7 +105,8 @@ std::vector<float> XgbOracle::Predict(const float* features, size_t n, Output ou
   return values;
 }
 
-void XgbOracle::PredictDense(const float* features, size_t n, float* probabilities) const {
+void XgbOracle::PredictDenseWith(BoosterHandle booster, const float* features, size_t n,
+                                 float* probabilities) {
   char array_interface[256];
   std::snprintf(array_interface, sizeof(array_interface),
                 "{\"data\": [%llu, true], \"shape\": [%zu, %d], \"typestr\": \"<f4\", "
@@ -118,7 +119,7 @@ void XgbOracle::PredictDense(const float* features, size_t n, float* probabiliti
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* result = nullptr;
-  Check(XGBoosterPredictFromDense(booster_, array_interface, kConfig, nullptr, &shape, &dims,
+  Check(XGBoosterPredictFromDense(booster, array_interface, kConfig, nullptr, &shape, &dims,
                                   &result),
         "XGBoosterPredictFromDense");
   std::memcpy(probabilities, result, n * 3 * sizeof(float));

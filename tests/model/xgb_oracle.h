@@ -48,9 +48,13 @@ class XgbOracle {
   // Predicts n rows (NaN = missing) through a DMatrix, as XGBoosterPredictFromDMatrix does.
   // Result: n * 3 values, or n * 3 * 22 for contributions.
   std::vector<float> Predict(const float* features, size_t n, Output output) const;
-  // In-place prediction (XGBoosterPredictFromDense), the fastest path libxgboost offers;
-  // writes n * 3 probabilities. Used by the benchmark.
-  void PredictDense(const float* features, size_t n, float* probabilities) const;
+  // In-place prediction (XGBoosterPredictFromDense); writes n * 3 probabilities.
+  void PredictDense(const float* features, size_t n, float* probabilities) const {
+    PredictDenseWith(booster_, features, n, probabilities);
+  }
+  // The same for any booster handle (the benchmark loads boosters of its own). Aborts on failure.
+  static void PredictDenseWith(BoosterHandle booster, const float* features, size_t n,
+                               float* probabilities);
 
   BoosterHandle handle() const { return booster_; }
 
