@@ -940,8 +940,17 @@ void ApiServer::CheckpointAudit(const httplib::Request&, httplib::Response& res,
 
 namespace {
 
+// The ETag is the bundle's own content hash (the SHA-256 it carries, docs/bundle-format.md): the
+// hash the web app and `fetal-model inspect` show for a model. X-Model-Sha256 is the hash of the
+// whole file, which the registry and the signature cover.
+std::string ModelEtag(const storage::ModelRecord& m) {
+  return "\"" +
+         fetal::BundleContentHash(reinterpret_cast<const uint8_t*>(m.bundle.data()), m.bundle.size()) +
+         "\"";
+}
+
 void SetModelHeaders(httplib::Response& res, const storage::ModelRecord& m) {
-  res.set_header("ETag", "\"" + m.sha256 + "\"");
+  res.set_header("ETag", ModelEtag(m));
   res.set_header("X-Model-Version", std::to_string(m.version));
   res.set_header("X-Model-Sha256", m.sha256);
   if (!m.signature.empty()) res.set_header("X-Model-Signature", m.signature);
@@ -979,7 +988,7 @@ void ApiServer::GetActiveModel(const httplib::Request& req, httplib::Response& r
   SetModelHeaders(res, *model);
   // Browsers must revalidate every time: the active version changes without the URL changing.
   res.set_header("Cache-Control", "no-cache");
-  if (EtagMatches(req.get_header_value("If-None-Match"), "\"" + model->sha256 + "\"")) {
+  if (EtagMatches(req.get_header_value("If-None-Match"), ModelEtag(*model))) {
     res.status = 304;
     return;
   }
@@ -1011,7 +1020,7 @@ void ApiServer::GetModel(const httplib::Request& req, httplib::Response& res, co
   SetModelHeaders(res, model);
   // A version's bytes never change once registered.
   res.set_header("Cache-Control", "public, max-age=31536000, immutable");
-  if (EtagMatches(req.get_header_value("If-None-Match"), "\"" + model.sha256 + "\"")) {
+  if (EtagMatches(req.get_header_value("If-None-Match"), ModelEtag(model))) {
     res.status = 304;
     return;
   }

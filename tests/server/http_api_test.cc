@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fetal/bundle.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
 #include "server_fixture.h"
@@ -449,7 +450,11 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
   EXPECT_EQ(r->body, bundle_v1_);
   EXPECT_EQ(r->get_header_value("Content-Type"), "application/octet-stream");
   const std::string sha = Sha256Hex(bundle_v1_.data(), bundle_v1_.size());
-  EXPECT_EQ(r->get_header_value("ETag"), "\"" + sha + "\"");
+  // The ETag is the content hash the bundle carries (what the web app shows), not the file hash.
+  const std::string content =
+      BundleContentHash(reinterpret_cast<const uint8_t*>(bundle_v1_.data()), bundle_v1_.size());
+  ASSERT_NE(content, sha);
+  EXPECT_EQ(r->get_header_value("ETag"), "\"" + content + "\"");
   EXPECT_EQ(r->get_header_value("X-Model-Version"), "1");
   EXPECT_EQ(r->get_header_value("X-Model-Sha256"), sha);
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache");
@@ -458,11 +463,12 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
                            signature)
                   .ok());
 
-  auto not_modified = Get("/api/v1/models/active", "", {{"If-None-Match", "\"" + sha + "\""}});
+  auto not_modified = Get("/api/v1/models/active", "", {{"If-None-Match", "\"" + content + "\""}});
   ASSERT_TRUE(not_modified);
   EXPECT_EQ(not_modified->status, 304);
   EXPECT_TRUE(not_modified->body.empty());
-  EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "W/\"x\", \"" + sha + "\""}})->status, 304);
+  EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "W/\"x\", \"" + content + "\""}})->status, 304);
+  EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "\"" + sha + "\""}})->status, 200);
   EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "\"other\""}})->status, 200);
 
   auto sig = Get("/api/v1/models/1/signature");
@@ -472,7 +478,7 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
   auto v1 = Get("/api/v1/models/1");
   ASSERT_TRUE(v1);
   EXPECT_EQ(v1->body, bundle_v1_);
-  EXPECT_EQ(v1->get_header_value("ETag"), "\"" + sha + "\"");
+  EXPECT_EQ(v1->get_header_value("ETag"), "\"" + content + "\"");
   ExpectErrorShape(Get("/api/v1/models/9"), 404, "not_found");
   ExpectErrorShape(Get("/api/v1/models/9/signature"), 404, "not_found");
 
