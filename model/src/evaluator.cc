@@ -27,6 +27,11 @@
 // - A batch: QuickScorer bit sets (Lucchese et al. 2015) over 16 exams per vector. The block is
 //   transposed to columns of the expanded row; each split is one compare and one masked AND
 //   clearing the leaves of its left subtree; the exit leaf is the lowest bit still set (lzcnt).
+// WebAssembly SIMD128 (the wasm build): batches of depth <= 5 models use the QuickScorer walk
+// four exams per v128; one exam uses the rank idea above with 8-bit ranks (features with <= 255
+// distinct thresholds): the 42 expanded-row slot ranks sit in three v128 registers, each tree's
+// 31 nodes pick theirs by i8x16.swizzle and compare as two u8x16 compares, and the go-right
+// bitmask drives the walk. Otherwise one exam walks the packed 8-byte nodes.
 // Results are identical to the scalar path: the same comparisons and the same float additions
 // in the same order (tests check this bit for bit).
 //
@@ -159,6 +164,15 @@ struct Evaluator::Layout {
   std::vector<uint16_t> rank_feature;
   std::vector<uint16_t> rank_index;
   void BuildRankTables();
+#ifdef __wasm_simd128__
+  // WebAssembly SIMD128, one exam (depth <= 5, at most 255 distinct thresholds per feature): per
+  // tree 32 heap slots of (expanded-row slot, 8-bit index of the threshold in its feature's
+  // table); the exam's 42 slot ranks are picked per node with i8x16.swizzle.
+  bool use_wasm_ranks = false;
+  std::vector<uint8_t> wasm_node_slot;
+  std::vector<uint8_t> wasm_node_index;
+  void BuildWasmRankTables();
+#endif
   int simd_depth = 0;  // every tree's depth in the vector tables
   bool round_robin = false;  // tree k adds to class k % 3
   void BuildSimdTables();
@@ -382,6 +396,50 @@ void Evaluator::Layout::BuildRankTables() {
   }
   use_ranks = true;
 }
+
+#ifdef __wasm_simd128__
+void Evaluator::Layout::BuildWasmRankTables() {
+  if (simd_depth > 5) return;
+  // Each feature's distinct thresholds kept ascending by insertion (BuildRankTables' std::sort
+  // would add ~1 KB to the gzipped module); past 255 the 8-bit ranks do not fit.
+  std::vector<float> table[kNumFeatures];
+  for (const SimdTree& t : simd_trees) {
+    for (int i = 0; i < 32; ++i) {
+      if (!(t.heap_splits >> i & 1)) continue;
+      std::vector<float>& thresholds = table[heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1)];
+      const float threshold = heap_threshold[t.heap + i];
+      const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), threshold);
+      if (at != thresholds.end() && *at == threshold) continue;
+      if (thresholds.size() == 255) return;
+      // By hand: vector::insert is code the module has no other use for.
+      const size_t position = size_t(at - thresholds.begin());
+      thresholds.push_back(threshold);
+      for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
+      thresholds[position] = threshold;
+    }
+  }
+  for (int f = 0; f < kNumFeatures; ++f) {
+    rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
+    for (float threshold : table[f]) rank_table.push_back(threshold);
+  }
+  wasm_node_slot.resize(32 * simd_trees.size(), 0);
+  wasm_node_index.resize(32 * simd_trees.size(), 0);
+  for (size_t k = 0; k < simd_trees.size(); ++k) {
+    const SimdTree& t = simd_trees[k];
+    for (int i = 0; i < 32; ++i) {
+      if (!(t.heap_splits >> i & 1)) continue;
+      const int32_t split = heap_split[t.heap + i];
+      const std::vector<float>& thresholds = table[split & (kSimdDefaultLeftBit - 1)];
+      wasm_node_slot[32 * k + i] = uint8_t((split & (kSimdDefaultLeftBit - 1)) +
+                                           ((split & kSimdDefaultLeftBit) ? kNumFeatures : 0));
+      wasm_node_index[32 * k + i] = uint8_t(
+          std::lower_bound(thresholds.begin(), thresholds.end(), heap_threshold[t.heap + i]) -
+          thresholds.begin());
+    }
+  }
+  use_wasm_ranks = true;
+}
+#endif
 
 #ifdef FETAL_HAVE_AVX512
 #pragma GCC push_options
@@ -749,6 +807,13 @@ void PackedBlockMargins(const Layout& layout, const float* slots, size_t rows, f
   }
 }
 
+#ifdef __wasm_simd128__
+// Batches of depth <= 5 models take the SIMD128 kernel (use_wasm_simd): no block walk for them.
+constexpr int kMinPackedBlockDepth = 6;
+#else
+constexpr int kMinPackedBlockDepth = kMinPackedDepth;
+#endif
+
 template <typename Layout>
 bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float* margins) {
   // rows == 0: one exam (Margins); else a block.
@@ -756,8 +821,10 @@ bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float
   case D:                                                               \
     if (rows == 0) {                                                    \
       PackedMargins<D>(layout, slots, margins);                         \
-    } else {                                                            \
+    } else if (D >= kMinPackedBlockDepth) {                             \
       PackedBlockMargins<D>(layout, slots, rows, margins);              \
+    } else {                                                            \
+      return false;                                                     \
     }                                                                   \
     return true;
   switch (layout.packed_depth) {
@@ -769,6 +836,96 @@ bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float
   }
 #undef FETAL_PACKED_CASE
 }
+
+#ifdef __wasm_simd128__
+// The node reached after three steps, for every value of the top 7 heap nodes' bits.
+constexpr std::array<uint8_t, 128> WasmThirdLevelTable() {
+  std::array<uint8_t, 128> table{};
+  for (uint32_t m = 0; m < 128; ++m) {
+    uint32_t i = 0;
+    for (int d = 0; d < 3; ++d) i = 2 * i + 1 + ((m >> i) & 1);
+    table[m] = uint8_t(i);
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 128> kWasmThirdLevel = WasmThirdLevelTable();
+
+// rank(x) = how many of the feature's thresholds are <= x; branch-free binary search.
+inline uint32_t WasmRank(const float* table, uint32_t size, float x) {
+  if (size == 0) return 0;
+  const float* base = table;
+  while (size > 1) {
+    const uint32_t half = size / 2;
+    base = base[half] <= x ? base + half : base;
+    size -= half;
+  }
+  return uint32_t(base - table) + (*base <= x);
+}
+
+// One tree: x >= threshold exactly when rank(x) > index(threshold), so the tree's 32 heap nodes
+// are two 16-lane byte compares (each node's slot rank picked from the three rank registers by
+// swizzle: lanes whose index is past a register read 0), then a depth-step walk over the bits.
+// The depth is a run-time value: one template per depth costs ~0.2 KB gzipped each.
+inline float WasmRankTree(int depth, const uint8_t* slot, const uint8_t* index, const float* leaf,
+                          v128_t r0, v128_t r1, v128_t r2) {
+  const v128_t sixteen = wasm_i8x16_splat(16);
+  const v128_t thirty_two = wasm_i8x16_splat(32);
+  uint32_t right = 0;
+  for (int h = 0; h < 2; ++h) {
+    const v128_t s = wasm_v128_load(slot + 16 * h);
+    const v128_t x = wasm_v128_or(
+        wasm_v128_or(wasm_i8x16_swizzle(r0, s), wasm_i8x16_swizzle(r1, wasm_i8x16_sub(s, sixteen))),
+        wasm_i8x16_swizzle(r2, wasm_i8x16_sub(s, thirty_two)));
+    right |= uint32_t(wasm_i8x16_bitmask(wasm_u8x16_gt(x, wasm_v128_load(index + 16 * h))))
+             << (16 * h);
+  }
+  uint32_t i = 0;
+  int d = 0;
+  if (depth >= 3) {
+    i = kWasmThirdLevel[right & 0x7f];
+    d = 3;
+  }
+  for (; d < depth; ++d) i = 2 * i + 1 + ((right >> i) & 1);
+  return leaf[i - ((1u << depth) - 1)];
+}
+
+// One exam through every tree with the rank tables (Layout::use_wasm_ranks). Missing values
+// need no branch: slot f holds the rank of x with NaN as +inf (all thresholds), slot
+// kNumFeatures + f with NaN as -inf (none), as in ExpandRow. Values are added in tree order.
+template <typename Layout>
+void WasmRankMargins(const Layout& layout, const float* features, float* margins) {
+  alignas(16) uint8_t rank[48] = {};
+  // Not unrolled: 21 copies of the binary search cost ~2 KB of the gzip budget, no time.
+#pragma clang loop unroll(disable)
+  for (int f = 0; f < kNumFeatures; ++f) {
+    const uint32_t size = layout.rank_start[f + 1] - layout.rank_start[f];
+    const float x = features[f];
+    if (std::isnan(x)) {
+      rank[f] = uint8_t(size);
+    } else {
+      rank[f] = rank[kNumFeatures + f] =
+          uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f], size, x));
+    }
+  }
+  const v128_t r0 = wasm_v128_load(rank);
+  const v128_t r1 = wasm_v128_load(rank + 16);
+  const v128_t r2 = wasm_v128_load(rank + 32);
+  const uint8_t* slot = layout.wasm_node_slot.data();
+  const uint8_t* index = layout.wasm_node_index.data();
+  const float* leaves = layout.simd_leaf.data();
+  const auto* trees = layout.simd_trees.data();
+  const size_t n = layout.simd_trees.size();
+  const int depth = layout.simd_depth;
+  // One call site (margins through memory, not the round-robin locals of SimdRun): each inlined
+  // copy of the tree costs ~100 bytes of the gzip budget.
+  for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
+  for (size_t k = 0; k < n; ++k) {
+    margins[trees[k].target_class] +=
+        WasmRankTree(depth, slot + 32 * k, index + 32 * k, leaves + trees[k].leaves, r0, r1, r2);
+  }
+}
+
+#endif  // __wasm_simd128__
 
 }  // namespace
 
@@ -868,8 +1025,12 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   // WebAssembly with SIMD128: batches take the QuickScorer tables when every tree fits 32 leaves.
   layout.BuildSimdTables();
   layout.use_wasm_simd = layout.have_tables && layout.simd_depth <= 5;
-#endif
+  // One exam: the 8-bit rank kernel when the thresholds allow it, else the packed walk.
+  if (layout.use_wasm_simd) layout.BuildWasmRankTables();
+  if (!layout.use_wasm_ranks) layout.BuildPacked();
+#else
   if (!layout.use_avx512) layout.BuildPacked();
+#endif
   evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
   return Status::Ok();
@@ -878,6 +1039,9 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
 void Evaluator::Margins(const float* features, float* margins) const {
 #ifdef FETAL_HAVE_AVX512
   if (layout_->use_avx512) return SimdMargins(*layout_, features, margins);
+#endif
+#ifdef __wasm_simd128__
+  if (layout_->use_wasm_ranks) return WasmRankMargins(*layout_, features, margins);
 #endif
   float slots[kSlots];
   ExpandRow(features, slots);
