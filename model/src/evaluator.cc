@@ -29,9 +29,10 @@
 //   clearing the leaves of its left subtree; the exit leaf is the lowest bit still set (lzcnt).
 // WebAssembly SIMD128 (the wasm build): batches of depth <= 5 models use the QuickScorer walk
 // four exams per v128; one exam uses the rank idea above with 8-bit ranks (features with <= 255
-// distinct thresholds): the 42 expanded-row slot ranks sit in three v128 registers, each tree's
-// 31 nodes pick theirs by i8x16.swizzle and compare as two u8x16 compares, and the go-right
-// bitmask drives the walk. Otherwise one exam walks the packed 8-byte nodes.
+// distinct thresholds): the 21 feature ranks sit in two v128 registers, each tree's 31 nodes
+// pick theirs by i8x16.swizzle and compare as two u8x16 compares, missing values going left are
+// masked out, and the go-right bitmask drives the walk. Otherwise one exam walks the packed
+// 8-byte nodes.
 // Results are identical to the scalar path: the same comparisons and the same float additions
 // in the same order (tests check this bit for bit).
 //
@@ -166,11 +167,13 @@ struct Evaluator::Layout {
   void BuildRankTables();
 #ifdef __wasm_simd128__
   // WebAssembly SIMD128, one exam (depth <= 5, at most 255 distinct thresholds per feature): per
-  // tree 32 heap slots of (expanded-row slot, 8-bit index of the threshold in its feature's
-  // table); the exam's 42 slot ranks are picked per node with i8x16.swizzle.
+  // tree 32 heap slots of (feature, 8-bit index of the threshold in its feature's table), the
+  // exam's 21 feature ranks picked per node with i8x16.swizzle; and per tree the heap nodes
+  // whose missing values go left.
   bool use_wasm_ranks = false;
   std::vector<uint8_t> wasm_node_slot;
   std::vector<uint8_t> wasm_node_index;
+  std::vector<uint32_t> wasm_default_left;
   void BuildWasmRankTables();
 #endif
   int simd_depth = 0;  // every tree's depth in the vector tables
@@ -424,14 +427,15 @@ void Evaluator::Layout::BuildWasmRankTables() {
   }
   wasm_node_slot.resize(32 * simd_trees.size(), 0);
   wasm_node_index.resize(32 * simd_trees.size(), 0);
+  wasm_default_left.resize(simd_trees.size(), 0);
   for (size_t k = 0; k < simd_trees.size(); ++k) {
     const SimdTree& t = simd_trees[k];
     for (int i = 0; i < 32; ++i) {
       if (!(t.heap_splits >> i & 1)) continue;
       const int32_t split = heap_split[t.heap + i];
       const std::vector<float>& thresholds = table[split & (kSimdDefaultLeftBit - 1)];
-      wasm_node_slot[32 * k + i] = uint8_t((split & (kSimdDefaultLeftBit - 1)) +
-                                           ((split & kSimdDefaultLeftBit) ? kNumFeatures : 0));
+      wasm_node_slot[32 * k + i] = uint8_t(split & (kSimdDefaultLeftBit - 1));
+      if (split & kSimdDefaultLeftBit) wasm_default_left[k] |= uint32_t(1) << i;
       wasm_node_index[32 * k + i] = uint8_t(
           std::lower_bound(thresholds.begin(), thresholds.end(), heap_threshold[t.heap + i]) -
           thresholds.begin());
@@ -863,22 +867,29 @@ inline uint32_t WasmRank(const float* table, uint32_t size, float x) {
 }
 
 // One tree: x >= threshold exactly when rank(x) > index(threshold), so the tree's 32 heap nodes
-// are two 16-lane byte compares (each node's slot rank picked from the three rank registers by
+// are two 16-lane byte compares (each node's feature rank picked from the two rank registers by
 // swizzle: lanes whose index is past a register read 0), then a depth-step walk over the bits.
-// The depth is a run-time value: one template per depth costs ~0.2 KB gzipped each.
+// A missing value ranks 255 (right of every threshold); if the exam has one, the nodes on a
+// missing feature whose missing values go left are cleared. The depth is a run-time value: one
+// template per depth costs ~0.2 KB gzipped each.
 inline float WasmRankTree(int depth, const uint8_t* slot, const uint8_t* index, const float* leaf,
-                          v128_t r0, v128_t r1, v128_t r2) {
+                          uint32_t default_left, v128_t r0, v128_t r1, const v128_t* missing) {
   const v128_t sixteen = wasm_i8x16_splat(16);
-  const v128_t thirty_two = wasm_i8x16_splat(32);
   uint32_t right = 0;
+  uint32_t on_missing = 0;
   for (int h = 0; h < 2; ++h) {
     const v128_t s = wasm_v128_load(slot + 16 * h);
-    const v128_t x = wasm_v128_or(
-        wasm_v128_or(wasm_i8x16_swizzle(r0, s), wasm_i8x16_swizzle(r1, wasm_i8x16_sub(s, sixteen))),
-        wasm_i8x16_swizzle(r2, wasm_i8x16_sub(s, thirty_two)));
+    const v128_t high = wasm_i8x16_sub(s, sixteen);
+    const v128_t x = wasm_v128_or(wasm_i8x16_swizzle(r0, s), wasm_i8x16_swizzle(r1, high));
     right |= uint32_t(wasm_i8x16_bitmask(wasm_u8x16_gt(x, wasm_v128_load(index + 16 * h))))
              << (16 * h);
+    if (missing) {
+      on_missing |= uint32_t(wasm_i8x16_bitmask(wasm_v128_or(
+                        wasm_i8x16_swizzle(missing[0], s), wasm_i8x16_swizzle(missing[1], high))))
+                    << (16 * h);
+    }
   }
+  right &= ~(on_missing & default_left);
   uint32_t i = 0;
   int d = 0;
   if (depth >= 3) {
@@ -889,29 +900,30 @@ inline float WasmRankTree(int depth, const uint8_t* slot, const uint8_t* index, 
   return leaf[i - ((1u << depth) - 1)];
 }
 
-// One exam through every tree with the rank tables (Layout::use_wasm_ranks). Missing values
-// need no branch: slot f holds the rank of x with NaN as +inf (all thresholds), slot
-// kNumFeatures + f with NaN as -inf (none), as in ExpandRow. Values are added in tree order.
+// One exam through every tree with the rank tables (Layout::use_wasm_ranks), tree order.
 template <typename Layout>
 void WasmRankMargins(const Layout& layout, const float* features, float* margins) {
-  alignas(16) uint8_t rank[48] = {};
-  // Not unrolled: 21 copies of the binary search cost ~2 KB of the gzip budget, no time.
-#pragma clang loop unroll(disable)
+  alignas(16) uint8_t rank[32] = {};
+  alignas(16) uint8_t is_missing[32] = {};
+  bool any_missing = false;
   for (int f = 0; f < kNumFeatures; ++f) {
     const uint32_t size = layout.rank_start[f + 1] - layout.rank_start[f];
     const float x = features[f];
     if (std::isnan(x)) {
-      rank[f] = uint8_t(size);
+      rank[f] = 255;
+      is_missing[f] = 0xff;
+      any_missing = true;
     } else {
-      rank[f] = rank[kNumFeatures + f] =
-          uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f], size, x));
+      rank[f] = uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f], size, x));
     }
   }
   const v128_t r0 = wasm_v128_load(rank);
   const v128_t r1 = wasm_v128_load(rank + 16);
-  const v128_t r2 = wasm_v128_load(rank + 32);
+  const v128_t missing[2] = {wasm_v128_load(is_missing), wasm_v128_load(is_missing + 16)};
+  const v128_t* missing_or_null = any_missing ? missing : nullptr;
   const uint8_t* slot = layout.wasm_node_slot.data();
   const uint8_t* index = layout.wasm_node_index.data();
+  const uint32_t* default_left = layout.wasm_default_left.data();
   const float* leaves = layout.simd_leaf.data();
   const auto* trees = layout.simd_trees.data();
   const size_t n = layout.simd_trees.size();
@@ -921,7 +933,8 @@ void WasmRankMargins(const Layout& layout, const float* features, float* margins
   for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
   for (size_t k = 0; k < n; ++k) {
     margins[trees[k].target_class] +=
-        WasmRankTree(depth, slot + 32 * k, index + 32 * k, leaves + trees[k].leaves, r0, r1, r2);
+        WasmRankTree(depth, slot + 32 * k, index + 32 * k, leaves + trees[k].leaves,
+                     default_left[k], r0, r1, missing_or_null);
   }
 }
 
