@@ -93,7 +93,7 @@ for (const { name, file } of modelPaths()) {
       }
     });
 
-    test('classifyBatch() evaluates rows with missing values (NaN) as XGBoost does', () => {
+    test('classifyBatch() and predict() evaluate rows with missing values (NaN) as XGBoost does', () => {
       // Blank out cells (empty CSV cells are NaN) in a pattern that reaches every feature.
       const lines = csvText.trimEnd().split('\n');
       const header = lines[0];
@@ -114,6 +114,14 @@ for (const { name, file } of modelPaths()) {
         const got = model.classifyBatch(parsed.features);
         assertClose(got, expected, PROBABILITY_TOLERANCE, 'NaN batch');
         for (let i = 0; i < got.length; ++i) assert.ok(Number.isFinite(got[i]));
+        // The single-exam kernels (another code path than the batch ones) on the same rows: native
+        // probabilities, and bit for bit what the batch gave, since both sum leaves in tree order.
+        const single = new Float32Array(3);
+        for (let r = 0; r < parsed.rows; ++r) {
+          model.predict(parsed.features.subarray(r * 21, (r + 1) * 21), single);
+          assertClose(single, expected.slice(r * 3, r * 3 + 3), PROBABILITY_TOLERANCE, `NaN predict row ${r}`);
+          assert.deepEqual(Array.from(single), Array.from(got.subarray(r * 3, r * 3 + 3)), `NaN row ${r}: predict vs batch`);
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
