@@ -27,12 +27,16 @@
 // - A batch: QuickScorer bit sets (Lucchese et al. 2015) over 16 exams per vector. The block is
 //   transposed to columns of the expanded row; each split is one compare and one masked AND
 //   clearing the leaves of its left subtree; the exit leaf is the lowest bit still set (lzcnt).
-// WebAssembly SIMD128 (the wasm build): batches of depth <= 5 models use the QuickScorer walk
-// four exams per v128; one exam uses the rank idea above with 8-bit ranks (features with <= 255
-// distinct thresholds): the 21 feature ranks sit in two v128 registers, each tree's 31 nodes
-// pick theirs by i8x16.swizzle and compare as two u8x16 compares, missing values going left are
-// masked out, and the go-right bitmask drives the walk. Otherwise one exam walks the packed
-// 8-byte nodes.
+// WebAssembly SIMD128 (the wasm build), for models of complete trees at most 5 deep, tree k
+// adding to class k % 3, at most 255 distinct thresholds per feature (every XGBoost multiclass
+// model of the default's shape): each feature value becomes its 8-bit rank, and every tree is
+// laid out as its depth-5 heap in "level tables", 16 trees per group, one byte lane per tree.
+// - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
+//   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
+//   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
+// - A batch: QuickScorer over 16 exams per vector, one tree at a time, byte-plane leaf sets.
+// A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
+// others. Other models walk the packed 8-byte nodes.
 // Results are identical to the scalar path: the same comparisons and the same float additions
 // in the same order (tests check this bit for bit).
 //
@@ -144,7 +148,6 @@ struct Evaluator::Layout {
   };
   bool have_tables = false;  // BuildSimdTables() succeeded
   bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
-  bool use_wasm_simd = false;  // ... and this WebAssembly build runs the SIMD128 batch kernel
   std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
   std::vector<SimdTree> simd_trees;
   std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
@@ -166,15 +169,17 @@ struct Evaluator::Layout {
   std::vector<uint16_t> rank_index;
   void BuildRankTables();
 #ifdef __wasm_simd128__
-  // WebAssembly SIMD128, one exam (depth <= 5, at most 255 distinct thresholds per feature): per
-  // tree 32 heap slots of (feature, 8-bit index of the threshold in its feature's table), the
-  // exam's 21 feature ranks picked per node with i8x16.swizzle; and per tree the heap nodes
-  // whose missing values go left.
-  bool use_wasm_ranks = false;
-  std::vector<uint8_t> wasm_node_slot;
-  std::vector<uint8_t> wasm_node_index;
-  std::vector<uint32_t> wasm_default_left;
-  void BuildWasmRankTables();
+  // WebAssembly SIMD128, one exam (every tree complete, at most kLevelDepth deep, tree k adding
+  // to class k % 3, at most 255 distinct thresholds per feature): trees in groups of 16, one
+  // byte lane per tree. Per group and heap node (31, every tree laid out at depth 5): 16 lanes
+  // of the node's slot (feature, + kNumFeatures if missing values go left) and of its
+  // threshold's index in the feature's rank table; per tree 32 leaf values. Trees padding the
+  // last group have leaves -0.0f (x + -0.0f == x for every x).
+  bool use_wasm_levels = false;
+  std::vector<uint8_t> level_slot;
+  std::vector<uint8_t> level_index;
+  std::vector<float> level_leaf;
+  void BuildWasmLevelTables();
 #endif
   int simd_depth = 0;  // every tree's depth in the vector tables
   bool round_robin = false;  // tree k adds to class k % 3
@@ -401,20 +406,29 @@ void Evaluator::Layout::BuildRankTables() {
 }
 
 #ifdef __wasm_simd128__
-void Evaluator::Layout::BuildWasmRankTables() {
-  if (simd_depth > 5) return;
-  // Each feature's distinct thresholds kept ascending by insertion (BuildRankTables' std::sort
-  // would add ~1 KB to the gzipped module); past 255 the 8-bit ranks do not fit.
+namespace {
+constexpr int kLevelDepth = 5;
+constexpr size_t kLevelNodes = 31;   // heap nodes of a depth-5 tree
+constexpr size_t kLevelLeaves = 32;
+constexpr size_t kLevelLanes = 16;   // trees per group
+}  // namespace
+
+void Evaluator::Layout::BuildWasmLevelTables() {
+  for (size_t k = 0; k < trees.size(); ++k) {
+    if (trees[k].depth < 0 || trees[k].depth > kLevelDepth) return;
+    if (trees[k].target_class != int(k % kNumClasses)) return;
+  }
+  // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add ~1 KB
+  // to the gzipped module); past 255 the 8-bit ranks do not fit.
   std::vector<float> table[kNumFeatures];
-  for (const SimdTree& t : simd_trees) {
-    for (int i = 0; i < 32; ++i) {
-      if (!(t.heap_splits >> i & 1)) continue;
-      std::vector<float>& thresholds = table[heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1)];
-      const float threshold = heap_threshold[t.heap + i];
+  for (const CompiledTree& t : trees) {
+    for (size_t i = 0; i + 1 < (size_t(1) << t.depth); ++i) {
+      if (!is_split[t.slots + i]) continue;
+      std::vector<float>& thresholds = table[slot[t.slots + i] % kNumFeatures];
+      const float threshold = values[t.block + i];
       const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), threshold);
       if (at != thresholds.end() && *at == threshold) continue;
       if (thresholds.size() == 255) return;
-      // By hand: vector::insert is code the module has no other use for.
       const size_t position = size_t(at - thresholds.begin());
       thresholds.push_back(threshold);
       for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
@@ -425,23 +439,30 @@ void Evaluator::Layout::BuildWasmRankTables() {
     rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
     for (float threshold : table[f]) rank_table.push_back(threshold);
   }
-  wasm_node_slot.resize(32 * simd_trees.size(), 0);
-  wasm_node_index.resize(32 * simd_trees.size(), 0);
-  wasm_default_left.resize(simd_trees.size(), 0);
-  for (size_t k = 0; k < simd_trees.size(); ++k) {
-    const SimdTree& t = simd_trees[k];
-    for (int i = 0; i < 32; ++i) {
-      if (!(t.heap_splits >> i & 1)) continue;
-      const int32_t split = heap_split[t.heap + i];
-      const std::vector<float>& thresholds = table[split & (kSimdDefaultLeftBit - 1)];
-      wasm_node_slot[32 * k + i] = uint8_t(split & (kSimdDefaultLeftBit - 1));
-      if (split & kSimdDefaultLeftBit) wasm_default_left[k] |= uint32_t(1) << i;
-      wasm_node_index[32 * k + i] = uint8_t(
-          std::lower_bound(thresholds.begin(), thresholds.end(), heap_threshold[t.heap + i]) -
+  const size_t groups = (trees.size() + kLevelLanes - 1) / kLevelLanes;
+  // Padding nodes (below a shallower tree's own depth, or of padding trees) stay slot 0, index
+  // 0: every leaf under them holds the same value, whichever way they go.
+  level_slot.assign(groups * kLevelNodes * kLevelLanes, 0);
+  level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
+  level_leaf.assign(groups * kLevelLanes * kLevelLeaves, -0.0f);
+  for (size_t k = 0; k < trees.size(); ++k) {
+    const CompiledTree& t = trees[k];
+    const size_t splits = (size_t(1) << t.depth) - 1;
+    const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
+    for (size_t i = 0; i < splits; ++i) {
+      if (!is_split[t.slots + i]) continue;
+      const uint8_t s = slot[t.slots + i];
+      const std::vector<float>& thresholds = table[s % kNumFeatures];
+      level_slot[lane + kLevelLanes * i] = s;
+      level_index[lane + kLevelLanes * i] = uint8_t(
+          std::lower_bound(thresholds.begin(), thresholds.end(), values[t.block + i]) -
           thresholds.begin());
     }
+    for (size_t j = 0; j < kLevelLeaves; ++j) {
+      level_leaf[k * kLevelLeaves + j] = values[t.block + splits + (j >> (kLevelDepth - t.depth))];
+    }
   }
-  use_wasm_ranks = true;
+  use_wasm_levels = true;
 }
 #endif
 
@@ -812,7 +833,8 @@ void PackedBlockMargins(const Layout& layout, const float* slots, size_t rows, f
 }
 
 #ifdef __wasm_simd128__
-// Batches of depth <= 5 models take the SIMD128 kernel (use_wasm_simd): no block walk for them.
+// Batches of level-table models take the SIMD128 rank kernel; others of depth <= 5 the generic
+// block walk (no packed block kernel for them: code size).
 constexpr int kMinPackedBlockDepth = 6;
 #else
 constexpr int kMinPackedBlockDepth = kMinPackedDepth;
@@ -842,18 +864,6 @@ bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float
 }
 
 #ifdef __wasm_simd128__
-// The node reached after three steps, for every value of the top 7 heap nodes' bits.
-constexpr std::array<uint8_t, 128> WasmThirdLevelTable() {
-  std::array<uint8_t, 128> table{};
-  for (uint32_t m = 0; m < 128; ++m) {
-    uint32_t i = 0;
-    for (int d = 0; d < 3; ++d) i = 2 * i + 1 + ((m >> i) & 1);
-    table[m] = uint8_t(i);
-  }
-  return table;
-}
-constexpr std::array<uint8_t, 128> kWasmThirdLevel = WasmThirdLevelTable();
-
 // rank(x) = how many of the feature's thresholds are <= x; branch-free binary search.
 inline uint32_t WasmRank(const float* table, uint32_t size, float x) {
   if (size == 0) return 0;
@@ -866,76 +876,118 @@ inline uint32_t WasmRank(const float* table, uint32_t size, float x) {
   return uint32_t(base - table) + (*base <= x);
 }
 
-// One tree: x >= threshold exactly when rank(x) > index(threshold), so the tree's 32 heap nodes
-// are two 16-lane byte compares (each node's feature rank picked from the two rank registers by
-// swizzle: lanes whose index is past a register read 0), then a depth-step walk over the bits.
-// A missing value ranks 255 (right of every threshold); if the exam has one, the nodes on a
-// missing feature whose missing values go left are cleared. The depth is a run-time value: one
-// template per depth costs ~0.2 KB gzipped each.
-inline float WasmRankTree(int depth, const uint8_t* slot, const uint8_t* index, const float* leaf,
-                          uint32_t default_left, v128_t r0, v128_t r1, const v128_t* missing) {
+// Byte lane i: rank[slot_i], from the 48-byte rank array held in three registers (swizzle
+// lanes whose index is past its register read 0).
+inline v128_t PickRanks(const v128_t* rank, v128_t slot) {
   const v128_t sixteen = wasm_i8x16_splat(16);
-  uint32_t right = 0;
-  uint32_t on_missing = 0;
-  for (int h = 0; h < 2; ++h) {
-    const v128_t s = wasm_v128_load(slot + 16 * h);
-    const v128_t high = wasm_i8x16_sub(s, sixteen);
-    const v128_t x = wasm_v128_or(wasm_i8x16_swizzle(r0, s), wasm_i8x16_swizzle(r1, high));
-    right |= uint32_t(wasm_i8x16_bitmask(wasm_u8x16_gt(x, wasm_v128_load(index + 16 * h))))
-             << (16 * h);
-    if (missing) {
-      on_missing |= uint32_t(wasm_i8x16_bitmask(wasm_v128_or(
-                        wasm_i8x16_swizzle(missing[0], s), wasm_i8x16_swizzle(missing[1], high))))
-                    << (16 * h);
-    }
-  }
-  right &= ~(on_missing & default_left);
-  uint32_t i = 0;
-  int d = 0;
-  if (depth >= 3) {
-    i = kWasmThirdLevel[right & 0x7f];
-    d = 3;
-  }
-  for (; d < depth; ++d) i = 2 * i + 1 + ((right >> i) & 1);
-  return leaf[i - ((1u << depth) - 1)];
+  const v128_t second = wasm_i8x16_sub(slot, sixteen);
+  const v128_t third = wasm_i8x16_sub(second, sixteen);
+  return wasm_v128_or(wasm_v128_or(wasm_i8x16_swizzle(rank[0], slot),
+                                   wasm_i8x16_swizzle(rank[1], second)),
+                      wasm_i8x16_swizzle(rank[2], third));
 }
 
-// One exam through every tree with the rank tables (Layout::use_wasm_ranks), tree order.
-template <typename Layout>
-void WasmRankMargins(const Layout& layout, const float* features, float* margins) {
-  alignas(16) uint8_t rank[32] = {};
-  alignas(16) uint8_t is_missing[32] = {};
-  bool any_missing = false;
-  for (int f = 0; f < kNumFeatures; ++f) {
-    const uint32_t size = layout.rank_start[f + 1] - layout.rank_start[f];
-    const float x = features[f];
-    if (std::isnan(x)) {
-      rank[f] = 255;
-      is_missing[f] = 0xff;
-      any_missing = true;
-    } else {
-      rank[f] = uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f], size, x));
+// Orders the unrolled kernels' table loads for V8: a store of a value computed so far, after
+// which the next loads must come (memory effects keep their order). Without it TurboFan
+// schedules every load of the loop body first, and spills and reloads them: a load becomes
+// three memory operations.
+alignas(16) v128_t g_load_order;
+inline void LoadBarrier(v128_t computed) {
+  *static_cast<volatile v128_t*>(&g_load_order) = computed;
+}
+
+// x < the split's threshold, i.e. rank(x) <= the threshold's index: the exam goes left.
+// (u8x16.le is two instructions on x64, u8x16.gt three.)
+inline v128_t GoesLeft(v128_t rank, v128_t index) { return wasm_u8x16_le(rank, index); }
+
+// Sixteen trees, one per byte lane, walked level by level. At level L lane t stands at
+// position p_t = (b_0 ... b_{L-1}) in binary, b_j its go-right bits so far; the node's slot
+// and threshold index are picked among the level's 2^L node vectors by a bitselect tree on
+// those bits (lowest first), then one swizzle-and-compare gives b_L for all 16 trees (held
+// inverted, as go-left masks). Returns each lane's leaf (0..31).
+inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t* rank) {
+  v128_t left[kLevelDepth];
+#pragma clang loop unroll(full)
+  for (int level = 0; level < kLevelDepth; ++level) {
+    if (level > 0) LoadBarrier(left[level - 1]);
+    const int first = (1 << level) - 1;
+    v128_t s[16], x[16];
+#pragma clang loop unroll(full)
+    for (int p = 0; p < (1 << level); ++p) {
+      s[p] = wasm_v128_load(slot + kLevelLanes * (first + p));
+      x[p] = wasm_v128_load(index + kLevelLanes * (first + p));
     }
+#pragma clang loop unroll(full)
+    for (int j = level - 1; j >= 0; --j) {
+#pragma clang loop unroll(full)
+      for (int q = 0; q < (1 << j); ++q) {
+        s[q] = wasm_v128_bitselect(s[2 * q], s[2 * q + 1], left[j]);
+        x[q] = wasm_v128_bitselect(x[2 * q], x[2 * q + 1], left[j]);
+      }
+    }
+    left[level] = GoesLeft(PickRanks(rank, s[0]), x[0]);
   }
-  const v128_t r0 = wasm_v128_load(rank);
-  const v128_t r1 = wasm_v128_load(rank + 16);
-  const v128_t missing[2] = {wasm_v128_load(is_missing), wasm_v128_load(is_missing + 16)};
-  const v128_t* missing_or_null = any_missing ? missing : nullptr;
-  const uint8_t* slot = layout.wasm_node_slot.data();
-  const uint8_t* index = layout.wasm_node_index.data();
-  const uint32_t* default_left = layout.wasm_default_left.data();
-  const float* leaves = layout.simd_leaf.data();
-  const auto* trees = layout.simd_trees.data();
-  const size_t n = layout.simd_trees.size();
-  const int depth = layout.simd_depth;
-  // One call site (margins through memory, not the round-robin locals of SimdRun): each inlined
-  // copy of the tree costs ~100 bytes of the gzip budget.
-  for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
-  for (size_t k = 0; k < n; ++k) {
-    margins[trees[k].target_class] +=
-        WasmRankTree(depth, slot + 32 * k, index + 32 * k, leaves + trees[k].leaves,
-                     default_left[k], r0, r1, missing_or_null);
+  v128_t leaf = wasm_v128_andnot(wasm_i8x16_splat(1), left[kLevelDepth - 1]);
+#pragma clang loop unroll(full)
+  for (int level = 0; level + 1 < kLevelDepth; ++level) {
+    leaf = wasm_v128_or(leaf, wasm_v128_andnot(wasm_i8x16_splat(int8_t(16 >> level)), left[level]));
   }
+  return leaf;
+}
+
+constexpr size_t kLevelSlots = 48;  // 2 * kNumFeatures slots, padded to three registers
+
+// An exam's ranks for the level tables, rank[s * stride] for slot s: slot f holds feature f's
+// rank, a missing value 255 (right of every threshold: indices are <= 254); slot
+// kNumFeatures + f (splits sending missing values left) the same rank, a missing value 0.
+template <typename Layout>
+inline void ExamRanks(const Layout& layout, const float* features, uint8_t* rank, size_t stride) {
+  for (int f = 0; f < kNumFeatures; ++f) {
+    const float x = features[f];
+    const bool missing = std::isnan(x);
+    const uint8_t r = missing ? 0 : uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f],
+                                                     layout.rank_start[f + 1] - layout.rank_start[f], x));
+    rank[f * stride] = missing ? 255 : r;
+    rank[(kNumFeatures + f) * stride] = r;
+  }
+}
+
+// One exam through every tree with the level tables (Layout::use_wasm_levels). Lane t of group
+// g is tree 16g + t, class (g + t) % 3: acc[j] holds class (g + j) % 3 during group g, so the
+// three sums stay in registers and each class adds its leaves in tree order.
+template <typename Layout>
+void WasmLevelMargins(const Layout& layout, const float* features, float* margins) {
+  alignas(16) uint8_t rank_bytes[kLevelSlots] = {};
+  ExamRanks(layout, features, rank_bytes, 1);
+  const v128_t rank[3] = {wasm_v128_load(rank_bytes), wasm_v128_load(rank_bytes + 16),
+                          wasm_v128_load(rank_bytes + 32)};
+  const size_t groups = layout.level_leaf.size() / (kLevelLanes * kLevelLeaves);
+  const uint8_t* slot = layout.level_slot.data();
+  const uint8_t* index = layout.level_index.data();
+  const float* leaf = layout.level_leaf.data();
+  float acc0 = layout.base_score[0], acc1 = layout.base_score[1], acc2 = layout.base_score[2];
+  for (size_t g = 0; g < groups; ++g) {
+    alignas(16) uint8_t at[kLevelLanes];
+    wasm_v128_store(at, WasmLevelLeaves(slot, index, rank));
+    float v[kLevelLanes];
+    for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[kLevelLeaves * t + at[t]];
+    acc0 += v[0]; acc1 += v[1]; acc2 += v[2];
+    acc0 += v[3]; acc1 += v[4]; acc2 += v[5];
+    acc0 += v[6]; acc1 += v[7]; acc2 += v[8];
+    acc0 += v[9]; acc1 += v[10]; acc2 += v[11];
+    acc0 += v[12]; acc1 += v[13]; acc2 += v[14];
+    acc0 += v[15];
+    const float next = acc0;  // the next group's lane 0 is the class after this one's
+    acc0 = acc1;
+    acc1 = acc2;
+    acc2 = next;
+    slot += kLevelNodes * kLevelLanes;
+    index += kLevelNodes * kLevelLanes;
+    leaf += kLevelLanes * kLevelLeaves;
+  }
+  margins[groups % kNumClasses] = acc0;
+  margins[(groups + 1) % kNumClasses] = acc1;
+  margins[(groups + 2) % kNumClasses] = acc2;
 }
 
 #endif  // __wasm_simd128__
@@ -1035,12 +1087,10 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   }
 #endif
 #ifdef __wasm_simd128__
-  // WebAssembly with SIMD128: batches take the QuickScorer tables when every tree fits 32 leaves.
-  layout.BuildSimdTables();
-  layout.use_wasm_simd = layout.have_tables && layout.simd_depth <= 5;
-  // One exam: the 8-bit rank kernel when the thresholds allow it, else the packed walk.
-  if (layout.use_wasm_simd) layout.BuildWasmRankTables();
-  if (!layout.use_wasm_ranks) layout.BuildPacked();
+  // WebAssembly with SIMD128: one exam and batches take the level tables when the model allows
+  // them, else the packed walk.
+  layout.BuildWasmLevelTables();
+  if (!layout.use_wasm_levels) layout.BuildPacked();
 #else
   if (!layout.use_avx512) layout.BuildPacked();
 #endif
@@ -1054,7 +1104,7 @@ void Evaluator::Margins(const float* features, float* margins) const {
   if (layout_->use_avx512) return SimdMargins(*layout_, features, margins);
 #endif
 #ifdef __wasm_simd128__
-  if (layout_->use_wasm_ranks) return WasmRankMargins(*layout_, features, margins);
+  if (layout_->use_wasm_levels) return WasmLevelMargins(*layout_, features, margins);
 #endif
   float slots[kSlots];
   ExpandRow(features, slots);
@@ -1076,48 +1126,102 @@ void Evaluator::PredictRaw(const float* features, float* probabilities) const {
 namespace {
 
 #ifdef __wasm_simd128__
-// WebAssembly SIMD128 batch kernel: the QuickScorer block walk of SimdBlockMargins (same tables,
-// built by BuildSimdTables), four exams per vector, for models whose trees are all at most
-// depth 5 (a 32-bit leaf set per exam). The exit leaf's value is added per class in tree order,
-// so the sums are the scalar kernel's, bit for bit.
-template <typename Layout>
-void WasmBlockMargins(const Layout& layout, const float* columns, float* margins) {
-  constexpr int kVectors = int(kBlockRows / 4);
-  v128_t sums[kNumClasses][kVectors];
-  for (int c = 0; c < kNumClasses; ++c) {
-    for (int g = 0; g < kVectors; ++g) sums[c][g] = wasm_f32x4_splat(layout.base_score[c]);
-  }
-  for (const auto& t : layout.simd_trees) {
-    const uint32_t* column = layout.qs_column.data() + t.qs_nodes;
-    const float* threshold = layout.qs_threshold.data() + t.qs_nodes;
-    const uint64_t* keep = layout.qs_mask.data() + t.qs_nodes;
-    v128_t alive[kVectors];
-    for (int g = 0; g < kVectors; ++g) alive[g] = wasm_i32x4_splat(-1);
-    for (uint32_t n = 0; n < t.qs_count; ++n) {
-      const v128_t th = wasm_f32x4_splat(threshold[n]);
-      const v128_t left_leaves = wasm_i32x4_splat(int32_t(~uint32_t(keep[n])));
-      const float* x = columns + column[n];
-      for (int g = 0; g < kVectors; ++g) {
-        const v128_t right = wasm_f32x4_ge(wasm_v128_load(x + 4 * g), th);
-        alive[g] = wasm_v128_andnot(alive[g], wasm_v128_and(right, left_leaves));
+// WebAssembly SIMD128 batch kernel on the level tables (Layout::use_wasm_levels): QuickScorer
+// (Lucchese et al. 2015) over 8-bit feature ranks, 16 exams per vector, one byte lane per exam.
+// Each tree is its complete depth-5 heap: every node (padding ones too: all leaves under them
+// hold the same value) is one u8 compare of the exams' ranks with its threshold index, and
+// clears the leaves of its left subtree in the exams going right (plane &= go_left | ~mask).
+// The 32 leaf bits sit in four byte planes; a node's left subtree lies within one plane (two
+// for the root), so its planes and masks are constants of its heap position. The exit leaf is
+// the lowest bit still set. Trees are taken class by class, each class in tree order, so every
+// sum adds the same values in the same order as the other kernels. (Four planes stay in
+// registers; two vectors of exams per pass, eight planes, spill and run slower in V8.)
+constexpr size_t kRankBlock = kBlockRows;
+
+struct NodeMasks {
+  uint8_t mask[kLevelNodes][4];  // per heap node: its left subtree's leaves in each byte plane
+};
+constexpr NodeMasks LeftLeafMasks() {
+  NodeMasks m{};
+  for (int level = 0, i = 0; level < kLevelDepth; ++level) {
+    const int span = int(kLevelLeaves) >> level;
+    for (int p = 0; p < (1 << level); ++p, ++i) {
+      for (int leaf = p * span; leaf < p * span + span / 2; ++leaf) {
+        m.mask[i][leaf / 8] = uint8_t(m.mask[i][leaf / 8] | (1 << (leaf % 8)));
       }
     }
-    const float* leaf = layout.simd_leaf.data() + t.leaves;
-    v128_t* s = sums[t.target_class];
-    for (int g = 0; g < kVectors; ++g) {
-      const float v0 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 0)))];
-      const float v1 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 1)))];
-      const float v2 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 2)))];
-      const float v3 = leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(alive[g], 3)))];
-      s[g] = wasm_f32x4_add(s[g], wasm_f32x4_make(v0, v1, v2, v3));
+  }
+  return m;
+}
+constexpr NodeMasks kLeftLeaves = LeftLeafMasks();
+
+// Adds tree values to the sums of 16 exams (four f32x4): planes[q] holds leaf bits 8q..8q+7.
+inline void AddExitLeaves(const v128_t* planes, const float* leaf, v128_t* sums) {
+  const v128_t low01 = wasm_i8x16_shuffle(planes[0], planes[1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const v128_t high01 = wasm_i8x16_shuffle(planes[0], planes[1], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const v128_t low23 = wasm_i8x16_shuffle(planes[2], planes[3], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const v128_t high23 = wasm_i8x16_shuffle(planes[2], planes[3], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const v128_t sets[4] = {wasm_i16x8_shuffle(low01, low23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(low01, low23, 4, 12, 5, 13, 6, 14, 7, 15),
+                          wasm_i16x8_shuffle(high01, high23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(high01, high23, 4, 12, 5, 13, 6, 14, 7, 15)};
+  // Bit 31 set: a well-formed set never empties, this keeps ctz defined regardless.
+#define FETAL_EXIT(set, lane) \
+  leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(set, lane)) | 0x80000000u)]
+#pragma clang loop unroll(full)
+  for (int w = 0; w < 4; ++w) {
+    sums[w] = wasm_f32x4_add(sums[w], wasm_f32x4_make(FETAL_EXIT(sets[w], 0), FETAL_EXIT(sets[w], 1),
+                                                      FETAL_EXIT(sets[w], 2), FETAL_EXIT(sets[w], 3)));
+  }
+#undef FETAL_EXIT
+}
+
+template <typename Layout>
+void WasmRankBlockMargins(const Layout& layout, const float* features, size_t rows,
+                          float* margins) {
+  // rank[s * kRankBlock + e]: exam e's rank for slot s (ExamRanks); rows past `rows` rank 0.
+  alignas(16) uint8_t rank[kLevelSlots * kRankBlock] = {};
+  for (size_t e = 0; e < rows; ++e) {
+    ExamRanks(layout, features + e * kNumFeatures, rank + e, kRankBlock);
+  }
+  v128_t sums[kNumClasses][kRankBlock / 4];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (v128_t& v : sums[c]) v = wasm_f32x4_splat(layout.base_score[c]);
+  }
+  const size_t trees = layout.trees.size();
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (size_t k = size_t(c); k < trees; k += kNumClasses) {
+      const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
+      const uint8_t* slot = layout.level_slot.data() + lane;
+      const uint8_t* index = layout.level_index.data() + lane;
+      const float* leaf = layout.level_leaf.data() + k * kLevelLeaves;
+      for (size_t first = 0; first < kRankBlock; first += 16) {
+        v128_t planes[4];
+        for (v128_t& p : planes) p = wasm_i8x16_splat(-1);
+#pragma clang loop unroll(full)
+        for (size_t i = 0; i < kLevelNodes; ++i) {
+          v128_t left = GoesLeft(wasm_v128_load(rank + size_t(slot[kLevelLanes * i]) * kRankBlock + first),
+                                 wasm_v128_load8_splat(index + kLevelLanes * i));
+          // Opaque to LLVM, which would otherwise turn the plane updates into bitselects
+          // (three instructions each in V8, against two for or + and).
+          __asm__("" : "+r"(left));
+          LoadBarrier(left);
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 4; ++q) {
+            const uint8_t m = kLeftLeaves.mask[i][q];
+            if (m == 0) continue;
+            planes[q] = wasm_v128_and(
+                planes[q], m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
+          }
+        }
+        AddExitLeaves(planes, leaf, sums[c] + first / 4);
+      }
     }
   }
   for (int c = 0; c < kNumClasses; ++c) {
-    for (int g = 0; g < kVectors; ++g) {
-      float lanes[4];
-      wasm_v128_store(lanes, sums[c][g]);
-      for (int l = 0; l < 4; ++l) margins[(4 * g + l) * kNumClasses + c] = lanes[l];
-    }
+    alignas(16) float lanes[kRankBlock];
+    for (size_t w = 0; w < kRankBlock / 4; ++w) wasm_v128_store(lanes + 4 * w, sums[c][w]);
+    for (size_t e = 0; e < rows; ++e) margins[e * kNumClasses + c] = lanes[e];
   }
 }
 #endif  // __wasm_simd128__
@@ -1146,13 +1250,9 @@ void BatchProbabilities(const Layout& layout, const float* features, size_t n,
     }
 #endif
 #ifdef __wasm_simd128__
-    if (layout.use_wasm_simd) {
-      for (size_t r = 0; r < kBlockRows; ++r) {
-        float expanded[kSlots] = {};
-        if (r < rows) ExpandRow(features + (start + r) * kNumFeatures, expanded);
-        for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
-      }
-      WasmBlockMargins(layout, slots, margins);
+    if (layout.use_wasm_levels) {
+      static_assert(kRankBlock == kBlockRows, "one rank block per batch block");
+      WasmRankBlockMargins(layout, features + start * kNumFeatures, rows, margins);
       for (size_t r = 0; r < rows; ++r) {
         Softmax(margins + r * kNumClasses, inverse_temperature,
                 probabilities + (start + r) * kNumClasses);
