@@ -87,6 +87,9 @@ export function printReport(host, report) {
       lines.push(`| ${label.padEnd(41)} | ${value.padEnd(14)} | ${native.padEnd(14)} | ${ratio.padEnd(13)} |`);
     const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}x` : '-');
     row(`cold start to first classification (median of ${m.coldStart.runs})`, `${m.coldStart.medianMs.toFixed(1)} ms`, '-', '-');
+    if (m.coldStart.fullResultMedianMs !== undefined) {
+      row('  ... to the first full result (+SHAP/OOD/FIGO)', `${m.coldStart.fullResultMedianMs.toFixed(1)} ms`, '-', '-');
+    }
     if (m.coldStart.stagesMs) {
       const st = m.coldStart.stagesMs;
       lines.push(`|   stages (median ms from navigation): fetal.js ${st.fetalJsImported.toFixed(0)}, wasm ready ${st.wasmInstantiated.toFixed(0)}, bundle fetched ${st.bundleFetched.toFixed(0)}, model loaded ${st.modelLoaded.toFixed(0)}, classified ${st.firstClassification.toFixed(0)} |`);

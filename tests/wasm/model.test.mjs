@@ -95,6 +95,55 @@ describe('loadModel() with bad bytes', () => {
   });
 });
 
+describe('loadModelAsync(): the content hash compared by WebCrypto', () => {
+  let good;
+  before(() => {
+    good = new Uint8Array(readFileSync(defaultModelPath()));
+  });
+
+  test('loads the same model as loadModel()', async () => {
+    const viaWasm = runtime.loadModel(good);
+    const viaCrypto = await runtime.loadModelAsync(good.slice().buffer);
+    assert.ok(viaWasm.ok && viaCrypto.ok);
+    assert.deepEqual(viaCrypto.model.info(), viaWasm.model.info());
+    const out = new Float32Array(3);
+    const expected = new Float32Array(3);
+    for (let i = 0; i < 50; ++i) {
+      viaWasm.model.predict(exam(i), expected);
+      viaCrypto.model.predict(exam(i), out);
+      assert.deepEqual(out, expected);
+    }
+    viaWasm.model.dispose();
+    viaCrypto.model.dispose();
+  });
+
+  test('a changed byte is still refused, with the module\'s hash message', async () => {
+    const bad = good.slice();
+    bad[bad.length - 100] ^= 0x40;
+    const outcome = await runtime.loadModelAsync(bad);
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.error.code, 'corruption');
+    assert.match(outcome.error.message, /content hash mismatch/);
+  });
+
+  test('a matching hash does not skip the structural checks', async () => {
+    // Corrupt the prefix's leaf count, then re-seal the trailer so the hash matches.
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint32(20, 0xffff, true);
+    const content = bad.subarray(0, bad.length - 32);
+    bad.set(new Uint8Array(await crypto.subtle.digest('SHA-256', content)), bad.length - 32);
+    const outcome = await runtime.loadModelAsync(bad);
+    assert.equal(outcome.ok, false);
+    assert.equal(outcome.error.code, 'corruption');
+    assert.doesNotMatch(outcome.error.message, /hash/);
+  });
+
+  test('bad input is a value, not a throw', async () => {
+    assert.equal((await runtime.loadModelAsync(new Uint8Array(0))).ok, false);
+    assert.equal((await runtime.loadModelAsync('a string')).ok, false);
+  });
+});
+
 for (const { name, file } of modelPaths()) {
   describe(`a loaded model: ${name}`, () => {
     let bytes;

@@ -173,6 +173,9 @@ export interface FetalRuntime {
   validate(features: ArrayLike<number>, model?: FetalModel): Finding[];
   /** Parses, verifies (content hash, structure) and compiles a bundle. Never throws on bad bytes. */
   loadModel(bytes: Uint8Array | ArrayBuffer): LoadModelResult;
+  /** The same, with the content hash compared by WebCrypto (crypto.subtle) when available:
+   *  faster on a cold page, where the module's own SHA-256 still runs as baseline code. */
+  loadModelAsync(bytes: Uint8Array | ArrayBuffer): Promise<LoadModelResult>;
   /** Reads exams from CSV text or its UTF-8 bytes (dataset column names or keys as headers). */
   parseCsv(text: string | Uint8Array): ParsedCsv;
 }

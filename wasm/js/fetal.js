@@ -14,6 +14,10 @@ export const CONTRIBUTIONS_PER_CLASS = NUM_FEATURES + 1;
 
 // Batches are processed in chunks of this many exams, so memory stays bounded (about 6 MB).
 const BATCH_CHUNK = 65536;
+// A bundle ends with the SHA-256 of everything before it (docs/bundle-format.md).
+const HASH_BYTES = 32;
+// fetal_model_load flags (wasm/src/fetal_c_api.cc).
+const CONTENT_HASH_VERIFIED = 1;
 
 // Indices into the numbers fetal_classify writes (ClassifyNumber in fetal_c_api.cc).
 const N_PROBABILITIES = 0;
@@ -119,6 +123,27 @@ class FetalRuntime {
 
   /** Parses and checks a model bundle. Never throws on bad bytes. */
   loadModel(bytes) {
+    return this.#load(bytes, 0);
+  }
+
+  /**
+   * The same, with the content hash compared by WebCrypto (native code) instead of the module's
+   * SHA-256, which at page load still runs as baseline-compiled WebAssembly: the larger part of
+   * a cold model load. Without crypto.subtle, or on a mismatch, the module checks (and reports).
+   */
+  async loadModelAsync(bytes) {
+    if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
+    const subtle = globalThis.crypto?.subtle;
+    if (subtle && bytes instanceof Uint8Array && bytes.length > HASH_BYTES) {
+      const content = bytes.subarray(0, bytes.length - HASH_BYTES);
+      const digest = new Uint8Array(await subtle.digest('SHA-256', content));
+      const carried = bytes.subarray(bytes.length - HASH_BYTES);
+      if (digest.every((b, i) => b === carried[i])) return this.#load(bytes, CONTENT_HASH_VERIFIED);
+    }
+    return this.#load(bytes, 0);
+  }
+
+  #load(bytes, flags) {
     if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
     if (!(bytes instanceof Uint8Array)) {
       return { ok: false, error: { code: 'invalid_argument', message: 'the model bundle must be a Uint8Array of bundle bytes' } };
@@ -129,7 +154,7 @@ class FetalRuntime {
       return { ok: false, error: { code: 'out_of_memory', message: `not enough memory for a ${bytes.length}-byte bundle` } };
     }
     core.HEAPU8.set(bytes, ptr);
-    const handle = core._fetal_model_load(ptr, bytes.length);
+    const handle = core._fetal_model_load(ptr, bytes.length, flags);
     core._free(ptr);
     if (handle === 0) {
       return { ok: false, error: JSON.parse(readText(core, core._fetal_text())) };

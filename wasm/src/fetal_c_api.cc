@@ -246,9 +246,12 @@ FETAL_API const char* fetal_schema_json() {
 
 // ---- models ----
 
+// fetal_model_load flags.
+constexpr uint32_t kContentHashVerified = 1;  // the caller compared the content hash itself
+
 // Parses and compiles a bundle. Returns the model, or null with {"code","message"} in the text
 // result. `data` is only read during the call; the caller may free it afterwards.
-FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size) {
+FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size, uint32_t flags) {
   auto loaded = std::unique_ptr<LoadedModel>(new (std::nothrow) LoadedModel);
   if (!loaded) {
     WriteError("out_of_memory", "not enough memory to load the model");
@@ -258,7 +261,9 @@ FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size) {
     WriteError("invalid_argument", "the model bundle is empty (0 bytes)");
     return nullptr;
   }
-  Status s = ReadBundle(data, size, &loaded->model);
+  BundleReadOptions options;
+  options.verify_content_hash = (flags & kContentHashVerified) == 0;
+  Status s = ReadBundle(data, size, &loaded->model, options);
   if (s.ok()) s = Evaluator::Create(loaded->model, &loaded->evaluator);
   if (s.ok()) s = Explainer::Create(loaded->model, &loaded->explainer);
   if (!s.ok()) {

@@ -85,8 +85,8 @@ export function hasPublicKey(): boolean {
   return __FETAL_PUBKEY_SPKI__.length > 0;
 }
 
-function load(bytes: Uint8Array, origin: ModelOrigin): LoadedModel | string {
-  const r = rt.loadModel(bytes);
+async function load(bytes: Uint8Array, origin: ModelOrigin): Promise<LoadedModel | string> {
+  const r = await rt.loadModelAsync(bytes);
   if (!r.ok) return `${r.error.code}: ${r.error.message}`;
   return { model: r.model, info: r.model.info(), origin };
 }
@@ -100,13 +100,13 @@ export async function initModels(runtime: FetalRuntime): Promise<void> {
 
   const response = await fetch('model/default.fhm');
   if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
-  const builtin = load(new Uint8Array(await response.arrayBuffer()), 'builtin');
+  const builtin = await load(new Uint8Array(await response.arrayBuffer()), 'builtin');
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
 
   const stored = await kvGet<StoredBundle>('model.server');
   if (stored && stored.version >= builtin.info.version) {
-    const fromServer = load(new Uint8Array(stored.bytes), 'server');
+    const fromServer = await load(new Uint8Array(stored.bytes), 'server');
     if (typeof fromServer !== 'string' && fromServer.info.hash === stored.hash) active = fromServer;
   }
   if (active.info.version > highestSeen) {
@@ -224,7 +224,7 @@ async function doCheck(): Promise<UpdateStatus> {
     return setStatus({ at: now, code: 'upToDate', version: current.info.version });
   }
 
-  const loaded = load(bytes, 'server');
+  const loaded = await load(bytes, 'server');
   if (typeof loaded === 'string') return setStatus({ at: now, code: 'invalid', message: loaded });
   if (loaded.info.hash !== digest) {
     loaded.model.dispose();

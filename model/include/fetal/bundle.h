@@ -25,7 +25,14 @@ std::vector<uint8_t> WriteBundle(const Model& model);
 // version, truncation, content hash mismatch, schema mismatch (feature names/order), and
 // structurally invalid trees (child index out of range, cycles, bad feature index).
 // On failure *out is left unspecified.
-Status ReadBundle(const uint8_t* data, size_t size, Model* out);
+struct BundleReadOptions {
+  // Recompute the content hash (SHA-256 of all but the last 32 bytes) and compare it with the
+  // trailer. Turn off only when the caller has just made that comparison itself (the web app
+  // does it with WebCrypto, natively, before the model core sees the bytes).
+  bool verify_content_hash = true;
+};
+Status ReadBundle(const uint8_t* data, size_t size, Model* out,
+                  const BundleReadOptions& options = BundleReadOptions());
 
 // Structural checks shared by ReadBundle and the importers.
 Status CheckModel(const Model& model);
