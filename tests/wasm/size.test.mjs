@@ -10,10 +10,11 @@ import { WASM_DIST } from './support.mjs';
 const read = (name) => readFileSync(path.join(WASM_DIST, name));
 const gzip = (bytes) => gzipSync(bytes, { level: 9 }).length;
 
+// 100 KB read the stricter way: 100,000 bytes.
 test('fetal-core.wasm + its Emscripten glue stay within 100 KB gzipped', () => {
   const sizes = Object.fromEntries(['fetal-core.wasm', 'fetal-core.js', 'fetal.js'].map((f) => [f, gzip(read(f))]));
   const budgeted = sizes['fetal-core.wasm'] + sizes['fetal-core.js'];
-  assert.ok(budgeted <= 100 * 1024, `gzipped sizes ${JSON.stringify(sizes)}: wasm + glue = ${budgeted} bytes`);
+  assert.ok(budgeted <= 100 * 1000, `gzipped sizes ${JSON.stringify(sizes)}: wasm + glue = ${budgeted} bytes`);
   // The hand-written wrapper is small source; the app bundler minifies it further.
   assert.ok(sizes['fetal.js'] <= 8 * 1024, `fetal.js is ${sizes['fetal.js']} bytes gzipped`);
 });
