@@ -176,10 +176,12 @@ struct Evaluator::Layout {
   // threshold's index in the feature's rank table; per tree 32 leaf values. Trees padding the
   // last group have leaves -0.0f (x + -0.0f == x for every x).
   bool use_wasm_levels = false;
+  size_t level_tree_count = 0;
+  int level_max_depth = 0;
   std::vector<uint8_t> level_slot;
   std::vector<uint8_t> level_index;
   std::vector<float> level_leaf;
-  void BuildWasmLevelTables();
+  bool BuildWasmLevelTables(const Model& model);
 #endif
   int simd_depth = 0;  // every tree's depth in the vector tables
   bool round_robin = false;  // tree k adds to class k % 3
@@ -413,56 +415,85 @@ constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;   // trees per group
 }  // namespace
 
-void Evaluator::Layout::BuildWasmLevelTables() {
-  for (size_t k = 0; k < trees.size(); ++k) {
-    if (trees[k].depth < 0 || trees[k].depth > kLevelDepth) return;
-    if (trees[k].target_class != int(k % kNumClasses)) return;
-  }
+// Straight from the model's trees (no complete-tree layout first): a cold page load runs this
+// as baseline-compiled code. Returns false, leaving the layout as it was, if the model does not
+// fit the tables. Precondition: the model passes CheckModel().
+bool Evaluator::Layout::BuildWasmLevelTables(const Model& model) {
+  constexpr uint8_t kNoSplit = 0xff;
+  const size_t tree_count = model.trees.size();
+  const size_t groups = (tree_count + kLevelLanes - 1) / kLevelLanes;
+  // Every tree's depth-5 heap: a split's slot (feature, + kNumFeatures if missing values go
+  // left) and threshold, or kNoSplit (padding below a leaf); and its 32 leaves, a leaf above
+  // depth 5 repeated over the leaves it covers.
+  std::vector<uint8_t> heap_slot(tree_count * kLevelNodes, kNoSplit);
+  std::vector<float> heap_value(tree_count * kLevelNodes, 0.0f);
+  std::vector<float> leaves(groups * kLevelLanes * kLevelLeaves, -0.0f);
   // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add ~1 KB
   // to the gzipped module); past 255 the 8-bit ranks do not fit.
   std::vector<float> table[kNumFeatures];
-  for (const CompiledTree& t : trees) {
-    for (size_t i = 0; i + 1 < (size_t(1) << t.depth); ++i) {
-      if (!is_split[t.slots + i]) continue;
-      std::vector<float>& thresholds = table[slot[t.slots + i] % kNumFeatures];
-      const float threshold = values[t.block + i];
-      const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), threshold);
-      if (at != thresholds.end() && *at == threshold) continue;
-      if (thresholds.size() == 255) return;
-      const size_t position = size_t(at - thresholds.begin());
-      thresholds.push_back(threshold);
-      for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
-      thresholds[position] = threshold;
+  for (size_t k = 0; k < tree_count; ++k) {
+    const Tree& tree = model.trees[k];
+    if (tree.target_class != int(k % kNumClasses)) return false;
+    struct Item {
+      int32_t node;
+      uint32_t heap;
+      uint32_t depth;
+    };
+    Item stack[2 * kLevelDepth + 2];  // depth-first: at most one pending sibling per level
+    size_t top = 0;
+    stack[top++] = {0, 0, 0};
+    while (top > 0) {
+      const Item it = stack[--top];
+      const float value = tree.value[size_t(it.node)];
+      level_max_depth = std::max(level_max_depth, int(it.depth));
+      if (tree.is_leaf(it.node)) {
+        const uint32_t span = 1u << (kLevelDepth - it.depth);
+        const uint32_t first = (it.heap - ((1u << it.depth) - 1)) * span;
+        for (uint32_t j = 0; j < span; ++j) leaves[k * kLevelLeaves + first + j] = value;
+        continue;
+      }
+      if (it.depth >= uint32_t(kLevelDepth)) return false;
+      const int feature = tree.feature[size_t(it.node)];
+      heap_slot[k * kLevelNodes + it.heap] =
+          uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
+      heap_value[k * kLevelNodes + it.heap] = value;
+      std::vector<float>& thresholds = table[feature];
+      const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
+      if (at == thresholds.end() || *at != value) {
+        if (thresholds.size() == 255) return false;
+        const size_t position = size_t(at - thresholds.begin());
+        thresholds.push_back(value);
+        for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
+        thresholds[position] = value;
+      }
+      stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};
+      stack[top++] = {tree.left[size_t(it.node)], 2 * it.heap + 1, it.depth + 1};
+    }
+  }
+  // Padding nodes (and padding trees) stay slot 0, index 0: every leaf under them holds the
+  // same value, whichever way they go.
+  level_slot.assign(groups * kLevelNodes * kLevelLanes, 0);
+  level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
+  for (size_t k = 0; k < tree_count; ++k) {
+    const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
+    for (size_t i = 0; i < kLevelNodes; ++i) {
+      const uint8_t s = heap_slot[k * kLevelNodes + i];
+      if (s == kNoSplit) continue;
+      const std::vector<float>& thresholds = table[s % kNumFeatures];
+      level_slot[lane + kLevelLanes * i] = s;
+      level_index[lane + kLevelLanes * i] = uint8_t(
+          std::lower_bound(thresholds.begin(), thresholds.end(), heap_value[k * kLevelNodes + i]) -
+          thresholds.begin());
     }
   }
   for (int f = 0; f < kNumFeatures; ++f) {
     rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
     for (float threshold : table[f]) rank_table.push_back(threshold);
   }
-  const size_t groups = (trees.size() + kLevelLanes - 1) / kLevelLanes;
-  // Padding nodes (below a shallower tree's own depth, or of padding trees) stay slot 0, index
-  // 0: every leaf under them holds the same value, whichever way they go.
-  level_slot.assign(groups * kLevelNodes * kLevelLanes, 0);
-  level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
-  level_leaf.assign(groups * kLevelLanes * kLevelLeaves, -0.0f);
-  for (size_t k = 0; k < trees.size(); ++k) {
-    const CompiledTree& t = trees[k];
-    const size_t splits = (size_t(1) << t.depth) - 1;
-    const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
-    for (size_t i = 0; i < splits; ++i) {
-      if (!is_split[t.slots + i]) continue;
-      const uint8_t s = slot[t.slots + i];
-      const std::vector<float>& thresholds = table[s % kNumFeatures];
-      level_slot[lane + kLevelLanes * i] = s;
-      level_index[lane + kLevelLanes * i] = uint8_t(
-          std::lower_bound(thresholds.begin(), thresholds.end(), values[t.block + i]) -
-          thresholds.begin());
-    }
-    for (size_t j = 0; j < kLevelLeaves; ++j) {
-      level_leaf[k * kLevelLeaves + j] = values[t.block + splits + (j >> (kLevelDepth - t.depth))];
-    }
-  }
+  level_leaf = std::move(leaves);
+  level_tree_count = tree_count;
   use_wasm_levels = true;
+  return true;
 }
 #endif
 
@@ -1068,9 +1099,20 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   evaluator->layout_.reset(new Layout());
   Layout& layout = *evaluator->layout_;
   for (int c = 0; c < kNumClasses; ++c) layout.base_score[c] = model.base_score[c];
+  evaluator->temperature_ = model.temperature;
+#ifdef __wasm_simd128__
+  // WebAssembly with SIMD128: one exam and batches take the level tables when the model allows
+  // them (built straight from the trees); other models the packed walk below.
+  if (layout.BuildWasmLevelTables(model)) {
+    evaluator->max_depth_ = layout.level_max_depth;
+    *out = std::move(evaluator);
+    return Status::Ok();
+  }
+#endif
   layout.trees.reserve(model.trees.size());
   for (const Tree& tree : model.trees) {
     const int depth = TreeDepth(tree, 0);
+    evaluator->max_depth_ = std::max(evaluator->max_depth_, depth);
     if (depth <= kMaxCompleteDepth) {
       layout.AddCompleteTree(tree, depth);
     } else {
@@ -1087,14 +1129,10 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   }
 #endif
 #ifdef __wasm_simd128__
-  // WebAssembly with SIMD128: one exam and batches take the level tables when the model allows
-  // them, else the packed walk.
-  layout.BuildWasmLevelTables();
-  if (!layout.use_wasm_levels) layout.BuildPacked();
+  layout.BuildPacked();
 #else
   if (!layout.use_avx512) layout.BuildPacked();
 #endif
-  evaluator->temperature_ = model.temperature;
   *out = std::move(evaluator);
   return Status::Ok();
 }
@@ -1188,7 +1226,7 @@ void WasmRankBlockMargins(const Layout& layout, const float* features, size_t ro
   for (int c = 0; c < kNumClasses; ++c) {
     for (v128_t& v : sums[c]) v = wasm_f32x4_splat(layout.base_score[c]);
   }
-  const size_t trees = layout.trees.size();
+  const size_t trees = layout.level_tree_count;
   for (int c = 0; c < kNumClasses; ++c) {
     for (size_t k = size_t(c); k < trees; k += kNumClasses) {
       const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;

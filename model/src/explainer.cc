@@ -17,7 +17,6 @@ namespace {
 
 // TreeSHAP recursion depth (and scratch, quadratic in depth) grows with tree depth; trees this
 // deep are far beyond anything gradient boosting on 21 features produces.
-constexpr int kMaxExplainDepth = 64;
 
 struct PathElement {
   int feature_index;

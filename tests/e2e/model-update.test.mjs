@@ -75,6 +75,8 @@ describe('model updates', { skip: skip ?? false }, () => {
     assert.match(await classifySample('normal'), /^Model v2 /);
 
     await page.click('#nav-history');
+    // The history view renders from IndexedDB, asynchronously: wait for both rows.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="history-model"]').length >= 2);
     const versions = await page.$$eval('[data-testid="history-model"]', (tds) => tds.map((td) => td.textContent.split(' ')[0]));
     assert.deepEqual(versions, ['v2', 'v1']);
 

@@ -139,7 +139,7 @@ export type LoadModelResult =
 
 export type ClassifyResult =
   | { ok: true; result: Classification }
-  | { ok: false; findings: Finding[] };
+  | { ok: false; findings: Finding[]; error?: { code: string; message: string } };
 
 export interface CsvRowError {
   /** 1-based line (the header is line 1). */

@@ -227,8 +227,12 @@ class FetalRuntime {
   _classify(handle) {
     // The caller (FetalModel.classify) already wrote the exam.
     const core = this.#core;
-    if (core._fetal_classify(handle, this.#exam, this.#numbers, this.#contributions) === 0) {
+    const status = core._fetal_classify(handle, this.#exam, this.#numbers, this.#contributions);
+    if (status === 0) {
       return { ok: false, findings: parseFindings(readText(core, core._fetal_text())) };
+    }
+    if (status < 0) {  // the explainer could not be built (not for a model that loaded)
+      return { ok: false, findings: [], error: JSON.parse(readText(core, core._fetal_text())) };
     }
     const num = core.HEAPF64;
     const b = this.#numbers >> 3;

@@ -70,7 +70,9 @@ JsonWriter g_text;  // backs every `const char*` result
 struct LoadedModel {
   Model model;
   std::unique_ptr<Evaluator> evaluator;
-  std::unique_ptr<Explainer> explainer;
+  // Built by the first fetal_classify, not at load: a cold page load runs this as baseline
+  // code, and the first possible classification (fetal_predict) does not need it.
+  mutable std::unique_ptr<Explainer> explainer;
   bool has_ood = false;   // the bundle carries a usable Mahalanobis reference
   std::string info_json;  // built once at load
 };
@@ -265,7 +267,11 @@ FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size, uint32
   options.verify_content_hash = (flags & kContentHashVerified) == 0;
   Status s = ReadBundle(data, size, &loaded->model, options);
   if (s.ok()) s = Evaluator::Create(loaded->model, &loaded->evaluator);
-  if (s.ok()) s = Explainer::Create(loaded->model, &loaded->explainer);
+  // Past the depth limit Explainer::Create would refuse the model: let it say so now. Otherwise
+  // it cannot fail (the model passed CheckModel) and waits for the first classification.
+  if (s.ok() && loaded->evaluator->max_depth() > kMaxExplainDepth) {
+    s = Explainer::Create(loaded->model, &loaded->explainer);
+  }
   if (!s.ok()) {
     WriteError(StatusCodeName(s.code()), s.message());
     return nullptr;
@@ -314,6 +320,8 @@ FETAL_API void fetal_validate_batch(const float* exams, size_t n, uint8_t* out) 
 // and if any warning / FIGO flag / out-of-range feature exists the text result holds
 // {"warnings":[...],"figo":[...],"outOfRange":[...]} (otherwise it is left untouched).
 // Returns 0 when the exam has validation errors: the text result holds the findings array.
+// Returns -1, with {"code","message"} in the text result, if the explainer cannot be built (a
+// loaded model always can: fetal_model_load checked its depth).
 FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double* numbers,
                              float* contributions) {
   std::vector<Finding> findings = ValidateExam(exam, &model->model.training_range);
@@ -330,6 +338,13 @@ FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double
   for (int c = 0; c < kNumClasses; ++c) numbers[kRawProbabilities + c] = p[c];
   model->evaluator->Margins(exam, p);
   for (int c = 0; c < kNumClasses; ++c) numbers[kMargins + c] = p[c];
+  if (!model->explainer) {
+    Status s = Explainer::Create(model->model, &model->explainer);
+    if (!s.ok()) {
+      WriteError(StatusCodeName(s.code()), s.message());
+      return -1;
+    }
+  }
   model->explainer->Explain(exam, contributions);
 
   OodResult ood;

@@ -31,12 +31,15 @@ class Evaluator {
   void PredictBatchRaw(const float* features, size_t n, float* probabilities) const;
 
   double temperature() const { return temperature_; }
+  // The deepest tree's depth (splits on its longest root-to-leaf path).
+  int max_depth() const { return max_depth_; }
 
  private:
   Evaluator() = default;
   struct Layout;
   std::unique_ptr<Layout> layout_;
   double temperature_ = 1.0;
+  int max_depth_ = 0;
 };
 
 // Index of the largest probability (ties go to the lower class).

@@ -13,9 +13,12 @@
 namespace fetal {
 
 inline constexpr int kContributionsPerClass = kNumFeatures + 1;
+// The recursion keeps one path entry per level: deeper trees are refused.
+inline constexpr int kMaxExplainDepth = 64;
 
 class Explainer {
  public:
+  // Fails only for a model CheckModel() refuses or a tree deeper than kMaxExplainDepth.
   static Status Create(const Model& model, std::unique_ptr<Explainer>* out);
   ~Explainer();
 
