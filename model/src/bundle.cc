@@ -334,7 +334,8 @@ bool AllFinite(const double* v, size_t n) {
   return true;
 }
 
-Status CheckTree(const Tree& tree, size_t index) {
+// Not inlined: see DecodeTree.
+__attribute__((noinline)) Status CheckTree(const Tree& tree, size_t index) {
   // Messages are built only on failure: this runs per node on every model load.
   const auto where = [index] { return "tree " + std::to_string(index); };
   const size_t n = tree.size();
@@ -532,6 +533,92 @@ std::vector<uint8_t> WriteBundle(const Model& model) {
   return out;
 }
 
+namespace {
+
+// The node arrays of a bundle, and where the next split and leaf are read from.
+struct TreePlanes {
+  const uint8_t* info;
+  const uint8_t* index_planes;
+  const uint8_t* leaf_planes;
+  const uint8_t* cover_planes;
+  const uint8_t* table;
+  const uint64_t* table_start;
+  uint64_t split_count;
+  uint64_t leaf_count;
+  uint64_t node_count;
+  uint64_t next_split = 0;
+  uint64_t next_leaf = 0;
+};
+
+// Tree t, n nodes from node *first on (advanced past them). A function of its own, called per
+// tree, rather than the body of ReadBundle's loop: the WebAssembly engine can then switch to
+// optimized code for it part-way through a cold load, which it cannot do inside a running loop.
+__attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint32_t n, uint8_t target_class,
+                  uint64_t* first, Tree* out) {
+  // Built only on failure: 900 string allocations are a visible part of a cold load.
+  const auto where = [t] { return "bundle tree " + std::to_string(t); };
+  if (n == 0 || *first + n > planes.node_count) {
+    return Status::Corruption(where() + ": node count " + std::to_string(n) +
+                              " does not fit the node arrays");
+  }
+  Tree& tree = *out;
+  tree.target_class = target_class;
+  tree.left.assign(n, -1);
+  tree.right.assign(n, -1);
+  tree.feature.assign(n, 0);
+  tree.value.resize(n);
+  tree.default_left.assign(n, 0);
+  tree.cover.resize(n);
+  const uint8_t* info = planes.info + *first;
+  uint32_t internal = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint8_t b = info[i];
+    if (b == kLeafBit) {
+      tree.value[i] = GetF32Plane(planes.leaf_planes, planes.leaf_count, planes.next_leaf);
+      tree.cover[i] = GetF32Plane(planes.cover_planes, planes.leaf_count, planes.next_leaf);
+      ++planes.next_leaf;
+      continue;
+    }
+    if ((b & kLeafBit) || (b & kFeatureMask) >= kNumFeatures) {
+      return Status::Corruption(where() + " node " + std::to_string(i) + ": bad node byte " +
+                                std::to_string(b));
+    }
+    const int feature = b & kFeatureMask;
+    const uint64_t index = uint64_t(planes.index_planes[planes.next_split]) |
+                           (uint64_t(planes.index_planes[planes.split_count + planes.next_split]) << 8);
+    ++planes.next_split;
+    if (planes.table_start[feature] + index >= planes.table_start[feature + 1]) {
+      return Status::Corruption(where() + " node " + std::to_string(i) + ": threshold index " +
+                                std::to_string(index) + " is past feature " +
+                                std::to_string(feature) + "'s table");
+    }
+    tree.value[i] = GetF32(planes.table + 4 * (planes.table_start[feature] + index));
+    const uint32_t left = 2 * internal + 1;
+    ++internal;
+    if (left <= i || left + 1 >= n) {
+      return Status::Corruption(where() + ": node " + std::to_string(i) +
+                                " has children outside the tree");
+    }
+    tree.left[i] = int32_t(left);
+    tree.right[i] = int32_t(left + 1);
+    tree.feature[i] = feature;
+    tree.default_left[i] = (b & kDefaultLeftBit) ? 1 : 0;
+  }
+  if (n != 2 * internal + 1) {
+    return Status::Corruption(where() + ": " + std::to_string(internal) + " split nodes need " +
+                              std::to_string(2 * internal + 1) + " nodes, found " +
+                              std::to_string(n));
+  }
+  // A split's cover is the sum of its children's; children come after their parent.
+  for (uint32_t i = n; i-- > 0;) {
+    if (tree.left[i] >= 0) tree.cover[i] = tree.cover[tree.left[i]] + tree.cover[tree.right[i]];
+  }
+  *first += n;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleReadOptions& options) {
   if (size < 4 || std::memcmp(data, kMagic, 4) != 0) {
     if (size < 4 && (size == 0 || std::memcmp(data, kMagic, size) == 0)) {
@@ -613,69 +700,14 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
                               std::to_string(threshold_count));
   }
 
-  uint64_t next_split = 0, next_leaf = 0;
+  TreePlanes planes{info, index_planes, leaf_planes, cover_planes, table, table_start,
+                    split_count, leaf_count, node_count};
   out->trees.resize(tree_count);
   uint64_t first = 0;  // index of the tree's first node in the node arrays
   for (uint64_t t = 0; t < tree_count; ++t) {
-    // Built only on failure: 900 string allocations are a visible part of a cold load.
-    const auto where = [t] { return "bundle tree " + std::to_string(t); };
     const uint32_t n = GetU16(node_counts + 2 * t);
-    if (n == 0 || first + n > node_count) {
-      return Status::Corruption(where() + ": node count " + std::to_string(n) +
-                                " does not fit the node arrays");
-    }
-    Tree& tree = out->trees[t];
-    tree.target_class = classes[t];
-    tree.left.assign(n, -1);
-    tree.right.assign(n, -1);
-    tree.feature.assign(n, 0);
-    tree.value.resize(n);
-    tree.default_left.assign(n, 0);
-    tree.cover.resize(n);
-    uint32_t internal = 0;
-    for (uint32_t i = 0; i < n; ++i) {
-      const uint8_t b = info[first + i];
-      if (b == kLeafBit) {
-        tree.value[i] = GetF32Plane(leaf_planes, leaf_count, next_leaf);
-        tree.cover[i] = GetF32Plane(cover_planes, leaf_count, next_leaf);
-        ++next_leaf;
-        continue;
-      }
-      if ((b & kLeafBit) || (b & kFeatureMask) >= kNumFeatures) {
-        return Status::Corruption(where() + " node " + std::to_string(i) + ": bad node byte " +
-                                  std::to_string(b));
-      }
-      const int feature = b & kFeatureMask;
-      const uint64_t index = uint64_t(index_planes[next_split]) |
-                             (uint64_t(index_planes[split_count + next_split]) << 8);
-      ++next_split;
-      if (table_start[feature] + index >= table_start[feature + 1]) {
-        return Status::Corruption(where() + " node " + std::to_string(i) + ": threshold index " +
-                                  std::to_string(index) + " is past feature " +
-                                  std::to_string(feature) + "'s table");
-      }
-      tree.value[i] = GetF32(table + 4 * (table_start[feature] + index));
-      const uint32_t left = 2 * internal + 1;
-      ++internal;
-      if (left <= i || left + 1 >= n) {
-        return Status::Corruption(where() + ": node " + std::to_string(i) +
-                                  " has children outside the tree");
-      }
-      tree.left[i] = int32_t(left);
-      tree.right[i] = int32_t(left + 1);
-      tree.feature[i] = feature;
-      tree.default_left[i] = (b & kDefaultLeftBit) ? 1 : 0;
-    }
-    if (n != 2 * internal + 1) {
-      return Status::Corruption(where() + ": " + std::to_string(internal) + " split nodes need " +
-                                std::to_string(2 * internal + 1) + " nodes, found " +
-                                std::to_string(n));
-    }
-    // A split's cover is the sum of its children's; children come after their parent.
-    for (uint32_t i = n; i-- > 0;) {
-      if (tree.left[i] >= 0) tree.cover[i] = tree.cover[tree.left[i]] + tree.cover[tree.right[i]];
-    }
-    first += n;
+    s = DecodeTree(planes, t, n, classes[t], &first, &out->trees[t]);
+    if (!s.ok()) return s;
   }
   if (first != node_count) {
     return Status::Corruption("bundle node count " + std::to_string(node_count) +

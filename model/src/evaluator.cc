@@ -415,59 +415,88 @@ constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;   // trees per group
 }  // namespace
 
+namespace {
+
+// Level-table building, one tree per call (functions of their own, not loop bodies: the
+// WebAssembly engine can switch to optimized code for them part-way through a cold load).
+constexpr uint8_t kNoSplit = 0xff;
+
+// Tree k's depth-5 heap into heap_slot / heap_value (31 entries: a split's slot, + kNumFeatures
+// if missing values go left, and threshold; kNoSplit below a leaf) and leaves (32 entries, a
+// leaf above depth 5 repeated over those it covers), its thresholds into table. False if the
+// tree is deeper than 5 or a feature has more than 255 distinct thresholds.
+__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot, float* heap_value, float* leaves,
+                  std::vector<float>* table, int* max_depth) {
+  struct Item {
+    int32_t node;
+    uint32_t heap;
+    uint32_t depth;
+  };
+  Item stack[2 * kLevelDepth + 2];  // depth-first: at most one pending sibling per level
+  size_t top = 0;
+  stack[top++] = {0, 0, 0};
+  while (top > 0) {
+    const Item it = stack[--top];
+    const float value = tree.value[size_t(it.node)];
+    *max_depth = std::max(*max_depth, int(it.depth));
+    if (tree.is_leaf(it.node)) {
+      const uint32_t span = 1u << (kLevelDepth - it.depth);
+      const uint32_t first = (it.heap - ((1u << it.depth) - 1)) * span;
+      for (uint32_t j = 0; j < span; ++j) leaves[first + j] = value;
+      continue;
+    }
+    if (it.depth >= uint32_t(kLevelDepth)) return false;
+    const int feature = tree.feature[size_t(it.node)];
+    heap_slot[it.heap] = uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
+    heap_value[it.heap] = value;
+    // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add
+    // ~1 KB to the gzipped module); past 255 the 8-bit ranks do not fit.
+    std::vector<float>& thresholds = table[feature];
+    const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
+    if (at == thresholds.end() || *at != value) {
+      if (thresholds.size() == 255) return false;
+      const size_t position = size_t(at - thresholds.begin());
+      thresholds.push_back(value);
+      for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
+      thresholds[position] = value;
+    }
+    stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};
+    stack[top++] = {tree.left[size_t(it.node)], 2 * it.heap + 1, it.depth + 1};
+  }
+  return true;
+}
+
+// One tree's 31 nodes into its byte lane of the group vectors (slot, threshold index).
+__attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const float* heap_value, const std::vector<float>* table,
+                  uint8_t* slot, uint8_t* index) {
+  for (size_t i = 0; i < kLevelNodes; ++i) {
+    const uint8_t s = heap_slot[i];
+    if (s == kNoSplit) continue;
+    const std::vector<float>& thresholds = table[s % kNumFeatures];
+    slot[kLevelLanes * i] = s;
+    index[kLevelLanes * i] = uint8_t(
+        std::lower_bound(thresholds.begin(), thresholds.end(), heap_value[i]) - thresholds.begin());
+  }
+}
+
+}  // namespace
+
 // Straight from the model's trees (no complete-tree layout first): a cold page load runs this
 // as baseline-compiled code. Returns false, leaving the layout as it was, if the model does not
 // fit the tables. Precondition: the model passes CheckModel().
 bool Evaluator::Layout::BuildWasmLevelTables(const Model& model) {
-  constexpr uint8_t kNoSplit = 0xff;
   const size_t tree_count = model.trees.size();
   const size_t groups = (tree_count + kLevelLanes - 1) / kLevelLanes;
-  // Every tree's depth-5 heap: a split's slot (feature, + kNumFeatures if missing values go
-  // left) and threshold, or kNoSplit (padding below a leaf); and its 32 leaves, a leaf above
-  // depth 5 repeated over the leaves it covers.
   std::vector<uint8_t> heap_slot(tree_count * kLevelNodes, kNoSplit);
   std::vector<float> heap_value(tree_count * kLevelNodes, 0.0f);
   std::vector<float> leaves(groups * kLevelLanes * kLevelLeaves, -0.0f);
-  // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add ~1 KB
-  // to the gzipped module); past 255 the 8-bit ranks do not fit.
   std::vector<float> table[kNumFeatures];
+  int max_depth = 0;
   for (size_t k = 0; k < tree_count; ++k) {
-    const Tree& tree = model.trees[k];
-    if (tree.target_class != int(k % kNumClasses)) return false;
-    struct Item {
-      int32_t node;
-      uint32_t heap;
-      uint32_t depth;
-    };
-    Item stack[2 * kLevelDepth + 2];  // depth-first: at most one pending sibling per level
-    size_t top = 0;
-    stack[top++] = {0, 0, 0};
-    while (top > 0) {
-      const Item it = stack[--top];
-      const float value = tree.value[size_t(it.node)];
-      level_max_depth = std::max(level_max_depth, int(it.depth));
-      if (tree.is_leaf(it.node)) {
-        const uint32_t span = 1u << (kLevelDepth - it.depth);
-        const uint32_t first = (it.heap - ((1u << it.depth) - 1)) * span;
-        for (uint32_t j = 0; j < span; ++j) leaves[k * kLevelLeaves + first + j] = value;
-        continue;
-      }
-      if (it.depth >= uint32_t(kLevelDepth)) return false;
-      const int feature = tree.feature[size_t(it.node)];
-      heap_slot[k * kLevelNodes + it.heap] =
-          uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
-      heap_value[k * kLevelNodes + it.heap] = value;
-      std::vector<float>& thresholds = table[feature];
-      const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
-      if (at == thresholds.end() || *at != value) {
-        if (thresholds.size() == 255) return false;
-        const size_t position = size_t(at - thresholds.begin());
-        thresholds.push_back(value);
-        for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
-        thresholds[position] = value;
-      }
-      stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};
-      stack[top++] = {tree.left[size_t(it.node)], 2 * it.heap + 1, it.depth + 1};
+    if (model.trees[k].target_class != int(k % kNumClasses)) return false;
+    if (!AddLevelTree(model.trees[k], &heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes],
+                      &leaves[k * kLevelLeaves], table, &max_depth)) {
+      return false;
     }
   }
   // Padding nodes (and padding trees) stay slot 0, index 0: every leaf under them holds the
@@ -476,15 +505,8 @@ bool Evaluator::Layout::BuildWasmLevelTables(const Model& model) {
   level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
   for (size_t k = 0; k < tree_count; ++k) {
     const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
-    for (size_t i = 0; i < kLevelNodes; ++i) {
-      const uint8_t s = heap_slot[k * kLevelNodes + i];
-      if (s == kNoSplit) continue;
-      const std::vector<float>& thresholds = table[s % kNumFeatures];
-      level_slot[lane + kLevelLanes * i] = s;
-      level_index[lane + kLevelLanes * i] = uint8_t(
-          std::lower_bound(thresholds.begin(), thresholds.end(), heap_value[k * kLevelNodes + i]) -
-          thresholds.begin());
-    }
+    SetLevelLane(&heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes], table,
+                 &level_slot[lane], &level_index[lane]);
   }
   for (int f = 0; f < kNumFeatures; ++f) {
     rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
@@ -492,6 +514,7 @@ bool Evaluator::Layout::BuildWasmLevelTables(const Model& model) {
   }
   level_leaf = std::move(leaves);
   level_tree_count = tree_count;
+  level_max_depth = max_depth;
   use_wasm_levels = true;
   return true;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { DATASET, WASM_DIST, loadRuntime } from './support.mjs';
+import { DATASET, WASM_DIST, defaultModelPath, loadRuntime } from './support.mjs';
 
 test('loadFetal() works with the .wasm bytes given, and reads them from disk by default in Node', async () => {
   const { loadFetal } = await import(pathToFileURL(path.join(WASM_DIST, 'fetal.js')).href);
@@ -13,6 +13,20 @@ test('loadFetal() works with the .wasm bytes given, and reads them from disk by 
   const b = await loadFetal();
   assert.deepEqual(a.schema(), b.schema());
   await assert.rejects(loadFetal({ wasmBinary: new Uint8Array([0, 1, 2, 3]) }));
+});
+
+test('loadFetal() takes a module compiled beforehand (or its promise) and only instantiates it', async () => {
+  const { loadFetal } = await import(pathToFileURL(path.join(WASM_DIST, 'fetal.js')).href);
+  const bytes = readFileSync(path.join(WASM_DIST, 'fetal-core.wasm'));
+  const fromPromise = await loadFetal({ wasmModule: WebAssembly.compile(bytes) });
+  const fromModule = await loadFetal({ wasmModule: await WebAssembly.compile(bytes) });
+  assert.deepEqual(fromPromise.schema(), fromModule.schema());
+  const bundle = readFileSync(defaultModelPath());
+  const a = fromPromise.loadModel(bundle);
+  const b = (await loadRuntime()).loadModel(bundle);
+  assert.ok(a.ok && b.ok);
+  const exam = [120, 0, 0, 0, 0, 0, 0, 73, 0.5, 43, 2.4, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1];
+  assert.deepEqual(a.model.predict(exam), b.model.predict(exam));
 });
 
 test('schema(): the 21 dataset columns in order, with units, groups and hard limits', async () => {

@@ -12,6 +12,9 @@ export interface LoadFetalOptions {
   wasmUrl?: string | URL;
   /** The .wasm bytes, e.g. from fs.readFileSync in Node (read from disk by default there). */
   wasmBinary?: Uint8Array | ArrayBuffer;
+  /** fetal-core.wasm compiled already, e.g. WebAssembly.compileStreaming(fetch(url)) started
+   *  by the page before this module loaded: then only instantiated. Wins over the others. */
+  wasmModule?: WebAssembly.Module | Promise<WebAssembly.Module>;
 }
 
 export declare function loadFetal(options?: LoadFetalOptions): Promise<FetalRuntime>;

@@ -43,7 +43,15 @@ const isNode = typeof process === 'object' && typeof process.versions === 'objec
  */
 export async function loadFetal(options = {}) {
   const moduleArgs = {};
-  if (options.wasmBinary) {
+  if (options.wasmModule) {
+    // Compiled already (a page can start WebAssembly.compileStreaming before this script has
+    // even loaded): only instantiate.
+    const compiled = await options.wasmModule;
+    moduleArgs.instantiateWasm = (imports, receiveInstance) => {
+      WebAssembly.instantiate(compiled, imports).then((instance) => receiveInstance(instance, compiled));
+      return {};
+    };
+  } else if (options.wasmBinary) {
     moduleArgs.wasmBinary = options.wasmBinary;
   } else if (options.wasmUrl) {
     const url = String(options.wasmUrl);
