@@ -34,7 +34,8 @@ const DB_NAME = 'fetal-health';
 const DB_VERSION = 1;
 let dbPromise: Promise<IDBDatabase> | null = null;
 
-function open(): Promise<IDBDatabase> {
+// Opens the database once; start-up calls it early so the open overlaps the runtime compile.
+export function open(): Promise<IDBDatabase> {
   if (dbPromise) return dbPromise;
   dbPromise = new Promise((resolve, reject) => {
     const req = indexedDB.open(DB_NAME, DB_VERSION);

@@ -676,27 +676,43 @@ export function featureText(key: string, fallbackName: string, fallbackHelp: str
   return featureDicts[current][key] ?? { name: fallbackName, help: fallbackHelp };
 }
 
+// Intl formatters are costly to build (tens of microseconds each: the start-up form formats a
+// few hundred numbers), so each language-and-options pair is built once.
+const formatters = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat>();
+function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: string, make: () => T): T {
+  const full = `${current}|${key}`;
+  let f = formatters.get(full) as T | undefined;
+  if (!f) {
+    f = make();
+    formatters.set(full, f);
+  }
+  return f;
+}
+
 // Formats a number for display in the current language (decimal comma in pt-BR).
 export function num(value: number, maxFractionDigits = 4): string {
   if (!Number.isFinite(value)) return String(value);
-  return new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits }).format(value);
+  return formatter(`num${maxFractionDigits}`, () =>
+    new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits })).format(value);
 }
 
 // Fixed number of decimals, for columns of probabilities.
 export function fixed(value: number, digits: number): string {
-  return new Intl.NumberFormat(current, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  return formatter(`fixed${digits}`, () =>
+    new Intl.NumberFormat(current, { minimumFractionDigits: digits, maximumFractionDigits: digits })).format(value);
 }
 
 export function pct(p: number, digits = 1): string {
-  return new Intl.NumberFormat(current, {
+  return formatter(`pct${digits}`, () => new Intl.NumberFormat(current, {
     style: 'percent',
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
-  }).format(p);
+  })).format(p);
 }
 
 export function dateTime(ms: number): string {
-  return new Intl.DateTimeFormat(current, { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(ms));
+  return formatter('dateTime', () =>
+    new Intl.DateTimeFormat(current, { dateStyle: 'short', timeStyle: 'medium' })).format(new Date(ms));
 }
 
 // For the e2e "no English in pt-BR" check: every English string that differs from its

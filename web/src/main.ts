@@ -4,6 +4,7 @@
 import { loadFetal } from './fetal.js';
 import type { FetalRuntime } from './fetal.js';
 import { $, h, replaceChildren } from './dom.js';
+import { open as openDatabase } from './db.js';
 import { setSchema } from './format.js';
 import { initialLang, LANGS, lang, onLangChange, setLang, t, englishOnlyStrings, type Lang } from './i18n.js';
 import { initModels, onModelChange, startPeriodicChecks } from './models.js';
@@ -101,10 +102,15 @@ async function start(): Promise<void> {
   const main = $('#main');
   let rt: FetalRuntime;
   try {
+    // Everything start-up needs, at once: the runtime compiles while IndexedDB opens and the
+    // built-in model and its card download (index.html preloads the files).
+    const builtin = fetch('model/default.fhm');
+    const card = modelPage.loadCard();
+    void openDatabase().catch(() => undefined);  // its errors surface where it is used
     rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
     setSchema(rt.schema());
-    await initModels(rt);
-    await modelPage.loadCard();
+    await initModels(rt, builtin);
+    await card;
   } catch (e) {
     replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
     void registerServiceWorker();

@@ -93,12 +93,16 @@ async function load(bytes: Uint8Array, origin: ModelOrigin): Promise<LoadedModel
 
 // Loads the best model available offline: the last verified server bundle, or the built-in one
 // if it is newer (an app update can ship a newer default).
-export async function initModels(runtime: FetalRuntime): Promise<void> {
+// `builtinResponse`: the fetch of model/default.fhm, started by the caller as early as it can.
+export async function initModels(runtime: FetalRuntime, builtinResponse?: Promise<Response>): Promise<void> {
   rt = runtime;
-  highestSeen = (await kvGet<number>('model.highestSeen')) ?? 0;
-  lastStatus = (await kvGet<UpdateStatus>('model.lastStatus')) ?? null;
-
-  const response = await fetch('model/default.fhm');
+  const [seen, status, response] = await Promise.all([
+    kvGet<number>('model.highestSeen'),
+    kvGet<UpdateStatus>('model.lastStatus'),
+    builtinResponse ?? fetch('model/default.fhm'),
+  ]);
+  highestSeen = seen ?? 0;
+  lastStatus = status ?? null;
   if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
   const builtin = await load(new Uint8Array(await response.arrayBuffer()), 'builtin');
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
