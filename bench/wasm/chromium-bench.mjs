@@ -97,6 +97,7 @@ function serveApp(relative, res) {
 async function appColdStart(origin) {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
   const runs = [];
+  const stages = [];
   for (let i = 0; i < COLD_RUNS; ++i) {
     await withBrowser(async (context) => {
       await context.addInitScript(() => {
@@ -111,9 +112,16 @@ async function appColdStart(origin) {
       await page.goto(`${origin}/app/index.html`);
       await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
       runs.push(await page.evaluate(() => window.__appReady));
+      // web/src/main.ts marks its start-up stages (fetal:script, :runtime, :model, :rendered).
+      stages.push(await page.evaluate(() => Object.fromEntries(
+        performance.getEntriesByType('mark').filter((m) => m.name.startsWith('fetal:'))
+          .map((m) => [m.name.slice('fetal:'.length), m.startTime]))));
     });
   }
-  return { runs: runs.length, medianMs: runs.slice().sort((a, b) => a - b)[Math.floor(runs.length / 2)], all: runs };
+  const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const stagesMs = {};
+  for (const key of Object.keys(stages[0] ?? {})) stagesMs[key] = median(stages.map((s) => s[key]));
+  return { runs: runs.length, medianMs: median(runs), all: runs, stagesMs };
 }
 
 function serve(models) {
@@ -267,7 +275,8 @@ try {
 if (process.argv.includes('--cold-only')) process.exit(0);
 printReport('chromium', report);
 if (report.appColdStart) {
-  console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${report.appColdStart.runs} cold starts: ${report.appColdStart.medianMs.toFixed(1)} ms`);
+  const st = Object.entries(report.appColdStart.stagesMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${report.appColdStart.runs} cold starts: ${report.appColdStart.medianMs.toFixed(1)} ms (stages, ms from navigation: ${st})`);
 } else {
   console.log('whole app: web/dist not built (scripts/build-web.sh), app cold start not measured');
 }

@@ -97,7 +97,13 @@ async function registerServiceWorker(): Promise<void> {
   }
 }
 
+// Start-up stages as User Timing marks (DevTools' timeline, and bench/wasm/chromium-bench.mjs).
+function mark(stage: string): void {
+  performance.mark(`fetal:${stage}`);
+}
+
 async function start(): Promise<void> {
+  mark('script');
   setLang(initialLang());
   const main = $('#main');
   let rt: FetalRuntime;
@@ -108,8 +114,10 @@ async function start(): Promise<void> {
     const card = modelPage.loadCard();
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
     rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
+    mark('runtime');
     setSchema(rt.schema());
     await initModels(rt, builtin);
+    mark('model');
     await card;
   } catch (e) {
     replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
@@ -150,6 +158,7 @@ async function start(): Promise<void> {
   window.addEventListener('online', net);
   window.addEventListener('offline', net);
 
+  mark('rendered');
   document.body.dataset.ready = 'true';
   void registerServiceWorker();
   void settings.requestPersistence();

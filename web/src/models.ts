@@ -96,9 +96,10 @@ async function load(bytes: Uint8Array, origin: ModelOrigin): Promise<LoadedModel
 // `builtinResponse`: the fetch of model/default.fhm, started by the caller as early as it can.
 export async function initModels(runtime: FetalRuntime, builtinResponse?: Promise<Response>): Promise<void> {
   rt = runtime;
-  const [seen, status, response] = await Promise.all([
+  const [seen, status, stored, response] = await Promise.all([
     kvGet<number>('model.highestSeen'),
     kvGet<UpdateStatus>('model.lastStatus'),
+    kvGet<StoredBundle>('model.server'),
     builtinResponse ?? fetch('model/default.fhm'),
   ]);
   highestSeen = seen ?? 0;
@@ -108,14 +109,16 @@ export async function initModels(runtime: FetalRuntime, builtinResponse?: Promis
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
 
-  const stored = await kvGet<StoredBundle>('model.server');
   if (stored && stored.version >= builtin.info.version) {
     const fromServer = await load(new Uint8Array(stored.bytes), 'server');
     if (typeof fromServer !== 'string' && fromServer.info.hash === stored.hash) active = fromServer;
   }
   if (active.info.version > highestSeen) {
     highestSeen = active.info.version;
-    await kvSet('model.highestSeen', highestSeen);
+    // Stored in the background: the checks read the value in memory, and a start that never
+    // got to store it raises it again from the model it loads. (An IndexedDB commit on the
+    // start-up path costs tens of milliseconds in a fresh profile.)
+    void kvSet('model.highestSeen', highestSeen).catch(() => undefined);
   }
 }
 
