@@ -113,7 +113,10 @@ async function start(): Promise<void> {
     const builtin = fetch('model/default.fhm');
     const card = modelPage.loadCard();
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
-    rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
+    // boot.js may have started compiling the module already.
+    const early = (globalThis as { __fetalWasmModule?: Promise<WebAssembly.Module | null> }).__fetalWasmModule;
+    const compiled = early ? await early : null;
+    rt = await loadFetal(compiled ? { wasmModule: compiled } : { wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
     mark('runtime');
     setSchema(rt.schema());
     await initModels(rt, builtin);
