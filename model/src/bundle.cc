@@ -535,7 +535,7 @@ std::vector<uint8_t> WriteBundle(const Model& model) {
 
 namespace {
 
-// The node arrays of a bundle, and where the next split and leaf are read from.
+// The node arrays of a bundle, and where the next tree's nodes, split and leaf are read from.
 struct TreePlanes {
   const uint8_t* info;
   const uint8_t* index_planes;
@@ -546,18 +546,20 @@ struct TreePlanes {
   uint64_t split_count;
   uint64_t leaf_count;
   uint64_t node_count;
+  uint64_t next_node = 0;
   uint64_t next_split = 0;
   uint64_t next_leaf = 0;
 };
 
-// Tree t, n nodes from node *first on (advanced past them). A function of its own, called per
-// tree, rather than the body of ReadBundle's loop: the WebAssembly engine can then switch to
-// optimized code for it part-way through a cold load, which it cannot do inside a running loop.
-__attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint32_t n, uint8_t target_class,
-                  uint64_t* first, Tree* out) {
+// Tree t, its n nodes the next ones in `planes` (which advance past them). A function of its
+// own, called per tree, rather than the body of ReadBundle's loop: the WebAssembly engine can
+// then switch to optimized code for it part-way through a cold load, which it cannot do inside
+// a running loop.
+__attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint32_t n,
+                                            uint8_t target_class, Tree* out) {
   // Built only on failure: 900 string allocations are a visible part of a cold load.
   const auto where = [t] { return "bundle tree " + std::to_string(t); };
-  if (n == 0 || *first + n > planes.node_count) {
+  if (n == 0 || planes.next_node + n > planes.node_count) {
     return Status::Corruption(where() + ": node count " + std::to_string(n) +
                               " does not fit the node arrays");
   }
@@ -569,7 +571,7 @@ __attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint
   tree.value.resize(n);
   tree.default_left.assign(n, 0);
   tree.cover.resize(n);
-  const uint8_t* info = planes.info + *first;
+  const uint8_t* info = planes.info + planes.next_node;
   uint32_t internal = 0;
   for (uint32_t i = 0; i < n; ++i) {
     const uint8_t b = info[i];
@@ -584,8 +586,9 @@ __attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint
                                 std::to_string(b));
     }
     const int feature = b & kFeatureMask;
-    const uint64_t index = uint64_t(planes.index_planes[planes.next_split]) |
-                           (uint64_t(planes.index_planes[planes.split_count + planes.next_split]) << 8);
+    const uint8_t* index_bytes = planes.index_planes + planes.next_split;
+    const uint64_t index =
+        uint64_t(index_bytes[0]) | (uint64_t(index_bytes[planes.split_count]) << 8);
     ++planes.next_split;
     if (planes.table_start[feature] + index >= planes.table_start[feature + 1]) {
       return Status::Corruption(where() + " node " + std::to_string(i) + ": threshold index " +
@@ -613,7 +616,7 @@ __attribute__((noinline)) Status DecodeTree(TreePlanes& planes, uint64_t t, uint
   for (uint32_t i = n; i-- > 0;) {
     if (tree.left[i] >= 0) tree.cover[i] = tree.cover[tree.left[i]] + tree.cover[tree.right[i]];
   }
-  *first += n;
+  planes.next_node += n;
   return Status::Ok();
 }
 
@@ -703,15 +706,13 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
   TreePlanes planes{info, index_planes, leaf_planes, cover_planes, table, table_start,
                     split_count, leaf_count, node_count};
   out->trees.resize(tree_count);
-  uint64_t first = 0;  // index of the tree's first node in the node arrays
   for (uint64_t t = 0; t < tree_count; ++t) {
-    const uint32_t n = GetU16(node_counts + 2 * t);
-    s = DecodeTree(planes, t, n, classes[t], &first, &out->trees[t]);
+    s = DecodeTree(planes, t, GetU16(node_counts + 2 * t), classes[t], &out->trees[t]);
     if (!s.ok()) return s;
   }
-  if (first != node_count) {
+  if (planes.next_node != node_count) {
     return Status::Corruption("bundle node count " + std::to_string(node_count) +
-                              " does not match the trees' " + std::to_string(first));
+                              " does not match the trees' " + std::to_string(planes.next_node));
   }
   return CheckModel(*out);
 }

@@ -98,6 +98,18 @@ inline void ExpandRow(const float* x, float* slots) {
   }
 }
 
+// How many of the `size` ascending values in `table` are <= x; branch-free binary search.
+inline uint32_t CountAtMost(const float* table, uint32_t size, float x) {
+  if (size == 0) return 0;
+  const float* base = table;
+  while (size > 1) {
+    const uint32_t half = size / 2;
+    base = base[half] <= x ? base + half : base;
+    size -= half;
+  }
+  return uint32_t(base - table) + (*base <= x);
+}
+
 void Softmax(const float* margins, double inverse_temperature, float* probabilities) {
   double z[kNumClasses];
   double top = -std::numeric_limits<double>::infinity();
@@ -158,23 +170,25 @@ struct Evaluator::Layout {
   // Depth <= 5 models, for one exam: all heap nodes, 16 or 32 per tree (padding included).
   std::vector<int32_t> heap_split;
   std::vector<float> heap_threshold;
-  // Depth <= 5 models, for one exam without missing values: each feature's distinct thresholds
-  // ascending, and per tree 32 heap slots of (feature, index of the threshold in its table).
-  // x >= threshold exactly when rank(x) = #{thresholds <= x} > index, so one 32-lane 16-bit
-  // compare replaces two float compares.
-  bool use_ranks = false;
+  // Each feature's distinct thresholds ascending (the AVX-512 rank tables and the wasm level
+  // tables): x >= threshold exactly when rank(x) = #{thresholds <= x} > index(threshold).
   std::vector<float> rank_table;
   uint32_t rank_start[kNumFeatures + 1] = {};
+  uint32_t FeatureRank(int feature, float x) const;
+  // Depth <= 5 models, for one exam without missing values: per tree 32 heap slots of (feature,
+  // index of the threshold in its table), so one 32-lane 16-bit compare replaces two float
+  // compares.
+  bool use_ranks = false;
   std::vector<uint16_t> rank_feature;
   std::vector<uint16_t> rank_index;
   void BuildRankTables();
 #ifdef __wasm_simd128__
-  // WebAssembly SIMD128, one exam (every tree complete, at most kLevelDepth deep, tree k adding
-  // to class k % 3, at most 255 distinct thresholds per feature): trees in groups of 16, one
-  // byte lane per tree. Per group and heap node (31, every tree laid out at depth 5): 16 lanes
-  // of the node's slot (feature, + kNumFeatures if missing values go left) and of its
-  // threshold's index in the feature's rank table; per tree 32 leaf values. Trees padding the
-  // last group have leaves -0.0f (x + -0.0f == x for every x).
+  // WebAssembly SIMD128, one exam and batches (every tree complete, at most kLevelDepth deep,
+  // tree k adding to class k % 3, at most 255 distinct thresholds per feature): trees in
+  // groups of 16, one byte lane per tree. Per group and heap node (31, every tree laid out at
+  // depth 5): 16 lanes of the node's slot (feature, + kNumFeatures if missing values go left)
+  // and of its threshold's index in the feature's rank table; per tree 32 leaf values. Trees
+  // padding the last group have leaves -0.0f (x + -0.0f == x for every x).
   bool use_wasm_levels = false;
   size_t level_tree_count = 0;
   int level_max_depth = 0;
@@ -376,12 +390,19 @@ void Evaluator::Layout::BuildSimdTables() {
   have_tables = true;
 }
 
+inline uint32_t Evaluator::Layout::FeatureRank(int feature, float x) const {
+  return CountAtMost(rank_table.data() + rank_start[feature],
+                     rank_start[feature + 1] - rank_start[feature], x);
+}
+
 void Evaluator::Layout::BuildRankTables() {
   if (simd_depth > 5) return;
   std::vector<std::vector<float>> table(kNumFeatures);
   for (const SimdTree& t : simd_trees) {
     for (int i = 0; i < 32; ++i) {
-      if (t.heap_splits >> i & 1) table[heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1)].push_back(heap_threshold[t.heap + i]);
+      if (!(t.heap_splits >> i & 1)) continue;
+      const int feature = heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1);
+      table[feature].push_back(heap_threshold[t.heap + i]);
     }
   }
   for (int f = 0; f < kNumFeatures; ++f) {
@@ -413,9 +434,6 @@ constexpr int kLevelDepth = 5;
 constexpr size_t kLevelNodes = 31;   // heap nodes of a depth-5 tree
 constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;   // trees per group
-}  // namespace
-
-namespace {
 
 // Level-table building, one tree per call (functions of their own, not loop bodies: the
 // WebAssembly engine can switch to optimized code for them part-way through a cold load).
@@ -425,8 +443,9 @@ constexpr uint8_t kNoSplit = 0xff;
 // if missing values go left, and threshold; kNoSplit below a leaf) and leaves (32 entries, a
 // leaf above depth 5 repeated over those it covers), its thresholds into table. False if the
 // tree is deeper than 5 or a feature has more than 255 distinct thresholds.
-__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot, float* heap_value, float* leaves,
-                  std::vector<float>* table, int* max_depth) {
+__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot,
+                                            float* heap_value, float* leaves,
+                                            std::vector<float>* table, int* max_depth) {
   struct Item {
     int32_t node;
     uint32_t heap;
@@ -467,8 +486,9 @@ __attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot
 }
 
 // One tree's 31 nodes into its byte lane of the group vectors (slot, threshold index).
-__attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const float* heap_value, const std::vector<float>* table,
-                  uint8_t* slot, uint8_t* index) {
+__attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const float* heap_value,
+                                            const std::vector<float>* table, uint8_t* slot,
+                                            uint8_t* index) {
   for (size_t i = 0; i < kLevelNodes; ++i) {
     const uint8_t s = heap_slot[i];
     if (s == kNoSplit) continue;
@@ -528,9 +548,9 @@ bool Evaluator::Layout::BuildWasmLevelTables(const Model& model) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 namespace {
 
-// table[idx] for a table of kEntries (16, 32 or 64) values held in registers.
 constexpr int kGroups = int(kBlockRows / 16);  // 16-exam vectors per block
 
+// table[idx] for a table of kEntries (16, 32 or 64) values held in registers.
 template <int kEntries>
 inline __m512 Lookup(const __m512* table, __m512i idx) {
   if constexpr (kEntries == 16) {
@@ -667,18 +687,6 @@ void SimdMarginsImpl(const Layout& layout, __m512 x_low, __m512 x_high, __m512i 
   }
 }
 
-// rank(x) = how many of the feature's thresholds are <= x; branch-free binary search.
-inline uint32_t Rank(const float* table, uint32_t size, float x) {
-  if (size == 0) return 0;
-  const float* base = table;
-  while (size > 1) {
-    const uint32_t half = size / 2;
-    base = base[half] <= x ? base + half : base;
-    size -= half;
-  }
-  return uint32_t(base - table) + (*base <= x);
-}
-
 // A template only so that it can take the evaluator's private Layout type.
 template <typename Layout>
 void SimdMargins(const Layout& layout, const float* features, float* margins) {
@@ -694,8 +702,7 @@ void SimdMargins(const Layout& layout, const float* features, float* margins) {
   } else if (layout.use_ranks) {
     alignas(64) uint16_t rank[32] = {};
     for (int f = 0; f < kNumFeatures; ++f) {
-      rank[f] = uint16_t(Rank(layout.rank_table.data() + layout.rank_start[f],
-                              layout.rank_start[f + 1] - layout.rank_start[f], features[f]));
+      rank[f] = uint16_t(layout.FeatureRank(f, features[f]));
     }
     SimdMarginsImpl<false, true>(layout, x_low, x_high, _mm512_load_si512(rank), margins);
   } else {
@@ -918,18 +925,6 @@ bool PackedDispatch(const Layout& layout, const float* slots, size_t rows, float
 }
 
 #ifdef __wasm_simd128__
-// rank(x) = how many of the feature's thresholds are <= x; branch-free binary search.
-inline uint32_t WasmRank(const float* table, uint32_t size, float x) {
-  if (size == 0) return 0;
-  const float* base = table;
-  while (size > 1) {
-    const uint32_t half = size / 2;
-    base = base[half] <= x ? base + half : base;
-    size -= half;
-  }
-  return uint32_t(base - table) + (*base <= x);
-}
-
 // Byte lane i: rank[slot_i], from the 48-byte rank array held in three registers (swizzle
 // lanes whose index is past its register read 0).
 inline v128_t PickRanks(const v128_t* rank, v128_t slot) {
@@ -999,8 +994,7 @@ inline void ExamRanks(const Layout& layout, const float* features, uint8_t* rank
   for (int f = 0; f < kNumFeatures; ++f) {
     const float x = features[f];
     const bool missing = std::isnan(x);
-    const uint8_t r = missing ? 0 : uint8_t(WasmRank(layout.rank_table.data() + layout.rank_start[f],
-                                                     layout.rank_start[f + 1] - layout.rank_start[f], x));
+    const uint8_t r = missing ? 0 : uint8_t(layout.FeatureRank(f, x));
     rank[f * stride] = missing ? 255 : r;
     rank[(kNumFeatures + f) * stride] = r;
   }
@@ -1151,11 +1145,7 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
     layout.use_avx512 = layout.have_tables;
   }
 #endif
-#ifdef __wasm_simd128__
-  layout.BuildPacked();
-#else
   if (!layout.use_avx512) layout.BuildPacked();
-#endif
   *out = std::move(evaluator);
   return Status::Ok();
 }
@@ -1216,12 +1206,20 @@ constexpr NodeMasks LeftLeafMasks() {
 }
 constexpr NodeMasks kLeftLeaves = LeftLeafMasks();
 
+// Bytes 0-7 (Low) or 8-15 (High) of a and b interleaved: a0 b0 a1 b1 ...
+inline v128_t InterleaveLow(v128_t a, v128_t b) {
+  return wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+inline v128_t InterleaveHigh(v128_t a, v128_t b) {
+  return wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
 // Adds tree values to the sums of 16 exams (four f32x4): planes[q] holds leaf bits 8q..8q+7.
 inline void AddExitLeaves(const v128_t* planes, const float* leaf, v128_t* sums) {
-  const v128_t low01 = wasm_i8x16_shuffle(planes[0], planes[1], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const v128_t high01 = wasm_i8x16_shuffle(planes[0], planes[1], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const v128_t low23 = wasm_i8x16_shuffle(planes[2], planes[3], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const v128_t high23 = wasm_i8x16_shuffle(planes[2], planes[3], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const v128_t low01 = InterleaveLow(planes[0], planes[1]);
+  const v128_t high01 = InterleaveHigh(planes[0], planes[1]);
+  const v128_t low23 = InterleaveLow(planes[2], planes[3]);
+  const v128_t high23 = InterleaveHigh(planes[2], planes[3]);
   const v128_t sets[4] = {wasm_i16x8_shuffle(low01, low23, 0, 8, 1, 9, 2, 10, 3, 11),
                           wasm_i16x8_shuffle(low01, low23, 4, 12, 5, 13, 6, 14, 7, 15),
                           wasm_i16x8_shuffle(high01, high23, 0, 8, 1, 9, 2, 10, 3, 11),
@@ -1231,8 +1229,9 @@ inline void AddExitLeaves(const v128_t* planes, const float* leaf, v128_t* sums)
   leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(set, lane)) | 0x80000000u)]
 #pragma clang loop unroll(full)
   for (int w = 0; w < 4; ++w) {
-    sums[w] = wasm_f32x4_add(sums[w], wasm_f32x4_make(FETAL_EXIT(sets[w], 0), FETAL_EXIT(sets[w], 1),
-                                                      FETAL_EXIT(sets[w], 2), FETAL_EXIT(sets[w], 3)));
+    const v128_t values = wasm_f32x4_make(FETAL_EXIT(sets[w], 0), FETAL_EXIT(sets[w], 1),
+                                          FETAL_EXIT(sets[w], 2), FETAL_EXIT(sets[w], 3));
+    sums[w] = wasm_f32x4_add(sums[w], values);
   }
 #undef FETAL_EXIT
 }
@@ -1261,7 +1260,8 @@ void WasmRankBlockMargins(const Layout& layout, const float* features, size_t ro
         for (v128_t& p : planes) p = wasm_i8x16_splat(-1);
 #pragma clang loop unroll(full)
         for (size_t i = 0; i < kLevelNodes; ++i) {
-          v128_t left = GoesLeft(wasm_v128_load(rank + size_t(slot[kLevelLanes * i]) * kRankBlock + first),
+          const uint8_t* column = rank + size_t(slot[kLevelLanes * i]) * kRankBlock;
+          v128_t left = GoesLeft(wasm_v128_load(column + first),
                                  wasm_v128_load8_splat(index + kLevelLanes * i));
           // Opaque to LLVM, which would otherwise turn the plane updates into bitselects
           // (three instructions each in V8, against two for or + and).
@@ -1287,6 +1287,32 @@ void WasmRankBlockMargins(const Layout& layout, const float* features, size_t ro
 }
 #endif  // __wasm_simd128__
 
+// Margins of one block of rows (at most kBlockRows) with the kernel the layout has; `slots`
+// is scratch for kBlockRows expanded rows.
+template <typename Layout>
+void KernelBlockMargins(const Layout& layout, const float* features, size_t rows, float* slots,
+                  float* margins) {
+#ifdef FETAL_HAVE_AVX512
+  if (layout.use_avx512) {
+    // Transposed, expanded block: column s holds slot s of every exam (rows past `rows`: 0).
+    for (size_t r = 0; r < kBlockRows; ++r) {
+      float expanded[kSlots] = {};
+      if (r < rows) ExpandRow(features + r * kNumFeatures, expanded);
+      for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
+    }
+    return SimdBlockMargins(layout, slots, margins);
+  }
+#endif
+#ifdef __wasm_simd128__
+  if (layout.use_wasm_levels) {
+    static_assert(kRankBlock == kBlockRows, "one rank block per batch block");
+    return WasmRankBlockMargins(layout, features, rows, margins);
+  }
+#endif
+  for (size_t r = 0; r < rows; ++r) ExpandRow(features + r * kNumFeatures, slots + r * kSlots);
+  layout.BlockMargins(slots, rows, margins);
+}
+
 template <typename Layout>
 void BatchProbabilities(const Layout& layout, const float* features, size_t n,
                         double inverse_temperature, float* probabilities) {
@@ -1294,37 +1320,7 @@ void BatchProbabilities(const Layout& layout, const float* features, size_t n,
   float margins[kBlockRows * kNumClasses];
   for (size_t start = 0; start < n; start += kBlockRows) {
     const size_t rows = std::min(kBlockRows, n - start);
-#ifdef FETAL_HAVE_AVX512
-    if (layout.use_avx512) {
-      // Transposed, expanded block: column s holds slot s of every exam (rows past n are 0).
-      for (size_t r = 0; r < kBlockRows; ++r) {
-        float expanded[kSlots] = {};
-        if (r < rows) ExpandRow(features + (start + r) * kNumFeatures, expanded);
-        for (int k = 0; k < kSlots; ++k) slots[k * kBlockRows + r] = expanded[k];
-      }
-      SimdBlockMargins(layout, slots, margins);
-      for (size_t r = 0; r < rows; ++r) {
-        Softmax(margins + r * kNumClasses, inverse_temperature,
-                probabilities + (start + r) * kNumClasses);
-      }
-      continue;
-    }
-#endif
-#ifdef __wasm_simd128__
-    if (layout.use_wasm_levels) {
-      static_assert(kRankBlock == kBlockRows, "one rank block per batch block");
-      WasmRankBlockMargins(layout, features + start * kNumFeatures, rows, margins);
-      for (size_t r = 0; r < rows; ++r) {
-        Softmax(margins + r * kNumClasses, inverse_temperature,
-                probabilities + (start + r) * kNumClasses);
-      }
-      continue;
-    }
-#endif
-    for (size_t r = 0; r < rows; ++r) {
-      ExpandRow(features + (start + r) * kNumFeatures, slots + r * kSlots);
-    }
-    layout.BlockMargins(slots, rows, margins);
+    KernelBlockMargins(layout, features + start * kNumFeatures, rows, slots, margins);
     for (size_t r = 0; r < rows; ++r) {
       Softmax(margins + r * kNumClasses, inverse_temperature,
               probabilities + (start + r) * kNumClasses);
