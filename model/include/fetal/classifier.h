@@ -1,0 +1,122 @@
+// Classifier: the one place where an exam is classified.
+//
+// Owns a Model with its Evaluator and Explainer and runs every step the product shows beside a
+// verdict, in one order: validate (hard limits, cross-field rules, training-range warnings) ->
+// probabilities (calibrated and raw) and margins -> TreeSHAP contributions -> out-of-distribution
+// check -> FIGO rule cross-check. The WebAssembly API, `fetal-model predict` and the server are
+// serialisers over Classify(); none of them repeats these steps.
+//
+// Thread-safety: a Classifier is immutable after Create(). Every const method may be called
+// concurrently from any number of threads (explanation scratch space is taken from an internal
+// pool under a mutex, so concurrent explanations never share it).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "fetal/evaluator.h"
+#include "fetal/explainer.h"
+#include "fetal/figo.h"
+#include "fetal/model.h"
+#include "fetal/ood.h"
+#include "fetal/status.h"
+#include "fetal/validator.h"
+
+namespace fetal {
+
+// What Classify() computes beyond probabilities.
+struct ClassifyOptions {
+  bool explain = true;  // fill Classification::contributions (TreeSHAP; the costly step)
+};
+
+struct Classification {
+  // Validator findings in feature order, errors before warnings. When any is an error the exam
+  // is not classified: `classified` is false and no field below is set.
+  std::vector<Finding> findings;
+  bool classified = false;
+
+  int predicted_class = -1;                            // ArgMax of `probabilities`
+  std::array<float, kNumClasses> probabilities{};      // softmax(margin / temperature)
+  std::array<float, kNumClasses> raw_probabilities{};  // softmax(margin), libxgboost's predict
+  std::array<float, kNumClasses> margins{};            // base score + leaf values, per class
+
+  // kNumClasses * kContributionsPerClass TreeSHAP values (see explainer.h); empty unless
+  // ClassifyOptions::explain.
+  std::vector<float> contributions;
+
+  // Mahalanobis check. Without a usable OOD reference in the bundle (has_ood_reference false),
+  // distance and threshold are NaN and out_of_distribution is false; out_of_range is still
+  // filled from the training range.
+  bool has_ood_reference = false;
+  OodResult ood;
+
+  FigoResult figo;
+
+  // Number of findings with Severity::kWarning.
+  size_t warning_count() const;
+};
+
+class Classifier {
+ public:
+  // Compiles `model` (taken by value and kept) into an evaluator. The explainer is built by the
+  // first explaining Classify(), not here: a browser's first prediction does not wait for it.
+  // Fails for a model CheckModel() refuses or one too deep to explain (kMaxExplainDepth).
+  static Status Create(Model model, std::unique_ptr<Classifier>* out);
+  ~Classifier();
+
+  const Model& model() const { return model_; }
+  const Evaluator& evaluator() const { return *evaluator_; }
+  // True if the bundle carries a usable Mahalanobis reference (21x21 inverse covariance,
+  // positive finite scales, finite threshold).
+  bool has_ood_reference() const { return has_ood_reference_; }
+
+  // Every step, for one exam of kNumFeatures floats in schema order (NaN = missing).
+  // Never fails for a well-formed model; *out is overwritten.
+  void Classify(const float* features, const ClassifyOptions& options, Classification* out) const;
+
+  // The fast path: calibrated probabilities only, no validation, no allocation.
+  void Predict(const float* features, float* probabilities) const {
+    evaluator_->Predict(features, probabilities);
+  }
+  // n exams row-major -> n * kNumClasses calibrated probabilities; no validation.
+  void PredictBatch(const float* features, size_t n, float* probabilities) const {
+    evaluator_->PredictBatch(features, n, probabilities);
+  }
+  // TreeSHAP contributions of one exam into contributions[kNumClasses * kContributionsPerClass].
+  void Explain(const float* features, float* contributions) const;
+
+ private:
+  Classifier() = default;
+  std::unique_ptr<Explainer> AcquireExplainer() const;
+  void ReleaseExplainer(std::unique_ptr<Explainer> explainer) const;
+
+  Model model_;
+  std::unique_ptr<Evaluator> evaluator_;
+  bool has_ood_reference_ = false;
+  // Explainers hold per-call scratch; one per concurrent caller, reused.
+  mutable std::mutex explainers_mu_;
+  mutable std::vector<std::unique_ptr<Explainer>> idle_explainers_;
+};
+
+// True if `model.ood` is a usable Mahalanobis reference (see Classifier::has_ood_reference).
+bool HasUsableOodReference(const Model& model);
+
+// The agreement rule between a browser's result and the server's re-evaluation of the same exam
+// with the same model version: same class, and no probability further apart than
+// kAgreementTolerance. Native and WebAssembly kernels sum the same float32 leaves in the same
+// order, so they agree bit for bit in practice; the tolerance only absorbs a client that rounds
+// its probabilities for transport (JSON with 6+ significant digits).
+inline constexpr double kAgreementTolerance = 1e-4;
+
+struct Agreement {
+  bool agree = false;
+  double max_abs_difference = 0;  // largest |client - server| over the classes
+};
+
+// Precondition: server.classified.
+Agreement CompareResults(int client_class, const std::array<double, kNumClasses>& client_probabilities,
+                         const Classification& server);
+
+}  // namespace fetal

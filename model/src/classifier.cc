@@ -1,0 +1,108 @@
+#include "fetal/classifier.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+namespace fetal {
+
+size_t Classification::warning_count() const {
+  size_t n = 0;
+  for (const Finding& f : findings) n += f.severity == Severity::kWarning;
+  return n;
+}
+
+bool HasUsableOodReference(const Model& model) {
+  if (model.ood.inverse_covariance.size() != static_cast<size_t>(kNumFeatures * kNumFeatures)) {
+    return false;
+  }
+  for (double s : model.ood.scale) {
+    if (!(s > 0) || !std::isfinite(s)) return false;
+  }
+  return std::isfinite(model.ood.threshold);
+}
+
+Classifier::~Classifier() = default;
+
+Status Classifier::Create(Model model, std::unique_ptr<Classifier>* out) {
+  std::unique_ptr<Classifier> classifier(new Classifier());
+  classifier->model_ = std::move(model);
+  Status s = Evaluator::Create(classifier->model_, &classifier->evaluator_);
+  if (!s.ok()) return s;
+  // Past the depth limit Explainer::Create refuses the model: let it say so now. Below it the
+  // explainer cannot fail (the model passed CheckModel) and is built on first use.
+  if (classifier->evaluator_->max_depth() > kMaxExplainDepth) {
+    std::unique_ptr<Explainer> explainer;
+    s = Explainer::Create(classifier->model_, &explainer);
+    if (!s.ok()) return s;
+  }
+  classifier->has_ood_reference_ = HasUsableOodReference(classifier->model_);
+  *out = std::move(classifier);
+  return Status::Ok();
+}
+
+std::unique_ptr<Explainer> Classifier::AcquireExplainer() const {
+  {
+    std::lock_guard<std::mutex> lock(explainers_mu_);
+    if (!idle_explainers_.empty()) {
+      std::unique_ptr<Explainer> e = std::move(idle_explainers_.back());
+      idle_explainers_.pop_back();
+      return e;
+    }
+  }
+  std::unique_ptr<Explainer> e;
+  // Cannot fail: Create() checked the model and its depth.
+  Explainer::Create(model_, &e);
+  return e;
+}
+
+void Classifier::ReleaseExplainer(std::unique_ptr<Explainer> explainer) const {
+  std::lock_guard<std::mutex> lock(explainers_mu_);
+  idle_explainers_.push_back(std::move(explainer));
+}
+
+void Classifier::Explain(const float* features, float* contributions) const {
+  std::unique_ptr<Explainer> explainer = AcquireExplainer();
+  explainer->Explain(features, contributions);
+  ReleaseExplainer(std::move(explainer));
+}
+
+void Classifier::Classify(const float* features, const ClassifyOptions& options,
+                          Classification* out) const {
+  *out = Classification();
+  out->findings = ValidateExam(features, &model_.training_range);
+  if (!IsAcceptable(out->findings)) return;
+  out->classified = true;
+
+  evaluator_->Margins(features, out->margins.data());
+  evaluator_->Predict(features, out->probabilities.data());
+  evaluator_->PredictRaw(features, out->raw_probabilities.data());
+  out->predicted_class = ArgMax(out->probabilities.data());
+
+  if (options.explain) {
+    out->contributions.resize(kNumClasses * kContributionsPerClass);
+    Explain(features, out->contributions.data());
+  }
+
+  out->has_ood_reference = has_ood_reference_;
+  out->ood = CheckOod(model_, features);  // lists out-of-range features with or without a reference
+  if (!has_ood_reference_) {
+    out->ood.distance = NAN;
+    out->ood.threshold = NAN;
+    out->ood.out_of_distribution = false;
+  }
+  out->figo = EvaluateFigo(features);
+}
+
+Agreement CompareResults(int client_class, const std::array<double, kNumClasses>& client_probabilities,
+                         const Classification& server) {
+  Agreement a;
+  for (int k = 0; k < kNumClasses; ++k) {
+    a.max_abs_difference = std::max(
+        a.max_abs_difference, std::fabs(double(server.probabilities[k]) - client_probabilities[k]));
+  }
+  a.agree = client_class == server.predicted_class && a.max_abs_difference <= kAgreementTolerance;
+  return a;
+}
+
+}  // namespace fetal
