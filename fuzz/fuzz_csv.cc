@@ -1,7 +1,7 @@
 // Fuzzes the exam CSV reader (fetal::ParseExamCsv) with arbitrary text.
 //
 // Promises checked (csv.h): no crash or sanitizer report on any text; a header failure is a
-// Status with a message; otherwise the table's arrays agree with `rows`, every accepted row has
+// Status with a message, no rows and the header errors with their rule ids; otherwise the table's arrays agree with `rows`, every accepted row has
 // its source line, row errors carry a line, and max_rows is honoured.
 #include <cmath>
 #include <cstdint>
@@ -21,6 +21,11 @@ void ParseAndCheck(std::string_view text, bool require_labels) {
   fetal::Status s = fetal::ParseExamCsv(text, options, &table);
   if (!s.ok()) {
     FUZZ_CHECK(!s.message().empty(), "a rejected header gets a message saying why");
+    FUZZ_CHECK(table.rows == 0 && table.features.empty(), "a rejected header yields no rows");
+    FUZZ_CHECK(!table.errors.empty(), "a rejected header is listed in errors");
+    for (const fetal::CsvRowError& error : table.errors) {
+      FUZZ_CHECK(!error.rule.empty() && !error.message.empty(), "header errors carry a rule and a message");
+    }
     return;
   }
   FUZZ_CHECK(table.rows <= options.max_rows, "rows beyond max_rows are not returned");
@@ -47,6 +52,8 @@ void ParseAndCheck(std::string_view text, bool require_labels) {
     FUZZ_CHECK(error.line >= 1, "row errors carry a 1-based line");
     FUZZ_CHECK(error.column >= 0, "row error columns are 1-based or 0");
     FUZZ_CHECK(!error.message.empty(), "row errors carry a message");
+    FUZZ_CHECK(!error.rule.empty(), "row errors carry a rule id");
+    FUZZ_CHECK(error.value.size() <= 43, "cells are cut to 40 bytes plus \"...\" for display");
   }
 }
 

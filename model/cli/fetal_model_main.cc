@@ -5,6 +5,7 @@
 // Every error is one line on stderr starting with "fetal-model <verb>: ".
 #include <sys/stat.h>
 
+#include <array>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -347,30 +348,6 @@ int CrossValidateVerb(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-// 1-based column of each feature in the input's header (0 if not found).
-std::vector<int> FeatureColumns(const std::string& text) {
-  std::vector<int> columns(kNumFeatures, 0);
-  size_t end = text.find('\n');
-  std::string header = text.substr(0, end == std::string::npos ? text.size() : end);
-  if (header.compare(0, 3, "\xEF\xBB\xBF") == 0) header.erase(0, 3);
-  int column = 1;
-  size_t pos = 0;
-  while (pos <= header.size()) {
-    size_t comma = header.find(',', pos);
-    if (comma == std::string::npos) comma = header.size();
-    std::string cell = header.substr(pos, comma - pos);
-    while (!cell.empty() && (cell.back() == '\r' || cell.back() == ' ')) cell.pop_back();
-    while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
-    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"')
-      cell = cell.substr(1, cell.size() - 2);
-    int feature = FeatureIndex(cell);
-    if (feature >= 0 && columns[feature] == 0) columns[feature] = column;
-    ++column;
-    pos = comma + 1;
-  }
-  return columns;
-}
-
 int Predict(const std::vector<std::string>& argv) {
   OptionSpec spec;
   spec.with_value = {"--model", "--input", "--output"};
@@ -412,7 +389,7 @@ int Predict(const std::vector<std::string>& argv) {
     return Fail(kExitUsage, input_path + (s.field().empty() ? "" : " (" + s.field() + ")") + ": " +
                                 s.message());
   }
-  std::vector<int> columns = FeatureColumns(text);
+  const std::array<int, kNumFeatures>& columns = table.columns;  // 1-based header column
 
   // Row-level problems, by line: CSV errors first, then validation findings.
   std::map<size_t, std::vector<std::string>> problems;

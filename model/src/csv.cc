@@ -202,13 +202,30 @@ bool ParseNumber(std::string_view s, double* out) {
   return true;
 }
 
-std::string Quoted(std::string_view s) {
+// A cell as error messages show it: at most 40 bytes, cut at a UTF-8 character boundary.
+std::string Shown(std::string_view cell) {
   constexpr size_t kMaxShown = 40;
-  std::string out = "\"";
-  out += s.substr(0, kMaxShown);
-  if (s.size() > kMaxShown) out += "...";
-  out += "\"";
-  return out;
+  if (cell.size() <= kMaxShown) return std::string(cell);
+  size_t n = kMaxShown;
+  while (n > 0 && (static_cast<unsigned char>(cell[n]) & 0xC0) == 0x80) --n;  // continuation byte
+  return std::string(cell.substr(0, n)) + "...";
+}
+
+CsvRowError& AddError(ExamTable* out, size_t line, const char* rule, std::string message) {
+  CsvRowError& e = out->errors.emplace_back();
+  e.line = line;
+  e.rule = rule;
+  e.message = std::move(message);
+  return e;
+}
+
+CsvRowError& AddCellError(ExamTable* out, size_t line, int column, const std::string& field,
+                          const char* rule, std::string_view cell, std::string message) {
+  CsvRowError& e = AddError(out, line, rule, std::move(message));
+  e.column = column;
+  e.field = field;
+  e.value = Shown(cell);
+  return e;
 }
 
 }  // namespace
@@ -218,7 +235,8 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
   RecordReader reader(text);
   Record record;
 
-  // The header is the first record that is not blank.
+  // The header is the first record that is not blank. A header problem is an error in `out`
+  // and the failed Status.
   bool have_header = false;
   while (reader.Next(&record)) {
     if (!AllCellsEmpty(record)) {
@@ -227,49 +245,53 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
     }
   }
   if (!have_header) {
-    return Status::InvalidArgument(
-        "the CSV file is empty; expected a header line naming the 21 feature columns "
-        "(e.g. \"baseline value,accelerations,...\")",
-        "line 1");
+    const CsvRowError& e =
+        AddError(out, 1, "empty_file",
+                 "the CSV file is empty; expected a header line naming the 21 feature columns "
+                 "(e.g. \"baseline value,accelerations,...\")");
+    return Status::InvalidArgument(e.message, "line 1");
   }
+  const size_t header_line = record.line;
   if (record.unterminated_quote) {
-    return Status::InvalidArgument(
-        "the header has a quote that is never closed; expected comma-separated column names",
-        "line " + std::to_string(record.line));
+    const CsvRowError& e = AddError(
+        out, header_line, "header_unclosed_quote",
+        "the header has a quote that is never closed; expected comma-separated column names");
+    return Status::InvalidArgument(e.message, "line " + std::to_string(header_line));
   }
 
   const std::vector<std::string> header(record.cells.begin(), record.cells.begin() + record.size);
-  const size_t header_line = record.line;
   std::vector<int> role(header.size());
-  std::array<int, kNumFeatures> column_of{};
-  column_of.fill(-1);
-  int label_column = -1;
+  std::array<int, kNumFeatures>& column_of = out->columns;  // 1-based; 0 = not seen yet
+  int label_column = 0;
   for (size_t c = 0; c < header.size(); ++c) {
     role[c] = ColumnRole(header[c]);
-    const std::string col = "line " + std::to_string(header_line) + ", column " + std::to_string(c + 1);
-    if (role[c] == kLabelColumn) {
-      if (label_column >= 0) {
-        return Status::InvalidArgument("the column fetal_health appears twice in the header", col);
-      }
-      label_column = static_cast<int>(c);
-    } else if (role[c] >= 0) {
-      if (column_of[role[c]] >= 0) {
-        return Status::InvalidArgument("the feature column \"" + std::string(FeatureSchema()[role[c]].name) +
-                                           "\" appears twice in the header (columns " +
-                                           std::to_string(column_of[role[c]] + 1) + " and " +
-                                           std::to_string(c + 1) + ")",
-                                       std::string(FeatureSchema()[role[c]].key));
-      }
-      column_of[role[c]] = static_cast<int>(c);
+    if (role[c] == kIgnored) continue;
+    int& first = role[c] == kLabelColumn ? label_column : column_of[role[c]];
+    const int column = static_cast<int>(c + 1);
+    if (first > 0) {
+      CsvRowError& e = AddError(out, header_line, "duplicate_column",
+                                "the column \"" + header[c] +
+                                    "\" appears twice in the header (columns " +
+                                    std::to_string(first) + " and " + std::to_string(column) + ")");
+      e.column = column;
+      e.field = header[c];
+      e.first_column = first;
+      const std::string_view key =
+          role[c] == kLabelColumn ? kLabelName : FeatureSchema()[role[c]].key;
+      return Status::InvalidArgument(e.message, std::string(key));
     }
+    first = column;
   }
   std::string missing;
   int first_missing = -1;
   for (int f = 0; f < kNumFeatures; ++f) {
-    if (column_of[f] >= 0) continue;
+    if (column_of[f] > 0) continue;
+    const std::string name(FeatureSchema()[f].name);
+    AddError(out, header_line, "missing_column",
+             "the header lacks the feature column \"" + name + "\"").field = name;
     if (first_missing < 0) first_missing = f;
     if (!missing.empty()) missing += ", ";
-    missing += "\"" + std::string(FeatureSchema()[f].name) + "\"";
+    missing += "\"" + name + "\"";
   }
   if (first_missing >= 0) {
     return Status::InvalidArgument(
@@ -277,36 +299,39 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
             "; expected all 21 dataset column names (or their snake_case keys), in any order",
         std::string(FeatureSchema()[first_missing].key));
   }
-  if (options.require_labels && label_column < 0) {
-    return Status::InvalidArgument(
+  if (options.require_labels && label_column == 0) {
+    const CsvRowError& e = AddError(
+        out, header_line, "missing_label_column",
         "the header has no fetal_health column; expected labels 1 (Normal), 2 (Suspect) or "
-        "3 (Pathological)",
-        std::string(kLabelName));
+        "3 (Pathological)");
+    return Status::InvalidArgument(e.message, std::string(kLabelName));
   }
-  out->has_labels = label_column >= 0;
+  out->has_labels = label_column > 0;
 
   std::array<float, kNumFeatures> row{};
   while (reader.Next(&record)) {
     if (AllCellsEmpty(record)) continue;  // blank lines, and spreadsheets' ",,,," rows
     if (out->rows >= options.max_rows) {
-      out->errors.push_back({record.line, 0, {},
-                             "the file has more than " + std::to_string(options.max_rows) +
-                                 " exam rows; this row and the ones after it were not read"});
+      AddError(out, record.line, "too_many_rows",
+               "the file has more than " + std::to_string(options.max_rows) +
+                   " exam rows; this row and the ones after it were not read")
+          .max_rows = options.max_rows;
       break;
     }
     if (record.unterminated_quote) {
-      out->errors.push_back({record.line, 0, {},
-                             "a quoted cell is never closed; expected a closing \" before the end "
-                             "of the file"});
+      AddError(out, record.line, "unclosed_quote",
+               "a quoted cell is never closed; expected a closing \" before the end of the file");
       break;
     }
     size_t cells = record.size;
     while (cells > header.size() && Trim(record.cells[cells - 1]).empty()) --cells;  // trailing commas
     if (cells != header.size()) {
-      out->errors.push_back({record.line, 0, {},
-                             "the row has " + std::to_string(record.size) +
-                                 " cells but the header has " + std::to_string(header.size()) +
-                                 " columns; expected one cell per header column"});
+      CsvRowError& e = AddError(out, record.line, "wrong_cell_count",
+                                "the row has " + std::to_string(record.size) +
+                                    " cells but the header has " + std::to_string(header.size()) +
+                                    " columns; expected one cell per header column");
+      e.cells = record.size;
+      e.header_cells = header.size();
       continue;
     }
     bool row_ok = true;
@@ -319,9 +344,9 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
         double v = 0;
         if (cell.empty() && !options.require_labels) continue;
         if (!ParseNumber(cell, &v) || (v != 1 && v != 2 && v != 3)) {
-          out->errors.push_back({record.line, column, header[c],
-                                 "expected the label 1 (Normal), 2 (Suspect) or 3 (Pathological), got " +
-                                     Quoted(cell)});
+          AddCellError(out, record.line, column, header[c], "bad_label", cell,
+                       "expected the label 1 (Normal), 2 (Suspect) or 3 (Pathological), got \"" +
+                           Shown(cell) + "\"");
           row_ok = false;
         } else {
           label = static_cast<int>(v) - 1;
@@ -334,13 +359,15 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
       }
       double v = 0;
       if (!ParseNumber(cell, &v)) {
-        std::string message = "expected a number, got " + Quoted(cell);
+        std::string message = "expected a number, got \"" + Shown(cell) + "\"";
         std::string dotted(cell);
         for (char& ch : dotted) {
           if (ch == ',') ch = '.';
         }
-        if (ParseNumber(dotted, &v)) message += "; use a dot as the decimal separator";
-        out->errors.push_back({record.line, column, header[c], message});
+        const bool decimal_comma = ParseNumber(dotted, &v);
+        if (decimal_comma) message += "; use a dot as the decimal separator";
+        AddCellError(out, record.line, column, header[c],
+                     decimal_comma ? "decimal_comma" : "not_a_number", cell, std::move(message));
         row_ok = false;
         continue;
       }

@@ -1,5 +1,6 @@
 // parseCsv() through the wasm API: the dataset reads in full, and bad files give errors that
-// name the line, column and field while the readable rows still come back.
+// name the line, column, field and rule id (with its arguments) while the readable rows still
+// come back.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
@@ -18,6 +19,7 @@ describe('parseCsv()', () => {
     assert.equal(t.rows, 2126);
     assert.deepEqual(t.errors, []);
     assert.equal(t.hasLabels, true);
+    assert.equal(t.headerOk, true);
     assert.equal(t.features.length, 2126 * 21);
     for (const r of [0, 1, 1000, 2125]) {
       const cells = datasetLines[r + 1].split(',').map(Number);
@@ -67,7 +69,9 @@ describe('parseCsv()', () => {
     assert.equal(e.line, 4);
     assert.equal(e.column, 12);
     assert.equal(e.field, 'histogram_width');
-    assert.match(e.message, /abc/);
+    assert.equal(e.rule, 'not_a_number');
+    assert.equal(e.value, 'abc');
+    assert.equal(e.message, 'expected a number, got "abc"');
     assert.deepEqual(Array.from(t.lines), [2, 3, 5, 6]);
   });
 
@@ -76,7 +80,27 @@ describe('parseCsv()', () => {
     assert.equal(t.rows, 2);
     assert.equal(t.errors.length, 1);
     assert.equal(t.errors[0].line, 3);
-    assert.match(t.errors[0].message, /\S/);
+    assert.equal(t.errors[0].column, 0);
+    assert.equal(t.errors[0].rule, 'wrong_cell_count');
+    assert.equal(t.errors[0].cells, 3);
+    assert.equal(t.errors[0].headerCells, 22);
+    assert.match(t.errors[0].message, /3 cells but the header has 22 columns/);
+  });
+
+  test('a decimal comma and a bad label have rules of their own; long cells are cut', () => {
+    const cells = body[0].split(',');
+    cells[1] = '"0,006"';
+    const comma = cells.join(',');
+    const label = [...body[1].split(',').slice(0, 21), '7'].join(',');
+    const long = body[2].replace(/^[^,]*/, 'é'.repeat(30));
+    const t = runtime.parseCsv([header, comma, label, long].join('\n'));
+    assert.equal(t.rows, 0);
+    assert.deepEqual(t.errors.map((e) => [e.line, e.rule, e.value]), [
+      [2, 'decimal_comma', '0,006'],
+      [3, 'bad_label', '7'],
+      [4, 'not_a_number', `${'é'.repeat(20)}...`],  // 40 bytes, never half a character
+    ]);
+    assert.equal(t.errors[1].field, 'fetal_health');
   });
 
   test('empty cells are missing values (NaN), not errors', () => {
@@ -88,14 +112,29 @@ describe('parseCsv()', () => {
     assert.ok(Number.isNaN(t.features[2]));
   });
 
-  test('a header without the feature columns: one error on line 1 naming a missing column', () => {
+  test('a header without feature columns: one missing_column error per absent feature, no rows', () => {
     const t = runtime.parseCsv('baseline value,foo\n120,1\n');
     assert.equal(t.rows, 0);
+    assert.equal(t.headerOk, false);
+    const names = runtime.schema().map((f) => f.name);
+    assert.deepEqual(t.errors.map((e) => e.field), names.slice(1));
+    for (const e of t.errors) {
+      assert.equal(e.line, 1);
+      assert.equal(e.rule, 'missing_column');
+      assert.equal(e.message, `the header lacks the feature column "${e.field}"`);
+    }
+    const empty = runtime.parseCsv('');
+    assert.equal(empty.rows, 0);
+    assert.equal(empty.headerOk, false);
+    assert.deepEqual(empty.errors.map((e) => [e.line, e.rule]), [[1, 'empty_file']]);
+  });
+
+  test('a column named twice: duplicate_column with both columns', () => {
+    const t = runtime.parseCsv(`${header},Accelerations\n`);
+    assert.equal(t.headerOk, false);
     assert.equal(t.errors.length, 1);
-    assert.equal(t.errors[0].line, 1);
-    assert.match(t.errors[0].message, /accelerations/);
-    assert.equal(runtime.parseCsv('').rows, 0);
-    assert.equal(runtime.parseCsv('').errors.length, 1);
+    const e = t.errors[0];
+    assert.deepEqual([e.rule, e.field, e.column, e.firstColumn], ['duplicate_column', 'Accelerations', 23, 2]);
   });
 
   test('random damage to the bytes never throws or aborts: errors come back as values', () => {
@@ -111,7 +150,10 @@ describe('parseCsv()', () => {
       const t = runtime.parseCsv(bad);
       assert.equal(t.features.length, t.rows * 21);
       assert.ok(t.rows + t.errors.length >= 1, 'every row is either read or reported');
-      for (const e of t.errors) assert.ok(e.line >= 1 && typeof e.message === 'string' && e.message.length > 0);
+      for (const e of t.errors) {
+        assert.ok(e.line >= 1 && typeof e.message === 'string' && e.message.length > 0);
+        assert.match(e.rule, /^[a-z_]+$/);
+      }
     }
     assert.equal(runtime.parseCsv(good).rows, 5, 'the module still works');
   });

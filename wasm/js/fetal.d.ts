@@ -144,13 +144,42 @@ export type ClassifyResult =
   | { ok: true; result: Classification }
   | { ok: false; findings: Finding[]; error?: { code: string; message: string } };
 
+/** Stable ids of CSV problems (fetal/csv.h lists them with the arguments each one fills). */
+export type CsvRule =
+  // The header: nothing is read (ParsedCsv.headerOk is false).
+  | 'empty_file'             // no header line
+  | 'header_unclosed_quote'  // the header opens a quote it never closes
+  | 'duplicate_column'       // `field` at `column` and, first, at `firstColumn`
+  | 'missing_column'         // `field` (a feature's dataset column name) is missing; one per feature
+  | 'missing_label_column'   // no fetal_health column where labels are required (never from parseCsv)
+  // A row: that row is skipped.
+  | 'too_many_rows'          // more than `maxRows` rows: this one and the rest were not read
+  | 'unclosed_quote'         // a quoted cell is never closed before the end of the file
+  | 'wrong_cell_count'       // `cells` cells where the header has `headerCells`
+  | 'bad_label'              // the fetal_health cell `value` is not 1, 2 or 3
+  | 'not_a_number'           // the feature cell `value` is not a number
+  | 'decimal_comma'          // the same, but `value` would read with a dot for the comma
+  // The wrapper itself.
+  | 'out_of_memory';         // the file did not fit in wasm memory
+
 export interface CsvRowError {
-  /** 1-based line (the header is line 1). */
+  /** 1-based line (the header is line 1 unless blank lines precede it); 0 for out_of_memory. */
   line: number;
-  /** 1-based column, 0 when the whole row is at fault. */
+  /** 1-based column, 0 when the whole row (or header) is at fault. */
   column: number;
   /** Header name of the column, empty when the whole row is at fault. */
   field: string;
+  rule: CsvRule;
+  /** The cell as written (bad_label, not_a_number, decimal_comma): at most 40 bytes, then "...". */
+  value: string;
+  /** duplicate_column: where the column first appears (1-based); else 0. */
+  firstColumn: number;
+  /** too_many_rows: the row limit; else 0. */
+  maxRows: number;
+  /** wrong_cell_count: the row's cells and the header's; else 0. */
+  cells: number;
+  headerCells: number;
+  /** The same in an English sentence (what the CLI prints). */
   message: string;
 }
 
@@ -163,6 +192,8 @@ export interface ParsedCsv {
   /** The 1-based source line of each row. */
   lines: Uint32Array;
   hasLabels: boolean;
+  /** False when the header cannot be used: then no row was read and `errors` say why. */
+  headerOk: boolean;
   errors: CsvRowError[];
 }
 

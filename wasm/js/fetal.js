@@ -175,7 +175,7 @@ class FetalRuntime {
 
   /**
    * Parses exams from CSV text (or its UTF-8 bytes). Header problems and bad rows are listed in
-   * `errors` by line and column; the rows that could be read are returned.
+   * `errors` by line, column and rule id (fetal.d.ts); the rows that could be read are returned.
    */
   parseCsv(text) {
     const core = this.#core;
@@ -187,12 +187,15 @@ class FetalRuntime {
     if (result === 0) {
       return {
         rows: 0, features: new Float32Array(0), labels: new Int32Array(0), lines: new Uint32Array(0),
-        hasLabels: false,
-        errors: [{ line: 0, column: 0, field: '', message: `not enough memory to read a ${bytes.length}-byte file` }],
+        hasLabels: false, headerOk: false,
+        errors: [{
+          line: 0, column: 0, field: '', rule: 'out_of_memory', value: '', firstColumn: 0, maxRows: 0, cells: 0, headerCells: 0,
+          message: `not enough memory to read a ${bytes.length}-byte file`,
+        }],
       };
     }
     const infoPtr = core._fetal_csv_info(result) >> 2;
-    const info = core.HEAPU32.slice(infoPtr, infoPtr + 6);
+    const info = core.HEAPU32.slice(infoPtr, infoPtr + 7);
     const rows = info[0];
     const out = {
       rows,
@@ -200,6 +203,7 @@ class FetalRuntime {
       labels: core.HEAP32.slice(info[2] >> 2, (info[2] >> 2) + rows),
       lines: core.HEAPU32.slice(info[3] >> 2, (info[3] >> 2) + rows),
       hasLabels: info[5] === 1,
+      headerOk: info[6] === 1,
       errors: JSON.parse(readText(core, info[4])),
     };
     core._fetal_csv_free(result);

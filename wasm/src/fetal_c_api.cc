@@ -81,6 +81,7 @@ struct CsvResult {
   ExamTable table;
   std::vector<uint32_t> lines;  // table.lines narrowed for JS (wasm32 size_t is 32-bit anyway)
   std::string errors_json;
+  bool header_ok = false;  // false: the header cannot be used, errors say why, no rows
 };
 
 const char* StatusCodeName(Status::Code code) {
@@ -395,23 +396,25 @@ FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double
 
 // Parses CSV text (UTF-8, `size` bytes, need not be NUL-terminated). Returns null only when
 // out of memory. Read the result with fetal_csv_info and release it with fetal_csv_free.
+// Errors (header or rows) become the JSON array [{line,column,field,rule,value,firstColumn,
+// maxRows,cells,headerCells,message}...], the fields of CsvRowError (fetal/csv.h).
 FETAL_API CsvResult* fetal_csv_parse(const char* text, size_t size) {
   auto result = std::unique_ptr<CsvResult>(new (std::nothrow) CsvResult);
   if (!result) return nullptr;
-  Status s = ParseExamCsv(std::string_view(text, size), CsvOptions(), &result->table);
+  result->header_ok = ParseExamCsv(std::string_view(text, size), CsvOptions(), &result->table).ok();
   JsonWriter w;
   w.BeginArray();
-  if (!s.ok()) {
-    // The header itself is unusable: one error about line 1, naming the column if known.
-    result->table = ExamTable();
-    w.BeginObject().Key("line").Int(1).Key("column").Int(0).Key("field").String(s.field());
-    w.Key("message").String(s.message()).EndObject();
-  }
   for (const CsvRowError& e : result->table.errors) {
     w.BeginObject();
     w.Key("line").Int(static_cast<long long>(e.line));
     w.Key("column").Int(e.column);
     w.Key("field").String(e.field);
+    w.Key("rule").String(e.rule);
+    w.Key("value").String(e.value);
+    w.Key("firstColumn").Int(e.first_column);
+    w.Key("maxRows").Int(static_cast<long long>(e.max_rows));
+    w.Key("cells").Int(static_cast<long long>(e.cells));
+    w.Key("headerCells").Int(static_cast<long long>(e.header_cells));
     w.Key("message").String(e.message);
     w.EndObject();
   }
@@ -425,16 +428,17 @@ FETAL_API CsvResult* fetal_csv_parse(const char* text, size_t size) {
 }
 
 // Returns [rows, features pointer, labels pointer, lines pointer, errors JSON pointer,
-// has_labels] in static storage overwritten by the next call. The pointers stay valid until
-// fetal_csv_free(result).
+// has_labels, header_ok] in static storage overwritten by the next call. The pointers stay valid
+// until fetal_csv_free(result).
 FETAL_API const uintptr_t* fetal_csv_info(const CsvResult* result) {
-  static uintptr_t out[6];
+  static uintptr_t out[7];
   out[0] = result->table.rows;
   out[1] = reinterpret_cast<uintptr_t>(result->table.features.data());
   out[2] = reinterpret_cast<uintptr_t>(result->table.labels.data());
   out[3] = reinterpret_cast<uintptr_t>(result->lines.data());
   out[4] = reinterpret_cast<uintptr_t>(result->errors_json.c_str());
   out[5] = result->table.has_labels ? 1 : 0;
+  out[6] = result->header_ok ? 1 : 0;
   return out;
 }
 
