@@ -33,6 +33,7 @@ TEST(SchemaTest, KeysAreSnakeCaseOfNamesAndUnique) {
     EXPECT_TRUE(keys.insert(spec.key).second) << spec.key;
     EXPECT_FALSE(spec.description.empty()) << spec.key;
     EXPECT_FALSE(spec.group.empty()) << spec.key;
+    EXPECT_FALSE(spec.label.empty()) << spec.key;
   }
   EXPECT_EQ(FeatureSchema()[6].key, "prolongued_decelerations");  // the dataset's spelling
 }

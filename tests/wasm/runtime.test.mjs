@@ -38,8 +38,9 @@ test('schema(): the 21 dataset columns in order, with units, groups and hard lim
     assert.equal(f.index, i);
     assert.equal(f.name, columns[i]);
     assert.match(f.key, /^[a-z_]+$/);
-    assert.ok(['baseline', 'events', 'variability', 'histogram'].includes(f.group), f.group);
+    assert.ok(['baseline', 'events', 'decelerations', 'variability', 'histogram'].includes(f.group), f.group);
     assert.ok(f.description.length > 10, f.key);
+    assert.ok(f.label.length > 0 && f.label !== f.name, f.key);
     assert.equal(typeof f.unit, 'string');
     assert.equal(typeof f.integer, 'boolean');
     assert.ok(f.hardMin === null || f.hardMax === null || f.hardMin < f.hardMax, f.key);

@@ -26,12 +26,16 @@ export interface FeatureInfo {
   readonly index: number;
   /** Identifier used in JSON and code, e.g. "baseline_value". */
   readonly key: string;
-  /** Dataset column name, e.g. "baseline value". */
+  /** Dataset column name, e.g. "baseline value" (what a CSV header names). */
   readonly name: string;
+  /** Short English name for people, e.g. "Baseline FHR". */
+  readonly label: string;
   /** "bpm", "1/s", "%", "count", "bpm²", "" */
   readonly unit: string;
-  /** Clinical group for the form: "baseline", "events", "variability", "histogram". */
+  /** Clinical group, in form order: "baseline", "events", "decelerations", "variability",
+   *  "histogram". */
   readonly group: string;
+  /** One English sentence of clinical meaning (a form's help text). */
   readonly description: string;
   /** Values outside [hardMin, hardMax] are rejected; null when a side is open. */
   readonly hardMin: number | null;

@@ -214,8 +214,8 @@ FETAL_API const char* fetal_text() { return g_text.c_str(); }
 
 // ---- schema ----
 
-// {"schemaVersion":1,"classNames":[...],"features":[{index,key,name,unit,group,description,
-// hardMin,hardMax,integer}...]}; static text, valid for the life of the module.
+// {"schemaVersion":1,"classNames":[...],"features":[{index,key,name,label,unit,group,
+// description,hardMin,hardMax,integer}...]}; static text, valid for the life of the module.
 FETAL_API const char* fetal_schema_json() {
   static const std::string* text = [] {
     JsonWriter w;
@@ -232,6 +232,7 @@ FETAL_API const char* fetal_schema_json() {
       w.Key("index").Int(i);
       w.Key("key").String(f.key);
       w.Key("name").String(f.name);
+      w.Key("label").String(f.label);
       w.Key("unit").String(f.unit);
       w.Key("group").String(f.group);
       w.Key("description").String(f.description);

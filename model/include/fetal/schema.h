@@ -31,10 +31,11 @@ enum class FeatureKind {
 struct FeatureSpec {
   std::string_view name;         // dataset column name, e.g. "baseline value"
   std::string_view key;          // identifier used in JSON and code, e.g. "baseline_value"
+  std::string_view label;        // short English name for people, e.g. "Baseline FHR"
   std::string_view unit;         // "bpm", "1/s", "%", "count", "bpm²", ""
-  std::string_view group;        // clinical group used by the form: "baseline", "events",
-                                 // "variability", "histogram"
-  std::string_view description;  // one sentence of clinical meaning
+  std::string_view group;        // clinical group, in form order: "baseline", "events",
+                                 // "decelerations", "variability", "histogram"
+  std::string_view description;  // one sentence of clinical meaning (the form's help text)
   FeatureKind kind;
   double hard_min;  // values outside [hard_min, hard_max] are rejected
   double hard_max;
