@@ -120,4 +120,23 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     assert.deepEqual(await englishOnPage(page), []);
     await page.selectOption('#lang', 'en');
   });
+
+  test('a file whose header lacks columns says which, in the current language, and reads nothing', async () => {
+    const transfer = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['baseline value,accelerations,note\n120,0,x\n'], 'short.csv', { type: 'text/csv' }));
+      return dt;
+    });
+    await page.dispatchEvent('[data-testid="dropzone"]', 'drop', { dataTransfer: transfer });
+    const alert = page.locator('.error-summary[role="alert"]');
+    await alert.waitFor();
+    const text = await alert.textContent();
+    assert.match(text, /^The file cannot be used: the header lacks the feature column\(s\) "fetal_movement", "uterine_contractions", /);
+    assert.match(text, /"histogram_tendency"; expected all 21 dataset column names/);
+    assert.equal(await page.locator('[data-testid="batch-done"]').count(), 0);
+    await page.selectOption('#lang', 'pt-BR');
+    assert.match(await alert.textContent(), /^O arquivo não pode ser usado: faltam no cabeçalho as colunas "fetal_movement", /);
+    assert.deepEqual(await englishOnPage(page), []);
+    await page.selectOption('#lang', 'en');
+  });
 });

@@ -205,11 +205,13 @@ export function datasetRows() {
   return { header, lines };
 }
 
-// Fails if any English UI string (one the app translates differently into Portuguese) is on the
-// page: visible text, the title, and aria-label/title/placeholder attributes. Templates are
-// matched by their longest literal part, as whole words.
+// Fails if any English UI string (one the app translates differently into Portuguese, or a
+// feature's English name or help text) is on the page: visible text, the title, and
+// aria-label/title/placeholder attributes. Templates are matched by their longest literal part,
+// as whole words. The strings come from the source and the runtime's schema (strings.mjs).
 export async function englishOnPage(page) {
-  const english = await page.evaluate(() => window.__fetalEnglishStrings());
+  const { englishOnlyStrings } = await import('./strings.mjs');
+  const english = await englishOnlyStrings();
   const patterns = english
     .map((s) => s.split(/\{\w+\}/).map((chunk) => chunk.trim()).sort((a, b) => b.length - a.length)[0])
     .filter((chunk) => chunk && chunk.length >= 4)

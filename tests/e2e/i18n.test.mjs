@@ -1,45 +1,62 @@
-// The two languages of the web app stay complete: the same keys, the same placeholders, a
-// Portuguese name and help text for every feature of the dataset, and no Portuguese string left
-// in English. Runs on the TypeScript source (bundled with esbuild), no browser needed.
+// The two languages of the web app stay complete. The type check already refuses a key one
+// language has and the other lacks; this checks what it cannot: the same placeholders, a
+// Portuguese name and help text for every feature of the schema, a text for every group and
+// unit of the schema, and no Portuguese string left in English. Reads the TypeScript source and
+// the built runtime's schema (web/dist/fetal.js) in Node; no browser.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { build } from 'esbuild';
-import { dataset, repo } from './helpers.mjs';
+
+import { webRoot } from './helpers.mjs';
+import { appSchema, languageFiles } from './strings.mjs';
 
 describe('translations', () => {
-  let D;
+  let D, schema;
 
   before(async () => {
-    const out = await build({ entryPoints: [join(repo, 'web/src/i18n.ts')], bundle: true, format: 'esm', write: false, logLevel: 'silent' });
-    const mod = await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`);
-    D = mod.DICTIONARIES;
+    D = await languageFiles();
   });
 
   const placeholders = (s) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
   test('English and Portuguese have the same keys and the same placeholders', () => {
-    const en = D.strings.en, pt = D.strings['pt-BR'];
+    const en = D.en.strings, pt = D['pt-BR'].strings;
     assert.deepEqual(Object.keys(pt).sort(), Object.keys(en).sort());
     for (const key of Object.keys(en)) assert.deepEqual(placeholders(pt[key]), placeholders(en[key]), key);
   });
 
-  test('every dataset feature has a name and help text in both languages', () => {
-    const header = readFileSync(dataset, 'utf8').split(/\r?\n/)[0].split(',').slice(0, 21);
-    const keys = header.map((name) => name.replace(/ /g, '_'));
-    for (const lang of ['en', 'pt-BR']) {
-      for (const key of keys) {
-        assert.ok(D.features[lang][key]?.name && D.features[lang][key]?.help, `${lang}: ${key}`);
-      }
-    }
-  });
-
   test('Portuguese strings are translated (identical only where the word is the same)', () => {
-    const same = new Set(['Normal', 'bpm', 'bpm²', '%', '', 'FIGO', 'P(Normal)']);
-    const untranslated = Object.entries(D.strings['pt-BR'])
-      .filter(([key, v]) => v === D.strings.en[key] && !same.has(v))
+    const same = new Set(['Normal', 'bpm', 'bpm²', '%', 'FIGO', 'P(Normal)']);
+    const untranslated = Object.entries(D['pt-BR'].strings)
+      .filter(([key, v]) => v === D.en.strings[key] && !same.has(v))
       .map(([key]) => key);
     assert.deepEqual(untranslated, []);
+  });
+
+  describe('against the schema', { skip: existsSync(join(webRoot, 'fetal.js')) ? false : 'web/dist not built' }, () => {
+    before(async () => {
+      schema = await appSchema();
+    });
+
+    test('every feature has a Portuguese name and help text, and only the schema\'s features do', () => {
+      const pt = D['pt-BR'].features;
+      assert.deepEqual(Object.keys(pt).sort(), schema.map((f) => f.key).sort());
+      for (const f of schema) {
+        assert.ok(f.label && f.description, `the schema's English for ${f.key}`);
+        assert.ok(pt[f.key].label && pt[f.key].description, f.key);
+        assert.notEqual(pt[f.key].label, f.label, f.key);
+        assert.notEqual(pt[f.key].description, f.description, f.key);
+      }
+      assert.deepEqual(D.en.features, {}, 'English names and help come from the schema');
+    });
+
+    test('every group and unit of the schema has a text', () => {
+      for (const f of schema) {
+        assert.ok(D.en.strings[`group.${f.group}`], `group.${f.group}`);
+        assert.ok(D.en.strings[`group.${f.group}.help`], `group.${f.group}.help`);
+        if (f.unit) assert.ok(D.en.strings[`unit.${f.unit}`], `unit.${f.unit}`);
+      }
+    });
   });
 });

@@ -3,26 +3,27 @@
 // stays responsive), then shown as a class-count chart, a paged results table, the rows that
 // could not be classified (by line and reason), and a CSV export.
 
-import type { FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
+import type { CsvRowError, FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
-import { className, csvMessage, featureName, findingText, getSchema } from './format.js';
+import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText } from './format.js';
 import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
 const CHUNK_ROWS = 256;
 const PAGE_ROWS = 50;
 
-// Reasons are kept structured and rendered when shown, so they follow the language switch.
+// Reasons are kept structured (a validator finding or a CSV reader error, each with its rule id)
+// and rendered when shown, so they follow the language switch.
 interface InvalidRow {
   line: number;
   column: string;
-  finding?: Finding;       // a validator finding (translated at display time)
-  readError?: string;      // the CSV reader's own sentence
+  finding?: Finding;
+  readError?: CsvRowError;
 }
 
 function reasonText(row: InvalidRow): string {
   if (row.finding) return `${featureName(row.finding.feature)}: ${findingText(row.finding)}`;
-  return row.readError ? csvMessage(row.readError) : '';
+  return row.readError ? csvErrorText(row.readError) : '';
 }
 
 interface BatchResult {
@@ -40,18 +41,12 @@ interface BatchResult {
 let rt: FetalRuntime;
 let root: HTMLElement;
 let result: BatchResult | null = null;
-let headerError: string | null = null;
+let headerError: CsvRowError[] | null = null;  // why the file's header cannot be used
 let progress: { name: string; done: number; total: number } | null = null;
 let page = 0;
 let running = false;
 
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
-// Reasons come from the validator's structured findings (translated); CSV read errors carry the
-// core's own sentence, prefixed with the translated column.
-function parseErrorReason(e: { line: number; column: number; field: string; message: string }): InvalidRow {
-  return { line: e.line, column: e.field, readError: e.message };
-}
 
 async function runBatch(file: File): Promise<void> {
   if (running) return;
@@ -67,13 +62,12 @@ async function runBatch(file: File): Promise<void> {
     const started = performance.now();
     const parsed = rt.parseCsv(text);
     const nf = getSchema().length;
-    if (parsed.rows === 0 && parsed.errors.length > 0 && parsed.errors.every((e) => e.line <= 1)) {
-      headerError = parsed.errors.map((e) => e.message).join('\n');
+    if (!parsed.headerOk) {
+      headerError = parsed.errors;
       return;
     }
-    const loaded = activeModel(); // captured: an update mid-batch does not mix versions
-    const model: FetalModel = loaded.model;
-    const invalid: InvalidRow[] = parsed.errors.map(parseErrorReason);
+    const model: FetalModel = activeModel(); // captured: an update mid-batch does not mix versions
+    const invalid: InvalidRow[] = parsed.errors.map((e) => ({ line: e.line, column: e.field, readError: e }));
     const lines = new Uint32Array(parsed.rows);
     const classes = new Uint8Array(parsed.rows);
     const probabilities = new Float32Array(parsed.rows * 3);
@@ -126,7 +120,7 @@ async function runBatch(file: File): Promise<void> {
     invalid.sort((a, b) => a.line - b.line);
     result = {
       name: file.name,
-      info: loaded.info,
+      info: model.info(),
       lines: lines.slice(0, valid),
       classes: classes.slice(0, valid),
       probabilities: probabilities.slice(0, valid * 3),
@@ -315,7 +309,7 @@ export function render(): void {
       h('progress', { id: 'batch-progress', max: 1, value: 0 }),
       h('p', { id: 'batch-progress-label' })));
   }
-  if (headerError) parts.push(h('p', { class: 'error-summary', role: 'alert' }, t('batch.headerError', { message: headerError.split('\n').map(csvMessage).join('; ') })));
+  if (headerError) parts.push(h('p', { class: 'error-summary', role: 'alert' }, t('batch.headerError', { message: headerErrorText(headerError) })));
   if (result) {
     const r = result;
     parts.push(

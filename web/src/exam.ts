@@ -1,44 +1,27 @@
-// The exam form and its result. Inputs are grouped by clinical meaning; every keystroke re-runs
+// The exam form and its result. Inputs are grouped by clinical meaning (the schema's groups, in
+// schema order), with the schema's names, units, help and limits; every keystroke re-runs
 // the WASM validator and shows its findings under the field they concern. The model that scores
 // an exam is the one active when the exam started: a verified update waits until "New exam".
 
 import type { Classification, FeatureInfo, Finding, FetalRuntime, ModelInfo } from './fetal.js';
 import { h, replaceChildren } from './dom.js';
-import { bound, featureHelp, featureName, findingText, getSchema, unitLabel, unitLong, className, figoClassName } from './format.js';
+import {
+  bound, className, featureHelp, featureName, figoClassName, findingText, getSchema, groupHelp, groupTitle, unitLabel, unitLong,
+} from './format.js';
 import { lang, pct, t } from './i18n.js';
 import { activeModel, adoptPending, onModelChange, pendingModel } from './models.js';
 import { resultCard } from './result.js';
 import { SAMPLES } from './samples.js';
 import { enqueue, getToken, newExamId, type ExamBody } from './submit.js';
 
-const GROUPS: { id: string; keys: string[] }[] = [
-  { id: 'baseline', keys: ['baseline_value'] },
-  { id: 'events', keys: ['accelerations', 'fetal_movement', 'uterine_contractions'] },
-  { id: 'decelerations', keys: ['light_decelerations', 'severe_decelerations', 'prolongued_decelerations'] },
-  {
-    id: 'variability',
-    keys: [
-      'abnormal_short_term_variability',
-      'mean_value_of_short_term_variability',
-      'percentage_of_time_with_abnormal_long_term_variability',
-      'mean_value_of_long_term_variability',
-    ],
-  },
-  {
-    id: 'histogram',
-    keys: [
-      'histogram_width', 'histogram_min', 'histogram_max', 'histogram_number_of_peaks',
-      'histogram_number_of_zeroes', 'histogram_mode', 'histogram_mean', 'histogram_median',
-      'histogram_variance', 'histogram_tendency',
-    ],
-  },
-];
+// What became of the last classified exam's history entry.
+type SavedNote = 'result.savedQueued' | 'result.savedNoToken' | 'result.notSaved';
 
 interface ExamState {
   values: string[];
   touched: boolean[];
   attempted: boolean;            // Classify was pressed: empty fields now count as errors
-  result: { classification: Classification; info: ModelInfo; savedNote: string; values: string[] } | null;
+  result: { classification: Classification; info: ModelInfo; savedNote: SavedNote | null; values: string[] } | null;
   lastClassified: string | null; // values of the exam last saved, so a second press does not duplicate
   patientRef: string;
   note: string;
@@ -107,7 +90,7 @@ function fieldMessages(): FieldMessage[][] {
       unparsable.add(i);
     }
   });
-  const findings: Finding[] = rt.validate(features, activeModel().model);
+  const findings: Finding[] = rt.validate(features, activeModel());
   for (const finding of findings) {
     const i = finding.feature;
     if (i < 0 || i >= out.length || unparsable.has(i)) continue;
@@ -193,25 +176,26 @@ async function classify(): Promise<void> {
     return;
   }
   const features = state.values.map(parseValue);
-  const loaded = activeModel();
-  const r = loaded.model.classify(features);
+  const model = activeModel();
+  const info = model.info();
+  const r = model.classify(features);
   if (!r.ok) {
     // The validator and the classifier share rules, so this is only reached on a core change.
     updateMessages();
     renderSummary();
     return;
   }
-  const key = JSON.stringify([state.values, state.patientRef, state.note, loaded.info.hash]);
-  const previousNote = state.result?.savedNote ?? '';
+  const key = JSON.stringify([state.values, state.patientRef, state.note, info.hash]);
+  const previousNote = state.result?.savedNote ?? null;
   // The result is shown first: a storage failure must not hide it.
-  state.result = { classification: r.result, info: loaded.info, savedNote: previousNote, values: [...state.values] };
+  state.result = { classification: r.result, info, savedNote: previousNote, values: [...state.values] };
   renderResult(true);
   if (key === state.lastClassified) return;
   state.lastClassified = key;
   const id = newExamId();
   const now = new Date();
   const c = r.result;
-  let savedNote: string;
+  let savedNote: SavedNote;
   try {
     await enqueue(
       {
@@ -227,12 +211,12 @@ async function classify(): Promise<void> {
           outOfDistribution: c.ood.outOfDistribution,
           outOfRange: Array.from(c.ood.outOfRange),
         },
-        modelVersion: loaded.info.version,
-        modelHash: loaded.info.hash,
+        modelVersion: info.version,
+        modelHash: info.hash,
         status: 'queued',
         attempts: 0,
       },
-      examBody(id, features, c, loaded.info, now.toISOString()),
+      examBody(id, features, c, info, now.toISOString()),
     );
     savedNote = (await getToken()) ? 'result.savedQueued' : 'result.savedNoToken';
   } catch {
@@ -286,7 +270,7 @@ function renderBanner(): void {
   const p = pendingModel();
   if (p) {
     banner.hidden = false;
-    banner.textContent = t('form.pendingModel', { version: p.info.version, current: activeModel().info.version });
+    banner.textContent = t('form.pendingModel', { version: p.info().version, current: activeModel().info().version });
   } else if (state.notice) {
     banner.hidden = false;
     banner.textContent = state.notice;
@@ -298,7 +282,7 @@ function renderBanner(): void {
 
 function newExam(): void {
   resetState();
-  state.notice = adoptPending() ? t('form.switchedModel', { version: activeModel().info.version }) : '';
+  state.notice = adoptPending() ? t('form.switchedModel', { version: activeModel().info().version }) : '';
   render();
   root.querySelector<HTMLInputElement>('input')?.focus();
 }
@@ -382,15 +366,9 @@ function detailsFieldset(): HTMLElement {
 export function render(): void {
   const schema = getSchema();
   if (state.values.length !== schema.length) resetState();
-  const used = new Set<string>();
-  const groups = GROUPS.map((g) => {
-    const fields = g.keys.map((k) => schema.find((f) => f.key === k)).filter((f): f is FeatureInfo => !!f);
-    fields.forEach((f) => used.add(f.key));
-    return { id: g.id, fields };
-  });
-  // Any feature the grouping does not know (a schema change) still gets an input.
-  const rest = schema.filter((f) => !used.has(f.key));
-  if (rest.length) groups[groups.length - 1].fields.push(...rest);
+  // The schema's groups in the order they first appear (the schema lists features in form order).
+  const groups = new Map<string, FeatureInfo[]>();
+  for (const f of schema) groups.set(f.group, [...(groups.get(f.group) ?? []), f]);
 
   const form = h(
     'form',
@@ -403,11 +381,11 @@ export function render(): void {
         t(`form.sample.${s.id}`)))),
     h('div', { id: 'model-banner', class: 'banner', role: 'status', hidden: true }),
     h('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true }),
-    groups.map((g) =>
-      h('fieldset', { class: `group group-${g.id}` },
-        h('legend', {}, t(`group.${g.id}`)),
-        h('p', { class: 'help group-help' }, t(`group.${g.id}.help`)),
-        h('div', { class: 'fields' }, g.fields.map(fieldRow)))),
+    [...groups].map(([group, fields]) =>
+      h('fieldset', { class: `group group-${group}` },
+        h('legend', {}, groupTitle(group)),
+        h('p', { class: 'help group-help' }, groupHelp(group)),
+        h('div', { class: 'fields' }, fields.map(fieldRow)))),
     detailsFieldset(),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary', id: 'classify' }, t('form.classify')),
@@ -446,7 +424,7 @@ export function initExam(runtime: FetalRuntime, container: HTMLElement): void {
     // Switch right away only if no exam is in progress; otherwise say that one is waiting.
     if (pendingModel() && pristine()) {
       adoptPending();
-      state.notice = t('form.switchedModel', { version: activeModel().info.version });
+      state.notice = t('form.switchedModel', { version: activeModel().info().version });
     }
     renderBanner();
   });

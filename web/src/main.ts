@@ -6,7 +6,7 @@ import type { FetalRuntime } from './fetal.js';
 import { $, h, replaceChildren } from './dom.js';
 import { open as openDatabase } from './db.js';
 import { setSchema } from './format.js';
-import { initialLang, LANGS, lang, onLangChange, setLang, t, englishOnlyStrings, type Lang } from './i18n.js';
+import { initialLang, LANGS, lang, onLangChange, setLang, t, type Lang } from './i18n.js';
 import { initModels, onModelChange, startPeriodicChecks } from './models.js';
 import * as exam from './exam.js';
 import * as batch from './batch.js';
@@ -168,8 +168,5 @@ async function start(): Promise<void> {
   startQueue();
   startPeriodicChecks();
 }
-
-// For the end-to-end test that checks the Portuguese screens for English leftovers.
-(window as unknown as { __fetalEnglishStrings: () => string[] }).__fetalEnglishStrings = englishOnlyStrings;
 
 void start();

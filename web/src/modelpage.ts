@@ -6,7 +6,7 @@ import { h, replaceChildren, svg } from './dom.js';
 import { className } from './format.js';
 import { dateTime, num, t } from './i18n.js';
 import {
-  activeModel, checkForUpdate, hasPublicKey, highestVersionSeen, lastUpdateStatus, pendingModel,
+  activeModel, activeModelOrigin, checkForUpdate, hasPublicKey, highestVersionSeen, lastUpdateStatus, pendingModel,
   type UpdateStatus,
 } from './models.js';
 
@@ -61,7 +61,8 @@ function row(label: string, value: string | HTMLElement, testid?: string): HTMLE
 }
 
 export function render(): void {
-  const { info, origin } = activeModel();
+  const info = activeModel().info();
+  const origin = activeModelOrigin();
   const m = info.metrics;
   const pending = pendingModel();
   const status = lastUpdateStatus();
@@ -89,7 +90,7 @@ export function render(): void {
       h('p', { 'data-testid': 'update-status', class: refused ? 'note disagree-note' : '', 'data-code': status?.code ?? '' },
         status ? statusText(status) : t('model.neverChecked')),
       status ? h('p', { class: 'muted' }, t('model.lastCheck', { time: dateTime(status.at) })) : null,
-      pending ? h('p', { class: 'banner', 'data-testid': 'pending-model' }, t('model.pending', { version: pending.info.version })) : null,
+      pending ? h('p', { class: 'banner', 'data-testid': 'pending-model' }, t('model.pending', { version: pending.info().version })) : null,
       h('p', { class: 'muted' }, t('model.highestSeen', { version: highestVersionSeen() })),
       h('button', { type: 'button', id: 'check-update', onclick: async () => {
         await checkForUpdate();

@@ -8,19 +8,13 @@
 // server cannot roll clinicians back. A verified update waits as "pending" until the exam in
 // progress is finished (switch on the next exam).
 
-import type { FetalModel, FetalRuntime, ModelInfo } from './fetal.js';
+import type { FetalModel, FetalRuntime } from './fetal.js';
 import { kvGet, kvSet } from './db.js';
 import { noteServer } from './net.js';
 
 declare const __FETAL_PUBKEY_SPKI__: string; // base64 DER SubjectPublicKeyInfo, '' if none
 
 export type ModelOrigin = 'builtin' | 'server';
-
-export interface LoadedModel {
-  model: FetalModel;
-  info: ModelInfo;
-  origin: ModelOrigin;
-}
 
 // Last update check, persisted so the model page can say what happened even after a reload.
 export interface UpdateStatus {
@@ -55,8 +49,9 @@ const MODEL_URL = 'api/v1/models/active';
 const CHECK_INTERVAL_MS = 5 * 60 * 1000;
 
 let rt: FetalRuntime;
-let active: LoadedModel;
-let pending: LoadedModel | null = null;
+let active: FetalModel;
+let activeOrigin: ModelOrigin = 'builtin';
+let pending: FetalModel | null = null;  // always from the server
 let highestSeen = 0;
 let lastStatus: UpdateStatus | null = null;
 let checking: Promise<UpdateStatus> | null = null;
@@ -69,10 +64,13 @@ function emit(): void {
   for (const fn of listeners) fn();
 }
 
-export function activeModel(): LoadedModel {
+export function activeModel(): FetalModel {
   return active;
 }
-export function pendingModel(): LoadedModel | null {
+export function activeModelOrigin(): ModelOrigin {
+  return activeOrigin;
+}
+export function pendingModel(): FetalModel | null {
   return pending;
 }
 export function lastUpdateStatus(): UpdateStatus | null {
@@ -85,10 +83,9 @@ export function hasPublicKey(): boolean {
   return __FETAL_PUBKEY_SPKI__.length > 0;
 }
 
-async function load(bytes: Uint8Array, origin: ModelOrigin): Promise<LoadedModel | string> {
+async function load(bytes: Uint8Array): Promise<FetalModel | string> {
   const r = await rt.loadModelAsync(bytes);
-  if (!r.ok) return `${r.error.code}: ${r.error.message}`;
-  return { model: r.model, info: r.model.info(), origin };
+  return r.ok ? r.model : `${r.error.code}: ${r.error.message}`;
 }
 
 // Loads the best model available offline: the last verified server bundle, or the built-in one
@@ -105,16 +102,20 @@ export async function initModels(runtime: FetalRuntime, builtinResponse?: Promis
   highestSeen = seen ?? 0;
   lastStatus = status ?? null;
   if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
-  const builtin = await load(new Uint8Array(await response.arrayBuffer()), 'builtin');
+  const builtin = await load(new Uint8Array(await response.arrayBuffer()));
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
+  activeOrigin = 'builtin';
 
-  if (stored && stored.version >= builtin.info.version) {
-    const fromServer = await load(new Uint8Array(stored.bytes), 'server');
-    if (typeof fromServer !== 'string' && fromServer.info.hash === stored.hash) active = fromServer;
+  if (stored && stored.version >= builtin.info().version) {
+    const fromServer = await load(new Uint8Array(stored.bytes));
+    if (typeof fromServer !== 'string' && fromServer.info().hash === stored.hash) {
+      active = fromServer;
+      activeOrigin = 'server';
+    }
   }
-  if (active.info.version > highestSeen) {
-    highestSeen = active.info.version;
+  if (active.info().version > highestSeen) {
+    highestSeen = active.info().version;
     // Stored in the background: the checks read the value in memory, and a start that never
     // got to store it raises it again from the model it loads. (An IndexedDB commit on the
     // start-up path costs tens of milliseconds in a fresh profile.)
@@ -127,10 +128,11 @@ export function adoptPending(): boolean {
   if (!pending) return false;
   const previous = active;
   active = pending;
+  activeOrigin = 'server';
   pending = null;
   // Results already shown keep their data; the old instance is freed once nothing can be
   // mid-call on it (a batch in flight captured it and finishes within seconds).
-  if (previous.model !== active.model) setTimeout(() => previous.model.dispose(), 60_000);
+  if (previous !== active) setTimeout(() => previous.dispose(), 60_000);
   emit();
   return true;
 }
@@ -175,24 +177,24 @@ export function checkForUpdate(): Promise<UpdateStatus> {
 
 async function doCheck(): Promise<UpdateStatus> {
   const now = Date.now();
-  const current = pending ?? active;
+  const current = (pending ?? active).info();
   const stored = await kvGet<StoredBundle>('model.server');
   const headers: Record<string, string> = {};
-  if (stored?.etag && stored.hash === current.info.hash) headers['If-None-Match'] = stored.etag;
+  if (stored?.etag && stored.hash === current.hash) headers['If-None-Match'] = stored.etag;
 
   let response: Response;
   try {
     response = await fetch(MODEL_URL, { headers, cache: 'no-store' });
   } catch {
     noteServer(false);
-    return setStatus({ at: now, code: 'unreachable', version: current.info.version });
+    return setStatus({ at: now, code: 'unreachable', version: current.version });
   }
   noteServer(response.status !== 404); // a static host without the API answers 404
-  if (response.status === 304) return setStatus({ at: now, code: 'upToDate', version: current.info.version });
+  if (response.status === 304) return setStatus({ at: now, code: 'upToDate', version: current.version });
   if (!response.ok) {
     // A plain static host has no API: that is "unreachable", not an error worth alarming about.
     const code = response.status === 404 ? 'unreachable' : 'httpError';
-    return setStatus({ at: now, code, status: response.status, version: current.info.version });
+    return setStatus({ at: now, code, status: response.status, version: current.version });
   }
   const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(await response.arrayBuffer());
   const etag = response.headers.get('ETag');
@@ -226,31 +228,31 @@ async function doCheck(): Promise<UpdateStatus> {
     return setStatus({ at: now, code: 'badHash' });
   }
 
-  if (digest === current.info.hash) {
-    await kvSet('model.server', { bytes: bytes.slice().buffer, version: current.info.version, hash: digest, etag } satisfies StoredBundle);
-    return setStatus({ at: now, code: 'upToDate', version: current.info.version });
+  if (digest === current.hash) {
+    await kvSet('model.server', { bytes: bytes.slice().buffer, version: current.version, hash: digest, etag } satisfies StoredBundle);
+    return setStatus({ at: now, code: 'upToDate', version: current.version });
   }
 
-  const loaded = await load(bytes, 'server');
+  const loaded = await load(bytes);
   if (typeof loaded === 'string') return setStatus({ at: now, code: 'invalid', message: loaded });
-  if (loaded.info.hash !== digest) {
-    loaded.model.dispose();
+  if (loaded.info().hash !== digest) {
+    loaded.dispose();
     return setStatus({ at: now, code: 'badHash' });
   }
-  const version = loaded.info.version;
+  const version = loaded.info().version;
   if (version < highestSeen) {
-    loaded.model.dispose();
+    loaded.dispose();
     return setStatus({ at: now, code: 'rollback', version, highest: highestSeen });
   }
-  if (version === current.info.version) {
-    loaded.model.dispose();
+  if (version === current.version) {
+    loaded.dispose();
     return setStatus({ at: now, code: 'sameVersionDifferent', version });
   }
 
   await kvSet('model.server', { bytes: bytes.slice().buffer, version, hash: digest, etag } satisfies StoredBundle);
   highestSeen = Math.max(highestSeen, version);
   await kvSet('model.highestSeen', highestSeen);
-  if (pending && pending.model !== loaded.model) pending.model.dispose();
+  if (pending && pending !== loaded) pending.dispose();
   pending = loaded;
   return setStatus({ at: now, code: 'updated', version });
 }
