@@ -7,8 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${1:-$ROOT/build-wasm}"
 JOBS="${FETAL_JOBS:-2}"
 
-# Emscripten 3.1.6 on Debian (TOOLCHAIN.md #1, #13): its JS optimizer needs Debian's acorn, and
-# its Python tools need Debian's Python (a pyenv python3 may come first in PATH).
+# Emscripten 3.1.6 on Debian: its JS optimizer (run when linking at -O2 and above) needs
+# Debian's acorn module, which a NodeSource node does not find without NODE_PATH ("Cannot find
+# module 'acorn'"); its Python tools need Debian's Python with numpy, and a pyenv python3 may
+# come first in PATH.
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
 export EMSDK_PYTHON=/usr/bin/python3
 

@@ -75,9 +75,10 @@ pg_start() {
     >/dev/null || { tail -20 "$DIR/pg/log" >&2; die "PostgreSQL did not start"; }
 }
 
-pg_stop() {  # MODE: fast (clean) or immediate (like a crash)
+pg_stop() {  # MODE: fast (clean) or immediate (like a crash); immediate if fast takes over 30 s
   [ -f "$DIR/pg/data/postmaster.pid" ] || return 0
-  as_postgres "$PG_BIN/pg_ctl -D '$DIR/pg/data' -m $1 -w -t 30 stop" >/dev/null 2>&1 || true
+  as_postgres "$PG_BIN/pg_ctl -D '$DIR/pg/data' -m $1 -w -t 30 stop" >/dev/null 2>&1 ||
+    as_postgres "$PG_BIN/pg_ctl -D '$DIR/pg/data' -m immediate -w -t 30 stop" >/dev/null 2>&1 || true
 }
 
 pg_create_database() {
@@ -208,7 +209,11 @@ nginx_stop() {
   kill -QUIT "$pid" 2>/dev/null || true  # graceful: finish the requests in flight
   deadline=$((SECONDS + 10))
   while kill -0 "$pid" 2>/dev/null; do
-    [ $SECONDS -lt $deadline ] || { kill -TERM "$pid" 2>/dev/null || true; }
+    if [ $SECONDS -ge $((deadline + 5)) ]; then
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true  # master and workers
+    elif [ $SECONDS -ge $deadline ]; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
     sleep 0.05
   done
   rm -f "$DIR/nginx/nginx.pid"

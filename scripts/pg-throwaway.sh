@@ -1,5 +1,6 @@
 #!/bin/sh
-# Throwaway PostgreSQL cluster for tests (TOOLCHAIN.md recipe), listening only on a Unix socket.
+# Throwaway PostgreSQL 15 cluster for tests, listening only on a Unix socket in DIR: initdb with
+# trust authentication and no fsync at init, started with pg_ctl; about a second.
 #   pg-throwaway.sh start DIR PORT   -> initdb into DIR (if needed), start, print the URL on stdout
 #   pg-throwaway.sh pause DIR        -> stop immediately, keep DIR (start DIR PORT resumes it)
 #   pg-throwaway.sh stop DIR         -> stop immediately and delete DIR

@@ -9,7 +9,7 @@ DEBIAN_PACKAGES=(
   emscripten libeigen3-dev nlohmann-json3-dev libcpp-httplib-dev
   libxgboost-dev xgboost libgtest-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libpqxx-dev postgresql libssl-dev openssl zlib1g-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy
   chromium wrk nginx-light
 )
 

@@ -1,51 +1,127 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, builds everything, and runs the native suites (ctest, which
-# starts its own throwaway PostgreSQL), the sanitizer build of the model core, the WebAssembly tests
-# in Node, the end-to-end tests in real Chromium against the real server, the fault tests (several
-# servers behind nginx on PostgreSQL) and a short fuzzing pass. Exits non-zero if anything fails,
-# and closes with one line "N passed, M failed" over all suites.
-set -euo pipefail
+# Every test: installs what is missing, checks the C++ formatting, builds everything, and runs the
+# native suites (ctest, which starts its own throwaway PostgreSQL), the sanitizer build of the
+# model core, the WebAssembly tests in Node, the end-to-end tests in real Chromium against the
+# real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
+# pass.
+#
+# Every step and suite runs under `timeout`. A step or suite that fails, crashes, is cancelled or
+# times out is counted as failed and the script goes on with the rest; it always closes with one
+# line "N passed, M failed" over all suites, and exits non-zero when M > 0. Counting: the format
+# check is one case; ctest, node --test, the fault tests and the fuzzers count their own cases; a
+# suite that exits non-zero without reporting a failed case counts one more failure; a set-up or
+# build step counts only when it fails (one failure).
+set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 LOGS=$(mktemp -d)
-trap 'rm -rf "$LOGS"' EXIT
+passed=0
+failed=0
+failures=()
+
 step() { echo; echo "=== $* ($(( $(date +%s) - start ))s)"; }
-# Runs a suite, keeping its output to count results afterwards.
-suite() { local name=$1; shift; "$@" 2>&1 | tee "$LOGS/$name.log"; }
 
-step setup;              scripts/setup.sh
-step "native build";     scripts/build.sh
-step "default model";    scripts/default-model.sh
+# Runs "$@" for at most LIMIT seconds (then SIGTERM, SIGKILL 30 s later), output shown and kept
+# in LOG; returns the command's exit status (124 or 137 when the time ran out).
+bounded() {
+  local limit=$1 log=$2
+  shift 2
+  timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$log"
+  return "${PIPESTATUS[0]}"
+}
+
+# Adds one suite's counts to the totals and says what they were.
+record() {  # NAME PASSED FAILED RC [WHY]
+  local name=$1 p=$2 f=$3 rc=$4 why=${5:+ $5}
+  case $rc in 124|137) why=" (timed out)" ;; esac
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    f=1
+    why="${why:- (exit status $rc without a failed case: crashed or cancelled)}"
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$f" -eq 0 ] || failures+=("$name: $f failed$why")
+  echo "--> $name: $p passed, $f failed$why"
+}
+
+# A single check: one case, passed when it exits 0.
+check() {  # NAME LIMIT CMD...
+  local name=$1 limit=$2 rc=0
+  shift 2
+  bounded "$limit" "$LOGS/$name.log" "$@" || rc=$?
+  if [ $rc -eq 0 ]; then record "$name" 1 0 0; else record "$name" 0 1 "$rc"; fi
+}
+
+# A set-up or build step: not a test case, but its failure is one (the suites that need what it
+# builds then fail too, and are counted on their own).
+build() {  # NAME LIMIT CMD...
+  local name=$1 limit=$2 rc=0
+  shift 2
+  bounded "$limit" "$LOGS/$name.log" "$@" || rc=$?
+  [ $rc -eq 0 ] || record "$name" 0 1 "$rc" "(exit status $rc)"
+}
+
+count() {  # PATTERN LOG -> number of matching lines
+  grep -cE "$1" "$2" || true
+}
+
+# A suite whose own report is counted: KIND is ctest, node, fault or fuzz.
+suite() {  # NAME KIND LIMIT CMD...
+  local name=$1 kind=$2 limit=$3 rc=0 p=0 f=0 log line
+  shift 3
+  log="$LOGS/$name.log"
+  bounded "$limit" "$log" "$@" || rc=$?
+  case $kind in
+    ctest)  # "97% tests passed, 1 tests failed out of 30"
+      line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+      if [ -n "$line" ]; then
+        f=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+        p=$(( $(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line") - f ))
+      fi ;;
+    node)   # the runner's closing "# pass N", "# fail N", "# cancelled N"
+      p=$(grep -E '^# pass [0-9]+$' "$log" | awk '{s += $3} END {print s + 0}')
+      f=$(grep -E '^# (fail|cancelled) [0-9]+$' "$log" | awk '{s += $3} END {print s + 0}') ;;
+    fault)  # tests/fault/run.sh: "--- NAME passed in Ns" / "--- NAME FAILED after Ns"
+      p=$(count '^--- [a-z_]+ passed' "$log")
+      f=$(count '^--- [a-z_]+ FAILED' "$log") ;;
+    fuzz)   # scripts/fuzz.sh: "fuzz_NAME: ok, ..." / "fuzz_NAME: FAILED ..."
+      p=$(count '^fuzz_[a-z_]+: ok' "$log")
+      f=$(count '^fuzz_[a-z_]+: FAILED' "$log") ;;
+  esac
+  if [ $((p + f)) -eq 0 ] && [ $rc -eq 0 ]; then
+    record "$name" 0 1 1 "(no result reported)"
+  else
+    record "$name" "$p" "$f" "$rc"
+  fi
+}
+
+step "setup";            build setup 3600 scripts/setup.sh
+step "C++ formatting (scripts/format.sh --check)"
+check format 300 scripts/format.sh --check
+step "native build";     build native-build 3600 scripts/build.sh
+step "default model";    build default-model 900 scripts/default-model.sh
 step "native tests (ctest)"
-suite ctest bash -c 'cd build && ctest --output-on-failure -j2 --timeout 900'
+suite ctest ctest 2400 bash -c 'cd build && ctest --output-on-failure -j2 --timeout 900'
 step "sanitizer build (ASan + UBSan) of the model core and its tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_SANITIZE=ON \
-  -DFETAL_BUILD_SERVER=OFF -DFETAL_BUILD_BENCH=OFF >/dev/null
-cmake --build build-asan -j2
-suite ctest-asan bash -c 'cd build-asan && ctest --output-on-failure -j2 --timeout 1200'
-step "wasm build";       scripts/build-wasm.sh
+build asan-build 3600 bash -c 'cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_SANITIZE=ON \
+  -DFETAL_BUILD_SERVER=OFF -DFETAL_BUILD_BENCH=OFF >/dev/null && cmake --build build-asan -j2'
+suite ctest-asan ctest 2400 bash -c 'cd build-asan && ctest --output-on-failure -j2 --timeout 1200'
+step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
 step "wasm tests (node)"
-suite node-wasm node --test tests/wasm/
-step "web build";        scripts/build-web.sh
+suite node-wasm node 900 node --test tests/wasm/
+step "web build";        build web-build 900 scripts/build-web.sh
 step "end-to-end tests (chromium)"
-suite node-e2e node --test --test-concurrency=1 tests/e2e/
-step "fault tests";      suite fault tests/fault/run.sh
-step "fuzzing (smoke)";  suite fuzz scripts/fuzz.sh
+suite node-e2e node 1200 node --test --test-concurrency=1 tests/e2e/
+step "fault tests";      suite fault fault 1500 tests/fault/run.sh
+step "fuzzing (smoke)";  suite fuzz fuzz 2400 scripts/fuzz.sh
 
-# One closing line over every suite (ctest: "tests passed, N tests failed out of M";
-# node: "# pass N" / "# fail N"; fault and fuzz runs: one line per passed/failed case).
-passed=0; failed=0
-for f in "$LOGS"/ctest*.log; do
-  line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$f" | tail -1)
-  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line"); bad=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
-  passed=$((passed + total - bad)); failed=$((failed + bad))
-done
-for f in "$LOGS"/node-*.log; do
-  passed=$((passed + $(grep -E '^# pass [0-9]+' "$f" | awk '{s+=$3} END{print s+0}')))
-  failed=$((failed + $(grep -E '^# fail [0-9]+' "$f" | awk '{s+=$3} END{print s+0}')))
-done
-passed=$((passed + $(grep -cE '^--- .* passed' "$LOGS/fault.log" || true)))
-passed=$((passed + $(grep -cE '^fuzz_[a-z_]+: ok' "$LOGS/fuzz.log" || true)))
 echo
 echo "all suites finished in $(( $(date +%s) - start ))s"
+if [ ${#failures[@]} -gt 0 ]; then
+  printf 'failed: %s\n' "${failures[@]}"
+  echo "logs of every step: $LOGS"
+else
+  rm -rf "$LOGS"
+fi
 echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

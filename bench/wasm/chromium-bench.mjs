@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
+import { closeChromium, closeHttpServer, launchChromium } from '../../tests/e2e/shutdown.mjs';
 import { DATASET, WASM_DIST, WEB_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -177,23 +178,27 @@ function serve(models) {
 let runningBrowser = null;
 async function withBrowser(fn, kind = 'context') {
   if (kind === 'context') {
-    runningBrowser ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+    runningBrowser ??= await launchChromium(() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS }));
     const context = await runningBrowser.newContext();
+    context.chromiumPid = runningBrowser.chromiumPid; // a context that does not close ends its browser
     try {
       return await fn(context);
     } finally {
-      await context.close();
+      await closeChromium(context);
     }
   }
   const profile = mkdtempSync(path.join(tmpdir(), 'fetal-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  const context = await launchChromium(() => chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS,
-  });
+  }));
   try {
     return await fn(context);
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    try {
+      await closeChromium(context);
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
   }
 }
 
@@ -269,8 +274,11 @@ try {
     report.models.at(-1).trees = report.models.at(-1).native.trees;
   }
 } finally {
-  await runningBrowser?.close();
-  server.close();
+  try {
+    await closeChromium(runningBrowser);
+  } finally {
+    await closeHttpServer(server);
+  }
 }
 if (process.argv.includes('--cold-only')) process.exit(0);
 printReport('chromium', report);

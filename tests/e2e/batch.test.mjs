@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  cli, closeBrowser, cspViolations, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
-  openApp, shot, startServer,
+  cli, cspViolations, dataset, datasetRows, defaultModel, englishOnPage, launchBrowser, missingPrerequisite, modelBin, nativePredict,
+  openApp, shot, startServer, tearDown,
 } from './helpers.mjs';
 
 const skip = missingPrerequisite();
@@ -22,10 +22,7 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     page = await openApp(context, server.base, { hash: '#/batch' });
   });
 
-  after(async () => {
-    await closeBrowser(context);
-    await server.dispose();
-  });
+  after(() => tearDown(context, server));
 
   test('the 2126-row dataset gives the class counts of `fetal-model predict`', async () => {
     const rows = datasetRows();

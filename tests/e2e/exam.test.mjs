@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  closeBrowser, cspViolations, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer,
+  cspViolations, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer, tearDown,
 } from './helpers.mjs';
 
 const skip = missingPrerequisite();
@@ -20,10 +20,7 @@ describe('exam form', { skip: skip ?? false }, () => {
     page = await openApp(context, server.base);
   });
 
-  after(async () => {
-    await closeBrowser(context);
-    await server.dispose();
-  });
+  after(() => tearDown(context, server));
 
   // The first dataset row the native CLI puts in each class: three rows, three different results.
   function rowPredictedAs(className) {

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { closeChromium, closeHttpServer, hasExited, launchChromium, stopProcess } from './shutdown.mjs';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const buildDir = resolve(repo, process.env.FETAL_BUILD_DIR ?? 'build');
@@ -43,7 +44,6 @@ export function tempDir(prefix) {
 export function freePort() {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
-    srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const { port } = srv.address();
@@ -56,6 +56,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // One fetal-server process on a fixed port and data directory; start() again after stop()
 // restarts it on the same origin (the browser's service worker and IndexedDB are per origin).
+// stop() gives the server STOP_GRACE_MS to finish after SIGTERM: its graceful shutdown waits
+// for the connections a browser keeps open to reach the keep-alive timeout (5 s by default),
+// so it takes about 5 s whenever Chromium is still open.
+const STOP_GRACE_MS = 10_000;
 export class FetalServer {
   constructor({ port, dataDir }) {
     this.port = port;
@@ -75,41 +79,44 @@ export class FetalServer {
       '--threads', '8',
       '--no-request-log',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise((_, reject) => this.proc.once('exit', (code) => reject(new Error(`fetal-server exited with ${code}:\n${this.log}`))));
+    const exited = new Promise((_, reject) => this.proc.once('exit', (code, signal) =>
+      reject(new Error(`fetal-server exited with ${code ?? signal}:\n${this.log}`))));
     exited.catch(() => {});
     this.proc.stdout.on('data', (d) => (this.log += d));
     this.proc.stderr.on('data', (d) => (this.log += d));
     const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.base}/api/v1/health`);
-        if (r.ok) break;
-      } catch {
-        /* not listening yet */
+    try {
+      for (;;) {
+        try {
+          const r = await fetch(`${this.base}/api/v1/health`, { signal: AbortSignal.timeout(2_000) });
+          if (r.ok) break;
+        } catch {
+          /* not listening yet */
+        }
+        if (hasExited(this.proc)) await exited;
+        if (Date.now() > deadline) throw new Error(`fetal-server did not become healthy:\n${this.log}`);
+        await sleep(50);
       }
-      if (this.proc.exitCode !== null) await exited;
-      if (Date.now() > deadline) throw new Error(`fetal-server did not become healthy:\n${this.log}`);
-      await sleep(50);
+    } catch (e) {
+      await this.stop(); // a server that never became healthy must not outlive the test
+      throw e;
     }
     this.adminToken = readFileSync(join(this.dataDir, 'admin-token'), 'utf8').trim();
     return this;
   }
 
+  // SIGTERM, then SIGKILL after STOP_GRACE_MS; a no-op when the server already stopped.
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    const done = new Promise((r) => this.proc.once('exit', r));
-    this.proc.kill('SIGTERM');
-    await Promise.race([done, sleep(5000)]);
-    if (this.proc.exitCode === null) {
-      this.proc.kill('SIGKILL');
-      await done;
-    }
+    await stopProcess(this.proc, { graceMs: STOP_GRACE_MS });
   }
 
   // Stops the server and deletes its data directory.
   async dispose() {
-    await this.stop();
-    rmSync(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.stop();
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
   }
 
   async createToken(role, name) {
@@ -132,27 +139,52 @@ export class FetalServer {
 export async function startServer(prefix) {
   const dataDir = tempDir(prefix);
   const server = new FetalServer({ port: await freePort(), dataDir });
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    await server.dispose();
+    throw e;
+  }
   return server;
 }
 
 export async function launchBrowser(prefix, options = {}) {
   const profile = tempDir(`${prefix}-profile`);
-  const context = await chromium.launchPersistentContext(profile, {
+  const context = await launchChromium(() => chromium.launchPersistentContext(profile, {
     executablePath: process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
     viewport: { width: 1366, height: 900 },
     ...options,
-  });
+  }));
   context.profileDir = profile;
   return context;
 }
 
+// Closes the browser (killing it if it does not close within 15 s) and deletes its profile.
+// Accepts undefined, for after() hooks whose before() failed before launching.
 export async function closeBrowser(context) {
-  await context.close();
-  rmSync(context.profileDir, { recursive: true, force: true });
+  if (!context) return;
+  try {
+    await closeChromium(context);
+  } finally {
+    rmSync(context.profileDir, { recursive: true, force: true });
+  }
+}
+
+// The after() of a suite: closes the browser first (its open connections are what a server's
+// graceful stop waits for), then disposes each FetalServer or closes each node:http server. All
+// are attempted, each within its bound; the first failure is rethrown. Undefined parts (a
+// before() that failed half-way) are skipped.
+export async function tearDown(context, ...servers) {
+  const errors = [];
+  const attempt = async (fn) => { try { await fn(); } catch (e) { errors.push(e); } };
+  await attempt(() => closeBrowser(context));
+  for (const server of servers.filter(Boolean)) {
+    await attempt(() => (server instanceof FetalServer ? server.dispose() : closeHttpServer(server)));
+  }
+  if (errors.length) throw errors[0];
 }
 
 // Opens the app and waits until the classifier is loaded; `lang` sets the UI language first.

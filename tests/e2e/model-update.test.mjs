@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  cli, closeBrowser, dataset, launchBrowser, missingPrerequisite, modelBin, openApp, shot, signingKey, startServer, tempDir,
+  cli, dataset, launchBrowser, missingPrerequisite, modelBin, openApp, shot, signingKey, startServer, tearDown, tempDir,
 } from './helpers.mjs';
 
 const skip = missingPrerequisite();
@@ -30,9 +30,11 @@ describe('model updates', { skip: skip ?? false }, () => {
   });
 
   after(async () => {
-    await closeBrowser(context);
-    await server.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await tearDown(context, server);
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   async function checkNow() {

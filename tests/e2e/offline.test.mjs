@@ -5,7 +5,7 @@
 // reason and is not retried.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { closeBrowser, launchBrowser, missingPrerequisite, openApp, shot, startServer } from './helpers.mjs';
+import { launchBrowser, missingPrerequisite, openApp, shot, startServer, tearDown } from './helpers.mjs';
 
 const skip = missingPrerequisite();
 
@@ -22,10 +22,7 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
   });
 
-  after(async () => {
-    await closeBrowser(context);
-    await server.dispose();
-  });
+  after(() => tearDown(context, server));
 
   async function serverExams(clientExamId) {
     const r = await server.api('/api/v1/exams?limit=1000', { token: auditor });

@@ -6,7 +6,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { closeBrowser, launchBrowser, missingPrerequisite, openApp, webRoot } from './helpers.mjs';
+import { launchBrowser, missingPrerequisite, openApp, tearDown, webRoot } from './helpers.mjs';
+import { closeHttpServer } from './shutdown.mjs';
 
 const skip = missingPrerequisite();
 const TYPES = {
@@ -35,10 +36,7 @@ describe('plain static host', { skip: skip ?? false }, () => {
     page = await openApp(context, base);
   });
 
-  after(async () => {
-    await closeBrowser(context);
-    await new Promise((r) => host.close(r));
-  });
+  after(() => tearDown(context, host));
 
   test('classifies with the shipped model, also after the host goes away', async () => {
     await page.click('[data-sample="suspect"]');
@@ -50,14 +48,12 @@ describe('plain static host', { skip: skip ?? false }, () => {
     assert.equal(await page.textContent('[data-testid="model-page-version"]'), '1');
 
     await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15_000 });
-    await new Promise((r) => host.close(r));
-    host.closeAllConnections?.();
+    await closeHttpServer(host);
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
     await page.click('#nav-exam');
     await page.click('[data-sample="pathological"]');
     await page.click('#classify');
     assert.equal(await page.textContent('[data-testid="result-class"]'), 'Pathological');
-    host.listen(0, '127.0.0.1'); // so that after() can close it again
   });
 });

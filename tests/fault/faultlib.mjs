@@ -234,9 +234,11 @@ export function run(cmd, args, env = {}) {
   });
 }
 
-// Blocking variant, for clean-up on exit.
-export function runSync(cmd, args, env = {}) {
-  return spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+// Blocking variant, for clean-up on exit; SIGKILLed after `timeoutMs` (scripts/cluster.sh stop
+// bounds each of its own steps, this bounds the whole).
+export function runSync(cmd, args, env = {}, timeoutMs = 120_000) {
+  return spawnSync(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'],
+                               timeout: timeoutMs, killSignal: 'SIGKILL' });
 }
 
 // A free TCP port on 127.0.0.1 (the kernel's choice), and a block of `n` consecutive ones.

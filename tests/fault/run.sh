@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The fault tests (issue 5), each bounded in time, all traffic on 127.0.0.1:
+# The fault tests of the multi-instance set-up (docs/scale-out.md), each bounded in time (180 s),
+# all traffic on 127.0.0.1:
 #   kill_instance     3 instances behind nginx on PostgreSQL, one SIGKILLed and restarted
 #   pg_outage         PostgreSQL stopped under load; 503s; recovery without restarts
 #   sqlite_disk_full  single SQLite instance on a nearly full filesystem

@@ -12,6 +12,7 @@ import path from 'node:path';
 import {
   BUILD_DIR, auditRun, closeHttpConnections, finish, freePort, request, run, runLoad, runSync, sleepMs, watchdog,
 } from './faultlib.mjs';
+import { hasExited, stopProcess } from '../e2e/shutdown.mjs';
 
 const SERVER = path.join(BUILD_DIR, 'bin/fetal-server');
 const MODEL = path.join(BUILD_DIR, 'model/default.fhm');
@@ -25,7 +26,7 @@ let server = null;
 let mounted = false;
 
 function cleanup() {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
+  if (server && !hasExited(server)) server.kill('SIGKILL');
   if (mounted) runSync('umount', ['-l', dataDir]);
   mounted = false;
   rmSync(dir, { recursive: true, force: true });
@@ -48,15 +49,18 @@ async function startServer() {
   for (let i = 0; i < 200; i++) {
     const r = await request(base, '', 'GET', '/api/v1/health', undefined, 1000);
     if (r.status === 200) return;
-    if (server.exitCode !== null) throw new Error(`fetal-server exited: ${server.log}`);
+    if (hasExited(server)) throw new Error(`fetal-server exited: ${server.log}`);
     await sleepMs(50);
   }
   throw new Error(`fetal-server not healthy: ${server.log}`);
 }
-async function stopServer() {  // SIGTERM: the clean shutdown path
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
+// SIGTERM: the clean shutdown path. A server still running 15 s later is SIGKILLed, and that
+// is a failure of the test.
+const uncleanStops = [];
+async function stopServer() {
+  if ((await stopProcess(server, { graceMs: 15_000 })) === 'killed') {
+    uncleanStops.push(`fetal-server needed SIGKILL 15 s after SIGTERM; log tail: ${server.log.slice(-500)}`);
+  }
 }
 const usedBytes = async () => Number((await run('du', ['-sb', dataDir])).split(/\s+/)[0]);
 
@@ -137,5 +141,6 @@ for (const [status, n] of Object.entries(statuses)) {
 }
 await closeHttpConnections();
 if (failures.length === 0) await stopServer();
+failures.push(...uncleanStops);
 process.removeAllListeners('exit');
 await finish('sqlite_disk_full', failures, cleanup, failures.length ? `server log tail: ${server.log.slice(-1500)}` : '');
