@@ -545,22 +545,6 @@ int ImportXgboost(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-int MaxDepth(const Tree& tree) {
-  std::vector<int> depth(tree.size(), 0);
-  int deepest = 0;
-  // XGBoost numbers children after their parent, so one forward pass sees parents first.
-  for (size_t n = 0; n < tree.size(); ++n) {
-    if (tree.is_leaf(n)) continue;
-    for (int child : {tree.left[n], tree.right[n]}) {
-      if (child > 0 && static_cast<size_t>(child) < tree.size()) {
-        depth[child] = depth[n] + 1;
-        deepest = std::max(deepest, depth[child]);
-      }
-    }
-  }
-  return deepest;
-}
-
 int Inspect(const std::vector<std::string>& argv) {
   OptionSpec spec;
   spec.switches = {"--json"};
@@ -585,7 +569,7 @@ int Inspect(const std::vector<std::string>& argv) {
   int depth = 0;
   for (const Tree& t : model.trees) {
     nodes += t.size();
-    depth = std::max(depth, MaxDepth(t));
+    depth = std::max(depth, TreeDepth(t));
   }
   const auto& schema = FeatureSchema();
   nlohmann::json j;

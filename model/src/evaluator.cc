@@ -71,23 +71,6 @@ constexpr int kMaxCompleteDepth = 10;  // 2^11 floats = 8 KB per tree at most
 constexpr int kSlots = 2 * kNumFeatures;
 constexpr size_t kBlockRows = 64;       // rows per batch block: 64 * 42 floats = 10.5 KB stack
 
-int TreeDepth(const Tree& tree, int node) {
-  // Iterative to be safe on deep (but already validated, hence acyclic) trees.
-  std::vector<std::pair<int, int>> stack = {{node, 0}};
-  int depth = 0;
-  while (!stack.empty()) {
-    auto [n, d] = stack.back();
-    stack.pop_back();
-    if (tree.is_leaf(n)) {
-      depth = std::max(depth, d);
-    } else {
-      stack.push_back({tree.left[n], d + 1});
-      stack.push_back({tree.right[n], d + 1});
-    }
-  }
-  return depth;
-}
-
 inline void ExpandRow(const float* x, float* slots) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   for (int f = 0; f < kNumFeatures; ++f) {
@@ -1128,7 +1111,7 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
 #endif
   layout.trees.reserve(model.trees.size());
   for (const Tree& tree : model.trees) {
-    const int depth = TreeDepth(tree, 0);
+    const int depth = TreeDepth(tree);
     evaluator->max_depth_ = std::max(evaluator->max_depth_, depth);
     if (depth <= kMaxCompleteDepth) {
       layout.AddCompleteTree(tree, depth);
