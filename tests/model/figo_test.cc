@@ -50,6 +50,12 @@ FigoFlag ExpectOnlyFlag(const Exam& exam, const char* id, FigoClass level) {
 
 TEST(FigoTest, VersionIsSet) { EXPECT_STREQ(kFigoRuleSetVersion, "figo2015-sisporto-v2"); }
 
+TEST(FigoTest, ClassNamesAreFigosOwnWords) {
+  EXPECT_STREQ(FigoClassName(FigoClass::kNormal), "Normal");
+  EXPECT_STREQ(FigoClassName(FigoClass::kSuspicious), "Suspicious");
+  EXPECT_STREQ(FigoClassName(FigoClass::kPathological), "Pathological");
+}
+
 TEST(FigoTest, ReassuringExamIsNormalWithoutFlags) {
   const Exam e = Reassuring();
   const FigoResult r = EvaluateFigo(e.data());
