@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {
