@@ -265,7 +265,7 @@ TEST(CsvTest, ReusedTableIsReset) {
 }
 
 // Damaged input never crashes the reader and never yields an inconsistent table: every row is
-// either read whole or reported. (issue 5 fuzzes this properly; this is the quick always-on form.)
+// either read whole or reported. (fuzz/ fuzzes this properly; this is the quick always-on form.)
 TEST(CsvTest, MutatedDatasetKeepsTableConsistent) {
   const std::string original = testing::ReadFile(testing::DatasetPath()).substr(0, 20000);
   std::mt19937 rng(12345);
