@@ -10,13 +10,9 @@
 #include <cmath>
 #include <vector>
 
-#include "fetal/bundle.h"
 
 namespace fetal {
 namespace {
-
-// TreeSHAP recursion depth (and scratch, quadratic in depth) grows with tree depth; trees this
-// deep are far beyond anything gradient boosting on 21 features produces.
 
 struct PathElement {
   int feature_index;
@@ -76,21 +72,6 @@ float UnwoundPathSum(const PathElement* path, unsigned depth, unsigned path_inde
     }
   }
   return total;
-}
-
-int MaxDepth(const Tree& tree) {
-  std::vector<std::pair<int, int>> stack = {{0, 0}};
-  int depth = 0;
-  while (!stack.empty()) {
-    auto [node, d] = stack.back();
-    stack.pop_back();
-    depth = std::max(depth, d);
-    if (!tree.is_leaf(node)) {
-      stack.push_back({tree.left[node], d + 1});
-      stack.push_back({tree.right[node], d + 1});
-    }
-  }
-  return depth;
 }
 
 // Cover-weighted mean of the leaves below `node`, as libxgboost's FillNodeMeanValue.
@@ -174,7 +155,7 @@ Status Explainer::Create(const Model& model, std::unique_ptr<Explainer>* out) {
   Impl& impl = *explainer->impl_;
   int max_depth = 0;
   for (size_t t = 0; t < model.trees.size(); ++t) {
-    const int depth = MaxDepth(model.trees[t]);
+    const int depth = TreeDepth(model.trees[t]);
     if (depth > kMaxExplainDepth) {
       return Status::Unsupported("tree " + std::to_string(t) + " has depth " +
                                  std::to_string(depth) + "; explanations support depth up to " +

@@ -47,6 +47,15 @@ std::string Fmt(const char* format, double a, double b = 0, double c = 0) {
 
 }  // namespace
 
+const char* FigoClassName(FigoClass c) {
+  switch (c) {
+    case FigoClass::kNormal: return "Normal";
+    case FigoClass::kSuspicious: return "Suspicious";
+    case FigoClass::kPathological: return "Pathological";
+  }
+  return "Normal";
+}
+
 FigoResult EvaluateFigo(const float* features) {
   FigoResult result;
   auto add = [&](const char* id, FigoClass level, int feature, double value, double limit,

@@ -2,6 +2,7 @@
 // Runs the real binary from the build tree's bin/ on the published data.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,7 +18,10 @@ namespace {
 const std::string kBin = std::string(FETAL_TEST_TMP_DIR) + "/../../bin/fetal-model";
 const std::string kData = std::string(FETAL_DATA_DIR) + "/fetal_health.csv";
 const std::string kFolds = std::string(FETAL_DATA_DIR) + "/cv_folds.csv";
-const std::string kTmp = std::string(FETAL_TEST_TMP_DIR) + "/cli_test";
+// ctest runs every test as a process of its own, two or more at a time: each process works in a
+// folder of its own, so no two share an output file.
+const std::string kTmp =
+    std::string(FETAL_TEST_TMP_DIR) + "/cli_test/" + std::to_string(getpid());
 
 struct CliRun {
   int code = -1;
@@ -64,6 +68,7 @@ class CliTest : public ::testing::Test {
                 "2026-01-01T00:00:00Z" + kFast);
     ASSERT_EQ(r.code, 0) << r.err;
   }
+  static void TearDownTestSuite() { std::system(("rm -rf '" + kTmp + "'").c_str()); }
   static std::string bundle_;
 };
 std::string CliTest::bundle_;

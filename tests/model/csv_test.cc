@@ -7,7 +7,7 @@
 #include <random>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {

@@ -95,14 +95,7 @@ TEST(EvaluatorTest, MatchesReferenceOnTreesTooDeepForTheCompleteLayout) {
 
 TEST(EvaluatorTest, SingleLeafTreesAddAConstant) {
   Model m;
-  Tree leaf;
-  leaf.target_class = 2;
-  leaf.left = {-1};
-  leaf.right = {-1};
-  leaf.feature = {0};
-  leaf.value = {0.75f};
-  leaf.default_left = {0};
-  leaf.cover = {1};
+  const Tree leaf = testing::Leaf(0.75f, 2);
   m.trees = {leaf, leaf};
   auto e = Compile(m);
   std::vector<float> x(kNumFeatures, NAN);

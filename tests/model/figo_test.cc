@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {
@@ -49,6 +49,12 @@ FigoFlag ExpectOnlyFlag(const Exam& exam, const char* id, FigoClass level) {
 }
 
 TEST(FigoTest, VersionIsSet) { EXPECT_STREQ(kFigoRuleSetVersion, "figo2015-sisporto-v2"); }
+
+TEST(FigoTest, ClassNamesAreFigosOwnWords) {
+  EXPECT_STREQ(FigoClassName(FigoClass::kNormal), "Normal");
+  EXPECT_STREQ(FigoClassName(FigoClass::kSuspicious), "Suspicious");
+  EXPECT_STREQ(FigoClassName(FigoClass::kPathological), "Pathological");
+}
 
 TEST(FigoTest, ReassuringExamIsNormalWithoutFlags) {
   const Exam e = Reassuring();

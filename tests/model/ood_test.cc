@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {

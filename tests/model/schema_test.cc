@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 #include "fetal/validator.h"
 
 namespace fetal {

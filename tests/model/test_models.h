@@ -12,6 +12,19 @@
 namespace fetal {
 namespace testing {
 
+// A tree that is one leaf: adds `value` to its class whatever the exam.
+inline Tree Leaf(float value, int target_class = 0) {
+  Tree t;
+  t.target_class = target_class;
+  t.left = {-1};
+  t.right = {-1};
+  t.feature = {0};
+  t.value = {value};
+  t.default_left = {0};
+  t.cover = {1};
+  return t;
+}
+
 // A tree with one split: feature < threshold ? left_value : right_value.
 inline Tree Stump(int feature, float threshold, float left_value, float right_value,
                   bool default_left, int target_class = 0, float left_cover = 30,

@@ -176,7 +176,8 @@ TEST(OutOfFoldMargins, ComeFromModelsThatDidNotSeeTheRow) {
             LogLossAtTemperature(fitted.data(), labels.data(), rows.size(), 1.0) + 0.01);
 }
 
-// THE accuracy test: the default parameters on the published 25 splits reach issue 2's targets.
+// THE accuracy test: the default parameters on the published 25 splits reach the product's targets
+// (docs/training.md).
 TEST(CrossValidate, DefaultsReachTheTargetsOnThePublishedFolds) {
   std::string text;
   ASSERT_TRUE(ReadFileBytes(kFolds, &text).ok());

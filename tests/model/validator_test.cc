@@ -9,7 +9,7 @@
 #include <random>
 #include <string>
 
-#include "core_a_test_data.h"
+#include "test_exams.h"
 #include "fetal/model.h"
 
 namespace fetal {

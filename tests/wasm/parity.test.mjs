@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 
 import { DATASET, loadRuntime, modelPaths, num, reference } from './support.mjs';
 
-const PROBABILITY_TOLERANCE = 1e-6;   // issue 4
+const PROBABILITY_TOLERANCE = 1e-6;   // the promise in wasm/README.md
 const MARGIN_TOLERANCE = 1e-5;        // float32 sums of up to 600 leaves
 const CONTRIBUTION_TOLERANCE = 1e-5;
 

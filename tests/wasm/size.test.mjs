@@ -1,4 +1,5 @@
-// The size budget (issue 4: WASM + glue <= 100 KB gzipped) and what the files may not contain.
+// The size budget (WASM + glue <= 100 KB gzipped; wasm/README.md) and what the files may not
+// contain.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

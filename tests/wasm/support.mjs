@@ -50,9 +50,10 @@ export function defaultModelPath() {
 }
 
 /**
- * The imported XGBoost model the issue asks for (depth 6, 200 rounds): trained by libxgboost in
- * the reference helper, wrapped into a bundle by `fetal-model import-xgboost`. Built once per
- * native build and reused; written atomically since test files run in parallel.
+ * The imported XGBoost model the wasm tests run besides the default (depth 6, 200 rounds: the
+ * shape the packed walk serves): trained by libxgboost in the reference helper, wrapped into a
+ * bundle by `fetal-model import-xgboost`. Built once per native build and reused; written
+ * atomically since test files run in parallel.
  */
 export function xgboostModelPath() {
   const dir = path.join(NATIVE_BUILD, 'wasm-test');

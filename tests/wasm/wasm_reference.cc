@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fetal/bundle.h"
+#include "fetal/classifier.h"
 #include "fetal/csv.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
@@ -112,11 +113,6 @@ fetal::ExamTable LoadCsv(const std::string& path) {
   return table;
 }
 
-bool HasOod(const fetal::Model& m) {
-  return m.ood.inverse_covariance.size() ==
-         static_cast<size_t>(fetal::kNumFeatures * fetal::kNumFeatures);
-}
-
 int Classify(const std::map<std::string, std::string>& flags) {
   fetal::Model model = LoadModel(Require(flags, "--model"));
   fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
@@ -149,7 +145,7 @@ int Classify(const std::map<std::string, std::string>& flags) {
     row["rawProbabilities"] = std::vector<double>(raw, raw + fetal::kNumClasses);
     row["margins"] = std::vector<double>(margins, margins + fetal::kNumClasses);
     row["contributions"] = std::vector<double>(std::begin(contributions), std::end(contributions));
-    if (HasOod(model)) {
+    if (fetal::HasUsableOodReference(model)) {
       fetal::OodResult ood = fetal::CheckOod(model, x);
       row["ood"] = {{"distance", Number(ood.distance)},
                     {"outOfDistribution", ood.out_of_distribution},
@@ -158,9 +154,8 @@ int Classify(const std::map<std::string, std::string>& flags) {
     fetal::FigoResult figo = fetal::EvaluateFigo(x);
     json flags_json = json::array();
     for (const fetal::FigoFlag& f : figo.flags) {
-      static const char* const kFigoNames[] = {"Normal", "Suspicious", "Pathological"};
       flags_json.push_back({{"id", f.id},
-                            {"level", kFigoNames[fetal::FigoClassIndex(f.level)]},
+                            {"level", fetal::FigoClassName(f.level)},
                             {"feature", f.feature},
                             {"value", Number(f.value)},
                             {"limit", Number(f.limit)},
@@ -241,17 +236,15 @@ int Bench(const std::map<std::string, std::string>& flags) {
                                         : 20000;
   size_t batch = flags.count("--batch") ? std::strtoul(flags.at("--batch").c_str(), nullptr, 10)
                                         : 100000;
-  std::unique_ptr<fetal::Evaluator> evaluator;
-  std::unique_ptr<fetal::Explainer> explainer;
-  fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
-  if (s.ok()) s = fetal::Explainer::Create(model, &explainer);
+  std::unique_ptr<fetal::Classifier> classifier;
+  fetal::Status s = fetal::Classifier::Create(model, &classifier);
   if (!s.ok() || table.rows == 0) Die("cannot benchmark: " + s.ToString());
+  const fetal::Evaluator* evaluator = &classifier->evaluator();
   using Clock = std::chrono::steady_clock;
   auto ns = [](Clock::duration d) {
     return std::chrono::duration<double, std::nano>(d).count();
   };
   float p[fetal::kNumClasses];
-  float contributions[fetal::kNumClasses * fetal::kContributionsPerClass];
   volatile float sink = 0;
 
   std::vector<double> predict_ns(calls);
@@ -262,20 +255,17 @@ int Bench(const std::map<std::string, std::string>& flags) {
     predict_ns[i] = ns(Clock::now() - t0);
     sink = sink + p[0];
   }
-  // The full single-exam path the JS classify() runs: validate, predict (x3), explain, OOD, FIGO.
+  // The full single-exam path the JS classify() runs (Classifier::Classify: validate, predict
+  // (x3), explain, OOD, FIGO).
   size_t full_calls = std::min<size_t>(calls, 5000);
   std::vector<double> classify_ns(full_calls);
+  fetal::Classification c;
   for (size_t i = 0; i < full_calls; ++i) {
     const float* x = &table.features[(i % table.rows) * fetal::kNumFeatures];
     auto t0 = Clock::now();
-    std::vector<fetal::Finding> findings = fetal::ValidateExam(x, &model.training_range);
-    evaluator->Predict(x, p);
-    evaluator->PredictRaw(x, p);
-    evaluator->Margins(x, p);
-    explainer->Explain(x, contributions);
-    if (HasOod(model)) sink = sink + static_cast<float>(fetal::CheckOod(model, x).distance);
-    sink = sink + static_cast<float>(fetal::EvaluateFigo(x).flags.size() + findings.size());
+    classifier->Classify(x, fetal::ClassifyOptions(), &c);
     classify_ns[i] = ns(Clock::now() - t0);
+    if (c.classified) sink = sink + c.contributions[0] + static_cast<float>(c.figo.flags.size());
   }
   std::vector<float> exams(batch * fetal::kNumFeatures);
   for (size_t i = 0; i < batch; ++i) {

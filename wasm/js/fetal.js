@@ -57,7 +57,7 @@ export async function loadFetal(options = {}) {
     const url = String(options.wasmUrl);
     moduleArgs.locateFile = (path) => (path.endsWith('.wasm') ? url : path);
   } else if (isNode) {
-    // Emscripten 3.1.6 would fetch() a file: URL under Node, which fails (TOOLCHAIN #7).
+    // Emscripten 3.1.6 would fetch() a file: URL under Node, which fails: read the bytes here.
     const fsSpecifier = 'node:fs/promises';
     const { readFile } = await import(fsSpecifier);
     moduleArgs.wasmBinary = await readFile(new URL('./fetal-core.wasm', import.meta.url));

@@ -8,22 +8,21 @@
 // Text results: a function returning `const char*` returns NUL-terminated UTF-8 owned by this
 // module, valid until the next call into the module. Nothing here throws or aborts on bad
 // input: failures come back as JSON error objects or a 0/null return.
-#include <cmath>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fetal/bundle.h"
+#include "fetal/classifier.h"
 #include "fetal/csv.h"
-#include "fetal/evaluator.h"
-#include "fetal/explainer.h"
 #include "fetal/figo.h"
 #include "fetal/model.h"
-#include "fetal/ood.h"
 #include "fetal/schema.h"
 #include "fetal/status.h"
 #include "fetal/validator.h"
@@ -68,12 +67,9 @@ Scratch g_scratch;
 JsonWriter g_text;  // backs every `const char*` result
 
 struct LoadedModel {
-  Model model;
-  std::unique_ptr<Evaluator> evaluator;
-  // Built by the first fetal_classify, not at load: a cold page load runs this as baseline
-  // code, and the first possible classification (fetal_predict) does not need it.
-  mutable std::unique_ptr<Explainer> explainer;
-  bool has_ood = false;   // the bundle carries a usable Mahalanobis reference
+  // Its explainer is built by the first fetal_classify, not at load: a cold page load runs that
+  // as baseline code, and the first possible classification (fetal_predict) does not need it.
+  std::unique_ptr<Classifier> classifier;
   std::string info_json;  // built once at load
 };
 
@@ -124,23 +120,14 @@ void WriteFindings(JsonWriter& w, const std::vector<Finding>& findings, bool war
   w.EndArray();
 }
 
-const char* FigoClassName(FigoClass c) {
-  switch (c) {
-    case FigoClass::kNormal: return "Normal";
-    case FigoClass::kSuspicious: return "Suspicious";
-    case FigoClass::kPathological: return "Pathological";
-  }
-  return "Normal";
-}
-
 void WriteFloatArray(JsonWriter& w, const float* values, size_t n) {
   w.BeginArray();
   for (size_t i = 0; i < n; ++i) w.Number(values[i]);
   w.EndArray();
 }
 
-std::string BuildInfoJson(const LoadedModel& loaded, const uint8_t* data, size_t size) {
-  const Model& m = loaded.model;
+std::string BuildInfoJson(const Classifier& classifier, const uint8_t* data, size_t size) {
+  const Model& m = classifier.model();
   JsonWriter w;
   w.BeginObject();
   w.Key("version").Int(m.model_version);
@@ -177,23 +164,13 @@ std::string BuildInfoJson(const LoadedModel& loaded, const uint8_t* data, size_t
   w.Key("max");
   WriteFloatArray(w, m.training_range.max.data(), kNumFeatures);
   w.EndObject();
-  if (loaded.has_ood) {
+  if (classifier.has_ood_reference()) {
     w.Key("oodThreshold").Number(m.ood.threshold);
   } else {
     w.Key("oodThreshold").Null();
   }
   w.EndObject();
   return w.str();
-}
-
-bool HasUsableOod(const Model& m) {
-  if (m.ood.inverse_covariance.size() != static_cast<size_t>(kNumFeatures * kNumFeatures)) {
-    return false;
-  }
-  for (double s : m.ood.scale) {
-    if (!(s > 0) || !std::isfinite(s)) return false;
-  }
-  return std::isfinite(m.ood.threshold);
 }
 
 }  // namespace
@@ -267,19 +244,14 @@ FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size, uint32
   }
   BundleReadOptions options;
   options.verify_content_hash = (flags & kContentHashVerified) == 0;
-  Status s = ReadBundle(data, size, &loaded->model, options);
-  if (s.ok()) s = Evaluator::Create(loaded->model, &loaded->evaluator);
-  // Past the depth limit Explainer::Create would refuse the model: let it say so now. Otherwise
-  // it cannot fail (the model passed CheckModel) and waits for the first classification.
-  if (s.ok() && loaded->evaluator->max_depth() > kMaxExplainDepth) {
-    s = Explainer::Create(loaded->model, &loaded->explainer);
-  }
+  Model model;
+  Status s = ReadBundle(data, size, &model, options);
+  if (s.ok()) s = Classifier::Create(std::move(model), &loaded->classifier);
   if (!s.ok()) {
     WriteError(StatusCodeName(s.code()), s.message());
     return nullptr;
   }
-  loaded->has_ood = HasUsableOod(loaded->model);
-  loaded->info_json = BuildInfoJson(*loaded, data, size);
+  loaded->info_json = BuildInfoJson(*loaded->classifier, data, size);
   return loaded.release();
 }
 
@@ -292,19 +264,19 @@ FETAL_API const char* fetal_model_info_json(const LoadedModel* model) {
 
 // The fast path: calibrated probabilities of one exam. No validation, no allocation.
 FETAL_API void fetal_predict(const LoadedModel* model, const float* exam, float* probabilities) {
-  model->evaluator->Predict(exam, probabilities);
+  model->classifier->Predict(exam, probabilities);
 }
 
 // n exams (n * 21 floats, row-major) -> n * 3 calibrated probabilities. No allocation.
 FETAL_API void fetal_predict_batch(const LoadedModel* model, const float* exams, size_t n,
                                    float* probabilities) {
-  model->evaluator->PredictBatch(exams, n, probabilities);
+  model->classifier->PredictBatch(exams, n, probabilities);
 }
 
 // Findings for one exam as a JSON array. `model` may be null (no training-range warnings).
 FETAL_API const char* fetal_validate(const float* exam, const LoadedModel* model) {
   std::vector<Finding> findings =
-      ValidateExam(exam, model != nullptr ? &model->model.training_range : nullptr);
+      ValidateExam(exam, model != nullptr ? &model->classifier->model().training_range : nullptr);
   g_text.Clear();
   WriteFindings(g_text, findings, /*warnings_only=*/false);
   return g_text.c_str();
@@ -317,65 +289,51 @@ FETAL_API void fetal_validate_batch(const float* exams, size_t n, uint8_t* out) 
   }
 }
 
-// Full classification of one exam: validation, probabilities, TreeSHAP, OOD, FIGO.
-// Returns 1 when classified: numbers[] (ClassifyNumber layout) and contributions[66] are filled,
-// and if any warning / FIGO flag / out-of-range feature exists the text result holds
+// Full classification of one exam (Classifier::Classify): validation, probabilities, TreeSHAP,
+// OOD, FIGO. Returns 1 when classified: numbers[] (ClassifyNumber layout) and contributions[66]
+// are filled, and if any warning / FIGO flag / out-of-range feature exists the text result holds
 // {"warnings":[...],"figo":[...],"outOfRange":[...]} (otherwise it is left untouched).
 // Returns 0 when the exam has validation errors: the text result holds the findings array.
-// Returns -1, with {"code","message"} in the text result, if the explainer cannot be built (a
-// loaded model always can: fetal_model_load checked its depth).
+// -1 (with {"code","message"} in the text result) is kept in the ABI for a model whose explainer
+// cannot be built; fetal_model_load refuses such models, so a loaded model never returns it.
 FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double* numbers,
                              float* contributions) {
-  std::vector<Finding> findings = ValidateExam(exam, &model->model.training_range);
-  if (!IsAcceptable(findings)) {
+  Classification c;
+  model->classifier->Classify(exam, ClassifyOptions(), &c);
+  if (!c.classified) {
     g_text.Clear();
-    WriteFindings(g_text, findings, /*warnings_only=*/false);
+    WriteFindings(g_text, c.findings, /*warnings_only=*/false);
     return 0;
   }
-  float p[kNumClasses];
-  model->evaluator->Predict(exam, p);
-  for (int c = 0; c < kNumClasses; ++c) numbers[kProbabilities + c] = p[c];
-  numbers[kClassIndex] = ArgMax(p);
-  model->evaluator->PredictRaw(exam, p);
-  for (int c = 0; c < kNumClasses; ++c) numbers[kRawProbabilities + c] = p[c];
-  model->evaluator->Margins(exam, p);
-  for (int c = 0; c < kNumClasses; ++c) numbers[kMargins + c] = p[c];
-  if (!model->explainer) {
-    Status s = Explainer::Create(model->model, &model->explainer);
-    if (!s.ok()) {
-      WriteError(StatusCodeName(s.code()), s.message());
-      return -1;
-    }
+  for (int k = 0; k < kNumClasses; ++k) {
+    numbers[kProbabilities + k] = c.probabilities[k];
+    numbers[kRawProbabilities + k] = c.raw_probabilities[k];
+    numbers[kMargins + k] = c.margins[k];
   }
-  model->explainer->Explain(exam, contributions);
+  numbers[kClassIndex] = c.predicted_class;
+  std::copy(c.contributions.begin(), c.contributions.end(), contributions);
 
-  OodResult ood;
-  if (model->has_ood) {
-    ood = CheckOod(model->model, exam);
-  } else {
-    ood.distance = NAN;
-    ood.threshold = NAN;
-  }
-  numbers[kOodDistance] = ood.distance;
-  numbers[kOodThreshold] = ood.threshold;
-  numbers[kOodFlag] = ood.out_of_distribution ? 1 : 0;
+  numbers[kOodDistance] = c.ood.distance;
+  numbers[kOodThreshold] = c.ood.threshold;
+  numbers[kOodFlag] = c.ood.out_of_distribution ? 1 : 0;
+  // Without a usable Mahalanobis reference the browser shows no OOD block at all: no distance,
+  // no flag and no out-of-range list (the validator's training-range warnings still name them).
+  const std::vector<int> none;
+  const std::vector<int>& out_of_range = c.has_ood_reference ? c.ood.out_of_range : none;
+  numbers[kFigoClass] = FigoClassIndex(c.figo.figo_class);
 
-  FigoResult figo = EvaluateFigo(exam);
-  numbers[kFigoClass] = FigoClassIndex(figo.figo_class);
-
-  size_t warnings = 0;
-  for (const Finding& f : findings) warnings += f.severity == Severity::kWarning;
+  const size_t warnings = c.warning_count();
   numbers[kWarningCount] = static_cast<double>(warnings);
-  numbers[kFigoFlagCount] = static_cast<double>(figo.flags.size());
-  numbers[kOutOfRangeCount] = static_cast<double>(ood.out_of_range.size());
-  if (warnings == 0 && figo.flags.empty() && ood.out_of_range.empty()) return 1;
+  numbers[kFigoFlagCount] = static_cast<double>(c.figo.flags.size());
+  numbers[kOutOfRangeCount] = static_cast<double>(out_of_range.size());
+  if (warnings == 0 && c.figo.flags.empty() && out_of_range.empty()) return 1;
 
   g_text.Clear();
   g_text.BeginObject();
   g_text.Key("warnings");
-  WriteFindings(g_text, findings, /*warnings_only=*/true);
+  WriteFindings(g_text, c.findings, /*warnings_only=*/true);
   g_text.Key("figo").BeginArray();
-  for (const FigoFlag& flag : figo.flags) {
+  for (const FigoFlag& flag : c.figo.flags) {
     g_text.BeginObject();
     g_text.Key("id").String(flag.id);
     g_text.Key("level").String(FigoClassName(flag.level));
@@ -387,7 +345,7 @@ FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double
   }
   g_text.EndArray();
   g_text.Key("outOfRange").BeginArray();
-  for (int feature : ood.out_of_range) g_text.Int(feature);
+  for (int feature : out_of_range) g_text.Int(feature);
   g_text.EndArray();
   g_text.EndObject();
   return 1;

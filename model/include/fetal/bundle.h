@@ -34,9 +34,6 @@ struct BundleReadOptions {
 Status ReadBundle(const uint8_t* data, size_t size, Model* out,
                   const BundleReadOptions& options = BundleReadOptions());
 
-// Structural checks shared by ReadBundle and the importers.
-Status CheckModel(const Model& model);
-
 // Hex SHA-256 of the bundle's content (the trailing hash it carries), for ETags and display.
 // Precondition: `data` is a bundle accepted by ReadBundle.
 std::string BundleContentHash(const uint8_t* data, size_t size);

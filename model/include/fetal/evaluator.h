@@ -4,6 +4,8 @@
 // + sum of leaf values of the class's trees. Raw probabilities = softmax(margin) (what libxgboost
 // predicts); calibrated probabilities = softmax(margin / temperature).
 // No allocation and no exceptions on the prediction path; all output buffers belong to the caller.
+//
+// Thread-safety: immutable after Create(); every const method may be called concurrently.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,10 @@
 #include "fetal/status.h"
 
 namespace fetal {
+
+namespace internal {
+struct EvaluatorLayout;  // model/src/evaluator_layout.h
+}  // namespace internal
 
 class Evaluator {
  public:
@@ -36,8 +42,7 @@ class Evaluator {
 
  private:
   Evaluator() = default;
-  struct Layout;
-  std::unique_ptr<Layout> layout_;
+  std::unique_ptr<internal::EvaluatorLayout> layout_;
   double temperature_ = 1.0;
   int max_depth_ = 0;
 };

@@ -36,4 +36,8 @@ FigoResult EvaluateFigo(const float* features);
 // Model class index (0,1,2) to the comparable FIGO class; Suspect <-> Suspicious.
 inline int FigoClassIndex(FigoClass c) { return static_cast<int>(c); }
 
+// "Normal", "Suspicious" or "Pathological": FIGO's own words, as every result shows them
+// (the web app, `fetal-model predict`). Static strings.
+const char* FigoClassName(FigoClass c);
+
 }  // namespace fetal

@@ -2,16 +2,22 @@
 //
 // Plain data. Trees are stored as flat struct-of-arrays, in XGBoost's own node numbering
 // (node 0 is the root of each tree). The evaluator compiles this into its fast layout once.
+// CheckModel() states what a usable Model is; everything that reads one assumes it passed.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fetal/schema.h"
+#include "fetal/status.h"
 
 namespace fetal {
+
+// The bundle stores each tree's node count as a u16.
+inline constexpr size_t kMaxNodesPerTree = 65535;
 
 // One regression tree of a multi:softprob booster.
 struct Tree {
@@ -65,5 +71,16 @@ struct Model {
   ModelMetrics metrics;
   std::vector<Tree> trees;
 };
+
+// Structural checks shared by ReadBundle, the importers, the trainer, Evaluator and Explainer:
+// every tree has 1..kMaxNodesPerTree nodes, matching node arrays, a class in 0..2, finite values
+// and covers >= 0, splits with two children on a feature in range, every node reachable from
+// the root exactly once (no cycles, no shared subtrees); finite base score, training range, OOD
+// reference (0 or 21x21 inverse covariance) and metrics; temperature > 0; params a JSON object.
+Status CheckModel(const Model& model);
+
+// Splits on the tree's longest root-to-leaf path (0 for a lone leaf).
+// Precondition: the tree passes CheckModel's tree rules (children in range, no cycles).
+int TreeDepth(const Tree& tree);
 
 }  // namespace fetal

@@ -1,4 +1,4 @@
-// Helpers shared by the core A suites: the dataset and a known-valid exam.
+// Exams for tests: the published dataset, parsed, and one known-valid exam.
 #pragma once
 
 #include <array>

@@ -1,0 +1,220 @@
+// The evaluator's compiled form of a model, and the kernels that walk it. Internal to the
+// evaluator (model/src/evaluator*.cc, kernels_*.cc); not a public header.
+//
+// Layout. A tree of depth D (D <= kMaxCompleteDepth) becomes a complete tree in heap order:
+// node i has children 2i+1 and 2i+2; the 2^D - 1 split nodes come first, the 2^D leaves after
+// them, all in one float block (thresholds, then leaf values), so the index reached after D
+// steps reads the leaf straight from the same block. A leaf above depth D is pushed down by
+// repeating its value in every leaf of the padded subtree (the padded splits are then
+// irrelevant). Deeper trees keep a plain node walk.
+//
+// Missing values. Every exam is first expanded to 2 * kNumFeatures floats: slot f holds x with
+// NaN replaced by +inf, slot kNumFeatures + f holds x with NaN replaced by -inf. A split whose
+// missing values go left reads the second copy, otherwise the first; then
+// go_right = (x >= threshold) gives XGBoost's rule ((float)x < threshold goes left, NaN goes to
+// the default child) without a branch. Thresholds are finite (CheckModel), so +-inf inputs
+// compare as XGBoost compares them.
+//
+// On top of the complete trees, each kernel family has tables of its own:
+// - packed nodes (kernels_portable.cc: the scalar path, and WebAssembly models that do not fit
+//   the level tables),
+// - AVX-512 vector tables and feature ranks (kernels_avx512.cc),
+// - WebAssembly SIMD128 level tables (kernels_wasm_simd.cc), built straight from the model's
+//   trees instead of from the complete trees.
+// Every kernel makes the same comparisons and the same float additions in the same order as
+// the plain walk (TreeValue), so results are identical bit for bit (tests check this).
+//
+// Sums. Each class margin starts at the base score and adds leaf values in float, in tree
+// order, exactly as libxgboost's CPU predictor does, so margins match bit for bit.
+//
+// In the WebAssembly build every file that includes this header is compiled with -msimd128
+// (wasm/CMakeLists.txt): the level-table members exist only then, and all of them must see the
+// same struct.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "fetal/model.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FETAL_HAVE_AVX512 1
+#endif
+
+namespace fetal {
+namespace internal {
+
+constexpr int kMaxCompleteDepth = 10;  // 2^11 floats = 8 KB per tree at most
+constexpr int kSlots = 2 * kNumFeatures;
+constexpr size_t kBlockRows = 64;      // rows per batch block: 64 * 42 floats = 10.5 KB stack
+
+// Depths the packed kernels are instantiated for (each depth is code in the size-bound wasm).
+constexpr int kMinPackedDepth = 4;
+constexpr int kMaxPackedDepth = 6;  // 127 nodes = 1 KB per tree
+
+constexpr int kMaxSimdDepth = 6;  // 64-entry AVX-512 tables: four registers
+constexpr int kSimdDefaultLeftBit = 32;
+
+// WebAssembly level tables: every tree laid out as a depth-5 heap, 16 trees per group.
+constexpr int kLevelDepth = 5;
+constexpr size_t kLevelNodes = 31;   // heap nodes of a depth-5 tree
+constexpr size_t kLevelLeaves = 32;
+constexpr size_t kLevelLanes = 16;   // trees per group
+
+// x into the expanded row (see the top of this file).
+inline void ExpandRow(const float* x, float* slots) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  for (int f = 0; f < kNumFeatures; ++f) {
+    const float v = x[f];
+    const bool missing = std::isnan(v);
+    slots[f] = missing ? kInf : v;
+    slots[kNumFeatures + f] = missing ? -kInf : v;
+  }
+}
+
+// How many of the `size` ascending values in `table` are <= x; branch-free binary search.
+inline uint32_t CountAtMost(const float* table, uint32_t size, float x) {
+  if (size == 0) return 0;
+  const float* base = table;
+  while (size > 1) {
+    const uint32_t half = size / 2;
+    base = base[half] <= x ? base + half : base;
+    size -= half;
+  }
+  return uint32_t(base - table) + (*base <= x);
+}
+
+struct EvaluatorLayout {
+  // ---- complete trees and walked trees (evaluator_layout.cc) ----
+  struct CompiledTree {
+    uint32_t block;    // offset into `values` (complete trees) or `nodes` (walked trees)
+    uint32_t slots;    // offset into `slot` (complete trees only)
+    int16_t depth;     // -1: walked tree
+    int16_t target_class;
+  };
+  struct WalkNode {
+    int32_t left;      // -1 at a leaf; right child is left + 1
+    int32_t slot;
+    float value;       // threshold, or leaf value at a leaf
+  };
+  std::vector<CompiledTree> trees;
+  std::vector<float> values;
+  std::vector<uint8_t> slot;
+  std::vector<WalkNode> nodes;
+  float base_score[kNumClasses];
+  void AddCompleteTree(const Tree& tree, int depth);
+  void AddWalkedTree(const Tree& tree);
+
+  // ---- AVX-512 vector tables (evaluator_layout.cc; used by kernels_avx512.cc) ----
+  // Built only when every tree has depth <= kMaxSimdDepth and the CPU has AVX-512F/CD and BMI2.
+  // Per tree: its real splits (not padding) in heap order, padded to a multiple of 16 entries,
+  // and max(16, 2^D) leaf values.
+  struct SimdTree {
+    uint32_t qs_nodes;     // offset into the qs_* arrays
+    uint32_t qs_count;     // real splits
+    uint32_t leaves;       // offset into simd_leaf
+    int16_t depth;
+    int16_t target_class;
+    uint64_t heap_splits;  // bit i set: heap node i is a real split
+    uint32_t heap;         // depth <= 5: offset into heap_split / heap_threshold, and
+                           // (32 per tree) into rank_feature / rank_index
+  };
+  bool have_tables = false;  // BuildSimdTables() succeeded
+  bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
+  std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
+  std::vector<SimdTree> simd_trees;
+  std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
+  std::vector<int32_t> qs_split;       // feature | default_left << 5
+  std::vector<float> qs_threshold;
+  std::vector<uint64_t> qs_mask;       // the leaves (bit j = leaf j) NOT in the left subtree
+  std::vector<float> simd_leaf;
+  // Depth <= 5 models, for one exam: all heap nodes, 16 or 32 per tree (padding included).
+  std::vector<int32_t> heap_split;
+  std::vector<float> heap_threshold;
+  int simd_depth = 0;        // every tree's depth in the vector tables
+  bool round_robin = false;  // tree k adds to class k % 3
+  void BuildSimdTables();
+
+  // Each feature's distinct thresholds ascending (the AVX-512 rank tables and the wasm level
+  // tables): x >= threshold exactly when rank(x) = #{thresholds <= x} > index(threshold).
+  std::vector<float> rank_table;
+  uint32_t rank_start[kNumFeatures + 1] = {};
+  uint32_t FeatureRank(int feature, float x) const {
+    return CountAtMost(rank_table.data() + rank_start[feature],
+                       rank_start[feature + 1] - rank_start[feature], x);
+  }
+  // Depth <= 5 models, for one exam without missing values: per tree 32 heap slots of (feature,
+  // index of the threshold in its table), so one 32-lane 16-bit compare replaces two float
+  // compares.
+  bool use_ranks = false;
+  std::vector<uint16_t> rank_feature;
+  std::vector<uint16_t> rank_index;
+  void BuildRankTables();
+
+#ifdef __wasm_simd128__
+  // ---- WebAssembly SIMD128 level tables (evaluator_layout.cc; used by kernels_wasm_simd.cc) --
+  // One exam and batches (every tree complete, at most kLevelDepth deep, tree k adding to class
+  // k % 3, at most 255 distinct thresholds per feature): trees in groups of 16, one byte lane
+  // per tree. Per group and heap node (31, every tree laid out at depth 5): 16 lanes of the
+  // node's slot (feature, + kNumFeatures if missing values go left) and of its threshold's
+  // index in the feature's rank table; per tree 32 leaf values. Trees padding the last group
+  // have leaves -0.0f (x + -0.0f == x for every x).
+  bool use_wasm_levels = false;
+  size_t level_tree_count = 0;
+  int level_max_depth = 0;
+  std::vector<uint8_t> level_slot;
+  std::vector<uint8_t> level_index;
+  std::vector<float> level_leaf;
+  // Returns false, leaving the layout as it was, if the model does not fit the tables.
+  // Precondition: the model passes CheckModel().
+  bool BuildWasmLevelTables(const Model& model);
+#endif
+
+  // ---- packed nodes (evaluator_layout.cc; used by kernels_portable.cc) ----
+  // When every tree is complete and the deepest is kMinPackedDepth..kMaxPackedDepth deep: every
+  // tree laid out at that depth as in BuildSimdTables, one 8-byte node per heap position
+  // (threshold, byte offset of its slot in the expanded row; a leaf's value in `value`), so one
+  // step is two loads from the node, one from the row and no index scaling. Trees are
+  // packed_stride nodes apart.
+  struct PackedNode {
+    float value;
+    uint32_t slot_offset;
+  };
+  std::vector<PackedNode> packed;
+  int packed_depth = -1;  // -1: no packed layout
+  size_t packed_stride = 0;
+  bool packed_round_robin = false;
+  void BuildPacked();
+
+  // ---- portable kernels (kernels_portable.cc) ----
+  // `slots` holds expanded rows (ExpandRow); margins start at the base score.
+  float TreeValue(const CompiledTree& t, const float* slots) const;
+  void Margins(const float* slots, float* margins) const;
+  // `rows` expanded rows, kSlots apart -> rows * kNumClasses margins.
+  void BlockMargins(const float* slots, size_t rows, float* margins) const;
+};
+
+#ifdef FETAL_HAVE_AVX512
+// ---- AVX-512 kernels (kernels_avx512.cc); only when layout.use_avx512 ----
+bool CpuHasAvx512();
+// One exam of kNumFeatures floats -> kNumClasses margins.
+void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* margins);
+// A block of `rows` <= kBlockRows exams -> rows * kNumClasses margins; `scratch` holds
+// kBlockRows * kSlots floats.
+void Avx512BlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                        float* scratch, float* margins);
+#endif
+
+#ifdef __wasm_simd128__
+// ---- WebAssembly SIMD128 kernels (kernels_wasm_simd.cc); only when layout.use_wasm_levels ----
+void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, float* margins);
+// A block of `rows` <= kBlockRows exams -> rows * kNumClasses margins.
+void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                          float* margins);
+#endif
+
+}  // namespace internal
+}  // namespace fetal

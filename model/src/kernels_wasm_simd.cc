@@ -1,0 +1,254 @@
+// WebAssembly SIMD128 kernels (the wasm build), for models of complete trees at most 5 deep,
+// tree k adding to class k % 3, at most 255 distinct thresholds per feature (every XGBoost
+// multiclass model of the default's shape): each feature value becomes its 8-bit rank, and
+// every tree is laid out as its depth-5 heap in "level tables", 16 trees per group, one byte
+// lane per tree (EvaluatorLayout::BuildWasmLevelTables).
+// - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
+//   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
+//   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
+// - A batch: QuickScorer over 16 exams per vector, one tree at a time, byte-plane leaf sets.
+// A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
+// others. Results are identical to the portable kernels': the same comparisons and the same
+// float additions in the same order.
+#include "evaluator_layout.h"
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace fetal {
+namespace internal {
+namespace {
+
+// Byte lane i: rank[slot_i], from the 48-byte rank array held in three registers (swizzle
+// lanes whose index is past its register read 0).
+inline v128_t PickRanks(const v128_t* rank, v128_t slot) {
+  const v128_t sixteen = wasm_i8x16_splat(16);
+  const v128_t second = wasm_i8x16_sub(slot, sixteen);
+  const v128_t third = wasm_i8x16_sub(second, sixteen);
+  return wasm_v128_or(wasm_v128_or(wasm_i8x16_swizzle(rank[0], slot),
+                                   wasm_i8x16_swizzle(rank[1], second)),
+                      wasm_i8x16_swizzle(rank[2], third));
+}
+
+// Orders the unrolled kernels' table loads for V8: a store of a value computed so far, after
+// which the next loads must come (memory effects keep their order). Without it TurboFan
+// schedules every load of the loop body first, and spills and reloads them: a load becomes
+// three memory operations.
+alignas(16) v128_t g_load_order;
+inline void LoadBarrier(v128_t computed) {
+  *static_cast<volatile v128_t*>(&g_load_order) = computed;
+}
+
+// x < the split's threshold, i.e. rank(x) <= the threshold's index: the exam goes left.
+// (u8x16.le is two instructions on x64, u8x16.gt three.)
+inline v128_t GoesLeft(v128_t rank, v128_t index) { return wasm_u8x16_le(rank, index); }
+
+// Sixteen trees, one per byte lane, walked level by level. At level L lane t stands at
+// position p_t = (b_0 ... b_{L-1}) in binary, b_j its go-right bits so far; the node's slot
+// and threshold index are picked among the level's 2^L node vectors by a bitselect tree on
+// those bits (lowest first), then one swizzle-and-compare gives b_L for all 16 trees (held
+// inverted, as go-left masks). Returns each lane's leaf (0..31).
+inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t* rank) {
+  v128_t left[kLevelDepth];
+#pragma clang loop unroll(full)
+  for (int level = 0; level < kLevelDepth; ++level) {
+    if (level > 0) LoadBarrier(left[level - 1]);
+    const int first = (1 << level) - 1;
+    v128_t s[16], x[16];
+#pragma clang loop unroll(full)
+    for (int p = 0; p < (1 << level); ++p) {
+      s[p] = wasm_v128_load(slot + kLevelLanes * (first + p));
+      x[p] = wasm_v128_load(index + kLevelLanes * (first + p));
+    }
+#pragma clang loop unroll(full)
+    for (int j = level - 1; j >= 0; --j) {
+#pragma clang loop unroll(full)
+      for (int q = 0; q < (1 << j); ++q) {
+        s[q] = wasm_v128_bitselect(s[2 * q], s[2 * q + 1], left[j]);
+        x[q] = wasm_v128_bitselect(x[2 * q], x[2 * q + 1], left[j]);
+      }
+    }
+    left[level] = GoesLeft(PickRanks(rank, s[0]), x[0]);
+  }
+  v128_t leaf = wasm_v128_andnot(wasm_i8x16_splat(1), left[kLevelDepth - 1]);
+#pragma clang loop unroll(full)
+  for (int level = 0; level + 1 < kLevelDepth; ++level) {
+    leaf = wasm_v128_or(leaf, wasm_v128_andnot(wasm_i8x16_splat(int8_t(16 >> level)), left[level]));
+  }
+  return leaf;
+}
+
+constexpr size_t kLevelSlots = 48;  // 2 * kNumFeatures slots, padded to three registers
+
+// An exam's ranks for the level tables, rank[s * stride] for slot s: slot f holds feature f's
+// rank, a missing value 255 (right of every threshold: indices are <= 254); slot
+// kNumFeatures + f (splits sending missing values left) the same rank, a missing value 0.
+inline void ExamRanks(const EvaluatorLayout& layout, const float* features, uint8_t* rank,
+                      size_t stride) {
+  for (int f = 0; f < kNumFeatures; ++f) {
+    const float x = features[f];
+    const bool missing = std::isnan(x);
+    const uint8_t r = missing ? 0 : uint8_t(layout.FeatureRank(f, x));
+    rank[f * stride] = missing ? 255 : r;
+    rank[(kNumFeatures + f) * stride] = r;
+  }
+}
+
+}  // namespace
+
+// One exam through every tree with the level tables. Lane t of group g is tree 16g + t, class
+// (g + t) % 3: acc[j] holds class (g + j) % 3 during group g, so the three sums stay in
+// registers and each class adds its leaves in tree order.
+void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, float* margins) {
+  alignas(16) uint8_t rank_bytes[kLevelSlots] = {};
+  ExamRanks(layout, features, rank_bytes, 1);
+  const v128_t rank[3] = {wasm_v128_load(rank_bytes), wasm_v128_load(rank_bytes + 16),
+                          wasm_v128_load(rank_bytes + 32)};
+  const size_t groups = layout.level_leaf.size() / (kLevelLanes * kLevelLeaves);
+  const uint8_t* slot = layout.level_slot.data();
+  const uint8_t* index = layout.level_index.data();
+  const float* leaf = layout.level_leaf.data();
+  float acc0 = layout.base_score[0], acc1 = layout.base_score[1], acc2 = layout.base_score[2];
+  for (size_t g = 0; g < groups; ++g) {
+    alignas(16) uint8_t at[kLevelLanes];
+    wasm_v128_store(at, WasmLevelLeaves(slot, index, rank));
+    float v[kLevelLanes];
+    for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[kLevelLeaves * t + at[t]];
+    acc0 += v[0]; acc1 += v[1]; acc2 += v[2];
+    acc0 += v[3]; acc1 += v[4]; acc2 += v[5];
+    acc0 += v[6]; acc1 += v[7]; acc2 += v[8];
+    acc0 += v[9]; acc1 += v[10]; acc2 += v[11];
+    acc0 += v[12]; acc1 += v[13]; acc2 += v[14];
+    acc0 += v[15];
+    const float next = acc0;  // the next group's lane 0 is the class after this one's
+    acc0 = acc1;
+    acc1 = acc2;
+    acc2 = next;
+    slot += kLevelNodes * kLevelLanes;
+    index += kLevelNodes * kLevelLanes;
+    leaf += kLevelLanes * kLevelLeaves;
+  }
+  margins[groups % kNumClasses] = acc0;
+  margins[(groups + 1) % kNumClasses] = acc1;
+  margins[(groups + 2) % kNumClasses] = acc2;
+}
+
+namespace {
+
+// The batch kernel on the level tables: QuickScorer (Lucchese et al. 2015) over 8-bit feature
+// ranks, 16 exams per vector, one byte lane per exam.
+// Each tree is its complete depth-5 heap: every node (padding ones too: all leaves under them
+// hold the same value) is one u8 compare of the exams' ranks with its threshold index, and
+// clears the leaves of its left subtree in the exams going right (plane &= go_left | ~mask).
+// The 32 leaf bits sit in four byte planes; a node's left subtree lies within one plane (two
+// for the root), so its planes and masks are constants of its heap position. The exit leaf is
+// the lowest bit still set. Trees are taken class by class, each class in tree order, so every
+// sum adds the same values in the same order as the other kernels. (Four planes stay in
+// registers; two vectors of exams per pass, eight planes, spill and run slower in V8.)
+constexpr size_t kRankBlock = kBlockRows;
+
+struct NodeMasks {
+  uint8_t mask[kLevelNodes][4];  // per heap node: its left subtree's leaves in each byte plane
+};
+constexpr NodeMasks LeftLeafMasks() {
+  NodeMasks m{};
+  for (int level = 0, i = 0; level < kLevelDepth; ++level) {
+    const int span = int(kLevelLeaves) >> level;
+    for (int p = 0; p < (1 << level); ++p, ++i) {
+      for (int leaf = p * span; leaf < p * span + span / 2; ++leaf) {
+        m.mask[i][leaf / 8] = uint8_t(m.mask[i][leaf / 8] | (1 << (leaf % 8)));
+      }
+    }
+  }
+  return m;
+}
+constexpr NodeMasks kLeftLeaves = LeftLeafMasks();
+
+// Bytes 0-7 (Low) or 8-15 (High) of a and b interleaved: a0 b0 a1 b1 ...
+inline v128_t InterleaveLow(v128_t a, v128_t b) {
+  return wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+}
+inline v128_t InterleaveHigh(v128_t a, v128_t b) {
+  return wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+}
+
+// Adds tree values to the sums of 16 exams (four f32x4): planes[q] holds leaf bits 8q..8q+7.
+inline void AddExitLeaves(const v128_t* planes, const float* leaf, v128_t* sums) {
+  const v128_t low01 = InterleaveLow(planes[0], planes[1]);
+  const v128_t high01 = InterleaveHigh(planes[0], planes[1]);
+  const v128_t low23 = InterleaveLow(planes[2], planes[3]);
+  const v128_t high23 = InterleaveHigh(planes[2], planes[3]);
+  const v128_t sets[4] = {wasm_i16x8_shuffle(low01, low23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(low01, low23, 4, 12, 5, 13, 6, 14, 7, 15),
+                          wasm_i16x8_shuffle(high01, high23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(high01, high23, 4, 12, 5, 13, 6, 14, 7, 15)};
+  // Bit 31 set: a well-formed set never empties, this keeps ctz defined regardless.
+#define FETAL_EXIT(set, lane) \
+  leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(set, lane)) | 0x80000000u)]
+#pragma clang loop unroll(full)
+  for (int w = 0; w < 4; ++w) {
+    const v128_t values = wasm_f32x4_make(FETAL_EXIT(sets[w], 0), FETAL_EXIT(sets[w], 1),
+                                          FETAL_EXIT(sets[w], 2), FETAL_EXIT(sets[w], 3));
+    sums[w] = wasm_f32x4_add(sums[w], values);
+  }
+#undef FETAL_EXIT
+}
+
+}  // namespace
+
+void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                          float* margins) {
+  // rank[s * kRankBlock + e]: exam e's rank for slot s (ExamRanks); rows past `rows` rank 0.
+  alignas(16) uint8_t rank[kLevelSlots * kRankBlock] = {};
+  for (size_t e = 0; e < rows; ++e) {
+    ExamRanks(layout, features + e * kNumFeatures, rank + e, kRankBlock);
+  }
+  v128_t sums[kNumClasses][kRankBlock / 4];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (v128_t& v : sums[c]) v = wasm_f32x4_splat(layout.base_score[c]);
+  }
+  const size_t trees = layout.level_tree_count;
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (size_t k = size_t(c); k < trees; k += kNumClasses) {
+      const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
+      const uint8_t* slot = layout.level_slot.data() + lane;
+      const uint8_t* index = layout.level_index.data() + lane;
+      const float* leaf = layout.level_leaf.data() + k * kLevelLeaves;
+      for (size_t first = 0; first < kRankBlock; first += 16) {
+        v128_t planes[4];
+        for (v128_t& p : planes) p = wasm_i8x16_splat(-1);
+#pragma clang loop unroll(full)
+        for (size_t i = 0; i < kLevelNodes; ++i) {
+          const uint8_t* column = rank + size_t(slot[kLevelLanes * i]) * kRankBlock;
+          v128_t left = GoesLeft(wasm_v128_load(column + first),
+                                 wasm_v128_load8_splat(index + kLevelLanes * i));
+          // Opaque to LLVM, which would otherwise turn the plane updates into bitselects
+          // (three instructions each in V8, against two for or + and).
+          __asm__("" : "+r"(left));
+          LoadBarrier(left);
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 4; ++q) {
+            const uint8_t m = kLeftLeaves.mask[i][q];
+            if (m == 0) continue;
+            planes[q] = wasm_v128_and(
+                planes[q], m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
+          }
+        }
+        AddExitLeaves(planes, leaf, sums[c] + first / 4);
+      }
+    }
+  }
+  for (int c = 0; c < kNumClasses; ++c) {
+    alignas(16) float lanes[kRankBlock];
+    for (size_t w = 0; w < kRankBlock / 4; ++w) wasm_v128_store(lanes + 4 * w, sums[c][w]);
+    for (size_t e = 0; e < rows; ++e) margins[e * kNumClasses + c] = lanes[e];
+  }
+}
+
+}  // namespace internal
+}  // namespace fetal
+
+#endif  // __wasm_simd128__
