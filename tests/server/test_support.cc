@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -194,8 +195,15 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
 int ServerProcess::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      Kill();
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -209,6 +217,16 @@ void ServerProcess::Kill() {
 }
 
 ServerProcess::~ServerProcess() { Kill(); }
+
+std::string SanitizerReport(const std::string& output) {
+  size_t first = std::string::npos;
+  for (const char* marker : {"ThreadSanitizer:", "AddressSanitizer:", "LeakSanitizer:", ": runtime error:"}) {
+    first = std::min(first, output.find(marker));
+  }
+  if (first == std::string::npos) return "";
+  size_t line = output.rfind('\n', first);
+  return output.substr(line == std::string::npos ? 0 : line + 1, 6000);
+}
 
 namespace {
 
