@@ -130,7 +130,11 @@ Status ModelRegistry::SelfTest(Model model, std::unique_ptr<Classifier>* out) {
     Classification c;
     classifier->Classify(kExams[e], options, &c);
     if (!c.classified) {
-      return Status::InvalidArgument(exam + " is refused by the validator: " + c.findings.at(0).message);
+      std::string why;
+      for (const Finding& f : c.findings) {
+        if (f.severity == Severity::kError && why.empty()) why = f.message;
+      }
+      return Status::InvalidArgument(exam + " is refused by the validator: " + why);
     }
     for (const auto* p : {&c.probabilities, &c.raw_probabilities}) {
       double sum = 0;

@@ -8,7 +8,7 @@
 # BUILD_DIR/model/default.fhm (scripts/default-model.sh), else a tiny test bundle is generated.
 # Prints one row per run: requests/s, p50, p99, non-2xx responses and socket errors.
 # The per-token rate limit is switched off (--rate-limit 0): one wrk token stands for a whole ward.
-# Target (issue 3): POST at 64 connections >= 5,000 req/s with p99 <= 20 ms and no errors.
+# Target: POST at 64 connections >= 5,000 req/s with p99 <= 20 ms and no errors.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/server/run.sh BUILD_DIR [BUNDLE] [SECONDS]}
