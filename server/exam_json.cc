@@ -46,8 +46,9 @@ bool ValidExamId(const std::string& id) {
   return true;
 }
 
-void DecodeOptionalString(const json& j, const char* key, size_t max_bytes, const std::string& prefix,
-                          std::string* out, std::vector<FieldError>* errors) {
+void DecodeOptionalString(const json& j, const char* key, size_t max_bytes,
+                          const std::string& prefix, std::string* out,
+                          std::vector<FieldError>* errors) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
   std::string field = prefix + key;
@@ -95,12 +96,14 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
   }
   // probabilities
   const std::string pfield = base + ".probabilities";
-  const std::string pexpected = "an array of 3 numbers in [0, 1] (Normal, Suspect, Pathological) summing to 1";
+  const std::string pexpected =
+      "an array of 3 numbers in [0, 1] (Normal, Suspect, Pathological) summing to 1";
   auto p = r.find("probabilities");
   if (p == r.end()) {
     Add(errors, pfield, "required", pfield + " is missing", pexpected);
   } else if (!p->is_array() || p->size() != static_cast<size_t>(kNumClasses)) {
-    Add(errors, pfield, "type", pfield + " must be " + pexpected + ", got " + p->dump(), pexpected, *p);
+    Add(errors, pfield, "type", pfield + " must be " + pexpected + ", got " + p->dump(), pexpected,
+        *p);
   } else {
     double sum = 0;
     bool ok = true;
@@ -126,7 +129,8 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
     }
     if (ok && std::fabs(sum - 1.0) > kProbabilitySumTolerance) {
       Add(errors, pfield, "sum",
-          pfield + " sums to " + text::Readable(sum) + "; probabilities must sum to 1 (within 0.001)",
+          pfield + " sums to " + text::Readable(sum) +
+              "; probabilities must sum to 1 (within 0.001)",
           pexpected, *p);
     }
   }
@@ -162,10 +166,11 @@ int ClassIndex(const std::string& name) {
 bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* out,
                 std::vector<FieldError>* errors) {
   const size_t errors_before = errors->size();
-  const std::string where = prefix.empty() ? "the request body" : prefix.substr(0, prefix.size() - 1);
+  const std::string where =
+      prefix.empty() ? "the request body" : prefix.substr(0, prefix.size() - 1);
   if (!j.is_object()) {
-    Add(errors, prefix.empty() ? "" : where, "type", where + " must be a JSON object, got " + TypeName(j),
-        "an exam object (docs/api.md)");
+    Add(errors, prefix.empty() ? "" : where, "type",
+        where + " must be a JSON object, got " + TypeName(j), "an exam object (docs/api.md)");
     return false;
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -180,7 +185,8 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   const std::string id_expected = "1 to 128 characters from A-Z a-z 0-9 - _ . : (e.g. a UUID)";
   auto id = j.find("client_exam_id");
   if (id == j.end()) {
-    Add(errors, prefix + "client_exam_id", "required", prefix + "client_exam_id is missing", id_expected);
+    Add(errors, prefix + "client_exam_id", "required", prefix + "client_exam_id is missing",
+        id_expected);
   } else if (!id->is_string() || !ValidExamId(id->get<std::string>())) {
     Add(errors, prefix + "client_exam_id", "format",
         prefix + "client_exam_id must be " + id_expected + ", got " + id->dump(), id_expected, *id);
@@ -194,7 +200,8 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
     Add(errors, prefix + "features", "required", prefix + "features is missing",
         "an object with the 21 features by key (docs/api.md)");
   } else if (!f->is_object()) {
-    Add(errors, prefix + "features", "type", prefix + "features must be an object, got " + TypeName(*f),
+    Add(errors, prefix + "features", "type",
+        prefix + "features must be an object, got " + TypeName(*f),
         "an object with the 21 features by key (docs/api.md)");
   } else {
     for (auto it = f->begin(); it != f->end(); ++it) {
@@ -207,10 +214,13 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
     for (int i = 0; i < kNumFeatures; ++i) {
       const std::string key(schema[i].key);
       const std::string field = prefix + "features." + key;
-      const std::string expected = "a number" + (schema[i].unit.empty() ? std::string() : " in " + std::string(schema[i].unit));
+      const std::string expected =
+          "a number" +
+          (schema[i].unit.empty() ? std::string() : " in " + std::string(schema[i].unit));
       auto v = f->find(key);
       if (v == f->end()) {
-        Add(errors, field, "required", field + " is missing (" + std::string(schema[i].name) + ")", expected);
+        Add(errors, field, "required", field + " is missing (" + std::string(schema[i].name) + ")",
+            expected);
       } else if (!v->is_number()) {
         Add(errors, field, "type", field + " must be a number, got " + TypeName(*v), expected, *v);
       } else {
@@ -253,7 +263,8 @@ void FindingsToErrors(const std::vector<Finding>& findings, const std::string& p
   for (const Finding& f : findings) {
     if (f.severity != Severity::kError) continue;
     std::string field = prefix + "features";
-    if (f.feature >= 0 && f.feature < kNumFeatures) field += "." + std::string(schema[f.feature].key);
+    if (f.feature >= 0 && f.feature < kNumFeatures)
+      field += "." + std::string(schema[f.feature].key);
     json value = std::isfinite(f.value) ? json(f.value) : json(nullptr);
     Add(errors, field, f.rule, f.message, f.expected, value);
   }
@@ -265,7 +276,8 @@ json WarningsToJson(const std::vector<Finding>& findings) {
   for (const Finding& f : findings) {
     if (f.severity != Severity::kWarning) continue;
     json w = {{"rule", f.rule}, {"message", f.message}, {"expected", f.expected}};
-    if (f.feature >= 0 && f.feature < kNumFeatures) w["field"] = "features." + std::string(schema[f.feature].key);
+    if (f.feature >= 0 && f.feature < kNumFeatures)
+      w["field"] = "features." + std::string(schema[f.feature].key);
     if (std::isfinite(f.value)) w["value"] = f.value;
     out.push_back(std::move(w));
   }
@@ -364,8 +376,8 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
 
 }  // namespace
 
-void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed, const std::string& warnings_json,
-                    std::string* out) {
+void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed,
+                    const std::string& warnings_json, std::string* out) {
   AppendExam(exam.input, &exam, replayed, warnings_json, out);
 }
 

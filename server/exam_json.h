@@ -26,9 +26,9 @@ namespace server {
 
 // One problem with one field of a request.
 struct FieldError {
-  std::string field;     // JSON path
-  std::string rule;      // stable id: "required", "type", "range", "unknown_field", a validator rule
-  std::string message;   // a sentence for a person
+  std::string field;    // JSON path
+  std::string rule;     // stable id: "required", "type", "range", "unknown_field", a validator rule
+  std::string message;  // a sentence for a person
   std::string expected;  // the expected form, may be empty
   nlohmann::json value;  // the offending value, null when absent
 };
@@ -47,11 +47,11 @@ void FindingsToErrors(const std::vector<Finding>& findings, const std::string& p
 nlohmann::json WarningsToJson(const std::vector<Finding>& findings);
 
 // Appends the stored exam as its JSON object: keys in alphabetical order (features in schema
-// order), numbers in their shortest round-trip form. `replayed` (when non-null) and `warnings_json` (a JSON array text,
-// when non-empty) are added as "replayed" and "warnings". Written directly, without a JSON
-// tree: this is the hot path of every exam response.
-void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed, const std::string& warnings_json,
-                    std::string* out);
+// order), numbers in their shortest round-trip form. `replayed` (when non-null) and `warnings_json`
+// (a JSON array text, when non-empty) are added as "replayed" and "warnings". Written directly,
+// without a JSON tree: this is the hot path of every exam response.
+void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed,
+                    const std::string& warnings_json, std::string* out);
 
 // The fields a client sends, as AppendExamJson writes them (client_exam_id, client_result,
 // client_time, features in schema order, note and patient_ref with absent ones as ""). The same

@@ -25,9 +25,10 @@ using nlohmann::json;
 namespace {
 
 const char kContentSecurityPolicy[] =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; font-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'";
 
 // cpp-httplib 0.11 listens with a backlog of 5: 64 clients connecting at once overflow it and
 // the kernel drops SYNs, which clients retry after 1 s. Calling listen() again on the bound
@@ -45,8 +46,10 @@ void EnlargeListenBacklog(int port) {
     socklen_t addr_len = sizeof addr;
     if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &addr_len) != 0) continue;
     int bound = 0;
-    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<struct sockaddr_in*>(&addr)->sin_port);
-    else if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_port);
+    if (addr.ss_family == AF_INET)
+      bound = ntohs(reinterpret_cast<struct sockaddr_in*>(&addr)->sin_port);
+    else if (addr.ss_family == AF_INET6)
+      bound = ntohs(reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_port);
     if (bound == port) listen(fd, 1024);
   }
   closedir(dir);
@@ -86,9 +89,12 @@ ApiServer::~ApiServer() = default;
 
 void ApiServer::InstallHooks() {
   const int threads = config_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   http_->set_tcp_nodelay(true);
-  http_->set_payload_max_length(std::max({config_.max_exam_body, config_.max_batch_body, config_.max_model_body}));
+  http_->set_payload_max_length(
+      std::max({config_.max_exam_body, config_.max_batch_body, config_.max_model_body}));
   http_->set_read_timeout(config_.read_timeout_s, 0);
   http_->set_write_timeout(config_.write_timeout_s, 0);
   http_->set_keep_alive_timeout(config_.keep_alive_timeout_s);
@@ -108,43 +114,49 @@ void ApiServer::InstallHooks() {
   });
   // cpp-httplib's own refusals (unknown route, body over the global limit, unparsable request)
   // arrive here with an empty body; give them the API's error shape.
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty() || res.status == 304) return httplib::Server::HandlerResponse::Unhandled;
-    if (req.method != "GET" && req.method != "HEAD" && req.method != "POST" && (res.status == 400 || res.status == 404)) {
-      // Nothing here is changed or deleted through PUT/PATCH/DELETE (the audit log is append-only).
-      res.set_header("Allow", "GET, HEAD, POST");
-      SendError(res, 405, "method_not_allowed", req.method + " is not supported; the API uses GET and POST");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    switch (res.status) {
-      case 404:
-        SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
-        break;
-      case 413:
-        SendError(res, 413, "payload_too_large", "the request body is over the server's limit");
-        break;
-      case 414:
-        SendError(res, 414, "uri_too_long", "the request URI is too long");
-        break;
-      default:
-        SendError(res, res.status, "bad_request", "the HTTP request could not be processed");
-    }
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    SendError(res, 500, "internal", "internal error: " + what);
-  });
+  http_->set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty() || res.status == 304)
+          return httplib::Server::HandlerResponse::Unhandled;
+        if (req.method != "GET" && req.method != "HEAD" && req.method != "POST" &&
+            (res.status == 400 || res.status == 404)) {
+          // Nothing here is changed or deleted through PUT/PATCH/DELETE (the audit log is
+          // append-only).
+          res.set_header("Allow", "GET, HEAD, POST");
+          SendError(res, 405, "method_not_allowed",
+                    req.method + " is not supported; the API uses GET and POST");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        switch (res.status) {
+          case 404:
+            SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+            break;
+          case 413:
+            SendError(res, 413, "payload_too_large", "the request body is over the server's limit");
+            break;
+          case 414: SendError(res, 414, "uri_too_long", "the request URI is too long"); break;
+          default:
+            SendError(res, res.status, "bad_request", "the HTTP request could not be processed");
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  http_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SendError(res, 500, "internal", "internal error: " + what);
+      });
   http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     RequestContext& request = CurrentRequest();
-    if (!request.active) request.Begin("");  // the request never reached routing (malformed request line)
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - request.start).count();
+    if (!request.active)
+      request.Begin("");  // the request never reached routing (malformed request line)
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - request.start).count();
     metrics_.ObserveRequest(request.route, req.method, res.status, seconds);
     if (config_.log_requests) {
       json line = {{"time", text::FormatTime(text::NowMs())},

@@ -105,7 +105,8 @@ bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& si
   }
   Status tested = SelfTest(std::move(model), classifier);
   if (!tested.ok()) {
-    *why = {422, "self_test_failed", "the bundle failed the self-test: " + tested.message(), "body"};
+    *why = {422, "self_test_failed", "the bundle failed the self-test: " + tested.message(),
+            "body"};
     return false;
   }
   return true;
@@ -114,9 +115,11 @@ bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& si
 Status ModelRegistry::SelfTest(Model model, std::unique_ptr<Classifier>* out) {
   // Rows of the dataset, one per class (Normal, Suspect, Pathological); all pass the validator.
   static const float kExams[3][kNumFeatures] = {
-      {131, 0.005f, 0.072f, 0.008f, 0.003f, 0, 0, 28, 1.4f, 0, 12.9f, 66, 88, 154, 5, 0, 135, 134, 137, 7, 1},
+      {131, 0.005f, 0.072f, 0.008f, 0.003f, 0,   0,   28,  1.4f, 0, 12.9f,
+       66,  88,     154,    5,      0,      135, 134, 137, 7,    1},
       {120, 0, 0, 0, 0, 0, 0, 73, 0.5f, 43, 2.4f, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1},
-      {134, 0.001f, 0, 0.01f, 0.009f, 0, 0, 26, 1.2f, 0, 0, 150, 50, 200, 5, 0, 139, 107, 107, 7, 0},
+      {134, 0.001f, 0,   0.01f, 0.009f, 0,   0,   26,  1.2f, 0, 0,
+       150, 50,     200, 5,     0,      139, 107, 107, 7,    0},
   };
   // float32 softmax outputs sum to 1 within a few ulps; anything further off is a broken model.
   constexpr double kSumTolerance = 1e-4;

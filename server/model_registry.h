@@ -44,7 +44,8 @@ struct UploadRefusal {
 class ModelRegistry {
  public:
   // `public_key_pem` empty disables uploads (they are refused with 403).
-  ModelRegistry(storage::Store* store, std::string public_key_pem, std::chrono::milliseconds active_ttl);
+  ModelRegistry(storage::Store* store, std::string public_key_pem,
+                std::chrono::milliseconds active_ttl);
 
   // The classifier for `version`; NotFound when the registry has no such version, Corruption
   // when the stored bundle no longer loads.
@@ -72,9 +73,9 @@ class ModelRegistry {
   const std::chrono::milliseconds active_ttl_;
 
   std::mutex mu_;
-  std::map<int64_t, ModelVersion> loaded_;                  // guarded by mu_
-  std::shared_ptr<const storage::ModelRecord> active_;      // guarded by mu_
-  std::chrono::steady_clock::time_point active_fetched_;    // guarded by mu_
+  std::map<int64_t, ModelVersion> loaded_;                // guarded by mu_
+  std::shared_ptr<const storage::ModelRecord> active_;    // guarded by mu_
+  std::chrono::steady_clock::time_point active_fetched_;  // guarded by mu_
 };
 
 // Reads a whole file; false with *error naming the path on failure.

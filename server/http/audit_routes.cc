@@ -22,7 +22,9 @@ using Code = storage::StoreStatus::Code;
 void ListAudit(const Services& svc, const httplib::Request& req, httplib::Response& res,
                const Caller& caller) {
   std::optional<int64_t> after, limit;
-  if (!QueryInt(req, res, "after", 0, INT64_MAX, &after) || !QueryInt(req, res, "limit", 1, kMaxPageLimit, &limit)) return;
+  if (!QueryInt(req, res, "after", 0, INT64_MAX, &after) ||
+      !QueryInt(req, res, "limit", 1, kMaxPageLimit, &limit))
+    return;
   std::vector<storage::AuditEvent> events;
   int n = static_cast<int>(limit.value_or(kDefaultPageLimit));
   StoreStatus s = svc.store->ListAudit(after.value_or(0), n, &events);
@@ -86,8 +88,11 @@ void CheckpointAudit(const Services& svc, const httplib::Request&, httplib::Resp
     SendStoreError(res, s);
     return;
   }
-  if (!AuditAccess(svc.store, res, caller, "audit.checkpoint", "", "ok", "seq=" + std::to_string(cp.seq))) return;
-  SendJson(res, 200, json{{"seq", cp.seq}, {"hash", cp.hash}, {"time", text::FormatTime(text::NowMs())}});
+  if (!AuditAccess(svc.store, res, caller, "audit.checkpoint", "", "ok",
+                   "seq=" + std::to_string(cp.seq)))
+    return;
+  SendJson(res, 200,
+           json{{"seq", cp.seq}, {"hash", cp.hash}, {"time", text::FormatTime(text::NowMs())}});
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ bool RequireBody(const httplib::Request& req, httplib::Response& res, size_t lim
   if (mt != media_type) {
     SendError(res, 415, "unsupported_media_type",
               "Content-Type must be " + std::string(media_type) + ", got " +
-                  (mt.empty() ? std::string("none") : "\"" + req.get_header_value("Content-Type") + "\""),
+                  (mt.empty() ? std::string("none")
+                              : "\"" + req.get_header_value("Content-Type") + "\""),
               "Content-Type");
     return false;
   }

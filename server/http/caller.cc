@@ -19,7 +19,8 @@ namespace {
 bool EqualsIgnoreCase(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -104,12 +105,13 @@ bool Authenticator::Authenticate(const httplib::Request& req, httplib::Response&
   if ((roles & static_cast<RoleSet>(role)) == 0) {
     // Attempts beyond one's role are security events: keep them in the audit chain.
     storage::AuditEvent ignored;
-    store_->AppendAudit(storage::AuditEntry{caller->actor(), "access.denied", req.method + " " + request.route,
-                                            "denied", "role " + token.role + " lacks " + RolesText(roles)},
+    store_->AppendAudit(storage::AuditEntry{caller->actor(), "access.denied",
+                                            req.method + " " + request.route, "denied",
+                                            "role " + token.role + " lacks " + RolesText(roles)},
                         &ignored);
     SendError(res, 403, "forbidden",
-              "role " + token.role + " may not " + req.method + " " + request.route + "; it needs " +
-                  RolesText(roles));
+              "role " + token.role + " may not " + req.method + " " + request.route +
+                  "; it needs " + RolesText(roles));
     return false;
   }
   return true;
@@ -119,7 +121,9 @@ bool AuditAccess(storage::Store* store, httplib::Response& res, const Caller& ca
                  const std::string& action, const std::string& object, const std::string& outcome,
                  const std::string& details) {
   storage::AuditEvent event;
-  StoreStatus s = store->AppendAudit(storage::AuditEntry{caller.actor(), action, object, outcome, details}, &event);
+  StoreStatus s =
+      store->AppendAudit(storage::AuditEntry{caller.actor(), action, object, outcome, details},
+                         &event);
   if (!s.ok()) {
     SendStoreError(res, s);
     return false;

@@ -76,7 +76,8 @@ void SubmitExam(const Services& svc, const httplib::Request& req, httplib::Respo
   storage::SubmitResult result;
   StoreStatus s = svc.store->SubmitExam(input, caller.actor(), &result);
   if (s.code() == Code::kConflict) {
-    SendError(res, 409, "idempotency_conflict", s.message(), s.field().empty() ? "client_exam_id" : s.field());
+    SendError(res, 409, "idempotency_conflict", s.message(),
+              s.field().empty() ? "client_exam_id" : s.field());
     return;
   }
   if (!s.ok()) {
@@ -100,20 +101,25 @@ void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::
   std::vector<FieldError> errors;
   const std::string expected = "{\"exams\": [1 to 1000 exam objects]}";
   if (!body.is_object() || !body.contains("exams") || !body["exams"].is_array()) {
-    errors.push_back(FieldError{"exams", "required", "the body must be an object with an \"exams\" array", expected, nullptr});
+    errors.push_back(FieldError{"exams", "required",
+                                "the body must be an object with an \"exams\" array", expected,
+                                nullptr});
     SendValidation(res, errors);
     return;
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (it.key() != "exams") {
-      errors.push_back(FieldError{it.key(), "unknown_field", it.key() + " is not a known field of a batch", expected, nullptr});
+      errors.push_back(FieldError{it.key(), "unknown_field",
+                                  it.key() + " is not a known field of a batch", expected,
+                                  nullptr});
     }
   }
   const json& exams = body["exams"];
   if (exams.empty() || exams.size() > kMaxBatchExams) {
-    errors.push_back(FieldError{"exams", "size",
-                                "a batch holds 1 to 1000 exams, got " + std::to_string(exams.size()),
-                                expected, nullptr});
+    errors.push_back(
+        FieldError{"exams", "size",
+                   "a batch holds 1 to 1000 exams, got " + std::to_string(exams.size()), expected,
+                   nullptr});
   }
   if (!errors.empty()) {
     SendValidation(res, errors);
@@ -123,8 +129,8 @@ void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::
   std::vector<json> warnings(exams.size(), json::array());
   for (size_t i = 0; i < exams.size(); ++i) {
     StoreStatus store_error;
-    PrepareExam(svc, exams[i], "exams[" + std::to_string(i) + "].", &inputs[i], &warnings[i], &errors,
-                &store_error);
+    PrepareExam(svc, exams[i], "exams[" + std::to_string(i) + "].", &inputs[i], &warnings[i],
+                &errors, &store_error);
     if (!store_error.ok()) {
       SendStoreError(res, store_error);
       return;
@@ -148,8 +154,8 @@ void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::
   int64_t stored = 0, replayed = 0, mismatched = 0;
   for (size_t i = 0; i < results.size(); ++i) {
     if (i) exams_text += ',';
-    AppendExamJson(results[i].exam, &results[i].replayed, i < warnings.size() ? Dump(warnings[i]) : "[]",
-                   &exams_text);
+    AppendExamJson(results[i].exam, &results[i].replayed,
+                   i < warnings.size() ? Dump(warnings[i]) : "[]", &exams_text);
     if (results[i].replayed) ++replayed;
     else {
       ++stored;
@@ -174,7 +180,9 @@ void GetExam(const Services& svc, const httplib::Request& req, httplib::Response
   if (s.code() == Code::kNotFound ||
       (s.ok() && caller.role == Role::kClinician && exam.submitted_by != caller.name)) {
     // A clinician sees only their own exams; someone else's looks like no exam at all.
-    if (!AuditAccess(svc.store, res, caller, "exam.read", object, s.ok() ? "denied" : "not_found", "")) return;
+    if (!AuditAccess(svc.store, res, caller, "exam.read", object, s.ok() ? "denied" : "not_found",
+                     ""))
+      return;
     SendError(res, 404, "not_found", "no exam with id " + std::to_string(id));
     return;
   }
@@ -191,8 +199,9 @@ void GetExam(const Services& svc, const httplib::Request& req, httplib::Response
 
 void ListExams(const Services& svc, const httplib::Request& req, httplib::Response& res,
                const Caller& caller) {
-  if (!OnlyKnownParams(req, res, {"from", "to", "class", "model_version", "agreement", "submitted_by", "cursor",
-                                  "limit"})) {
+  if (!OnlyKnownParams(req, res,
+                       {"from", "to", "class", "model_version", "agreement", "submitted_by",
+                        "cursor", "limit"})) {
     return;
   }
   storage::ExamFilter filter;
@@ -220,13 +229,15 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
     else if (a == "mismatch") filter.agreement = storage::Agreement::kMismatch;
     else {
       SendError(res, 400, "invalid_parameter",
-                "query parameter agreement must be match or mismatch, got \"" + a + "\"", "agreement");
+                "query parameter agreement must be match or mismatch, got \"" + a + "\"",
+                "agreement");
       return;
     }
   }
   if (caller.role == Role::kClinician) {
     if (req.has_param("submitted_by") && req.get_param_value("submitted_by") != caller.name) {
-      SendError(res, 403, "forbidden", "a clinician can list only their own exams (submitted_by=" + caller.name + ")",
+      SendError(res, 403, "forbidden",
+                "a clinician can list only their own exams (submitted_by=" + caller.name + ")",
                 "submitted_by");
       return;
     }
@@ -263,7 +274,8 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
 void AddExamRoutes(Router* router) {
   const RoleSet kExamReaders = Roles(Role::kClinician, Role::kAuditor);
   router->Post("/api/v1/exams", "/api/v1/exams", Roles(Role::kClinician), SubmitExam);
-  router->Post("/api/v1/exams:batch", "/api/v1/exams:batch", Roles(Role::kClinician), SubmitExamBatch);
+  router->Post("/api/v1/exams:batch", "/api/v1/exams:batch", Roles(Role::kClinician),
+               SubmitExamBatch);
   router->Get("/api/v1/exams", "/api/v1/exams", kExamReaders, ListExams);
   router->Get(R"(/api/v1/exams/(\d+))", "/api/v1/exams/{id}", kExamReaders, GetExam);
 }

@@ -26,7 +26,8 @@ using Code = storage::StoreStatus::Code;
 // whole file, which the registry and the signature cover.
 std::string ModelEtag(const storage::ModelRecord& m) {
   return "\"" +
-         fetal::BundleContentHash(reinterpret_cast<const uint8_t*>(m.bundle.data()), m.bundle.size()) +
+         fetal::BundleContentHash(reinterpret_cast<const uint8_t*>(m.bundle.data()),
+                                  m.bundle.size()) +
          "\"";
 }
 
@@ -47,7 +48,8 @@ void SendBundle(const httplib::Request& req, httplib::Response& res, const stora
   res.set_content(m.bundle, "application/octet-stream");
 }
 
-void ListModels(const Services& svc, const httplib::Request&, httplib::Response& res, const Caller&) {
+void ListModels(const Services& svc, const httplib::Request&, httplib::Response& res,
+                const Caller&) {
   std::vector<storage::ModelRecord> models;
   StoreStatus s = svc.store->ListModels(&models);
   if (!s.ok()) {
@@ -63,7 +65,8 @@ void ListModels(const Services& svc, const httplib::Request&, httplib::Response&
   SendJson(res, 200, json{{"models", std::move(out)}, {"active_version", active}});
 }
 
-void GetActiveModel(const Services& svc, const httplib::Request& req, httplib::Response& res, const Caller&) {
+void GetActiveModel(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                    const Caller&) {
   std::shared_ptr<const storage::ModelRecord> model;
   StoreStatus s = svc.registry->Active(&model);
   if (s.code() == Code::kNotFound) {
@@ -84,7 +87,7 @@ bool FindModelVersion(const Services& svc, const httplib::Request& req, httplib:
                       storage::ModelRecord* model) {
   int64_t version;
   StoreStatus s = ParseId(req.matches[1], &version) ? svc.store->GetModel(version, model)
-                                                     : StoreStatus::NotFound("no such version");
+                                                    : StoreStatus::NotFound("no such version");
   if (s.code() == Code::kNotFound) {
     SendError(res, 404, "not_found", "no model version " + std::string(req.matches[1]));
     return false;
@@ -96,7 +99,8 @@ bool FindModelVersion(const Services& svc, const httplib::Request& req, httplib:
   return true;
 }
 
-void GetModel(const Services& svc, const httplib::Request& req, httplib::Response& res, const Caller&) {
+void GetModel(const Services& svc, const httplib::Request& req, httplib::Response& res,
+              const Caller&) {
   storage::ModelRecord model;
   if (!FindModelVersion(svc, req, res, &model)) return;
   // A version's bytes never change once registered.
@@ -109,7 +113,8 @@ void GetModelSignature(const Services& svc, const httplib::Request& req, httplib
   if (!FindModelVersion(svc, req, res, &model)) return;
   if (model.signature.empty()) {
     SendError(res, 404, "not_found",
-              "model version " + std::to_string(model.version) + " was registered without a signature");
+              "model version " + std::to_string(model.version) +
+                  " was registered without a signature");
     return;
   }
   SendJson(res, 200,
@@ -117,14 +122,16 @@ void GetModelSignature(const Services& svc, const httplib::Request& req, httplib
                 {"sha256", model.sha256},
                 {"signature", model.signature},
                 {"algorithm", "ECDSA P-256 with SHA-256 over the bundle bytes"},
-                {"encoding", "base64 of the 64-byte IEEE P1363 form (r || s), as WebCrypto verify takes"}});
+                {"encoding",
+                 "base64 of the 64-byte IEEE P1363 form (r || s), as WebCrypto verify takes"}});
 }
 
 void UploadModel(const Services& svc, const httplib::Request& req, httplib::Response& res,
                  const Caller& caller) {
   if (!RequireBody(req, res, svc.config->max_model_body, "application/octet-stream")) return;
   std::string signature = req.get_header_value("X-Model-Signature");
-  while (!signature.empty() && (signature.back() == ' ' || signature.back() == '\n' || signature.back() == '\r')) {
+  while (!signature.empty() &&
+         (signature.back() == ' ' || signature.back() == '\n' || signature.back() == '\r')) {
     signature.pop_back();
   }
   const std::string sha256 = Sha256Hex(req.body.data(), req.body.size());
@@ -132,7 +139,8 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
     // Refused uploads are security-relevant; record them (best effort: the refusal stands anyway).
     storage::AuditEvent ignored;
     svc.store->AppendAudit(storage::AuditEntry{caller.actor(), "model.upload", "", "refused",
-                                               why.code + ": " + why.message + " (sha256=" + sha256 + ")"},
+                                               why.code + ": " + why.message +
+                                                   " (sha256=" + sha256 + ")"},
                            &ignored);
     SendError(res, why.http_status, why.code, why.message, why.field);
   };
@@ -155,7 +163,8 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
     refuse(UploadRefusal{409, "version_not_newer",
                          "the bundle says model_version " + std::to_string(model.model_version) +
                              " but the registry already holds version " + std::to_string(newest) +
-                             "; an upload needs a higher version (roll back with POST /api/v1/models/{version}/activate)",
+                             "; an upload needs a higher version (roll back with POST "
+                             "/api/v1/models/{version}/activate)",
                          "model_version"});
     return;
   }

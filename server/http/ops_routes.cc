@@ -26,7 +26,8 @@ void Health(const Services& svc, const httplib::Request&, httplib::Response& res
   json active = nullptr;
   if (ping.ok()) {
     std::shared_ptr<const storage::ModelRecord> model;
-    if (svc.registry->Active(&model).ok()) active = {{"version", model->version}, {"sha256", model->sha256}};
+    if (svc.registry->Active(&model).ok())
+      active = {{"version", model->version}, {"sha256", model->sha256}};
   }
   bool healthy = ping.ok() && !active.is_null();
   SendJson(res, healthy ? 200 : 503,
@@ -38,42 +39,55 @@ void Health(const Services& svc, const httplib::Request&, httplib::Response& res
 }
 
 // One Prometheus gauge or counter with its HELP and TYPE lines.
-void AppendMetric(const char* name, const char* type, const char* help, long long value, std::string* out) {
+void AppendMetric(const char* name, const char* type, const char* help, long long value,
+                  std::string* out) {
   char buf[512];
-  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type, name, value);
+  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type,
+                name, value);
   *out += buf;
 }
 
-void MetricsText(const Services& svc, const httplib::Request&, httplib::Response& res, const Caller&) {
+void MetricsText(const Services& svc, const httplib::Request&, httplib::Response& res,
+                 const Caller&) {
   std::string text = svc.metrics->Render();
   storage::StoreStats stats;
   StoreStatus s = svc.store->Stats(&stats);
-  AppendMetric("fetal_store_up", "gauge", "1 if the last storage query succeeded.", s.ok() ? 1 : 0, &text);
+  AppendMetric("fetal_store_up", "gauge", "1 if the last storage query succeeded.", s.ok() ? 1 : 0,
+               &text);
   if (s.ok()) {
     AppendMetric("fetal_exams_stored", "gauge", "Exams in the database.", stats.exams, &text);
     AppendMetric("fetal_exams_mismatched", "gauge",
-                 "Stored exams whose server result disagreed with the client's.", stats.mismatches, &text);
-    AppendMetric("fetal_audit_chain_length", "gauge", "Events in the audit chain.", stats.audit_length, &text);
+                 "Stored exams whose server result disagreed with the client's.", stats.mismatches,
+                 &text);
+    AppendMetric("fetal_audit_chain_length", "gauge", "Events in the audit chain.",
+                 stats.audit_length, &text);
     AppendMetric("fetal_store_commits_total", "counter",
-                 "Transactions committed by this process's store (group commit).", stats.commits, &text);
-    AppendMetric("fetal_store_committed_writes_total", "counter",
-                 "Writes carried by those transactions; divided by commits it is the mean group size.",
-                 stats.committed_writes, &text);
+                 "Transactions committed by this process's store (group commit).", stats.commits,
+                 &text);
+    AppendMetric(
+        "fetal_store_committed_writes_total", "counter",
+        "Writes carried by those transactions; divided by commits it is the mean group size.",
+        stats.committed_writes, &text);
   }
   std::shared_ptr<const storage::ModelRecord> model;
   if (svc.registry->Active(&model).ok()) {
-    AppendMetric("fetal_active_model_version", "gauge", "Registry version of the active model.", model->version,
-                 &text);
+    AppendMetric("fetal_active_model_version", "gauge", "Registry version of the active model.",
+                 model->version, &text);
   }
   res.status = 200;
   res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-void Session(const Services&, const httplib::Request&, httplib::Response& res, const Caller& caller) {
-  SendJson(res, 200, json{{"token_id", caller.token_id}, {"name", caller.name}, {"role", RoleName(caller.role)}});
+void Session(const Services&, const httplib::Request&, httplib::Response& res,
+             const Caller& caller) {
+  SendJson(res, 200,
+           json{{"token_id", caller.token_id},
+                {"name", caller.name},
+                {"role", RoleName(caller.role)}});
 }
 
-void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Response& res, const Caller&) {
+void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                 const Caller&) {
   RequestContext& request = CurrentRequest();
   request.route = "static";
   if (req.path == "/api" || req.path.compare(0, 5, "/api/") == 0) {
@@ -84,7 +98,8 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
   StaticFile file;
   if (!svc.static_files->Resolve(req.path, &file)) {
     SendError(res, 404, "not_found",
-              svc.static_files->enabled() ? "no file " + req.path : "this server serves no web app (no --web-root)");
+              svc.static_files->enabled() ? "no file " + req.path
+                                          : "this server serves no web app (no --web-root)");
     return;
   }
   res.set_header("Cache-Control", file.cache_control);

@@ -24,7 +24,8 @@ bool ParseId(const std::string& text, int64_t* out) {
   return true;
 }
 
-bool PathId(const httplib::Request& req, httplib::Response& res, const std::string& what, int64_t* out) {
+bool PathId(const httplib::Request& req, httplib::Response& res, const std::string& what,
+            int64_t* out) {
   if (ParseId(req.matches[1], out)) return true;
   SendError(res, 404, "not_found", "no " + what + " " + std::string(req.matches[1]));
   return false;
@@ -38,7 +39,8 @@ bool OnlyKnownParams(const httplib::Request& req, httplib::Response& res,
     if (found) continue;
     std::string list;
     for (const char* n : known) list += (list.empty() ? "" : ", ") + std::string(n);
-    SendError(res, 400, "invalid_parameter", "unknown query parameter " + k + "; known: " + list, k);
+    SendError(res, 400, "invalid_parameter", "unknown query parameter " + k + "; known: " + list,
+              k);
     return false;
   }
   return true;
@@ -53,8 +55,8 @@ bool QueryInt(const httplib::Request& req, httplib::Response& res, const char* n
   long long x = std::strtoll(v.c_str(), &end, 10);
   if (v.empty() || errno != 0 || *end != '\0' || x < min || x > max) {
     SendError(res, 400, "invalid_parameter",
-              std::string("query parameter ") + name + " must be an integer from " + std::to_string(min) +
-                  " to " + std::to_string(max) + ", got \"" + v + "\"",
+              std::string("query parameter ") + name + " must be an integer from " +
+                  std::to_string(min) + " to " + std::to_string(max) + ", got \"" + v + "\"",
               name);
     return false;
   }
@@ -80,7 +82,8 @@ bool QueryTime(const httplib::Request& req, httplib::Response& res, const char* 
   }
   SendError(res, 400, "invalid_parameter",
             std::string("query parameter ") + name +
-                " must be an ISO 8601 time with zone (2026-11-28T13:00:00Z) or milliseconds since the epoch, got \"" +
+                " must be an ISO 8601 time with zone (2026-11-28T13:00:00Z) or milliseconds since "
+                "the epoch, got \"" +
                 v + "\"",
             name);
   return false;

@@ -25,7 +25,8 @@ inline constexpr int kMaxPageLimit = 1000;
 // Decimal id from a route capture; false when it does not fit an int64.
 bool ParseId(const std::string& text, int64_t* out);
 // The id in the path's first capture; when it cannot be one, answers 404 "no <what> <capture>".
-bool PathId(const httplib::Request& req, httplib::Response& res, const std::string& what, int64_t* out);
+bool PathId(const httplib::Request& req, httplib::Response& res, const std::string& what,
+            int64_t* out);
 
 // Refuses any parameter not in `known`.
 bool OnlyKnownParams(const httplib::Request& req, httplib::Response& res,

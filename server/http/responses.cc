@@ -19,8 +19,8 @@ void SendJson(httplib::Response& res, int status, const json& body) {
   res.set_content(Dump(body), "application/json");
 }
 
-void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message,
-               const std::string& field, json details) {
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message, const std::string& field, json details) {
   json error = {{"code", code}, {"message", message}};
   if (!field.empty()) error["field"] = field;
   if (!details.is_null()) error["details"] = std::move(details);
@@ -32,23 +32,16 @@ void SendStoreError(httplib::Response& res, const storage::StoreStatus& s) {
     case Code::kInvalidArgument:
       SendError(res, 400, "invalid_argument", s.message(), s.field());
       return;
-    case Code::kNotFound:
-      SendError(res, 404, "not_found", s.message(), s.field());
-      return;
-    case Code::kConflict:
-      SendError(res, 409, "conflict", s.message(), s.field());
-      return;
+    case Code::kNotFound: SendError(res, 404, "not_found", s.message(), s.field()); return;
+    case Code::kConflict: SendError(res, 409, "conflict", s.message(), s.field()); return;
     case Code::kUnavailable:
       res.set_header("Retry-After", "1");
       SendError(res, 503, "storage_unavailable",
                 "storage is unavailable, nothing was changed; retry later: " + s.message());
       return;
-    case Code::kCorruption:
-      SendError(res, 500, "storage_corrupt", s.message());
-      return;
+    case Code::kCorruption: SendError(res, 500, "storage_corrupt", s.message()); return;
     case Code::kOk:
-    case Code::kInternal:
-      break;
+    case Code::kInternal: break;
   }
   SendError(res, 500, "internal", s.message());
 }
@@ -60,8 +53,8 @@ void SendValidation(httplib::Response& res, const std::vector<FieldError>& error
   }
   std::string message = errors.size() == 1
                             ? errors[0].message
-                            : std::to_string(errors.size()) + " fields are invalid (see details); first: " +
-                                  errors[0].message;
+                            : std::to_string(errors.size()) +
+                                  " fields are invalid (see details); first: " + errors[0].message;
   if (errors.size() > kMaxErrorDetails) {
     message += " (" + std::to_string(kMaxErrorDetails) + " of them are listed)";
   }

@@ -24,8 +24,9 @@ namespace server {
 std::string Dump(const nlohmann::json& j);
 
 void SendJson(httplib::Response& res, int status, const nlohmann::json& body);
-void SendError(httplib::Response& res, int status, const std::string& code, const std::string& message,
-               const std::string& field = {}, nlohmann::json details = nullptr);
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message, const std::string& field = {},
+               nlohmann::json details = nullptr);
 // 400 / 404 / 409 / 503 (with Retry-After) / 500 for a failed store call.
 void SendStoreError(httplib::Response& res, const storage::StoreStatus& s);
 // 422 validation_failed listing every error (at most 200 of them). Precondition: !errors.empty().

@@ -10,11 +10,13 @@ namespace server {
 Router::Router(httplib::Server* http, Authenticator* auth, Services services)
     : http_(http), auth_(auth), services_(std::move(services)) {}
 
-void Router::Get(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler) {
+void Router::Get(const std::string& pattern, const std::string& label, RoleSet roles,
+                 Handler handler) {
   Add(false, pattern, label, roles, handler);
 }
 
-void Router::Post(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler) {
+void Router::Post(const std::string& pattern, const std::string& label, RoleSet roles,
+                  Handler handler) {
   Add(true, pattern, label, roles, handler);
 }
 

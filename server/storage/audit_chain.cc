@@ -61,7 +61,8 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
     if (hi > 0) {
       SqlRows exam_rows;
       if (hi - lo <= 4 * kChunk) {
-        s = c->Exec(std::string("SELECT ") + kExamColumns + " FROM exams WHERE id >= $1 AND id <= $2",
+        s = c->Exec(std::string("SELECT ") + kExamColumns +
+                        " FROM exams WHERE id >= $1 AND id <= $2",
                     {SqlValue::Int(lo), SqlValue::Int(hi)}, &exam_rows);
         if (!s.ok()) return s;
       } else {
@@ -82,8 +83,8 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
         return fail(expected_seq, "audit event " + std::to_string(expected_seq) + " is missing");
       }
       if (e.prev_hash != r.head_hash) {
-        return fail(e.seq, "prev_hash does not equal the hash of event " +
-                               std::to_string(e.seq - 1));
+        return fail(e.seq,
+                    "prev_hash does not equal the hash of event " + std::to_string(e.seq - 1));
       }
       std::string hash = AuditEventHash(e.prev_hash, e.seq, e.time_ms, e.entry);
       if (hash != e.hash) {
@@ -97,7 +98,8 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
         }
         ExamRecord exam;
         s = RowToExam(it->second, &exam);
-        if (!s.ok()) return fail(e.seq, "exam " + std::to_string(id) + " is unreadable: " + s.message());
+        if (!s.ok())
+          return fail(e.seq, "exam " + std::to_string(id) + " is unreadable: " + s.message());
         if (exam.audit_seq != e.seq) {
           return fail(e.seq, "exam " + std::to_string(id) + " points at audit seq " +
                                  std::to_string(exam.audit_seq));
@@ -152,14 +154,15 @@ StoreStatus StartChain(WriteTxn& txn) {
 StoreStatus AppendEvent(WriteTxn& txn, const AuditEntry& entry, AuditEvent* out) {
   const int64_t seq = txn.head.seq + 1;
   std::string hash = AuditEventHash(txn.head.hash, seq, txn.now_ms, entry);
-  StoreStatus s = txn.Exec(
-      std::string("INSERT INTO audit (") + kAuditColumns +
-          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-      {SqlValue::Int(seq), SqlValue::Int(txn.now_ms), SqlValue::Text(entry.actor.name),
-       SqlValue::Text(entry.actor.role), SqlValue::Text(entry.actor.request_id),
-       SqlValue::Text(entry.action), SqlValue::Text(entry.object), SqlValue::Text(entry.outcome),
-       SqlValue::Text(entry.details), SqlValue::Text(txn.head.hash), SqlValue::Text(hash)},
-      nullptr);
+  StoreStatus s =
+      txn.Exec(std::string("INSERT INTO audit (") + kAuditColumns +
+                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+               {SqlValue::Int(seq), SqlValue::Int(txn.now_ms), SqlValue::Text(entry.actor.name),
+                SqlValue::Text(entry.actor.role), SqlValue::Text(entry.actor.request_id),
+                SqlValue::Text(entry.action), SqlValue::Text(entry.object),
+                SqlValue::Text(entry.outcome), SqlValue::Text(entry.details),
+                SqlValue::Text(txn.head.hash), SqlValue::Text(hash)},
+               nullptr);
   if (!s.ok()) return s;
   if (out) {
     out->seq = seq;
@@ -175,9 +178,8 @@ StoreStatus AppendEvent(WriteTxn& txn, const AuditEntry& entry, AuditEvent* out)
 
 StoreStatus VerifyChain(Dialect dialect, SqlConn* conn, AuditVerifyResult* result) {
   // One snapshot for the whole walk: concurrent appends neither break nor extend it.
-  StoreStatus s = conn->Exec(dialect == Dialect::kPostgres
-                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                                 : "BEGIN");
+  StoreStatus s = conn->Exec(
+      dialect == Dialect::kPostgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
   if (!s.ok()) return s;
   s = VerifyInSnapshot(conn, result);
   StoreStatus end = conn->Exec("ROLLBACK");

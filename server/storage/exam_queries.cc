@@ -116,7 +116,8 @@ struct SqlStore::PreparedExam {
 };
 
 StoreStatus SqlStore::SubmitExam(const ExamInput& exam, const Actor& by, SubmitResult* out) {
-  if (by.name.empty()) return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
+  if (by.name.empty())
+    return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
   StoreStatus s = CheckExam(exam, "");
   if (!s.ok()) return s;
   PreparedExam prepared(exam, by.name);
@@ -129,7 +130,8 @@ StoreStatus SqlStore::SubmitExam(const ExamInput& exam, const Actor& by, SubmitR
 
 StoreStatus SqlStore::SubmitExamBatch(const std::vector<ExamInput>& exams, const Actor& by,
                                       std::vector<SubmitResult>* out) {
-  if (by.name.empty()) return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
+  if (by.name.empty())
+    return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
   if (exams.empty()) return StoreStatus::InvalidArgument("the batch is empty", "exams");
   if (exams.size() > kMaxBatch) {
     return StoreStatus::InvalidArgument("a batch holds at most 10000 exams", "exams");
@@ -142,16 +144,18 @@ StoreStatus SqlStore::SubmitExamBatch(const std::vector<ExamInput>& exams, const
     prepared.emplace_back(exams[i], by.name);
   }
   std::vector<SubmitResult> results;
-  StoreStatus s = committer_->Run([&](WriteTxn& txn) -> StoreStatus {
-    results.clear();
-    results.resize(exams.size());
-    for (size_t i = 0; i < exams.size(); ++i) {
-      StoreStatus st =
-          SubmitInTxn(txn, prepared[i], by, "exams[" + std::to_string(i) + "].", &results[i]);
-      if (!st.ok()) return st;  // the committer rolls the whole batch back to its savepoint
-    }
-    return StoreStatus::Ok();
-  }, Isolation::kSavepoint, static_cast<int64_t>(exams.size()));
+  StoreStatus s = committer_->Run(
+      [&](WriteTxn& txn) -> StoreStatus {
+        results.clear();
+        results.resize(exams.size());
+        for (size_t i = 0; i < exams.size(); ++i) {
+          StoreStatus st =
+              SubmitInTxn(txn, prepared[i], by, "exams[" + std::to_string(i) + "].", &results[i]);
+          if (!st.ok()) return st;  // the committer rolls the whole batch back to its savepoint
+        }
+        return StoreStatus::Ok();
+      },
+      Isolation::kSavepoint, static_cast<int64_t>(exams.size()));
   if (s.ok()) *out = std::move(results);
   return s;
 }
@@ -188,9 +192,8 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
        SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
        SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
        SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
-       SqlValue::Text(in.patient_ref), SqlValue::Text(in.note),
-       SqlValue::Text(in.client_timestamp), SqlValue::Int(rec.received_ms),
-       SqlValue::Int(rec.audit_seq)},
+       SqlValue::Text(in.patient_ref), SqlValue::Text(in.note), SqlValue::Text(in.client_timestamp),
+       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return FindReplay(txn, in, by, field_prefix, out);
@@ -235,9 +238,11 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
                                                  const Actor& by, ExamRecord* rec) {
   if (txn.exam_ids.empty()) {
     SqlRows ids;
-    StoreStatus s = txn.Exec(
-        "SELECT nextval('exams_id_seq') FROM generate_series(1, $1::int)",
-        {SqlValue::Int(std::max<int64_t>(1, std::min<int64_t>(txn.exams_expected, 10000)))}, &ids);
+    StoreStatus s =
+        txn.Exec("SELECT nextval('exams_id_seq') FROM generate_series(1, $1::int)",
+                 {SqlValue::Int(
+                     std::max<int64_t>(1, std::min<int64_t>(txn.exams_expected, 10000)))},
+                 &ids);
     if (!s.ok()) return s;
     for (const auto& row : ids) txn.exam_ids.push_back(row.at(0).AsInt());
     std::sort(txn.exam_ids.rbegin(), txn.exam_ids.rend());
@@ -265,15 +270,29 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
       "details, prev_hash, hash) SELECT $17::bigint, $16::bigint, $2::text, $18::text, "
       "$19::text, 'exam.submit', $20::text, 'ok', $21::text, $22::text, $23::text FROM e "
       "RETURNING seq",
-      {SqlValue::Int(id), SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id),
-       SqlValue::Text(in.body_sha256), SqlValue::Text(n.features), SqlValue::Int(in.client_class),
-       SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
-       SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
-       SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
-       SqlValue::Text(in.patient_ref), SqlValue::Text(in.note),
-       SqlValue::Text(in.client_timestamp), SqlValue::Int(rec->received_ms), SqlValue::Int(seq),
-       SqlValue::Text(by.role), SqlValue::Text(by.request_id), SqlValue::Text(e.object),
-       SqlValue::Text(e.details), SqlValue::Text(txn.head.hash), SqlValue::Text(hash)},
+      {SqlValue::Int(id),
+       SqlValue::Text(by.name),
+       SqlValue::Text(in.client_exam_id),
+       SqlValue::Text(in.body_sha256),
+       SqlValue::Text(n.features),
+       SqlValue::Int(in.client_class),
+       SqlValue::Text(n.client_probabilities),
+       SqlValue::Int(in.model_version),
+       SqlValue::Int(in.server_class),
+       SqlValue::Text(n.server_probabilities),
+       SqlValue::Int(in.agreement ? 1 : 0),
+       SqlValue::Double(in.max_abs_diff),
+       SqlValue::Text(in.patient_ref),
+       SqlValue::Text(in.note),
+       SqlValue::Text(in.client_timestamp),
+       SqlValue::Int(rec->received_ms),
+       SqlValue::Int(seq),
+       SqlValue::Text(by.role),
+       SqlValue::Text(by.request_id),
+       SqlValue::Text(e.object),
+       SqlValue::Text(e.details),
+       SqlValue::Text(txn.head.hash),
+       SqlValue::Text(hash)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return StoreStatus::Ok();  // known key

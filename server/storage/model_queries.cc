@@ -18,38 +18,43 @@ StoreStatus SqlStore::PutModel(const ModelInput& model, const Actor& by, ModelRe
                                         "sha256");
   }
   ModelRecord rec;
-  StoreStatus s = committer_->Run([&](WriteTxn& txn) -> StoreStatus {
-    SqlRows rows;
-    int64_t version = model.version;
-    StoreStatus st;
-    if (version == 0) {
-      st = txn.Exec("SELECT COALESCE(MAX(version), 0) + 1 FROM models", {}, &rows);
-      if (!st.ok()) return st;
-      version = rows.at(0).at(0).AsInt();
-    } else {
-      st = txn.Exec("SELECT version FROM models WHERE version = $1", {SqlValue::Int(version)}, &rows);
-      if (!st.ok()) return st;
-      if (!rows.empty()) {
-        return StoreStatus::Conflict("model version " + std::to_string(version) + " already exists",
-                                     "version");
-      }
-    }
-    st = txn.Exec(
-        "INSERT INTO models (version, sha256, signature, metadata_json, created_ms, active, "
-        "bundle) VALUES ($1, $2, $3, $4, $5, 0, $6)",
-        {SqlValue::Int(version), SqlValue::Text(model.sha256), SqlValue::Text(model.signature),
-         SqlValue::Text(model.metadata_json), SqlValue::Int(txn.now_ms),
-         SqlValue::Blob(model.bundle)},
-        nullptr);
-    if (!st.ok()) return st;
-    rec.version = version;
-    rec.sha256 = model.sha256;
-    rec.signature = model.signature;
-    rec.metadata_json = model.metadata_json;
-    rec.created_ms = txn.now_ms;
-    AuditEntry e{by, "model.put", "model/" + std::to_string(version), "ok", "sha256=" + model.sha256};
-    return AppendEvent(txn, e, nullptr);
-  }, Isolation::kSavepoint);
+  StoreStatus s = committer_->Run(
+      [&](WriteTxn& txn) -> StoreStatus {
+        SqlRows rows;
+        int64_t version = model.version;
+        StoreStatus st;
+        if (version == 0) {
+          st = txn.Exec("SELECT COALESCE(MAX(version), 0) + 1 FROM models", {}, &rows);
+          if (!st.ok()) return st;
+          version = rows.at(0).at(0).AsInt();
+        } else {
+          st = txn.Exec("SELECT version FROM models WHERE version = $1", {SqlValue::Int(version)},
+                        &rows);
+          if (!st.ok()) return st;
+          if (!rows.empty()) {
+            return StoreStatus::Conflict("model version " + std::to_string(version) +
+                                             " already exists",
+                                         "version");
+          }
+        }
+        st = txn.Exec(
+            "INSERT INTO models (version, sha256, signature, metadata_json, created_ms, active, "
+            "bundle) VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            {SqlValue::Int(version), SqlValue::Text(model.sha256), SqlValue::Text(model.signature),
+             SqlValue::Text(model.metadata_json), SqlValue::Int(txn.now_ms),
+             SqlValue::Blob(model.bundle)},
+            nullptr);
+        if (!st.ok()) return st;
+        rec.version = version;
+        rec.sha256 = model.sha256;
+        rec.signature = model.signature;
+        rec.metadata_json = model.metadata_json;
+        rec.created_ms = txn.now_ms;
+        AuditEntry e{by, "model.put", "model/" + std::to_string(version), "ok",
+                     "sha256=" + model.sha256};
+        return AppendEvent(txn, e, nullptr);
+      },
+      Isolation::kSavepoint);
   if (s.ok()) *out = std::move(rec);
   return s;
 }
@@ -72,7 +77,8 @@ StoreStatus SqlStore::ListModels(std::vector<ModelRecord>* out) {
 StoreStatus SqlStore::GetModel(int64_t version, ModelRecord* out) {
   SqlRows rows;
   StoreStatus s = readers_.Run([&](SqlConn* c) {
-    return c->Exec(std::string("SELECT ") + kModelColumns + ", bundle FROM models WHERE version = $1",
+    return c->Exec(std::string("SELECT ") + kModelColumns +
+                       ", bundle FROM models WHERE version = $1",
                    {SqlValue::Int(version)}, &rows);
   });
   if (!s.ok()) return s;
@@ -95,25 +101,28 @@ StoreStatus SqlStore::GetActiveModel(ModelRecord* out) {
 }
 
 StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by) {
-  return committer_->Run([&](WriteTxn& txn) -> StoreStatus {
-    SqlRows rows;
-    StoreStatus st = txn.Exec("SELECT version FROM models WHERE version = $1",
-                              {SqlValue::Int(version)}, &rows);
-    if (!st.ok()) return st;
-    if (rows.empty()) return StoreStatus::NotFound("no model version " + std::to_string(version));
-    rows.clear();
-    st = txn.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
-    if (!st.ok()) return st;
-    std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
-    st = txn.Exec(
-        "UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END "
-        "WHERE active = 1 OR version = $1",
-        {SqlValue::Int(version)}, nullptr);
-    if (!st.ok()) return st;
-    AuditEntry e{by, "model.activate", "model/" + std::to_string(version), "ok",
-                 "previous=" + previous};
-    return AppendEvent(txn, e, nullptr);
-  }, Isolation::kSavepoint);
+  return committer_->Run(
+      [&](WriteTxn& txn) -> StoreStatus {
+        SqlRows rows;
+        StoreStatus st = txn.Exec("SELECT version FROM models WHERE version = $1",
+                                  {SqlValue::Int(version)}, &rows);
+        if (!st.ok()) return st;
+        if (rows.empty())
+          return StoreStatus::NotFound("no model version " + std::to_string(version));
+        rows.clear();
+        st = txn.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
+        if (!st.ok()) return st;
+        std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
+        st = txn.Exec(
+            "UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END "
+            "WHERE active = 1 OR version = $1",
+            {SqlValue::Int(version)}, nullptr);
+        if (!st.ok()) return st;
+        AuditEntry e{by, "model.activate", "model/" + std::to_string(version), "ok",
+                     "previous=" + previous};
+        return AppendEvent(txn, e, nullptr);
+      },
+      Isolation::kSavepoint);
 }
 
 }  // namespace storage

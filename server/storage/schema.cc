@@ -10,6 +10,8 @@ std::string CreateTables(Dialect d) {
   const bool pg = d == Dialect::kPostgres;
   const std::string autoid = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
   const std::string blob = pg ? "BYTEA" : "BLOB";
+  // The DDL stays laid out as SQL, a few columns per line.
+  // clang-format off
   return
       "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
       "INSERT INTO storage_meta (key, value) VALUES ('schema_version', '1') "
@@ -38,15 +40,16 @@ std::string CreateTables(Dialect d) {
       "  version BIGINT PRIMARY KEY, sha256 TEXT NOT NULL, signature TEXT NOT NULL,"
       "  metadata_json TEXT NOT NULL, created_ms BIGINT NOT NULL,"
       "  active INTEGER NOT NULL DEFAULT 0, bundle " + blob + " NOT NULL);";
+  // clang-format on
 }
 
 }  // namespace
 
 StoreStatus Migrate(Dialect dialect, SqlConn* conn) {
-  std::string script = dialect == Dialect::kSqlite
-                           ? "BEGIN IMMEDIATE;" + CreateTables(dialect) + "COMMIT;"
-                           : std::string("BEGIN;") + kChainLockSql + ";" + CreateTables(dialect) +
-                                 "COMMIT;";
+  std::string script =
+      dialect == Dialect::kSqlite
+          ? "BEGIN IMMEDIATE;" + CreateTables(dialect) + "COMMIT;"
+          : std::string("BEGIN;") + kChainLockSql + ";" + CreateTables(dialect) + "COMMIT;";
   StoreStatus s = conn->ExecScript(script);
   if (!s.ok()) conn->ExecScript("ROLLBACK");
   return s;

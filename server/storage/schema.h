@@ -14,9 +14,11 @@ inline constexpr char kExamColumns[] =
     "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq";
 inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
-inline constexpr char kTokenColumns[] = "id, name, role, token_sha256, created_ms, revoked, revoked_ms";
+inline constexpr char kTokenColumns[] =
+    "id, name, role, token_sha256, created_ms, revoked, revoked_ms";
 // Without the bundle; append ", bundle" to read it too.
-inline constexpr char kModelColumns[] = "version, sha256, signature, metadata_json, created_ms, active";
+inline constexpr char kModelColumns[] =
+    "version, sha256, signature, metadata_json, created_ms, active";
 
 // PostgreSQL: the transaction-scoped advisory lock that serializes every writer of the audit
 // chain across processes. Any constant works; it only has to be the same for every instance.
