@@ -4,6 +4,9 @@
 // Every writer of the chain (in every process on the database) holds the chain lock from the
 // moment it reads the head until it commits, so the chain stays one linear sequence: SQLite's
 // BEGIN IMMEDIATE is that lock, PostgreSQL takes a transaction-scoped advisory lock.
+//
+// Thread-safety: StartChain and AppendEvent run on the committer thread, inside its transaction;
+// VerifyChain on a reader's connection. None keeps state between calls.
 #pragma once
 
 #include "storage/sql.h"

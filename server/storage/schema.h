@@ -1,5 +1,7 @@
 // The tables (docs/storage.md "Tables"), their column lists in the order rows.h reads them, and
 // the migration that creates them. Internal to fetal_storage.
+//
+// Thread-safety: constants, and Migrate, which runs on the connection it is given.
 #pragma once
 
 #include "storage/sql.h"
