@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,12 +151,18 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
   std::ifstream existing(log_path);
   std::string before((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
   const size_t offset = before.size();  // a restart appends to the same log
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     *error = "fork failed";
     return false;
   }
   if (pid == 0) {
+    // A test process that dies without stopping the server (a crash, a sanitizer ending it) takes
+    // the server with it. The signal follows the thread that forked: servers are started from
+    // the test's main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       dup2(fd, 1);
