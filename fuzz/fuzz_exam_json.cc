@@ -80,7 +80,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     record.input = exam;
     record.submitted_by = "fuzz";
     record.received_ms = 1795000000000;
-    (void)fetal::server::ExamToJson(record).dump();
+    std::string text;
+    fetal::server::AppendExamJson(record, nullptr, "", &text);
+    FUZZ_CHECK(!json::parse(text, nullptr, false).is_discarded(), "the stored exam renders as valid JSON");
   }
   return 0;
 }

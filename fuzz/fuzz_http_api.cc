@@ -5,7 +5,7 @@
 // the fuzzed bytes with its own key so they get past the signature check into the bundle
 // parser and self-test), and the query parameters of the list routes.
 //
-// Promise checked (issue 3): client input never causes a 5xx or a crash; every API error is the
+// Promise checked: client input never causes a 5xx or a crash; every API error is the
 // JSON shape {"error": {"code", "message"}}.
 //
 // Input layout: byte 0 picks the route and variant, the rest is the body or query string.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, checks the C++ formatting, builds everything, and runs the
-# native suites (ctest, which starts its own throwaway PostgreSQL), the sanitizer build of the
-# model core, the WebAssembly tests in Node, the end-to-end tests in real Chromium against the
+# native suites (ctest, which starts its own throwaway PostgreSQL), the sanitizer builds (ASan +
+# UBSan of the model core, ThreadSanitizer of the server), the WebAssembly tests in Node, the end-to-end tests in real Chromium against the
 # real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
 # pass.
 #
@@ -106,6 +106,12 @@ step "sanitizer build (ASan + UBSan) of the model core and its tests"
 build asan-build 3600 bash -c 'cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_SANITIZE=ON \
   -DFETAL_BUILD_SERVER=OFF -DFETAL_BUILD_BENCH=OFF >/dev/null && cmake --build build-asan -j2'
 suite ctest-asan ctest 2400 bash -c 'cd build-asan && ctest --output-on-failure -j2 --timeout 1200'
+step "thread sanitizer build (TSan) of the server and its tests"
+# The server's threads (HTTP workers, the group committer, the reader pool, caches) under
+# ThreadSanitizer: the storage suite and the HTTP suites, each on SQLite and on a throwaway
+# PostgreSQL. A race ends the process that has it, which fails its suite (tests/server/CMakeLists.txt).
+build tsan-build 3600 bash -c 'cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_TSAN=ON -DFETAL_BUILD_BENCH=OFF >/dev/null && cmake --build build-tsan -j2 --target fetal-server storage_conformance_test server_unit_test http_api_test crash_test'
+suite ctest-tsan ctest 1200 bash -c 'cd build-tsan && ctest --output-on-failure -j2 --timeout 1200 -L "server|storage"'
 step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
 step "wasm tests (node)"
 suite node-wasm node 900 node --test tests/wasm/

@@ -3,6 +3,9 @@
 // A token is "fht_" + 43 characters of base64url (32 random bytes from OpenSSL's RAND_bytes).
 // Only its hex SHA-256 is stored. Lookups go by that hash; the stored hash is then compared with
 // CRYPTO_memcmp, so no timing depends on how much of a guessed secret was right.
+//
+// Thread-safety: the functions are pure; TokenCache and RateLimiter lock internally and may be
+// used from any number of threads. Lifetime: a TokenCache's store must outlive it.
 #pragma once
 
 #include <chrono>
@@ -60,7 +63,6 @@ class RateLimiter {
   RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
   // True if the request may proceed; otherwise *retry_after_s is how long to wait (>= 1).
   bool Allow(int64_t token_id, int* retry_after_s);
-  bool enabled() const { return rate_ > 0; }
 
  private:
   struct Bucket {

@@ -1,5 +1,8 @@
 // ServerConfig: every tunable of fetal-server, with its default, its flag and its environment
 // variable. Flags win over environment variables, which win over the defaults below.
+//
+// Thread-safety: ParseConfig reads the environment; call it before starting threads. A parsed
+// ServerConfig is a plain value.
 #pragma once
 
 #include <cstddef>

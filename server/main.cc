@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,15 +18,17 @@
 #include <thread>
 #include <vector>
 
+#include "api_json.h"
 #include "auth.h"
 #include "config.h"
-#include "exam_json.h"
 #include "fetal/bundle.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
+#include "http/responses.h"
 #include "http_server.h"
 #include "model_registry.h"
 #include "storage/store.h"
+#include "text/time_text.h"
 
 namespace fetal {
 namespace server {
@@ -125,23 +128,25 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
       return false;
     }
   }
-  Model model;
-  Status parsed = ReadBundle(data, bundle.size(), &model);
+  Model parsed_model;
+  Status parsed = ReadBundle(data, bundle.size(), &parsed_model);
   if (!parsed.ok()) {
     *error = config.default_model_path + " is not a valid bundle: " + parsed.ToString();
     return false;
   }
-  Status tested = ModelRegistry::SelfTest(model);
+  std::unique_ptr<Classifier> classifier;
+  Status tested = ModelRegistry::SelfTest(std::move(parsed_model), &classifier);
   if (!tested.ok()) {
     *error = config.default_model_path + " failed the self-test: " + tested.ToString();
     return false;
   }
+  const Model& model = classifier->model();
   storage::ModelInput input;
   input.version = model.model_version;
   input.bundle = bundle;
   input.signature = signature;
   input.sha256 = Sha256Hex(bundle.data(), bundle.size());
-  input.metadata_json = ModelMetadata(model, bundle.size()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  input.metadata_json = Dump(ModelMetadata(model, bundle.size()));
   storage::ModelRecord record;
   s = store->PutModel(input, kSystem, &record);
   if (s.code() == storage::StoreStatus::Code::kConflict) {
@@ -218,15 +223,21 @@ int Serve(const ServerConfig& config) {
   std::fflush(stdout);
 
   ApiServer* api_ptr = api.get();
-  std::thread signal_thread([stop_signals, api_ptr] {
+  std::atomic<bool> finished{false};
+  std::thread signal_thread([stop_signals, api_ptr, &finished] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (finished.load()) return;  // woken by the main thread below
     std::printf("fetal-server: %s received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     std::fflush(stdout);
     api_ptr->Stop();
   });
-  signal_thread.detach();
   api->Run();  // returns after Stop(), once the worker threads finished their requests
+  // The signal thread must be done with the server before the server is destroyed. Wake it in
+  // case it still waits (the signal is blocked, so it only ends sigwait), then join it.
+  finished.store(true);
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
   api.reset();
   store.reset();  // drains the committer: everything acknowledged is committed
   std::printf("fetal-server: stopped\n");
@@ -295,8 +306,8 @@ int TokenCommand(std::vector<std::string> args) {
     std::printf("%-6s %-24s %-10s %-25s %s\n", "ID", "NAME", "ROLE", "CREATED", "STATUS");
     for (const auto& t : tokens) {
       std::printf("%-6lld %-24s %-10s %-25s %s\n", static_cast<long long>(t.id), t.name.c_str(), t.role.c_str(),
-                  FormatTime(t.created_ms).c_str(),
-                  t.revoked ? ("revoked " + FormatTime(t.revoked_ms)).c_str() : "active");
+                  text::FormatTime(t.created_ms).c_str(),
+                  t.revoked ? ("revoked " + text::FormatTime(t.revoked_ms)).c_str() : "active");
     }
     return 0;
   }

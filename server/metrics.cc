@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "text/number_text.h"
+
 namespace fetal {
 namespace server {
 
@@ -48,9 +50,8 @@ std::string Metrics::Render() const {
   out += "# TYPE fetal_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     for (size_t i = 0; i < kBuckets.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "fetal_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                    route.c_str(), kBuckets[i], static_cast<unsigned long long>(h.buckets[i]));
-      out += buf;
+      out += "fetal_http_request_duration_seconds_bucket{route=\"" + route + "\",le=\"" +
+             text::Readable(kBuckets[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
     }
     std::snprintf(buf, sizeof buf,
                   "fetal_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"

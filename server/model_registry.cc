@@ -6,6 +6,7 @@
 
 #include "fetal/bundle.h"
 #include "fetal/signature.h"
+#include "text/number_text.h"
 
 namespace fetal {
 namespace server {
@@ -16,7 +17,7 @@ ModelRegistry::ModelRegistry(storage::Store* store, std::string public_key_pem,
                              std::chrono::milliseconds active_ttl)
     : store_(store), public_key_pem_(std::move(public_key_pem)), active_ttl_(active_ttl) {}
 
-StoreStatus ModelRegistry::Get(int64_t version, std::shared_ptr<const LoadedModel>* out) {
+StoreStatus ModelRegistry::Get(int64_t version, ModelVersion* out) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = loaded_.find(version);
@@ -29,23 +30,23 @@ StoreStatus ModelRegistry::Get(int64_t version, std::shared_ptr<const LoadedMode
   storage::ModelRecord record;
   StoreStatus s = store_->GetModel(version, &record);
   if (!s.ok()) return s;
-  auto loaded = std::make_shared<LoadedModel>();
-  loaded->version = version;
-  loaded->sha256 = record.sha256;
+  Model model;
   Status parsed = ReadBundle(reinterpret_cast<const uint8_t*>(record.bundle.data()),
-                             record.bundle.size(), &loaded->model);
+                             record.bundle.size(), &model);
   if (!parsed.ok()) {
     return StoreStatus::Corruption("stored bundle of model version " + std::to_string(version) +
                                    " does not load: " + parsed.ToString());
   }
-  Status created = Evaluator::Create(loaded->model, &loaded->evaluator);
+  std::unique_ptr<Classifier> classifier;
+  Status created = Classifier::Create(std::move(model), &classifier);
   if (!created.ok()) {
     return StoreStatus::Corruption("model version " + std::to_string(version) +
                                    " cannot be evaluated: " + created.ToString());
   }
+  ModelVersion loaded{version, record.sha256, std::move(classifier)};
   std::lock_guard<std::mutex> lock(mu_);
-  auto inserted = loaded_.emplace(version, std::move(loaded));
-  *out = inserted.first->second;
+  // Another request may have loaded it meanwhile; everyone uses the first one kept.
+  *out = loaded_.emplace(version, std::move(loaded)).first->second;
   return StoreStatus::Ok();
 }
 
@@ -74,7 +75,7 @@ void ModelRegistry::InvalidateActive() {
 }
 
 bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& signature,
-                                Model* model, UploadRefusal* why) const {
+                                std::unique_ptr<Classifier>* classifier, UploadRefusal* why) const {
   if (public_key_pem_.empty()) {
     *why = {403, "uploads_disabled",
             "model uploads are disabled: the server was started without --model-pubkey", ""};
@@ -96,50 +97,65 @@ bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& si
             "X-Model-Signature"};
     return false;
   }
-  Status parsed = ReadBundle(data, bundle.size(), model);
+  Model model;
+  Status parsed = ReadBundle(data, bundle.size(), &model);
   if (!parsed.ok()) {
     *why = {422, "bundle_invalid", "the bundle does not load: " + parsed.ToString(), "body"};
     return false;
   }
-  Status tested = SelfTest(*model);
+  Status tested = SelfTest(std::move(model), classifier);
   if (!tested.ok()) {
-    *why = {422, "self_test_failed", "the bundle failed the self-test: " + tested.message(), "body"};
+    *why = {422, "self_test_failed", "the bundle failed the self-test: " + tested.message(),
+            "body"};
     return false;
   }
   return true;
 }
 
-Status ModelRegistry::SelfTest(const Model& model) {
+Status ModelRegistry::SelfTest(Model model, std::unique_ptr<Classifier>* out) {
   // Rows of the dataset, one per class (Normal, Suspect, Pathological); all pass the validator.
   static const float kExams[3][kNumFeatures] = {
-      {131, 0.005f, 0.072f, 0.008f, 0.003f, 0, 0, 28, 1.4f, 0, 12.9f, 66, 88, 154, 5, 0, 135, 134, 137, 7, 1},
+      {131, 0.005f, 0.072f, 0.008f, 0.003f, 0,   0,   28,  1.4f, 0, 12.9f,
+       66,  88,     154,    5,      0,      135, 134, 137, 7,    1},
       {120, 0, 0, 0, 0, 0, 0, 73, 0.5f, 43, 2.4f, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1},
-      {134, 0.001f, 0, 0.01f, 0.009f, 0, 0, 26, 1.2f, 0, 0, 150, 50, 200, 5, 0, 139, 107, 107, 7, 0},
+      {134, 0.001f, 0,   0.01f, 0.009f, 0,   0,   26,  1.2f, 0, 0,
+       150, 50,     200, 5,     0,      139, 107, 107, 7,    0},
   };
-  std::unique_ptr<Evaluator> evaluator;
-  Status s = Evaluator::Create(model, &evaluator);
+  // float32 softmax outputs sum to 1 within a few ulps; anything further off is a broken model.
+  constexpr double kSumTolerance = 1e-4;
+  std::unique_ptr<Classifier> classifier;
+  Status s = Classifier::Create(std::move(model), &classifier);
   if (!s.ok()) return s;
+  ClassifyOptions options;
+  options.explain = false;
   for (int e = 0; e < 3; ++e) {
-    float calibrated[kNumClasses], raw[kNumClasses];
-    evaluator->Predict(kExams[e], calibrated);
-    evaluator->PredictRaw(kExams[e], raw);
-    for (const float* p : {calibrated, raw}) {
+    const std::string exam = "self-test exam " + std::to_string(e + 1);
+    Classification c;
+    classifier->Classify(kExams[e], options, &c);
+    if (!c.classified) {
+      std::string why;
+      for (const Finding& f : c.findings) {
+        if (f.severity == Severity::kError && why.empty()) why = f.message;
+      }
+      return Status::InvalidArgument(exam + " is refused by the validator: " + why);
+    }
+    for (const auto* p : {&c.probabilities, &c.raw_probabilities}) {
       double sum = 0;
       for (int k = 0; k < kNumClasses; ++k) {
-        if (!std::isfinite(p[k]) || p[k] < 0 || p[k] > 1) {
-          return Status::InvalidArgument("self-test exam " + std::to_string(e + 1) +
-                                         " gives probability " + std::to_string(p[k]) +
-                                         " for class " + std::to_string(k) + "; expected a finite value in [0, 1]");
+        if (!std::isfinite((*p)[k]) || (*p)[k] < 0 || (*p)[k] > 1) {
+          return Status::InvalidArgument(exam + " gives probability " + text::Readable((*p)[k]) +
+                                         " for class " + std::to_string(k) +
+                                         "; expected a finite value in [0, 1]");
         }
-        sum += p[k];
+        sum += (*p)[k];
       }
-      if (std::fabs(sum - 1.0) > 1e-4) {
-        return Status::InvalidArgument("self-test exam " + std::to_string(e + 1) +
-                                       " gives probabilities summing to " + std::to_string(sum) +
-                                       "; expected 1");
+      if (std::fabs(sum - 1.0) > kSumTolerance) {
+        return Status::InvalidArgument(exam + " gives probabilities summing to " +
+                                       text::Readable(sum) + "; expected 1");
       }
     }
   }
+  *out = std::move(classifier);
   return Status::Ok();
 }
 

@@ -1,12 +1,15 @@
 // ModelRegistry: the HTTP layer's view of the models in the store.
 //
-// - Evaluators per registry version, built once from the stored bundle and kept for the life of
-//   the process (bundles are immutable once stored, so a cached evaluator never goes stale).
+// - One fetal::Classifier per registry version, built once from the stored bundle and kept for
+//   the life of the process (bundles are immutable once stored, so a cached classifier never
+//   goes stale). Several versions may be in use at once: each exam is re-classified with the
+//   version its client states.
 // - The active model, cached for `active_ttl` so several instances on one database all serve a
 //   newly activated version within that time.
 // - Upload checks: signature against the configured public key, ReadBundle, and a self-test.
 //
-// Thread-safe. The store must outlive the registry.
+// Thread-safety: every method may be called concurrently. Lifetimes: the store must outlive the
+// registry; a ModelVersion's classifier stays valid as long as the caller holds it.
 #pragma once
 
 #include <chrono>
@@ -16,19 +19,18 @@
 #include <mutex>
 #include <string>
 
-#include "fetal/evaluator.h"
-#include "fetal/model.h"
+#include "fetal/classifier.h"
 #include "fetal/status.h"
 #include "storage/store.h"
 
 namespace fetal {
 namespace server {
 
-struct LoadedModel {
+// A registry version ready to classify.
+struct ModelVersion {
   int64_t version = 0;
-  std::string sha256;
-  Model model;
-  std::unique_ptr<Evaluator> evaluator;
+  std::string sha256;  // of the bundle file, as the registry stores it
+  std::shared_ptr<const Classifier> classifier;
 };
 
 // Why an upload was refused: the HTTP status, a stable code and a sentence.
@@ -42,37 +44,38 @@ struct UploadRefusal {
 class ModelRegistry {
  public:
   // `public_key_pem` empty disables uploads (they are refused with 403).
-  ModelRegistry(storage::Store* store, std::string public_key_pem, std::chrono::milliseconds active_ttl);
+  ModelRegistry(storage::Store* store, std::string public_key_pem,
+                std::chrono::milliseconds active_ttl);
 
-  // The evaluator for `version`; NotFound when the registry has no such version, Corruption
-  // when the stored bundle no longer parses.
-  storage::StoreStatus Get(int64_t version, std::shared_ptr<const LoadedModel>* out);
+  // The classifier for `version`; NotFound when the registry has no such version, Corruption
+  // when the stored bundle no longer loads.
+  storage::StoreStatus Get(int64_t version, ModelVersion* out);
 
   // The active model record including its bundle bytes. NotFound when none is active.
   storage::StoreStatus Active(std::shared_ptr<const storage::ModelRecord>* out);
   // Forget the cached active model (after this process activated another version).
   void InvalidateActive();
 
-  bool uploads_enabled() const { return !public_key_pem_.empty(); }
+  // Checks an uploaded bundle: signature (base64 P1363, signature.h), parse, classifier, self-test.
+  // On success *classifier holds the parsed bundle. Does not touch the store.
+  bool CheckUpload(const std::string& bundle, const std::string& signature,
+                   std::unique_ptr<Classifier>* classifier, UploadRefusal* why) const;
 
-  // Checks an uploaded bundle: signature (base64 P1363, signature.h), parse, self-test.
-  // On success *model is the parsed bundle. Does not touch the store.
-  bool CheckUpload(const std::string& bundle, const std::string& signature, Model* model,
-                   UploadRefusal* why) const;
-
-  // Evaluates a few built-in, valid exams (one of each class from the dataset): every
-  // probability must be finite, in [0, 1], and each exam's probabilities must sum to 1.
-  static Status SelfTest(const Model& model);
+  // Builds the classifier of a parsed bundle and classifies a few built-in, valid exams (one of
+  // each class from the dataset): each must be classified, every probability (calibrated and
+  // raw) finite and in [0, 1], and each exam's probabilities must sum to 1. On success *out is
+  // the classifier.
+  static Status SelfTest(Model model, std::unique_ptr<Classifier>* out);
 
  private:
-  storage::Store* store_;
-  std::string public_key_pem_;
-  std::chrono::milliseconds active_ttl_;
+  storage::Store* const store_;
+  const std::string public_key_pem_;
+  const std::chrono::milliseconds active_ttl_;
 
   std::mutex mu_;
-  std::map<int64_t, std::shared_ptr<const LoadedModel>> loaded_;
-  std::shared_ptr<const storage::ModelRecord> active_;
-  std::chrono::steady_clock::time_point active_fetched_;
+  std::map<int64_t, ModelVersion> loaded_;                // guarded by mu_
+  std::shared_ptr<const storage::ModelRecord> active_;    // guarded by mu_
+  std::chrono::steady_clock::time_point active_fetched_;  // guarded by mu_
 };
 
 // Reads a whole file; false with *error naming the path on failure.

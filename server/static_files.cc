@@ -56,7 +56,6 @@ bool StaticFiles::Resolve(const std::string& url_path, StaticFile* out) const {
   std::string real = RealPath(candidate);
   if (real.empty() || real.compare(0, root_.size() + 1, root_ + "/") != 0) return false;
   out->path = real;
-  out->size = static_cast<uint64_t>(st.st_size);
   out->mime = MimeType(real);
   out->cache_control = CacheControl(real);
   char etag[64];

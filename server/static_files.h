@@ -6,9 +6,10 @@
 // browsers can stream-compile it). Caching: names carrying a content hash ("app.3f2a9c1b.js")
 // are immutable for a year; everything else, notably the service worker and index.html, is
 // "no-cache" (revalidated with ETag, answered 304 when unchanged).
+//
+// Thread-safety: immutable after construction; Resolve may be called concurrently.
 #pragma once
 
-#include <cstdint>
 #include <string>
 
 namespace fetal {
@@ -19,7 +20,6 @@ struct StaticFile {
   std::string mime;           // Content-Type value
   std::string cache_control;  // Cache-Control value
   std::string etag;           // quoted, from size and modification time
-  uint64_t size = 0;
 };
 
 class StaticFiles {
@@ -27,7 +27,6 @@ class StaticFiles {
   // `root` empty disables static files. The root is resolved once (realpath).
   explicit StaticFiles(const std::string& root);
   bool enabled() const { return !root_.empty(); }
-  const std::string& root() const { return root_; }
 
   // False when the path is refused or names no regular file (answer 404).
   bool Resolve(const std::string& url_path, StaticFile* out) const;

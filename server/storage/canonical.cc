@@ -1,11 +1,10 @@
 #include "storage/canonical.h"
 
 #include <cerrno>
-#include <charconv>
-#include <cstdio>
 #include <cstdlib>
 
 #include "fetal/sha256.h"
+#include "text/number_text.h"
 
 namespace fetal {
 namespace storage {
@@ -20,27 +19,14 @@ void AddField(std::string* out, const char* name, const std::string& value) {
   out->push_back('\n');
 }
 
-void AppendDouble(std::string* out, double v) {
-  char buf[40];
-  // general + precision 17 is specified to match printf("%.17g") and is several times faster.
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
-  out->append(buf, r.ptr);
-}
-
 }  // namespace
-
-std::string FormatDouble(double v) {
-  std::string out;
-  AppendDouble(&out, v);
-  return out;
-}
 
 std::string FormatDoubles(const double* v, int count) {
   std::string out;
   out.reserve(count * 20);
   for (int i = 0; i < count; ++i) {
     if (i) out.push_back(',');
-    AppendDouble(&out, v[i]);
+    text::AppendPrecise(v[i], &out);
   }
   return out;
 }
@@ -86,7 +72,7 @@ ExamNumbers FormatExamNumbers(const ExamInput& in) {
   n.features = FormatDoubles(in.features.data(), kNumFeatures);
   n.client_probabilities = FormatDoubles(in.client_probabilities.data(), kNumClasses);
   n.server_probabilities = FormatDoubles(in.server_probabilities.data(), kNumClasses);
-  n.max_abs_diff = FormatDouble(in.max_abs_diff);
+  n.max_abs_diff = text::Precise(in.max_abs_diff);
   return n;
 }
 

@@ -2,8 +2,11 @@
 //
 // Every field is written as  name "=" <decimal byte length> ":" <bytes> "\n"  after a version
 // line, so no value can be confused with a delimiter and any language recomputes it exactly.
-// Doubles are printed as printf("%.17g") would (17 significant digits, shortest of %e/%f
-// style), which round-trips every IEEE double; std::to_chars produces the same text faster.
+// Doubles are printed as printf("%.17g") would (text::AppendPrecise), which round-trips every
+// IEEE double. The same number lists are what the exams table stores, so the stored text is
+// exactly what is hashed.
+//
+// Thread-safety: pure functions. Internal to fetal_storage (tests include it to build inputs).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +20,8 @@ namespace storage {
 inline constexpr char kGenesisHash[] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-std::string FormatDouble(double v);                     // same text as "%.17g"
-std::string FormatDoubles(const double* v, int count);  // comma-joined FormatDouble
+// Comma-joined text::AppendPrecise: the stored and hashed form of a list of doubles.
+std::string FormatDoubles(const double* v, int count);
 // Parses FormatDoubles output back; false when the count or a number is wrong.
 bool ParseDoubles(const std::string& text, double* v, int count);
 

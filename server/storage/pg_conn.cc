@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "storage/sql.h"
+#include "text/number_text.h"
 
 namespace fetal {
 namespace storage {
@@ -50,23 +51,18 @@ class PostgresConn : public SqlConn {
         names_.emplace(sql, name);
       }
       // Every parameter travels as text; bytea in its "\x" hex input form.
-      std::vector<std::string> text;
-      text.reserve(params.size());
+      std::vector<std::string> values;
+      values.reserve(params.size());
       for (const SqlValue& v : params) {
         switch (v.type) {
-          case SqlValue::Type::kInt: text.push_back(std::to_string(v.i)); break;
-          case SqlValue::Type::kDouble: {
-            char buf[40];
-            snprintf(buf, sizeof buf, "%.17g", v.d);
-            text.emplace_back(buf);
-            break;
-          }
-          case SqlValue::Type::kBlob: text.push_back(ByteaHex(v.s)); break;
-          default: text.push_back(v.s); break;  // no nullable parameters are used
+          case SqlValue::Type::kInt: values.push_back(std::to_string(v.i)); break;
+          case SqlValue::Type::kDouble: values.push_back(text::Precise(v.d)); break;
+          case SqlValue::Type::kBlob: values.push_back(ByteaHex(v.s)); break;
+          default: values.push_back(v.s); break;  // no nullable parameters are used
         }
       }
       pqxx::nontransaction tx(*conn_);
-      pqxx::result r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(text));
+      pqxx::result r = tx.exec_prepared(name, pqxx::prepare::make_dynamic_params(values));
       if (rows) {
         rows->reserve(rows->size() + r.size());
         for (const auto& row : r) {

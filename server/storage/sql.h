@@ -3,7 +3,10 @@
 //
 // Statements use PostgreSQL-style placeholders ($1, $2, ...); the SQLite connection binds them by
 // name. Every statement is prepared once per connection and cached by its text.
-// A SqlConn is used by one thread at a time (the pool or the committer guarantees it).
+//
+// Thread-safety: a SqlConn is used by one thread at a time (the reader pool or the committer
+// guarantees it); distinct connections may be used concurrently. A Database is immutable and
+// may be shared.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +61,21 @@ StoreStatus OpenSqliteConn(const std::string& path, int busy_timeout_ms,
                            std::unique_ptr<SqlConn>* out);
 // PostgreSQL connection (libpq URL or key=value string).
 StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* out);
+
+enum class Dialect { kSqlite, kPostgres };
+
+// Where a store's connections go. Every connection of a store (committer, readers, SQLite
+// checkpointer) is opened by Connect().
+struct Database {
+  Dialect dialect = Dialect::kSqlite;
+  std::string target;  // SQLite file path, or PostgreSQL URL
+  int busy_timeout_ms = 5000;
+
+  StoreStatus Connect(std::unique_ptr<SqlConn>* out) const {
+    return dialect == Dialect::kSqlite ? OpenSqliteConn(target, busy_timeout_ms, out)
+                                       : OpenPostgresConn(target, out);
+  }
+};
 
 }  // namespace storage
 }  // namespace fetal

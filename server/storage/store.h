@@ -96,7 +96,7 @@ struct ExamInput {
   int64_t model_version = 0;  // the version the client states it used (>= 1)
   int server_class = 0;       // the server's native re-evaluation with that version
   std::array<double, kNumClasses> server_probabilities{};
-  bool agreement = false;     // server_class == client_class && max_abs_diff <= 1e-4
+  bool agreement = false;     // fetal::CompareResults: same class, max_abs_diff within tolerance
   double max_abs_diff = 0;    // max |p_server - p_client|
   std::string patient_ref;       // optional, may be empty
   std::string note;              // optional, may be empty

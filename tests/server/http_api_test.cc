@@ -10,11 +10,13 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "fetal/bundle.h"
+#include "fetal/classifier.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
 #include "server_fixture.h"
@@ -198,12 +200,20 @@ TEST_P(HttpApiTest, DisagreementIsRecordedAsMismatch) {
   exam["client_result"]["class"] = cls == "Normal" ? "Pathological" : "Normal";
   json stored = Submit(exam, clinician_);
   EXPECT_EQ(stored["agreement"]["match"], false);
-  json close = Exam("mismatch-2");
-  close["client_result"]["probabilities"][0] = close["client_result"]["probabilities"][0].get<double>() + 0.001;
-  close["client_result"]["probabilities"][1] = close["client_result"]["probabilities"][1].get<double>() - 0.001;
-  json stored2 = Submit(close, clinician_);
-  EXPECT_EQ(stored2["agreement"]["match"], false) << "a 1e-3 difference exceeds the 1e-4 tolerance";
-  EXPECT_NEAR(stored2["agreement"]["max_abs_diff"].get<double>(), 0.001, 1e-5);
+  // Same class, probabilities off by ten times the agreement tolerance: a mismatch.
+  auto shifted = [this](const std::string& id, double by) {
+    json e = Exam(id);
+    e["client_result"]["probabilities"][0] = e["client_result"]["probabilities"][0].get<double>() + by;
+    e["client_result"]["probabilities"][1] = e["client_result"]["probabilities"][1].get<double>() - by;
+    return e;
+  };
+  json stored2 = Submit(shifted("mismatch-2", 10 * kAgreementTolerance), clinician_);
+  EXPECT_EQ(stored2["agreement"]["match"], false);
+  EXPECT_NEAR(stored2["agreement"]["max_abs_diff"].get<double>(), 10 * kAgreementTolerance, 1e-6);
+  // Off by half the tolerance (a client rounding for transport): still a match.
+  json stored3 = Submit(shifted("match-rounded", kAgreementTolerance / 2), clinician_);
+  EXPECT_EQ(stored3["agreement"]["match"], true);
+  EXPECT_NEAR(stored3["agreement"]["max_abs_diff"].get<double>(), kAgreementTolerance / 2, 1e-6);
   json page = Body(Get("/api/v1/exams?agreement=mismatch", auditor_));
   EXPECT_EQ(page["exams"].size(), 2u);
 }
@@ -839,6 +849,92 @@ TEST_P(HttpApiTest, StorageUnavailableIs503) {
   auto r = Get("/api/v1/session", admin);  // token lookups need the database (cache is off)
   ExpectErrorShape(r, 503, "storage_unavailable");
   EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+}
+
+// Many clients at once on every kind of route, with the token and model caches on and the active
+// version switched back and forth meanwhile: every answer is right, every exam is stored once, the
+// chain verifies. Under FETAL_TSAN this is also the server's data-race test.
+TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
+  server_.Kill();
+  std::vector<std::string> args = DefaultArgs();
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--token-cache-ms") args[i + 1] = "60000";
+    if (args[i] == "--model-cache-ms") args[i + 1] = "5";
+    if (args[i] == "--rate-limit") args[i + 1] = "100000";
+  }
+  ASSERT_TRUE(StartServer(args));
+  const std::string v2 = BundleBytes(TinyModel(2, 0.2f));
+  auto up = Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", Sign(keys_, v2)}});
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->status, 201) << up->body;
+
+  constexpr int kClinicianThreads = 6, kExamsEach = 12;
+  std::mutex mu;
+  std::vector<std::string> problems;
+  auto report = [&](const std::string& problem) {
+    std::lock_guard<std::mutex> lock(mu);
+    problems.push_back(problem);
+  };
+  auto expect = [&](const httplib::Result& r, int status, const std::string& what) {
+    if (r && r->status == status) return true;
+    report(what + ": " + (r ? std::to_string(r->status) + " " + r->body.substr(0, 300) : "no response"));
+    return false;
+  };
+  std::vector<std::thread> threads;
+  for (int c = 0; c < kClinicianThreads; ++c) {
+    threads.emplace_back([&, c] {
+      auto client = Client();
+      const httplib::Headers auth = Auth(c % 2 ? clinician_ : clinician2_);
+      for (int i = 0; i < kExamsEach; ++i) {
+        json exam = Exam("concurrent-" + std::to_string(c) + "-" + std::to_string(i));
+        if (i % 3 == 0) exam["client_result"]["model_version"] = 2;  // both versions in use at once
+        const std::string body = exam.dump();
+        auto r = client->Post("/api/v1/exams", auth, body, "application/json");
+        if (!expect(r, 201, "POST /exams")) continue;
+        json stored = json::parse(r->body);
+        auto again = client->Post("/api/v1/exams", auth, body, "application/json");
+        if (expect(again, 200, "replay") && json::parse(again->body)["id"] != stored["id"]) {
+          report("the replay returned another exam: " + again->body);
+        }
+        auto got = client->Get(("/api/v1/exams/" + stored["id"].dump()).c_str(), auth);
+        if (expect(got, 200, "GET /exams/{id}")) {
+          stored.erase("replayed");
+          stored.erase("warnings");
+          if (json::parse(got->body) != stored) report("GET differs from POST: " + got->body);
+        }
+        expect(client->Get("/api/v1/session", auth), 200, "GET /session");
+        expect(client->Get("/api/v1/exams?limit=5", auth), 200, "GET /exams");
+      }
+    });
+  }
+  threads.emplace_back([&] {  // auditor, admin and public reads
+    auto client = Client();
+    for (int i = 0; i < 12; ++i) {
+      expect(client->Get("/api/v1/audit?limit=50", Auth(auditor_)), 200, "GET /audit");
+      auto verify = client->Get("/api/v1/audit/verify", Auth(auditor_));
+      if (expect(verify, 200, "GET /audit/verify") && json::parse(verify->body)["ok"] != true) {
+        report("the chain does not verify mid-run: " + verify->body);
+      }
+      expect(client->Get("/api/v1/health"), 200, "GET /health");
+      expect(client->Get("/api/v1/models/active"), 200, "GET /models/active");
+      expect(client->Get("/api/v1/metrics", Auth(admin_)), 200, "GET /metrics");
+    }
+  });
+  threads.emplace_back([&] {  // the admin switches the active version back and forth
+    auto client = Client();
+    for (int i = 0; i < 10; ++i) {
+      const std::string path = "/api/v1/models/" + std::to_string(i % 2 ? 1 : 2) + "/activate";
+      expect(client->Post(path.c_str(), Auth(admin_), "", "application/json"), 200, "POST activate");
+    }
+  });
+  for (auto& t : threads) t.join();
+  EXPECT_TRUE(problems.empty()) << problems.size() << " wrong answers, first: "
+                                << (problems.empty() ? "" : problems[0]);
+
+  json verify = Body(Get("/api/v1/audit/verify", auditor_));
+  EXPECT_EQ(verify["ok"], true) << verify.dump();
+  json page = Body(Get("/api/v1/exams?limit=1000", auditor_));
+  EXPECT_EQ(page["exams"].size(), static_cast<size_t>(kClinicianThreads * kExamsEach));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HttpApiTest, ::testing::Values("sqlite", "postgresql"), BackendName);

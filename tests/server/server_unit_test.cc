@@ -1,23 +1,32 @@
 // Unit tests of the server's pure parts: flag/env parsing, time parsing, token format, the rate
-// limiter, exam JSON decoding, and static file resolution.
+// limiter, exam JSON decoding and writing, the hashed byte forms, and static file resolution.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "auth.h"
 #include "config.h"
 #include "exam_json.h"
 #include "static_files.h"
+#include "storage/canonical.h"
 #include "test_support.h"
+#include "text/number_text.h"
+#include "text/time_text.h"
 
 namespace fetal {
 namespace server {
 namespace {
 
 using nlohmann::json;
+using text::FormatTime;
+using text::ParseTime;
 
 TEST(ConfigTest, FlagsOverrideEnvironmentAndBadValuesNameTheFlag) {
   setenv("FETAL_LISTEN", "0.0.0.0:9000", 1);
@@ -150,7 +159,9 @@ TEST(ExamJsonTest, ReportsEveryProblemWithItsPath) {
   }
 }
 
-TEST(ExamJsonTest, DirectWriterMatchesTheJsonTree) {
+// The stored exam as JSON: every field of the record, numbers that read back bit-identical,
+// strings that read back byte-identical whatever they contain.
+TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   storage::ExamRecord rec;
   std::vector<FieldError> errors;
   ASSERT_TRUE(DecodeExam(ValidExam(), "", &rec.input, &errors));
@@ -159,21 +170,119 @@ TEST(ExamJsonTest, DirectWriterMatchesTheJsonTree) {
   rec.received_ms = 1795873689809;
   rec.audit_seq = 7;
   rec.content_sha256 = std::string(64, 'c');
-  rec.input.note = "tab\there, control \x01, unicode \xc3\xa9";
+  rec.input.note = "tab\there, control \x01\x08\x0c\x1f, back\\slash, unicode \xc3\xa9";
+  rec.input.patient_ref = "P-1";
+  rec.input.server_class = 2;
   rec.input.server_probabilities = {0.1234567890123, 1.0 / 3, 2.0 / 3 - 0.1234567890123};
+  rec.input.agreement = false;
   rec.input.max_abs_diff = 1e-7;
   rec.input.features[8] = 0.1 + 0.2;
   bool replayed = true;
   std::string text;
-  AppendExamJson(rec, &replayed, "[]", &text);
-  json direct = json::parse(text);
-  json tree = ExamToJson(rec);
-  tree["replayed"] = true;
-  tree["warnings"] = json::array();
-  EXPECT_EQ(direct, tree) << text;
+  AppendExamJson(rec, &replayed, "[{\"rule\":\"r\"}]", &text);
+  json j = json::parse(text);
+  const storage::ExamInput& in = rec.input;
+  EXPECT_EQ(j["id"], 42);
+  EXPECT_EQ(j["client_exam_id"], in.client_exam_id);
+  EXPECT_EQ(j["submitted_by"], rec.submitted_by);
+  EXPECT_EQ(j["received_at"], "2026-11-28T13:48:09.809Z");
+  EXPECT_EQ(j["received_ms"], rec.received_ms);
+  EXPECT_EQ(j["client_time"], in.client_timestamp);
+  EXPECT_EQ(j["patient_ref"], "P-1");
+  EXPECT_EQ(j["note"], in.note);
+  ASSERT_EQ(j["features"].size(), static_cast<size_t>(kNumFeatures));
+  for (int i = 0; i < kNumFeatures; ++i) {
+    EXPECT_EQ(j["features"][std::string(FeatureSchema()[i].key)].get<double>(), in.features[i]) << i;
+  }
+  EXPECT_EQ(j["client_result"], (json{{"class", "Normal"}, {"model_version", 1}, {"probabilities", in.client_probabilities}}));
+  EXPECT_EQ(j["server_result"], (json{{"class", "Pathological"}, {"model_version", 1}, {"probabilities", in.server_probabilities}}));
+  EXPECT_EQ(j["agreement"], (json{{"match", false}, {"max_abs_diff", 1e-7}}));
+  EXPECT_EQ(j["audit_seq"], 7);
+  EXPECT_EQ(j["content_sha256"], rec.content_sha256);
+  EXPECT_EQ(j["replayed"], true);
+  EXPECT_EQ(j["warnings"], json::parse("[{\"rule\":\"r\"}]"));
+  EXPECT_EQ(j.size(), 16u) << text;
+
   std::string plain;
   AppendExamJson(rec, nullptr, "", &plain);
-  EXPECT_EQ(json::parse(plain), ExamToJson(rec));
+  json p = json::parse(plain);
+  EXPECT_FALSE(p.contains("replayed"));
+  EXPECT_FALSE(p.contains("warnings"));
+  EXPECT_EQ(p.size(), 14u);
+}
+
+// Stored exams are matched to resubmissions by the SHA-256 of the client's part; a change in
+// these bytes would turn every replay of an exam stored before it into a 409 conflict.
+TEST(ExamJsonTest, IdempotencyHashNeverChanges) {
+  json features = json::object();
+  const double values[kNumFeatures] = {120, 0.001, 0, 0.1 + 0.2, 0, 0, 0, 73, 0.5, 43, 2.4,
+                                       64, 62, 126, 2, 0, 120, 137, 121, 73, 1};
+  for (int i = 0; i < kNumFeatures; ++i) features[std::string(FeatureSchema()[i].key)] = values[i];
+  json exam = {{"client_exam_id", "abc-1:x.y_z"},
+               {"client_time", "2026-11-28T13:45:00+01:00"},
+               {"features", features},
+               {"note", "tab\there \"q\" back\\slash \x01\x08\x0c\x1f nl\n cr\r \xc3\xa9"},
+               {"patient_ref", "P-7"},
+               {"client_result",
+                {{"class", "Suspect"},
+                 {"probabilities", {0.1234567890123, 1.0 / 3, 1 - 0.1234567890123 - 1.0 / 3}},
+                 {"model_version", 3}}}};
+  storage::ExamInput in;
+  std::vector<FieldError> errors;
+  ASSERT_TRUE(DecodeExam(exam, "", &in, &errors));
+  EXPECT_EQ(in.body_sha256, "246e29f3a67499286edec6a18d5ab859fcda33ce43e08603cb94d127e74cc242")
+      << ClientExamJson(in);
+  exam.erase("note");
+  exam.erase("patient_ref");
+  storage::ExamInput without_optional;
+  ASSERT_TRUE(DecodeExam(exam, "", &without_optional, &errors));
+  EXPECT_EQ(without_optional.body_sha256, "2bc7edaf85f769921caf3f7bdae2088a0824564a999ca09af40b655e2144526d");
+}
+
+// The audit chain's canonical forms (docs/storage.md): auditors recompute these hashes with
+// their own code, so the bytes are fixed.
+TEST(CanonicalTest, ExamAndEventHashesNeverChange) {
+  storage::ExamRecord r;
+  r.id = 42;
+  r.submitted_by = "ward-3";
+  r.received_ms = 1795873689809;
+  r.audit_seq = 7;
+  storage::ExamInput& e = r.input;
+  e.client_exam_id = "abc-1";
+  e.body_sha256 = std::string(64, 'b');
+  for (int f = 0; f < kNumFeatures; ++f) e.features[f] = 100.0 / 3.0 + f * 0.1;
+  e.client_class = 1;
+  e.client_probabilities = {0.1, 1.0 / 3.0, 0.9 - 1.0 / 3.0};
+  e.model_version = 2;
+  e.server_class = 2;
+  e.server_probabilities = {0.25, 0.25, 0.5};
+  e.agreement = false;
+  e.max_abs_diff = 0.4 - 1.0 / 3.0;
+  e.patient_ref = "P-1";
+  e.note = "n=1:x\n";
+  e.client_timestamp = "2026-11-28T12:00:00Z";
+  EXPECT_EQ(storage::ExamContentHash(r), "2519428683729a91af53622e52efb140f27f46f19a1294f7cc7b900f4f9dc520");
+  storage::AuditEntry a{{"ward-3", "clinician", "req-1"}, "exam.submit", "exam/42", "ok", "exam_sha256=x"};
+  EXPECT_EQ(storage::AuditEventHash(storage::kGenesisHash, 1, 1795873689809, a),
+            "ff532b5e26ecc84ad995f9213918004aff97362aa14f16d4dd326e4dd81079c4");
+}
+
+TEST(NumberTextTest, PreciseIsPrintfPercent17gAndShortestRoundTrips) {
+  for (double v : {0.0, -0.0, 1.0, 120.0, 0.1, 0.1 + 0.2, 1.0 / 3, 1e-7, 6.02214076e23, -2.5e-300, 5e-324}) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+    EXPECT_EQ(text::Precise(v), buf);
+    std::string shortest;
+    text::AppendShortest(v, &shortest);
+    EXPECT_EQ(std::strtod(shortest.c_str(), nullptr), v) << shortest;
+    EXPECT_LE(shortest.size(), std::string(buf).size());
+  }
+  std::string nan;
+  text::AppendShortest(std::nan(""), &nan);
+  EXPECT_EQ(nan, "null");
+  EXPECT_EQ(text::Readable(0.0005), "0.0005");
+  EXPECT_EQ(text::Readable(100), "100");
+  EXPECT_EQ(text::Readable(1.0 / 3), "0.333333");
 }
 
 class StaticFilesTest : public ::testing::Test {

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -149,12 +151,18 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
   std::ifstream existing(log_path);
   std::string before((std::istreambuf_iterator<char>(existing)), std::istreambuf_iterator<char>());
   const size_t offset = before.size();  // a restart appends to the same log
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     *error = "fork failed";
     return false;
   }
   if (pid == 0) {
+    // A test process that dies without stopping the server (a crash, a sanitizer ending it) takes
+    // the server with it. The signal follows the thread that forked: servers are started from
+    // the test's main thread.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -194,8 +202,15 @@ bool ServerProcess::Start(const std::vector<std::string>& args, const std::strin
 int ServerProcess::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   int status = 0;
-  waitpid(pid_, &status, 0);
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      Kill();
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -209,6 +224,16 @@ void ServerProcess::Kill() {
 }
 
 ServerProcess::~ServerProcess() { Kill(); }
+
+std::string SanitizerReport(const std::string& output) {
+  size_t first = std::string::npos;
+  for (const char* marker : {"ThreadSanitizer:", "AddressSanitizer:", "LeakSanitizer:", ": runtime error:"}) {
+    first = std::min(first, output.find(marker));
+  }
+  if (first == std::string::npos) return "";
+  size_t line = output.rfind('\n', first);
+  return output.substr(line == std::string::npos ? 0 : line + 1, 6000);
+}
 
 namespace {
 

@@ -34,6 +34,10 @@ void RemoveTree(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFileOrEmpty(const std::string& path);
 
+// The first sanitizer report (ThreadSanitizer, AddressSanitizer, LeakSanitizer, UBSan runtime
+// error) in a process's output and what follows it, or "" when there is none.
+std::string SanitizerReport(const std::string& output);
+
 // Runs a command through /bin/sh, returns its stdout; *status gets the exit status.
 std::string RunCommand(const std::string& command, int* status);
 
@@ -45,7 +49,8 @@ class ServerProcess {
   // Starts the server with `args` (plus --listen 127.0.0.1:0) and waits until it prints the
   // port it bound. False (with the log in *error) if it exits or stays silent for 30 s.
   bool Start(const std::vector<std::string>& args, const std::string& log_path, std::string* error);
-  // SIGTERM, then wait; returns the exit status (or -1).
+  // SIGTERM, then wait up to 60 s (then SIGKILL); returns the exit status, or -1 when it had
+  // to be killed or was not running.
   int Stop();
   void Kill();  // SIGKILL and reap
   bool running() const { return pid_ > 0; }

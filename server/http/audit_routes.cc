@@ -1,0 +1,109 @@
+// GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint (docs/api.md). Every one of them is
+// itself recorded in the chain after it is served.
+#include <httplib.h>
+
+#include <climits>
+#include <optional>
+
+#include "api_json.h"
+#include "http/query.h"
+#include "http/responses.h"
+#include "http/router.h"
+#include "text/time_text.h"
+
+namespace fetal {
+namespace server {
+namespace {
+
+using nlohmann::json;
+using storage::StoreStatus;
+using Code = storage::StoreStatus::Code;
+
+void ListAudit(const Services& svc, const httplib::Request& req, httplib::Response& res,
+               const Caller& caller) {
+  std::optional<int64_t> after, limit;
+  if (!QueryInt(req, res, "after", 0, INT64_MAX, &after) ||
+      !QueryInt(req, res, "limit", 1, kMaxPageLimit, &limit))
+    return;
+  std::vector<storage::AuditEvent> events;
+  int n = static_cast<int>(limit.value_or(kDefaultPageLimit));
+  StoreStatus s = svc.store->ListAudit(after.value_or(0), n, &events);
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  if (!AuditAccess(svc.store, res, caller, "audit.list", "", "ok", QueryDetails(req))) return;
+  json out = json::array();
+  for (const auto& e : events) out.push_back(AuditEventToJson(e));
+  json next = events.size() == static_cast<size_t>(n) ? json(events.back().seq) : json(nullptr);
+  SendJson(res, 200, json{{"events", std::move(out)}, {"next_after", next}});
+}
+
+void GetAudit(const Services& svc, const httplib::Request& req, httplib::Response& res,
+              const Caller& caller) {
+  int64_t seq;
+  if (!PathId(req, res, "audit event with seq", &seq)) return;
+  storage::AuditEvent event;
+  StoreStatus s = svc.store->GetAudit(seq, &event);
+  const std::string object = "audit/" + std::to_string(seq);
+  if (s.code() == Code::kNotFound) {
+    if (!AuditAccess(svc.store, res, caller, "audit.read", object, "not_found", "")) return;
+    SendError(res, 404, "not_found", "no audit event with seq " + std::to_string(seq));
+    return;
+  }
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  if (!AuditAccess(svc.store, res, caller, "audit.read", object, "ok", "")) return;
+  SendJson(res, 200, AuditEventToJson(event));
+}
+
+void VerifyAudit(const Services& svc, const httplib::Request&, httplib::Response& res,
+                 const Caller& caller) {
+  storage::AuditVerifyResult result;
+  StoreStatus s = svc.store->VerifyAudit(&result);
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  json out = {{"ok", result.ok}, {"length", result.length}, {"head_hash", result.head_hash}};
+  if (!result.ok) {
+    out["first_bad_seq"] = result.first_bad_seq;
+    out["problem"] = result.problem;
+  }
+  if (!AuditAccess(svc.store, res, caller, "audit.verify", "", result.ok ? "ok" : "broken",
+                   result.ok ? "length=" + std::to_string(result.length)
+                             : "first_bad_seq=" + std::to_string(result.first_bad_seq))) {
+    return;
+  }
+  SendJson(res, 200, out);
+}
+
+void CheckpointAudit(const Services& svc, const httplib::Request&, httplib::Response& res,
+                     const Caller& caller) {
+  storage::AuditCheckpoint cp;
+  StoreStatus s = svc.store->Checkpoint(&cp);
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  if (!AuditAccess(svc.store, res, caller, "audit.checkpoint", "", "ok",
+                   "seq=" + std::to_string(cp.seq)))
+    return;
+  SendJson(res, 200,
+           json{{"seq", cp.seq}, {"hash", cp.hash}, {"time", text::FormatTime(text::NowMs())}});
+}
+
+}  // namespace
+
+void AddAuditRoutes(Router* router) {
+  const RoleSet kAuditor = Roles(Role::kAuditor);
+  router->Get("/api/v1/audit", "/api/v1/audit", kAuditor, ListAudit);
+  router->Get("/api/v1/audit/verify", "/api/v1/audit/verify", kAuditor, VerifyAudit);
+  router->Get("/api/v1/audit/checkpoint", "/api/v1/audit/checkpoint", kAuditor, CheckpointAudit);
+  router->Get(R"(/api/v1/audit/(\d+))", "/api/v1/audit/{seq}", kAuditor, GetAudit);
+}
+
+}  // namespace server
+}  // namespace fetal

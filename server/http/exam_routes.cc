@@ -1,0 +1,284 @@
+// POST /exams, POST /exams:batch, GET /exams/{id}, GET /exams (docs/api.md).
+#include <httplib.h>
+
+#include <climits>
+#include <optional>
+
+#include "exam_json.h"
+#include "fetal/classifier.h"
+#include "http/body.h"
+#include "http/query.h"
+#include "http/responses.h"
+#include "http/router.h"
+
+namespace fetal {
+namespace server {
+namespace {
+
+using nlohmann::json;
+using storage::StoreStatus;
+using Code = storage::StoreStatus::Code;
+
+constexpr size_t kMaxBatchExams = 1000;
+
+// Turns one client exam into a store input: decode, look up the model version the client used,
+// classify the exam with it as the browser did (validation included), compare the results.
+// Appends field errors; *warnings gets the validator's warnings. A non-OK *store_error means
+// the store failed (answer 503/500), not the client.
+bool PrepareExam(const Services& svc, const json& body, const std::string& prefix,
+                 storage::ExamInput* input, json* warnings, std::vector<FieldError>* errors,
+                 StoreStatus* store_error) {
+  if (!DecodeExam(body, prefix, input, errors)) return false;
+  ModelVersion model;
+  StoreStatus s = svc.registry->Get(input->model_version, &model);
+  if (s.code() == Code::kNotFound) {
+    errors->push_back(FieldError{prefix + "client_result.model_version", "unknown_model_version",
+                                 "model version " + std::to_string(input->model_version) +
+                                     " is not in the server's registry",
+                                 "a version listed by GET /api/v1/models", input->model_version});
+    return false;
+  }
+  if (!s.ok()) {
+    *store_error = s;
+    return false;
+  }
+  float features[kNumFeatures];
+  for (int i = 0; i < kNumFeatures; ++i) features[i] = static_cast<float>(input->features[i]);
+  ClassifyOptions options;
+  options.explain = false;  // the server stores the verdict, not its explanation
+  Classification server;
+  model.classifier->Classify(features, options, &server);
+  FindingsToErrors(server.findings, prefix, errors);
+  if (!server.classified) return false;
+  *warnings = WarningsToJson(server.findings);
+  input->server_class = server.predicted_class;
+  for (int k = 0; k < kNumClasses; ++k) input->server_probabilities[k] = server.probabilities[k];
+  Agreement agreement = CompareResults(input->client_class, input->client_probabilities, server);
+  input->agreement = agreement.agree;
+  input->max_abs_diff = agreement.max_abs_difference;
+  return true;
+}
+
+void SubmitExam(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                const Caller& caller) {
+  if (!RequireBody(req, res, svc.config->max_exam_body, "application/json")) return;
+  json body;
+  if (!ParseJsonBody(req, res, &body)) return;
+  storage::ExamInput input;
+  json warnings = json::array();
+  std::vector<FieldError> errors;
+  StoreStatus store_error;
+  if (!PrepareExam(svc, body, "", &input, &warnings, &errors, &store_error)) {
+    if (!store_error.ok()) SendStoreError(res, store_error);
+    else SendValidation(res, errors);
+    return;
+  }
+  storage::SubmitResult result;
+  StoreStatus s = svc.store->SubmitExam(input, caller.actor(), &result);
+  if (s.code() == Code::kConflict) {
+    SendError(res, 409, "idempotency_conflict", s.message(),
+              s.field().empty() ? "client_exam_id" : s.field());
+    return;
+  }
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  svc.metrics->CountExams(result.replayed ? 0 : 1, result.replayed ? 1 : 0,
+                          !result.replayed && !result.exam.input.agreement ? 1 : 0);
+  std::string out;
+  AppendExamJson(result.exam, &result.replayed, Dump(warnings), &out);
+  res.set_header("Location", "/api/v1/exams/" + std::to_string(result.exam.id));
+  res.status = result.replayed ? 200 : 201;
+  res.set_content(std::move(out), "application/json");
+}
+
+void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                     const Caller& caller) {
+  if (!RequireBody(req, res, svc.config->max_batch_body, "application/json")) return;
+  json body;
+  if (!ParseJsonBody(req, res, &body)) return;
+  std::vector<FieldError> errors;
+  const std::string expected = "{\"exams\": [1 to 1000 exam objects]}";
+  if (!body.is_object() || !body.contains("exams") || !body["exams"].is_array()) {
+    errors.push_back(FieldError{"exams", "required",
+                                "the body must be an object with an \"exams\" array", expected,
+                                nullptr});
+    SendValidation(res, errors);
+    return;
+  }
+  for (auto it = body.begin(); it != body.end(); ++it) {
+    if (it.key() != "exams") {
+      errors.push_back(FieldError{it.key(), "unknown_field",
+                                  it.key() + " is not a known field of a batch", expected,
+                                  nullptr});
+    }
+  }
+  const json& exams = body["exams"];
+  if (exams.empty() || exams.size() > kMaxBatchExams) {
+    errors.push_back(
+        FieldError{"exams", "size",
+                   "a batch holds 1 to 1000 exams, got " + std::to_string(exams.size()), expected,
+                   nullptr});
+  }
+  if (!errors.empty()) {
+    SendValidation(res, errors);
+    return;
+  }
+  std::vector<storage::ExamInput> inputs(exams.size());
+  std::vector<json> warnings(exams.size(), json::array());
+  for (size_t i = 0; i < exams.size(); ++i) {
+    StoreStatus store_error;
+    PrepareExam(svc, exams[i], "exams[" + std::to_string(i) + "].", &inputs[i], &warnings[i],
+                &errors, &store_error);
+    if (!store_error.ok()) {
+      SendStoreError(res, store_error);
+      return;
+    }
+  }
+  if (!errors.empty()) {
+    SendValidation(res, errors);
+    return;
+  }
+  std::vector<storage::SubmitResult> results;
+  StoreStatus s = svc.store->SubmitExamBatch(inputs, caller.actor(), &results);
+  if (s.code() == Code::kConflict) {
+    SendError(res, 409, "idempotency_conflict", s.message(), s.field());
+    return;
+  }
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  std::string exams_text = "[";
+  int64_t stored = 0, replayed = 0, mismatched = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (i) exams_text += ',';
+    AppendExamJson(results[i].exam, &results[i].replayed,
+                   i < warnings.size() ? Dump(warnings[i]) : "[]", &exams_text);
+    if (results[i].replayed) ++replayed;
+    else {
+      ++stored;
+      if (!results[i].exam.input.agreement) ++mismatched;
+    }
+  }
+  exams_text += ']';
+  svc.metrics->CountExams(stored, replayed, mismatched);
+  res.status = stored > 0 ? 201 : 200;
+  res.set_content("{\"exams\":" + exams_text + ",\"replayed\":" + std::to_string(replayed) +
+                      ",\"stored\":" + std::to_string(stored) + "}",
+                  "application/json");
+}
+
+void GetExam(const Services& svc, const httplib::Request& req, httplib::Response& res,
+             const Caller& caller) {
+  int64_t id;
+  if (!PathId(req, res, "exam with id", &id)) return;
+  storage::ExamRecord exam;
+  StoreStatus s = svc.store->GetExam(id, &exam);
+  const std::string object = "exam/" + std::to_string(id);
+  if (s.code() == Code::kNotFound ||
+      (s.ok() && caller.role == Role::kClinician && exam.submitted_by != caller.name)) {
+    // A clinician sees only their own exams; someone else's looks like no exam at all.
+    if (!AuditAccess(svc.store, res, caller, "exam.read", object, s.ok() ? "denied" : "not_found",
+                     ""))
+      return;
+    SendError(res, 404, "not_found", "no exam with id " + std::to_string(id));
+    return;
+  }
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  if (!AuditAccess(svc.store, res, caller, "exam.read", object, "ok", "")) return;
+  std::string out;
+  AppendExamJson(exam, nullptr, "", &out);
+  res.status = 200;
+  res.set_content(std::move(out), "application/json");
+}
+
+void ListExams(const Services& svc, const httplib::Request& req, httplib::Response& res,
+               const Caller& caller) {
+  if (!OnlyKnownParams(req, res,
+                       {"from", "to", "class", "model_version", "agreement", "submitted_by",
+                        "cursor", "limit"})) {
+    return;
+  }
+  storage::ExamFilter filter;
+  std::optional<int64_t> limit, model_version;
+  if (!QueryTime(req, res, "from", &filter.from_ms) || !QueryTime(req, res, "to", &filter.to_ms) ||
+      !QueryInt(req, res, "limit", 1, kMaxPageLimit, &limit) ||
+      !QueryInt(req, res, "model_version", 1, INT64_MAX, &model_version)) {
+    return;
+  }
+  filter.model_version = model_version;
+  if (req.has_param("class")) {
+    int k = ClassIndex(req.get_param_value("class"));
+    if (k < 0) {
+      SendError(res, 400, "invalid_parameter",
+                "query parameter class must be Normal, Suspect or Pathological, got \"" +
+                    req.get_param_value("class") + "\"",
+                "class");
+      return;
+    }
+    filter.client_class = k;
+  }
+  if (req.has_param("agreement")) {
+    std::string a = req.get_param_value("agreement");
+    if (a == "match") filter.agreement = storage::Agreement::kMatch;
+    else if (a == "mismatch") filter.agreement = storage::Agreement::kMismatch;
+    else {
+      SendError(res, 400, "invalid_parameter",
+                "query parameter agreement must be match or mismatch, got \"" + a + "\"",
+                "agreement");
+      return;
+    }
+  }
+  if (caller.role == Role::kClinician) {
+    if (req.has_param("submitted_by") && req.get_param_value("submitted_by") != caller.name) {
+      SendError(res, 403, "forbidden",
+                "a clinician can list only their own exams (submitted_by=" + caller.name + ")",
+                "submitted_by");
+      return;
+    }
+    filter.submitted_by = caller.name;
+  } else if (req.has_param("submitted_by")) {
+    filter.submitted_by = req.get_param_value("submitted_by");
+  }
+  storage::ExamPage page;
+  StoreStatus s = svc.store->ListExams(filter, req.get_param_value("cursor"),
+                                       static_cast<int>(limit.value_or(kDefaultPageLimit)), &page);
+  if (s.code() == Code::kInvalidArgument) {
+    SendError(res, 400, "invalid_parameter", s.message(), s.field().empty() ? "cursor" : s.field());
+    return;
+  }
+  if (!s.ok()) {
+    SendStoreError(res, s);
+    return;
+  }
+  if (!AuditAccess(svc.store, res, caller, "exam.list", "", "ok", QueryDetails(req))) return;
+  std::string out = "{\"exams\":[";
+  for (size_t i = 0; i < page.exams.size(); ++i) {
+    if (i) out += ',';
+    AppendExamJson(page.exams[i], nullptr, "", &out);
+  }
+  out += "],\"next_cursor\":";
+  out += page.next_cursor.empty() ? std::string("null") : Dump(json(page.next_cursor));
+  out += '}';
+  res.status = 200;
+  res.set_content(std::move(out), "application/json");
+}
+
+}  // namespace
+
+void AddExamRoutes(Router* router) {
+  const RoleSet kExamReaders = Roles(Role::kClinician, Role::kAuditor);
+  router->Post("/api/v1/exams", "/api/v1/exams", Roles(Role::kClinician), SubmitExam);
+  router->Post("/api/v1/exams:batch", "/api/v1/exams:batch", Roles(Role::kClinician),
+               SubmitExamBatch);
+  router->Get("/api/v1/exams", "/api/v1/exams", kExamReaders, ListExams);
+  router->Get(R"(/api/v1/exams/(\d+))", "/api/v1/exams/{id}", kExamReaders, GetExam);
+}
+
+}  // namespace server
+}  // namespace fetal

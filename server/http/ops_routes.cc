@@ -1,0 +1,131 @@
+// GET /health, /metrics, /session, and the web app's static files on every other GET path
+// (docs/api.md).
+#include <httplib.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+#include "http/etag.h"
+#include "http/request_context.h"
+#include "http/responses.h"
+#include "http/router.h"
+#include "text/time_text.h"
+
+namespace fetal {
+namespace server {
+namespace {
+
+using nlohmann::json;
+using storage::StoreStatus;
+
+void Health(const Services& svc, const httplib::Request&, httplib::Response& res, const Caller&) {
+  StoreStatus ping = svc.store->Ping();
+  json storage = {{"backend", svc.store->backend()}, {"ok", ping.ok()}};
+  if (!ping.ok()) storage["error"] = ping.message();
+  json active = nullptr;
+  if (ping.ok()) {
+    std::shared_ptr<const storage::ModelRecord> model;
+    if (svc.registry->Active(&model).ok())
+      active = {{"version", model->version}, {"sha256", model->sha256}};
+  }
+  bool healthy = ping.ok() && !active.is_null();
+  SendJson(res, healthy ? 200 : 503,
+           json{{"status", healthy ? "ok" : "unavailable"},
+                {"instance", svc.instance},
+                {"uptime_s", (text::NowMs() - svc.started_ms) / 1000},
+                {"storage", std::move(storage)},
+                {"active_model", std::move(active)}});
+}
+
+// One Prometheus gauge or counter with its HELP and TYPE lines.
+void AppendMetric(const char* name, const char* type, const char* help, long long value,
+                  std::string* out) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "# HELP %s %s\n# TYPE %s %s\n%s %lld\n", name, help, name, type,
+                name, value);
+  *out += buf;
+}
+
+void MetricsText(const Services& svc, const httplib::Request&, httplib::Response& res,
+                 const Caller&) {
+  std::string text = svc.metrics->Render();
+  storage::StoreStats stats;
+  StoreStatus s = svc.store->Stats(&stats);
+  AppendMetric("fetal_store_up", "gauge", "1 if the last storage query succeeded.", s.ok() ? 1 : 0,
+               &text);
+  if (s.ok()) {
+    AppendMetric("fetal_exams_stored", "gauge", "Exams in the database.", stats.exams, &text);
+    AppendMetric("fetal_exams_mismatched", "gauge",
+                 "Stored exams whose server result disagreed with the client's.", stats.mismatches,
+                 &text);
+    AppendMetric("fetal_audit_chain_length", "gauge", "Events in the audit chain.",
+                 stats.audit_length, &text);
+    AppendMetric("fetal_store_commits_total", "counter",
+                 "Transactions committed by this process's store (group commit).", stats.commits,
+                 &text);
+    AppendMetric(
+        "fetal_store_committed_writes_total", "counter",
+        "Writes carried by those transactions; divided by commits it is the mean group size.",
+        stats.committed_writes, &text);
+  }
+  std::shared_ptr<const storage::ModelRecord> model;
+  if (svc.registry->Active(&model).ok()) {
+    AppendMetric("fetal_active_model_version", "gauge", "Registry version of the active model.",
+                 model->version, &text);
+  }
+  res.status = 200;
+  res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void Session(const Services&, const httplib::Request&, httplib::Response& res,
+             const Caller& caller) {
+  SendJson(res, 200,
+           json{{"token_id", caller.token_id},
+                {"name", caller.name},
+                {"role", RoleName(caller.role)}});
+}
+
+void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                 const Caller&) {
+  RequestContext& request = CurrentRequest();
+  request.route = "static";
+  if (req.path == "/api" || req.path.compare(0, 5, "/api/") == 0) {
+    request.route = "unmatched";
+    SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+    return;
+  }
+  StaticFile file;
+  if (!svc.static_files->Resolve(req.path, &file)) {
+    SendError(res, 404, "not_found",
+              svc.static_files->enabled() ? "no file " + req.path
+                                          : "this server serves no web app (no --web-root)");
+    return;
+  }
+  res.set_header("Cache-Control", file.cache_control);
+  res.set_header("ETag", file.etag);
+  if (EtagMatches(req.get_header_value("If-None-Match"), file.etag)) {
+    res.status = 304;
+    return;
+  }
+  std::ifstream in(file.path, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    SendError(res, 500, "internal", "cannot read " + req.path);
+    return;
+  }
+  res.status = 200;
+  res.set_content(std::move(content), file.mime.c_str());
+}
+
+}  // namespace
+
+void AddOpsRoutes(Router* router) {
+  router->Get("/api/v1/health", "/api/v1/health", kPublic, Health);
+  router->Get("/api/v1/metrics", "/api/v1/metrics", Roles(Role::kAdmin), MetricsText);
+  router->Get("/api/v1/session", "/api/v1/session", kAnyRole, Session);
+  router->GetAnyOtherPath(ServeStatic);
+}
+
+}  // namespace server
+}  // namespace fetal

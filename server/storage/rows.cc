@@ -1,0 +1,73 @@
+#include "storage/rows.h"
+
+#include <utility>
+
+#include "storage/canonical.h"
+
+namespace fetal {
+namespace storage {
+
+StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
+  ExamRecord e;
+  e.id = r[0].AsInt();
+  e.submitted_by = r[1].AsText();
+  e.input.client_exam_id = r[2].AsText();
+  e.input.body_sha256 = r[3].AsText();
+  bool ok = ParseDoubles(r[4].AsText(), e.input.features.data(), kNumFeatures);
+  e.input.client_class = static_cast<int>(r[5].AsInt());
+  ok = ok && ParseDoubles(r[6].AsText(), e.input.client_probabilities.data(), kNumClasses);
+  e.input.model_version = r[7].AsInt();
+  e.input.server_class = static_cast<int>(r[8].AsInt());
+  ok = ok && ParseDoubles(r[9].AsText(), e.input.server_probabilities.data(), kNumClasses);
+  e.input.agreement = r[10].AsInt() != 0;
+  e.input.max_abs_diff = r[11].AsDouble();
+  e.input.patient_ref = r[12].AsText();
+  e.input.note = r[13].AsText();
+  e.input.client_timestamp = r[14].AsText();
+  e.received_ms = r[15].AsInt();
+  e.audit_seq = r[16].AsInt();
+  if (!ok) {
+    return StoreStatus::Corruption("exam " + std::to_string(e.id) +
+                                   ": stored numbers are not in canonical list form");
+  }
+  e.content_sha256 = ExamContentHash(e);
+  *out = std::move(e);
+  return StoreStatus::Ok();
+}
+
+void RowToAudit(const SqlRow& r, AuditEvent* out) {
+  out->seq = r[0].AsInt();
+  out->time_ms = r[1].AsInt();
+  out->entry.actor.name = r[2].AsText();
+  out->entry.actor.role = r[3].AsText();
+  out->entry.actor.request_id = r[4].AsText();
+  out->entry.action = r[5].AsText();
+  out->entry.object = r[6].AsText();
+  out->entry.outcome = r[7].AsText();
+  out->entry.details = r[8].AsText();
+  out->prev_hash = r[9].AsText();
+  out->hash = r[10].AsText();
+}
+
+void RowToToken(const SqlRow& r, TokenRecord* out) {
+  out->id = r[0].AsInt();
+  out->name = r[1].AsText();
+  out->role = r[2].AsText();
+  out->token_sha256 = r[3].AsText();
+  out->created_ms = r[4].AsInt();
+  out->revoked = r[5].AsInt() != 0;
+  out->revoked_ms = r[6].AsInt();
+}
+
+void RowToModel(const SqlRow& r, ModelRecord* out) {
+  out->version = r[0].AsInt();
+  out->sha256 = r[1].AsText();
+  out->signature = r[2].AsText();
+  out->metadata_json = r[3].AsText();
+  out->created_ms = r[4].AsInt();
+  out->active = r[5].AsInt() != 0;
+  if (r.size() > 6) out->bundle = r[6].AsBlob();
+}
+
+}  // namespace storage
+}  // namespace fetal

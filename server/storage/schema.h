@@ -1,0 +1,34 @@
+// The tables (docs/storage.md "Tables"), their column lists in the order rows.h reads them, and
+// the migration that creates them. Internal to fetal_storage.
+//
+// Thread-safety: constants, and Migrate, which runs on the connection it is given.
+#pragma once
+
+#include "storage/sql.h"
+
+namespace fetal {
+namespace storage {
+
+// Column lists for SELECT / INSERT; rows.h maps rows in exactly this order.
+inline constexpr char kExamColumns[] =
+    "id, submitted_by, client_exam_id, body_sha256, features, client_class, "
+    "client_probabilities, model_version, server_class, server_probabilities, agreement, "
+    "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq";
+inline constexpr char kAuditColumns[] =
+    "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
+inline constexpr char kTokenColumns[] =
+    "id, name, role, token_sha256, created_ms, revoked, revoked_ms";
+// Without the bundle; append ", bundle" to read it too.
+inline constexpr char kModelColumns[] =
+    "version, sha256, signature, metadata_json, created_ms, active";
+
+// PostgreSQL: the transaction-scoped advisory lock that serializes every writer of the audit
+// chain across processes. Any constant works; it only has to be the same for every instance.
+inline constexpr char kChainLockSql[] = "SELECT pg_advisory_xact_lock(7277046850418761)";
+
+// Creates the tables if missing (idempotent), under the write lock so several processes may
+// open one database at once. Runs on `conn`, which must be idle (no open transaction).
+StoreStatus Migrate(Dialect dialect, SqlConn* conn);
+
+}  // namespace storage
+}  // namespace fetal

@@ -1,0 +1,87 @@
+// SqlStore: the one Store implementation, shared by SQLite and PostgreSQL. Internal to
+// fetal_storage; Store::Open (store.cc) creates it.
+//
+// Backend differences are confined to the DDL (schema.cc), how a write transaction starts and
+// takes the chain lock (group_commit.cc, audit_chain.cc), the PostgreSQL exam insert
+// (exam_queries.cc) and sql.h's connections. Reads go through the ReaderPool, writes through the
+// GroupCommitter. The methods are defined by resource: token_queries.cc, exam_queries.cc,
+// audit_queries.cc, model_queries.cc; lifecycle, Ping and Stats in sql_store.cc.
+//
+// Thread-safety and lifetimes: as Store (store.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/group_commit.h"
+#include "storage/reader_pool.h"
+#include "storage/sql.h"
+#include "storage/store.h"
+#include "storage/wal_checkpointer.h"
+
+namespace fetal {
+namespace storage {
+
+class SqlStore : public Store {
+ public:
+  SqlStore(Database database, const StoreOptions& options);
+  ~SqlStore() override;
+
+  // Connects, migrates and starts the committer (and on SQLite the WAL checkpointer).
+  StoreStatus Init();
+
+  const char* backend() const override;
+  StoreStatus Ping() override;
+
+  StoreStatus CreateToken(const std::string& name, const std::string& role,
+                          const std::string& token_sha256, const Actor& by,
+                          TokenRecord* out) override;
+  StoreStatus FindTokenByHash(const std::string& token_sha256, TokenRecord* out) override;
+  StoreStatus ListTokens(std::vector<TokenRecord>* out) override;
+  StoreStatus RevokeToken(int64_t id, const Actor& by) override;
+
+  StoreStatus SubmitExam(const ExamInput& exam, const Actor& by, SubmitResult* out) override;
+  StoreStatus SubmitExamBatch(const std::vector<ExamInput>& exams, const Actor& by,
+                              std::vector<SubmitResult>* out) override;
+  StoreStatus GetExam(int64_t id, ExamRecord* out) override;
+  StoreStatus ListExams(const ExamFilter& filter, const std::string& cursor, int limit,
+                        ExamPage* out) override;
+
+  StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) override;
+  StoreStatus ListAudit(int64_t after_seq, int limit, std::vector<AuditEvent>* out) override;
+  StoreStatus GetAudit(int64_t seq, AuditEvent* out) override;
+  StoreStatus VerifyAudit(AuditVerifyResult* result) override;
+  StoreStatus Checkpoint(AuditCheckpoint* out) override;
+
+  StoreStatus PutModel(const ModelInput& model, const Actor& by, ModelRecord* out) override;
+  StoreStatus ListModels(std::vector<ModelRecord>* out) override;
+  StoreStatus GetModel(int64_t version, ModelRecord* out) override;
+  StoreStatus GetActiveModel(ModelRecord* out) override;
+  StoreStatus ActivateModel(int64_t version, const Actor& by) override;
+
+  StoreStatus Stats(StoreStats* out) override;
+
+ private:
+  struct PreparedExam;  // exam_queries.cc
+
+  // One exam of a submission inside the group's transaction: insert (or find the replay or
+  // conflict) and append its exam.submit event.
+  StoreStatus SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, const Actor& by,
+                          const std::string& field_prefix, SubmitResult* out);
+  StoreStatus InsertExamAndEventPostgres(WriteTxn& txn, const PreparedExam& prepared,
+                                         const Actor& by, ExamRecord* rec);
+  StoreStatus FindReplay(WriteTxn& txn, const ExamInput& in, const Actor& by,
+                         const std::string& field_prefix, SubmitResult* out);
+
+  const Database database_;
+  const StoreOptions options_;
+  ReaderPool readers_;
+  // Destroyed in reverse order: the committer drains first, then the checkpointer's final
+  // checkpoint sees every write.
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // SQLite only
+  std::unique_ptr<GroupCommitter> committer_;
+};
+
+}  // namespace storage
+}  // namespace fetal
