@@ -26,8 +26,8 @@
 namespace {
 
 // One row of the dataset (Normal) and the same row with every value missing.
-const float kTypicalExam[fetal::kNumFeatures] = {
-    120, 0, 0, 0, 0, 0, 0, 73, 0.5f, 43, 2.4f, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1};
+const float kTypicalExam[fetal::kNumFeatures] = {120, 0,  0,   0, 0, 0,   0,   73,  0.5f, 43, 2.4f,
+                                                 64,  62, 126, 2, 0, 120, 137, 121, 73,   1};
 
 void ExerciseModel(const fetal::Model& model) {
   std::unique_ptr<fetal::Evaluator> evaluator;

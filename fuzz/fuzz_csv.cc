@@ -1,8 +1,9 @@
 // Fuzzes the exam CSV reader (fetal::ParseExamCsv) with arbitrary text.
 //
 // Promises checked (csv.h): no crash or sanitizer report on any text; a header failure is a
-// Status with a message, no rows and the header errors with their rule ids; otherwise the table's arrays agree with `rows`, every accepted row has
-// its source line, row errors carry a line, and max_rows is honoured.
+// Status with a message, no rows and the header errors with their rule ids; otherwise the table's
+// arrays agree with `rows`, every accepted row has its source line, row errors carry a line, and
+// max_rows is honoured.
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -24,7 +25,8 @@ void ParseAndCheck(std::string_view text, bool require_labels) {
     FUZZ_CHECK(table.rows == 0 && table.features.empty(), "a rejected header yields no rows");
     FUZZ_CHECK(!table.errors.empty(), "a rejected header is listed in errors");
     for (const fetal::CsvRowError& error : table.errors) {
-      FUZZ_CHECK(!error.rule.empty() && !error.message.empty(), "header errors carry a rule and a message");
+      FUZZ_CHECK(!error.rule.empty() && !error.message.empty(),
+                 "header errors carry a rule and a message");
     }
     return;
   }

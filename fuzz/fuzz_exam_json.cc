@@ -23,8 +23,7 @@ namespace {
 using fetal::server::FieldError;
 using nlohmann::json;
 
-bool DecodeAndCheck(const json& body, const std::string& prefix,
-                    fetal::storage::ExamInput* exam) {
+bool DecodeAndCheck(const json& body, const std::string& prefix, fetal::storage::ExamInput* exam) {
   std::vector<FieldError> errors;
   bool ok = fetal::server::DecodeExam(body, prefix, exam, &errors);
   FUZZ_CHECK(ok == errors.empty(), "DecodeExam returns true iff it reported no error");
@@ -82,7 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     record.received_ms = 1795000000000;
     std::string text;
     fetal::server::AppendExamJson(record, nullptr, "", &text);
-    FUZZ_CHECK(!json::parse(text, nullptr, false).is_discarded(), "the stored exam renders as valid JSON");
+    FUZZ_CHECK(!json::parse(text, nullptr, false).is_discarded(),
+               "the stored exam renders as valid JSON");
   }
   return 0;
 }

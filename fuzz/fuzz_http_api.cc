@@ -18,9 +18,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <vector>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -173,7 +173,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t selector = data[0];
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
-  const char* json_type = (selector & 0x80) ? "application/json; charset=utf-8" : "application/json";
+  const char* json_type =
+      (selector & 0x80) ? "application/json; charset=utf-8" : "application/json";
   auto bearer = [](const std::string& token) {
     return httplib::Headers{{"Authorization", "Bearer " + token}};
   };
@@ -205,7 +206,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       size_t split = std::min<size_t>(rest.size(), 96);
       httplib::Headers headers = bearer(g->admin);
       headers.emplace("X-Model-Signature", QueryFrom(data + 1, split));
-      CheckResponse(c.Post("/api/v1/models", headers, rest.substr(split), "application/octet-stream"),
+      CheckResponse(c.Post("/api/v1/models", headers, rest.substr(split),
+                           "application/octet-stream"),
                     "POST /models (signature)");
       break;
     }

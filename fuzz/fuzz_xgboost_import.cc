@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::unique_ptr<fetal::Evaluator> evaluator;
   s = fetal::Evaluator::Create(model, &evaluator);
   FUZZ_CHECK(s.ok(), "an imported model must compile into an Evaluator");
-  const float exam[fetal::kNumFeatures] = {120, 0, 0, 0, 0, 0, 0, 73, 0.5f, 43, 2.4f,
-                                           64,  62, 126, 2, 0, 120, 137, 121, 73, 1};
+  const float exam[fetal::kNumFeatures] = {120, 0,  0,   0, 0, 0,   0,   73,  0.5f, 43, 2.4f,
+                                           64,  62, 126, 2, 0, 120, 137, 121, 73,   1};
   float probabilities[fetal::kNumClasses];
   evaluator->PredictRaw(exam, probabilities);
   return 0;

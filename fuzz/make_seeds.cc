@@ -46,9 +46,12 @@ int WriteXgboostSeed(const std::string& dir, const fetal::ExamTable& table) {
     std::cerr << "xgboost: " << XGBGetLastError() << "\n";
     return 1;
   }
-  const char* params[][2] = {{"objective", "multi:softprob"}, {"num_class", "3"},
-                             {"tree_method", "hist"},         {"max_depth", "2"},
-                             {"nthread", "1"},                {"seed", "7"}};
+  const char* params[][2] = {{"objective", "multi:softprob"},
+                             {"num_class", "3"},
+                             {"tree_method", "hist"},
+                             {"max_depth", "2"},
+                             {"nthread", "1"},
+                             {"seed", "7"}};
   for (auto& p : params) XGBoosterSetParam(booster, p[0], p[1]);
   for (int round = 0; round < 2; ++round) XGBoosterUpdateOneIter(booster, round, matrix);
   bst_ulong length = 0;

@@ -50,9 +50,9 @@ inline fetal::Model TinyModel() {
   m.ood.threshold = 6.5;
   m.metrics.accuracy = 0.9;
   m.metrics.splits = 0;
-  m.trees.push_back(Stump(0, 7, 60.5f, 0.4f, -0.3f));   // abnormal short-term variability
-  m.trees.push_back(Stump(1, 0, 150.5f, -0.2f, 0.3f));  // baseline value
-  m.trees.push_back(Stump(2, 6, 0.0005f, -0.5f, 0.6f)); // prolonged decelerations
+  m.trees.push_back(Stump(0, 7, 60.5f, 0.4f, -0.3f));    // abnormal short-term variability
+  m.trees.push_back(Stump(1, 0, 150.5f, -0.2f, 0.3f));   // baseline value
+  m.trees.push_back(Stump(2, 6, 0.0005f, -0.5f, 0.6f));  // prolonged decelerations
   fetal::Tree deeper;
   deeper.target_class = 2;
   deeper.left = {1, 3, -1, -1, -1};

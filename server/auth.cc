@@ -29,8 +29,7 @@ const char* RoleName(Role role) {
   return "?";
 }
 
-static const char kBase64Url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string GenerateToken() {
   unsigned char bytes[32];

@@ -48,17 +48,32 @@ const std::vector<Option>& Options() {
          return true;
        }},
       {"--data-dir", "FETAL_DATA_DIR", "a directory (created if missing)",
-       [](const std::string& v, ServerConfig* c) { c->data_dir = v; return !v.empty(); }},
+       [](const std::string& v, ServerConfig* c) {
+         c->data_dir = v;
+         return !v.empty();
+       }},
       {"--database-url", "FETAL_DATABASE_URL",
        "postgresql://... (PostgreSQL) or empty (SQLite file in the data directory)",
-       [](const std::string& v, ServerConfig* c) { c->database_url = v; return true; }},
+       [](const std::string& v, ServerConfig* c) {
+         c->database_url = v;
+         return true;
+       }},
       {"--web-root", "FETAL_WEB_ROOT", "a directory of static files (the web app build)",
-       [](const std::string& v, ServerConfig* c) { c->web_root = v; return true; }},
+       [](const std::string& v, ServerConfig* c) {
+         c->web_root = v;
+         return true;
+       }},
       {"--model-pubkey", "FETAL_MODEL_PUBKEY", "a PEM public key file (ECDSA P-256, SPKI)",
-       [](const std::string& v, ServerConfig* c) { c->model_pubkey_path = v; return true; }},
+       [](const std::string& v, ServerConfig* c) {
+         c->model_pubkey_path = v;
+         return true;
+       }},
       {"--default-model", "FETAL_DEFAULT_MODEL",
        "a model bundle file; its signature is read from BUNDLE.sig",
-       [](const std::string& v, ServerConfig* c) { c->default_model_path = v; return true; }},
+       [](const std::string& v, ServerConfig* c) {
+         c->default_model_path = v;
+         return true;
+       }},
       {"--threads", "FETAL_THREADS", "an integer from 2 to 4096",
        [](const std::string& v, ServerConfig* c) {
          long n;
@@ -67,9 +82,13 @@ const std::vector<Option>& Options() {
          return true;
        }},
       {"--rate-limit", "FETAL_RATE_LIMIT", "requests per second per token, 0 = unlimited",
-       [](const std::string& v, ServerConfig* c) { return ParseDouble(v, 0, 1e9, &c->rate_limit); }},
+       [](const std::string& v, ServerConfig* c) {
+         return ParseDouble(v, 0, 1e9, &c->rate_limit);
+       }},
       {"--rate-burst", "FETAL_RATE_BURST", "a number of requests >= 1",
-       [](const std::string& v, ServerConfig* c) { return ParseDouble(v, 1, 1e9, &c->rate_burst); }},
+       [](const std::string& v, ServerConfig* c) {
+         return ParseDouble(v, 1, 1e9, &c->rate_burst);
+       }},
       {"--max-exam-body", "FETAL_MAX_EXAM_BODY", "bytes, 1024 to 1073741824",
        [](const std::string& v, ServerConfig* c) {
          long n;
@@ -155,7 +174,8 @@ bool ParseConfig(const std::vector<std::string>& args, ServerConfig* config,
   for (const Option& o : Options()) {
     const char* v = std::getenv(o.env);
     if (v != nullptr && *v != '\0' && !o.set(v, config)) {
-      *error = std::string("environment variable ") + o.env + "=\"" + v + "\": expected " + o.expected;
+      *error =
+          std::string("environment variable ") + o.env + "=\"" + v + "\": expected " + o.expected;
       return false;
     }
   }

@@ -14,26 +14,26 @@ namespace server {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // --listen / FETAL_LISTEN; port 0 picks a free port
-  std::string data_dir = "data";          // --data-dir / FETAL_DATA_DIR; holds fetal.db, admin-token
-  std::string database_url;               // --database-url / FETAL_DATABASE_URL; postgresql://...
-  std::string web_root;                   // --web-root / FETAL_WEB_ROOT; empty: no static files
-  std::string model_pubkey_path;          // --model-pubkey / FETAL_MODEL_PUBKEY; PEM (SPKI)
-  std::string default_model_path;         // --default-model / FETAL_DEFAULT_MODEL; BUNDLE (+.sig)
-  int threads = 96;                       // --threads / FETAL_THREADS; HTTP worker threads
+  std::string data_dir = "data";   // --data-dir / FETAL_DATA_DIR; holds fetal.db, admin-token
+  std::string database_url;        // --database-url / FETAL_DATABASE_URL; postgresql://...
+  std::string web_root;            // --web-root / FETAL_WEB_ROOT; empty: no static files
+  std::string model_pubkey_path;   // --model-pubkey / FETAL_MODEL_PUBKEY; PEM (SPKI)
+  std::string default_model_path;  // --default-model / FETAL_DEFAULT_MODEL; BUNDLE (+.sig)
+  int threads = 96;                // --threads / FETAL_THREADS; HTTP worker threads
   // A keep-alive connection holds a worker for its whole life in cpp-httplib, so the pool must
   // be larger than the expected number of concurrent connections.
 
-  double rate_limit = 100;      // --rate-limit / FETAL_RATE_LIMIT; requests/s per token, 0 = off
-  double rate_burst = 200;      // --rate-burst / FETAL_RATE_BURST; bucket size
-  size_t max_exam_body = 64 * 1024;              // --max-exam-body; POST /exams
-  size_t max_batch_body = 8 * 1024 * 1024;       // --max-batch-body; POST /exams:batch
-  size_t max_model_body = 32 * 1024 * 1024;      // --max-model-body; POST /models
-  int read_timeout_s = 10;                       // --read-timeout; per read on a connection
-  int write_timeout_s = 10;                      // --write-timeout
-  int keep_alive_timeout_s = 5;                  // --keep-alive-timeout
-  int token_cache_ms = 2000;    // --token-cache-ms; revocation takes effect within this time
-  int model_cache_ms = 1000;    // --model-cache-ms; activation elsewhere is served within this
-  bool log_requests = true;     // --no-request-log disables the per-request JSON line
+  double rate_limit = 100;  // --rate-limit / FETAL_RATE_LIMIT; requests/s per token, 0 = off
+  double rate_burst = 200;  // --rate-burst / FETAL_RATE_BURST; bucket size
+  size_t max_exam_body = 64 * 1024;          // --max-exam-body; POST /exams
+  size_t max_batch_body = 8 * 1024 * 1024;   // --max-batch-body; POST /exams:batch
+  size_t max_model_body = 32 * 1024 * 1024;  // --max-model-body; POST /models
+  int read_timeout_s = 10;                   // --read-timeout; per read on a connection
+  int write_timeout_s = 10;                  // --write-timeout
+  int keep_alive_timeout_s = 5;              // --keep-alive-timeout
+  int token_cache_ms = 2000;  // --token-cache-ms; revocation takes effect within this time
+  int model_cache_ms = 1000;  // --model-cache-ms; activation elsewhere is served within this
+  bool log_requests = true;   // --no-request-log disables the per-request JSON line
 };
 
 // Parses `args` (without the program name and subcommand) into *config, starting from the

@@ -62,13 +62,15 @@ bool MakeDirs(const std::string& path, std::string* error) {
   return true;
 }
 
-bool OpenStore(const ServerConfig& config, std::unique_ptr<storage::Store>* store, std::string* error) {
+bool OpenStore(const ServerConfig& config, std::unique_ptr<storage::Store>* store,
+               std::string* error) {
   if (!MakeDirs(config.data_dir, error)) return false;
   storage::StoreOptions options;
   options.url = config.database_url.empty() ? config.data_dir + "/fetal.db" : config.database_url;
   storage::StoreStatus s = storage::Store::Open(options, store);
   if (!s.ok()) {
-    *error = "cannot open storage (" + (config.database_url.empty() ? options.url : std::string("database URL")) +
+    *error = "cannot open storage (" +
+             (config.database_url.empty() ? options.url : std::string("database URL")) +
              "): " + s.ToString();
     return false;
   }
@@ -99,8 +101,8 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
     // A first start that died between registering and activating: finish the job.
     s = store->ActivateModel(models.back().version, kSystem);
     if (!s.ok()) {
-      *error = "no model is active and activating version " + std::to_string(models.back().version) +
-               " failed: " + s.ToString();
+      *error = "no model is active and activating version " +
+               std::to_string(models.back().version) + " failed: " + s.ToString();
       return false;
     }
     std::printf("fetal-server: no model was active; activated version %lld\n",
@@ -108,7 +110,9 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
     return true;
   }
   if (config.default_model_path.empty()) {
-    *error = "the model registry is empty: pass --default-model BUNDLE (e.g. the bundle `fetal-model train` wrote)";
+    *error =
+        "the model registry is empty: pass --default-model BUNDLE (e.g. the bundle `fetal-model "
+        "train` wrote)";
     return false;
   }
   std::string bundle, signature;
@@ -117,14 +121,17 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
   if (ReadFile(config.default_model_path + ".sig", &signature, &sig_error)) {
     signature = Trim(signature);
   } else {
-    std::fprintf(stderr, "fetal-server: warning: %s.sig not found; the default model is registered unsigned\n",
-                 config.default_model_path.c_str());
+    std::fprintf(
+        stderr,
+        "fetal-server: warning: %s.sig not found; the default model is registered unsigned\n",
+        config.default_model_path.c_str());
   }
   const auto* data = reinterpret_cast<const uint8_t*>(bundle.data());
   if (!pubkey.empty() && !signature.empty()) {
     Status v = VerifyBundle(pubkey, data, bundle.size(), signature);
     if (!v.ok()) {
-      *error = config.default_model_path + ".sig does not verify with --model-pubkey: " + v.ToString();
+      *error =
+          config.default_model_path + ".sig does not verify with --model-pubkey: " + v.ToString();
       return false;
     }
   }
@@ -159,8 +166,8 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
     *error = "cannot register the default model: " + s.ToString();
     return false;
   }
-  std::printf("fetal-server: registered %s as model version %lld (active)\n", config.default_model_path.c_str(),
-              static_cast<long long>(record.version));
+  std::printf("fetal-server: registered %s as model version %lld (active)\n",
+              config.default_model_path.c_str(), static_cast<long long>(record.version));
   return true;
 }
 
@@ -183,8 +190,9 @@ bool EnsureAdminToken(const ServerConfig& config, storage::Store* store, std::st
   }
   const std::string path = config.data_dir + "/admin-token";
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  bool written = fd >= 0 && fchmod(fd, 0600) == 0 && write(fd, (secret + "\n").data(), secret.size() + 1) ==
-                                                         static_cast<ssize_t>(secret.size() + 1);
+  bool written = fd >= 0 && fchmod(fd, 0600) == 0 &&
+                 write(fd, (secret + "\n").data(), secret.size() + 1) ==
+                     static_cast<ssize_t>(secret.size() + 1);
   if (fd >= 0) close(fd);
   std::printf("fetal-server: created admin token (shown once; also in %s%s):\n  %s\n", path.c_str(),
               written ? "" : " -- WRITING IT FAILED", secret.c_str());
@@ -219,7 +227,8 @@ int Serve(const ServerConfig& config) {
   SplitHostPort(config.listen, &host, &ignored_port, &ignored);
   std::printf("fetal-server: listening on http://%s:%d/ (storage %s, web root %s, %d threads)\n",
               host.find(':') != std::string::npos ? ("[" + host + "]").c_str() : host.c_str(), port,
-              store->backend(), config.web_root.empty() ? "none" : config.web_root.c_str(), config.threads);
+              store->backend(), config.web_root.empty() ? "none" : config.web_root.c_str(),
+              config.threads);
   std::fflush(stdout);
 
   ApiServer* api_ptr = api.get();
@@ -228,7 +237,8 @@ int Serve(const ServerConfig& config) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (finished.load()) return;  // woken by the main thread below
-    std::printf("fetal-server: %s received, finishing in-flight requests\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    std::printf("fetal-server: %s received, finishing in-flight requests\n",
+                sig == SIGINT ? "SIGINT" : "SIGTERM");
     std::fflush(stdout);
     api_ptr->Stop();
   });
@@ -289,15 +299,18 @@ int TokenCommand(std::vector<std::string> args) {
     if (!OpenStore(config, &store, &error)) return Fail(error);
     std::string secret = GenerateToken();
     storage::TokenRecord record;
-    storage::StoreStatus s = store->CreateToken(name, RoleName(role), HashToken(secret), cli, &record);
+    storage::StoreStatus s =
+        store->CreateToken(name, RoleName(role), HashToken(secret), cli, &record);
     if (!s.ok()) return Fail("token create: " + s.ToString());
-    std::fprintf(stderr, "created token id %lld, name %s, role %s (the secret below is shown only once)\n",
+    std::fprintf(stderr,
+                 "created token id %lld, name %s, role %s (the secret below is shown only once)\n",
                  static_cast<long long>(record.id), record.name.c_str(), record.role.c_str());
     std::printf("%s\n", secret.c_str());
     return 0;
   }
   if (verb == "list") {
-    if (has_role || has_name || !rest.empty()) return Fail("token list: takes no arguments besides storage flags");
+    if (has_role || has_name || !rest.empty())
+      return Fail("token list: takes no arguments besides storage flags");
     std::unique_ptr<storage::Store> store;
     if (!OpenStore(config, &store, &error)) return Fail(error);
     std::vector<storage::TokenRecord> tokens;
@@ -305,22 +318,27 @@ int TokenCommand(std::vector<std::string> args) {
     if (!s.ok()) return Fail("token list: " + s.ToString());
     std::printf("%-6s %-24s %-10s %-25s %s\n", "ID", "NAME", "ROLE", "CREATED", "STATUS");
     for (const auto& t : tokens) {
-      std::printf("%-6lld %-24s %-10s %-25s %s\n", static_cast<long long>(t.id), t.name.c_str(), t.role.c_str(),
-                  text::FormatTime(t.created_ms).c_str(),
+      std::printf("%-6lld %-24s %-10s %-25s %s\n", static_cast<long long>(t.id), t.name.c_str(),
+                  t.role.c_str(), text::FormatTime(t.created_ms).c_str(),
                   t.revoked ? ("revoked " + text::FormatTime(t.revoked_ms)).c_str() : "active");
     }
     return 0;
   }
   if (verb == "revoke") {
-    if (rest.size() != 1 || has_role || has_name) return Fail("token revoke: expected one token ID (see token list)");
+    if (rest.size() != 1 || has_role || has_name)
+      return Fail("token revoke: expected one token ID (see token list)");
     char* end = nullptr;
     long long id = std::strtoll(rest[0].c_str(), &end, 10);
-    if (rest[0].empty() || *end != '\0' || id <= 0) return Fail("token revoke: ID must be a positive integer, got " + rest[0]);
+    if (rest[0].empty() || *end != '\0' || id <= 0)
+      return Fail("token revoke: ID must be a positive integer, got " + rest[0]);
     std::unique_ptr<storage::Store> store;
     if (!OpenStore(config, &store, &error)) return Fail(error);
     storage::StoreStatus s = store->RevokeToken(id, cli);
     if (!s.ok()) return Fail("token revoke: " + s.ToString());
-    std::printf("revoked token %lld (running servers refuse it within their token cache time, 2 s by default)\n", id);
+    std::printf(
+        "revoked token %lld (running servers refuse it within their token cache time, 2 s by "
+        "default)\n",
+        id);
     return 0;
   }
   return Fail("token: unknown verb \"" + verb + "\"; expected create, list or revoke");
@@ -339,7 +357,8 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  if (!args.empty() && args[0] == "token") return TokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "token")
+    return TokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "serve") args.erase(args.begin());
   ServerConfig config;
   std::vector<std::string> rest;

@@ -46,7 +46,9 @@ std::string Metrics::Render() const {
                   static_cast<unsigned long long>(n));
     out += buf;
   }
-  out += "# HELP fetal_http_request_duration_seconds Time from request start to response, by route pattern.\n";
+  out +=
+      "# HELP fetal_http_request_duration_seconds Time from request start to response, by route "
+      "pattern.\n";
   out += "# TYPE fetal_http_request_duration_seconds histogram\n";
   for (const auto& [route, h] : latency_) {
     for (size_t i = 0; i < kBuckets.size(); ++i) {
@@ -66,7 +68,8 @@ std::string Metrics::Render() const {
                 "# TYPE fetal_exam_submissions_total counter\n"
                 "fetal_exam_submissions_total{outcome=\"stored\"} %lld\n"
                 "fetal_exam_submissions_total{outcome=\"replayed\"} %lld\n"
-                "# HELP fetal_exam_mismatches_total Exams stored by this process whose server result disagreed with the client's.\n"
+                "# HELP fetal_exam_mismatches_total Exams stored by this process whose server "
+                "result disagreed with the client's.\n"
                 "# TYPE fetal_exam_mismatches_total counter\n"
                 "fetal_exam_mismatches_total %lld\n"
                 "# HELP fetal_rate_limited_total Requests refused with 429.\n"

@@ -16,7 +16,8 @@ class Metrics {
  public:
   // `route` is the route pattern ("/api/v1/exams/{id}"), never the raw path, so the number of
   // series stays bounded whatever clients send.
-  void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
+  void ObserveRequest(const std::string& route, const std::string& method, int status,
+                      double seconds);
   void CountExams(int64_t stored, int64_t replayed, int64_t mismatched);
   void CountRateLimited();
 

@@ -34,7 +34,8 @@ StaticFiles::StaticFiles(const std::string& root) {
 
 bool StaticFiles::Resolve(const std::string& url_path, StaticFile* out) const {
   if (root_.empty() || url_path.empty() || url_path[0] != '/') return false;
-  if (url_path.find('\0') != std::string::npos || url_path.find('\\') != std::string::npos) return false;
+  if (url_path.find('\0') != std::string::npos || url_path.find('\\') != std::string::npos)
+    return false;
   // Check every segment before touching the file system.
   size_t start = 1;
   while (start <= url_path.size()) {

@@ -106,7 +106,6 @@ size_t GzipSize(const std::vector<uint8_t>& bytes) {
   return size - 6 + 18;
 }
 
-
 bool TreesEqual(const std::vector<Tree>& a, const std::vector<Tree>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -153,10 +152,11 @@ void Describe(const BenchModel& m) {
   }
   size_t nodes = 0;
   for (const Tree& t : m.model.trees) nodes += t.size();
-  std::printf("model %-8s trees %zu, nodes %zu, temperature %.4f, bundle %zu bytes raw, %zu bytes "
-              "gzip -9\n",
-              m.name.c_str(), m.model.trees.size(), nodes, m.model.temperature, bytes.size(),
-              GzipSize(bytes));
+  std::printf(
+      "model %-8s trees %zu, nodes %zu, temperature %.4f, bundle %zu bytes raw, %zu bytes "
+      "gzip -9\n",
+      m.name.c_str(), m.model.trees.size(), nodes, m.model.temperature, bytes.size(),
+      GzipSize(bytes));
   if (m.xgb) {
     std::printf("model %-8s max |p_fetal - p_libxgboost| on %zu rows: %.2g\n", m.name.c_str(),
                 g_data->rows, MaxProbabilityGap(m));
@@ -199,8 +199,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    XgbOracle::PredictDenseWith(m->xgb, &g_data->features[row * kNumFeatures], 1,
-                                probabilities);
+    XgbOracle::PredictDenseWith(m->xgb, &g_data->features[row * kNumFeatures], 1, probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -305,8 +304,9 @@ void PrintSummary(const RecordingReporter& r,
   const std::string rows = std::to_string(g_data->rows);
   auto us = [](double rate) { return rate > 0 ? 1e6 / rate : 0.0; };
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  std::printf("\nsummary (one thread; exams per CPU second; single exam in CPU us; "
-              "ratio = fetal / libxgboost)\n");
+  std::printf(
+      "\nsummary (one thread; exams per CPU second; single exam in CPU us; "
+      "ratio = fetal / libxgboost)\n");
   std::printf("%-8s %-7s %14s %14s %7s %10s %10s %10s\n", "model", "batch", "fetal exams/s",
               "xgb exams/s", "ratio", "fetal 1 us", "xgb 1 us", "explain us");
   for (const auto& m : models) {

@@ -106,7 +106,8 @@ int main(int argc, char** argv) {
         ++p;
       }
     } else {
-      fprintf(stderr, "usage: %s [--dir DIR] [--url URL] [--seconds S] [--threads 1,8,64]\n", argv[0]);
+      fprintf(stderr, "usage: %s [--dir DIR] [--url URL] [--seconds S] [--threads 1,8,64]\n",
+              argv[0]);
       return 2;
     }
   }
@@ -119,8 +120,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   work = tmpl.data();
-  printf("disk under %s: %.0f fsyncs/s (4 KiB write + fdatasync)\n", dir.c_str(), FsyncsPerSecond(work));
-  printf("backend: %s, %.1f s per run\n", url.empty() ? "sqlite (fresh file per run)" : url.c_str(), seconds);
+  printf("disk under %s: %.0f fsyncs/s (4 KiB write + fdatasync)\n", dir.c_str(),
+         FsyncsPerSecond(work));
+  printf("backend: %s, %.1f s per run\n", url.empty() ? "sqlite (fresh file per run)" : url.c_str(),
+         seconds);
   printf("%8s %14s %10s %13s %8s %8s %11s %7s\n", "threads", "submissions/s", "commits/s",
          "exams/commit", "p50_ms", "p99_ms", "cpu_us/sub", "errors");
 
@@ -153,7 +156,8 @@ int main(int argc, char** argv) {
           SubmitResult r;
           auto t0 = Clock::now();
           StoreStatus st = store->SubmitExam(e, by, &r);
-          latencies[t].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          latencies[t].push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
           if (!st.ok()) {
             if (errors++ == 0) fprintf(stderr, "submit: %s\n", st.ToString().c_str());
           }
@@ -173,14 +177,15 @@ int main(int argc, char** argv) {
     int64_t commits = after.commits - before.commits;
     double subs = static_cast<double>(all.size() - errors) / elapsed;
     printf("%8d %14.0f %10.0f %13.1f %8.2f %8.2f %11.1f %7lld\n", threads, subs, commits / elapsed,
-           commits ? static_cast<double>(after.committed_writes - before.committed_writes) / commits : 0.0,
+           commits ? static_cast<double>(after.committed_writes - before.committed_writes) / commits
+                   : 0.0,
            Percentile(all, 0.50), Percentile(all, 0.99), all.empty() ? 0.0 : cpu * 1e6 / all.size(),
            static_cast<long long>(errors.load()));
     fflush(stdout);
     AuditVerifyResult v;
     if (store->VerifyAudit(&v).ok() && !v.ok) {
-      fprintf(stderr, "audit chain broken at seq %lld: %s\n", static_cast<long long>(v.first_bad_seq),
-              v.problem.c_str());
+      fprintf(stderr, "audit chain broken at seq %lld: %s\n",
+              static_cast<long long>(v.first_bad_seq), v.problem.c_str());
       return 1;
     }
   }

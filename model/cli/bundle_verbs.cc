@@ -89,10 +89,11 @@ int Inspect(const std::vector<std::string>& argv) {
   Status s = args.Parse("inspect", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
-    std::printf("usage: fetal-model inspect [--json] BUNDLE\n"
-                "Prints the bundle's metadata (version, hash, creation time, data hash, trees,\n"
-                "temperature, metrics, OOD threshold, training ranges) after verifying its\n"
-                "content hash. --json prints one JSON object instead.\n");
+    std::printf(
+        "usage: fetal-model inspect [--json] BUNDLE\n"
+        "Prints the bundle's metadata (version, hash, creation time, data hash, trees,\n"
+        "temperature, metrics, OOD threshold, training ranges) after verifying its\n"
+        "content hash. --json prints one JSON object instead.\n");
     return kExitOk;
   }
   const std::string path = args.positional()[0];
@@ -136,8 +137,7 @@ int Inspect(const std::vector<std::string>& argv) {
   j["ood"] = {{"threshold", model.ood.threshold}, {"quantile", model.ood.threshold_quantile}};
   nlohmann::json ranges = nlohmann::json::object();
   for (int f = 0; f < kNumFeatures; ++f) {
-    ranges[std::string(schema[f].key)] = {model.training_range.min[f],
-                                          model.training_range.max[f]};
+    ranges[std::string(schema[f].key)] = {model.training_range.min[f], model.training_range.max[f]};
   }
   j["training_range"] = ranges;
   if (args.Has("--json")) {
@@ -159,11 +159,12 @@ int Inspect(const std::vector<std::string>& argv) {
   std::printf("parameters      %s\n", model.params_json.c_str());
   if (model.metrics.splits > 0) {
     const ModelMetrics& m = model.metrics;
-    std::printf("cv metrics      mean of %d splits: accuracy %.4f, macro-F1 %.4f, balanced "
-                "accuracy %.4f,\n                recall N/S/P %.4f/%.4f/%.4f, log loss %.4f, "
-                "Brier %.4f, ECE %.4f\n",
-                m.splits, m.accuracy, m.macro_f1, m.balanced_accuracy, m.recall[0], m.recall[1],
-                m.recall[2], m.log_loss, m.brier, m.ece);
+    std::printf(
+        "cv metrics      mean of %d splits: accuracy %.4f, macro-F1 %.4f, balanced "
+        "accuracy %.4f,\n                recall N/S/P %.4f/%.4f/%.4f, log loss %.4f, "
+        "Brier %.4f, ECE %.4f\n",
+        m.splits, m.accuracy, m.macro_f1, m.balanced_accuracy, m.recall[0], m.recall[1],
+        m.recall[2], m.log_loss, m.brier, m.ece);
   } else {
     std::printf("cv metrics      none recorded\n");
   }
@@ -187,9 +188,10 @@ int Sign(const std::vector<std::string>& argv) {
   Status s = args.Parse("sign", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
-    std::printf("usage: fetal-model sign --key PRIVATE.pem [--out SIG] BUNDLE\n"
-                "Writes a detached ECDSA P-256/SHA-256 signature (base64 of r||s) of BUNDLE to\n"
-                "BUNDLE.sig (or SIG). The bundle is checked first, so a corrupt one is not signed.\n");
+    std::printf(
+        "usage: fetal-model sign --key PRIVATE.pem [--out SIG] BUNDLE\n"
+        "Writes a detached ECDSA P-256/SHA-256 signature (base64 of r||s) of BUNDLE to\n"
+        "BUNDLE.sig (or SIG). The bundle is checked first, so a corrupt one is not signed.\n");
     return kExitOk;
   }
   std::string key_path;
@@ -217,9 +219,10 @@ int Verify(const std::vector<std::string>& argv) {
   Status s = args.Parse("verify", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
-    std::printf("usage: fetal-model verify --pubkey PUBLIC.pem [--sig SIG] BUNDLE\n"
-                "Checks BUNDLE's detached signature (default BUNDLE.sig) and its content hash.\n"
-                "Exit 0 valid, 1 the signature does not verify, 2 usage or unreadable input.\n");
+    std::printf(
+        "usage: fetal-model verify --pubkey PUBLIC.pem [--sig SIG] BUNDLE\n"
+        "Checks BUNDLE's detached signature (default BUNDLE.sig) and its content hash.\n"
+        "Exit 0 valid, 1 the signature does not verify, 2 usage or unreadable input.\n");
     return kExitOk;
   }
   std::string key_path;
@@ -230,8 +233,8 @@ int Verify(const std::vector<std::string>& argv) {
   if (!(s = trainer::ReadFileBytes(key_path, &key)).ok()) return Fail(kExitUsage, s);
   if (!(s = trainer::ReadFileBytes(bundle_path, &bytes)).ok()) return Fail(kExitUsage, s);
   if (!(s = trainer::ReadFileBytes(sig_path, &signature)).ok()) return Fail(kExitUsage, s);
-  while (!signature.empty() && (signature.back() == '\n' || signature.back() == '\r' ||
-                                signature.back() == ' '))
+  while (!signature.empty() &&
+         (signature.back() == '\n' || signature.back() == '\r' || signature.back() == ' '))
     signature.pop_back();
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   s = VerifyBundle(key, data, bytes.size(), signature);
@@ -245,12 +248,11 @@ int Verify(const std::vector<std::string>& argv) {
   Model model;
   s = ReadBundle(data, bytes.size(), &model);
   if (!s.ok()) {
-    return Fail(kExitFailed, "signature verifies but " + bundle_path +
-                                 " is not a valid bundle: " + s.message());
+    return Fail(kExitFailed,
+                "signature verifies but " + bundle_path + " is not a valid bundle: " + s.message());
   }
   std::printf("OK: %s v%" PRId64 " (sha256 %s) is signed by %s\n", bundle_path.c_str(),
-              model.model_version, BundleContentHash(data, bytes.size()).c_str(),
-              key_path.c_str());
+              model.model_version, BundleContentHash(data, bytes.size()).c_str(), key_path.c_str());
   return kExitOk;
 }
 
@@ -262,9 +264,10 @@ int Keygen(const std::vector<std::string>& argv) {
   Status s = args.Parse("keygen", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
-    std::printf("usage: fetal-model keygen --private PRIVATE.pem --public PUBLIC.pem [--force]\n"
-                "Generates a P-256 signing key pair (private PKCS#8, mode 0600; public SPKI).\n"
-                "Existing files are not overwritten unless --force is given.\n");
+    std::printf(
+        "usage: fetal-model keygen --private PRIVATE.pem --public PUBLIC.pem [--force]\n"
+        "Generates a P-256 signing key pair (private PKCS#8, mode 0600; public SPKI).\n"
+        "Existing files are not overwritten unless --force is given.\n");
     return kExitOk;
   }
   std::string private_path, public_path;

@@ -55,14 +55,12 @@ Status Args::Parse(const std::string& verb, const std::vector<std::string>& argv
   }
   if (help_) return Status::Ok();
   if (positional_.size() < spec.min_positional) {
-    return Status::InvalidArgument("`" + verb + "` needs " +
-                                   std::to_string(spec.min_positional) + " file argument" +
-                                   (spec.min_positional == 1 ? "" : "s") + hint);
+    return Status::InvalidArgument("`" + verb + "` needs " + std::to_string(spec.min_positional) +
+                                   " file argument" + (spec.min_positional == 1 ? "" : "s") + hint);
   }
   if (positional_.size() > spec.max_positional) {
-    return Status::InvalidArgument("unexpected argument \"" +
-                                   positional_[spec.max_positional] + "\" for `" + verb + "`" +
-                                   hint);
+    return Status::InvalidArgument("unexpected argument \"" + positional_[spec.max_positional] +
+                                   "\" for `" + verb + "`" + hint);
   }
   return Status::Ok();
 }

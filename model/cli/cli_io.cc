@@ -31,7 +31,8 @@ Status WriteFileBytes(const std::string& path, const void* data, size_t size, bo
     FILE* f = std::fopen(path.c_str(), "wb");
     bool ok = f && std::fwrite(data, 1, size, f) == size;
     ok = f && (std::fclose(f) == 0) && ok;
-    return ok ? Status::Ok() : Status::IoError("cannot write " + path + ": " + std::strerror(errno));
+    return ok ? Status::Ok()
+              : Status::IoError("cannot write " + path + ": " + std::strerror(errno));
   }
   std::string tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");

@@ -126,7 +126,8 @@ int Predict(const std::vector<std::string>& argv) {
   }
   size_t failed_rows = problems.size();
   for (const auto& [line, messages] : problems)
-    for (const std::string& m : messages) std::fprintf(stderr, "%s: %s\n", input_path.c_str(), m.c_str());
+    for (const std::string& m : messages)
+      std::fprintf(stderr, "%s: %s\n", input_path.c_str(), m.c_str());
 
   if (args.Has("--output")) {
     if (!(s = WriteFileText(args.Get("--output"), out)).ok()) return Fail(kExitUsage, s);
@@ -134,8 +135,8 @@ int Predict(const std::vector<std::string>& argv) {
     std::fwrite(out.data(), 1, out.size(), stdout);
   }
   if (failed_rows > 0) {
-    std::fprintf(stderr, "fetal-model predict: %zu rows classified, %zu rows failed\n",
-                 classified, failed_rows);
+    std::fprintf(stderr, "fetal-model predict: %zu rows classified, %zu rows failed\n", classified,
+                 failed_rows);
     return kExitFailed;
   }
   return kExitOk;

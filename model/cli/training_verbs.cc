@@ -29,9 +29,9 @@ using trainer::TrainParams;
 
 // ---- training parameters shared by train, cv and tune ----
 
-const char* const kParamOptions[] = {"--max-depth", "--eta",           "--rounds",
-                                     "--min-child-weight", "--subsample", "--colsample-bytree",
-                                     "--lambda",    "--class-weight",  "--temperature-folds"};
+const char* const kParamOptions[] = {"--max-depth",        "--eta",          "--rounds",
+                                     "--min-child-weight", "--subsample",    "--colsample-bytree",
+                                     "--lambda",           "--class-weight", "--temperature-folds"};
 
 const char* kParamHelp =
     "training parameters (defaults chosen by `fetal-model tune`, see docs/training.md):\n"
@@ -96,8 +96,8 @@ void PrintCvTable(const CvResult& cv, FILE* out) {
                  "%-6d %-4d %6zu %5zu %6.3f | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f "
                  "%8.4f\n",
                  s.repeat, s.fold, s.train_rows, s.train_rows_removed, s.temperature, m.accuracy,
-                 m.macro_f1, m.balanced_accuracy, m.recall[0], m.recall[1], m.recall[2],
-                 m.log_loss, m.brier, m.ece);
+                 m.macro_f1, m.balanced_accuracy, m.recall[0], m.recall[1], m.recall[2], m.log_loss,
+                 m.brier, m.ece);
   }
   auto column = [&cv](auto get) {
     std::vector<double> v;
@@ -121,12 +121,19 @@ void PrintCvTable(const CvResult& cv, FILE* out) {
                "mean", cols[0].mean, cols[1].mean, cols[2].mean, cols[3].mean, cols[4].mean,
                cols[5].mean, cols[6].mean, cols[7].mean, cols[8].mean, cols[9].mean);
   std::fprintf(out, "%-25s %6.3f | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f\n",
-               "std", cols[0].std, cols[1].std, cols[2].std, cols[3].std, cols[4].std,
-               cols[5].std, cols[6].std, cols[7].std, cols[8].std, cols[9].std);
+               "std", cols[0].std, cols[1].std, cols[2].std, cols[3].std, cols[4].std, cols[5].std,
+               cols[6].std, cols[7].std, cols[8].std, cols[9].std);
   std::fprintf(out, "\nmean ± std over %zu splits:\n", cv.splits.size());
-  const char* names[] = {"temperature", "accuracy", "macro-F1", "balanced accuracy",
-                         "recall Normal", "recall Suspect", "recall Pathological", "log loss",
-                         "Brier score", "top-label ECE (15 bins)"};
+  const char* names[] = {"temperature",
+                         "accuracy",
+                         "macro-F1",
+                         "balanced accuracy",
+                         "recall Normal",
+                         "recall Suspect",
+                         "recall Pathological",
+                         "log loss",
+                         "Brier score",
+                         "top-label ECE (15 bins)"};
   for (int i = 0; i < 10; ++i) {
     std::fprintf(out, "  %-24s %s\n", names[i], trainer::FormatMeanStd(cols[i]).c_str());
   }
@@ -138,8 +145,8 @@ std::string PredictionsCsv(const CvResult& cv) {
   for (const CvSplitResult& s : cv.splits) {
     for (size_t i = 0; i < s.test_rows.size(); ++i) {
       const float* p = &s.probabilities[i * kNumClasses];
-      std::snprintf(buf, sizeof buf, "%d,%d,%zu,%.6f,%.6f,%.6f\n", s.repeat, s.fold,
-                    s.test_rows[i], p[0], p[1], p[2]);
+      std::snprintf(buf, sizeof buf, "%d,%d,%zu,%.6f,%.6f,%.6f\n", s.repeat, s.fold, s.test_rows[i],
+                    p[0], p[1], p[2]);
       out += buf;
     }
   }
@@ -150,8 +157,8 @@ std::string PredictionsCsv(const CvResult& cv) {
 
 int Train(const std::vector<std::string>& argv) {
   OptionSpec spec;
-  spec.with_value = {"--data", "--out", "--card", "--folds", "--created", "--model-version",
-                     "--name"};
+  spec.with_value = {"--data",    "--out",           "--card", "--folds",
+                     "--created", "--model-version", "--name"};
   spec.switches = {"--no-cv"};
   AddParamOptions(&spec);
   Args args;
@@ -283,11 +290,16 @@ int CrossValidateVerb(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
-
 int TuneVerb(const std::vector<std::string>& argv) {
   OptionSpec spec;
-  spec.with_value = {"--data",       "--folds",      "--stage",
-                     "--repeat",     "--inner-folds", "--max-rounds", "--max-bundle-bytes", "--out"};
+  spec.with_value = {"--data",
+                     "--folds",
+                     "--stage",
+                     "--repeat",
+                     "--inner-folds",
+                     "--max-rounds",
+                     "--max-bundle-bytes",
+                     "--out"};
   Args args;
   Status s = args.Parse("tune", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
@@ -331,7 +343,8 @@ int TuneVerb(const std::vector<std::string>& argv) {
   if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
   std::vector<trainer::TuneOutcome> outcomes;
   std::string csv =
-      "max_depth,eta,min_child_weight,gamma,subsample,colsample_bytree,class_weight,rounds,log_loss,"
+      "max_depth,eta,min_child_weight,gamma,subsample,colsample_bytree,class_weight,rounds,log_"
+      "loss,"
       "raw_log_loss,temperature,macro_f1,accuracy,suspect_recall,pathological_recall,"
       "bundle_bytes\n";
   auto describe = [](const trainer::TuneOutcome& o) {
@@ -339,10 +352,10 @@ int TuneVerb(const std::vector<std::string>& argv) {
     const TrainParams& p = o.params;
     std::snprintf(buf, sizeof buf,
                   "%d,%g,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%zu",
-                  p.max_depth, p.eta, p.min_child_weight, p.gamma, p.subsample,
-                  p.colsample_bytree, p.class_weight[0], p.class_weight[1], p.class_weight[2],
-                  p.rounds, o.log_loss, o.raw_log_loss, o.temperature, o.macro_f1, o.accuracy,
-                  o.suspect_recall, o.pathological_recall, o.bundle_bytes);
+                  p.max_depth, p.eta, p.min_child_weight, p.gamma, p.subsample, p.colsample_bytree,
+                  p.class_weight[0], p.class_weight[1], p.class_weight[2], p.rounds, o.log_loss,
+                  o.raw_log_loss, o.temperature, o.macro_f1, o.accuracy, o.suspect_recall,
+                  o.pathological_recall, o.bundle_bytes);
     return std::string(buf);
   };
   std::printf("%s\n", csv.substr(0, csv.size() - 1).c_str());

@@ -113,9 +113,8 @@ Json HeaderJson(const Model& model) {
   header["source"] = model.source;
   header["training_data_sha256"] = model.training_data_sha256;
   header["figo_ruleset"] = model.figo_ruleset;
-  header["params"] = model.params_json.empty()
-                         ? Json::object()
-                         : Json::parse(model.params_json, nullptr, false);
+  header["params"] =
+      model.params_json.empty() ? Json::object() : Json::parse(model.params_json, nullptr, false);
   const ModelMetrics& m = model.metrics;
   header["metrics"] = {{"accuracy", m.accuracy},
                        {"macro_f1", m.macro_f1},
@@ -188,13 +187,13 @@ class HeaderReader {
     const Json* v = Field(object, parent, key);
     if (!v) return;
     if (!v->is_array() || v->size() != expected_size) {
-      return Fail(TypeError(parent, key, "an array of " + std::to_string(expected_size) +
-                                             " numbers"));
+      return Fail(
+          TypeError(parent, key, "an array of " + std::to_string(expected_size) + " numbers"));
     }
     for (size_t i = 0; i < expected_size; ++i) {
       if (!(*v)[i].is_number()) {
-        return Fail(TypeError(parent, key, "an array of " + std::to_string(expected_size) +
-                                               " numbers"));
+        return Fail(
+            TypeError(parent, key, "an array of " + std::to_string(expected_size) + " numbers"));
       }
       out[i] = T((*v)[i].get<double>());
     }
@@ -332,8 +331,7 @@ uint32_t OrderKey(float f) {
 }  // namespace
 
 std::vector<uint8_t> WriteBundle(const Model& model) {
-  const std::string header =
-      HeaderJson(model).dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string header = HeaderJson(model).dump(-1, ' ', false, Json::error_handler_t::replace);
   std::vector<std::vector<int32_t>> orders;
   orders.reserve(model.trees.size());
   size_t node_count = 0;
@@ -503,7 +501,8 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
     }
     return Status::Corruption("not a model bundle: the file does not start with \"FHMB\"");
   }
-  if (size < 8) return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
+  if (size < 8)
+    return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
   const uint32_t version = GetU32(data + 4);
   if (version != uint32_t(kBundleFormatVersion)) {
     return Status::Unsupported("bundle format version " + std::to_string(version) +
@@ -547,8 +546,8 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
   *out = Model();
   out->format_version = int32_t(version);
   const uint8_t* p = data + kPrefixSize;
-  Status s = ParseHeader(
-      std::string_view(reinterpret_cast<const char*>(p), size_t(header_size)), out);
+  Status s =
+      ParseHeader(std::string_view(reinterpret_cast<const char*>(p), size_t(header_size)), out);
   if (!s.ok()) return s;
   p += header_size;
 
@@ -577,8 +576,8 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
                               std::to_string(threshold_count));
   }
 
-  TreePlanes planes{info, index_planes, leaf_planes, cover_planes, table, table_start,
-                    split_count, leaf_count, node_count};
+  TreePlanes planes{info,        index_planes, leaf_planes, cover_planes, table,
+                    table_start, split_count,  leaf_count,  node_count};
   out->trees.resize(tree_count);
   for (uint64_t t = 0; t < tree_count; ++t) {
     s = DecodeTree(planes, t, GetU16(node_counts + 2 * t), classes[t], &out->trees[t]);

@@ -94,12 +94,14 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
   out->figo = EvaluateFigo(features);
 }
 
-Agreement CompareResults(int client_class, const std::array<double, kNumClasses>& client_probabilities,
+Agreement CompareResults(int client_class,
+                         const std::array<double, kNumClasses>& client_probabilities,
                          const Classification& server) {
   Agreement a;
   for (int k = 0; k < kNumClasses; ++k) {
-    a.max_abs_difference = std::max(
-        a.max_abs_difference, std::fabs(double(server.probabilities[k]) - client_probabilities[k]));
+    a.max_abs_difference =
+        std::max(a.max_abs_difference,
+                 std::fabs(double(server.probabilities[k]) - client_probabilities[k]));
   }
   a.agree = client_class == server.predicted_class && a.max_abs_difference <= kAgreementTolerance;
   return a;

@@ -77,7 +77,8 @@ class RecordReader {
       } else {
         // Copy the run of ordinary characters at once: this loop is the reader's hot path.
         size_t end = pos_;
-        while (end < text_.size() && text_[end] != ',' && text_[end] != '\n' && text_[end] != '"') ++end;
+        while (end < text_.size() && text_[end] != ',' && text_[end] != '\n' && text_[end] != '"')
+          ++end;
         cell.append(text_.data() + pos_ - 1, end - pos_ + 1);
         pos_ = end;
       }
@@ -130,9 +131,9 @@ int ColumnRole(std::string_view header) {
 
 double PowerOfTen(int e) {
   // 1e0..1e22 are exact in binary64, so one multiplication or division rounds correctly.
-  static constexpr std::array<double, 23> kExact = {
-      1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-      1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  static constexpr std::array<double, 23> kExact = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
   double p = 1;
   while (e > 22) {
     p *= 1e22;
@@ -269,10 +270,10 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
     int& first = role[c] == kLabelColumn ? label_column : column_of[role[c]];
     const int column = static_cast<int>(c + 1);
     if (first > 0) {
-      CsvRowError& e = AddError(out, header_line, "duplicate_column",
-                                "the column \"" + header[c] +
-                                    "\" appears twice in the header (columns " +
-                                    std::to_string(first) + " and " + std::to_string(column) + ")");
+      CsvRowError& e =
+          AddError(out, header_line, "duplicate_column",
+                   "the column \"" + header[c] + "\" appears twice in the header (columns " +
+                       std::to_string(first) + " and " + std::to_string(column) + ")");
       e.column = column;
       e.field = header[c];
       e.first_column = first;
@@ -288,7 +289,8 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
     if (column_of[f] > 0) continue;
     const std::string name(FeatureSchema()[f].name);
     AddError(out, header_line, "missing_column",
-             "the header lacks the feature column \"" + name + "\"").field = name;
+             "the header lacks the feature column \"" + name + "\"")
+        .field = name;
     if (first_missing < 0) first_missing = f;
     if (!missing.empty()) missing += ", ";
     missing += "\"" + name + "\"";
@@ -324,7 +326,8 @@ Status ParseExamCsv(std::string_view text, const CsvOptions& options, ExamTable*
       break;
     }
     size_t cells = record.size;
-    while (cells > header.size() && Trim(record.cells[cells - 1]).empty()) --cells;  // trailing commas
+    while (cells > header.size() && Trim(record.cells[cells - 1]).empty())
+      --cells;  // trailing commas
     if (cells != header.size()) {
       CsvRowError& e = AddError(out, record.line, "wrong_cell_count",
                                 "the row has " + std::to_string(record.size) +

@@ -44,10 +44,12 @@ void Softmax(const float* margins, double inverse_temperature, float* probabilit
 void KernelBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
                         float* slots, float* margins) {
 #ifdef FETAL_HAVE_AVX512
-  if (layout.use_avx512) return internal::Avx512BlockMargins(layout, features, rows, slots, margins);
+  if (layout.use_avx512)
+    return internal::Avx512BlockMargins(layout, features, rows, slots, margins);
 #endif
 #ifdef __wasm_simd128__
-  if (layout.use_wasm_levels) return internal::WasmRankBlockMargins(layout, features, rows, margins);
+  if (layout.use_wasm_levels)
+    return internal::WasmRankBlockMargins(layout, features, rows, margins);
 #endif
   for (size_t r = 0; r < rows; ++r) {
     internal::ExpandRow(features + r * kNumFeatures, slots + r * kSlots);

@@ -19,14 +19,19 @@ void EvaluatorLayout::AddCompleteTree(const Tree& tree, int depth) {
   float* block = values.data() + compiled.block;
   uint8_t* slots = slot.data() + compiled.slots;
   // Walk (source node, heap position, depth).
-  struct Item { int node; size_t pos; int d; };
+  struct Item {
+    int node;
+    size_t pos;
+    int d;
+  };
   std::vector<Item> stack = {{0, 0, 0}};
   while (!stack.empty()) {
     Item it = stack.back();
     stack.pop_back();
     if (!tree.is_leaf(it.node)) {
       block[it.pos] = tree.value[it.node];
-      slots[it.pos] = uint8_t(tree.feature[it.node] + (tree.default_left[it.node] ? kNumFeatures : 0));
+      slots[it.pos] =
+          uint8_t(tree.feature[it.node] + (tree.default_left[it.node] ? kNumFeatures : 0));
       is_split[compiled.slots + it.pos] = 1;
       stack.push_back({tree.left[it.node], 2 * it.pos + 1, it.d + 1});
       stack.push_back({tree.right[it.node], 2 * it.pos + 2, it.d + 1});
@@ -116,8 +121,13 @@ void EvaluatorLayout::BuildSimdTables() {
   for (const CompiledTree& t : trees) {
     const size_t splits = (size_t(1) << t.depth) - 1;
     const int extra = depth - t.depth;
-    SimdTree st{uint32_t(qs_column.size()), 0, uint32_t(simd_leaf.size()), int16_t(depth),
-                t.target_class, 0, uint32_t(heap_split.size())};
+    SimdTree st{uint32_t(qs_column.size()),
+                0,
+                uint32_t(simd_leaf.size()),
+                int16_t(depth),
+                t.target_class,
+                0,
+                uint32_t(heap_split.size())};
     simd_leaf.resize(simd_leaf.size() + std::max<size_t>(16, leaf_count), 0.0f);
     for (size_t j = 0; j < leaf_count; ++j) {
       simd_leaf[st.leaves + j] = values[t.block + splits + (j >> extra)];
@@ -140,7 +150,7 @@ void EvaluatorLayout::BuildSimdTables() {
         heap_threshold[st.heap + i] = values[t.block + i];
       }
       const size_t span = size_t(1) << (depth - level);  // leaves under node i
-      const size_t first = (i - level_start) * span;      // its leftmost leaf
+      const size_t first = (i - level_start) * span;     // its leftmost leaf
       const uint64_t left_leaves = ((uint64_t(1) << (span / 2)) - 1) << first;
       qs_column.push_back(uint32_t(s) * uint32_t(kBlockRows));
       qs_split.push_back(split_word);
@@ -188,9 +198,9 @@ void EvaluatorLayout::BuildRankTables() {
       if (!(t.heap_splits >> i & 1)) continue;
       const int f = heap_split[t.heap + i] & (kSimdDefaultLeftBit - 1);
       rank_feature[32 * k + i] = uint16_t(f);
-      rank_index[32 * k + i] = uint16_t(
-          std::lower_bound(table[f].begin(), table[f].end(), heap_threshold[t.heap + i]) -
-          table[f].begin());
+      rank_index[32 * k + i] =
+          uint16_t(std::lower_bound(table[f].begin(), table[f].end(), heap_threshold[t.heap + i]) -
+                   table[f].begin());
     }
   }
   use_ranks = true;
@@ -207,9 +217,9 @@ constexpr uint8_t kNoSplit = 0xff;
 // if missing values go left, and threshold; kNoSplit below a leaf) and leaves (32 entries, a
 // leaf above depth 5 repeated over those it covers), its thresholds into table. False if the
 // tree is deeper than 5 or a feature has more than 255 distinct thresholds.
-__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot,
-                                            float* heap_value, float* leaves,
-                                            std::vector<float>* table, int* max_depth) {
+__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot, float* heap_value,
+                                            float* leaves, std::vector<float>* table,
+                                            int* max_depth) {
   struct Item {
     int32_t node;
     uint32_t heap;

@@ -49,7 +49,7 @@ namespace internal {
 
 constexpr int kMaxCompleteDepth = 10;  // 2^11 floats = 8 KB per tree at most
 constexpr int kSlots = 2 * kNumFeatures;
-constexpr size_t kBlockRows = 64;      // rows per batch block: 64 * 42 floats = 10.5 KB stack
+constexpr size_t kBlockRows = 64;  // rows per batch block: 64 * 42 floats = 10.5 KB stack
 
 // Depths the packed kernels are instantiated for (each depth is code in the size-bound wasm).
 constexpr int kMinPackedDepth = 4;
@@ -60,9 +60,9 @@ constexpr int kSimdDefaultLeftBit = 32;
 
 // WebAssembly level tables: every tree laid out as a depth-5 heap, 16 trees per group.
 constexpr int kLevelDepth = 5;
-constexpr size_t kLevelNodes = 31;   // heap nodes of a depth-5 tree
+constexpr size_t kLevelNodes = 31;  // heap nodes of a depth-5 tree
 constexpr size_t kLevelLeaves = 32;
-constexpr size_t kLevelLanes = 16;   // trees per group
+constexpr size_t kLevelLanes = 16;  // trees per group
 
 // x into the expanded row (see the top of this file).
 inline void ExpandRow(const float* x, float* slots) {
@@ -90,15 +90,15 @@ inline uint32_t CountAtMost(const float* table, uint32_t size, float x) {
 struct EvaluatorLayout {
   // ---- complete trees and walked trees (evaluator_layout.cc) ----
   struct CompiledTree {
-    uint32_t block;    // offset into `values` (complete trees) or `nodes` (walked trees)
-    uint32_t slots;    // offset into `slot` (complete trees only)
-    int16_t depth;     // -1: walked tree
+    uint32_t block;  // offset into `values` (complete trees) or `nodes` (walked trees)
+    uint32_t slots;  // offset into `slot` (complete trees only)
+    int16_t depth;   // -1: walked tree
     int16_t target_class;
   };
   struct WalkNode {
-    int32_t left;      // -1 at a leaf; right child is left + 1
+    int32_t left;  // -1 at a leaf; right child is left + 1
     int32_t slot;
-    float value;       // threshold, or leaf value at a leaf
+    float value;  // threshold, or leaf value at a leaf
   };
   std::vector<CompiledTree> trees;
   std::vector<float> values;
@@ -113,23 +113,23 @@ struct EvaluatorLayout {
   // Per tree: its real splits (not padding) in heap order, padded to a multiple of 16 entries,
   // and max(16, 2^D) leaf values.
   struct SimdTree {
-    uint32_t qs_nodes;     // offset into the qs_* arrays
-    uint32_t qs_count;     // real splits
-    uint32_t leaves;       // offset into simd_leaf
+    uint32_t qs_nodes;  // offset into the qs_* arrays
+    uint32_t qs_count;  // real splits
+    uint32_t leaves;    // offset into simd_leaf
     int16_t depth;
     int16_t target_class;
     uint64_t heap_splits;  // bit i set: heap node i is a real split
     uint32_t heap;         // depth <= 5: offset into heap_split / heap_threshold, and
                            // (32 per tree) into rank_feature / rank_index
   };
-  bool have_tables = false;  // BuildSimdTables() succeeded
-  bool use_avx512 = false;   // ... and this CPU runs the AVX-512 kernels
-  std::vector<uint8_t> is_split;       // parallel to `slot`: a real split, not padding
+  bool have_tables = false;       // BuildSimdTables() succeeded
+  bool use_avx512 = false;        // ... and this CPU runs the AVX-512 kernels
+  std::vector<uint8_t> is_split;  // parallel to `slot`: a real split, not padding
   std::vector<SimdTree> simd_trees;
-  std::vector<uint32_t> qs_column;     // slot * kBlockRows: the split's column in a batch block
-  std::vector<int32_t> qs_split;       // feature | default_left << 5
+  std::vector<uint32_t> qs_column;  // slot * kBlockRows: the split's column in a batch block
+  std::vector<int32_t> qs_split;    // feature | default_left << 5
   std::vector<float> qs_threshold;
-  std::vector<uint64_t> qs_mask;       // the leaves (bit j = leaf j) NOT in the left subtree
+  std::vector<uint64_t> qs_mask;  // the leaves (bit j = leaf j) NOT in the left subtree
   std::vector<float> simd_leaf;
   // Depth <= 5 models, for one exam: all heap nodes, 16 or 32 per tree (padding included).
   std::vector<int32_t> heap_split;

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <vector>
 
-
 namespace fetal {
 namespace {
 
@@ -43,7 +42,8 @@ void UnwindPath(PathElement* path, unsigned depth, unsigned path_index) {
     if (one_fraction != 0) {
       const float tmp = path[i].pweight;
       path[i].pweight = next_one_portion * float(depth + 1) / (float(i + 1) * one_fraction);
-      next_one_portion = tmp - path[i].pweight * zero_fraction * float(depth - i) / float(depth + 1);
+      next_one_portion =
+          tmp - path[i].pweight * zero_fraction * float(depth - i) / float(depth + 1);
     } else {
       path[i].pweight = (path[i].pweight * float(depth + 1)) / (zero_fraction * float(depth - i));
     }

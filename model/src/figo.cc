@@ -37,7 +37,7 @@ constexpr double kRepetitiveShareOfContractions = 0.5;  // "with > 50 % of contr
 // (2020) alerts at <= 2 contractions per 10 minutes in active labour.
 constexpr double kLabourContractionsPer10Min = 2;
 constexpr double kRepetitiveProlongedPer10Min = 1;
-constexpr double kTachysystolePer10Min = 5;          // > 5 contractions per 10 minutes
+constexpr double kTachysystolePer10Min = 5;  // > 5 contractions per 10 minutes
 
 std::string Fmt(const char* format, double a, double b = 0, double c = 0) {
   char buf[200];

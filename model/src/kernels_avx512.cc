@@ -109,7 +109,7 @@ inline float SimdTreeValue(const EvaluatorLayout& layout, const EvaluatorLayout:
     right = 0;
   } else if constexpr (kDepth <= 4) {
     right = CompareSixteen<kDepth, kMissing>(layout.heap_split.data() + t.heap,
-                                            layout.heap_threshold.data() + t.heap, x_low, x_high);
+                                             layout.heap_threshold.data() + t.heap, x_low, x_high);
   } else if constexpr (kDepth == 5) {
     // 31 heap nodes: two fixed vector compares beat a data-dependent chunk loop.
     const int32_t* sp = layout.heap_split.data() + t.heap;
@@ -120,8 +120,8 @@ inline float SimdTreeValue(const EvaluatorLayout& layout, const EvaluatorLayout:
     right = 0;
     for (uint32_t c = 0; 16 * c < t.qs_count; ++c) {
       right |= CompareSixteen<kDepth, kMissing>(layout.qs_split.data() + t.qs_nodes + 16 * c,
-                                               layout.qs_threshold.data() + t.qs_nodes + 16 * c,
-                                               x_low, x_high)
+                                                layout.qs_threshold.data() + t.qs_nodes + 16 * c,
+                                                x_low, x_high)
                << (16 * c);
     }
     right = _pdep_u64(right, t.heap_splits);
@@ -205,9 +205,11 @@ void SimdBlockMargins(const EvaluatorLayout& layout, const float* columns, float
       if (t.depth == 5) lf[1] = _mm512_loadu_ps(leaf + 16);
       const __m512i thirty_one = _mm512_set1_epi32(31);
       for (int g = 0; g < kGroups; ++g) {
-        const __m512i lowest = _mm512_and_si512(alive[g], _mm512_sub_epi32(_mm512_setzero_si512(), alive[g]));
+        const __m512i lowest =
+            _mm512_and_si512(alive[g], _mm512_sub_epi32(_mm512_setzero_si512(), alive[g]));
         const __m512i exit_leaf = _mm512_sub_epi32(thirty_one, _mm512_lzcnt_epi32(lowest));
-        s[g] = _mm512_add_ps(s[g], t.depth == 5 ? Lookup<32>(lf, exit_leaf) : Lookup<16>(lf, exit_leaf));
+        s[g] = _mm512_add_ps(s[g],
+                             t.depth == 5 ? Lookup<32>(lf, exit_leaf) : Lookup<16>(lf, exit_leaf));
       }
     } else {
       // 64 leaves: the bit sets take 64-bit lanes, so each group of 16 exams is two vectors.
@@ -229,12 +231,17 @@ void SimdBlockMargins(const EvaluatorLayout& layout, const float* columns, float
       const __m512i sixty_three = _mm512_set1_epi64(63);
       for (int g = 0; g < kGroups; ++g) {
         const __m512i zero = _mm512_setzero_si512();
-        const __m512i exit_low = _mm512_sub_epi64(
-            sixty_three, _mm512_lzcnt_epi64(_mm512_and_si512(low[g], _mm512_sub_epi64(zero, low[g]))));
-        const __m512i exit_high = _mm512_sub_epi64(
-            sixty_three, _mm512_lzcnt_epi64(_mm512_and_si512(high[g], _mm512_sub_epi64(zero, high[g]))));
-        const __m512i exit_leaf = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm512_cvtepi64_epi32(exit_low)), _mm512_cvtepi64_epi32(exit_high), 1);
+        const __m512i exit_low =
+            _mm512_sub_epi64(sixty_three,
+                             _mm512_lzcnt_epi64(
+                                 _mm512_and_si512(low[g], _mm512_sub_epi64(zero, low[g]))));
+        const __m512i exit_high =
+            _mm512_sub_epi64(sixty_three,
+                             _mm512_lzcnt_epi64(
+                                 _mm512_and_si512(high[g], _mm512_sub_epi64(zero, high[g]))));
+        const __m512i exit_leaf =
+            _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(exit_low)),
+                               _mm512_cvtepi64_epi32(exit_high), 1);
         s[g] = _mm512_add_ps(s[g], Lookup<64>(lf, exit_leaf));
       }
     }
@@ -252,8 +259,8 @@ void SimdBlockMargins(const EvaluatorLayout& layout, const float* columns, float
 
 void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* margins) {
   const __m512 x_low = _mm512_loadu_ps(features);
-  const __m512 x_high = _mm512_maskz_loadu_ps(__mmask16((1u << (kNumFeatures - 16)) - 1),
-                                              features + 16);
+  const __m512 x_high =
+      _mm512_maskz_loadu_ps(__mmask16((1u << (kNumFeatures - 16)) - 1), features + 16);
   // Most exams have no missing value; they skip the default-direction logic.
   const bool missing = _mm512_cmp_ps_mask(x_low, x_low, _CMP_UNORD_Q) != 0 ||
                        _mm512_cmp_ps_mask(x_high, x_high, _CMP_UNORD_Q) != 0;
@@ -275,9 +282,8 @@ void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* 
 #pragma GCC pop_options
 
 bool CpuHasAvx512() {
-  static const bool has =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
   return has;
 }
 

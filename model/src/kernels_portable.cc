@@ -112,22 +112,21 @@ constexpr int kMinPackedBlockDepth = kMinPackedDepth;
 bool PackedDispatch(const EvaluatorLayout& layout, const float* slots, size_t rows,
                     float* margins) {
   // rows == 0: one exam (Margins); else a block.
-#define FETAL_PACKED_CASE(D)                                            \
-  case D:                                                               \
-    if (rows == 0) {                                                    \
-      PackedMargins<D>(layout, slots, margins);                         \
-    } else if (D >= kMinPackedBlockDepth) {                             \
-      PackedBlockMargins<D>(layout, slots, rows, margins);              \
-    } else {                                                            \
-      return false;                                                     \
-    }                                                                   \
+#define FETAL_PACKED_CASE(D)                               \
+  case D:                                                  \
+    if (rows == 0) {                                       \
+      PackedMargins<D>(layout, slots, margins);            \
+    } else if (D >= kMinPackedBlockDepth) {                \
+      PackedBlockMargins<D>(layout, slots, rows, margins); \
+    } else {                                               \
+      return false;                                        \
+    }                                                      \
     return true;
   switch (layout.packed_depth) {
     FETAL_PACKED_CASE(4)
     FETAL_PACKED_CASE(5)
     FETAL_PACKED_CASE(6)
-    default:
-      return false;
+    default: return false;
   }
 #undef FETAL_PACKED_CASE
 }
@@ -175,10 +174,10 @@ void CompleteTreeBlock(const float* block, const uint8_t* feature_slot, const fl
 }
 
 using BlockFunction = void (*)(const float*, const uint8_t*, const float*, size_t, float*, int);
-constexpr BlockFunction kBlockFunctions[kMaxCompleteDepth + 1] = {
-    CompleteTreeBlock<0>, CompleteTreeBlock<1>, CompleteTreeBlock<2>, CompleteTreeBlock<3>,
-    CompleteTreeBlock<4>, CompleteTreeBlock<5>, CompleteTreeBlock<6>, CompleteTreeBlock<7>,
-    CompleteTreeBlock<8>, CompleteTreeBlock<9>, CompleteTreeBlock<10>};
+constexpr BlockFunction kBlockFunctions[kMaxCompleteDepth + 1] =
+    {CompleteTreeBlock<0>, CompleteTreeBlock<1>, CompleteTreeBlock<2>, CompleteTreeBlock<3>,
+     CompleteTreeBlock<4>, CompleteTreeBlock<5>, CompleteTreeBlock<6>, CompleteTreeBlock<7>,
+     CompleteTreeBlock<8>, CompleteTreeBlock<9>, CompleteTreeBlock<10>};
 
 }  // namespace
 
@@ -189,8 +188,8 @@ void EvaluatorLayout::BlockMargins(const float* slots, size_t rows, float* margi
   if (rows > 0 && packed_depth >= 0 && PackedDispatch(*this, slots, rows, margins)) return;
   for (const CompiledTree& t : trees) {
     if (t.depth >= 0) {
-      kBlockFunctions[t.depth](values.data() + t.block, slot.data() + t.slots, slots, rows,
-                               margins, t.target_class);
+      kBlockFunctions[t.depth](values.data() + t.block, slot.data() + t.slots, slots, rows, margins,
+                               t.target_class);
     } else {
       for (size_t r = 0; r < rows; ++r) {
         margins[r * kNumClasses + t.target_class] += TreeValue(t, slots + r * kSlots);

@@ -117,11 +117,21 @@ void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, floa
     wasm_v128_store(at, WasmLevelLeaves(slot, index, rank));
     float v[kLevelLanes];
     for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[kLevelLeaves * t + at[t]];
-    acc0 += v[0]; acc1 += v[1]; acc2 += v[2];
-    acc0 += v[3]; acc1 += v[4]; acc2 += v[5];
-    acc0 += v[6]; acc1 += v[7]; acc2 += v[8];
-    acc0 += v[9]; acc1 += v[10]; acc2 += v[11];
-    acc0 += v[12]; acc1 += v[13]; acc2 += v[14];
+    acc0 += v[0];
+    acc1 += v[1];
+    acc2 += v[2];
+    acc0 += v[3];
+    acc1 += v[4];
+    acc2 += v[5];
+    acc0 += v[6];
+    acc1 += v[7];
+    acc2 += v[8];
+    acc0 += v[9];
+    acc1 += v[10];
+    acc2 += v[11];
+    acc0 += v[12];
+    acc1 += v[13];
+    acc2 += v[14];
     acc0 += v[15];
     const float next = acc0;  // the next group's lane 0 is the class after this one's
     acc0 = acc1;
@@ -233,8 +243,9 @@ void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, 
           for (int q = 0; q < 4; ++q) {
             const uint8_t m = kLeftLeaves.mask[i][q];
             if (m == 0) continue;
-            planes[q] = wasm_v128_and(
-                planes[q], m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
+            planes[q] =
+                wasm_v128_and(planes[q],
+                              m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
           }
         }
         AddExitLeaves(planes, leaf, sums[c] + first / 4);

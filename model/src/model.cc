@@ -126,9 +126,8 @@ Status CheckModel(const Model& model) {
     return Status::InvalidArgument("OOD reference must be finite", "ood");
   }
   const ModelMetrics& m = model.metrics;
-  const double metric_values[] = {m.accuracy, m.macro_f1, m.balanced_accuracy, m.log_loss,
-                                  m.brier,    m.ece,      m.recall[0],         m.recall[1],
-                                  m.recall[2]};
+  const double metric_values[] = {m.accuracy, m.macro_f1,  m.balanced_accuracy, m.log_loss, m.brier,
+                                  m.ece,      m.recall[0], m.recall[1],         m.recall[2]};
   if (!AllFinite(metric_values, sizeof(metric_values) / sizeof(double))) {
     return Status::InvalidArgument("metrics must be finite", "metrics");
   }

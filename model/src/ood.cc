@@ -110,14 +110,16 @@ Status FitOodReference(const float* features, size_t n, double quantile, Model* 
                                    std::to_string(kNumFeatures) + "), got " + std::to_string(n));
   }
   if (!(quantile > 0 && quantile < 1)) {
-    return Status::InvalidArgument("the OOD threshold quantile must be between 0 and 1 (exclusive), got " +
-                                       std::to_string(quantile),
-                                   "quantile");
+    return Status::InvalidArgument(
+        "the OOD threshold quantile must be between 0 and 1 (exclusive), got " +
+            std::to_string(quantile),
+        "quantile");
   }
   for (size_t r = 0; r < n; ++r) {
     for (int i = 0; i < kNumFeatures; ++i) {
       if (!std::isfinite(features[r * kNumFeatures + i])) {
-        return Status::InvalidArgument("training exam " + std::to_string(r) + " has a missing or non-finite " +
+        return Status::InvalidArgument("training exam " + std::to_string(r) +
+                                           " has a missing or non-finite " +
                                            std::string(FeatureSchema()[i].name) +
                                            "; the OOD reference needs complete exams",
                                        std::string(FeatureSchema()[i].key));

@@ -16,9 +16,9 @@ constexpr double kMaxProlongedRate = 1.0 / 120.0;
 // up to 0.189); one per second is the ceiling of what a movement detector can mark.
 constexpr double kMaxMovementRate = 1.0;
 
-constexpr double kMinHeartRate = 30;    // lowest FHR a CTG monitor records
-constexpr double kMaxHeartRate = 250;   // highest FHR a CTG monitor records
-constexpr double kMinBaseline = 50;     // a baseline below this is not a fetal heart rate
+constexpr double kMinHeartRate = 30;   // lowest FHR a CTG monitor records
+constexpr double kMaxHeartRate = 250;  // highest FHR a CTG monitor records
+constexpr double kMinBaseline = 50;    // a baseline below this is not a fetal heart rate
 constexpr double kMaxHistogramWidth = kMaxHeartRate - kMinHeartRate;
 constexpr double kMaxVariance = (kMaxHistogramWidth / 2) * (kMaxHistogramWidth / 2);
 
@@ -33,20 +33,19 @@ const std::array<FeatureSpec, kNumFeatures> kSchema = {{
      "Accelerations (FHR rises of at least 15 bpm for at least 15 s) per second of trace.",
      FeatureKind::kEventRate, 0, kMaxEventRate, false, true},
     {"fetal_movement", "fetal_movement", "Fetal movements", "1/s", "events",
-     "Fetal movements marked during the trace, per second of trace.",
-     FeatureKind::kEventRate, 0, kMaxMovementRate, false, true},
+     "Fetal movements marked during the trace, per second of trace.", FeatureKind::kEventRate, 0,
+     kMaxMovementRate, false, true},
     {"uterine_contractions", "uterine_contractions", "Uterine contractions", "1/s", "events",
      "Uterine contractions per second of trace (5 in 10 minutes = 0.0083).",
      FeatureKind::kEventRate, 0, kMaxEventRate, false, true},
     {"light_decelerations", "light_decelerations", "Light decelerations", "1/s", "decelerations",
-     "Light (shallow, short) decelerations per second of trace.",
-     FeatureKind::kEventRate, 0, kMaxEventRate, false, true},
-    {"severe_decelerations", "severe_decelerations", "Severe decelerations", "1/s",
-     "decelerations", "Severe (deep) decelerations per second of trace.",
-     FeatureKind::kEventRate, 0, kMaxEventRate, false, true},
+     "Light (shallow, short) decelerations per second of trace.", FeatureKind::kEventRate, 0,
+     kMaxEventRate, false, true},
+    {"severe_decelerations", "severe_decelerations", "Severe decelerations", "1/s", "decelerations",
+     "Severe (deep) decelerations per second of trace.", FeatureKind::kEventRate, 0, kMaxEventRate,
+     false, true},
     {"prolongued_decelerations", "prolongued_decelerations", "Prolonged decelerations", "1/s",
-     "decelerations",
-     "Prolonged decelerations (lasting 2 minutes or more) per second of trace.",
+     "decelerations", "Prolonged decelerations (lasting 2 minutes or more) per second of trace.",
      FeatureKind::kEventRate, 0, kMaxProlongedRate, false, true},
     {"abnormal_short_term_variability", "abnormal_short_term_variability",
      "Abnormal short-term variability", "%", "variability",
@@ -72,32 +71,30 @@ const std::array<FeatureSpec, kNumFeatures> kSchema = {{
      "Width of the FHR histogram: histogram maximum minus histogram minimum.",
      FeatureKind::kHeartRate, 0, kMaxHistogramWidth, false, false},
     {"histogram_min", "histogram_min", "Histogram minimum", "bpm", "histogram",
-     "Lowest FHR in the trace's histogram.",
-     FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false, false},
+     "Lowest FHR in the trace's histogram.", FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate,
+     false, false},
     {"histogram_max", "histogram_max", "Histogram maximum", "bpm", "histogram",
-     "Highest FHR in the trace's histogram.",
-     FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false, false},
+     "Highest FHR in the trace's histogram.", FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate,
+     false, false},
     {"histogram_number_of_peaks", "histogram_number_of_peaks", "Histogram peaks", "count",
-     "histogram", "Number of peaks in the FHR histogram.",
-     FeatureKind::kCount, 0, 100, true, true},
+     "histogram", "Number of peaks in the FHR histogram.", FeatureKind::kCount, 0, 100, true, true},
     {"histogram_number_of_zeroes", "histogram_number_of_zeroes", "Histogram zeroes", "count",
-     "histogram", "Number of empty bins (zeroes) inside the FHR histogram.",
-     FeatureKind::kCount, 0, 100, true, true},
+     "histogram", "Number of empty bins (zeroes) inside the FHR histogram.", FeatureKind::kCount, 0,
+     100, true, true},
     {"histogram_mode", "histogram_mode", "Histogram mode", "bpm", "histogram",
-     "Most frequent FHR in the histogram.",
-     FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false, false},
+     "Most frequent FHR in the histogram.", FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate,
+     false, false},
     {"histogram_mean", "histogram_mean", "Histogram mean", "bpm", "histogram",
-     "Mean FHR of the histogram.",
-     FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false, false},
+     "Mean FHR of the histogram.", FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false,
+     false},
     {"histogram_median", "histogram_median", "Histogram median", "bpm", "histogram",
-     "Median FHR of the histogram.",
-     FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false, false},
+     "Median FHR of the histogram.", FeatureKind::kHeartRate, kMinHeartRate, kMaxHeartRate, false,
+     false},
     {"histogram_variance", "histogram_variance", "Histogram variance", "bpm²", "histogram",
-     "Variance of the FHR histogram.",
-     FeatureKind::kVariance, 0, kMaxVariance, false, true},
+     "Variance of the FHR histogram.", FeatureKind::kVariance, 0, kMaxVariance, false, true},
     {"histogram_tendency", "histogram_tendency", "Histogram tendency", "", "histogram",
-     "Histogram asymmetry: −1 left-skewed, 0 symmetric, 1 right-skewed.",
-     FeatureKind::kTendency, -1, 1, true, false},
+     "Histogram asymmetry: −1 left-skewed, 0 symmetric, 1 right-skewed.", FeatureKind::kTendency,
+     -1, 1, true, false},
 }};
 
 }  // namespace

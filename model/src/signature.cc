@@ -69,11 +69,11 @@ Status ReadKey(const std::string& pem, bool is_private, Owned<EVP_PKEY>* key) {
                              : PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (!raw) {
     std::string detail = OpenSslError();
-    return Status::InvalidArgument(
-        std::string(which) + " is not a PEM " +
-            (is_private ? "PKCS#8 or SEC1 EC private key" : "SPKI public key") + " (" + detail +
-            ")",
-        which);
+    return Status::InvalidArgument(std::string(which) + " is not a PEM " +
+                                       (is_private ? "PKCS#8 or SEC1 EC private key"
+                                                   : "SPKI public key") +
+                                       " (" + detail + ")",
+                                   which);
   }
   key->reset(raw);
   return CheckP256(raw, which);
@@ -172,8 +172,9 @@ Status VerifyBundle(const std::string& public_key_pem, const uint8_t* data, size
   unsigned char* der = nullptr;
   const int der_size = i2d_ECDSA_SIG(sig.get(), &der);
   if (der_size <= 0) return Status::IoError("encoding the signature failed: " + OpenSslError());
-  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(
-      der, [](unsigned char* p) { OPENSSL_free(p); });
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> der_owner(der, [](unsigned char* p) {
+    OPENSSL_free(p);
+  });
 
   Owned<EVP_MD_CTX> md(EVP_MD_CTX_new());
   if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1) {

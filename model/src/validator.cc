@@ -47,7 +47,8 @@ std::string HumanName(int feature) {
   for (char& c : name) {
     if (c == '_') c = ' ';
   }
-  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z') name[0] = static_cast<char>(name[0] - 'a' + 'A');
+  if (!name.empty() && name[0] >= 'a' && name[0] <= 'z')
+    name[0] = static_cast<char>(name[0] - 'a' + 'A');
   return name;
 }
 
@@ -126,39 +127,41 @@ bool CheckFeature(int i, double v, std::vector<Finding>* out) {
 
   if (!std::isfinite(v)) {
     out->push_back(MakeFinding(i, Severity::kError, "not_finite", v,
-                               name + " is " + (std::isnan(v) ? "missing or not a number" : "infinite") +
+                               name + " is " +
+                                   (std::isnan(v) ? "missing or not a number" : "infinite") +
                                    ". Expected a finite number, " + expected + ".",
                                expected, spec.hard_min, spec.hard_max));
     return true;
   }
   if (spec.kind == FeatureKind::kTendency) {
     if (v != -1 && v != 0 && v != 1) {
-      out->push_back(MakeFinding(
-          i, Severity::kError, "tendency_set", v,
-          name + " " + Num(v) + " is not one of the allowed values. Expected -1 (left-skewed), "
-                                "0 (symmetric) or 1 (right-skewed).",
-          expected, -1, 1));
+      out->push_back(
+          MakeFinding(i, Severity::kError, "tendency_set", v,
+                      name + " " + Num(v) +
+                          " is not one of the allowed values. Expected -1 (left-skewed), "
+                          "0 (symmetric) or 1 (right-skewed).",
+                      expected, -1, 1));
     }
     return out->size() > before;
   }
   if (v < spec.hard_min) {
     out->push_back(MakeFinding(i, Severity::kError, "below_min", v,
                                name + " " + WithUnit(spec, v) + " is below the minimum of " +
-                                   WithUnit(spec, spec.hard_min, 3) + ". Expected " + expected + "." +
-                                   UnitHint(spec, v),
+                                   WithUnit(spec, spec.hard_min, 3) + ". Expected " + expected +
+                                   "." + UnitHint(spec, v),
                                expected, spec.hard_min, spec.hard_max));
   }
   if (v > spec.hard_max) {
     out->push_back(MakeFinding(i, Severity::kError, "above_max", v,
                                name + " " + WithUnit(spec, v) + " is above the maximum of " +
-                                   WithUnit(spec, spec.hard_max, 3) + ". Expected " + expected + "." +
-                                   UnitHint(spec, v),
+                                   WithUnit(spec, spec.hard_max, 3) + ". Expected " + expected +
+                                   "." + UnitHint(spec, v),
                                expected, spec.hard_min, spec.hard_max));
   }
   if (spec.integer && v != std::round(v)) {
     out->push_back(MakeFinding(i, Severity::kError, "not_integer", v,
-                               name + " " + Num(v) + " is not a whole number. Expected " + expected +
-                                   " (it counts things).",
+                               name + " " + Num(v) + " is not a whole number. Expected " +
+                                   expected + " (it counts things).",
                                expected, spec.hard_min, spec.hard_max));
   }
   return out->size() > before;
@@ -183,11 +186,12 @@ std::vector<Finding> ValidateExam(const float* features, const TrainingRange* tr
   bool range_ok = false;
   if (ok({kHistogramMin, kHistogramMax})) {
     if (lo > hi) {
-      findings.push_back(MakeFinding(
-          kHistogramMin, Severity::kError, "min_at_most_max", lo,
-          "Histogram min " + Num(lo) + " bpm is above histogram max " + Num(hi) +
-              " bpm. Expected the lowest heart rate of the histogram, at most " + Num(hi) + " bpm.",
-          "at most " + Num(hi) + " bpm", kNaN, hi));
+      findings.push_back(
+          MakeFinding(kHistogramMin, Severity::kError, "min_at_most_max", lo,
+                      "Histogram min " + Num(lo) + " bpm is above histogram max " + Num(hi) +
+                          " bpm. Expected the lowest heart rate of the histogram, at most " +
+                          Num(hi) + " bpm.",
+                      "at most " + Num(hi) + " bpm", kNaN, hi));
     } else {
       range_ok = true;
     }
@@ -197,12 +201,12 @@ std::vector<Finding> ValidateExam(const float* features, const TrainingRange* tr
   if (range_ok && ok({kHistogramWidth})) {
     const double span = hi - lo;
     if (std::fabs(width - span) > kWidthToleranceBpm) {
-      findings.push_back(MakeFinding(
-          kHistogramWidth, Severity::kError, "width_is_max_minus_min", width,
-          "Histogram width " + Num(width) + " bpm does not match histogram max " + Num(hi) +
-              " bpm minus histogram min " + Num(lo) + " bpm. Expected " + Num(span) +
-              " bpm (within " + Num(kWidthToleranceBpm) + " bpm).",
-          Num(span) + " bpm", span - kWidthToleranceBpm, span + kWidthToleranceBpm));
+      findings.push_back(
+          MakeFinding(kHistogramWidth, Severity::kError, "width_is_max_minus_min", width,
+                      "Histogram width " + Num(width) + " bpm does not match histogram max " +
+                          Num(hi) + " bpm minus histogram min " + Num(lo) + " bpm. Expected " +
+                          Num(span) + " bpm (within " + Num(kWidthToleranceBpm) + " bpm).",
+                      Num(span) + " bpm", span - kWidthToleranceBpm, span + kWidthToleranceBpm));
     }
   }
   struct Within {
@@ -214,12 +218,12 @@ std::vector<Finding> ValidateExam(const float* features, const TrainingRange* tr
     if (!range_ok || !ok({w.feature})) continue;
     const double v = features[w.feature];
     if (v < lo || v > hi) {
-      findings.push_back(MakeFinding(
-          w.feature, Severity::kError, w.rule, v,
-          HumanName(w.feature) + " " + Num(v) + " bpm is outside the histogram's range. Expected " +
-              "a value between histogram min " + Num(lo) + " bpm and histogram max " + Num(hi) +
-              " bpm.",
-          Num(lo) + " to " + Num(hi) + " bpm", lo, hi));
+      findings.push_back(MakeFinding(w.feature, Severity::kError, w.rule, v,
+                                     HumanName(w.feature) + " " + Num(v) +
+                                         " bpm is outside the histogram's range. Expected " +
+                                         "a value between histogram min " + Num(lo) +
+                                         " bpm and histogram max " + Num(hi) + " bpm.",
+                                     Num(lo) + " to " + Num(hi) + " bpm", lo, hi));
     }
   }
   if (ok({kHistogramVariance, kHistogramWidth})) {
@@ -227,11 +231,12 @@ std::vector<Finding> ValidateExam(const float* features, const TrainingRange* tr
     const double variance = features[kHistogramVariance];
     const double limit = (width / 2) * (width / 2);
     if (variance > limit) {
-      findings.push_back(MakeFinding(
-          kHistogramVariance, Severity::kError, "variance_within_width", variance,
-          "Histogram variance " + Num(variance) + " bpm² is larger than a histogram " + Num(width) +
-              " bpm wide allows. Expected at most (width / 2)² = " + Num(limit) + " bpm².",
-          "0 to " + Num(limit) + " bpm²", 0, limit));
+      findings.push_back(
+          MakeFinding(kHistogramVariance, Severity::kError, "variance_within_width", variance,
+                      "Histogram variance " + Num(variance) + " bpm² is larger than a histogram " +
+                          Num(width) + " bpm wide allows. Expected at most (width / 2)² = " +
+                          Num(limit) + " bpm².",
+                      "0 to " + Num(limit) + " bpm²", 0, limit));
     }
   }
 
@@ -241,12 +246,13 @@ std::vector<Finding> ValidateExam(const float* features, const TrainingRange* tr
       const double v = features[i], tmin = training->min[i], tmax = training->max[i];
       if (v < tmin || v > tmax) {
         const FeatureSpec& spec = FeatureSchema()[i];
-        findings.push_back(MakeFinding(
-            i, Severity::kWarning, "outside_training_range", v,
-            HumanName(i) + " " + WithUnit(spec, v) + " is " + (v < tmin ? "below" : "above") +
-                " every exam the model was trained on (" + Num(tmin) + " to " + WithUnit(spec, tmax) +
-                "). The result is less reliable; check the value.",
-            Num(tmin) + " to " + WithUnit(spec, tmax), tmin, tmax));
+        findings.push_back(MakeFinding(i, Severity::kWarning, "outside_training_range", v,
+                                       HumanName(i) + " " + WithUnit(spec, v) + " is " +
+                                           (v < tmin ? "below" : "above") +
+                                           " every exam the model was trained on (" + Num(tmin) +
+                                           " to " + WithUnit(spec, tmax) +
+                                           "). The result is less reliable; check the value.",
+                                       Num(tmin) + " to " + WithUnit(spec, tmax), tmin, tmax));
       }
     }
   }

@@ -108,9 +108,8 @@ Status ImportTree(const Json& json, const std::string& path, int target_class, T
     for (double child : {left[node], right[node]}) {
       if (!(child >= 0 && child < double(n)) || child != std::floor(child) ||
           visited[size_t(child)]) {
-        return Status::InvalidArgument("XGBoost model: " + path + " node " +
-                                           std::to_string(node) + " has a bad child index " +
-                                           std::to_string(child),
+        return Status::InvalidArgument("XGBoost model: " + path + " node " + std::to_string(node) +
+                                           " has a bad child index " + std::to_string(child),
                                        path);
       }
       visited[size_t(child)] = 1;
@@ -152,8 +151,9 @@ Status ImportTree(const Json& json, const std::string& path, int target_class, T
 Status ImportXgboostJson(const std::string& json_text, Model* out) {
   const Json root = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) {
-    return Status::InvalidArgument("XGBoost model is not valid JSON (expected the output of "
-                                   "save_model with a .json file name)");
+    return Status::InvalidArgument(
+        "XGBoost model is not valid JSON (expected the output of "
+        "save_model with a .json file name)");
   }
   const Json* learner = Find(root, "learner");
   if (!learner || !learner->is_object()) return Bad("learner", "an object");
@@ -184,9 +184,8 @@ Status ImportXgboostJson(const std::string& json_text, Model* out) {
                                    "learner.learner_model_param.num_class");
   }
   if (ParseNumber(Find(*params, "num_feature"), &num_feature) && num_feature != kNumFeatures) {
-    return Status::InvalidArgument("XGBoost model has num_feature " +
-                                       std::to_string(num_feature) + "; expected " +
-                                       std::to_string(kNumFeatures),
+    return Status::InvalidArgument("XGBoost model has num_feature " + std::to_string(num_feature) +
+                                       "; expected " + std::to_string(kNumFeatures),
                                    "learner.learner_model_param.num_feature");
   }
 
@@ -196,8 +195,8 @@ Status ImportXgboostJson(const std::string& json_text, Model* out) {
     return Bad("learner.gradient_booster.name", "a string");
   }
   if (booster_name->get_ref<const std::string&>() != "gbtree") {
-    return Status::Unsupported("XGBoost model: booster is '" +
-                               booster_name->get<std::string>() + "'; only gbtree is supported");
+    return Status::Unsupported("XGBoost model: booster is '" + booster_name->get<std::string>() +
+                               "'; only gbtree is supported");
   }
   const Json* model = Find(*booster, "model");
   const Json* trees = model ? Find(*model, "trees") : nullptr;

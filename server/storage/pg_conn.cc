@@ -68,7 +68,8 @@ class PostgresConn : public SqlConn {
         for (const auto& row : r) {
           SqlRow out(row.size());
           for (pqxx::row::size_type c = 0; c < row.size(); ++c) {
-            if (!row[c].is_null()) out[c] = SqlValue::Text(std::string(row[c].c_str(), row[c].size()));
+            if (!row[c].is_null())
+              out[c] = SqlValue::Text(std::string(row[c].c_str(), row[c].size()));
           }
           rows->push_back(std::move(out));
         }
@@ -101,7 +102,8 @@ class PostgresConn : public SqlConn {
       return StoreStatus::Unavailable(std::string("postgresql: connection lost: ") + e.what());
     } catch (const pqxx::in_doubt_error& e) {
       broken_ = true;
-      return StoreStatus::Unavailable(std::string("postgresql: commit outcome unknown: ") + e.what());
+      return StoreStatus::Unavailable(std::string("postgresql: commit outcome unknown: ") +
+                                      e.what());
     } catch (const pqxx::sql_error& e) {
       std::string msg = std::string("postgresql: ") + e.what();
       while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -140,7 +142,8 @@ StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* o
     conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
     auto pg = std::make_unique<PostgresConn>(std::move(conn));
-    StoreStatus s = pg->ExecScript("SET synchronous_commit = on; SET client_min_messages = warning");
+    StoreStatus s =
+        pg->ExecScript("SET synchronous_commit = on; SET client_min_messages = warning");
     if (!s.ok()) return s;
     *out = std::move(pg);
     return StoreStatus::Ok();

@@ -28,10 +28,30 @@ struct SqlValue {
   std::string s;  // kText / kBlob bytes
 
   SqlValue() = default;
-  static SqlValue Int(int64_t v) { SqlValue x; x.type = Type::kInt; x.i = v; return x; }
-  static SqlValue Double(double v) { SqlValue x; x.type = Type::kDouble; x.d = v; return x; }
-  static SqlValue Text(std::string v) { SqlValue x; x.type = Type::kText; x.s = std::move(v); return x; }
-  static SqlValue Blob(std::string v) { SqlValue x; x.type = Type::kBlob; x.s = std::move(v); return x; }
+  static SqlValue Int(int64_t v) {
+    SqlValue x;
+    x.type = Type::kInt;
+    x.i = v;
+    return x;
+  }
+  static SqlValue Double(double v) {
+    SqlValue x;
+    x.type = Type::kDouble;
+    x.d = v;
+    return x;
+  }
+  static SqlValue Text(std::string v) {
+    SqlValue x;
+    x.type = Type::kText;
+    x.s = std::move(v);
+    return x;
+  }
+  static SqlValue Blob(std::string v) {
+    SqlValue x;
+    x.type = Type::kBlob;
+    x.s = std::move(v);
+    return x;
+  }
 
   // Conversions tolerate PostgreSQL's text results (every cell arrives as text there).
   int64_t AsInt() const;

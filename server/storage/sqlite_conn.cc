@@ -20,9 +20,11 @@ StoreStatus MapSqliteError(int rc, sqlite3* db, const std::string& what) {
   if (sys != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL ||
                    (rc & 0xff) == SQLITE_CANTOPEN)) {
     msg += std::string(" (") + strerror(sys) + ")";
-  } else if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_FSYNC || ext == SQLITE_IOERR_TRUNCATE) {
-    msg += " (writing the database file or its WAL failed: disk full, file size limit, or a "
-           "read-only or failing disk)";
+  } else if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_FSYNC ||
+             ext == SQLITE_IOERR_TRUNCATE) {
+    msg +=
+        " (writing the database file or its WAL failed: disk full, file size limit, or a "
+        "read-only or failing disk)";
   }
   switch (rc & 0xff) {
     case SQLITE_BUSY:
@@ -32,15 +34,11 @@ StoreStatus MapSqliteError(int rc, sqlite3* db, const std::string& what) {
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL:
-      return StoreStatus::Unavailable(msg);
-    case SQLITE_CONSTRAINT:
-      return StoreStatus::Conflict(msg);
+    case SQLITE_PROTOCOL: return StoreStatus::Unavailable(msg);
+    case SQLITE_CONSTRAINT: return StoreStatus::Conflict(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return StoreStatus::Corruption(msg);
-    default:
-      return StoreStatus::Internal(msg);
+    case SQLITE_NOTADB: return StoreStatus::Corruption(msg);
+    default: return StoreStatus::Internal(msg);
   }
 }
 
@@ -105,9 +103,9 @@ class SqliteConn : public SqlConn {
           case SQLITE_INTEGER: row[c] = SqlValue::Int(sqlite3_column_int64(stmt, c)); break;
           case SQLITE_FLOAT: row[c] = SqlValue::Double(sqlite3_column_double(stmt, c)); break;
           case SQLITE_TEXT:
-            row[c] = SqlValue::Text(std::string(
-                reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
-                sqlite3_column_bytes(stmt, c)));
+            row[c] = SqlValue::Text(
+                std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, c)),
+                            sqlite3_column_bytes(stmt, c)));
             break;
           case SQLITE_BLOB: {
             const void* p = sqlite3_column_blob(stmt, c);
@@ -147,9 +145,9 @@ StoreStatus OpenSqliteConn(const std::string& path, int busy_timeout_ms,
                            std::unique_ptr<SqlConn>* out) {
   sqlite3* db = nullptr;
   // NOMUTEX: each connection is used by one thread at a time.
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     StoreStatus s = MapSqliteError(rc, db, "open " + path);
     sqlite3_close(db);

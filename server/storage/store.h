@@ -49,7 +49,9 @@ class StoreStatus {
   static StoreStatus InvalidArgument(std::string msg, std::string field = {}) {
     return StoreStatus(Code::kInvalidArgument, std::move(msg), std::move(field));
   }
-  static StoreStatus NotFound(std::string msg) { return StoreStatus(Code::kNotFound, std::move(msg), {}); }
+  static StoreStatus NotFound(std::string msg) {
+    return StoreStatus(Code::kNotFound, std::move(msg), {});
+  }
   // `field` names the offending key, e.g. "client_exam_id" (or "exams[17].client_exam_id").
   static StoreStatus Conflict(std::string msg, std::string field = {}) {
     return StoreStatus(Code::kConflict, std::move(msg), std::move(field));
@@ -57,8 +59,12 @@ class StoreStatus {
   static StoreStatus Unavailable(std::string msg) {
     return StoreStatus(Code::kUnavailable, std::move(msg), {});
   }
-  static StoreStatus Corruption(std::string msg) { return StoreStatus(Code::kCorruption, std::move(msg), {}); }
-  static StoreStatus Internal(std::string msg) { return StoreStatus(Code::kInternal, std::move(msg), {}); }
+  static StoreStatus Corruption(std::string msg) {
+    return StoreStatus(Code::kCorruption, std::move(msg), {});
+  }
+  static StoreStatus Internal(std::string msg) {
+    return StoreStatus(Code::kInternal, std::move(msg), {});
+  }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -96,8 +102,8 @@ struct ExamInput {
   int64_t model_version = 0;  // the version the client states it used (>= 1)
   int server_class = 0;       // the server's native re-evaluation with that version
   std::array<double, kNumClasses> server_probabilities{};
-  bool agreement = false;     // fetal::CompareResults: same class, max_abs_diff within tolerance
-  double max_abs_diff = 0;    // max |p_server - p_client|
+  bool agreement = false;        // fetal::CompareResults: same class, max_abs_diff within tolerance
+  double max_abs_diff = 0;       // max |p_server - p_client|
   std::string patient_ref;       // optional, may be empty
   std::string note;              // optional, may be empty
   std::string client_timestamp;  // as sent by the client (validated by the HTTP layer)
@@ -106,9 +112,9 @@ struct ExamInput {
 struct ExamRecord {
   int64_t id = 0;  // server-assigned, > 0, increasing in submission order per database
   ExamInput input;
-  std::string submitted_by;  // Actor::name of the submitter
-  int64_t received_ms = 0;   // server time at commit, ms since the Unix epoch (UTC)
-  int64_t audit_seq = 0;     // the exam.submit audit event that covers this row
+  std::string submitted_by;    // Actor::name of the submitter
+  int64_t received_ms = 0;     // server time at commit, ms since the Unix epoch (UTC)
+  int64_t audit_seq = 0;       // the exam.submit audit event that covers this row
   std::string content_sha256;  // hex SHA-256 of the canonical exam (docs/storage.md)
 };
 
@@ -121,9 +127,9 @@ enum class Agreement { kMatch, kMismatch };
 
 // All set fields must match (AND). Unset = no constraint.
 struct ExamFilter {
-  std::optional<int64_t> from_ms;        // received_ms >= from_ms
-  std::optional<int64_t> to_ms;          // received_ms <  to_ms
-  std::optional<int> client_class;       // the class the clinician was shown
+  std::optional<int64_t> from_ms;   // received_ms >= from_ms
+  std::optional<int64_t> to_ms;     // received_ms <  to_ms
+  std::optional<int> client_class;  // the class the clinician was shown
   std::optional<int64_t> model_version;
   std::optional<Agreement> agreement;
   std::optional<std::string> submitted_by;  // clinicians are restricted to their own exams
@@ -156,15 +162,15 @@ struct AuditEvent {
 
 struct AuditVerifyResult {
   bool ok = false;
-  int64_t length = 0;          // events checked (the whole chain when ok)
-  std::string head_hash;       // hash of the last event; 64 zeros for an empty chain
-  int64_t first_bad_seq = 0;   // when !ok: the first seq whose event or covered exam fails
-  std::string problem;         // when !ok: what failed, for a person
+  int64_t length = 0;         // events checked (the whole chain when ok)
+  std::string head_hash;      // hash of the last event; 64 zeros for an empty chain
+  int64_t first_bad_seq = 0;  // when !ok: the first seq whose event or covered exam fails
+  std::string problem;        // when !ok: what failed, for a person
 };
 
 struct AuditCheckpoint {
-  int64_t seq = 0;        // 0 for an empty chain
-  std::string hash;       // 64 zeros for an empty chain
+  int64_t seq = 0;   // 0 for an empty chain
+  std::string hash;  // 64 zeros for an empty chain
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -184,10 +190,10 @@ struct TokenRecord {
 // Models
 
 struct ModelInput {
-  int64_t version = 0;   // >= 1, or 0 to take max(version)+1
-  std::string bundle;    // bundle bytes
-  std::string signature; // detached signature as uploaded
-  std::string sha256;    // hex SHA-256 of `bundle` (checked by the store)
+  int64_t version = 0;        // >= 1, or 0 to take max(version)+1
+  std::string bundle;         // bundle bytes
+  std::string signature;      // detached signature as uploaded
+  std::string sha256;         // hex SHA-256 of `bundle` (checked by the store)
   std::string metadata_json;  // metrics summary etc., stored verbatim
 };
 
@@ -215,8 +221,8 @@ struct StoreOptions {
   // "postgresql://..." or "postgres://..." (libpq URL) selects PostgreSQL; anything else is a
   // SQLite file path (an optional "sqlite:" prefix is stripped). Parent directory must exist.
   std::string url;
-  int busy_timeout_ms = 5000;     // SQLite busy_timeout
-  int max_group_size = 1024;      // most writes committed in one transaction
+  int busy_timeout_ms = 5000;  // SQLite busy_timeout
+  int max_group_size = 1024;   // most writes committed in one transaction
   // Read connections used for queries (the committer has its own write connection).
   int read_connections = 4;
 };

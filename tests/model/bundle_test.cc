@@ -384,11 +384,10 @@ TEST_F(BundleTest, BadTreeArraysUnderAValidHashAreRejected) {
 // ---- ImportXgboostJson: input that is not a usable XGBoost model ----
 
 nlohmann::json MinimalXgboostModel() {
-  nlohmann::json tree = {
-      {"left_children", {1, -1, -1}},   {"right_children", {2, -1, -1}},
-      {"split_indices", {4, 0, 0}},     {"split_conditions", {0.5, -0.25, 0.75}},
-      {"default_left", {1, 0, 0}},      {"sum_hessian", {10.0, 6.0, 4.0}},
-      {"split_type", {0, 0, 0}},        {"base_weights", {0, 0, 0}}};
+  nlohmann::json tree = {{"left_children", {1, -1, -1}}, {"right_children", {2, -1, -1}},
+                         {"split_indices", {4, 0, 0}},   {"split_conditions", {0.5, -0.25, 0.75}},
+                         {"default_left", {1, 0, 0}},    {"sum_hessian", {10.0, 6.0, 4.0}},
+                         {"split_type", {0, 0, 0}},      {"base_weights", {0, 0, 0}}};
   nlohmann::json trees = nlohmann::json::array();
   for (int i = 0; i < 3; ++i) trees.push_back(tree);
   return {{"learner",
@@ -396,8 +395,7 @@ nlohmann::json MinimalXgboostModel() {
             {"learner_model_param",
              {{"base_score", "5E-1"}, {"num_class", "3"}, {"num_feature", "21"}}},
             {"gradient_booster",
-             {{"name", "gbtree"},
-              {"model", {{"trees", trees}, {"tree_info", {0, 1, 2}}}}}}}},
+             {{"name", "gbtree"}, {"model", {{"trees", trees}, {"tree_info", {0, 1, 2}}}}}}}},
           {"version", {1, 7, 4}}};
 }
 

@@ -84,7 +84,8 @@ void ExpectSameFindings(const std::vector<Finding>& expected, const std::vector<
   }
 }
 
-void ExpectSameFigo(const FigoResult& expected, const FigoResult& actual, const std::string& where) {
+void ExpectSameFigo(const FigoResult& expected, const FigoResult& actual,
+                    const std::string& where) {
   EXPECT_EQ(expected.figo_class, actual.figo_class) << where;
   ASSERT_EQ(expected.flags.size(), actual.flags.size()) << where;
   for (size_t i = 0; i < expected.flags.size(); ++i) {
@@ -199,8 +200,8 @@ TEST(ClassifierTest, AnInvalidExamIsNotClassifiedAndCarriesItsFindings) {
   std::unique_ptr<Classifier> classifier = MakeClassifier(TrainedModel());
   ASSERT_TRUE(classifier);
   auto exam = testing::ValidExam();
-  exam[0] = -5;        // baseline below its hard limit
-  exam[1] = NAN;       // accelerations missing
+  exam[0] = -5;   // baseline below its hard limit
+  exam[1] = NAN;  // accelerations missing
   Classification c;
   c.predicted_class = 2;  // stale content must not survive
   c.contributions.assign(3, 1.0f);
@@ -274,7 +275,8 @@ Model ChainModel(int depth) {
     chain.value[d] = float(d);
   }
   for (int n = nodes - 1; n >= 0; --n) {
-    if (chain.left[n] >= 0) chain.cover[n] = chain.cover[chain.left[n]] + chain.cover[chain.right[n]];
+    if (chain.left[n] >= 0)
+      chain.cover[n] = chain.cover[chain.left[n]] + chain.cover[chain.right[n]];
   }
   m.trees = {chain};
   return m;

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "fetal/trainer/trainer.h"
@@ -20,8 +20,7 @@ const std::string kData = std::string(FETAL_DATA_DIR) + "/fetal_health.csv";
 const std::string kFolds = std::string(FETAL_DATA_DIR) + "/cv_folds.csv";
 // ctest runs every test as a process of its own, two or more at a time: each process works in a
 // folder of its own, so no two share an output file.
-const std::string kTmp =
-    std::string(FETAL_TEST_TMP_DIR) + "/cli_test/" + std::to_string(getpid());
+const std::string kTmp = std::string(FETAL_TEST_TMP_DIR) + "/cli_test/" + std::to_string(getpid());
 
 struct CliRun {
   int code = -1;
@@ -65,7 +64,7 @@ class CliTest : public ::testing::Test {
     std::system(("mkdir -p '" + kTmp + "'").c_str());
     bundle_ = kTmp + "/model.fhm";
     CliRun r = Cli("train --data '" + kData + "' --out '" + bundle_ + "' --no-cv --created " +
-                "2026-01-01T00:00:00Z" + kFast);
+                   "2026-01-01T00:00:00Z" + kFast);
     ASSERT_EQ(r.code, 0) << r.err;
   }
   static void TearDownTestSuite() { std::system(("rm -rf '" + kTmp + "'").c_str()); }
@@ -84,8 +83,8 @@ TEST_F(CliTest, NoVerbOrUnknownVerbIsAUsageError) {
 }
 
 TEST_F(CliTest, EveryVerbHasHelp) {
-  for (const char* verb :
-       {"train", "cv", "predict", "import-xgboost", "inspect", "sign", "verify", "keygen", "tune"}) {
+  for (const char* verb : {"train", "cv", "predict", "import-xgboost", "inspect", "sign", "verify",
+                           "keygen", "tune"}) {
     CliRun r = Cli(std::string(verb) + " --help");
     EXPECT_EQ(r.code, 0) << verb;
     EXPECT_NE(r.out.find(std::string("usage: fetal-model ") + verb), std::string::npos) << verb;
@@ -95,7 +94,7 @@ TEST_F(CliTest, EveryVerbHasHelp) {
 TEST_F(CliTest, TrainIsReproducibleAndWritesACard) {
   std::string again = kTmp + "/again.fhm", card = kTmp + "/card.md";
   CliRun r = Cli("train --data '" + kData + "' --out '" + again + "' --card '" + card +
-              "' --no-cv --created 2026-01-01T00:00:00Z" + kFast);
+                 "' --no-cv --created 2026-01-01T00:00:00Z" + kFast);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Slurp(again), Slurp(bundle_)) << "same input and --created -> same bytes";
   std::string md = Slurp(card);
@@ -115,7 +114,7 @@ TEST_F(CliTest, TrainIsReproducibleAndWritesACard) {
 TEST_F(CliTest, TrainWithFoldsRecordsMetricsInCardAndBundle) {
   std::string out = kTmp + "/cv_model.fhm", card = kTmp + "/cv_card.md";
   CliRun r = Cli("train --data '" + kData + "' --folds '" + kFolds + "' --out '" + out +
-              "' --card '" + card + "' --created 2026-01-01T00:00:00Z" + kFast);
+                 "' --card '" + card + "' --created 2026-01-01T00:00:00Z" + kFast);
   ASSERT_EQ(r.code, 0) << r.err;
   std::string md = Slurp(card);
   EXPECT_NE(md.find("| macro-F1 | 0."), std::string::npos) << md;
@@ -156,7 +155,7 @@ TEST_F(CliTest, TrainBadInput) {
 TEST_F(CliTest, CvPrintsTheTableAndWritesPredictions) {
   std::string predictions = kTmp + "/predictions.csv";
   CliRun r = Cli("cv --quiet --data '" + kData + "' --folds '" + kFolds + "' --predictions '" +
-              predictions + "'" + kFast);
+                 predictions + "'" + kFast);
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* column : {"accuracy", "macroF1", "balAcc", "rec_S", "logloss", "brier", "ECE"})
     EXPECT_NE(r.out.find(column), std::string::npos) << column;
@@ -211,7 +210,7 @@ TEST_F(CliTest, PredictClassifiesEveryRow) {
 TEST_F(CliTest, PredictExplainAddsContributionColumns) {
   std::string out = kTmp + "/explained.csv";
   CliRun r = Cli("predict --explain --model '" + bundle_ + "' --input '" + kData + "' --output '" +
-              out + "'");
+                 out + "'");
   ASSERT_EQ(r.code, FailedRows(r.err) ? 1 : 0) << r.err;
   std::string csv = Slurp(out);
   std::string header = csv.substr(0, csv.find('\n'));
@@ -222,10 +221,13 @@ TEST_F(CliTest, PredictExplainAddsContributionColumns) {
 TEST_F(CliTest, PredictReportsBadRowsAndClassifiesTheRest) {
   std::string data = Slurp(kData);
   std::string header = data.substr(0, data.find('\n') + 1);
-  std::string good = "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
+  std::string good =
+      "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
   // Line 3: histogram_width (column 12) is not max - min. Line 4: not a number in column 2.
-  std::string bad_width = "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,99,68,198,6,1,141,136,140,12,0,1\n";
-  std::string bad_cell = "132,oops,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
+  std::string bad_width =
+      "132,0.006,0,0.006,0.003,0,0,17,2.1,0,10.4,99,68,198,6,1,141,136,140,12,0,1\n";
+  std::string bad_cell =
+      "132,oops,0,0.006,0.003,0,0,17,2.1,0,10.4,130,68,198,6,1,141,136,140,12,0,1\n";
   Write(kTmp + "/mixed.csv", header + good + bad_width + bad_cell + good);
   CliRun r = Cli("predict --model '" + bundle_ + "' --input '" + kTmp + "/mixed.csv'");
   EXPECT_EQ(r.code, 1) << r.err;
@@ -336,12 +338,13 @@ TEST_F(CliTest, ImportXgboost) {
   params.rounds = 20;
   std::unique_ptr<fetal::trainer::Booster> booster;
   ASSERT_TRUE(fetal::trainer::Booster::Train(data.table, fetal::trainer::AllRows(data.table),
-                                             params, &booster).ok());
+                                             params, &booster)
+                  .ok());
   std::string json;
   ASSERT_TRUE(booster->SaveJson(&json).ok());
   Write(kTmp + "/xgb.json", json);
   CliRun r = Cli("import-xgboost --xgboost '" + kTmp + "/xgb.json' --data '" + kData + "' --out '" +
-              kTmp + "/imported.fhm' --created 2026-01-01T00:00:00Z");
+                 kTmp + "/imported.fhm' --created 2026-01-01T00:00:00Z");
   ASSERT_EQ(r.code, 0) << r.err;
   r = Cli("inspect '" + kTmp + "/imported.fhm'");
   ASSERT_EQ(r.code, 0) << r.err;
@@ -353,8 +356,8 @@ TEST_F(CliTest, ImportXgboost) {
   EXPECT_EQ(CountLines(r.out) - 1 + FailedRows(r.err), 2126u);
 
   Write(kTmp + "/not_xgb.json", "{\"learner\": 1}");
-  r = Cli("import-xgboost --xgboost '" + kTmp + "/not_xgb.json' --data '" + kData +
-          "' --out '" + kTmp + "/imp.fhm'");
+  r = Cli("import-xgboost --xgboost '" + kTmp + "/not_xgb.json' --data '" + kData + "' --out '" +
+          kTmp + "/imp.fhm'");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("not_xgb.json"), std::string::npos) << r.err;
   EXPECT_EQ(CountLines(r.err), 1u) << r.err;

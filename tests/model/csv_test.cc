@@ -72,16 +72,26 @@ TEST(CsvTest, NumberForms) {
   const struct {
     const char* cell;
     float value;
-  } cases[] = {{"1e-3", 0.001f}, {".5", 0.5f},   {"-1", -1.f},     {"+2", 2.f},
-               {"2.", 2.f},      {" 7 ", 7.f},   {"1.5E2", 150.f}, {"0.1", 0.1f},
-               {"\"3\"", 3.f},   {"00012", 12.f}, {"0.0000000000000000000000001", 1e-25f}};
+  } cases[] = {{"1e-3", 0.001f},
+               {".5", 0.5f},
+               {"-1", -1.f},
+               {"+2", 2.f},
+               {"2.", 2.f},
+               {" 7 ", 7.f},
+               {"1.5E2", 150.f},
+               {"0.1", 0.1f},
+               {"\"3\"", 3.f},
+               {"00012", 12.f},
+               {"0.0000000000000000000000001", 1e-25f}};
   for (const auto& c : cases) {
     ExamTable table;
     std::string header;
     for (int i = 1; i < kNumFeatures; ++i) header += "," + std::string(FeatureSchema()[i].key);
-    const std::string text = "baseline_value" + header + "\n" + c.cell + std::string(kNumFeatures - 1, ',') + "\n";
+    const std::string text =
+        "baseline_value" + header + "\n" + c.cell + std::string(kNumFeatures - 1, ',') + "\n";
     ASSERT_TRUE(Parse(text, &table).ok());
-    ASSERT_EQ(table.rows, 1u) << c.cell << ": " << (table.errors.empty() ? "" : table.errors[0].message);
+    ASSERT_EQ(table.rows, 1u) << c.cell << ": "
+                              << (table.errors.empty() ? "" : table.errors[0].message);
     EXPECT_EQ(table.features[0], c.value) << c.cell;
     EXPECT_TRUE(std::isnan(table.features[1]));  // empty cell
   }
@@ -108,7 +118,8 @@ TEST(CsvTest, NonNumericCellNamesLineColumnAndHeader) {
 TEST(CsvTest, LongCellIsCutAtACharacterBoundary) {
   ExamTable table;
   std::string row = kRow2;
-  const std::string cell = std::string(39, 'x') + "\xC3\xA9" + std::string(10, 'y');  // é straddles byte 40
+  const std::string cell =
+      std::string(39, 'x') + "\xC3\xA9" + std::string(10, 'y');  // é straddles byte 40
   row.replace(0, 3, cell);
   ASSERT_TRUE(Parse(Header() + "\n" + row + "\n", &table).ok());
   ASSERT_EQ(table.errors.size(), 1u);
@@ -144,7 +155,8 @@ TEST(CsvTest, CrlfBomAndBlankLines) {
 TEST(CsvTest, QuotedCellsAndIgnoredColumns) {
   ExamTable table;
   // An extra quoted column holding a comma, a doubled quote and a line break.
-  const std::string text = "note," + Header() + "\n\"a, \"\"b\"\"\nc\"," + kRow2 + "\n" + "x," + kRow3 + "\n";
+  const std::string text =
+      "note," + Header() + "\n\"a, \"\"b\"\"\nc\"," + kRow2 + "\n" + "x," + kRow3 + "\n";
   ASSERT_TRUE(Parse(text, &table).ok());
   ASSERT_EQ(table.rows, 2u);
   EXPECT_TRUE(table.errors.empty());
@@ -167,9 +179,9 @@ TEST(CsvTest, ColumnsInAnyOrderByNameOrKey) {
     row += values[i] + (i ? "," : "");
   }
   ExamTable table;
-  header.replace(header.rfind("baseline value"), 14, " Baseline Value ");  // case and spaces do not matter
-  ASSERT_TRUE(Parse(header + "\n" + row + "\n", &table).ok())
-      << header;
+  header.replace(header.rfind("baseline value"), 14,
+                 " Baseline Value ");  // case and spaces do not matter
+  ASSERT_TRUE(Parse(header + "\n" + row + "\n", &table).ok()) << header;
   ASSERT_EQ(table.rows, 1u);
   for (int i = 0; i < kNumFeatures; ++i) {
     EXPECT_EQ(table.features[i], i);
@@ -245,12 +257,14 @@ TEST(CsvTest, RaggedRowNamesItsLine) {
   std::string short_row = kRow2;
   short_row.erase(short_row.rfind(','));
   ExamTable table;
-  ASSERT_TRUE(Parse(Header() + "\n" + short_row + "\n" + kRow3 + "\n" + kRow2 + ",1,2\n", &table).ok());
+  ASSERT_TRUE(
+      Parse(Header() + "\n" + short_row + "\n" + kRow3 + "\n" + kRow2 + ",1,2\n", &table).ok());
   EXPECT_EQ(table.rows, 1u);
   ASSERT_EQ(table.errors.size(), 2u);
   EXPECT_EQ(table.errors[0].line, 2u);
   EXPECT_EQ(table.errors[0].column, 0);
-  EXPECT_NE(table.errors[0].message.find("21 cells but the header has 22 columns"), std::string::npos)
+  EXPECT_NE(table.errors[0].message.find("21 cells but the header has 22 columns"),
+            std::string::npos)
       << table.errors[0].message;
   EXPECT_EQ(table.errors[0].rule, "wrong_cell_count");
   EXPECT_EQ(table.errors[0].cells, 21u);
@@ -267,8 +281,8 @@ TEST(CsvTest, Labels) {
   ExamTable table;
   std::string row = kRow2;
   ASSERT_TRUE(Parse(Header() + "\n" + row.substr(0, row.size() - 1) + "3.0\n" +
-                        row.substr(0, row.size() - 1) + "2\n" + row.substr(0, row.size() - 1) + "4\n" +
-                        row.substr(0, row.size() - 1) + "\n",
+                        row.substr(0, row.size() - 1) + "2\n" + row.substr(0, row.size() - 1) +
+                        "4\n" + row.substr(0, row.size() - 1) + "\n",
                     &table)
                   .ok());
   ASSERT_EQ(table.rows, 3u);
@@ -301,7 +315,9 @@ TEST(CsvTest, MaxRowsIsAnErrorNotASilentCut) {
   CsvOptions options;
   options.max_rows = 2;
   ExamTable table;
-  ASSERT_TRUE(Parse(Header() + "\n" + kRow2 + "\n" + kRow3 + "\n" + kRow2 + "\n" + kRow3 + "\n", &table, options).ok());
+  ASSERT_TRUE(Parse(Header() + "\n" + kRow2 + "\n" + kRow3 + "\n" + kRow2 + "\n" + kRow3 + "\n",
+                    &table, options)
+                  .ok());
   EXPECT_EQ(table.rows, 2u);
   ASSERT_EQ(table.errors.size(), 1u);
   EXPECT_EQ(table.errors[0].line, 4u);

@@ -80,14 +80,13 @@ TEST(DeduplicateRows, ThePublishedFileHasThirteenExactDuplicates) {
 }
 
 TEST(DeduplicateRows, KeepsTheFirstOccurrenceAndExcludesTestRows) {
-  std::string text = Header() + Row(120, 1) + Row(130, 1) + Row(120, 1) + Row(120, 2) +
-                     Row(140, 1) + Row(130, 1);
+  std::string text =
+      Header() + Row(120, 1) + Row(130, 1) + Row(120, 1) + Row(120, 2) + Row(140, 1) + Row(130, 1);
   Dataset data;
-  ASSERT_TRUE(LoadDataset(WriteTemp("dupes.csv", text), &data).ok()) ;
+  ASSERT_TRUE(LoadDataset(WriteTemp("dupes.csv", text), &data).ok());
   ASSERT_EQ(data.table.rows, 6u);
   // Row 2 repeats row 0, row 5 repeats row 1; row 3 has the same features but another label.
-  EXPECT_EQ(DeduplicateRows(data.table, AllRows(data.table)),
-            (std::vector<size_t>{0, 1, 3, 4}));
+  EXPECT_EQ(DeduplicateRows(data.table, AllRows(data.table)), (std::vector<size_t>{0, 1, 3, 4}));
   // Order of candidates decides which copy is "first".
   EXPECT_EQ(DeduplicateRows(data.table, {5, 1, 2, 0}), (std::vector<size_t>{5, 2}));
   // Training rows identical to a test row are dropped (leakage), whatever their position.

@@ -106,33 +106,33 @@ TEST(EvaluatorTest, SingleLeafTreesAddAConstant) {
 }
 
 TEST(EvaluatorTest, BatchEqualsSingleForEveryBatchSize) {
- // Depths 2..7 cover every table size of the vectorized paths and the scalar fallback.
- for (int depth = 2; depth <= 7; ++depth) {
-  const Model m = RandomModel(5 + depth, 40, depth);
-  auto e = Compile(m);
-  const std::vector<float> x = RandomExams(6, 300);
-  for (size_t n : {size_t(0), size_t(1), size_t(63), size_t(64), size_t(65), size_t(300)}) {
-    std::vector<float> batch(n * kNumClasses + 1, -7.0f), raw(n * kNumClasses + 1, -7.0f);
-    e->PredictBatch(x.data(), n, batch.data());
-    e->PredictBatchRaw(x.data(), n, raw.data());
-    EXPECT_EQ(batch.back(), -7.0f) << "wrote past the end, n = " << n;
-    EXPECT_EQ(raw.back(), -7.0f) << "wrote past the end, n = " << n;
-    for (size_t r = 0; r < n; ++r) {
-      float single[kNumClasses], single_raw[kNumClasses];
-      e->Predict(&x[r * kNumFeatures], single);
-      e->PredictRaw(&x[r * kNumFeatures], single_raw);
-      for (int c = 0; c < kNumClasses; ++c) {
-        ASSERT_EQ(batch[r * kNumClasses + c], single[c]) << "n " << n << " row " << r;
-        ASSERT_EQ(raw[r * kNumClasses + c], single_raw[c]) << "n " << n << " row " << r;
+  // Depths 2..7 cover every table size of the vectorized paths and the scalar fallback.
+  for (int depth = 2; depth <= 7; ++depth) {
+    const Model m = RandomModel(5 + depth, 40, depth);
+    auto e = Compile(m);
+    const std::vector<float> x = RandomExams(6, 300);
+    for (size_t n : {size_t(0), size_t(1), size_t(63), size_t(64), size_t(65), size_t(300)}) {
+      std::vector<float> batch(n * kNumClasses + 1, -7.0f), raw(n * kNumClasses + 1, -7.0f);
+      e->PredictBatch(x.data(), n, batch.data());
+      e->PredictBatchRaw(x.data(), n, raw.data());
+      EXPECT_EQ(batch.back(), -7.0f) << "wrote past the end, n = " << n;
+      EXPECT_EQ(raw.back(), -7.0f) << "wrote past the end, n = " << n;
+      for (size_t r = 0; r < n; ++r) {
+        float single[kNumClasses], single_raw[kNumClasses];
+        e->Predict(&x[r * kNumFeatures], single);
+        e->PredictRaw(&x[r * kNumFeatures], single_raw);
+        for (int c = 0; c < kNumClasses; ++c) {
+          ASSERT_EQ(batch[r * kNumClasses + c], single[c]) << "n " << n << " row " << r;
+          ASSERT_EQ(raw[r * kNumClasses + c], single_raw[c]) << "n " << n << " row " << r;
+        }
+        double expected[kNumClasses];
+        ReferenceMargins(m, &x[r * kNumFeatures], expected);
+        float margins[kNumClasses];
+        e->Margins(&x[r * kNumFeatures], margins);
+        for (int c = 0; c < kNumClasses; ++c) ASSERT_NEAR(margins[c], expected[c], 1e-4);
       }
-      double expected[kNumClasses];
-      ReferenceMargins(m, &x[r * kNumFeatures], expected);
-      float margins[kNumClasses];
-      e->Margins(&x[r * kNumFeatures], margins);
-      for (int c = 0; c < kNumClasses; ++c) ASSERT_NEAR(margins[c], expected[c], 1e-4);
     }
   }
- }
 }
 
 TEST(EvaluatorTest, ProbabilitiesAreSoftmaxOfMarginsWithTemperature) {
@@ -209,33 +209,33 @@ std::unique_ptr<Evaluator> CompileWithKernel(const Model& m, const char* kernel)
 
 TEST(EvaluatorTest, EveryKernelGivesIdenticalResults) {
   // Exams without missing values take other paths than exams with some; test both.
- for (double missing : {0.0, 0.15}) {
-  const std::vector<float> x = RandomExams(40, 150, missing);
-  const size_t n = 150;
-  for (int depth = 0; depth <= 7; ++depth) {
-    const Model m = RandomModel(41 + depth, 25, depth);
-    std::vector<std::vector<float>> batches, singles;
-    for (const char* kernel : {"scalar", "best"}) {
-      auto e = CompileWithKernel(m, kernel);
-      std::vector<float> batch(n * kNumClasses), single(n * kNumClasses);
-      e->PredictBatchRaw(x.data(), n, batch.data());
-      for (size_t r = 0; r < n; ++r) e->Margins(&x[r * kNumFeatures], &single[r * kNumClasses]);
-      batches.push_back(batch);
-      singles.push_back(single);
-    }
-    for (size_t r = 0; r < n; ++r) {
-      double expected[kNumClasses];
-      ReferenceMargins(m, &x[r * kNumFeatures], expected);
-      for (int c = 0; c < kNumClasses; ++c) {
-        ASSERT_NEAR(singles[0][r * kNumClasses + c], expected[c], 1e-4) << "depth " << depth;
+  for (double missing : {0.0, 0.15}) {
+    const std::vector<float> x = RandomExams(40, 150, missing);
+    const size_t n = 150;
+    for (int depth = 0; depth <= 7; ++depth) {
+      const Model m = RandomModel(41 + depth, 25, depth);
+      std::vector<std::vector<float>> batches, singles;
+      for (const char* kernel : {"scalar", "best"}) {
+        auto e = CompileWithKernel(m, kernel);
+        std::vector<float> batch(n * kNumClasses), single(n * kNumClasses);
+        e->PredictBatchRaw(x.data(), n, batch.data());
+        for (size_t r = 0; r < n; ++r) e->Margins(&x[r * kNumFeatures], &single[r * kNumClasses]);
+        batches.push_back(batch);
+        singles.push_back(single);
+      }
+      for (size_t r = 0; r < n; ++r) {
+        double expected[kNumClasses];
+        ReferenceMargins(m, &x[r * kNumFeatures], expected);
+        for (int c = 0; c < kNumClasses; ++c) {
+          ASSERT_NEAR(singles[0][r * kNumClasses + c], expected[c], 1e-4) << "depth " << depth;
+        }
+      }
+      for (size_t k = 1; k < batches.size(); ++k) {
+        EXPECT_EQ(batches[k], batches[0]) << "depth " << depth << " kernel " << k;
+        EXPECT_EQ(singles[k], singles[0]) << "depth " << depth << " kernel " << k;
       }
     }
-    for (size_t k = 1; k < batches.size(); ++k) {
-      EXPECT_EQ(batches[k], batches[0]) << "depth " << depth << " kernel " << k;
-      EXPECT_EQ(singles[k], singles[0]) << "depth " << depth << " kernel " << k;
-    }
   }
- }
 }
 
 TEST(ArgMaxTest, PicksTheLargestAndTiesGoToTheLowerClass) {

@@ -109,7 +109,8 @@ TEST(ExplainerTest, MatchesBruteForceShapleyValuesOnRandomTrees) {
       e->Explain(row, phi);
       const float* mine = phi + t.target_class * kContributionsPerClass;
       for (int j = 0; j < kContributionsPerClass; ++j) {
-        ASSERT_NEAR(mine[j], expected[j], 1e-5) << "trial " << trial << " row " << r << " column " << j;
+        ASSERT_NEAR(mine[j], expected[j], 1e-5)
+            << "trial " << trial << " row " << r << " column " << j;
       }
     }
   }
@@ -142,7 +143,8 @@ TEST(ExplainerTest, BiasIsTheSameForEveryExam) {
   e->Explain(&x[0], a);
   e->Explain(&x[kNumFeatures], b);
   for (int c = 0; c < kNumClasses; ++c) {
-    EXPECT_EQ(a[c * kContributionsPerClass + kNumFeatures], b[c * kContributionsPerClass + kNumFeatures]);
+    EXPECT_EQ(a[c * kContributionsPerClass + kNumFeatures],
+              b[c * kContributionsPerClass + kNumFeatures]);
   }
 }
 

@@ -69,7 +69,8 @@ TEST(FigoTest, BaselineBoundariesAreNormal) {
 }
 
 TEST(FigoTest, Bradycardia) {
-  const FigoFlag f = ExpectOnlyFlag(With(kBaseline, 105), "baseline_bradycardia", FigoClass::kSuspicious);
+  const FigoFlag f =
+      ExpectOnlyFlag(With(kBaseline, 105), "baseline_bradycardia", FigoClass::kSuspicious);
   EXPECT_EQ(f.feature, kBaseline);
   EXPECT_EQ(f.value, 105);
   EXPECT_EQ(f.limit, 110);
@@ -84,7 +85,8 @@ TEST(FigoTest, SevereBradycardia) {
 }
 
 TEST(FigoTest, Tachycardia) {
-  const FigoFlag f = ExpectOnlyFlag(With(kBaseline, 165), "baseline_tachycardia", FigoClass::kSuspicious);
+  const FigoFlag f =
+      ExpectOnlyFlag(With(kBaseline, 165), "baseline_tachycardia", FigoClass::kSuspicious);
   EXPECT_EQ(f.message, "Baseline 165 bpm is above 160 bpm (tachycardia).");
 }
 
@@ -136,7 +138,8 @@ TEST(FigoTest, RepetitiveDecelerationsNeedALabourContractionPattern) {
 }
 
 TEST(FigoTest, SevereDecelerations) {
-  const FigoFlag f = ExpectOnlyFlag(With(kSevere, 0.001f), "decelerations_severe", FigoClass::kPathological);
+  const FigoFlag f =
+      ExpectOnlyFlag(With(kSevere, 0.001f), "decelerations_severe", FigoClass::kPathological);
   EXPECT_NEAR(f.value, 0.6, 1e-4);
 }
 
@@ -184,7 +187,8 @@ Agreement MeasureAgreement(const ExamTable& table, const char* name, ClassOf cla
     ++a.confusion[table.labels[r]][class_of(&table.features[r * kNumFeatures])];
   }
   int agree = 0;
-  std::printf("%s vs labels (rows: label Normal/Suspect/Pathological; columns: FIGO class)\n", name);
+  std::printf("%s vs labels (rows: label Normal/Suspect/Pathological; columns: FIGO class)\n",
+              name);
   for (int l = 0; l < 3; ++l) {
     std::printf("  %-12s %5d %5d %5d\n", std::string(kClassNames[l]).c_str(), a.confusion[l][0],
                 a.confusion[l][1], a.confusion[l][2]);

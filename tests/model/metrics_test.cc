@@ -57,8 +57,8 @@ TEST(ComputeMetrics, LogLossIsClippedAndTiesGoToTheLowerClass) {
   const int y[] = {2};
   ClassificationMetrics m = ComputeMetrics(p, y, 1);
   EXPECT_NEAR(m.log_loss, -std::log(1e-15), 1e-9);
-  EXPECT_EQ(m.confusion[2][0], 1u);  // tie 0.5/0.5 -> Normal
-  EXPECT_DOUBLE_EQ(m.recall[1], 0.0);  // absent class: 0, not NaN
+  EXPECT_EQ(m.confusion[2][0], 1u);            // tie 0.5/0.5 -> Normal
+  EXPECT_DOUBLE_EQ(m.recall[1], 0.0);          // absent class: 0, not NaN
   EXPECT_DOUBLE_EQ(m.balanced_accuracy, 0.0);  // mean over the one present class
 }
 

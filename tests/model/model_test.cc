@@ -118,10 +118,11 @@ TEST(TreeDepthTest, CountsSplitsOnTheLongestPath) {
   t.default_left.assign(7, 0);
   t.cover.assign(7, 1);
   ASSERT_TRUE(CheckModel([&] {
-    Model m = RandomModel(1, 1, 1);
-    m.trees = {t};
-    return m;
-  }()).ok());
+                Model m = RandomModel(1, 1, 1);
+                m.trees = {t};
+                return m;
+              }())
+                  .ok());
   EXPECT_EQ(TreeDepth(t), 3);
 }
 

@@ -39,7 +39,8 @@ ExamTable* OodTest::table_ = nullptr;
 Model* OodTest::model_ = nullptr;
 
 TEST_F(OodTest, FitFillsReference) {
-  EXPECT_EQ(model_->ood.inverse_covariance.size(), static_cast<size_t>(kNumFeatures * kNumFeatures));
+  EXPECT_EQ(model_->ood.inverse_covariance.size(),
+            static_cast<size_t>(kNumFeatures * kNumFeatures));
   EXPECT_EQ(model_->ood.threshold_quantile, 0.99);
   EXPECT_GT(model_->ood.threshold, 0);
   for (int i = 0; i < kNumFeatures; ++i) {
@@ -73,8 +74,8 @@ TEST_F(OodTest, AboutOnePercentOfTrainingExamsAreFlagged) {
     flagged += res.out_of_distribution;
   }
   const double share = static_cast<double>(flagged) / static_cast<double>(table_->rows);
-  std::printf("OOD threshold %.3f; %zu of %zu training exams above it (%.2f %%)\n", model_->ood.threshold,
-              flagged, table_->rows, 100 * share);
+  std::printf("OOD threshold %.3f; %zu of %zu training exams above it (%.2f %%)\n",
+              model_->ood.threshold, flagged, table_->rows, 100 * share);
   EXPECT_GE(share, 0.005);
   EXPECT_LE(share, 0.015);
 }
@@ -154,7 +155,8 @@ TEST_F(OodTest, FitRejectsBadInput) {
   EXPECT_FALSE(FitOodReference(table_->features.data(), table_->rows, 0, &m).ok());
   EXPECT_FALSE(FitOodReference(table_->features.data(), table_->rows, 1, &m).ok());
   EXPECT_FALSE(FitOodReference(table_->features.data(), table_->rows, 0.99, nullptr).ok());
-  std::vector<float> with_nan(table_->features.begin(), table_->features.begin() + 100 * kNumFeatures);
+  std::vector<float> with_nan(table_->features.begin(),
+                              table_->features.begin() + 100 * kNumFeatures);
   with_nan[42 * kNumFeatures + 3] = std::numeric_limits<float>::quiet_NaN();
   const Status s = FitOodReference(with_nan.data(), 100, 0.99, &m);
   EXPECT_FALSE(s.ok());
@@ -193,14 +195,19 @@ TEST_F(OodTest, HeldOutExamsAreRarelyFlagged) {
       ++count_by_class[table_->labels[r]];
     }
   }
-  auto pct = [](size_t a, size_t b) { return 100.0 * static_cast<double>(a) / static_cast<double>(b); };
-  std::printf("held-out exams flagged: %zu of %zu (%.2f %%); Normal %.2f %%, Suspect %.2f %%, "
-              "Pathological %.2f %%\n",
-              flagged, table_->rows, pct(flagged, table_->rows), pct(flagged_by_class[0], count_by_class[0]),
-              pct(flagged_by_class[1], count_by_class[1]), pct(flagged_by_class[2], count_by_class[2]));
+  auto pct = [](size_t a, size_t b) {
+    return 100.0 * static_cast<double>(a) / static_cast<double>(b);
+  };
+  std::printf(
+      "held-out exams flagged: %zu of %zu (%.2f %%); Normal %.2f %%, Suspect %.2f %%, "
+      "Pathological %.2f %%\n",
+      flagged, table_->rows, pct(flagged, table_->rows),
+      pct(flagged_by_class[0], count_by_class[0]), pct(flagged_by_class[1], count_by_class[1]),
+      pct(flagged_by_class[2], count_by_class[2]));
   EXPECT_LT(pct(flagged, table_->rows), 3.0);
   // Unusual traces are more often pathological than normal ones.
-  EXPECT_GT(pct(flagged_by_class[2], count_by_class[2]), pct(flagged_by_class[0], count_by_class[0]));
+  EXPECT_GT(pct(flagged_by_class[2], count_by_class[2]),
+            pct(flagged_by_class[0], count_by_class[0]));
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ class ParityTest : public ::testing::TestWithParam<Case> {
 
   void ExpectProbabilitiesMatch(const std::vector<float>& x) {
     const size_t n = x.size() / kNumFeatures;
-    const std::vector<float> expected = oracle_->Predict(x.data(), n, XgbOracle::Output::kProbabilities);
+    const std::vector<float> expected =
+        oracle_->Predict(x.data(), n, XgbOracle::Output::kProbabilities);
     ASSERT_EQ(expected.size(), n * kNumClasses);
     std::vector<float> batch(n * kNumClasses);
     evaluator_->PredictBatchRaw(x.data(), n, batch.data());
@@ -185,11 +186,12 @@ TEST_P(ParityTest, BundleRoundTripKeepsEveryPrediction) {
   EXPECT_EQ(a, b);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Models, ParityTest,
-    ::testing::Values(Case{"Depth6Rounds200", {6, 0.3, 200, 0.5}},
-                      Case{"Depth4Eta005Rounds300", {4, 0.05, 300, 0.5}}),
-    [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
+INSTANTIATE_TEST_SUITE_P(Models, ParityTest,
+                         ::testing::Values(Case{"Depth6Rounds200", {6, 0.3, 200, 0.5}},
+                                           Case{"Depth4Eta005Rounds300", {4, 0.05, 300, 0.5}}),
+                         [](const ::testing::TestParamInfo<Case>& p) {
+                           return std::string(p.param.name);
+                         });
 
 // XGBoost 1.7 adds base_score to every class margin as it is; the importer must carry it over.
 TEST(XgboostImportTest, BaseScoreIsAddedToEveryClassMargin) {

@@ -6,8 +6,8 @@
 #include <set>
 #include <string>
 
-#include "test_exams.h"
 #include "fetal/validator.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {
@@ -73,8 +73,7 @@ TEST(SchemaTest, LimitsFollowTheUnits) {
         EXPECT_EQ(spec.hard_max, 1);
         EXPECT_TRUE(spec.integer);
         break;
-      default:
-        EXPECT_FALSE(spec.integer) << spec.key;
+      default: EXPECT_FALSE(spec.integer) << spec.key;
     }
   }
   const auto& s = FeatureSchema();

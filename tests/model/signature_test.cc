@@ -16,7 +16,9 @@
 namespace fetal {
 namespace {
 
-std::vector<uint8_t> Bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return std::vector<uint8_t>(s.begin(), s.end());
+}
 
 class SignatureTest : public ::testing::Test {
  protected:
@@ -38,7 +40,8 @@ class SignatureTest : public ::testing::Test {
 
 std::vector<uint8_t> DecodeBase64(const std::string& s) {
   std::vector<uint8_t> out(s.size());
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), int(s.size()));
+  int n =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), int(s.size()));
   if (n < 0) return {};
   size_t padding = 0;
   while (padding < s.size() && s[s.size() - 1 - padding] == '=') ++padding;
@@ -147,7 +150,9 @@ std::vector<uint8_t> ReadFile(const std::string& path) {
   return Bytes(s.str());
 }
 
-int Shell(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); }
+int Shell(const std::string& command) {
+  return std::system((command + " >/dev/null 2>&1").c_str());
+}
 
 bool HaveOpenSslCli() { return Shell("openssl version") == 0; }
 
@@ -159,7 +164,8 @@ TEST_F(SignatureTest, OpenSslCliVerifiesOurSignature) {
   ASSERT_EQ(raw.size(), 64u);
   // P1363 -> DER, the form `openssl dgst -verify` reads.
   ECDSA_SIG* ecdsa = ECDSA_SIG_new();
-  ECDSA_SIG_set0(ecdsa, BN_bin2bn(raw.data(), 32, nullptr), BN_bin2bn(raw.data() + 32, 32, nullptr));
+  ECDSA_SIG_set0(ecdsa, BN_bin2bn(raw.data(), 32, nullptr),
+                 BN_bin2bn(raw.data() + 32, 32, nullptr));
   unsigned char* der = nullptr;
   const int der_size = i2d_ECDSA_SIG(ecdsa, &der);
   WriteFile(TempPath("sig.der"), std::vector<uint8_t>(der, der + der_size));
@@ -168,13 +174,13 @@ TEST_F(SignatureTest, OpenSslCliVerifiesOurSignature) {
   WriteFile(TempPath("data"), data_);
   WriteFile(TempPath("pub.pem"), Bytes(public_pem_));
   EXPECT_EQ(Shell("openssl dgst -sha256 -verify " + TempPath("pub.pem") + " -signature " +
-                TempPath("sig.der") + " " + TempPath("data")),
+                  TempPath("sig.der") + " " + TempPath("data")),
             0);
   std::vector<uint8_t> other = data_;
   other[0] ^= 1;
   WriteFile(TempPath("data"), other);
   EXPECT_NE(Shell("openssl dgst -sha256 -verify " + TempPath("pub.pem") + " -signature " +
-                TempPath("sig.der") + " " + TempPath("data")),
+                  TempPath("sig.der") + " " + TempPath("data")),
             0);
 }
 
@@ -182,10 +188,12 @@ TEST_F(SignatureTest, WeVerifyOpenSslCliSignaturesAndKeys) {
   if (!HaveOpenSslCli()) GTEST_SKIP() << "openssl command not installed";
   // A SEC1 ("BEGIN EC PRIVATE KEY") key from the CLI, as an operator would make one.
   ASSERT_EQ(Shell("openssl ecparam -name prime256v1 -genkey -noout -out " + TempPath("ec.pem")), 0);
-  ASSERT_EQ(Shell("openssl ec -in " + TempPath("ec.pem") + " -pubout -out " + TempPath("ecpub.pem")), 0);
+  ASSERT_EQ(Shell("openssl ec -in " + TempPath("ec.pem") + " -pubout -out " +
+                  TempPath("ecpub.pem")),
+            0);
   WriteFile(TempPath("data2"), data_);
-  ASSERT_EQ(Shell("openssl dgst -sha256 -sign " + TempPath("ec.pem") + " -out " + TempPath("sig2.der") +
-                " " + TempPath("data2")),
+  ASSERT_EQ(Shell("openssl dgst -sha256 -sign " + TempPath("ec.pem") + " -out " +
+                  TempPath("sig2.der") + " " + TempPath("data2")),
             0);
   const std::vector<uint8_t> der = ReadFile(TempPath("sig2.der"));
   const unsigned char* p = der.data();
@@ -204,14 +212,18 @@ TEST_F(SignatureTest, WeVerifyOpenSslCliSignaturesAndKeys) {
   // And our signer takes the SEC1 private key.
   const std::vector<uint8_t> sec1 = ReadFile(TempPath("ec.pem"));
   std::string sig;
-  ASSERT_TRUE(SignBundle(std::string(sec1.begin(), sec1.end()), data_.data(), data_.size(), &sig).ok());
+  ASSERT_TRUE(
+      SignBundle(std::string(sec1.begin(), sec1.end()), data_.data(), data_.size(), &sig).ok());
   EXPECT_TRUE(Verify(data_, sig, &public_pem).ok());
 }
 
 TEST_F(SignatureTest, KeysOnOtherCurvesOrAlgorithmsAreRefusedByName) {
   if (!HaveOpenSslCli()) GTEST_SKIP() << "openssl command not installed";
-  ASSERT_EQ(Shell("openssl ecparam -name secp384r1 -genkey -noout -out " + TempPath("p384.pem")), 0);
-  ASSERT_EQ(Shell("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out " + TempPath("rsa.pem")), 0);
+  ASSERT_EQ(Shell("openssl ecparam -name secp384r1 -genkey -noout -out " + TempPath("p384.pem")),
+            0);
+  ASSERT_EQ(Shell("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out " +
+                  TempPath("rsa.pem")),
+            0);
   std::string sig;
   const std::vector<uint8_t> p384 = ReadFile(TempPath("p384.pem"));
   Status s = SignBundle(std::string(p384.begin(), p384.end()), data_.data(), data_.size(), &sig);

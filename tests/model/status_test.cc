@@ -23,7 +23,8 @@ TEST(StatusTest, ToStringNamesCodeFieldAndMessage) {
 }
 
 TEST(StatusTest, ToStringWithoutField) {
-  EXPECT_EQ(Status::Corruption("bundle is truncated").ToString(), "corruption: bundle is truncated");
+  EXPECT_EQ(Status::Corruption("bundle is truncated").ToString(),
+            "corruption: bundle is truncated");
   EXPECT_EQ(Status::Unsupported("format version 9").ToString(), "unsupported: format version 9");
   EXPECT_EQ(Status::NotFound("model 3").ToString(), "not found: model 3");
   EXPECT_EQ(Status::IoError("disk full").ToString(), "io error: disk full");

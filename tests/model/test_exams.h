@@ -30,8 +30,8 @@ inline bool LoadDataset(ExamTable* table) {
 
 // Dataset row 2 (line 3 of the CSV): a Normal exam that satisfies every rule.
 inline std::array<float, kNumFeatures> ValidExam() {
-  return {132, 0.006f, 0, 0.006f, 0.003f, 0, 0, 17, 2.1f, 0, 10.4f,
-          130, 68, 198, 6, 1, 141, 136, 140, 12, 0};
+  return {132, 0.006f, 0,   0.006f, 0.003f, 0,   0,   17,  2.1f, 0, 10.4f,
+          130, 68,     198, 6,      1,      141, 136, 140, 12,   0};
 }
 
 }  // namespace fetal::testing

@@ -48,7 +48,11 @@ inline Tree RandomTree(std::mt19937* rng, int max_depth, int num_features, int t
   std::uniform_int_distribution<int> feature(0, num_features - 1);
   Tree t;
   t.target_class = target_class;
-  struct Pending { int node; int depth; float cover; };
+  struct Pending {
+    int node;
+    int depth;
+    float cover;
+  };
   std::vector<Pending> queue = {{0, 0, 100.0f}};
   auto add_node = [&t]() {
     t.left.push_back(-1);
@@ -88,7 +92,8 @@ inline Tree RandomTree(std::mt19937* rng, int max_depth, int num_features, int t
 }
 
 // A model of `rounds` rounds x 3 classes of random trees, with every metadata field filled.
-inline Model RandomModel(uint32_t seed, int rounds, int max_depth, int num_features = kNumFeatures) {
+inline Model RandomModel(uint32_t seed, int rounds, int max_depth,
+                         int num_features = kNumFeatures) {
   std::mt19937 rng(seed);
   Model m;
   m.model_version = 7;
@@ -121,7 +126,8 @@ inline Model RandomModel(uint32_t seed, int rounds, int max_depth, int num_featu
   m.metrics.recall = {0.98, 0.776, 0.872};
   m.metrics.splits = 25;
   for (int r = 0; r < rounds; ++r) {
-    for (int c = 0; c < kNumClasses; ++c) m.trees.push_back(RandomTree(&rng, max_depth, num_features, c));
+    for (int c = 0; c < kNumClasses; ++c)
+      m.trees.push_back(RandomTree(&rng, max_depth, num_features, c));
   }
   return m;
 }

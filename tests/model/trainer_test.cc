@@ -130,7 +130,8 @@ TEST(TrainModel, SameInputGivesByteIdenticalBundles) {
 TEST(TrainModel, FillsTheBundleAndMatchesTheBooster) {
   TrainParams p = SmallParams();
   Model model;
-  ASSERT_TRUE(TrainModel(PublishedData(), p, "2026-01-01T00:00:00Z", nullptr, &model, nullptr).ok());
+  ASSERT_TRUE(
+      TrainModel(PublishedData(), p, "2026-01-01T00:00:00Z", nullptr, &model, nullptr).ok());
   EXPECT_EQ(model.trees.size(), size_t(p.rounds * kNumClasses));
   EXPECT_EQ(model.training_data_sha256, PublishedData().sha256);
   EXPECT_EQ(model.source, "fetal-model train");

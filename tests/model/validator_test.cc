@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <limits>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
 
-#include "test_exams.h"
 #include "fetal/model.h"
+#include "test_exams.h"
 
 namespace fetal {
 namespace {
@@ -76,8 +76,10 @@ TEST(ValidatorTest, BelowMin) {
   EXPECT_EQ(f.value, 40);
   EXPECT_EQ(f.expected_min, 50);
   EXPECT_EQ(f.expected_max, 250);
-  EXPECT_TRUE(Contains(f.message, "Baseline value 40 bpm is below the minimum of 50 bpm")) << f.message;
-  const Finding rate = ExpectOnly(Validate(With(kAccelerations, -0.001f)), "below_min", kAccelerations);
+  EXPECT_TRUE(Contains(f.message, "Baseline value 40 bpm is below the minimum of 50 bpm"))
+      << f.message;
+  const Finding rate =
+      ExpectOnly(Validate(With(kAccelerations, -0.001f)), "below_min", kAccelerations);
   EXPECT_TRUE(Contains(rate.message, "cannot be negative")) << rate.message;
 }
 
@@ -117,7 +119,8 @@ TEST(ValidatorTest, PercentAbove100HintsAtUnit) {
 
 TEST(ValidatorTest, NotInteger) {
   const Finding f = ExpectOnly(Validate(With(kPeaks, 2.5f)), "not_integer", kPeaks);
-  EXPECT_TRUE(Contains(f.message, "Histogram number of peaks 2.5 is not a whole number")) << f.message;
+  EXPECT_TRUE(Contains(f.message, "Histogram number of peaks 2.5 is not a whole number"))
+      << f.message;
 }
 
 TEST(ValidatorTest, OneFindingPerBrokenRule) {
@@ -131,7 +134,8 @@ TEST(ValidatorTest, TendencySet) {
   for (float v : {-1.f, 0.f, 1.f}) EXPECT_TRUE(Validate(With(kTendency, v)).empty()) << v;
   for (float v : {0.5f, 2.f, -3.f}) {
     const Finding f = ExpectOnly(Validate(With(kTendency, v)), "tendency_set", kTendency);
-    EXPECT_TRUE(Contains(f.message, "-1 (left-skewed), 0 (symmetric) or 1 (right-skewed)")) << f.message;
+    EXPECT_TRUE(Contains(f.message, "-1 (left-skewed), 0 (symmetric) or 1 (right-skewed)"))
+        << f.message;
   }
 }
 
@@ -201,7 +205,8 @@ TEST(ValidatorTest, OutsideTrainingRangeIsAWarning) {
   EXPECT_EQ(findings[0].rule, "outside_training_range");
   EXPECT_EQ(findings[0].severity, Severity::kWarning);
   EXPECT_EQ(findings[0].expected_max, 130);
-  EXPECT_TRUE(Contains(findings[0].message, "above every exam the model was trained on")) << findings[0].message;
+  EXPECT_TRUE(Contains(findings[0].message, "above every exam the model was trained on"))
+      << findings[0].message;
   EXPECT_EQ(findings[1].feature, kVariance);
   EXPECT_TRUE(Contains(findings[1].message, "below")) << findings[1].message;
 }

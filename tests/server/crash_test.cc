@@ -45,7 +45,8 @@ TEST_P(CrashTest, AcknowledgedExamsSurviveSigkill) {
         }
         json stored = json::parse(r->body);
         std::lock_guard<std::mutex> lock(mu);
-        acknowledged.push_back({stored["client_exam_id"], stored["id"], stored["content_sha256"], body});
+        acknowledged.push_back(
+            {stored["client_exam_id"], stored["id"], stored["content_sha256"], body});
       }
     });
   }
@@ -69,7 +70,8 @@ TEST_P(CrashTest, AcknowledgedExamsSurviveSigkill) {
     if (r->status != 200) continue;
     ++found;
     json e = Body(r);
-    if (e["client_exam_id"] == a.client_exam_id && e["content_sha256"] == a.content_sha256) ++unchanged;
+    if (e["client_exam_id"] == a.client_exam_id && e["content_sha256"] == a.content_sha256)
+      ++unchanged;
   }
   // A client that retries an acknowledged exam gets the original back, not a duplicate.
   size_t replays = 0;
@@ -83,24 +85,30 @@ TEST_P(CrashTest, AcknowledgedExamsSurviveSigkill) {
   int64_t stored = 0;
   std::string cursor;
   do {
-    json page = Body(Get("/api/v1/exams?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor), auditor_));
+    json page = Body(
+        Get("/api/v1/exams?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor), auditor_));
     stored += static_cast<int64_t>(page["exams"].size());
     cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
   } while (!cursor.empty());
-  std::printf("crash test (%s): submitted %d, acknowledged %zu, failed or cut off %d, stored after restart %lld, "
-              "acknowledged found %zu, unchanged %zu, lost %zu, retried-as-replay %zu, chain ok %s (length %lld)\n",
-              GetParam().c_str(), submitted.load(), acknowledged.size(), failed.load(), static_cast<long long>(stored),
-              found, unchanged, acknowledged.size() - found, replays, verify["ok"].dump().c_str(),
-              static_cast<long long>(verify["length"].get<int64_t>()));
+  std::printf(
+      "crash test (%s): submitted %d, acknowledged %zu, failed or cut off %d, stored after restart "
+      "%lld, "
+      "acknowledged found %zu, unchanged %zu, lost %zu, retried-as-replay %zu, chain ok %s (length "
+      "%lld)\n",
+      GetParam().c_str(), submitted.load(), acknowledged.size(), failed.load(),
+      static_cast<long long>(stored), found, unchanged, acknowledged.size() - found, replays,
+      verify["ok"].dump().c_str(), static_cast<long long>(verify["length"].get<int64_t>()));
   EXPECT_EQ(found, acknowledged.size()) << "acknowledged exams were lost";
   EXPECT_EQ(unchanged, acknowledged.size());
   EXPECT_GE(stored, static_cast<int64_t>(acknowledged.size()));
   EXPECT_LE(stored, submitted.load()) << "more rows than submissions: duplicates";
-  EXPECT_EQ(replays, (acknowledged.size() + acknowledged.size() / 10) / (acknowledged.size() / 10 + 1));
+  EXPECT_EQ(replays,
+            (acknowledged.size() + acknowledged.size() / 10) / (acknowledged.size() / 10 + 1));
   EXPECT_EQ(verify["ok"], true) << verify.dump();
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, CrashTest, ::testing::Values("sqlite", "postgresql"), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, CrashTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
 
 }  // namespace
 }  // namespace testing_support

@@ -61,8 +61,8 @@ TEST_P(HttpApiTest, MissingMalformedUnknownAndRevokedTokensAre401) {
   auto r = Get("/api/v1/session");
   ExpectErrorShape(r, 401, "unauthorized");
   EXPECT_EQ(r->get_header_value("WWW-Authenticate").rfind("Bearer", 0), 0u);
-  ExpectErrorShape(Client()->Get("/api/v1/session", {{"Authorization", "Basic YWRtaW46YWRtaW4="}}), 401,
-                   "unauthorized");
+  ExpectErrorShape(Client()->Get("/api/v1/session", {{"Authorization", "Basic YWRtaW46YWRtaW4="}}),
+                   401, "unauthorized");
   ExpectErrorShape(Get("/api/v1/session", "not-a-token"), 401, "unauthorized");
   ExpectErrorShape(Get("/api/v1/session", "fht_" + std::string(43, 'A')), 401, "unauthorized");
 
@@ -74,22 +74,25 @@ TEST_P(HttpApiTest, MissingMalformedUnknownAndRevokedTokensAre401) {
   EXPECT_EQ(who["role"], "clinician");
 
   int status;
-  std::string out = RunCommand(Quote(ServerProcess::Binary()) + " token revoke " +
-                                   std::to_string(who["token_id"].get<int64_t>()) + CliArgs() + " 2>&1",
-                               &status);
+  std::string out =
+      RunCommand(Quote(ServerProcess::Binary()) + " token revoke " +
+                     std::to_string(who["token_id"].get<int64_t>()) + CliArgs() + " 2>&1",
+                 &status);
   ASSERT_EQ(status, 0) << out;
   ExpectErrorShape(Get("/api/v1/session", clinician_), 401, "unauthorized");
 }
 
 TEST_P(HttpApiTest, TokenCliListsTokensWithoutSecrets) {
   int status;
-  std::string out = RunCommand(Quote(ServerProcess::Binary()) + " token list" + CliArgs() + " 2>&1", &status);
+  std::string out =
+      RunCommand(Quote(ServerProcess::Binary()) + " token list" + CliArgs() + " 2>&1", &status);
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("nurse-a"), std::string::npos);
   EXPECT_NE(out.find("auditor-1"), std::string::npos);
   EXPECT_NE(out.find("admin"), std::string::npos);
   EXPECT_EQ(out.find(clinician_), std::string::npos) << "the secret must never be listed";
-  out = RunCommand(Quote(ServerProcess::Binary()) + " token create --role nurse --name x" + CliArgs() + " 2>&1",
+  out = RunCommand(Quote(ServerProcess::Binary()) + " token create --role nurse --name x" +
+                       CliArgs() + " 2>&1",
                    &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("--role"), std::string::npos) << out;
@@ -121,13 +124,17 @@ TEST_P(HttpApiTest, RolesAreEnforcedOnEveryRoute) {
       {"POST", "/api/v1/models", "x", "application/octet-stream", false, {"admin"}},
       {"POST", "/api/v1/models/1/activate", "", "application/json", false, {"admin"}},
   };
-  const std::vector<std::pair<std::string, std::string>> callers = {
-      {"", ""}, {"clinician", clinician_}, {"auditor", auditor_}, {"admin", admin_}};
+  const std::vector<std::pair<std::string, std::string>> callers = {{"", ""},
+                                                                    {"clinician", clinician_},
+                                                                    {"auditor", auditor_},
+                                                                    {"admin", admin_}};
   for (const auto& route : routes) {
     for (const auto& [role, token] : callers) {
-      auto r = route.method == "GET" ? Get(route.path, token) : Post(route.path, token, route.body, route.content_type);
+      auto r = route.method == "GET" ? Get(route.path, token)
+                                     : Post(route.path, token, route.body, route.content_type);
       ASSERT_TRUE(r) << route.method << " " << route.path;
-      std::string where = route.method + " " + route.path + " as " + (role.empty() ? "anonymous" : role);
+      std::string where =
+          route.method + " " + route.path + " as " + (role.empty() ? "anonymous" : role);
       if (route.is_public) {
         EXPECT_NE(r->status, 401) << where;
         EXPECT_NE(r->status, 403) << where;
@@ -157,7 +164,8 @@ TEST_P(HttpApiTest, SubmitStoresReevaluatesAndReplays) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 201) << r->body;
   json stored = Body(r);
-  EXPECT_EQ(r->get_header_value("Location"), "/api/v1/exams/" + std::to_string(stored["id"].get<int64_t>()));
+  EXPECT_EQ(r->get_header_value("Location"),
+            "/api/v1/exams/" + std::to_string(stored["id"].get<int64_t>()));
   EXPECT_EQ(stored["client_exam_id"], "exam-1");
   EXPECT_EQ(stored["submitted_by"], "nurse-a");
   EXPECT_EQ(stored["patient_ref"], "MRN-0001");
@@ -203,8 +211,10 @@ TEST_P(HttpApiTest, DisagreementIsRecordedAsMismatch) {
   // Same class, probabilities off by ten times the agreement tolerance: a mismatch.
   auto shifted = [this](const std::string& id, double by) {
     json e = Exam(id);
-    e["client_result"]["probabilities"][0] = e["client_result"]["probabilities"][0].get<double>() + by;
-    e["client_result"]["probabilities"][1] = e["client_result"]["probabilities"][1].get<double>() - by;
+    e["client_result"]["probabilities"][0] =
+        e["client_result"]["probabilities"][0].get<double>() + by;
+    e["client_result"]["probabilities"][1] =
+        e["client_result"]["probabilities"][1].get<double>() - by;
     return e;
   };
   json stored2 = Submit(shifted("mismatch-2", 10 * kAgreementTolerance), clinician_);
@@ -220,20 +230,21 @@ TEST_P(HttpApiTest, DisagreementIsRecordedAsMismatch) {
 
 TEST_P(HttpApiTest, ValidationListsEveryFailingField) {
   json exam = Exam("invalid-1");
-  exam["features"]["histogram_width"] = 10;      // max - min is 64
-  exam["features"]["baseline_value"] = 400;      // above the hard limit
-  exam["features"].erase("histogram_mode");      // missing
+  exam["features"]["histogram_width"] = 10;       // max - min is 64
+  exam["features"]["baseline_value"] = 400;       // above the hard limit
+  exam["features"].erase("histogram_mode");       // missing
   exam["features"]["histogram_tendency"] = "up";  // wrong type
-  exam["client_result"]["class"] = "normal";     // not a class name
+  exam["client_result"]["class"] = "normal";      // not a class name
   exam["client_result"]["probabilities"] = {0.5, 0.6, 0.1};
-  exam["surprise"] = 1;                          // unknown field
+  exam["surprise"] = 1;  // unknown field
   exam["client_time"] = "yesterday";
   auto r = Post("/api/v1/exams", clinician_, exam.dump());
   ExpectErrorShape(r, 422, "validation_failed");
   json body = Body(r);
   std::set<std::string> fields = DetailFields(body);
-  for (const char* f : {"features.histogram_mode", "features.histogram_tendency", "client_result.class",
-                        "client_result.probabilities", "surprise", "client_time"}) {
+  for (const char* f :
+       {"features.histogram_mode", "features.histogram_tendency", "client_result.class",
+        "client_result.probabilities", "surprise", "client_time"}) {
     EXPECT_TRUE(fields.count(f)) << f << " not listed in " << body.dump();
   }
   EXPECT_TRUE(body["error"].contains("field"));
@@ -259,11 +270,14 @@ TEST_P(HttpApiTest, ValidationListsEveryFailingField) {
 TEST_P(HttpApiTest, MalformedJsonWrongTypeTooLargeAndUnknownModel) {
   auto bad = Post("/api/v1/exams", clinician_, "{\"client_exam_id\": \"x\",");
   ExpectErrorShape(bad, 400, "malformed_json");
-  EXPECT_NE(Body(bad)["error"]["message"].get<std::string>().find("line 1"), std::string::npos) << bad->body;
+  EXPECT_NE(Body(bad)["error"]["message"].get<std::string>().find("line 1"), std::string::npos)
+      << bad->body;
 
-  ExpectErrorShape(Post("/api/v1/exams", clinician_, Exam("t").dump(), "text/plain"), 415, "unsupported_media_type");
-  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{}", "application/x-www-form-urlencoded"), 415,
+  ExpectErrorShape(Post("/api/v1/exams", clinician_, Exam("t").dump(), "text/plain"), 415,
                    "unsupported_media_type");
+  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{}",
+                        "application/x-www-form-urlencoded"),
+                   415, "unsupported_media_type");
 
   json big = Exam("big");
   big["note"] = std::string(70 * 1024, 'x');
@@ -279,8 +293,10 @@ TEST_P(HttpApiTest, MalformedJsonWrongTypeTooLargeAndUnknownModel) {
   ExpectErrorShape(Get("/api/v1/no-such-route", clinician_), 404, "not_found");
   // The audit log cannot be changed or deleted through the API, nor anything else.
   ExpectErrorShape(Client()->Delete("/api/v1/audit/1", Auth(admin_)), 405, "method_not_allowed");
-  ExpectErrorShape(Client()->Put("/api/v1/exams/1", Auth(admin_), "{}", "application/json"), 405, "method_not_allowed");
-  ExpectErrorShape(Client()->Patch("/api/v1/models/1", Auth(admin_), "{}", "application/json"), 405, "method_not_allowed");
+  ExpectErrorShape(Client()->Put("/api/v1/exams/1", Auth(admin_), "{}", "application/json"), 405,
+                   "method_not_allowed");
+  ExpectErrorShape(Client()->Patch("/api/v1/models/1", Auth(admin_), "{}", "application/json"), 405,
+                   "method_not_allowed");
   ExpectErrorShape(Get("/api/v1/exams/999999", auditor_), 404, "not_found");
   ExpectErrorShape(Get("/api/v1/exams/99999999999999999999999", auditor_), 404, "not_found");
 }
@@ -307,7 +323,8 @@ TEST_P(HttpApiTest, BatchIsAtomic) {
   bad["exams"][1]["features"]["histogram_width"] = 10;
   auto invalid = Post("/api/v1/exams:batch", clinician_, bad.dump());
   ExpectErrorShape(invalid, 422, "validation_failed");
-  EXPECT_TRUE(DetailFields(Body(invalid)).count("exams[1].features.histogram_width")) << invalid->body;
+  EXPECT_TRUE(DetailFields(Body(invalid)).count("exams[1].features.histogram_width"))
+      << invalid->body;
 
   // A conflict on one exam: 409 naming it, and none of the batch is stored.
   json conflicting = {{"exams", {Exam("c-1"), Exam("b-2")}}};
@@ -319,8 +336,10 @@ TEST_P(HttpApiTest, BatchIsAtomic) {
   json page = Body(Get("/api/v1/exams?limit=1000", auditor_));
   EXPECT_EQ(page["exams"].size(), 3u) << "only the first batch may be stored";
 
-  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{\"exams\":[]}"), 422, "validation_failed");
-  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{\"items\":[]}"), 422, "validation_failed");
+  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{\"exams\":[]}"), 422,
+                   "validation_failed");
+  ExpectErrorShape(Post("/api/v1/exams:batch", clinician_, "{\"items\":[]}"), 422,
+                   "validation_failed");
   json too_many = {{"exams", json::array()}};
   json one = Exam("many");
   for (int i = 0; i < 1001; ++i) too_many["exams"].push_back(one);
@@ -355,7 +374,8 @@ TEST_P(HttpApiTest, ExamReadsRespectOwnershipAndAreAudited) {
   json events = Body(Get("/api/v1/audit?limit=1000", auditor_))["events"];
   std::map<std::string, int> reads;
   for (const auto& e : events) {
-    if (e["action"] == "exam.read") ++reads[e["actor"]["name"].get<std::string>() + ":" + e["outcome"].get<std::string>()];
+    if (e["action"] == "exam.read")
+      ++reads[e["actor"]["name"].get<std::string>() + ":" + e["outcome"].get<std::string>()];
   }
   EXPECT_EQ(reads["nurse-a:ok"], 1);
   EXPECT_EQ(reads["nurse-a:denied"], 1);
@@ -386,18 +406,23 @@ TEST_P(HttpApiTest, ListFiltersAndCursorPaging) {
     if (page == 0) Submit(Exam("late"), clinician2_);
   }
   ASSERT_GE(ids.size(), 7u);
-  for (size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]) << "ascending, no duplicates";
+  for (size_t i = 1; i < ids.size(); ++i)
+    EXPECT_LT(ids[i - 1], ids[i]) << "ascending, no duplicates";
 
   json normal = Body(Get("/api/v1/exams?class=Normal&limit=1000&submitted_by=nurse-a", auditor_));
   EXPECT_EQ(static_cast<int>(normal["exams"].size()), normal_count);
   json v1 = Body(Get("/api/v1/exams?model_version=1&agreement=match", auditor_));
   EXPECT_EQ(v1["exams"].size(), 8u);
   EXPECT_EQ(Body(Get("/api/v1/exams?model_version=2", auditor_))["exams"].size(), 0u);
-  EXPECT_EQ(Body(Get("/api/v1/exams?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", auditor_))["exams"].size(), 8u);
+  EXPECT_EQ(Body(Get("/api/v1/exams?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+                     auditor_))["exams"]
+                .size(),
+            8u);
   EXPECT_EQ(Body(Get("/api/v1/exams?to=2000-01-01T00:00:00Z", auditor_))["exams"].size(), 0u);
 
-  for (const char* bad : {"limit=0", "limit=1001", "limit=x", "class=normal", "agreement=yes", "from=yesterday",
-                          "model_version=-1", "colour=red", "cursor=%25%25garbage"}) {
+  for (const char* bad :
+       {"limit=0", "limit=1001", "limit=x", "class=normal", "agreement=yes", "from=yesterday",
+        "model_version=-1", "colour=red", "cursor=%25%25garbage"}) {
     auto r = Get(std::string("/api/v1/exams?") + bad, auditor_);
     ExpectErrorShape(r, 400, "invalid_parameter");
     EXPECT_TRUE(Body(r)["error"].contains("field")) << bad;
@@ -429,7 +454,8 @@ TEST_P(HttpApiTest, AuditListGetVerifyCheckpoint) {
   EXPECT_TRUE(saw_submit);
   // The first list was itself recorded.
   bool saw_list = false;
-  for (const auto& e : all) saw_list = saw_list || (e["action"] == "audit.list" && e["actor"]["name"] == "auditor-1");
+  for (const auto& e : all)
+    saw_list = saw_list || (e["action"] == "audit.list" && e["actor"]["name"] == "auditor-1");
   EXPECT_TRUE(saw_list);
 
   auto one = Get("/api/v1/audit/1", auditor_);
@@ -469,15 +495,17 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
   EXPECT_EQ(r->get_header_value("X-Model-Sha256"), sha);
   EXPECT_EQ(r->get_header_value("Cache-Control"), "no-cache");
   std::string signature = r->get_header_value("X-Model-Signature");
-  EXPECT_TRUE(VerifyBundle(keys_.public_pem, reinterpret_cast<const uint8_t*>(r->body.data()), r->body.size(),
-                           signature)
+  EXPECT_TRUE(VerifyBundle(keys_.public_pem, reinterpret_cast<const uint8_t*>(r->body.data()),
+                           r->body.size(), signature)
                   .ok());
 
   auto not_modified = Get("/api/v1/models/active", "", {{"If-None-Match", "\"" + content + "\""}});
   ASSERT_TRUE(not_modified);
   EXPECT_EQ(not_modified->status, 304);
   EXPECT_TRUE(not_modified->body.empty());
-  EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "W/\"x\", \"" + content + "\""}})->status, 304);
+  EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "W/\"x\", \"" + content + "\""}})
+                ->status,
+            304);
   EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "\"" + sha + "\""}})->status, 200);
   EXPECT_EQ(Get("/api/v1/models/active", "", {{"If-None-Match", "\"other\""}})->status, 200);
 
@@ -503,19 +531,22 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
 TEST_P(HttpApiTest, UploadActivateAndRollBack) {
   const std::string v2 = BundleBytes(TinyModel(2, 0.2f));
   const std::string sig2 = Sign(keys_, v2);
-  auto up = Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", sig2}});
+  auto up =
+      Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", sig2}});
   ASSERT_TRUE(up);
   ASSERT_EQ(up->status, 201) << up->body;
   EXPECT_EQ(Body(up)["version"], 2);
   EXPECT_EQ(Body(up)["active"], false);
-  EXPECT_EQ(Get("/api/v1/models/active")->get_header_value("X-Model-Version"), "1") << "upload does not activate";
+  EXPECT_EQ(Get("/api/v1/models/active")->get_header_value("X-Model-Version"), "1")
+      << "upload does not activate";
 
   // Exams may be submitted against any registered version.
   json exam = Exam("v2-exam");
   exam["client_result"]["model_version"] = 2;
   json stored = Submit(exam, clinician_);
   EXPECT_EQ(stored["server_result"]["model_version"], 2);
-  EXPECT_EQ(stored["agreement"]["match"], false) << "version 2 computes other probabilities than version 1";
+  EXPECT_EQ(stored["agreement"]["match"], false)
+      << "version 2 computes other probabilities than version 1";
 
   auto act = Post("/api/v1/models/2/activate", admin_, "", "application/json");
   ASSERT_TRUE(act);
@@ -530,7 +561,8 @@ TEST_P(HttpApiTest, UploadActivateAndRollBack) {
   // Roll back.
   ASSERT_EQ(Post("/api/v1/models/1/activate", admin_, "", "application/json")->status, 200);
   EXPECT_EQ(Get("/api/v1/models/active")->get_header_value("X-Model-Version"), "1");
-  ExpectErrorShape(Post("/api/v1/models/5/activate", admin_, "", "application/json"), 404, "not_found");
+  ExpectErrorShape(Post("/api/v1/models/5/activate", admin_, "", "application/json"), 404,
+                   "not_found");
 
   int activations = 0;
   json audit_events = Body(Get("/api/v1/audit?limit=1000", auditor_))["events"];
@@ -559,15 +591,19 @@ TEST_P(HttpApiTest, UploadRefusalsLeaveTheActiveModelUnchanged) {
   };
   // Signed by another key.
   SigningKeys other = NewKeys();
-  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", Sign(other, v2)}}),
+  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream",
+                      {{"X-Model-Signature", Sign(other, v2)}}),
                  422, "signature_invalid");
-  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", "bm90IGEgc2ln"}}),
+  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream",
+                      {{"X-Model-Signature", "bm90IGEgc2ln"}}),
                  422, "signature_invalid");
-  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream"), 422, "signature_missing");
+  expect_refused(Post("/api/v1/models", admin_, v2, "application/octet-stream"), 422,
+                 "signature_missing");
   // Corrupted after signing: the signature no longer matches.
   std::string flipped = v2;
   flipped[flipped.size() / 2] ^= 0x5a;
-  expect_refused(Post("/api/v1/models", admin_, flipped, "application/octet-stream", {{"X-Model-Signature", Sign(keys_, v2)}}),
+  expect_refused(Post("/api/v1/models", admin_, flipped, "application/octet-stream",
+                      {{"X-Model-Signature", Sign(keys_, v2)}}),
                  422, "signature_invalid");
   // Corrupted and then signed (a signed bad file): refused by the loader.
   std::string truncated = v2.substr(0, v2.size() - 100);
@@ -583,13 +619,15 @@ TEST_P(HttpApiTest, UploadRefusalsLeaveTheActiveModelUnchanged) {
   auto ws = Post("/api/v1/models", admin_, wrong_schema, "application/octet-stream",
                  {{"X-Model-Signature", Sign(keys_, wrong_schema)}});
   expect_refused(ws, 422, "bundle_invalid");
-  EXPECT_NE(Body(ws)["error"]["message"].get<std::string>().find("schema"), std::string::npos) << ws->body;
+  EXPECT_NE(Body(ws)["error"]["message"].get<std::string>().find("schema"), std::string::npos)
+      << ws->body;
   // Not newer than what the registry holds.
   std::string again_v1 = BundleBytes(TinyModel(1, 0.3f));
   expect_refused(Post("/api/v1/models", admin_, again_v1, "application/octet-stream",
                       {{"X-Model-Signature", Sign(keys_, again_v1)}}),
                  409, "version_not_newer");
-  expect_refused(Post("/api/v1/models", admin_, v2, "application/json", {{"X-Model-Signature", Sign(keys_, v2)}}),
+  expect_refused(Post("/api/v1/models", admin_, v2, "application/json",
+                      {{"X-Model-Signature", Sign(keys_, v2)}}),
                  415, "unsupported_media_type");
 
   int refused = 0;
@@ -608,7 +646,8 @@ TEST_P(HttpApiTest, StaticFilesHaveTypesSecurityHeadersAndNoTraversal) {
            {"/", "text/html; charset=utf-8", "no-cache"},
            {"/index.html", "text/html; charset=utf-8", "no-cache"},
            {"/sw.js", "text/javascript; charset=utf-8", "no-cache"},
-           {"/assets/app.3f2a9c1b.js", "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"},
+           {"/assets/app.3f2a9c1b.js", "text/javascript; charset=utf-8",
+            "public, max-age=31536000, immutable"},
            {"/fetal.wasm", "application/wasm", "no-cache"},
            {"/manifest.webmanifest", "application/manifest+json", "no-cache"},
            {"/app.css", "text/css; charset=utf-8", "no-cache"},
@@ -631,8 +670,9 @@ TEST_P(HttpApiTest, StaticFilesHaveTypesSecurityHeadersAndNoTraversal) {
   }
   // The API carries the same headers.
   EXPECT_EQ(Get("/api/v1/health")->get_header_value("X-Content-Type-Options"), "nosniff");
-  for (const char* path : {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
-                           "/.hidden", "/assets/%2E%2E/%2E%2E/secret.txt", "/missing.js", "/assets/"}) {
+  for (const char* path :
+       {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
+        "/.hidden", "/assets/%2E%2E/%2E%2E/secret.txt", "/missing.js", "/assets/"}) {
     auto r = Get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 404) << path << ": " << r->body;
@@ -651,11 +691,12 @@ TEST_P(HttpApiTest, MetricsForAdminsInPrometheusFormat) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/plain", 0), 0u);
-  for (const char* m : {"fetal_http_requests_total{route=\"/api/v1/exams\",method=\"POST\",status=\"201\"} 1",
-                        "fetal_http_request_duration_seconds_bucket{route=\"/api/v1/exams\",le=\"+Inf\"} 1",
-                        "fetal_exams_stored 1", "fetal_exams_mismatched 0", "fetal_audit_chain_length ",
-                        "fetal_store_up 1", "fetal_active_model_version 1",
-                        "fetal_exam_submissions_total{outcome=\"stored\"} 1"}) {
+  for (const char* m :
+       {"fetal_http_requests_total{route=\"/api/v1/exams\",method=\"POST\",status=\"201\"} 1",
+        "fetal_http_request_duration_seconds_bucket{route=\"/api/v1/exams\",le=\"+Inf\"} 1",
+        "fetal_exams_stored 1", "fetal_exams_mismatched 0", "fetal_audit_chain_length ",
+        "fetal_store_up 1", "fetal_active_model_version 1",
+        "fetal_exam_submissions_total{outcome=\"stored\"} 1"}) {
     EXPECT_NE(r->body.find(m), std::string::npos) << m << "\n" << r->body;
   }
 }
@@ -680,7 +721,8 @@ TEST_P(HttpApiTest, RequestLogHasOneJsonLinePerRequest) {
     for (const char* k : {"time", "request_id", "method", "path", "status", "ms", "token"}) {
       EXPECT_TRUE(j.contains(k)) << k << " missing in " << line;
     }
-    if (j["request_id"] == "trace-abc-1") saw_health = j["status"] == 200 && j["path"] == "/api/v1/health";
+    if (j["request_id"] == "trace-abc-1")
+      saw_health = j["status"] == 200 && j["path"] == "/api/v1/health";
     if (j["path"] == "/api/v1/exams" && j["status"] == 201) saw_submit = j["token"] == "nurse-a";
   }
   EXPECT_TRUE(saw_health) << log;
@@ -750,7 +792,8 @@ TEST_P(HttpApiTest, UploadsAreDisabledWithoutAPublicKey) {
   args.push_back("0");
   ASSERT_TRUE(StartServer(args));  // registry already holds version 1: no --default-model needed
   const std::string v2 = BundleBytes(TinyModel(2));
-  ExpectErrorShape(Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", Sign(keys_, v2)}}),
+  ExpectErrorShape(Post("/api/v1/models", admin_, v2, "application/octet-stream",
+                        {{"X-Model-Signature", Sign(keys_, v2)}}),
                    403, "uploads_disabled");
   EXPECT_EQ(Get("/api/v1/models/active")->get_header_value("X-Model-Version"), "1");
 }
@@ -780,7 +823,9 @@ TEST_P(HttpApiTest, StartupRefusesBadConfiguration) {
   EXPECT_NE(out.find("--listen"), std::string::npos) << out;
   // An empty registry without --default-model: a clear refusal.
   std::string empty = MakeTempDir("empty");
-  out = RunCommand(Quote(ServerProcess::Binary()) + " --listen 127.0.0.1:0 --data-dir " + empty + "/data 2>&1", &status);
+  out = RunCommand(Quote(ServerProcess::Binary()) + " --listen 127.0.0.1:0 --data-dir " + empty +
+                       "/data 2>&1",
+                   &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("--default-model"), std::string::npos) << out;
   RemoveTree(empty);
@@ -788,7 +833,8 @@ TEST_P(HttpApiTest, StartupRefusesBadConfiguration) {
 
 // --- tamper tests: edit the database behind the server's back, then ask /audit/verify ---------
 
-void RunSql(const std::string& backend, const std::string& dir, const std::string& url, const std::string& sql) {
+void RunSql(const std::string& backend, const std::string& dir, const std::string& url,
+            const std::string& sql) {
   if (backend == "sqlite") {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir + "/data/fetal.db").c_str(), &db), SQLITE_OK);
@@ -808,7 +854,8 @@ void RunSql(const std::string& backend, const std::string& dir, const std::strin
 TEST_P(HttpApiTest, TamperedAuditEventIsNamedByVerify) {
   for (int i = 0; i < 3; ++i) Submit(Exam("t-" + std::to_string(i)), clinician_);
   ASSERT_EQ(Body(Get("/api/v1/audit/verify", auditor_))["ok"], true);
-  RunSql(GetParam(), dir_, database_url_, "UPDATE audit SET details = 'nothing to see' WHERE seq = 4");
+  RunSql(GetParam(), dir_, database_url_,
+         "UPDATE audit SET details = 'nothing to see' WHERE seq = 4");
   json v = Body(Get("/api/v1/audit/verify", auditor_));
   EXPECT_EQ(v["ok"], false) << v.dump();
   EXPECT_EQ(v["first_bad_seq"], 4) << v.dump();
@@ -819,7 +866,8 @@ TEST_P(HttpApiTest, TamperedExamIsNamedByVerify) {
   json first = Submit(Exam("x-0"), clinician_);
   json second = Submit(Exam("x-1"), clinician_);
   RunSql(GetParam(), dir_, database_url_,
-         "UPDATE exams SET note = 'edited later' WHERE id = " + std::to_string(second["id"].get<int64_t>()));
+         "UPDATE exams SET note = 'edited later' WHERE id = " +
+             std::to_string(second["id"].get<int64_t>()));
   json v = Body(Get("/api/v1/audit/verify", auditor_));
   EXPECT_EQ(v["ok"], false) << v.dump();
   EXPECT_EQ(v["first_bad_seq"], second["audit_seq"]) << v.dump();
@@ -832,8 +880,8 @@ TEST_P(HttpApiTest, StorageUnavailableIs503) {
   // Directly under /tmp: the postgres user must be able to reach it.
   const std::string pg_dir = "/tmp/fetal-pg-down-" + std::to_string(getpid());
   int status;
-  std::string url = RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start '" + pg_dir + "' " +
-                                   std::to_string(54000 + getpid() % 900) + " 2>&1",
+  std::string url = RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start '" +
+                                   pg_dir + "' " + std::to_string(54000 + getpid() % 900) + " 2>&1",
                                &status);
   ASSERT_EQ(status, 0) << url;
   url = url.substr(0, url.find('\n'));
@@ -841,7 +889,8 @@ TEST_P(HttpApiTest, StorageUnavailableIs503) {
   ASSERT_TRUE(StartServer(DefaultArgs()));
   std::string admin = ReadToken(dir_ + "/data/admin-token");
   ASSERT_EQ(Get("/api/v1/health")->status, 200);
-  RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh stop '" + pg_dir + "' 2>&1", &status);
+  RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh stop '" + pg_dir + "' 2>&1",
+             &status);
   auto health = Get("/api/v1/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 503) << health->body;
@@ -864,7 +913,8 @@ TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
   }
   ASSERT_TRUE(StartServer(args));
   const std::string v2 = BundleBytes(TinyModel(2, 0.2f));
-  auto up = Post("/api/v1/models", admin_, v2, "application/octet-stream", {{"X-Model-Signature", Sign(keys_, v2)}});
+  auto up = Post("/api/v1/models", admin_, v2, "application/octet-stream",
+                 {{"X-Model-Signature", Sign(keys_, v2)}});
   ASSERT_TRUE(up);
   ASSERT_EQ(up->status, 201) << up->body;
 
@@ -877,7 +927,8 @@ TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
   };
   auto expect = [&](const httplib::Result& r, int status, const std::string& what) {
     if (r && r->status == status) return true;
-    report(what + ": " + (r ? std::to_string(r->status) + " " + r->body.substr(0, 300) : "no response"));
+    report(what + ": " +
+           (r ? std::to_string(r->status) + " " + r->body.substr(0, 300) : "no response"));
     return false;
   };
   std::vector<std::thread> threads;
@@ -924,7 +975,8 @@ TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
     auto client = Client();
     for (int i = 0; i < 10; ++i) {
       const std::string path = "/api/v1/models/" + std::to_string(i % 2 ? 1 : 2) + "/activate";
-      expect(client->Post(path.c_str(), Auth(admin_), "", "application/json"), 200, "POST activate");
+      expect(client->Post(path.c_str(), Auth(admin_), "", "application/json"), 200,
+             "POST activate");
     }
   });
   for (auto& t : threads) t.join();
@@ -937,7 +989,8 @@ TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
   EXPECT_EQ(page["exams"].size(), static_cast<size_t>(kClinicianThreads * kExamsEach));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, HttpApiTest, ::testing::Values("sqlite", "postgresql"), BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, HttpApiTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
 
 }  // namespace
 }  // namespace testing_support

@@ -4,8 +4,8 @@
 // on the throwaway cluster).
 #pragma once
 
-#include <httplib.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -24,8 +24,8 @@ namespace testing_support {
 using nlohmann::json;
 
 // Dataset row 1 (class Suspect in the data): passes every validator rule.
-inline const double kExamFeatures[kNumFeatures] = {120, 0,  0,   0,   0,   0,  0,   73,  0.5, 43, 2.4,
-                                                    64,  62, 126, 2,   0,   120, 137, 121, 73, 1};
+inline const double kExamFeatures[kNumFeatures] = {120, 0,  0,   0, 0, 0,   0,   73,  0.5, 43, 2.4,
+                                                   64,  62, 126, 2, 0, 120, 137, 121, 73,  1};
 
 class ServerFixture : public ::testing::TestWithParam<std::string> {
  protected:
@@ -90,8 +90,9 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
 
   std::vector<std::string> DefaultArgs() const {
     std::vector<std::string> args = StorageArgs();
-    for (const char* a : {"--default-model", "", "--model-pubkey", "", "--web-root", "", "--rate-limit", "0",
-                          "--token-cache-ms", "0", "--model-cache-ms", "0", "--threads", "16"}) {
+    for (const char* a :
+         {"--default-model", "", "--model-pubkey", "", "--web-root", "", "--rate-limit", "0",
+          "--token-cache-ms", "0", "--model-cache-ms", "0", "--threads", "16"}) {
       args.push_back(a);
     }
     args[StorageArgs().size() + 1] = dir_ + "/model.fhm";
@@ -123,8 +124,8 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
 
   std::string CreateToken(const std::string& role, const std::string& name) {
     int status;
-    std::string out = RunCommand(Quote(ServerProcess::Binary()) + " token create --role " + role + " --name " + name +
-                                     CliArgs() + " 2>/dev/null",
+    std::string out = RunCommand(Quote(ServerProcess::Binary()) + " token create --role " + role +
+                                     " --name " + name + CliArgs() + " 2>/dev/null",
                                  &status);
     EXPECT_EQ(status, 0) << out;
     while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -143,12 +144,14 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
     return extra;
   }
 
-  httplib::Result Get(const std::string& path, const std::string& token = {}, httplib::Headers extra = {}) {
+  httplib::Result Get(const std::string& path, const std::string& token = {},
+                      httplib::Headers extra = {}) {
     return Client()->Get(path.c_str(), Auth(token, std::move(extra)));
   }
 
   httplib::Result Post(const std::string& path, const std::string& token, const std::string& body,
-                       const std::string& content_type = "application/json", httplib::Headers extra = {}) {
+                       const std::string& content_type = "application/json",
+                       httplib::Headers extra = {}) {
     return Client()->Post(path.c_str(), Auth(token, std::move(extra)), body, content_type.c_str());
   }
 
@@ -171,7 +174,9 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
                 {"features", feats},
                 {"client_result",
                  {{"class", std::string(kClassNames[ArgMax(p)])},
-                  {"probabilities", {static_cast<double>(p[0]), static_cast<double>(p[1]), static_cast<double>(p[2])}},
+                  {"probabilities",
+                   {static_cast<double>(p[0]), static_cast<double>(p[1]),
+                    static_cast<double>(p[2])}},
                   {"model_version", 1}}}};
   }
 
@@ -193,7 +198,9 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
   std::string admin_, clinician_, clinician2_, auditor_;
 };
 
-inline std::string BackendName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+inline std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
 
 }  // namespace testing_support
 }  // namespace fetal

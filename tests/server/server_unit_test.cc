@@ -34,7 +34,9 @@ TEST(ConfigTest, FlagsOverrideEnvironmentAndBadValuesNameTheFlag) {
   ServerConfig config;
   std::vector<std::string> rest;
   std::string error;
-  ASSERT_TRUE(ParseConfig({"--threads", "8", "--data-dir=/tmp/x", "--no-request-log"}, &config, &rest, &error)) << error;
+  ASSERT_TRUE(ParseConfig({"--threads", "8", "--data-dir=/tmp/x", "--no-request-log"}, &config,
+                          &rest, &error))
+      << error;
   EXPECT_EQ(config.listen, "0.0.0.0:9000");
   EXPECT_EQ(config.threads, 8);
   EXPECT_EQ(config.data_dir, "/tmp/x");
@@ -107,12 +109,14 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefusesPerToken) {
 
 json ValidExam() {
   json features = json::object();
-  const double values[kNumFeatures] = {120, 0, 0, 0, 0, 0, 0, 73, 0.5, 43, 2.4, 64, 62, 126, 2, 0, 120, 137, 121, 73, 1};
+  const double values[kNumFeatures] = {120, 0,  0,   0, 0, 0,   0,   73,  0.5, 43, 2.4,
+                                       64,  62, 126, 2, 0, 120, 137, 121, 73,  1};
   for (int i = 0; i < kNumFeatures; ++i) features[std::string(FeatureSchema()[i].key)] = values[i];
   return json{{"client_exam_id", "abc-1"},
               {"client_time", "2026-11-28T13:45:00Z"},
               {"features", features},
-              {"client_result", {{"class", "Normal"}, {"probabilities", {0.7, 0.2, 0.1}}, {"model_version", 1}}}};
+              {"client_result",
+               {{"class", "Normal"}, {"probabilities", {0.7, 0.2, 0.1}}, {"model_version", 1}}}};
 }
 
 TEST(ExamJsonTest, DecodesAValidExamAndHashesItCanonically) {
@@ -148,8 +152,9 @@ TEST(ExamJsonTest, ReportsEveryProblemWithItsPath) {
   EXPECT_FALSE(DecodeExam(exam, "exams[2].", &in, &errors));
   std::set<std::string> fields;
   for (const auto& e : errors) fields.insert(e.field);
-  for (const char* f : {"exams[2].client_time", "exams[2].features.histogram_min", "exams[2].features.baseline_value",
-                        "exams[2].features.heart_rate", "exams[2].client_exam_id", "exams[2].client_result.probabilities",
+  for (const char* f : {"exams[2].client_time", "exams[2].features.histogram_min",
+                        "exams[2].features.baseline_value", "exams[2].features.heart_rate",
+                        "exams[2].client_exam_id", "exams[2].client_result.probabilities",
                         "exams[2].client_result.model_version", "exams[2].note"}) {
     EXPECT_TRUE(fields.count(f)) << f;
   }
@@ -192,10 +197,15 @@ TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   EXPECT_EQ(j["note"], in.note);
   ASSERT_EQ(j["features"].size(), static_cast<size_t>(kNumFeatures));
   for (int i = 0; i < kNumFeatures; ++i) {
-    EXPECT_EQ(j["features"][std::string(FeatureSchema()[i].key)].get<double>(), in.features[i]) << i;
+    EXPECT_EQ(j["features"][std::string(FeatureSchema()[i].key)].get<double>(), in.features[i])
+        << i;
   }
-  EXPECT_EQ(j["client_result"], (json{{"class", "Normal"}, {"model_version", 1}, {"probabilities", in.client_probabilities}}));
-  EXPECT_EQ(j["server_result"], (json{{"class", "Pathological"}, {"model_version", 1}, {"probabilities", in.server_probabilities}}));
+  EXPECT_EQ(j["client_result"], (json{{"class", "Normal"},
+                                      {"model_version", 1},
+                                      {"probabilities", in.client_probabilities}}));
+  EXPECT_EQ(j["server_result"], (json{{"class", "Pathological"},
+                                      {"model_version", 1},
+                                      {"probabilities", in.server_probabilities}}));
   EXPECT_EQ(j["agreement"], (json{{"match", false}, {"max_abs_diff", 1e-7}}));
   EXPECT_EQ(j["audit_seq"], 7);
   EXPECT_EQ(j["content_sha256"], rec.content_sha256);
@@ -215,8 +225,8 @@ TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
 // these bytes would turn every replay of an exam stored before it into a 409 conflict.
 TEST(ExamJsonTest, IdempotencyHashNeverChanges) {
   json features = json::object();
-  const double values[kNumFeatures] = {120, 0.001, 0, 0.1 + 0.2, 0, 0, 0, 73, 0.5, 43, 2.4,
-                                       64, 62, 126, 2, 0, 120, 137, 121, 73, 1};
+  const double values[kNumFeatures] = {120, 0.001, 0,   0.1 + 0.2, 0, 0,   0,   73,  0.5, 43, 2.4,
+                                       64,  62,    126, 2,         0, 120, 137, 121, 73,  1};
   for (int i = 0; i < kNumFeatures; ++i) features[std::string(FeatureSchema()[i].key)] = values[i];
   json exam = {{"client_exam_id", "abc-1:x.y_z"},
                {"client_time", "2026-11-28T13:45:00+01:00"},
@@ -236,7 +246,8 @@ TEST(ExamJsonTest, IdempotencyHashNeverChanges) {
   exam.erase("patient_ref");
   storage::ExamInput without_optional;
   ASSERT_TRUE(DecodeExam(exam, "", &without_optional, &errors));
-  EXPECT_EQ(without_optional.body_sha256, "2bc7edaf85f769921caf3f7bdae2088a0824564a999ca09af40b655e2144526d");
+  EXPECT_EQ(without_optional.body_sha256,
+            "2bc7edaf85f769921caf3f7bdae2088a0824564a999ca09af40b655e2144526d");
 }
 
 // The audit chain's canonical forms (docs/storage.md): auditors recompute these hashes with
@@ -261,14 +272,20 @@ TEST(CanonicalTest, ExamAndEventHashesNeverChange) {
   e.patient_ref = "P-1";
   e.note = "n=1:x\n";
   e.client_timestamp = "2026-11-28T12:00:00Z";
-  EXPECT_EQ(storage::ExamContentHash(r), "2519428683729a91af53622e52efb140f27f46f19a1294f7cc7b900f4f9dc520");
-  storage::AuditEntry a{{"ward-3", "clinician", "req-1"}, "exam.submit", "exam/42", "ok", "exam_sha256=x"};
+  EXPECT_EQ(storage::ExamContentHash(r),
+            "2519428683729a91af53622e52efb140f27f46f19a1294f7cc7b900f4f9dc520");
+  storage::AuditEntry a{{"ward-3", "clinician", "req-1"},
+                        "exam.submit",
+                        "exam/42",
+                        "ok",
+                        "exam_sha256=x"};
   EXPECT_EQ(storage::AuditEventHash(storage::kGenesisHash, 1, 1795873689809, a),
             "ff532b5e26ecc84ad995f9213918004aff97362aa14f16d4dd326e4dd81079c4");
 }
 
 TEST(NumberTextTest, PreciseIsPrintfPercent17gAndShortestRoundTrips) {
-  for (double v : {0.0, -0.0, 1.0, 120.0, 0.1, 0.1 + 0.2, 1.0 / 3, 1e-7, 6.02214076e23, -2.5e-300, 5e-324}) {
+  for (double v :
+       {0.0, -0.0, 1.0, 120.0, 0.1, 0.1 + 0.2, 1.0 / 3, 1e-7, 6.02214076e23, -2.5e-300, 5e-324}) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.17g", v);
     EXPECT_EQ(text::Precise(v), buf);
@@ -308,8 +325,8 @@ TEST_F(StaticFilesTest, ResolvesInsideTheRootOnly) {
   EXPECT_EQ(f.path, dir_ + "/root/index.html");
   ASSERT_TRUE(files.Resolve("/sub", &f));
   EXPECT_EQ(f.path, dir_ + "/root/sub/index.html");
-  for (const char* bad : {"/../outside.txt", "/sub/../../outside.txt", "/.env", "/link.txt", "/missing", "relative",
-                          "/sub\\..\\..\\outside.txt"}) {
+  for (const char* bad : {"/../outside.txt", "/sub/../../outside.txt", "/.env", "/link.txt",
+                          "/missing", "relative", "/sub\\..\\..\\outside.txt"}) {
     EXPECT_FALSE(files.Resolve(bad, &f)) << bad;
   }
   EXPECT_FALSE(StaticFiles("").Resolve("/", &f));
@@ -322,8 +339,10 @@ TEST(StaticTypesTest, MimeTypesAndCacheControl) {
   EXPECT_EQ(StaticFiles::MimeType("/x.unknown"), "application/octet-stream");
   EXPECT_EQ(StaticFiles::CacheControl("/sw.js"), "no-cache");
   EXPECT_EQ(StaticFiles::CacheControl("/index.html"), "no-cache");
-  EXPECT_EQ(StaticFiles::CacheControl("/assets/app.3f2a9c1b.js"), "public, max-age=31536000, immutable");
-  EXPECT_EQ(StaticFiles::CacheControl("/assets/chunk-0a1b2c3d4e.wasm"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(StaticFiles::CacheControl("/assets/app.3f2a9c1b.js"),
+            "public, max-age=31536000, immutable");
+  EXPECT_EQ(StaticFiles::CacheControl("/assets/chunk-0a1b2c3d4e.wasm"),
+            "public, max-age=31536000, immutable");
   EXPECT_EQ(StaticFiles::CacheControl("/assets/app-settings.js"), "no-cache");
 }
 

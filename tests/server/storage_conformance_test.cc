@@ -64,8 +64,8 @@ std::string WithDatabase(const std::string& url, const std::string& db) {
 class PostgresCluster : public ::testing::Environment {
  public:
   static PostgresCluster* Get() {
-    static PostgresCluster* env = static_cast<PostgresCluster*>(
-        ::testing::AddGlobalTestEnvironment(new PostgresCluster));
+    static PostgresCluster* env =
+        static_cast<PostgresCluster*>(::testing::AddGlobalTestEnvironment(new PostgresCluster));
     return env;
   }
 
@@ -89,9 +89,10 @@ class PostgresCluster : public ::testing::Environment {
     for (int attempt = 0; attempt < 5 && admin_url_.empty(); ++attempt) {
       int port = 20000 + (getpid() * 7 + attempt * 131) % 30000;
       int rc = 0;
-      std::string out = RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start " +
-                                       dir_ + " " + std::to_string(port) + " 2>&1",
-                                   &rc);
+      std::string out =
+          RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start " + dir_ +
+                         " " + std::to_string(port) + " 2>&1",
+                     &rc);
       if (rc == 0) {
         admin_url_ = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
       } else {
@@ -528,7 +529,8 @@ TEST_P(StoreTest, ChainVerifiesAfterManyConcurrentAppends) {
     if (i) {
       EXPECT_EQ(all[i].prev_hash, all[i - 1].hash);
     }
-    EXPECT_EQ(all[i].hash, AuditEventHash(all[i].prev_hash, all[i].seq, all[i].time_ms, all[i].entry));
+    EXPECT_EQ(all[i].hash,
+              AuditEventHash(all[i].prev_hash, all[i].seq, all[i].time_ms, all[i].entry));
   }
   AuditCheckpoint cp;
   ASSERT_TRUE(store_->Checkpoint(&cp).ok());
@@ -548,7 +550,8 @@ TEST_P(StoreTest, EmptyChainVerifies) {
 
 TEST_P(StoreTest, TamperedAuditFieldIsTheFirstBadSeq) {
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
+    ASSERT_TRUE(
+        store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
   }
   ASSERT_TRUE(Verify().ok);
   RawExec("UPDATE audit SET outcome = 'denied' WHERE seq = 7");
@@ -560,7 +563,8 @@ TEST_P(StoreTest, TamperedAuditFieldIsTheFirstBadSeq) {
 
 TEST_P(StoreTest, RehashedAuditEventBreaksTheNextLink) {
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
+    ASSERT_TRUE(
+        store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
   }
   AuditEvent ev;
   ASSERT_TRUE(store_->GetAudit(4, &ev).ok());
@@ -574,7 +578,8 @@ TEST_P(StoreTest, RehashedAuditEventBreaksTheNextLink) {
 
 TEST_P(StoreTest, DeletedAuditEventIsReported) {
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
+    ASSERT_TRUE(
+        store_->AppendAudit({Actor{"a", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr).ok());
   }
   RawExec("DELETE FROM audit WHERE seq = 6");
   AuditVerifyResult v = Verify();
@@ -586,11 +591,13 @@ TEST_P(StoreTest, TamperedExamRowIsReportedAtItsSubmitEvent) {
   std::vector<SubmitResult> rs;
   for (int i = 0; i < 10; ++i) {
     rs.push_back(Submit(MakeExam(i)));
-    ASSERT_TRUE(store_->AppendAudit({Actor{"a", "auditor", ""}, "exam.read", "", "ok", ""}, nullptr).ok());
+    ASSERT_TRUE(
+        store_->AppendAudit({Actor{"a", "auditor", ""}, "exam.read", "", "ok", ""}, nullptr).ok());
   }
   ASSERT_TRUE(Verify().ok);
   const SubmitResult& victim = rs[4];
-  RawExec("UPDATE exams SET client_class = 2, note = 'x' WHERE id = " + std::to_string(victim.exam.id));
+  RawExec("UPDATE exams SET client_class = 2, note = 'x' WHERE id = " +
+          std::to_string(victim.exam.id));
   AuditVerifyResult v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_seq, victim.exam.audit_seq);
@@ -613,7 +620,8 @@ TEST_P(StoreTest, ExamRowWithoutEventIsReported) {
       "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) "
       "SELECT submitted_by, 'smuggled', body_sha256, features, client_class, client_probabilities, "
       "model_version, server_class, server_probabilities, agreement, max_abs_diff, patient_ref, "
-      "note, client_timestamp, received_ms, 99 FROM exams WHERE id = " + std::to_string(r.exam.id));
+      "note, client_timestamp, received_ms, 99 FROM exams WHERE id = " +
+      std::to_string(r.exam.id));
   AuditVerifyResult v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_seq, 2) << v.problem;  // just past the head
@@ -629,9 +637,10 @@ TEST_P(StoreTest, TwoStoresOnOneDatabaseKeepOneLinearChain) {
     threads.emplace_back([&, s, t] {
       for (int i = 0; i < 60; ++i) {
         SubmitResult r;
-        StoreStatus st = i % 2 ? s->SubmitExam(MakeExam(t * 100 + i), Clinician(), &r)
-                               : s->AppendAudit({Actor{"x", "auditor", ""}, "audit.list", "", "ok", ""},
-                                                nullptr);
+        StoreStatus st =
+            i % 2
+                ? s->SubmitExam(MakeExam(t * 100 + i), Clinician(), &r)
+                : s->AppendAudit({Actor{"x", "auditor", ""}, "audit.list", "", "ok", ""}, nullptr);
         if (!st.ok()) {
           ++failures;
           ADD_FAILURE() << st.ToString();
@@ -653,13 +662,15 @@ TEST_P(StoreTest, TwoStoresOnOneDatabaseKeepOneLinearChain) {
 // submission; the writes grouped with it still commit and the chain stays intact.
 TEST_P(StoreTest, AFailingWriteDoesNotUndoItsGroup) {
   if (GetParam() == "sqlite") {
-    RawExec("CREATE TRIGGER boom BEFORE INSERT ON exams WHEN NEW.note = 'boom' "
-            "BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    RawExec(
+        "CREATE TRIGGER boom BEFORE INSERT ON exams WHEN NEW.note = 'boom' "
+        "BEGIN SELECT RAISE(ABORT, 'boom'); END");
   } else {
-    RawExec("CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN "
-            "IF NEW.note = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ "
-            "LANGUAGE plpgsql; "
-            "CREATE TRIGGER boom BEFORE INSERT ON exams FOR EACH ROW EXECUTE FUNCTION boom()");
+    RawExec(
+        "CREATE FUNCTION boom() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.note = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$ "
+        "LANGUAGE plpgsql; "
+        "CREATE TRIGGER boom BEFORE INSERT ON exams FOR EACH ROW EXECUTE FUNCTION boom()");
   }
   constexpr int kThreads = 8, kEach = 40;
   std::atomic<int> ok{0}, failed_as_expected{0}, unexpected{0};
@@ -702,8 +713,10 @@ TEST_P(StoreTest, TokenLifecycle) {
   ASSERT_TRUE(store_->CreateToken("alice", "clinician", h1, admin, &t1).ok());
   EXPECT_GT(t1.id, 0);
   TokenRecord dup;
-  EXPECT_EQ(store_->CreateToken("alice", "auditor", h2, admin, &dup).code(), StoreStatus::Code::kConflict);
-  EXPECT_EQ(store_->CreateToken("bob", "auditor", h1, admin, &dup).code(), StoreStatus::Code::kConflict);
+  EXPECT_EQ(store_->CreateToken("alice", "auditor", h2, admin, &dup).code(),
+            StoreStatus::Code::kConflict);
+  EXPECT_EQ(store_->CreateToken("bob", "auditor", h1, admin, &dup).code(),
+            StoreStatus::Code::kConflict);
   EXPECT_EQ(store_->CreateToken("bob", "root", h2, admin, &dup).field(), "role");
   EXPECT_EQ(store_->CreateToken("bob", "auditor", "ABC", admin, &dup).field(), "token_sha256");
 
@@ -744,13 +757,15 @@ TEST_P(StoreTest, ModelRegistryAndActivation) {
   std::string bundle1("FHB\0\x01\xff\xfe binary", 15), bundle2 = "second bundle";
   ModelRecord rec;
   EXPECT_EQ(store_->GetActiveModel(&rec).code(), StoreStatus::Code::kNotFound);
-  ASSERT_TRUE(store_->PutModel({1, bundle1, "sig1", HashOf(bundle1), "{\"f1\":0.9}"}, admin, &rec).ok());
+  ASSERT_TRUE(
+      store_->PutModel({1, bundle1, "sig1", HashOf(bundle1), "{\"f1\":0.9}"}, admin, &rec).ok());
   EXPECT_EQ(rec.version, 1);
   ASSERT_TRUE(store_->PutModel({0, bundle2, "sig2", HashOf(bundle2), "{}"}, admin, &rec).ok());
   EXPECT_EQ(rec.version, 2) << "version 0 takes the next number";
   EXPECT_EQ(store_->PutModel({2, bundle2, "s", HashOf(bundle2), "{}"}, admin, &rec).code(),
             StoreStatus::Code::kConflict);
-  EXPECT_EQ(store_->PutModel({3, bundle2, "s", HashOf(bundle1), "{}"}, admin, &rec).field(), "sha256");
+  EXPECT_EQ(store_->PutModel({3, bundle2, "s", HashOf(bundle1), "{}"}, admin, &rec).field(),
+            "sha256");
   EXPECT_EQ(store_->GetActiveModel(&rec).code(), StoreStatus::Code::kNotFound);
 
   ASSERT_TRUE(store_->ActivateModel(2, admin).ok());
@@ -824,7 +839,8 @@ TEST_P(StoreTest, AcknowledgedExamsSurviveSigkill) {
           SubmitResult r;
           if (!s->SubmitExam(MakeExam(t * 1000000 + i, "crash"), Clinician(), &r).ok()) continue;
           std::string line = std::to_string(r.exam.id) + " " + r.exam.content_sha256 + "\n";
-          if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) _exit(4);
+          if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            _exit(4);
         }
       });
     }
@@ -836,7 +852,8 @@ TEST_P(StoreTest, AcknowledgedExamsSurviveSigkill) {
   std::string pending;
   char buf[4096];
   auto start = std::chrono::steady_clock::now();
-  while (acked.size() < 3000 && std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
+  while (acked.size() < 3000 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(20)) {
     ssize_t n = read(fds[0], buf, sizeof buf);
     if (n <= 0) break;
     pending.append(buf, n);
@@ -897,8 +914,9 @@ TEST_P(StoreTest, FullDiskFailsCleanlyAndLosesNothing) {
     for (int i = 0; i < 100000 && consecutive_errors < 20; ++i) {
       SubmitResult r;
       StoreStatus st = s->SubmitExam(MakeExam(i, "full"), Clinician(), &r);
-      std::string line = st.ok() ? "ack " + std::to_string(r.exam.id) + " " + r.exam.content_sha256
-                                 : "err " + std::to_string(static_cast<int>(st.code())) + " " + st.message();
+      std::string line =
+          st.ok() ? "ack " + std::to_string(r.exam.id) + " " + r.exam.content_sha256
+                  : "err " + std::to_string(static_cast<int>(st.code())) + " " + st.message();
       for (char& c : line) {
         if (c == '\n') c = ' ';
       }
@@ -989,7 +1007,9 @@ TEST_P(StoreTest, PingAndStats) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
-                         [](const ::testing::TestParamInfo<std::string>& tpi) { return tpi.param; });
+                         [](const ::testing::TestParamInfo<std::string>& tpi) {
+                           return tpi.param;
+                         });
 
 // PostgreSQL stopped under a running store: calls fail as unavailable (never a crash, never an
 // acknowledgement of something not stored); once it is back, the store recovers by itself.

@@ -61,7 +61,8 @@ Model TinyModel(int64_t version, float shift) {
       t.right = {2, -1, -1};
       t.feature = {features[round], 0, 0};
       float sign = (k == 0) ? 1.0f : -1.0f;
-      t.value = {thresholds[round], sign * (0.4f + shift) + 0.1f * k, -sign * (0.3f - shift) - 0.05f * k};
+      t.value = {thresholds[round], sign * (0.4f + shift) + 0.1f * k,
+                 -sign * (0.3f - shift) - 0.05f * k};
       t.default_left = {1, 0, 0};
       t.cover = {100.0f, 60.0f, 40.0f};
       m.trees.push_back(std::move(t));
@@ -95,7 +96,8 @@ SigningKeys NewKeys() {
 
 std::string Sign(const SigningKeys& keys, const std::string& bytes) {
   std::string sig;
-  Status s = SignBundle(keys.private_pem, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), &sig);
+  Status s = SignBundle(keys.private_pem, reinterpret_cast<const uint8_t*>(bytes.data()),
+                        bytes.size(), &sig);
   if (!s.ok()) throw std::runtime_error(s.ToString());
   return sig;
 }
@@ -227,7 +229,8 @@ ServerProcess::~ServerProcess() { Kill(); }
 
 std::string SanitizerReport(const std::string& output) {
   size_t first = std::string::npos;
-  for (const char* marker : {"ThreadSanitizer:", "AddressSanitizer:", "LeakSanitizer:", ": runtime error:"}) {
+  for (const char* marker :
+       {"ThreadSanitizer:", "AddressSanitizer:", "LeakSanitizer:", ": runtime error:"}) {
     first = std::min(first, output.find(marker));
   }
   if (first == std::string::npos) return "";
@@ -245,7 +248,8 @@ struct Cluster {
   ~Cluster() {
     if (!dir.empty()) {
       int status;
-      RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh stop '" + dir + "' 2>&1", &status);
+      RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh stop '" + dir + "' 2>&1",
+                 &status);
     }
   }
 };
@@ -269,9 +273,10 @@ std::string Postgres::BaseUrl(std::string* error) {
       int port = 55000 + static_cast<int>(getpid() % 5000);
       std::string dir = "/tmp/fetal-pg-http-" + std::to_string(getpid());
       int status;
-      std::string out = RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start '" + dir +
-                                       "' " + std::to_string(port) + " 2>&1",
-                                   &status);
+      std::string out =
+          RunCommand(std::string(FETAL_SOURCE_DIR) + "/scripts/pg-throwaway.sh start '" + dir +
+                         "' " + std::to_string(port) + " 2>&1",
+                     &status);
       if (status == 0) {
         c.dir = dir;
         c.url = out.substr(0, out.find('\n'));
@@ -293,7 +298,8 @@ std::string Postgres::NewDatabase(std::string* error) {
     std::lock_guard<std::mutex> lock(c.mu);
     name = "http_test_" + std::to_string(getpid()) + "_" + std::to_string(++c.databases);
   }
-  if (!Execute(base, "DROP DATABASE IF EXISTS " + name, error) || !Execute(base, "CREATE DATABASE " + name, error)) {
+  if (!Execute(base, "DROP DATABASE IF EXISTS " + name, error) ||
+      !Execute(base, "CREATE DATABASE " + name, error)) {
     return {};
   }
   // postgresql://user@/DB?host=...  -> replace the database name

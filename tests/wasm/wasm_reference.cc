@@ -232,18 +232,16 @@ double Percentile(std::vector<double> v, double q) {
 int Bench(const std::map<std::string, std::string>& flags) {
   fetal::Model model = LoadModel(Require(flags, "--model"));
   fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
-  size_t calls = flags.count("--calls") ? std::strtoul(flags.at("--calls").c_str(), nullptr, 10)
-                                        : 20000;
-  size_t batch = flags.count("--batch") ? std::strtoul(flags.at("--batch").c_str(), nullptr, 10)
-                                        : 100000;
+  size_t calls =
+      flags.count("--calls") ? std::strtoul(flags.at("--calls").c_str(), nullptr, 10) : 20000;
+  size_t batch =
+      flags.count("--batch") ? std::strtoul(flags.at("--batch").c_str(), nullptr, 10) : 100000;
   std::unique_ptr<fetal::Classifier> classifier;
   fetal::Status s = fetal::Classifier::Create(model, &classifier);
   if (!s.ok() || table.rows == 0) Die("cannot benchmark: " + s.ToString());
   const fetal::Evaluator* evaluator = &classifier->evaluator();
   using Clock = std::chrono::steady_clock;
-  auto ns = [](Clock::duration d) {
-    return std::chrono::duration<double, std::nano>(d).count();
-  };
+  auto ns = [](Clock::duration d) { return std::chrono::duration<double, std::nano>(d).count(); };
   float p[fetal::kNumClasses];
   volatile float sink = 0;
 
@@ -304,7 +302,8 @@ int Bench(const std::map<std::string, std::string>& flags) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: fetal-wasm-reference classify|predict-batch|validate|train-xgboost|bench --flag value...\n");
+                 "usage: fetal-wasm-reference classify|predict-batch|validate|train-xgboost|bench "
+                 "--flag value...\n");
     return 2;
   }
   std::string verb = argv[1];

@@ -40,9 +40,9 @@ namespace {
 
 // Layout of the numbers fetal_classify writes (the wrapper mirrors these indices).
 enum ClassifyNumber {
-  kProbabilities = 0,      // 3 calibrated
-  kRawProbabilities = 3,   // 3 softmax(margin)
-  kMargins = 6,            // 3
+  kProbabilities = 0,     // 3 calibrated
+  kRawProbabilities = 3,  // 3 softmax(margin)
+  kMargins = 6,           // 3
   kClassIndex = 9,
   kOodDistance = 10,
   kOodThreshold = 11,

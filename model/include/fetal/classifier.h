@@ -116,7 +116,8 @@ struct Agreement {
 };
 
 // Precondition: server.classified.
-Agreement CompareResults(int client_class, const std::array<double, kNumClasses>& client_probabilities,
+Agreement CompareResults(int client_class,
+                         const std::array<double, kNumClasses>& client_probabilities,
                          const Classification& server);
 
 }  // namespace fetal

@@ -39,12 +39,12 @@ namespace fetal {
 //     "not_a_number"           feature cell `value` (at `column`, `field`) is not a number
 //     "decimal_comma"          the same, but `value` reads as a number with a decimal comma
 struct CsvRowError {
-  size_t line = 0;     // 1-based line in the file (the header is usually line 1)
-  int column = 0;      // 1-based column, 0 when the whole row is at fault
-  std::string field;   // header name of the column, empty when the whole row is at fault
-  std::string rule;    // one of the ids above
-  std::string value;   // the cell as written, trimmed; cut to at most 40 bytes (at a UTF-8
-                       // character boundary) followed by "..." when longer
+  size_t line = 0;          // 1-based line in the file (the header is usually line 1)
+  int column = 0;           // 1-based column, 0 when the whole row is at fault
+  std::string field;        // header name of the column, empty when the whole row is at fault
+  std::string rule;         // one of the ids above
+  std::string value;        // the cell as written, trimmed; cut to at most 40 bytes (at a UTF-8
+                            // character boundary) followed by "..." when longer
   int first_column = 0;     // duplicate_column
   size_t max_rows = 0;      // too_many_rows
   size_t cells = 0;         // wrong_cell_count
@@ -54,17 +54,17 @@ struct CsvRowError {
 
 struct ExamTable {
   size_t rows = 0;
-  std::vector<float> features;   // rows * kNumFeatures, schema order; empty cell -> NaN
-  std::vector<int> labels;       // rows; class 0..2 from fetal_health (1..3), -1 if no column
-  std::vector<size_t> lines;     // rows; the 1-based source line of each accepted row
+  std::vector<float> features;  // rows * kNumFeatures, schema order; empty cell -> NaN
+  std::vector<int> labels;      // rows; class 0..2 from fetal_health (1..3), -1 if no column
+  std::vector<size_t> lines;    // rows; the 1-based source line of each accepted row
   std::array<int, kNumFeatures> columns{};  // the 1-based header column of each feature
   std::vector<CsvRowError> errors;
   bool has_labels = false;
 };
 
 struct CsvOptions {
-  bool require_labels = false;   // a missing fetal_health column is then an error
-  size_t max_rows = 1000000;     // rows beyond this are an error, not silently dropped
+  bool require_labels = false;  // a missing fetal_health column is then an error
+  size_t max_rows = 1000000;    // rows beyond this are an error, not silently dropped
 };
 
 // Fails (InvalidArgument naming the column, its message the English of every header error) only

@@ -17,12 +17,12 @@ extern const char* const kFigoRuleSetVersion;
 enum class FigoClass { kNormal = 0, kSuspicious = 1, kPathological = 2 };
 
 struct FigoFlag {
-  std::string id;        // stable id, e.g. "baseline_tachycardia"
-  FigoClass level;       // the class this flag alone implies
-  int feature;           // the feature it read (index into FeatureSchema())
-  double value;          // the value it read (in the feature's unit, or derived, e.g. count/10 min)
-  double limit;          // the threshold it compared against
-  std::string message;   // "Baseline 165 bpm is above 160 bpm (tachycardia)"
+  std::string id;       // stable id, e.g. "baseline_tachycardia"
+  FigoClass level;      // the class this flag alone implies
+  int feature;          // the feature it read (index into FeatureSchema())
+  double value;         // the value it read (in the feature's unit, or derived, e.g. count/10 min)
+  double limit;         // the threshold it compared against
+  std::string message;  // "Baseline 165 bpm is above 160 bpm (tachycardia)"
 };
 
 struct FigoResult {

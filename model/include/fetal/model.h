@@ -21,13 +21,13 @@ inline constexpr size_t kMaxNodesPerTree = 65535;
 
 // One regression tree of a multi:softprob booster.
 struct Tree {
-  int32_t target_class = 0;          // which class margin the tree adds to
-  std::vector<int32_t> left;         // left child index, -1 at a leaf
-  std::vector<int32_t> right;        // right child index, -1 at a leaf
-  std::vector<int32_t> feature;      // split feature index (meaningless at a leaf)
-  std::vector<float> value;          // split threshold (x < value goes left) or leaf value
-  std::vector<uint8_t> default_left; // 1 if a missing (NaN) value goes left
-  std::vector<float> cover;          // sum of hessians reaching the node (TreeSHAP weights)
+  int32_t target_class = 0;           // which class margin the tree adds to
+  std::vector<int32_t> left;          // left child index, -1 at a leaf
+  std::vector<int32_t> right;         // right child index, -1 at a leaf
+  std::vector<int32_t> feature;       // split feature index (meaningless at a leaf)
+  std::vector<float> value;           // split threshold (x < value goes left) or leaf value
+  std::vector<uint8_t> default_left;  // 1 if a missing (NaN) value goes left
+  std::vector<float> cover;           // sum of hessians reaching the node (TreeSHAP weights)
 
   size_t size() const { return left.size(); }
   bool is_leaf(size_t node) const { return left[node] < 0; }
@@ -41,11 +41,11 @@ struct TrainingRange {
 
 // Mahalanobis reference for out-of-distribution detection (see ood.h).
 struct OodReference {
-  std::array<double, kNumFeatures> mean{};    // of the transformed features (before scaling)
-  std::array<double, kNumFeatures> scale{};   // standard deviation used to standardize
-  std::vector<double> inverse_covariance;     // kNumFeatures*kNumFeatures, row-major
-  double threshold = 0;                       // distance above which an exam is flagged
-  double threshold_quantile = 0.99;           // the training quantile `threshold` came from
+  std::array<double, kNumFeatures> mean{};   // of the transformed features (before scaling)
+  std::array<double, kNumFeatures> scale{};  // standard deviation used to standardize
+  std::vector<double> inverse_covariance;    // kNumFeatures*kNumFeatures, row-major
+  double threshold = 0;                      // distance above which an exam is flagged
+  double threshold_quantile = 0.99;          // the training quantile `threshold` came from
 };
 
 // Cross-validated metrics recorded in the bundle (means over the published splits).
@@ -65,7 +65,7 @@ struct Model {
   std::string source;                 // "fetal-model train" or "xgboost-import"
   std::string params_json;            // training parameters, as a JSON object text
   std::array<float, kNumClasses> base_score{};  // margin offset per class
-  double temperature = 1.0;           // calibrated probabilities = softmax(margin / temperature)
+  double temperature = 1.0;  // calibrated probabilities = softmax(margin / temperature)
   TrainingRange training_range;
   OodReference ood;
   ModelMetrics metrics;

@@ -15,8 +15,8 @@
 namespace fetal {
 
 struct OodResult {
-  double distance = 0;            // Mahalanobis distance
-  double threshold = 0;           // the model's threshold
+  double distance = 0;   // Mahalanobis distance
+  double threshold = 0;  // the model's threshold
   bool out_of_distribution = false;
   std::vector<int> out_of_range;  // feature indices outside the training min/max
 };

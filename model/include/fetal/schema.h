@@ -39,7 +39,7 @@ struct FeatureSpec {
   FeatureKind kind;
   double hard_min;  // values outside [hard_min, hard_max] are rejected
   double hard_max;
-  bool integer;     // must be a whole number
+  bool integer;        // must be a whole number
   bool log1p_for_ood;  // OOD standardizes log1p(x) instead of x (rates and counts)
 };
 

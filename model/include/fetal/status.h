@@ -26,8 +26,12 @@ class Status {
   static Status InvalidArgument(std::string msg, std::string field = {}) {
     return Status(Code::kInvalidArgument, std::move(msg), std::move(field));
   }
-  static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg), {}); }
-  static Status Unsupported(std::string msg) { return Status(Code::kUnsupported, std::move(msg), {}); }
+  static Status Corruption(std::string msg) {
+    return Status(Code::kCorruption, std::move(msg), {});
+  }
+  static Status Unsupported(std::string msg) {
+    return Status(Code::kUnsupported, std::move(msg), {});
+  }
   static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg), {}); }
   static Status IoError(std::string msg) { return Status(Code::kIoError, std::move(msg), {}); }
 

@@ -19,16 +19,16 @@ enum class Severity {
 };
 
 struct Finding {
-  int feature = -1;       // index into FeatureSchema()
+  int feature = -1;  // index into FeatureSchema()
   Severity severity = Severity::kError;
-  std::string rule;       // stable machine id: "not_finite", "below_min", "above_max",
-                          // "not_integer", "tendency_set", "width_is_max_minus_min",
-                          // "mode_within_min_max", "median_within_min_max",
-                          // "variance_within_width", "outside_training_range", ...
-  double value = 0;       // the offending value
-  std::string message;    // full sentence: feature, value, what was wrong, what is expected,
-                          // and a unit hint where one helps ("did you enter a count? ...")
-  std::string expected;   // the expected form, e.g. "0 to 0.0667 events per second"
+  std::string rule;      // stable machine id: "not_finite", "below_min", "above_max",
+                         // "not_integer", "tendency_set", "width_is_max_minus_min",
+                         // "mode_within_min_max", "median_within_min_max",
+                         // "variance_within_width", "outside_training_range", ...
+  double value = 0;      // the offending value
+  std::string message;   // full sentence: feature, value, what was wrong, what is expected,
+                         // and a unit hint where one helps ("did you enter a count? ...")
+  std::string expected;  // the expected form, e.g. "0 to 0.0667 events per second"
   // The numeric bounds behind `expected` (NaN where one side is open), so a UI can render the
   // finding in another language from `rule`, `value` and these without parsing `message`.
   double expected_min = 0;

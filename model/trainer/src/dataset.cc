@@ -49,8 +49,8 @@ Status LoadDataset(const std::string& path, Dataset* out) {
                            ? " (and " + std::to_string(out->table.errors.size() - 1) + " more)"
                            : "";
     return Status::InvalidArgument(path + ":" + std::to_string(e.line) +
-                                       (e.column > 0 ? ":" + std::to_string(e.column) : "") +
-                                       ": " + what + more,
+                                       (e.column > 0 ? ":" + std::to_string(e.column) : "") + ": " +
+                                       what + more,
                                    where);
   }
   if (out->table.rows == 0) return Status::InvalidArgument(path + ": no data rows");
@@ -122,7 +122,7 @@ Status ParseFolds(std::string_view text, size_t rows, std::vector<CvSplit>* out)
     while (true) {
       size_t comma = line.find(',', start);
       cells.emplace_back(line.substr(start, comma == std::string_view::npos ? line.size() - start
-                                                                             : comma - start));
+                                                                            : comma - start));
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
@@ -133,10 +133,9 @@ Status ParseFolds(std::string_view text, size_t rows, std::vector<CvSplit>* out)
   if (lines.empty()) return Status::InvalidArgument("folds file is empty", "line 1");
   const std::vector<std::string>& header = lines[0];
   if (header.size() < 2 || header[0] != "row") {
-    return Status::InvalidArgument(
-        "folds header must be \"row,repeat0,repeat1,...\", got \"" +
-            (header.empty() ? std::string() : header[0]) + "...\"",
-        "line 1, column 1");
+    return Status::InvalidArgument("folds header must be \"row,repeat0,repeat1,...\", got \"" +
+                                       (header.empty() ? std::string() : header[0]) + "...\"",
+                                   "line 1, column 1");
   }
   const int repeats = static_cast<int>(header.size()) - 1;
   for (int r = 0; r < repeats; ++r) {
@@ -160,8 +159,8 @@ Status ParseFolds(std::string_view text, size_t rows, std::vector<CvSplit>* out)
     const std::vector<std::string>& cells = lines[i];
     std::string where = "line " + std::to_string(i + 1);
     if (cells.size() != header.size()) {
-      return Status::InvalidArgument("expected " + std::to_string(header.size()) +
-                                         " cells, got " + std::to_string(cells.size()),
+      return Status::InvalidArgument("expected " + std::to_string(header.size()) + " cells, got " +
+                                         std::to_string(cells.size()),
                                      where);
     }
     auto parse_int = [](const std::string& s, long* v) {
@@ -201,8 +200,8 @@ Status ParseFolds(std::string_view text, size_t rows, std::vector<CvSplit>* out)
         (fold_of[r][row] == f ? split.test : split.train).push_back(row);
       }
       if (split.test.empty() || split.train.empty()) {
-        return Status::InvalidArgument("repeat" + std::to_string(r) + " fold " +
-                                           std::to_string(f) + " has an empty train or test set",
+        return Status::InvalidArgument("repeat" + std::to_string(r) + " fold " + std::to_string(f) +
+                                           " has an empty train or test set",
                                        "column " + std::to_string(r + 2));
       }
       out->push_back(std::move(split));

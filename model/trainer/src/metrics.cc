@@ -125,8 +125,7 @@ void SoftmaxWithTemperature(const float* margins, size_t n, double temperature,
   }
 }
 
-double LogLossAtTemperature(const float* margins, const int* labels, size_t n,
-                            double temperature) {
+double LogLossAtTemperature(const float* margins, const int* labels, size_t n, double temperature) {
   if (n == 0) return 0;
   double total = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -36,9 +36,10 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
 
   line("# Model card: " + model.name + " v" + std::to_string(model.model_version));
   line();
-  line("Fetal health classifier (Normal / Suspect / Pathological) from 21 cardiotocography (CTG) "
-       "features, gradient-boosted trees (XGBoost `multi:softprob`) with temperature-calibrated "
-       "probabilities.");
+  line(
+      "Fetal health classifier (Normal / Suspect / Pathological) from 21 cardiotocography (CTG) "
+      "features, gradient-boosted trees (XGBoost `multi:softprob`) with temperature-calibrated "
+      "probabilities.");
   line();
   line("| | |");
   line("|---|---|");
@@ -56,14 +57,15 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
 
   line("## Intended use");
   line();
-  line("Decision support for clinicians reading an antepartum/intrapartum CTG: the model's class "
-       "and probabilities are shown beside the inputs, the per-feature contributions, the FIGO "
-       "rule cross-check and an out-of-distribution warning. It does not replace clinical "
-       "judgement. The labels it learned are the consensus reading of three expert obstetricians "
-       "of the CTG, **not** neonatal outcomes; the model reproduces expert classification, it "
-       "does not predict outcome. Features must come from SisPorto-style automated analysis "
-       "(event features are rates per second). Exams flagged out-of-distribution or with "
-       "features outside the training range deserve extra scrutiny.");
+  line(
+      "Decision support for clinicians reading an antepartum/intrapartum CTG: the model's class "
+      "and probabilities are shown beside the inputs, the per-feature contributions, the FIGO "
+      "rule cross-check and an out-of-distribution warning. It does not replace clinical "
+      "judgement. The labels it learned are the consensus reading of three expert obstetricians "
+      "of the CTG, **not** neonatal outcomes; the model reproduces expert classification, it "
+      "does not predict outcome. Features must come from SisPorto-style automated analysis "
+      "(event features are rates per second). Exams flagged out-of-distribution or with "
+      "features outside the training range deserve extra scrutiny.");
   line();
 
   line("## Training data");
@@ -74,8 +76,9 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
   line("| SHA-256 | `" + data.sha256 + "` |");
   line("| rows read | " + std::to_string(summary.input_rows) + " |");
   line("| exact duplicates removed | " + std::to_string(summary.duplicates_removed) +
-       (summary.removed_rows.empty() ? std::string()
-                                     : " (0-based data rows " + Joined(summary.removed_rows) + ")") +
+       (summary.removed_rows.empty()
+            ? std::string()
+            : " (0-based data rows " + Joined(summary.removed_rows) + ")") +
        " |");
   line("| rows trained on | " + std::to_string(summary.training_rows) + " |");
   {
@@ -87,11 +90,12 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
     line("| class counts (file) | " + cell + " |");
   }
   line();
-  line("Data: the public \"Fetal Health Classification\" data set (Kaggle, andrewmvd), i.e. the UCI "
-       "Machine Learning Repository \"Cardiotocography\" data set (3-class NSP labels): features "
-       "extracted by SisPorto 2.0, labels from the consensus of three expert obstetricians. "
-       "Ayres de Campos et al. (2000), SisPorto 2.0: A Program for Automated Analysis of "
-       "Cardiotocograms, J Matern Fetal Med 5:311-318.");
+  line(
+      "Data: the public \"Fetal Health Classification\" data set (Kaggle, andrewmvd), i.e. the UCI "
+      "Machine Learning Repository \"Cardiotocography\" data set (3-class NSP labels): features "
+      "extracted by SisPorto 2.0, labels from the consensus of three expert obstetricians. "
+      "Ayres de Campos et al. (2000), SisPorto 2.0: A Program for Automated Analysis of "
+      "Cardiotocograms, J Matern Fetal Med 5:311-318.");
   line();
 
   line("## Parameters");
@@ -110,27 +114,32 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
     line();
   } else {
     const size_t n = cv->splits.size();
-    std::vector<std::pair<std::string, std::function<double(const ClassificationMetrics&)>>> rows = {
-        {"accuracy", [](const ClassificationMetrics& m) { return m.accuracy; }},
-        {"macro-F1", [](const ClassificationMetrics& m) { return m.macro_f1; }},
-        {"balanced accuracy", [](const ClassificationMetrics& m) { return m.balanced_accuracy; }},
-        {"recall Normal", [](const ClassificationMetrics& m) { return m.recall[0]; }},
-        {"recall Suspect", [](const ClassificationMetrics& m) { return m.recall[1]; }},
-        {"recall Pathological", [](const ClassificationMetrics& m) { return m.recall[2]; }},
-        {"precision Normal", [](const ClassificationMetrics& m) { return m.precision[0]; }},
-        {"precision Suspect", [](const ClassificationMetrics& m) { return m.precision[1]; }},
-        {"precision Pathological", [](const ClassificationMetrics& m) { return m.precision[2]; }},
-        {"log loss", [](const ClassificationMetrics& m) { return m.log_loss; }},
-        {"Brier score", [](const ClassificationMetrics& m) { return m.brier; }},
-        {"top-label ECE (15 bins)", [](const ClassificationMetrics& m) { return m.ece; }},
-        {"ECE Normal (one-vs-rest)", [](const ClassificationMetrics& m) { return m.class_ece[0]; }},
-        {"ECE Suspect (one-vs-rest)", [](const ClassificationMetrics& m) { return m.class_ece[1]; }},
-        {"ECE Pathological (one-vs-rest)",
-         [](const ClassificationMetrics& m) { return m.class_ece[2]; }},
-        {"temperature (per split)", nullptr},
-    };
-    line("Published protocol: repeated stratified 5-fold cross-validation, " +
-         std::to_string(n) + " train/test splits (`cv_folds.csv`). Each split trains on its "
+    std::vector<std::pair<std::string, std::function<double(const ClassificationMetrics&)>>> rows =
+        {
+            {"accuracy", [](const ClassificationMetrics& m) { return m.accuracy; }},
+            {"macro-F1", [](const ClassificationMetrics& m) { return m.macro_f1; }},
+            {"balanced accuracy",
+             [](const ClassificationMetrics& m) { return m.balanced_accuracy; }},
+            {"recall Normal", [](const ClassificationMetrics& m) { return m.recall[0]; }},
+            {"recall Suspect", [](const ClassificationMetrics& m) { return m.recall[1]; }},
+            {"recall Pathological", [](const ClassificationMetrics& m) { return m.recall[2]; }},
+            {"precision Normal", [](const ClassificationMetrics& m) { return m.precision[0]; }},
+            {"precision Suspect", [](const ClassificationMetrics& m) { return m.precision[1]; }},
+            {"precision Pathological",
+             [](const ClassificationMetrics& m) { return m.precision[2]; }},
+            {"log loss", [](const ClassificationMetrics& m) { return m.log_loss; }},
+            {"Brier score", [](const ClassificationMetrics& m) { return m.brier; }},
+            {"top-label ECE (15 bins)", [](const ClassificationMetrics& m) { return m.ece; }},
+            {"ECE Normal (one-vs-rest)",
+             [](const ClassificationMetrics& m) { return m.class_ece[0]; }},
+            {"ECE Suspect (one-vs-rest)",
+             [](const ClassificationMetrics& m) { return m.class_ece[1]; }},
+            {"ECE Pathological (one-vs-rest)",
+             [](const ClassificationMetrics& m) { return m.class_ece[2]; }},
+            {"temperature (per split)", nullptr},
+        };
+    line("Published protocol: repeated stratified 5-fold cross-validation, " + std::to_string(n) +
+         " train/test splits (`cv_folds.csv`). Each split trains on its "
          "training rows with exact duplicates removed (and rows identical to a test row "
          "removed), fits its own temperature on inner out-of-fold margins, and is scored on all "
          "of its published test rows. Mean ± sample standard deviation over the splits.");
@@ -144,8 +153,9 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
       line("| " + name + " | " + FormatMeanStd(Summarize(values)) + " |");
     }
     line();
-    line("Brier score = mean over rows of the sum over the 3 classes of (p - y)^2 (range 0..2). "
-         "ECE = sum over 15 equal-width probability bins of |bin|/n x |accuracy - confidence|.");
+    line(
+        "Brier score = mean over rows of the sum over the 3 classes of (p - y)^2 (range 0..2). "
+        "ECE = sum over 15 equal-width probability bins of |bin|/n x |accuracy - confidence|.");
     line();
 
     std::array<std::array<size_t, kNumClasses>, kNumClasses> confusion{};
@@ -173,8 +183,9 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
     }
     line("### Per-class calibration (one-vs-rest, test predictions of all splits pooled)");
     line();
-    line("Rows: the 15 equal-width bins of the predicted probability of the class that hold any "
-         "prediction; `observed` is the fraction of those predictions whose true class it is.");
+    line(
+        "Rows: the 15 equal-width bins of the predicted probability of the class that hold any "
+        "prediction; `observed` is the fraction of those predictions whose true class it is.");
     line();
     for (int c = 0; c < kNumClasses; ++c) {
       std::vector<ReliabilityBin> bins =
@@ -189,9 +200,8 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
       line("|---|---|---|---|");
       for (const ReliabilityBin& b : bins) {
         if (b.count == 0) continue;
-        line("| " + Fixed(b.lower, 3) + "–" + Fixed(b.upper, 3) + " | " +
-             std::to_string(b.count) + " | " + Fixed(b.mean_predicted, 3) + " | " +
-             Fixed(b.observed_frequency, 3) + " |");
+        line("| " + Fixed(b.lower, 3) + "–" + Fixed(b.upper, 3) + " | " + std::to_string(b.count) +
+             " | " + Fixed(b.mean_predicted, 3) + " | " + Fixed(b.observed_frequency, 3) + " |");
       }
       line();
     }
@@ -207,7 +217,8 @@ std::string RenderModelCard(const Model& model, const Dataset& data, const Train
   line();
   line("## FIGO rule layer");
   line();
-  line("Rule set `" + model.figo_ruleset + "` (docs/figo-rules.md) is evaluated beside the model "
+  line("Rule set `" + model.figo_ruleset +
+       "` (docs/figo-rules.md) is evaluated beside the model "
        "and shown with it; it never overrides the model's class.");
   return md;
 }

@@ -20,13 +20,13 @@ namespace trainer {
 namespace {
 
 Status XgbError(const char* call) {
-  return Status::InvalidArgument(std::string("libxgboost ") + call + " failed: " +
-                                 XGBGetLastError());
+  return Status::InvalidArgument(std::string("libxgboost ") + call +
+                                 " failed: " + XGBGetLastError());
 }
 
-#define FETAL_XGB(call)                             \
-  do {                                              \
-    if ((call) != 0) return XgbError(#call);        \
+#define FETAL_XGB(call)                      \
+  do {                                       \
+    if ((call) != 0) return XgbError(#call); \
   } while (0)
 
 std::string FormatNumber(double v) {
@@ -70,8 +70,8 @@ std::string TrainParams::ToJson() const {
   j += ",\"alpha\":" + FormatNumber(reg_alpha);
   j += ",\"gamma\":" + FormatNumber(gamma);
   j += ",\"max_bin\":" + std::to_string(max_bin);
-  j += ",\"class_weight\":[" + FormatNumber(class_weight[0]) + "," +
-       FormatNumber(class_weight[1]) + "," + FormatNumber(class_weight[2]) + "]";
+  j += ",\"class_weight\":[" + FormatNumber(class_weight[0]) + "," + FormatNumber(class_weight[1]) +
+       "," + FormatNumber(class_weight[2]) + "]";
   j += ",\"temperature_folds\":" + std::to_string(temperature_folds);
   j += ",\"ood_quantile\":" + FormatNumber(ood_quantile);
   j += ",\"seed\":" + std::to_string(seed);
@@ -129,8 +129,7 @@ Status Booster::Train(const ExamTable& table, const std::vector<size_t>& rows,
     weights[i] = static_cast<float>(params.class_weight[y]);
   }
   DMatrixGuard train;
-  FETAL_XGB(XGDMatrixCreateFromMat(features.data(), rows.size(), kNumFeatures, NAN,
-                                   &train.handle));
+  FETAL_XGB(XGDMatrixCreateFromMat(features.data(), rows.size(), kNumFeatures, NAN, &train.handle));
   FETAL_XGB(XGDMatrixSetFloatInfo(train.handle, "label", labels.data(), labels.size()));
   FETAL_XGB(XGDMatrixSetFloatInfo(train.handle, "weight", weights.data(), weights.size()));
 
@@ -179,8 +178,8 @@ Status Booster::PredictMargins(const float* features, size_t n, int rounds,
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
   const float* result = nullptr;
-  FETAL_XGB(XGBoosterPredictFromDMatrix(handle_, data.handle, config.c_str(), &shape, &dims,
-                                        &result));
+  FETAL_XGB(
+      XGBoosterPredictFromDMatrix(handle_, data.handle, config.c_str(), &shape, &dims, &result));
   bst_ulong total = 1;
   for (bst_ulong d = 0; d < dims; ++d) total *= shape[d];
   if (total != n * kNumClasses) {
@@ -230,7 +229,9 @@ Status OutOfFoldMargins(const ExamTable& table, const std::vector<size_t>& rows,
 }
 
 double FitTemperature(const float* margins, const int* labels, size_t n) {
-  auto loss = [&](double log_t) { return LogLossAtTemperature(margins, labels, n, std::exp(log_t)); };
+  auto loss = [&](double log_t) {
+    return LogLossAtTemperature(margins, labels, n, std::exp(log_t));
+  };
   const double golden = (std::sqrt(5.0) - 1) / 2;
   double a = std::log(1.0 / 20), b = std::log(20.0);
   double c = b - golden * (b - a), d = a + golden * (b - a);
@@ -260,8 +261,8 @@ Status ResolveCreatedTime(const std::string& flag, std::string* iso8601) {
     int consumed = 0;
     if (std::sscanf(flag.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &y, &mo, &d, &h, &mi, &s, &z,
                     &consumed) != 7 ||
-        z != 'Z' || consumed != static_cast<int>(flag.size()) || flag.size() != 20 ||
-        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+        z != 'Z' || consumed != static_cast<int>(flag.size()) || flag.size() != 20 || mo < 1 ||
+        mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
       return Status::InvalidArgument(
           "--created must be ISO 8601 UTC like 2026-11-28T00:00:00Z, got \"" + flag + "\"",
           "--created");
@@ -277,8 +278,8 @@ Status ResolveCreatedTime(const std::string& flag, std::string* iso8601) {
     long long seconds = std::strtoll(epoch, &end, 10);
     if (*end != '\0' || errno != 0 || seconds < 0 || seconds > 253402300799LL) {
       return Status::InvalidArgument(
-          std::string("SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01, got \"") +
-              epoch + "\"",
+          std::string("SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01, got \"") + epoch +
+              "\"",
           "SOURCE_DATE_EPOCH");
     }
     when = static_cast<std::time_t>(seconds);

@@ -118,8 +118,7 @@ Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
   for (const CvSplit& split : splits)
     if (split.repeat == options.repeat) outer.push_back(&split);
   if (outer.empty()) {
-    return Status::InvalidArgument("the folds file has no repeat" +
-                                   std::to_string(options.repeat));
+    return Status::InvalidArgument("the folds file has no repeat" + std::to_string(options.repeat));
   }
   if (options.min_rounds < 1 || options.round_step < 1 || options.max_rounds < options.min_rounds)
     return Status::InvalidArgument("bad round range");
@@ -160,14 +159,15 @@ Status Tune(const Dataset& data, const std::vector<CvSplit>& splits,
           s = booster->PredictMargins(features.data(), held_out.size(), round_counts[k], &margins);
           if (!s.ok()) return s;
           for (size_t j = 0; j < held_out.size(); ++j)
-            std::copy_n(&margins[j * kNumClasses], kNumClasses, &oof[k][positions[j] * kNumClasses]);
+            std::copy_n(&margins[j * kNumClasses], kNumClasses,
+                        &oof[k][positions[j] * kNumClasses]);
         }
       }
       std::vector<int> labels = GatherLabels(table, train);
       std::vector<float> probabilities(train.size() * kNumClasses);
       for (size_t k = 0; k < round_counts.size(); ++k) {
-        double t = options.calibrated ? FitTemperature(oof[k].data(), labels.data(), train.size())
-                                      : 1.0;
+        double t =
+            options.calibrated ? FitTemperature(oof[k].data(), labels.data(), train.size()) : 1.0;
         SoftmaxWithTemperature(oof[k].data(), train.size(), t, probabilities.data());
         ClassificationMetrics m = ComputeMetrics(probabilities.data(), labels.data(), train.size());
         log_loss[k] += m.log_loss;

@@ -17,10 +17,10 @@ namespace fetal {
 namespace trainer {
 
 struct Dataset {
-  std::string path;         // as given by the caller
-  std::string file_name;    // last path component, for the model card
-  std::string sha256;       // hex SHA-256 of the file's bytes
-  ExamTable table;          // labelled rows, in file order
+  std::string path;       // as given by the caller
+  std::string file_name;  // last path component, for the model card
+  std::string sha256;     // hex SHA-256 of the file's bytes
+  ExamTable table;        // labelled rows, in file order
 };
 
 // Reads and parses a labelled CSV. Every row must parse: the first row error fails the load with

@@ -25,10 +25,10 @@ namespace trainer {
 inline constexpr int kCalibrationBins = 15;
 
 struct ReliabilityBin {
-  double lower = 0, upper = 0;     // probability interval [lower, upper) ([.., 1] for the last)
-  size_t count = 0;                // rows whose probability falls in the bin
-  double mean_predicted = 0;       // mean probability in the bin (0 if empty)
-  double observed_frequency = 0;   // fraction of those rows that are positive (0 if empty)
+  double lower = 0, upper = 0;    // probability interval [lower, upper) ([.., 1] for the last)
+  size_t count = 0;               // rows whose probability falls in the bin
+  double mean_predicted = 0;      // mean probability in the bin (0 if empty)
+  double observed_frequency = 0;  // fraction of those rows that are positive (0 if empty)
 };
 
 struct ClassificationMetrics {
@@ -47,8 +47,7 @@ std::vector<ReliabilityBin> ReliabilityTable(const float* probabilities, const i
                                              size_t n, int cls);
 
 // Mean log loss of softmax(margins / temperature) (clipped at 1e-15), in double precision.
-double LogLossAtTemperature(const float* margins, const int* labels, size_t n,
-                            double temperature);
+double LogLossAtTemperature(const float* margins, const int* labels, size_t n, double temperature);
 
 // Softmax of margins / temperature, n rows.
 void SoftmaxWithTemperature(const float* margins, size_t n, double temperature,

@@ -27,7 +27,7 @@ namespace trainer {
 struct TrainParams {
   int max_depth = 5;
   double eta = 0.05;
-  int rounds = 300;               // boosting rounds; each adds one tree per class
+  int rounds = 300;  // boosting rounds; each adds one tree per class
   double min_child_weight = 2;
   double subsample = 0.8;         // rows sampled per tree (seeded: deterministic)
   double colsample_bytree = 0.8;  // features sampled per tree
@@ -38,8 +38,8 @@ struct TrainParams {
   // Per-class sample weights (Normal, Suspect, Pathological), set as the DMatrix "weight".
   // Suspect and Pathological rows count 3x: higher macro-F1 and Suspect recall at equal log loss.
   std::array<double, kNumClasses> class_weight = {1, 3, 3};
-  int temperature_folds = 5;      // inner K for the out-of-fold margins the temperature is fit on
-  double ood_quantile = 0.99;     // training-distance quantile used as the OOD threshold
+  int temperature_folds = 5;   // inner K for the out-of-fold margins the temperature is fit on
+  double ood_quantile = 0.99;  // training-distance quantile used as the OOD threshold
   uint64_t seed = 0;
 
   // Canonical JSON object (fixed key order and number formatting), stored in the bundle.
@@ -105,10 +105,10 @@ Status TrainModel(const Dataset& data, const TrainParams& params, const std::str
 
 struct CvSplitResult {
   int repeat = 0, fold = 0;
-  size_t train_rows = 0;           // after de-duplication
-  size_t train_rows_removed = 0;   // training rows dropped (duplicates, or identical to a test row)
+  size_t train_rows = 0;          // after de-duplication
+  size_t train_rows_removed = 0;  // training rows dropped (duplicates, or identical to a test row)
   double temperature = 1;
-  std::vector<size_t> test_rows;   // original row indices, all of the published test rows
+  std::vector<size_t> test_rows;     // original row indices, all of the published test rows
   std::vector<float> probabilities;  // test_rows.size() * kNumClasses, calibrated
   ClassificationMetrics metrics;
 };

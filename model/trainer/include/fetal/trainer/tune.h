@@ -25,7 +25,7 @@ namespace fetal {
 namespace trainer {
 
 struct TuneOptions {
-  int repeat = 0;          // which repeat of the published folds gives the outer splits
+  int repeat = 0;  // which repeat of the published folds gives the outer splits
   int inner_folds = 5;
   int min_rounds = 50;
   int max_rounds = 600;
@@ -44,12 +44,12 @@ struct TuneOptions {
 };
 
 struct TuneOutcome {
-  TrainParams params;          // rounds = the early-stopped round count
-  double log_loss = 0;         // mean over outer splits of the inner out-of-fold log loss
-                               // (temperature-scaled if TuneOptions::calibrated)
-  double raw_log_loss = 0;     // the same without temperature
-  double temperature = 1;      // mean inner temperature at the chosen rounds
-  size_t bundle_bytes = 0;     // bundle size at `rounds` when trained on all rows
+  TrainParams params;       // rounds = the early-stopped round count
+  double log_loss = 0;      // mean over outer splits of the inner out-of-fold log loss
+                            // (temperature-scaled if TuneOptions::calibrated)
+  double raw_log_loss = 0;  // the same without temperature
+  double temperature = 1;   // mean inner temperature at the chosen rounds
+  size_t bundle_bytes = 0;  // bundle size at `rounds` when trained on all rows
   double macro_f1 = 0;
   double accuracy = 0;
   double suspect_recall = 0;
