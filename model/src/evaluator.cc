@@ -48,8 +48,15 @@ void KernelBlockMargins(const EvaluatorLayout& layout, const float* features, si
     return internal::Avx512BlockMargins(layout, features, rows, slots, margins);
 #endif
 #ifdef __wasm_simd128__
-  if (layout.use_wasm_levels)
-    return internal::WasmRankBlockMargins(layout, features, rows, margins);
+  if (layout.use_wasm_levels) {
+    if (layout.level_max_depth <= internal::kLevelDepth) {
+      return internal::WasmRankBlockMargins(layout, features, rows, margins);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      internal::WasmLevelMargins(layout, features + r * kNumFeatures, margins + r * kNumClasses);
+    }
+    return;
+  }
 #endif
   for (size_t r = 0; r < rows; ++r) {
     internal::ExpandRow(features + r * kNumFeatures, slots + r * kSlots);
@@ -85,12 +92,19 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   evaluator->temperature_ = model.temperature;
 #ifdef __wasm_simd128__
   // WebAssembly with SIMD128: one exam and batches take the level tables when the model allows
-  // them (built straight from the trees); other models the packed walk below.
+  // them (built straight from the trees, every XGBoost model at most 8 deep); other models walk
+  // their nodes (the complete-tree and packed layouts below are native only: code size).
   if (layout.BuildWasmLevelTables(model)) {
     evaluator->max_depth_ = layout.level_max_depth;
     *out = std::move(evaluator);
     return Status::Ok();
   }
+  for (const Tree& tree : model.trees) {
+    evaluator->max_depth_ = std::max(evaluator->max_depth_, TreeDepth(tree));
+    layout.AddWalkedTree(tree);
+  }
+  *out = std::move(evaluator);
+  return Status::Ok();
 #endif
   layout.trees.reserve(model.trees.size());
   for (const Tree& tree : model.trees) {

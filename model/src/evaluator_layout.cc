@@ -50,9 +50,13 @@ void EvaluatorLayout::AddCompleteTree(const Tree& tree, int depth) {
 }
 
 void EvaluatorLayout::AddWalkedTree(const Tree& tree) {
-  CompiledTree compiled{uint32_t(nodes.size()), 0, -1, int16_t(tree.target_class)};
+  trees.push_back(CompiledTree{AddWalkedNodes(tree, 0), 0, -1, int16_t(tree.target_class)});
+}
+
+uint32_t EvaluatorLayout::AddWalkedNodes(const Tree& tree, int root) {
+  const uint32_t first = uint32_t(nodes.size());
   // Breadth-first renumbering so that right = left + 1.
-  std::vector<int> order = {0};
+  std::vector<int> order = {root};
   for (size_t i = 0; i < order.size(); ++i) {
     if (!tree.is_leaf(order[i])) {
       order.push_back(tree.left[order[i]]);
@@ -69,7 +73,7 @@ void EvaluatorLayout::AddWalkedTree(const Tree& tree) {
     }
     nodes.push_back(w);
   }
-  trees.push_back(compiled);
+  return first;
 }
 
 void EvaluatorLayout::BuildPacked() {
@@ -211,65 +215,64 @@ namespace {
 
 // Level-table building, one tree per call (functions of their own, not loop bodies: the
 // WebAssembly engine can switch to optimized code for them part-way through a cold load).
-constexpr uint8_t kNoSplit = 0xff;
 
-// Tree k's depth-5 heap into heap_slot / heap_value (31 entries: a split's slot, + kNumFeatures
-// if missing values go left, and threshold; kNoSplit below a leaf) and leaves (32 entries, a
-// leaf above depth 5 repeated over those it covers), its thresholds into table. False if the
-// tree is deeper than 5 or a feature has more than 255 distinct thresholds.
-__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot, float* heap_value,
-                                            float* leaves, std::vector<float>* table,
-                                            int* max_depth) {
+// Adds a tree's thresholds to each feature's distinct thresholds, kept ascending by insertion
+// (std::sort would add ~1 KB to the gzipped module). False past 255 (the 8-bit ranks).
+__attribute__((noinline)) bool AddLevelThresholds(const Tree& tree, std::vector<float>* table) {
+  for (size_t n = 0; n < tree.size(); ++n) {
+    if (tree.is_leaf(n)) continue;
+    const float value = tree.value[n];
+    std::vector<float>& thresholds = table[tree.feature[n]];
+    const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
+    if (at != thresholds.end() && *at == value) continue;
+    if (thresholds.size() == 255) return false;
+    const size_t position = size_t(at - thresholds.begin());
+    thresholds.push_back(value);
+    for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
+    thresholds[position] = value;
+  }
+  return true;
+}
+
+// One tree into its byte lane of its group's tables, laid out at the group's depth: each
+// split's slot (feature, + kNumFeatures if missing values go left) and threshold index at its
+// heap position, 16 bytes apart; its leaves at `leaves` (2^depth, a leaf above the bottom
+// repeated over those it covers). Padding nodes keep slot 0, index 0: every leaf under them
+// holds the same value, whichever way they go. A split at the bottom goes to the walked nodes
+// (`deep`, see EvaluatorLayout::level_deep).
+__attribute__((noinline)) void SetLevelLane(EvaluatorLayout* layout, const Tree& tree,
+                                            uint32_t depth, const std::vector<float>* table,
+                                            uint8_t* slot, uint8_t* index, float* leaves,
+                                            uint32_t* deep) {
   struct Item {
     int32_t node;
     uint32_t heap;
     uint32_t depth;
   };
-  Item stack[2 * kLevelDepth + 2];  // depth-first: at most one pending sibling per level
+  Item stack[2 * kMaxLevelDepth + 2];  // depth-first: at most one pending sibling per level
   size_t top = 0;
   stack[top++] = {0, 0, 0};
   while (top > 0) {
     const Item it = stack[--top];
     const float value = tree.value[size_t(it.node)];
-    *max_depth = std::max(*max_depth, int(it.depth));
-    if (tree.is_leaf(it.node)) {
-      const uint32_t span = 1u << (kLevelDepth - it.depth);
+    if (tree.is_leaf(it.node) || it.depth == depth) {
+      const uint32_t span = 1u << (depth - it.depth);
       const uint32_t first = (it.heap - ((1u << it.depth) - 1)) * span;
+      if (!tree.is_leaf(it.node)) {
+        deep[first] = layout->AddWalkedNodes(tree, it.node) + 1;
+        continue;
+      }
       for (uint32_t j = 0; j < span; ++j) leaves[first + j] = value;
       continue;
     }
-    if (it.depth >= uint32_t(kLevelDepth)) return false;
     const int feature = tree.feature[size_t(it.node)];
-    heap_slot[it.heap] = uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
-    heap_value[it.heap] = value;
-    // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add
-    // ~1 KB to the gzipped module); past 255 the 8-bit ranks do not fit.
-    std::vector<float>& thresholds = table[feature];
-    const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
-    if (at == thresholds.end() || *at != value) {
-      if (thresholds.size() == 255) return false;
-      const size_t position = size_t(at - thresholds.begin());
-      thresholds.push_back(value);
-      for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
-      thresholds[position] = value;
-    }
+    const std::vector<float>& thresholds = table[feature];
+    slot[kLevelLanes * it.heap] =
+        uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
+    index[kLevelLanes * it.heap] =
+        uint8_t(std::lower_bound(thresholds.begin(), thresholds.end(), value) - thresholds.begin());
     stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};
     stack[top++] = {tree.left[size_t(it.node)], 2 * it.heap + 1, it.depth + 1};
-  }
-  return true;
-}
-
-// One tree's 31 nodes into its byte lane of the group vectors (slot, threshold index).
-__attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const float* heap_value,
-                                            const std::vector<float>* table, uint8_t* slot,
-                                            uint8_t* index) {
-  for (size_t i = 0; i < kLevelNodes; ++i) {
-    const uint8_t s = heap_slot[i];
-    if (s == kNoSplit) continue;
-    const std::vector<float>& thresholds = table[s % kNumFeatures];
-    slot[kLevelLanes * i] = s;
-    index[kLevelLanes * i] = uint8_t(
-        std::lower_bound(thresholds.begin(), thresholds.end(), heap_value[i]) - thresholds.begin());
   }
 }
 
@@ -280,33 +283,45 @@ __attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const floa
 // fit the tables. Precondition: the model passes CheckModel().
 bool EvaluatorLayout::BuildWasmLevelTables(const Model& model) {
   const size_t tree_count = model.trees.size();
-  const size_t groups = (tree_count + kLevelLanes - 1) / kLevelLanes;
-  std::vector<uint8_t> heap_slot(tree_count * kLevelNodes, kNoSplit);
-  std::vector<float> heap_value(tree_count * kLevelNodes, 0.0f);
-  std::vector<float> leaves(groups * kLevelLanes * kLevelLeaves, -0.0f);
   std::vector<float> table[kNumFeatures];
+  std::vector<LevelGroup> groups((tree_count + kLevelLanes - 1) / kLevelLanes);
   int max_depth = 0;
   for (size_t k = 0; k < tree_count; ++k) {
-    if (model.trees[k].target_class != int(k % kNumClasses)) return false;
-    if (!AddLevelTree(model.trees[k], &heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes],
-                      &leaves[k * kLevelLeaves], table, &max_depth)) {
+    const Tree& tree = model.trees[k];
+    const int depth = TreeDepth(tree);
+    if (tree.target_class != int(k % kNumClasses) || depth > kMaxLevelTreeDepth ||
+        !AddLevelThresholds(tree, table)) {
       return false;
     }
+    max_depth = std::max(max_depth, depth);
+    LevelGroup& g = groups[k / kLevelLanes];
+    g.depth = std::max(g.depth, uint32_t(std::min(depth, kMaxLevelDepth)));
+    g.deep = g.deep || depth > kMaxLevelDepth;
   }
-  // Padding nodes (and padding trees) stay slot 0, index 0: every leaf under them holds the
-  // same value, whichever way they go.
-  level_slot.assign(groups * kLevelNodes * kLevelLanes, 0);
-  level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
+  size_t node_bytes = 0, leaf_count = 0;
+  for (LevelGroup& g : groups) {
+    g.depth = std::max(g.depth, uint32_t(kLevelDepth));
+    g.nodes = uint32_t(node_bytes);
+    g.leaves = uint32_t(leaf_count);
+    node_bytes += ((size_t(1) << g.depth) - 1) * kLevelLanes;
+    leaf_count += (size_t(1) << g.depth) * kLevelLanes;
+  }
+  level_slot = std::vector<uint8_t>(node_bytes, 0);
+  level_index = std::vector<uint8_t>(node_bytes, 0);
+  level_leaf = std::vector<float>(leaf_count, -0.0f);
+  if (max_depth > kMaxLevelDepth) level_deep = std::vector<uint32_t>(leaf_count, 0);
   for (size_t k = 0; k < tree_count; ++k) {
-    const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
-    SetLevelLane(&heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes], table,
-                 &level_slot[lane], &level_index[lane]);
+    const LevelGroup& g = groups[k / kLevelLanes];
+    const size_t leaves = g.leaves + ((k % kLevelLanes) << g.depth);
+    SetLevelLane(this, model.trees[k], g.depth, table, &level_slot[g.nodes + k % kLevelLanes],
+                 &level_index[g.nodes + k % kLevelLanes], &level_leaf[leaves],
+                 g.deep ? &level_deep[leaves] : nullptr);
   }
   for (int f = 0; f < kNumFeatures; ++f) {
     rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
     for (float threshold : table[f]) rank_table.push_back(threshold);
   }
-  level_leaf = std::move(leaves);
+  level_groups = std::move(groups);
   level_tree_count = tree_count;
   level_max_depth = max_depth;
   use_wasm_levels = true;

@@ -58,8 +58,13 @@ constexpr int kMaxPackedDepth = 6;  // 127 nodes = 1 KB per tree
 constexpr int kMaxSimdDepth = 6;  // 64-entry AVX-512 tables: four registers
 constexpr int kSimdDefaultLeftBit = 32;
 
-// WebAssembly level tables: every tree laid out as a depth-5 heap, 16 trees per group.
+// WebAssembly level tables: 16 trees per group, each laid out as a heap of its group's depth,
+// kLevelDepth (the batch kernel's) or kMaxLevelDepth; deeper trees go on from there by walking
+// their nodes.
 constexpr int kLevelDepth = 5;
+constexpr int kMaxLevelDepth = 6;
+// The deepest trees the level tables take (with the walk below kMaxLevelDepth).
+constexpr int kMaxLevelTreeDepth = 8;
 constexpr size_t kLevelNodes = 31;  // heap nodes of a depth-5 tree
 constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;  // trees per group
@@ -100,6 +105,12 @@ struct EvaluatorLayout {
     int32_t slot;
     float value;  // threshold, or leaf value at a leaf
   };
+  // The value of the (sub)tree whose first walked node is `first`, for an expanded row.
+  static float Walk(const WalkNode* first, const float* slots) {
+    int32_t i = 0;
+    while (first[i].left >= 0) i = first[i].left + int32_t(slots[first[i].slot] >= first[i].value);
+    return first[i].value;
+  }
   std::vector<CompiledTree> trees;
   std::vector<float> values;
   std::vector<uint8_t> slot;
@@ -107,6 +118,9 @@ struct EvaluatorLayout {
   float base_score[kNumClasses];
   void AddCompleteTree(const Tree& tree, int depth);
   void AddWalkedTree(const Tree& tree);
+  // The subtree below `root` appended to `nodes` in breadth-first order (a split's children at
+  // left and left + 1, relative to the returned first node).
+  uint32_t AddWalkedNodes(const Tree& tree, int root);
 
   // ---- AVX-512 vector tables (evaluator_layout.cc; used by kernels_avx512.cc) ----
   // Built only when every tree has depth <= kMaxSimdDepth and the CPU has AVX-512F/CD and BMI2.
@@ -156,18 +170,31 @@ struct EvaluatorLayout {
 
 #ifdef __wasm_simd128__
   // ---- WebAssembly SIMD128 level tables (evaluator_layout.cc; used by kernels_wasm_simd.cc) --
-  // One exam and batches (every tree complete, at most kLevelDepth deep, tree k adding to class
-  // k % 3, at most 255 distinct thresholds per feature): trees in groups of 16, one byte lane
-  // per tree. Per group and heap node (31, every tree laid out at depth 5): 16 lanes of the
-  // node's slot (feature, + kNumFeatures if missing values go left) and of its threshold's
-  // index in the feature's rank table; per tree 32 leaf values. Trees padding the last group
-  // have leaves -0.0f (x + -0.0f == x for every x).
+  // Every model whose trees are at most kMaxLevelTreeDepth deep, tree k adding to class k % 3,
+  // with at most 255 distinct thresholds per feature (XGBoost's multiclass models at its common
+  // depths: its default of 256 histogram bins gives at most 255 thresholds): trees in groups of
+  // 16 consecutive ones, one byte lane per tree, each group laid out at depth D = kLevelDepth,
+  // or kMaxLevelDepth if one of its trees is deeper than kLevelDepth. Per group and heap node
+  // (2^D - 1): 16 lanes of the node's slot (feature, + kNumFeatures if missing values go left)
+  // and of its threshold's index in the feature's rank table; per tree 2^D leaf values (a leaf
+  // above depth D repeated over those it covers). Trees padding the last group have leaves
+  // -0.0f (x + -0.0f == x for every x). A tree that splits below depth D goes on from there by
+  // walking its nodes: `deep` holds, per tree and leaf position, 1 + the first of that subtree's
+  // walked nodes (AddWalkedNodes), 0 where the position is a leaf.
+  struct LevelGroup {
+    uint32_t nodes;   // offset of its heap nodes in level_slot / level_index (16 bytes a node)
+    uint32_t leaves;  // offset of its leaves in level_leaf and level_deep (2^depth a lane)
+    uint32_t depth;
+    bool deep;  // some tree goes below `depth`
+  };
   bool use_wasm_levels = false;
   size_t level_tree_count = 0;
   int level_max_depth = 0;
+  std::vector<LevelGroup> level_groups;
   std::vector<uint8_t> level_slot;
   std::vector<uint8_t> level_index;
   std::vector<float> level_leaf;
+  std::vector<uint32_t> level_deep;  // parallel to level_leaf where some group is deep
   // Returns false, leaving the layout as it was, if the model does not fit the tables.
   // Precondition: the model passes CheckModel().
   bool BuildWasmLevelTables(const Model& model);

@@ -1,6 +1,7 @@
 // Explainer: builds the layout (explainer_layout.{h,cc}) and runs each exam through the group
 // kernel (explainer_kernel.h; AVX-512 where the CPU has it, else 4 lanes) and the per-tree
-// recursion for the trees groups do not take. The math is in explainer_layout.h.
+// recursion (explainer_recursion.cc) for the trees groups do not take. The math is in
+// explainer_layout.h.
 #include "fetal/explainer.h"
 
 #include <algorithm>
@@ -15,51 +16,8 @@
 namespace fetal {
 
 using internal::ExplainerLayout;
-using internal::ShapBlockRows;
-using internal::ShapTree;
 
 namespace {
-
-// One tree's contributions by recursion, in the same numbers as the group kernel (one lane).
-// `down` holds D at `node` for every quadrature point; *failed the features some ancestor
-// disagreed on. Writes U at `node` into `up`.
-void ExplainTreeGeneric(const ShapTree& tree, int points, const float* slots, int node,
-                        const float* down, uint32_t failed, float* up, float* phi) {
-  if (tree.left[size_t(node)] < 0) {
-    for (int q = 0; q < points; ++q) up[q] = tree.value[size_t(node)];
-    return;
-  }
-  const int rows = ShapBlockRows(points);
-  const float* b = &tree.blocks[size_t(node) * size_t(rows)];
-  const int extra = 3 * points;
-  int32_t slot, bit;
-  std::memcpy(&slot, b + extra + internal::kSlot, sizeof(slot));
-  std::memcpy(&bit, b + extra + internal::kFeatureBit, sizeof(bit));
-  const bool left = slots[slot] < b[extra + internal::kThreshold];
-  const bool agree = (failed & uint32_t(bit)) == 0;
-  float factor[internal::kShapMaxPoints], down_left[internal::kShapMaxPoints],
-      down_right[internal::kShapMaxPoints], up_left[internal::kShapMaxPoints],
-      up_right[internal::kShapMaxPoints];
-  for (int q = 0; q < points; ++q) {
-    factor[q] = agree ? (left ? b[points + q] : b[q]) : b[extra + internal::kZ];
-    down_left[q] = down[q] * factor[q];
-    down_right[q] = down[q] - down_left[q];
-  }
-  ExplainTreeGeneric(tree, points, slots, tree.left[size_t(node)], down_left,
-                     failed | (left ? 0u : uint32_t(bit)), up_left, phi);
-  ExplainTreeGeneric(tree, points, slots, tree.right[size_t(node)], down_right,
-                     failed | (left ? uint32_t(bit) : 0u), up_right, phi);
-  float sum = 0;
-  for (int q = 0; q < points; ++q) {
-    const float diff = up_left[q] - up_right[q];
-    up[q] = up_right[q] + factor[q] * diff;
-    sum = sum + down[q] * diff * b[2 * points + q];
-  }
-  if (agree) {
-    const float beta = b[extra + (left ? internal::kBetaLeft : internal::kBetaRight)];
-    phi[__builtin_ctz(uint32_t(bit))] += sum * beta;
-  }
-}
 
 #ifdef FETAL_HAVE_AVX512
 bool UseAvx512() {
@@ -79,34 +37,6 @@ void ExplainGroupsPortable(const ExplainerLayout& layout, const float* slots, fl
 }
 
 }  // namespace internal
-
-Status CheckExplainable(const Model& model, int* max_depth) {
-  Status s = CheckModel(model);
-  if (!s.ok()) return s;
-  *max_depth = 0;
-  for (size_t t = 0; t < model.trees.size(); ++t) {
-    const int depth = TreeDepth(model.trees[t]);
-    if (depth > kMaxExplainDepth) {
-      return Status::Unsupported("tree " + std::to_string(t) + " has depth " +
-                                 std::to_string(depth) + "; explanations support depth up to " +
-                                 std::to_string(kMaxExplainDepth));
-    }
-    *max_depth = std::max(*max_depth, depth);
-  }
-  return Status::Ok();
-}
-
-namespace {
-float ExpectedValueBelow(const Tree& tree, int node) {
-  if (tree.is_leaf(node)) return tree.value[size_t(node)];
-  const int l = tree.left[size_t(node)], r = tree.right[size_t(node)];
-  float result = ExpectedValueBelow(tree, l) * tree.cover[size_t(l)];
-  result += ExpectedValueBelow(tree, r) * tree.cover[size_t(r)];
-  return result / tree.cover[size_t(node)];
-}
-}  // namespace
-
-float TreeExpectedValue(const Tree& tree) { return ExpectedValueBelow(tree, 0); }
 
 Explainer::~Explainer() = default;
 
@@ -143,10 +73,11 @@ void Explainer::Explain(const float* features, float* contributions) const {
   internal::ExplainGroupsPortable(layout, slots, contributions);
 #endif
   float down[internal::kShapMaxPoints], up[internal::kShapMaxPoints];
-  for (const ShapTree& tree : layout.trees) {
+  const std::vector<uint32_t>& roots = layout.trees.roots;
+  for (size_t k = 0; k < roots.size(); k += 2) {
     for (int q = 0; q < layout.points; ++q) down[q] = layout.weight[size_t(q)];
-    ExplainTreeGeneric(tree, layout.points, slots, 0, down, 0, up,
-                       contributions + tree.target_class * kContributionsPerClass);
+    internal::ExplainTreeRecursively(layout.trees, layout.points, slots, int(roots[k]), down, 0, up,
+                                     contributions + roots[k + 1] * kContributionsPerClass);
   }
 }
 

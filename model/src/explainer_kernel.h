@@ -86,7 +86,7 @@ FETAL_SHAP_INLINE void ExplainGroup(const ExplainerLayout& layout, const ShapGro
   const int internal = g.internal, splits = g.splits;
   const ShapGroups& groups = layout.groups;
   const float* const first = groups.blocks.data() + size_t(g.first_split) * kStride;
-  const uint8_t* const child = groups.child.data() + 2 * size_t(g.first_split);
+  const uint32_t* const child = groups.child.data() + g.first_split;
 
   const float* b = first;
   for (int e = 0; e < splits; ++e, b += kStride) {
@@ -117,8 +117,8 @@ FETAL_SHAP_INLINE void ExplainGroup(const ExplainerLayout& layout, const ShapGro
   b = first;
   for (int e = 0; e < internal; ++e, b += kStride) {
     Entry& n = entries[e];
-    Entry& l = entries[child[2 * e]];
-    Entry& r = entries[child[2 * e + 1]];
+    Entry& l = entries[child[e] & 0xff];
+    Entry& r = entries[child[e] >> 8];
     const M bit = LoadLanes<M>(b + (kExtra + kFeatureBit) * W);
     const M ok = (n.failed & bit) == 0;
     n.agree = ok;
@@ -150,8 +150,8 @@ FETAL_SHAP_INLINE void ExplainGroup(const ExplainerLayout& layout, const ShapGro
   for (int e = internal - 1; e >= 0; --e) {
     b -= kStride;
     Entry& n = entries[e];
-    const Entry& l = entries[child[2 * e]];
-    const Entry& r = entries[child[2 * e + 1]];
+    const Entry& l = entries[child[e] & 0xff];
+    const Entry& r = entries[child[e] >> 8];
     V sum = V{};
     for (int q = 0; q < Q; ++q) {
       const V diff = l.up[q] - r.up[q];
@@ -170,19 +170,19 @@ FETAL_SHAP_INLINE void ExplainGroupsWith(const ExplainerLayout& layout, const Go
   float out[kShapGroupNodes * W];
   for (const ShapGroup& g : groups.groups) {
     ExplainGroup<W, Q>(layout, g, go_left, out);
-    const uint16_t* from = groups.scatter_from.data() + g.first_scatter;
-    const uint8_t* to = groups.scatter_to.data() + g.first_scatter;
-    for (int s = 0; s < g.scatters; ++s) contributions[to[s]] += out[from[s]];
+    const uint32_t* scatter = groups.scatter.data() + g.first_scatter;
+    for (int s = 0; s < g.scatters; ++s) {
+      contributions[scatter[s] >> 16] += out[scatter[s] & 0xffff];
+    }
   }
 }
 
 template <int W, typename GoLeft>
 FETAL_SHAP_INLINE void ExplainGroups(const ExplainerLayout& layout, const GoLeft& go_left,
                                      float* contributions) {
-  if (layout.points == kShapGroupPoints) {
+  // Models deeper than the groups serve have no groups (every tree takes the recursion).
+  if (!layout.groups.groups.empty()) {
     ExplainGroupsWith<W, kShapGroupPoints>(layout, go_left, contributions);
-  } else {
-    ExplainGroupsWith<W, kShapGroupPoints - 1>(layout, go_left, contributions);
   }
 }
 

@@ -1,10 +1,11 @@
 // Building the explainer's layout from a model (see explainer_layout.h): the quadrature, each
 // split's numbers, the sorted groups of trees and the per-tree form of the trees groups do not
-// take.
+// take; and what explanations require of a model (CheckExplainable, TreeExpectedValue).
 #include "explainer_layout.h"
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -133,27 +134,27 @@ size_t EntryCount(const std::vector<uint32_t>& splits) {
   return splits.size() + leaves;
 }
 
-// Sorts ascending (Shell sort: a few lines of code, fast enough for thousands of trees).
+// Sorts keys[0, n) ascending (Shell sort: a few lines of code, fast enough for thousands of
+// trees).
 template <typename T>
-void SortKeys(std::vector<T>* keys) {
-  const size_t n = keys->size();
+void SortKeys(T* keys, size_t n) {
   for (size_t gap = n / 2; gap > 0; gap = gap == 2 ? 1 : gap * 5 / 11) {
     for (size_t i = gap; i < n; ++i) {
-      const T k = (*keys)[i];
+      const T k = keys[i];
       size_t j = i;
-      for (; j >= gap && (*keys)[j - gap] > k; j -= gap) (*keys)[j] = (*keys)[j - gap];
-      (*keys)[j] = k;
+      for (; j >= gap && keys[j - gap] > k; j -= gap) keys[j] = keys[j - gap];
+      keys[j] = k;
     }
   }
 }
 
-void AddGroup(const Model& model, const std::vector<size_t>& members,
+void AddGroup(const Model& model, const std::vector<uint32_t>& members,
               const std::vector<uint32_t>& positions, int points, const double* t,
               ShapGroups* out) {
   const int lanes = out->lanes;
   // Entry order (explainer_layout.h): internal splits, bottom splits, leaves; heap order in each.
   std::vector<uint32_t> sorted = positions, splits, bottom, leaves;
-  SortKeys(&sorted);
+  SortKeys(sorted.data(), sorted.size());
   for (uint32_t p : sorted) {
     const bool internal = IsInternal(sorted, p);
     (internal ? splits : bottom).push_back(p);
@@ -162,7 +163,7 @@ void AddGroup(const Model& model, const std::vector<size_t>& members,
     }
   }
   const size_t internal_count = splits.size();
-  splits.insert(splits.end(), bottom.begin(), bottom.end());
+  for (uint32_t p : bottom) splits.push_back(p);
   auto entry = [&](uint32_t p) {
     const size_t s = size_t(std::find(splits.begin(), splits.end(), p) - splits.begin());
     if (s < splits.size()) return uint8_t(s);
@@ -176,9 +177,9 @@ void AddGroup(const Model& model, const std::vector<size_t>& members,
   };
 
   ShapGroup g;
-  g.first_split = uint32_t(out->child.size() / 2);
+  g.first_split = uint32_t(out->child.size());
   g.first_leaf = uint32_t(out->leaf.size() / size_t(lanes));
-  g.first_scatter = uint32_t(out->scatter_from.size());
+  g.first_scatter = uint32_t(out->scatter.size());
   g.internal = uint16_t(internal_count);
   g.splits = uint16_t(splits.size());
   g.leaves = uint16_t(leaves.size());
@@ -186,8 +187,7 @@ void AddGroup(const Model& model, const std::vector<size_t>& members,
   const size_t block0 = out->blocks.size();
   out->blocks.resize(block0 + splits.size() * block_floats, 0.0f);
   for (uint32_t p : splits) {
-    out->child.push_back(entry(2 * p + 1));
-    out->child.push_back(entry(2 * p + 2));
+    out->child.push_back(uint32_t(entry(2 * p + 1)) | uint32_t(entry(2 * p + 2)) << 8);
   }
   std::vector<double> z, Z;
   for (int lane = 0; lane < lanes; ++lane) {
@@ -220,45 +220,44 @@ void AddGroup(const Model& model, const std::vector<size_t>& members,
     for (uint32_t p : sorted) {
       const int node = NodeAtOrLeafAbove(tree, p);
       if (tree.is_leaf(node)) continue;
-      out->scatter_from.push_back(uint16_t(size_t(entry(p)) * size_t(lanes) + size_t(lane)));
-      out->scatter_to.push_back(
-          uint8_t(tree.target_class * kContributionsPerClass + tree.feature[size_t(node)]));
+      const uint32_t to =
+          uint32_t(tree.target_class * kContributionsPerClass + tree.feature[size_t(node)]);
+      out->scatter.push_back((uint32_t(entry(p)) * uint32_t(lanes) + uint32_t(lane)) | to << 16);
     }
   }
-  g.scatters = uint16_t(out->scatter_from.size() - g.first_scatter);
+  g.scatters = uint16_t(out->scatter.size() - g.first_scatter);
   out->groups.push_back(g);
 }
 
-ShapTree BuildShapTree(const Tree& tree, int points, const double* t) {
-  ShapTree s;
-  s.target_class = tree.target_class;
-  s.left = tree.left;
-  s.right = tree.right;
-  s.value = tree.value;
+// A tree the groups do not take, appended to `out` (node indices shifted to `out`'s).
+void AddShapTree(const Tree& tree, int points, const double* t, ShapTrees* out) {
+  const int32_t first = int32_t(out->left.size());
+  out->roots.push_back(uint32_t(first));
+  out->roots.push_back(uint32_t(tree.target_class));
   const size_t rows = size_t(ShapBlockRows(points));
-  s.blocks.assign(tree.size() * rows, 0.0f);
   std::vector<double> z, Z;
   TreeRatios(tree, &z, &Z);
+  out->blocks.resize(out->blocks.size() + tree.size() * rows, 0.0f);
   for (size_t n = 0; n < tree.size(); ++n) {
-    if (tree.is_leaf(n)) continue;
+    const bool leaf = tree.is_leaf(n);
+    out->left.push_back(leaf ? -1 : first + tree.left[n]);
+    out->right.push_back(leaf ? -1 : first + tree.right[n]);
+    out->value.push_back(tree.value[n]);
+    if (leaf) continue;
     WriteSplit(z[n], Z[n], SlotOf(tree, int(n)), tree.value[n], tree.feature[n], points, t,
-               &s.blocks[n * rows], 1, 0);
+               &out->blocks[(size_t(first) + n) * rows], 1, 0);
   }
-  return s;
 }
 
 }  // namespace
 
 void GaussLegendre01(int points, double* nodes, double* weights) {
-  // The roots of P_n interlace with those of P_{n-1}: each lies alone in one interval between
-  // them (and -1, 1), so bisection finds it.
-  std::vector<double> roots;
+  // The roots of P_k interlace with those of P_{k-1}: each lies alone in one interval between
+  // them (and -1, 1), so bisection finds it. bounds = -1, the roots so far, 1.
+  double bounds[kShapMaxPoints + 2] = {-1.0, 1.0};
   for (int k = 1; k <= points; ++k) {
-    std::vector<double> bounds = {-1.0};
-    bounds.insert(bounds.end(), roots.begin(), roots.end());
-    bounds.push_back(1.0);
-    std::vector<double> next;
-    for (size_t i = 0; i + 1 < bounds.size(); ++i) {
+    double next[kShapMaxPoints];
+    for (int i = 0; i < k; ++i) {
       double lo = bounds[i], hi = bounds[i + 1], p, p1;
       Legendre(k, lo, &p, &p1);
       const bool lo_negative = p < 0;
@@ -268,12 +267,13 @@ void GaussLegendre01(int points, double* nodes, double* weights) {
         Legendre(k, mid, &p, &p1);
         ((p < 0) == lo_negative ? lo : hi) = mid;
       }
-      next.push_back(0.5 * (lo + hi));
+      next[i] = 0.5 * (lo + hi);
     }
-    roots = next;
+    for (int i = 0; i < k; ++i) bounds[i + 1] = next[i];
+    bounds[k + 1] = 1.0;
   }
   for (int i = 0; i < points; ++i) {
-    const double x = roots[size_t(i)];
+    const double x = bounds[i + 1];
     double p, p1;
     Legendre(points, x, &p, &p1);
     const double derivative = points * (x * p - p1) / (x * x - 1);
@@ -283,19 +283,17 @@ void GaussLegendre01(int points, double* nodes, double* weights) {
 }
 
 size_t ExplainerLayout::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + groups.groups.size() * sizeof(ShapGroup) + groups.child.size() +
-                 (groups.blocks.size() + groups.leaf.size()) * sizeof(float) +
-                 groups.scatter_from.size() * sizeof(uint16_t) + groups.scatter_to.size();
-  for (const ShapTree& t : trees) {
-    bytes += sizeof(t) + (t.left.size() + t.right.size()) * sizeof(int32_t) +
-             (t.value.size() + t.blocks.size()) * sizeof(float);
-  }
-  return bytes;
+  return sizeof(*this) + groups.groups.size() * sizeof(ShapGroup) +
+         (groups.blocks.size() + groups.leaf.size() + trees.value.size() + trees.blocks.size()) *
+             sizeof(float) +
+         (groups.child.size() + groups.scatter.size() + trees.roots.size() + trees.left.size() +
+          trees.right.size()) *
+             sizeof(uint32_t);
 }
 
 void BuildExplainerLayout(const Model& model, int max_depth, int lanes, ExplainerLayout* out) {
-  // ceil(depth / 2) points are exact; fewer than kShapGroupPoints - 1 would need another kernel.
-  out->points = std::max(kShapGroupPoints - 1, (max_depth + 1) / 2);
+  // ceil(depth / 2) points are exact; fewer than kShapGroupPoints would need another kernel.
+  out->points = std::max(kShapGroupPoints, (max_depth + 1) / 2);
   double t[kShapMaxPoints], w[kShapMaxPoints];
   GaussLegendre01(out->points, t, w);
   for (int q = 0; q < out->points; ++q) out->weight[size_t(q)] = float(w[q]);
@@ -303,33 +301,33 @@ void BuildExplainerLayout(const Model& model, int max_depth, int lanes, Explaine
   // then the base score, in float.
   out->bias.fill(0.0f);
   for (const Tree& tree : model.trees) {
-    out->bias[size_t(tree.target_class)] += TreeExpectedValue(tree);
+    out->bias[size_t(tree.target_class)] += fetal::TreeExpectedValue(tree);
   }
   for (int c = 0; c < kNumClasses; ++c) out->bias[size_t(c)] += model.base_score[size_t(c)];
 
   // Trees of similar shape share groups, so fewer entries are pass-throughs: sorted by which of
   // the top 31 heap positions they split at, the root's first.
-  std::vector<uint64_t> keys;
+  std::vector<uint64_t> keys(model.trees.size());
+  size_t grouped = 0;
   std::vector<uint32_t> positions;
   for (size_t k = 0; k < model.trees.size(); ++k) {
     const Tree& tree = model.trees[k];
     if (out->points > kShapGroupPoints || TreeDepth(tree) > kShapGroupMaxDepth ||
         tree.size() > size_t(kShapGroupNodes)) {
-      out->trees.push_back(BuildShapTree(tree, out->points, t));
+      AddShapTree(tree, out->points, t, &out->trees);
       continue;
     }
     positions.clear();
     SplitPositions(tree, 0, 0, &positions);
     uint64_t shape = 0;
     for (uint32_t p : positions) shape |= p < 31 ? uint64_t(1) << (62 - p) : 0;
-    keys.push_back(shape | k);
+    keys[grouped++] = shape | k;
   }
-  SortKeys(&keys);
+  SortKeys(keys.data(), grouped);
   out->groups.lanes = lanes;
-  std::vector<size_t> members;
-  std::vector<uint32_t> united, candidate;
-  for (uint64_t key : keys) {
-    const size_t k = size_t(key & 0xffffffffu);
+  std::vector<uint32_t> members, united, candidate;
+  for (size_t i = 0; i < grouped; ++i) {
+    const uint32_t k = uint32_t(keys[i]);
     positions.clear();
     SplitPositions(model.trees[k], 0, 0, &positions);
     candidate = united;
@@ -349,4 +347,34 @@ void BuildExplainerLayout(const Model& model, int max_depth, int lanes, Explaine
 }
 
 }  // namespace internal
+
+Status CheckExplainable(const Model& model, int* max_depth) {
+  Status s = CheckModel(model);
+  if (!s.ok()) return s;
+  *max_depth = 0;
+  for (size_t t = 0; t < model.trees.size(); ++t) {
+    const int depth = TreeDepth(model.trees[t]);
+    if (depth > kMaxExplainDepth) {
+      return Status::Unsupported("tree " + std::to_string(t) + " has depth " +
+                                 std::to_string(depth) + "; explanations support depth up to " +
+                                 std::to_string(kMaxExplainDepth));
+    }
+    *max_depth = std::max(*max_depth, depth);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+float ExpectedValueBelow(const Tree& tree, int node) {
+  if (tree.is_leaf(node)) return tree.value[size_t(node)];
+  const int l = tree.left[size_t(node)], r = tree.right[size_t(node)];
+  float result = ExpectedValueBelow(tree, l) * tree.cover[size_t(l)];
+  result += ExpectedValueBelow(tree, r) * tree.cover[size_t(r)];
+  return result / tree.cover[size_t(node)];
+}
+}  // namespace
+
+float TreeExpectedValue(const Tree& tree) { return ExpectedValueBelow(tree, 0); }
+
 }  // namespace fetal

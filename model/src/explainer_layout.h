@@ -44,9 +44,10 @@ namespace fetal {
 namespace internal {
 
 constexpr int kShapMaxPoints = (kMaxExplainDepth + 1) / 2;
-// Groups serve models at most 8 deep, with 3 quadrature points (exact to degree 5: depth <= 6)
-// or 4 (depth 7 and 8): two kernel instances, and no loop over a run-time number of points.
-constexpr int kShapGroupPoints = 4;
+// Groups serve models at most 6 deep, with 3 quadrature points (exact to degree 5): one kernel
+// instance, and no loop over a run-time number of points. (A second instance for 4 points,
+// depth 7 and 8, would cost the WebAssembly module about 1 KB gzipped.)
+constexpr int kShapGroupPoints = 3;
 constexpr int kShapGroupNodes = 64;  // entries (split + leaf) per group
 constexpr int kShapGroupMaxDepth = 16;
 constexpr int kShapPortableLanes = 4;
@@ -82,7 +83,7 @@ constexpr int ShapBlockRows(int points) { return 3 * points + kShapExtraRows; }
 // A group's entries are numbered: internal split entries (a split entry below them in some lane)
 // in heap order, then bottom split entries in heap order, then leaf entries.
 struct ShapGroup {
-  uint32_t first_split;    // its first split entry, in ShapGroups::child / blocks
+  uint32_t first_split;    // its first split entry, in ShapGroups::child and blocks
   uint32_t first_leaf;     // its first leaf entry, in ShapGroups::leaf
   uint32_t first_scatter;  // its first scatter entry
   uint16_t internal = 0, splits = 0, leaves = 0, scatters = 0;
@@ -91,23 +92,23 @@ struct ShapGroup {
 struct ShapGroups {
   int lanes = 0;
   std::vector<ShapGroup> groups;
-  // Per split entry: its left and right child as an entry index within the group (a split
-  // entry if < splits, else leaf entry index - splits).
-  std::vector<uint8_t> child;
+  // Per split entry: its left (low byte) and right child as entry indices within the group (a
+  // split entry if < splits, else leaf entry index - splits).
+  std::vector<uint32_t> child;
   std::vector<float> blocks;  // per split entry: ShapBlockRows(points) x lanes
   std::vector<float> leaf;    // per leaf entry: `lanes` leaf values
   // Where each real split's contribution goes, tree by tree in sorted order, each tree's splits
-  // in heap order: from entry * lanes + lane (within its group) to class * 22 + feature.
-  std::vector<uint16_t> scatter_from;
-  std::vector<uint8_t> scatter_to;
+  // in heap order: from entry * lanes + lane (within its group, low 16 bits) to class * 22 +
+  // feature (high 16 bits).
+  std::vector<uint32_t> scatter;
 };
 
-// A tree the groups do not take, in its own node numbering, with the same per-split numbers
-// (one lane).
-struct ShapTree {
-  int32_t target_class = 0;
-  std::vector<int32_t> left, right;  // -1 at a leaf
-  std::vector<float> value;          // leaf value (splits: unused)
+// The trees the groups do not take, one after another, with the same per-split numbers (one
+// lane).
+struct ShapTrees {
+  std::vector<uint32_t> roots;       // per tree: its root node, then its class
+  std::vector<int32_t> left, right;  // per node: its children; -1 at a leaf
+  std::vector<float> value;          // per node: leaf value (splits: unused)
   std::vector<float> blocks;         // per node: ShapBlockRows(points) floats (splits only)
 };
 
@@ -116,7 +117,7 @@ struct ExplainerLayout {
   std::array<float, kShapMaxPoints> weight{};
   std::array<float, kNumClasses> bias{};  // base score + the trees' expected values
   ShapGroups groups;
-  std::vector<ShapTree> trees;  // the trees not in groups
+  ShapTrees trees;  // the trees not in groups
   size_t MemoryBytes() const;
 };
 
@@ -126,6 +127,12 @@ void BuildExplainerLayout(const Model& model, int max_depth, int lanes, Explaine
 // Gauss-Legendre nodes and weights on [0, 1], in double, with IEEE arithmetic only (the same
 // bits natively and in WebAssembly). 1 <= points <= kShapMaxPoints.
 void GaussLegendre01(int points, double* nodes, double* weights);
+
+// One tree's contributions by recursion (explainer_recursion.cc), added into phi (its class's
+// row): `down` holds D at `node` for every quadrature point, `failed` the bits of the features
+// some ancestor disagreed on; U at `node` goes to `up`.
+void ExplainTreeRecursively(const ShapTrees& trees, int points, const float* slots, int node,
+                            const float* down, uint32_t failed, float* up, float* phi);
 
 // The kernels: contributions of every group into `out` (kNumClasses * kContributionsPerClass,
 // accumulated) for one expanded exam (kSlots floats).
