@@ -30,8 +30,7 @@ void EvaluatorLayout::AddCompleteTree(const Tree& tree, int depth) {
     stack.pop_back();
     if (!tree.is_leaf(it.node)) {
       block[it.pos] = tree.value[it.node];
-      slots[it.pos] =
-          uint8_t(tree.feature[it.node] + (tree.default_left[it.node] ? kNumFeatures : 0));
+      slots[it.pos] = uint8_t(SplitSlot(tree, it.node));
       is_split[compiled.slots + it.pos] = 1;
       stack.push_back({tree.left[it.node], 2 * it.pos + 1, it.d + 1});
       stack.push_back({tree.right[it.node], 2 * it.pos + 2, it.d + 1});
@@ -69,7 +68,7 @@ uint32_t EvaluatorLayout::AddWalkedNodes(const Tree& tree, int root) {
     if (!tree.is_leaf(node)) {
       w.left = next;
       next += 2;
-      w.slot = tree.feature[node] + (tree.default_left[node] ? kNumFeatures : 0);
+      w.slot = SplitSlot(tree, node);
     }
     nodes.push_back(w);
   }
@@ -210,6 +209,96 @@ void EvaluatorLayout::BuildRankTables() {
   use_ranks = true;
 }
 
+#ifndef __wasm_simd128__
+namespace {
+
+// Numbers the leaves below `node` left to right from *next; lo[n] / hi[n] of every split n: its
+// left subtree's leaves are lo[n] .. hi[n] - 1.
+void NumberLeaves(const Tree& tree, int node, int32_t* next, std::vector<int32_t>* leaf_index,
+                  std::vector<int32_t>* lo, std::vector<int32_t>* hi) {
+  if (tree.is_leaf(node)) {
+    (*leaf_index)[size_t(node)] = (*next)++;
+    return;
+  }
+  (*lo)[size_t(node)] = *next;
+  NumberLeaves(tree, tree.left[size_t(node)], next, leaf_index, lo, hi);
+  (*hi)[size_t(node)] = *next;
+  NumberLeaves(tree, tree.right[size_t(node)], next, leaf_index, lo, hi);
+}
+
+}  // namespace
+
+bool EvaluatorLayout::BuildDeepTables(const Model& model) {
+  for (const Tree& tree : model.trees) {
+    if (TreeDepth(tree) > kMaxDeepDepth) return false;
+  }
+  for (const Tree& tree : model.trees) {
+    const size_t n = tree.size();
+    std::vector<int32_t> leaf_index(n, -1), lo(n, 0), hi(n, 0), split_index(n, -1);
+    int32_t leaves = 0;
+    NumberLeaves(tree, 0, &leaves, &leaf_index, &lo, &hi);
+    // Splits breadth-first.
+    std::vector<int> order = {0}, splits;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int node = order[i];
+      if (tree.is_leaf(node)) continue;
+      split_index[size_t(node)] = int32_t(splits.size());
+      splits.push_back(node);
+      order.push_back(tree.left[size_t(node)]);
+      order.push_back(tree.right[size_t(node)]);
+    }
+    DeepTree d;
+    d.splits = uint32_t(deep_split.size());
+    d.split_count = uint32_t(splits.size());
+    d.links = uint32_t(deep_child.size());
+    d.entries = uint32_t(deep_entry_column.size());
+    d.leaves = uint32_t(deep_leaf.size());
+    d.words = int16_t((leaves + 63) / 64);
+    d.target_class = int16_t(tree.target_class);
+    d.depth = TreeDepth(tree);
+    // Node numbers: splits first, then leaves (their left-to-right index after the splits).
+    auto number = [&](int node) {
+      return uint16_t(tree.is_leaf(node) ? int32_t(splits.size()) + leaf_index[size_t(node)]
+                                         : split_index[size_t(node)]);
+    };
+    for (int node : splits) {
+      deep_split.push_back(tree.feature[size_t(node)] |
+                           (tree.default_left[size_t(node)] ? kSimdDefaultLeftBit : 0));
+      deep_threshold.push_back(tree.value[size_t(node)]);
+      deep_child.push_back(number(tree.left[size_t(node)]));
+      deep_child.push_back(number(tree.right[size_t(node)]));
+      const int32_t first = lo[size_t(node)], last = hi[size_t(node)];  // [first, last)
+      for (int32_t word = first / 64; word * 64 < last; ++word) {
+        uint64_t left = 0;
+        for (int32_t j = std::max(first, word * 64); j < std::min(last, word * 64 + 64); ++j) {
+          left |= uint64_t(1) << (j - word * 64);
+        }
+        deep_entry_column.push_back(uint32_t(SplitSlot(tree, node)) * uint32_t(kBlockRows));
+        deep_entry_threshold.push_back(tree.value[size_t(node)]);
+        deep_entry_word.push_back(uint32_t(word));
+        deep_entry_keep.push_back(~left);
+      }
+    }
+    deep_leaf.resize(d.leaves + size_t(leaves), 0.0f);
+    for (int32_t leaf = 0; leaf < leaves; ++leaf) {
+      const uint16_t self = uint16_t(splits.size() + size_t(leaf));
+      deep_child.push_back(self);
+      deep_child.push_back(self);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (leaf_index[i] >= 0) deep_leaf[d.leaves + size_t(leaf_index[i])] = tree.value[i];
+    }
+    // Padding splits (to a multiple of 16) are compared, but no walk reads their bits.
+    const size_t padded = (deep_split.size() + 15) / 16 * 16;
+    deep_split.resize(padded, 0);
+    deep_threshold.resize(padded, 0.0f);
+    d.entry_count = uint32_t(deep_entry_column.size() - d.entries);
+    deep_trees.push_back(d);
+  }
+  return true;
+}
+#endif
+
 #ifdef __wasm_simd128__
 namespace {
 
@@ -267,8 +356,7 @@ __attribute__((noinline)) void SetLevelLane(EvaluatorLayout* layout, const Tree&
     }
     const int feature = tree.feature[size_t(it.node)];
     const std::vector<float>& thresholds = table[feature];
-    slot[kLevelLanes * it.heap] =
-        uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
+    slot[kLevelLanes * it.heap] = uint8_t(SplitSlot(tree, it.node));
     index[kLevelLanes * it.heap] =
         uint8_t(std::lower_bound(thresholds.begin(), thresholds.end(), value) - thresholds.begin());
     stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};

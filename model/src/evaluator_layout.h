@@ -56,6 +56,7 @@ constexpr int kMinPackedDepth = 4;
 constexpr int kMaxPackedDepth = 6;  // 127 nodes = 1 KB per tree
 
 constexpr int kMaxSimdDepth = 6;  // 64-entry AVX-512 tables: four registers
+constexpr int kMaxDeepDepth = 8;  // AVX-512 deep tables: at most 256 leaves a tree
 constexpr int kSimdDefaultLeftBit = 32;
 
 // WebAssembly level tables: 16 trees per group, each laid out as a heap of its group's depth,
@@ -68,6 +69,11 @@ constexpr int kMaxLevelTreeDepth = 8;
 constexpr size_t kLevelNodes = 31;  // heap nodes of a depth-5 tree
 constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;  // trees per group
+
+// The expanded-row slot a split reads: its feature, + kNumFeatures if missing values go left.
+inline int SplitSlot(const Tree& tree, int node) {
+  return tree.feature[size_t(node)] + (tree.default_left[size_t(node)] ? kNumFeatures : 0);
+}
 
 // x into the expanded row (see the top of this file).
 inline void ExpandRow(const float* x, float* slots) {
@@ -152,6 +158,38 @@ struct EvaluatorLayout {
   bool round_robin = false;  // tree k adds to class k % 3
   void BuildSimdTables();
 
+  // ---- AVX-512 deep tables (evaluator_layout.cc; used by kernels_avx512.cc) ----
+  // Models 7 or 8 deep (kMaxDeepDepth), past the vector tables' heap layouts. Per tree: its real
+  // splits in breadth-first order (padded to 16, compared 16 at a time); its nodes numbered
+  // splits first (breadth-first), then leaves left to right, with each node's children for the
+  // walk (a leaf is its own two children, so every walk takes the tree's depth in steps, a
+  // branch-free body); at most 256 leaves, so a QuickScorer set is at most four 64-bit words;
+  // and per split and word its left subtree's leaves touch, a batch entry (column, threshold,
+  // word, the bits to keep).
+  struct DeepTree {
+    uint32_t splits;  // offset into deep_split / deep_threshold
+    uint32_t split_count;
+    uint32_t links;    // offset into deep_child (2 per node)
+    uint32_t entries;  // offset into the deep_entry_* arrays
+    uint32_t entry_count;
+    uint32_t leaves;  // offset into deep_leaf
+    int16_t words;    // 64-bit words of its leaf set
+    int16_t target_class;
+    int32_t depth;
+  };
+  bool use_avx512_deep = false;
+  std::vector<DeepTree> deep_trees;
+  std::vector<int32_t> deep_split;  // feature | default_left << 5 (kSimdDefaultLeftBit)
+  std::vector<float> deep_threshold;
+  std::vector<uint16_t> deep_child;         // per node: left, right (node numbers within the tree)
+  std::vector<uint32_t> deep_entry_column;  // slot * kBlockRows
+  std::vector<float> deep_entry_threshold;
+  std::vector<uint32_t> deep_entry_word;
+  std::vector<uint64_t> deep_entry_keep;  // ~(the left subtree's leaves in the word)
+  std::vector<float> deep_leaf;
+  // False, leaving the layout as it was, for a model deeper than kMaxDeepDepth.
+  bool BuildDeepTables(const Model& model);
+
   // Each feature's distinct thresholds ascending (the AVX-512 rank tables and the wasm level
   // tables): x >= threshold exactly when rank(x) = #{thresholds <= x} > index(threshold).
   std::vector<float> rank_table;
@@ -233,6 +271,10 @@ void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* 
 // kBlockRows * kSlots floats.
 void Avx512BlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
                         float* scratch, float* margins);
+// The same two with the deep tables (layout.use_avx512_deep).
+void Avx512DeepMargins(const EvaluatorLayout& layout, const float* features, float* margins);
+void Avx512DeepBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                            float* scratch, float* margins);
 #endif
 
 #ifdef __wasm_simd128__

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "evaluator_layout.h"
+
 namespace fetal {
 namespace internal {
 namespace {
@@ -90,10 +92,6 @@ void TreeRatios(const Tree& tree, std::vector<double>* z, std::vector<double>* Z
   double product[kNumFeatures];
   for (double& p : product) p = 1;
   ComputeRatios(tree, 0, product, z->data(), Z->data());
-}
-
-int SlotOf(const Tree& tree, int node) {
-  return tree.feature[size_t(node)] + (tree.default_left[size_t(node)] ? kNumFeatures : 0);
 }
 
 // The node at heap position p (root 0, children 2p+1 and 2p+2), or the leaf above it on p's
@@ -199,8 +197,9 @@ void AddGroup(const Model& model, const std::vector<uint32_t>& members,
       if (tree == nullptr || tree->is_leaf(node)) {
         WritePassThrough(points, block, lanes, lane);
       } else {
-        WriteSplit(z[size_t(node)], Z[size_t(node)], SlotOf(*tree, node), tree->value[size_t(node)],
-                   tree->feature[size_t(node)], points, t, block, lanes, lane);
+        WriteSplit(z[size_t(node)], Z[size_t(node)], SplitSlot(*tree, node),
+                   tree->value[size_t(node)], tree->feature[size_t(node)], points, t, block, lanes,
+                   lane);
       }
       if (e >= internal_count) {
         const float right = leaf_value(lane, 2 * splits[e] + 2);
@@ -244,7 +243,7 @@ void AddShapTree(const Tree& tree, int points, const double* t, ShapTrees* out) 
     out->right.push_back(leaf ? -1 : first + tree.right[n]);
     out->value.push_back(tree.value[n]);
     if (leaf) continue;
-    WriteSplit(z[n], Z[n], SlotOf(tree, int(n)), tree.value[n], tree.feature[n], points, t,
+    WriteSplit(z[n], Z[n], SplitSlot(tree, int(n)), tree.value[n], tree.feature[n], points, t,
                &out->blocks[(size_t(first) + n) * rows], 1, 0);
   }
 }
