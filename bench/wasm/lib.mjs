@@ -105,6 +105,12 @@ export function printReport(host, report) {
     row(`predict() single exam, p99`, us(w.predict.p99Us), us(n.predictP99Ns / 1000), ratio(w.predict.p99Us, n.predictP99Ns / 1000));
     row(`classify() full (explain+OOD+FIGO), median`, us(w.classify.medianUs), us(n.classifyMedianNs / 1000), ratio(w.classify.medianUs, n.classifyMedianNs / 1000));
     row(`classify() full, p99`, us(w.classify.p99Us), us(n.classifyP99Ns / 1000), ratio(w.classify.p99Us, n.classifyP99Ns / 1000));
+    if (w.explain) {
+      row(`explainBatch(${w.explain.rows} rows), ms`, `${w.explain.ms.toFixed(1)} ms`, `${n.explainAllRowsMs.toFixed(1)} ms`, ratio(w.explain.ms, n.explainAllRowsMs));
+      row(`  explanation per exam`, us(w.explain.usPerExam), us((n.explainAllRowsMs * 1000) / n.explainAllRows), ratio(w.explain.usPerExam, (n.explainAllRowsMs * 1000) / n.explainAllRows));
+    }
+    row(`  native: fast explainer / previous one (reference), median`, '-', `${us(n.explainMedianNs / 1000)} / ${us(n.referenceExplainMedianNs / 1000)}`, '-');
+    row(`  explainer state (this kernel / WebAssembly's)`, '-', `${kb(n.explainerStateBytes)} / ${kb(n.scalar.explainerStateBytes)}`, '-');
     row(`classifyBatch(${w.batch.exams}) exams/s`, `${Math.round(w.batch.examsPerSecond).toLocaleString('en-US')}`, `${Math.round(n.batchExamsPerSecond).toLocaleString('en-US')}`, '-');
     row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
     if (w.batch.cpuNsPerExam) {
