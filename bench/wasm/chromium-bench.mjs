@@ -6,7 +6,9 @@
 // bytes shipped, on the default model and an imported XGBoost depth-6, 200-round model, next to
 // the native library's figures measured in the same run.
 //
-// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--cold-only | --start-only]
+// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
+//                                          [--cold-only | --start-only]
+//   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
 //   --start-only: only the start-up figures: the whole app cold and on a second visit (service
 //   worker), next to the runtime's own cold start on the default model in the same run.
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
@@ -294,14 +296,16 @@ async function coldStart(origin, model, kind) {
   };
 }
 
-const models = modelPaths();
-const server = await serve(models);
+const modelsAt = process.argv.indexOf('--models');
+const models = modelPaths().filter((m) => modelsAt < 0 || process.argv[modelsAt + 1].split(',').includes(m.name));
+const server = await serve(modelPaths());
 const origin = `http://127.0.0.1:${server.address().port}`;
 const report = { host: 'chromium', models: [], sizes: shippedBytes() };
 const startOnly = process.argv.includes('--start-only');
 try {
-  report.appColdStart = await appColdStart(origin);
-  report.appSecondVisit = await appSecondVisit(origin);
+  const withApp = startOnly || modelsAt < 0;
+  report.appColdStart = withApp ? await appColdStart(origin) : null;
+  report.appSecondVisit = withApp ? await appSecondVisit(origin) : null;
   if (process.argv.includes('--cold-only')) console.log('app', JSON.stringify(report.appColdStart));
   for (const { name, file } of startOnly ? [] : models) {
     const coldStartFigures = await coldStart(origin, name, 'context');

@@ -113,6 +113,9 @@ export function printReport(host, report) {
     row(`  explainer state (this kernel / WebAssembly's)`, '-', `${kb(n.explainerStateBytes)} / ${kb(n.scalar.explainerStateBytes)}`, '-');
     row(`classifyBatch(${w.batch.exams}) exams/s`, `${Math.round(w.batch.examsPerSecond).toLocaleString('en-US')}`, `${Math.round(n.batchExamsPerSecond).toLocaleString('en-US')}`, '-');
     row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
+    if (w.batch.shortCallExamsPerSecond) {
+      row(`  exams/s, median of calls of ${w.batch.shortCallExams}`, `${Math.round(w.batch.shortCallExamsPerSecond).toLocaleString('en-US')}`, '-', '-');
+    }
     if (w.batch.cpuNsPerExam) {
       row(`batch CPU-time ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${n.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, n.batchCpuNsPerExam));
     }
