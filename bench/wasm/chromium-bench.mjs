@@ -7,8 +7,10 @@
 // the native library's figures measured in the same run.
 //
 // Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
-//                                          [--cold-only | --start-only]
+//                                          [--previous DIST] [--cold-only | --start-only]
 //   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
+//   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
+//   fetal-core.wasm; e.g. bench/wasm/build-previous.sh main), in the same run, beside this one.
 //   --start-only: only the start-up figures: the whole app cold and on a second visit (service
 //   worker), next to the runtime's own cold start on the default model in the same run.
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
@@ -26,6 +28,8 @@ import { closeChromium, closeHttpServer, launchChromium } from '../../tests/e2e/
 import { DATASET, WASM_DIST, WEB_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const previousAt = process.argv.indexOf('--previous');
+const PREVIOUS_DIST = previousAt > 0 ? path.resolve(process.argv[previousAt + 1]) : null;
 const EXAMS = 100000;
 const COLD_RUNS = 7;
 const CHROMIUM = process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium';
@@ -65,9 +69,9 @@ const COLD_PAGE = (model) => `<!doctype html><meta charset="utf-8"><title>cold s
   window.__cold = marks;
 </script>`;
 
-const BENCH_PAGE = `<!doctype html><meta charset="utf-8"><title>bench</title>
+const BENCH_PAGE = (dist) => `<!doctype html><meta charset="utf-8"><title>bench</title>
 <script type="module">
-  import { loadFetal } from '/dist/fetal.js';
+  import { loadFetal } from '/${dist}/fetal.js';
   import { measureModel } from '/bench/measure.mjs';
   window.__bench = async (model, exams) => {
     const runtime = await loadFetal();
@@ -182,12 +186,14 @@ async function appSecondVisit(origin) {
 function serve(models) {
   const routes = new Map([
 
-    ['/bench.html', { body: BENCH_PAGE, type: MIME['.html'], isolated: true }],
+    ['/bench.html', { body: BENCH_PAGE('dist'), type: MIME['.html'], isolated: true }],
+    ['/bench-previous.html', { body: BENCH_PAGE('previous'), type: MIME['.html'], isolated: true }],
     ['/bench/measure.mjs', { file: path.join(HERE, 'measure.mjs') }],
     ['/dataset.csv', { file: DATASET }],
   ]);
   for (const name of ['fetal.js', 'fetal-core.js', 'fetal-core.wasm']) {
     routes.set(`/dist/${name}`, { file: path.join(WASM_DIST, name) });
+    if (PREVIOUS_DIST) routes.set(`/previous/${name}`, { file: path.join(PREVIOUS_DIST, name) });
   }
   for (const { name, file } of models) routes.set(`/model/${name}.fhm`, { file });
   const server = http.createServer((req, res) => {
@@ -315,13 +321,15 @@ try {
       console.log(name, 'new process', JSON.stringify(newProcessColdStart));
       continue;
     }
-    const wasm = await withBrowser(async (context) => {
+    const measure = (pagePath) => withBrowser(async (context) => {
       const page = context.pages()[0] ?? await context.newPage();
       page.on('console', (msg) => { if (msg.type() === 'error') console.error('[page]', msg.text()); });
-      await page.goto(`${origin}/bench.html`);
+      await page.goto(`${origin}${pagePath}`);
       await page.waitForFunction(() => window.__ready, null, { timeout: 30000 });
       return page.evaluate(([m, n]) => window.__bench(m, n), [name, EXAMS]);
     });
+    const wasm = await measure('/bench.html');
+    const previous = PREVIOUS_DIST ? await measure('/bench-previous.html') : null;
     report.userAgent = wasm.userAgent;
     report.crossOriginIsolated = wasm.crossOriginIsolated;
     const bytes = readFileSync(file);
@@ -332,6 +340,7 @@ try {
       coldStart: coldStartFigures,
       newProcessColdStart,
       wasm,
+      previous,
       native: nativeFigures(file, { exams: EXAMS }),
     });
     report.models.at(-1).trees = report.models.at(-1).native.trees;

@@ -126,6 +126,17 @@ export function printReport(host, report) {
       row(`native scalar kernel: batch CPU ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${sc.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, sc.batchCpuNsPerExam));
     }
     lines.push(`(single-call samples: ${w.predict.calls} predict calls in blocks of ${w.predict.blockSize}, ${w.classify.calls} classify calls in blocks of ${w.classify.blockSize})`);
+    if (m.previous) {
+      // The previous build of the runtime (--previous), same run, same host.
+      const p = m.previous;
+      const pair = (label, now, before, unit) => lines.push(`  previous build ${label}: ${before}${unit} -> this build ${now}${unit}`);
+      pair('predict() median', w.predict.medianUs.toFixed(2), p.predict.medianUs.toFixed(2), ' us');
+      pair('classify() median', w.classify.medianUs.toFixed(1), p.classify.medianUs.toFixed(1), ' us');
+      pair('classifyBatch exams/s (median of short calls)', Math.round(w.batch.shortCallExamsPerSecond).toLocaleString('en-US'),
+        Math.round(p.batch.shortCallExamsPerSecond).toLocaleString('en-US'), '');
+      pair(`classifyBatch(${w.batch.exams}) exams/s`, Math.round(w.batch.examsPerSecond).toLocaleString('en-US'),
+        Math.round(p.batch.examsPerSecond).toLocaleString('en-US'), '');
+    }
   }
   const s = report.sizes;
   lines.push('');
