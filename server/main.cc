@@ -234,20 +234,24 @@ std::string AuditKeyPath(const ServerConfig& config) {
   return config.audit_key_path.empty() ? config.data_dir + "/audit-key.pem" : config.audit_key_path;
 }
 
-// The checkpoint signing key: --audit-key, or DATA_DIR/audit-key.pem made on first start.
-bool LoadAuditKey(const ServerConfig& config, std::unique_ptr<AuditSigner>* signer,
-                  std::string* error) {
+// The checkpoint signing key: --audit-key, or DATA_DIR/audit-key.pem made on first start. A
+// server never makes a key at a path given with --audit-key (instances sharing one key must not
+// each make their own); `fetal-server audit-key --audit-key PATH` does (`create_named`).
+bool LoadAuditKey(const ServerConfig& config, bool create_named,
+                  std::unique_ptr<AuditSigner>* signer, std::string* error) {
   if (!MakeDirs(config.data_dir, error)) return false;
   const std::string path = AuditKeyPath(config);
   bool created = false;
-  if (!AuditSigner::Load(path, config.audit_key_path.empty(), signer, &created, error)) {
+  if (!AuditSigner::Load(path, create_named || config.audit_key_path.empty(), signer, &created,
+                         error)) {
     *error += " (--audit-key)";
     return false;
   }
-  if (created) {
-    std::printf(
-        "fetal-server: created the audit key %s (key id %s); it signs audit checkpoints: keep a "
-        "copy outside this machine's database backups, and give auditors its public key "
+  if (created) {  // stderr: `fetal-server audit-key` prints only the public key on stdout
+    std::fprintf(
+        stderr,
+        "fetal-server: created the audit key %s (key id %s); it signs audit checkpoints: back it "
+        "up apart from the database backups, and give auditors its public key "
         "(fetal-server audit-key)\n",
         path.c_str(), (*signer)->key_id().c_str());
   }
@@ -271,7 +275,7 @@ int Serve(const ServerConfig& config) {
   std::unique_ptr<storage::Store> store;
   if (!OpenStore(config, &store, &error)) return Fail(error);
   std::unique_ptr<AuditSigner> audit_signer;
-  if (!LoadAuditKey(config, &audit_signer, &error)) return Fail(error);
+  if (!LoadAuditKey(config, /*create_named=*/false, &audit_signer, &error)) return Fail(error);
   ModelRegistry registry(store.get(), pubkey, std::chrono::milliseconds(config.model_cache_ms));
   if (!EnsureModel(config, pubkey, store.get(), &registry, &error)) return Fail(error);
   if (!EnsureAdminToken(config, store.get(), &error)) return Fail(error);
@@ -468,7 +472,8 @@ int BackupCommand(std::vector<std::string> args) {
   return 0;
 }
 
-// `audit-key`: the public half of the checkpoint key, for auditors to verify checkpoints with.
+// `audit-key`: the public half of the checkpoint key (made first when missing), for auditors to
+// verify checkpoints with.
 int AuditKeyCommand(std::vector<std::string> args) {
   ServerConfig config;
   std::vector<std::string> rest;
@@ -476,7 +481,9 @@ int AuditKeyCommand(std::vector<std::string> args) {
   if (!ParseConfig(args, &config, &rest, &error)) return Fail("audit-key: " + error);
   if (!rest.empty()) return Fail("audit-key: unexpected argument " + rest[0]);
   std::unique_ptr<AuditSigner> signer;
-  if (!LoadAuditKey(config, &signer, &error)) return Fail("audit-key: " + error);
+  if (!LoadAuditKey(config, /*create_named=*/true, &signer, &error)) {
+    return Fail("audit-key: " + error);
+  }
   std::fprintf(stderr, "audit key %s, key id %s; its public key:\n", AuditKeyPath(config).c_str(),
                signer->key_id().c_str());
   std::printf("%s", signer->public_pem().c_str());

@@ -1,5 +1,6 @@
-// GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint (docs/api.md). Every one of them is
-// itself recorded in the chain after it is served.
+// GET /audit, /audit/{seq}, /audit/verify (with an optional seq+hash anchor, and the stored
+// checkpoints judged by the server's audit key), /audit/checkpoint (docs/api.md). Every one of
+// them is itself recorded in the chain after it is served.
 #include <httplib.h>
 
 #include <climits>

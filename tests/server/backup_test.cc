@@ -69,6 +69,22 @@ class BackupTest : public ServerFixture {
     }
   }
 
+  // Starts `server` on restored storage (`args`: --data-dir and --database-url or --audit-key as
+  // needed); *verify gets its /audit/verify answer, *held every exam it holds.
+  void StartRestored(std::vector<std::string> args, const std::string& log, ServerProcess* server,
+                     json* verify, std::map<std::string, json>* held) {
+    args.insert(args.end(), {"--default-model", dir_ + "/model.fhm", "--model-pubkey",
+                             dir_ + "/public.pem", "--rate-limit", "0"});
+    std::string error;
+    ASSERT_TRUE(server->Start(args, log, &error)) << error;
+    httplib::Client client("127.0.0.1", server->port());
+    client.set_read_timeout(60, 0);
+    auto r = client.Get("/api/v1/audit/verify", Auth(auditor_));
+    ASSERT_TRUE(r);
+    *verify = Body(r);
+    *held = AllExams(&client, auditor_);
+  }
+
   std::map<std::string, Ack> acks_;
 };
 
@@ -137,18 +153,12 @@ TEST_P(BackupTest, SqliteBackupUnderLoadRestoresEveryAcknowledgedExam) {
   ASSERT_EQ(mkdir((restored + "/data").c_str(), 0700), 0);
   WriteFile(restored + "/data/fetal.db", ReadFileOrEmpty(copy));
   ServerProcess second;
-  std::string error;
-  ASSERT_TRUE(
-      second.Start({"--data-dir", restored + "/data", "--default-model", dir_ + "/model.fhm",
-                    "--model-pubkey", dir_ + "/public.pem", "--rate-limit", "0"},
-                   restored + "/server.log", &error))
-      << error;
-  httplib::Client client("127.0.0.1", second.port());
-  client.set_read_timeout(60, 0);
-  auto verify = client.Get("/api/v1/audit/verify", Auth(auditor_));
-  ASSERT_TRUE(verify);
-  EXPECT_EQ(Body(verify)["ok"], true) << verify->body;
-  std::map<std::string, json> held = AllExams(&client, auditor_);
+  json verify;
+  std::map<std::string, json> held;
+  StartRestored({"--data-dir", restored + "/data"}, restored + "/server.log", &second, &verify,
+                &held);
+  ASSERT_TRUE(second.running());
+  EXPECT_EQ(verify["ok"], true) << verify.dump();
   size_t missing = 0, changed = 0;
   for (const auto& [key, ack] : before) {
     auto it = held.find(key);
@@ -221,21 +231,14 @@ TEST_P(BackupTest, PgDumpRestoresIntoAFreshClusterAndVerifies) {
   const std::string restored = dir_ + "/restored";
   ASSERT_EQ(mkdir(restored.c_str(), 0700), 0);
   ServerProcess second;
-  std::string error;
-  ASSERT_TRUE(
-      second.Start({"--data-dir", restored + "/data", "--database-url", url, "--default-model",
-                    dir_ + "/model.fhm", "--model-pubkey", dir_ + "/public.pem", "--audit-key",
-                    dir_ + "/data/audit-key.pem", "--rate-limit", "0"},
-                   restored + "/server.log", &error))
-      << error;
-  httplib::Client client("127.0.0.1", second.port());
-  client.set_read_timeout(60, 0);
-  auto verify = client.Get("/api/v1/audit/verify", Auth(auditor_));
-  ASSERT_TRUE(verify);
-  json v = Body(verify);
-  EXPECT_EQ(v["ok"], true) << verify->body;
+  json v;
+  std::map<std::string, json> held;
+  StartRestored({"--data-dir", restored + "/data", "--database-url", url, "--audit-key",
+                 dir_ + "/data/audit-key.pem"},
+                restored + "/server.log", &second, &v, &held);
+  ASSERT_TRUE(second.running());
+  EXPECT_EQ(v["ok"], true) << v.dump();
   EXPECT_EQ(v["anchors_checked"], 1) << "the restored, signed checkpoint was compared";
-  std::map<std::string, json> held = AllExams(&client, auditor_);
   EXPECT_EQ(held.size(), acks_.size());
   for (const auto& [key, ack] : acks_) {
     auto it = held.find(key);
