@@ -60,15 +60,24 @@ StoreStatus SqlStore::GetAudit(int64_t seq, AuditEvent* out) {
 StoreStatus SqlStore::VerifyAudit(const VerifyOptions& options, AuditVerifyResult* result) {
   // Not on a pooled connection: a long walk must not take one from the short reads.
   const auto wait = std::chrono::milliseconds(options_.limits.read_wait_ms);
-  std::unique_lock<std::timed_mutex> one_at_a_time(verify_mu_, std::defer_lock);
-  if (!one_at_a_time.try_lock_for(wait)) {
-    return StoreStatus::Unavailable("another audit verification is running (waited " +
-                                    std::to_string(wait.count()) + " ms)");
+  {
+    std::unique_lock<std::mutex> lock(verify_mu_);
+    if (!verify_done_.wait_for(lock, wait, [&] { return !verifying_; })) {
+      return StoreStatus::Unavailable("another audit verification is running (waited " +
+                                      std::to_string(wait.count()) + " ms)");
+    }
+    verifying_ = true;
   }
   std::unique_ptr<SqlConn> conn;
   StoreStatus s = database_.Connect(&conn);
-  if (!s.ok()) return s;
-  return VerifyChain(database_.dialect, conn.get(), options, result);
+  if (s.ok()) s = VerifyChain(database_.dialect, conn.get(), options, result);
+  conn.reset();
+  {
+    std::lock_guard<std::mutex> lock(verify_mu_);
+    verifying_ = false;
+  }
+  verify_done_.notify_one();
+  return s;
 }
 
 StoreStatus SqlStore::Checkpoint(AuditCheckpoint* out) {

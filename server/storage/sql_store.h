@@ -10,6 +10,7 @@
 // Thread-safety and lifetimes: as Store (store.h).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,8 +85,11 @@ class SqlStore : public Store {
   const Database database_;
   const StoreOptions options_;
   ReaderPool readers_;
-  // One verification at a time, on a connection of its own (audit_queries.cc).
-  std::timed_mutex verify_mu_;
+  // One verification at a time, on a connection of its own (audit_queries.cc). A flag under a
+  // mutex rather than std::timed_mutex, whose timed lock ThreadSanitizer cannot follow.
+  std::mutex verify_mu_;
+  std::condition_variable verify_done_;
+  bool verifying_ = false;  // guarded by verify_mu_
   // Destroyed in reverse order: the committer drains first, then the checkpointer's final
   // checkpoint sees every write.
   std::unique_ptr<WalCheckpointer> checkpointer_;  // SQLite only
