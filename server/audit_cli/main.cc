@@ -256,7 +256,7 @@ int Verify(const std::vector<std::string>& argv) {
   RemoveTemp(temp);
   if (!s.ok()) return Unusable("the verification could not run: " + s.message());
   std::printf("events %lld, head %s, anchors checked %lld, stored checkpoints not checked %lld\n",
-              static_cast<long long>(r.events_checked), r.head_hash.c_str(),
+              static_cast<long long>(r.length), r.head_hash.c_str(),
               static_cast<long long>(r.anchors_checked),
               static_cast<long long>(r.checkpoints_not_checked));
   if (r.ok) {

@@ -88,7 +88,6 @@ bool AnchorParams(const httplib::Request& req, httplib::Response& res,
 json VerifyResultToJson(const storage::AuditVerifyResult& r) {
   json out = {{"ok", r.ok},
               {"length", r.length},
-              {"events_checked", r.events_checked},
               {"head_hash", r.head_hash},
               {"anchors_checked", r.anchors_checked},
               {"checkpoints_not_checked", r.checkpoints_not_checked}};

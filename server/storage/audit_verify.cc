@@ -18,6 +18,7 @@ namespace {
 constexpr int kPage = 2000;                   // events or exams read per statement
 constexpr int kCheckpointPage = 500;          // stored checkpoints read per statement
 constexpr int64_t kMaxRangeRead = 4 * kPage;  // larger id spans are read row by row
+constexpr size_t kExamAuditSeq = 16;          // audit_seq's place in kExamColumns
 
 // Exam id named by an exam.submit event's object ("exam/42"); 0 when malformed.
 int64_t ExamIdFromObject(const std::string& object) {
@@ -62,7 +63,7 @@ class Walk {
       result_.first_bad_seq = seq;
       result_.problem = problem;
     }
-    if (result_.problems.size() < kMaxAuditProblems) {
+    if (result_.problems.size() < kMaxListedAuditProblems) {
       result_.problems.push_back(AuditProblem{seq, std::move(problem)});
     }
   }
@@ -256,7 +257,6 @@ class Walk {
       Report(e.seq, "stored hash does not match the recomputed hash of the event");
     }
     if (e.entry.action == "exam.submit") CheckCoveredExam(e, exams);
-    ++result_.events_checked;
     last_seq_ = e.seq;
     last_hash_ = e.hash;
     // Anchors at this seq compare with its stored hash.
@@ -271,7 +271,7 @@ class Walk {
       return;
     }
     const std::string exam = "exam " + std::to_string(id);
-    const int64_t points_at = it->second.at(16).AsInt();  // audit_seq, readable without the rest
+    const int64_t points_at = it->second.at(kExamAuditSeq).AsInt();  // read even if the rest is not
     if (points_at != e.seq) {
       Report(e.seq, exam + " points at audit seq " + std::to_string(points_at));
       return;
@@ -339,7 +339,7 @@ class Walk {
     AuditVerifyResult& r = result_;
     r.ok = r.problem_count == 0;
     r.head_hash = last_hash_;
-    r.length = r.ok ? last_seq_ : r.first_bad_seq - 1;
+    r.length = last_seq_;
     std::stable_sort(r.problems.begin(), r.problems.end(),
                      [](const AuditProblem& a, const AuditProblem& b) { return a.seq < b.seq; });
     *out = std::move(r);

@@ -161,27 +161,26 @@ struct AuditEvent {
   std::string hash;       // hex SHA-256(prev_hash || canonical(event)), docs/storage.md
 };
 
-// One thing the verification found wrong, at the seq it concerns.
+// One event (or exam row) that fails verification.
 struct AuditProblem {
-  int64_t seq = 0;
-  std::string problem;  // a sentence for a person
+  int64_t seq = 0;      // the event's seq; for an exam row no event covers, the seq it claims
+  std::string problem;  // what failed, for a person
 };
 
 struct AuditVerifyResult {
   bool ok = false;
-  // ok: the chain's length. Not ok: the events before first_bad_seq (the verified prefix).
-  int64_t length = 0;
-  int64_t events_checked = 0;  // every event the walk read, past problems too
-  std::string head_hash;       // hash of the last event read; 64 zeros for an empty chain
-  int64_t first_bad_seq = 0;   // when !ok: the first seq whose event or covered exam fails
-  std::string problem;         // when !ok: the first problem, for a person
-  // Every problem in seq order, at most kMaxAuditProblems of them; problem_count counts all.
+  int64_t length = 0;         // seq of the last event walked: the whole chain, also when !ok
+  std::string head_hash;      // stored hash of the last event; 64 zeros for an empty chain
+  int64_t first_bad_seq = 0;  // when !ok: the lowest seq with a problem
+  std::string problem;        // when !ok: that problem
+  // When !ok: every problem found, in seq order, the first kMaxListedAuditProblems of them;
+  // problem_count counts all.
   std::vector<AuditProblem> problems;
   int64_t problem_count = 0;
   int64_t anchors_checked = 0;          // given anchors and trusted stored checkpoints compared
   int64_t checkpoints_not_checked = 0;  // stored checkpoints signed by a key not trusted here
 };
-inline constexpr size_t kMaxAuditProblems = 100;
+inline constexpr size_t kMaxListedAuditProblems = 100;
 
 struct AuditCheckpoint {
   int64_t seq = 0;   // 0 for an empty chain

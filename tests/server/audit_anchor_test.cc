@@ -311,7 +311,7 @@ TEST_P(AuditAnchorTest, EditedRowsAreAllListedAndTheWalkGoesOn) {
   EXPECT_EQ(v["problems"][0]["seq"], exams[1]["audit_seq"]);
   EXPECT_EQ(v["problems"][1]["seq"], exams[3]["audit_seq"]);
   EXPECT_EQ(v["first_bad_seq"], exams[1]["audit_seq"]);
-  EXPECT_GT(v["events_checked"].get<int64_t>(), cp["seq"].get<int64_t>()) << "walked to the end";
+  EXPECT_GT(v["length"].get<int64_t>(), cp["seq"].get<int64_t>()) << "walked to the end";
   std::string out;
   for (const std::string& source : AuditSources()) {
     EXPECT_EQ(AuditCli(source, &out), 1) << source << "\n" << out;
@@ -395,8 +395,7 @@ TEST_P(AuditAnchorTest, TheWalkPagesThroughALongChainAndReportsEveryKindOfDamage
   EXPECT_EQ(v.problems[2].seq, 4100);
   EXPECT_NE(v.problems[2].problem.find("missing"), std::string::npos);
   EXPECT_EQ(v.first_bad_seq, 10);
-  EXPECT_EQ(v.length, 9);
-  EXPECT_GT(v.events_checked, 4800) << "the walk went on to the end";
+  EXPECT_GT(v.length, 4800) << "the walk went on to the end";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AuditAnchorTest, ::testing::Values("sqlite", "postgresql"),
