@@ -117,7 +117,8 @@ void VerifyAudit(const Services& svc, const httplib::Request& req, httplib::Resp
     return;
   }
   std::string details = result.ok ? "length=" + std::to_string(result.length)
-                                  : "first_bad_seq=" + std::to_string(result.first_bad_seq);
+                                  : "first_bad_seq=" + std::to_string(result.first_bad_seq) +
+                                        ";problems=" + std::to_string(result.problem_count);
   if (anchor) details += ";anchor_seq=" + std::to_string(anchor->seq);
   if (!AuditAccess(svc.store, res, caller, "audit.verify", "", result.ok ? "ok" : "broken",
                    details)) {

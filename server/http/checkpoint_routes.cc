@@ -64,8 +64,9 @@ void ListCheckpoints(const Services& svc, const httplib::Request& req, httplib::
     SendStoreError(res, s);
     return;
   }
-  if (!AuditAccess(svc.store, res, caller, "audit.checkpoints", "", "ok", QueryDetails(req)))
-    return;
+  // The page as it was applied (defaults included), for the audit event.
+  const std::string applied = Dump(json{{"after", after.value_or(0)}, {"limit", n}});
+  if (!AuditAccess(svc.store, res, caller, "audit.checkpoints", "", "ok", applied)) return;
   json list = json::array();
   for (const auto& c : checkpoints) list.push_back(CheckpointToJson(c));
   json next =
