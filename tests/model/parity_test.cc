@@ -3,6 +3,7 @@
 // and read back; then every row of the dataset (and the same rows with missing values, infinities
 // and -0) must get libxgboost's probabilities, margins and TreeSHAP contributions.
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
@@ -127,6 +128,7 @@ class ParityTest : public ::testing::TestWithParam<Case> {
       trained = std::move(t);
     }
     oracle_ = trained->oracle.get();
+    model_ = &trained->model;
     evaluator_ = trained->evaluator.get();
     explainer_ = trained->explainer.get();
   }
@@ -201,6 +203,7 @@ class ParityTest : public ::testing::TestWithParam<Case> {
   }
 
   const XgbOracle* oracle_ = nullptr;
+  const Model* model_ = nullptr;
   const Evaluator* evaluator_ = nullptr;
   const Explainer* explainer_ = nullptr;
 };
@@ -227,6 +230,40 @@ TEST_P(ParityTest, InfinitiesAndNegativeZeroFollowLibxgboost) {
   ExpectProbabilitiesMatch(x);
   ExpectMarginsMatch(x);
   ExpectContributionsMatch(x);
+}
+
+// The fast kernels (AVX-512 where the CPU has it: vector and deep tables, QuickScorer batch)
+// against the portable scalar code, on every row as it is, with missing values and with
+// infinities and -0: the same margins and contributions bit for bit, single exam and batch.
+TEST_P(ParityTest, EveryKernelGivesTheScalarBitsOnEveryRow) {
+  const Dataset& data = Data();
+  const std::vector<float> inputs[] = {data.features, WithMissingValues(data),
+                                       WithSpecialValues(data)};
+  setenv("FETAL_EVALUATOR_KERNEL", "scalar", 1);
+  std::unique_ptr<Evaluator> scalar;
+  std::unique_ptr<Explainer> scalar_explainer;
+  const bool created = Evaluator::Create(*model_, &scalar).ok() &&
+                       Explainer::Create(*model_, &scalar_explainer).ok();
+  unsetenv("FETAL_EVALUATOR_KERNEL");
+  ASSERT_TRUE(created);
+  const size_t n = data.rows;
+  for (const std::vector<float>& x : inputs) {
+    std::vector<float> fast_batch(n * kNumClasses), scalar_batch(n * kNumClasses);
+    evaluator_->PredictBatchRaw(x.data(), n, fast_batch.data());
+    scalar->PredictBatchRaw(x.data(), n, scalar_batch.data());
+    EXPECT_EQ(fast_batch, scalar_batch);
+    std::vector<float> fast_margins(n * kNumClasses), scalar_margins(n * kNumClasses);
+    for (size_t r = 0; r < n; ++r) {
+      evaluator_->Margins(&x[r * kNumFeatures], &fast_margins[r * kNumClasses]);
+      scalar->Margins(&x[r * kNumFeatures], &scalar_margins[r * kNumClasses]);
+    }
+    EXPECT_EQ(fast_margins, scalar_margins);
+    std::vector<float> fast_phi(n * kNumClasses * kContributionsPerClass),
+        scalar_phi(fast_phi.size());
+    explainer_->ExplainBatch(x.data(), n, fast_phi.data());
+    scalar_explainer->ExplainBatch(x.data(), n, scalar_phi.data());
+    EXPECT_EQ(fast_phi, scalar_phi);
+  }
 }
 
 TEST_P(ParityTest, BundleRoundTripKeepsEveryPrediction) {
