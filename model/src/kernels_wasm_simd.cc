@@ -1,12 +1,14 @@
-// WebAssembly SIMD128 kernels (the wasm build), for models of complete trees at most 5 deep,
-// tree k adding to class k % 3, at most 255 distinct thresholds per feature (every XGBoost
-// multiclass model of the default's shape): each feature value becomes its 8-bit rank, and
-// every tree is laid out as its depth-5 heap in "level tables", 16 trees per group, one byte
-// lane per tree (EvaluatorLayout::BuildWasmLevelTables).
+// WebAssembly SIMD128 kernels (the wasm build), for models of trees at most 8 deep
+// (kMaxLevelTreeDepth), tree k adding to class k % 3, at most 255 distinct thresholds per
+// feature (every XGBoost multiclass model at its common settings): each feature value becomes
+// its 8-bit rank, and every tree is laid out as a depth-5 or depth-6 heap (its group's deepest
+// tree) in "level tables", 16 trees per group, one byte lane per tree
+// (EvaluatorLayout::BuildWasmLevelTables); a tree splitting below depth 6 walks on from there.
 // - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
 //   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
 //   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
-// - A batch: QuickScorer over 16 exams per vector, one tree at a time, byte-plane leaf sets.
+// - A batch of a model whose tables are 5 deep: QuickScorer over 16 exams per vector, one tree
+//   at a time, byte-plane leaf sets (deeper models run the one-exam kernel per exam).
 // A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
 // others. Results are identical to the portable kernels': the same comparisons and the same
 // float additions in the same order.
