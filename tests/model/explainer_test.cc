@@ -184,8 +184,8 @@ TEST(ExplainerTest, TheReferenceExplainerMatchesBruteForceToo) {
   }
 }
 
-// Depths 1-8 take the grouped kernel (trees of at most 64 nodes; larger ones the per-tree
-// recursion); 9 and 10 need more quadrature points than groups have, so every tree recurses.
+// Depths 1-6 take the grouped kernel (trees of at most 64 heap positions; larger ones the
+// per-tree recursion); 7-10 need more quadrature points than groups have, so every tree recurses.
 TEST(ExplainerTest, MatchesTheReferenceExplainerAtEveryDepthWithSpecialValues) {
   const std::vector<float> x = SpecialExams(61, 120);
   for (int depth = 1; depth <= 10; ++depth) {

@@ -13,9 +13,9 @@
 // points integrates it exactly, so one exam costs O(nodes x depth) instead of recursive
 // TreeSHAP's O(leaves x depth^2). Everything that does not depend on the exam (edge factors at
 // the quadrature points for both directions, repeated-feature corrections, bias) is computed
-// once by Create(); trees are processed 16 (AVX-512) or 4 (elsewhere) at a time, one per vector
-// lane. The results do not depend on the lane count: native and WebAssembly builds give the
-// same bits.
+// once by Create(); in models at most 6 deep, trees are processed 16 (AVX-512) or 4 (elsewhere)
+// at a time, one per vector lane (deeper or larger trees: one at a time, the same numbers). The
+// results do not depend on the lane count: native and WebAssembly builds give the same bits.
 //
 // Thread-safety: immutable after Create(); Explain() may be called concurrently.
 #pragma once
