@@ -41,30 +41,19 @@ Status Classifier::Create(Model model, std::unique_ptr<Classifier>* out) {
   return Status::Ok();
 }
 
-std::unique_ptr<Explainer> Classifier::AcquireExplainer() const {
-  {
-    std::lock_guard<std::mutex> lock(explainers_mu_);
-    if (!idle_explainers_.empty()) {
-      std::unique_ptr<Explainer> e = std::move(idle_explainers_.back());
-      idle_explainers_.pop_back();
-      return e;
-    }
-  }
-  std::unique_ptr<Explainer> e;
+const Explainer& Classifier::GetExplainer() const {
+  std::lock_guard<std::mutex> lock(explainer_mu_);
   // Cannot fail: Create() checked the model and its depth.
-  Explainer::Create(model_, &e);
-  return e;
-}
-
-void Classifier::ReleaseExplainer(std::unique_ptr<Explainer> explainer) const {
-  std::lock_guard<std::mutex> lock(explainers_mu_);
-  idle_explainers_.push_back(std::move(explainer));
+  if (!explainer_) Explainer::Create(model_, &explainer_);
+  return *explainer_;
 }
 
 void Classifier::Explain(const float* features, float* contributions) const {
-  std::unique_ptr<Explainer> explainer = AcquireExplainer();
-  explainer->Explain(features, contributions);
-  ReleaseExplainer(std::move(explainer));
+  GetExplainer().Explain(features, contributions);
+}
+
+void Classifier::ExplainBatch(const float* features, size_t n, float* contributions) const {
+  GetExplainer().ExplainBatch(features, n, contributions);
 }
 
 void Classifier::Classify(const float* features, const ClassifyOptions& options,

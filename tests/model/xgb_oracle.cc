@@ -77,6 +77,13 @@ XgbOracle::XgbOracle(const Dataset& data, const TrainParams& params) {
   Check(XGDMatrixFree(train), "XGDMatrixFree");
 }
 
+XgbOracle::XgbOracle(const std::string& json) {
+  Check(XGBoosterCreate(nullptr, 0, &booster_), "XGBoosterCreate");
+  Check(XGBoosterLoadModelFromBuffer(booster_, json.data(), json.size()),
+        "XGBoosterLoadModelFromBuffer");
+  Check(XGBoosterSetParam(booster_, "nthread", "1"), "nthread");
+}
+
 XgbOracle::~XgbOracle() { XGBoosterFree(booster_); }
 
 std::string XgbOracle::SaveJson() const {
