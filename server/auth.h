@@ -74,5 +74,36 @@ class RateLimiter {
   std::unordered_map<int64_t, Bucket> buckets_;
 };
 
+// At most `max_per_token` requests of one token in flight at once (0 = no limit), so one token
+// cannot take every worker thread or hold many large bodies at the same time.
+class InFlightLimiter {
+ public:
+  explicit InFlightLimiter(int max_per_token) : max_(max_per_token) {}
+  // True (and the slot taken) when the token has fewer than the limit in flight.
+  bool TryAcquire(int64_t token_id);
+  void Release(int64_t token_id);
+  int max_per_token() const { return max_; }
+
+ private:
+  const int max_;
+  std::mutex mu_;
+  std::unordered_map<int64_t, int> in_flight_;
+};
+
+// One request's slot; released when destroyed. Not copyable.
+class InFlightSlot {
+ public:
+  InFlightSlot() = default;
+  ~InFlightSlot() { Reset(); }
+  InFlightSlot(const InFlightSlot&) = delete;
+  InFlightSlot& operator=(const InFlightSlot&) = delete;
+  bool Acquire(InFlightLimiter* limiter, int64_t token_id);
+  void Reset();
+
+ private:
+  InFlightLimiter* limiter_ = nullptr;
+  int64_t token_id_ = 0;
+};
+
 }  // namespace server
 }  // namespace fetal

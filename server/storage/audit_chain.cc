@@ -29,12 +29,15 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
   constexpr int kChunk = 2000;
   AuditVerifyResult r;
   r.head_hash = kGenesisHash;
-  auto fail = [&](int64_t seq, std::string problem) {
-    r.ok = false;
-    r.first_bad_seq = seq;
-    r.problem = std::move(problem);
-    *result = r;
-    return StoreStatus::Ok();
+  // Every problem is recorded and the walk goes on, so one bad event never hides a later one.
+  auto report = [&](int64_t seq, std::string problem) {
+    if (r.problem_count == 0 || seq < r.first_bad_seq) {
+      r.first_bad_seq = seq;
+      r.problem = problem;
+    }
+    ++r.problem_count;
+    if (r.problems.size() < kMaxListedAuditProblems)
+      r.problems.push_back(AuditProblem{seq, std::move(problem)});
   };
   std::set<int64_t> covered_exams;
   int64_t expected_seq = 1;
@@ -80,39 +83,43 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
 
     for (const auto& e : events) {
       if (e.seq != expected_seq) {
-        return fail(expected_seq, "audit event " + std::to_string(expected_seq) + " is missing");
-      }
-      if (e.prev_hash != r.head_hash) {
-        return fail(e.seq,
-                    "prev_hash does not equal the hash of event " + std::to_string(e.seq - 1));
+        // A gap: the link of the event after it cannot hold either; report the gap once.
+        report(expected_seq, e.seq == expected_seq + 1
+                                 ? "audit event " + std::to_string(expected_seq) + " is missing"
+                                 : "audit events " + std::to_string(expected_seq) + " to " +
+                                       std::to_string(e.seq - 1) + " are missing");
+      } else if (e.prev_hash != r.head_hash) {
+        report(e.seq, "prev_hash does not equal the hash of event " + std::to_string(e.seq - 1));
       }
       std::string hash = AuditEventHash(e.prev_hash, e.seq, e.time_ms, e.entry);
-      if (hash != e.hash) {
-        return fail(e.seq, "stored hash does not match the recomputed hash of the event");
-      }
+      if (hash != e.hash)
+        report(e.seq, "stored hash does not match the recomputed hash of the event");
       if (e.entry.action == "exam.submit") {
         int64_t id = ExamIdFromObject(e.entry.object);
         auto it = exams.find(id);
-        if (id <= 0 || it == exams.end()) {
-          return fail(e.seq, "the exam this event records (" + e.entry.object + ") is missing");
-        }
         ExamRecord exam;
-        s = RowToExam(it->second, &exam);
-        if (!s.ok())
-          return fail(e.seq, "exam " + std::to_string(id) + " is unreadable: " + s.message());
-        if (exam.audit_seq != e.seq) {
-          return fail(e.seq, "exam " + std::to_string(id) + " points at audit seq " +
-                                 std::to_string(exam.audit_seq));
+        StoreStatus read;
+        if (id <= 0 || it == exams.end()) {
+          report(e.seq, "the exam this event records (" + e.entry.object + ") is missing");
+        } else if (!(read = RowToExam(it->second, &exam)).ok()) {
+          // Unreadable: named here, and the walk goes on past it.
+          report(e.seq, "exam " + std::to_string(id) + " is unreadable: " + read.message());
+          covered_exams.insert(id);
+        } else {
+          if (exam.audit_seq != e.seq) {
+            report(e.seq, "exam " + std::to_string(id) + " points at audit seq " +
+                              std::to_string(exam.audit_seq));
+          } else if ("exam_sha256=" + exam.content_sha256 != e.entry.details) {
+            report(e.seq, "exam " + std::to_string(id) +
+                              " content does not match the hash recorded in this event");
+          }
+          covered_exams.insert(id);
         }
-        if ("exam_sha256=" + exam.content_sha256 != e.entry.details) {
-          return fail(e.seq, "exam " + std::to_string(id) +
-                                 " content does not match the hash recorded in this event");
-        }
-        covered_exams.insert(id);
       }
+      // The walk goes on from what is stored, so the next event's link is judged on its own.
       r.head_hash = e.hash;
       r.length = e.seq;
-      ++expected_seq;
+      expected_seq = e.seq + 1;
     }
     if (rows.size() < static_cast<size_t>(kChunk)) break;
   }
@@ -127,11 +134,11 @@ StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
       if (covered_exams.count(id)) continue;
       int64_t seq = row[1].AsInt();
       if (seq < 1 || seq > r.length) seq = r.length + 1;
-      return fail(seq, "exam " + std::to_string(id) + " is not recorded by any audit event");
+      report(seq, "exam " + std::to_string(id) + " is not recorded by any audit event");
     }
   }
-  r.ok = true;
-  *result = r;
+  r.ok = r.problem_count == 0;
+  *result = std::move(r);
   return StoreStatus::Ok();
 }
 

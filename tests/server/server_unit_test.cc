@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "config.h"
 #include "exam_json.h"
+#include "fetal/sha256.h"
 #include "static_files.h"
 #include "storage/canonical.h"
 #include "test_support.h"
@@ -121,9 +122,9 @@ json ValidExam() {
 
 TEST(ExamJsonTest, DecodesAValidExamAndHashesItCanonically) {
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   json exam = ValidExam();
-  ASSERT_TRUE(DecodeExam(exam, "", &in, &errors)) << FieldErrorToJson(errors[0]).dump();
+  ASSERT_TRUE(DecodeExam(exam, "", &in, &errors)) << FieldErrorToJson(errors.listed()[0]).dump();
   EXPECT_EQ(in.client_exam_id, "abc-1");
   EXPECT_EQ(in.features[0], 120);
   EXPECT_EQ(in.client_class, 0);
@@ -148,30 +149,32 @@ TEST(ExamJsonTest, ReportsEveryProblemWithItsPath) {
   exam["client_result"]["model_version"] = 0;
   exam["note"] = std::string(5000, 'n');
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   EXPECT_FALSE(DecodeExam(exam, "exams[2].", &in, &errors));
   std::set<std::string> fields;
-  for (const auto& e : errors) fields.insert(e.field);
+  for (const auto& e : errors.listed()) fields.insert(e.field);
   for (const char* f : {"exams[2].client_time", "exams[2].features.histogram_min",
                         "exams[2].features.baseline_value", "exams[2].features.heart_rate",
                         "exams[2].client_exam_id", "exams[2].client_result.probabilities",
                         "exams[2].client_result.model_version", "exams[2].note"}) {
     EXPECT_TRUE(fields.count(f)) << f;
   }
-  for (const auto& e : errors) {
+  for (const auto& e : errors.listed()) {
     EXPECT_FALSE(e.message.empty());
     EXPECT_FALSE(e.rule.empty());
   }
+  EXPECT_EQ(errors.count(), errors.listed().size());
 }
 
 // The stored exam as JSON: every field of the record, numbers that read back bit-identical,
 // strings that read back byte-identical whatever they contain.
 TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   storage::ExamRecord rec;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   ASSERT_TRUE(DecodeExam(ValidExam(), "", &rec.input, &errors));
   rec.id = 42;
   rec.submitted_by = "ward \"3\"\n";
+  rec.submitted_by_id = 9;
   rec.received_ms = 1795873689809;
   rec.audit_seq = 7;
   rec.content_sha256 = std::string(64, 'c');
@@ -211,14 +214,15 @@ TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   EXPECT_EQ(j["content_sha256"], rec.content_sha256);
   EXPECT_EQ(j["replayed"], true);
   EXPECT_EQ(j["warnings"], json::parse("[{\"rule\":\"r\"}]"));
-  EXPECT_EQ(j.size(), 16u) << text;
+  EXPECT_EQ(j["submitted_by_id"], rec.submitted_by_id);
+  EXPECT_EQ(j.size(), 17u) << text;
 
   std::string plain;
   AppendExamJson(rec, nullptr, "", &plain);
   json p = json::parse(plain);
   EXPECT_FALSE(p.contains("replayed"));
   EXPECT_FALSE(p.contains("warnings"));
-  EXPECT_EQ(p.size(), 14u);
+  EXPECT_EQ(p.size(), 15u);
 }
 
 // Stored exams are matched to resubmissions by the SHA-256 of the client's part; a change in
@@ -231,17 +235,22 @@ TEST(ExamJsonTest, IdempotencyHashNeverChanges) {
   json exam = {{"client_exam_id", "abc-1:x.y_z"},
                {"client_time", "2026-11-28T13:45:00+01:00"},
                {"features", features},
-               {"note", "tab\there \"q\" back\\slash \x01\x08\x0c\x1f nl\n cr\r \xc3\xa9"},
+               {"note", "tab\there \"q\" back\\slash nl\n cr\r \xc3\xa9"},
                {"patient_ref", "P-7"},
                {"client_result",
                 {{"class", "Suspect"},
                  {"probabilities", {0.1234567890123, 1.0 / 3, 1 - 0.1234567890123 - 1.0 / 3}},
                  {"model_version", 3}}}};
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   ASSERT_TRUE(DecodeExam(exam, "", &in, &errors));
-  EXPECT_EQ(in.body_sha256, "246e29f3a67499286edec6a18d5ab859fcda33ce43e08603cb94d127e74cc242")
-      << ClientExamJson(in);
+  // Control characters other than tab, LF and CR are refused since the form was pinned; exams
+  // stored with them before still hash as then.
+  in.note = "tab\there \"q\" back\\slash \x01\x08\x0c\x1f nl\n cr\r \xc3\xa9";
+  const std::string form = ClientExamJson(in);
+  EXPECT_EQ(Sha256Hex(form.data(), form.size()),
+            "246e29f3a67499286edec6a18d5ab859fcda33ce43e08603cb94d127e74cc242")
+      << form;
   exam.erase("note");
   exam.erase("patient_ref");
   storage::ExamInput without_optional;
@@ -272,8 +281,14 @@ TEST(CanonicalTest, ExamAndEventHashesNeverChange) {
   e.patient_ref = "P-1";
   e.note = "n=1:x\n";
   e.client_timestamp = "2026-11-28T12:00:00Z";
+  r.content_version = 1;  // rows stored before principals existed
   EXPECT_EQ(storage::ExamContentHash(r),
             "2519428683729a91af53622e52efb140f27f46f19a1294f7cc7b900f4f9dc520");
+  r.content_version = 2;
+  r.submitted_by_id = 3;
+  // Recomputed independently with the Python recipe of docs/storage.md.
+  EXPECT_EQ(storage::ExamContentHash(r),
+            "958043f3ce8cf9ebbcbfe1f39e2ee9ba384959c70e5e88d5ddca730e9c8a4948");
   storage::AuditEntry a{{"ward-3", "clinician", "req-1"},
                         "exam.submit",
                         "exam/42",
