@@ -122,7 +122,7 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
   if (c == r.end()) {
     Add(errors, base + ".class", "required", base + ".class is missing",
         "\"Normal\", \"Suspect\" or \"Pathological\"");
-  } else if (!c->is_string() || ClassIndex(c->get<std::string>()) < 0) {
+  } else if (!c->is_string() || ClassIndex(c->get_ref<const std::string&>()) < 0) {
     Add(errors, base + ".class", "enum",
         base + ".class must be \"Normal\", \"Suspect\" or \"Pathological\", got " +
             ValueExcerptText(*c),
@@ -260,7 +260,7 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   if (id == j.end()) {
     Add(errors, prefix + "client_exam_id", "required", prefix + "client_exam_id is missing",
         id_expected);
-  } else if (!id->is_string() || !ValidExamId(id->get<std::string>())) {
+  } else if (!id->is_string() || !ValidExamId(id->get_ref<const std::string&>())) {
     Add(errors, prefix + "client_exam_id", "format",
         prefix + "client_exam_id must be " + id_expected + ", got " + ValueExcerptText(*id),
         id_expected, ValueExcerpt(*id));
@@ -317,7 +317,7 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   int64_t ms;
   if (t == j.end()) {
     Add(errors, prefix + "client_time", "required", prefix + "client_time is missing", t_expected);
-  } else if (!t->is_string() || !text::ParseTime(t->get<std::string>(), &ms)) {
+  } else if (!t->is_string() || !text::ParseTime(t->get_ref<const std::string&>(), &ms)) {
     Add(errors, prefix + "client_time", "format",
         prefix + "client_time must be " + t_expected + ", got " + ValueExcerptText(*t), t_expected,
         ValueExcerpt(*t));

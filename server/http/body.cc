@@ -109,8 +109,16 @@ bool CheckFraming(const httplib::Request& req, httplib::Response& res) {
 
 bool AdmitBody(const httplib::Request& req, httplib::Response& res, const BodyFraming& framing,
                size_t max_body, const char* media_type) {
-  if (!framing.has_body) return true;
   const std::string& route = CurrentRequest().route;
+  if (!framing.has_body) {
+    if (max_body == 0 || req.has_header("Content-Length")) return true;
+    // Without a length a request has no body (RFC 9112); whatever the client sends after the
+    // headers would be read as its next request. Say what is missing instead.
+    return Refuse(res, 411, "length_required",
+                  req.method + " " + route +
+                      " takes a body: send Content-Length or Transfer-Encoding: chunked",
+                  "Content-Length");
+  }
   if (max_body == 0) {
     return Refuse(res, 413, "payload_too_large", req.method + " " + route + " takes no body", "");
   }
@@ -169,11 +177,16 @@ bool ReadBody(const httplib::Request& req, httplib::Response& res,
 bool ParseJsonBody(const httplib::Request& req, httplib::Response& res, size_t max_items,
                    nlohmann::json* out) {
   JsonShape shape;
-  if (!ScanJsonShape(req.body, kMaxJsonDepth, max_items, &shape)) {
+  if (!ScanJsonShape(req.body, JsonLimits{kMaxJsonDepth, max_items, kMaxJsonStringBytes}, &shape)) {
     if (shape.too_deep) {
       SendError(res, 400, "json_too_deep",
                 "the body nests arrays and objects more than " + std::to_string(kMaxJsonDepth) +
                     " levels deep (at byte " + std::to_string(shape.offset) + ")",
+                "body");
+    } else if (shape.string_too_long) {
+      SendError(res, 413, "payload_too_large",
+                "the body holds a string longer than " + std::to_string(kMaxJsonStringBytes) +
+                    " bytes (starting at byte " + std::to_string(shape.offset) + ")",
                 "body");
     } else {
       SendError(res, 413, "payload_too_large",

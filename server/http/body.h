@@ -31,6 +31,9 @@ namespace server {
 
 // JSON bodies nested deeper than this are refused (400 json_too_deep) before they are parsed.
 inline constexpr size_t kMaxJsonDepth = 16;
+// JSON bodies with a longer string literal (escapes included) are refused (413) before they are
+// parsed: the longest string an exam holds is its note, 4000 bytes.
+inline constexpr size_t kMaxJsonStringBytes = 64 * 1024;
 
 // How the request says its body is framed (after CheckFraming accepted it).
 struct BodyFraming {
@@ -42,8 +45,9 @@ BodyFraming FramingOf(const httplib::Request& req);
 
 bool CheckFraming(const httplib::Request& req, httplib::Response& res);
 
-// `max_body` 0: the route takes no body. `media_type` (lower case, no parameters) is required
-// when there is a body.
+// `max_body` 0: the route takes no body (413 if one is sent). Otherwise a request without
+// Content-Length or chunked encoding is 411; `media_type` (lower case, no parameters) is
+// required when there is a body (415), and Content-Length must be at most `max_body` (413).
 bool AdmitBody(const httplib::Request& req, httplib::Response& res, const BodyFraming& framing,
                size_t max_body, const char* media_type);
 
@@ -52,9 +56,10 @@ bool AdmitBody(const httplib::Request& req, httplib::Response& res, const BodyFr
 bool ReadBody(const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader& reader, const BodyFraming& framing, size_t max_body);
 
-// Parses req.body; refuses a body deeper than kMaxJsonDepth (400 json_too_deep) or with more
-// than `max_items` values (413 payload_too_large) before parsing; a syntax error (or a number
-// JSON cannot hold, like 1e400) is a 400 malformed_json whose message gives line and column.
+// Parses req.body; refuses a body deeper than kMaxJsonDepth (400 json_too_deep), with more
+// than `max_items` values or a string longer than kMaxJsonStringBytes (413 payload_too_large)
+// before parsing; a syntax error (or a number JSON cannot hold, like 1e400) is a 400
+// malformed_json whose message gives line and column.
 bool ParseJsonBody(const httplib::Request& req, httplib::Response& res, size_t max_items,
                    nlohmann::json* out);
 

@@ -187,10 +187,11 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
     stream.StartRequest();
     bool connection_closed = false;
     ret = process_request(stream, count == 1, connection_closed, setup);
-    if (t_flags.close_after_response) drain = true;
-    // Requests the library refused before routing (malformed, too long) leave the connection
-    // at an unknown position: close it as well.
-    if (!ret || connection_closed || drain || !t_flags.headers_read) break;
+    // A request refused with its body unread, or refused by the library before routing
+    // (malformed, headers too large), leaves the connection at an unknown position: close it,
+    // after letting the client read the answer.
+    if (t_flags.close_after_response || !t_flags.headers_read) drain = true;
+    if (!ret || connection_closed || drain) break;
     --count;
   }
   if (!ret && t_flags.headers_too_large && !t_flags.headers_read) {

@@ -21,10 +21,11 @@ using storage::StoreStatus;
 using Code = storage::StoreStatus::Code;
 
 constexpr size_t kMaxBatchExams = 1000;
-// JSON values a body may hold (ScanJsonShape's items): an exam has about 35, so these leave room
-// for every optional field while bounding the tree nlohmann::json builds.
+// JSON values a body may hold (ScanJsonShape's items): an exam has about 35. These leave room
+// for every optional field while bounding the tree nlohmann::json builds (about 100 bytes a
+// value: 6 MB for a full batch, besides its strings).
 constexpr size_t kMaxExamJsonItems = 1000;
-constexpr size_t kMaxBatchJsonItems = 100 * kMaxBatchExams;
+constexpr size_t kMaxBatchJsonItems = 64 * kMaxBatchExams;
 
 // Turns one client exam into a store input: decode, look up the model version the client used,
 // classify the exam with it as the browser did (validation included), compare the results.

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <map>
+
 #include "http/responses.h"
 #include "text/excerpt.h"
 #include "text/time_text.h"
@@ -39,9 +41,21 @@ bool PathId(const httplib::Request& req, httplib::Response& res, const std::stri
 
 bool CheckQueryParams(const httplib::Request& req, httplib::Response& res,
                       const std::vector<std::string>& known) {
-  for (auto it = req.params.begin(); it != req.params.end();
-       it = req.params.upper_bound(it->first)) {
-    const std::string& name = it->first;
+  // Counted on the raw query: cpp-httplib drops a "name=value" pair repeated verbatim.
+  std::map<std::string, int> counts;
+  const size_t question = req.target.find('?');
+  if (question != std::string::npos) {
+    const std::string query = req.target.substr(question + 1);
+    for (size_t start = 0; start <= query.size();) {
+      size_t end = query.find('&', start);
+      if (end == std::string::npos) end = query.size();
+      const std::string pair = query.substr(start, end - start);
+      if (!pair.empty())
+        ++counts[httplib::detail::decode_url(pair.substr(0, pair.find('=')), true)];
+      start = end + 1;
+    }
+  }
+  for (const auto& [name, count] : counts) {
     const std::string shown = text::Excerpt(name);
     bool found = false;
     for (const std::string& n : known) found = found || name == n;
@@ -54,7 +68,6 @@ bool CheckQueryParams(const httplib::Request& req, httplib::Response& res,
                 shown);
       return false;
     }
-    const size_t count = req.params.count(name);
     if (count > 1) {
       SendError(res, 400, "invalid_parameter",
                 "query parameter " + name + " is given " + std::to_string(count) +

@@ -1,10 +1,14 @@
 // Unit tests of the server's pure parts: flag/env parsing, time parsing, token format, the rate
-// limiter, exam JSON decoding and writing, the hashed byte forms, and static file resolution.
+// and in-flight limiters, exam JSON decoding and writing, the JSON pre-scan, storable text and
+// numbers, excerpts, the hashed byte forms, and static file resolution.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,10 +19,13 @@
 #include "config.h"
 #include "exam_json.h"
 #include "fetal/sha256.h"
+#include "http/json_shape.h"
 #include "static_files.h"
 #include "storage/canonical.h"
 #include "test_support.h"
+#include "text/excerpt.h"
 #include "text/number_text.h"
+#include "text/storable.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -106,6 +113,113 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefusesPerToken) {
   EXPECT_TRUE(limiter.Allow(8, &retry)) << "buckets are per token";
   RateLimiter off(0, 1);
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.Allow(1, &retry));
+}
+
+TEST(InFlightLimiterTest, HoldsAtMostNPerTokenAndReleasesWithTheSlot) {
+  InFlightLimiter limiter(2);
+  {
+    InFlightSlot a, b, c, other;
+    EXPECT_TRUE(a.Acquire(&limiter, 7));
+    EXPECT_TRUE(b.Acquire(&limiter, 7));
+    EXPECT_FALSE(c.Acquire(&limiter, 7));
+    EXPECT_TRUE(other.Acquire(&limiter, 8)) << "slots are per token";
+    b.Reset();
+    EXPECT_TRUE(c.Acquire(&limiter, 7));
+  }
+  InFlightSlot again[2];
+  EXPECT_TRUE(again[0].Acquire(&limiter, 7) && again[1].Acquire(&limiter, 7))
+      << "destroyed slots are released";
+  InFlightLimiter off(0);
+  InFlightSlot many[50];
+  for (auto& slot : many) EXPECT_TRUE(slot.Acquire(&off, 1));
+}
+
+// The pre-scan walks any input in one loop: run on a thread with a 64 KiB stack, 64 MiB of '['
+// (which a recursive reader would need gigabytes of stack for) are scanned to the end.
+TEST(JsonShapeTest, ScansAnyDepthWithoutRecursion) {
+  struct Work {
+    std::string text = std::string(size_t{64} << 20, '[');
+    JsonShape shape;
+    bool ok = false;
+  } work;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  ASSERT_EQ(
+      pthread_create(
+          &thread, &attr,
+          [](void* arg) -> void* {
+            auto* w = static_cast<Work*>(arg);
+            w->ok = ScanJsonShape(w->text, JsonLimits{SIZE_MAX, SIZE_MAX, SIZE_MAX}, &w->shape);
+            return nullptr;
+          },
+          &work),
+      0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_TRUE(work.ok);
+  EXPECT_EQ(work.shape.max_depth, work.text.size());
+}
+
+TEST(JsonShapeTest, StopsAtEachLimitAndIgnoresBracketsInStrings) {
+  const JsonLimits limits{3, 10, 8};
+  JsonShape shape;
+  EXPECT_TRUE(ScanJsonShape(R"({"a":[{"b":"[[[[{{{{"}]})", limits, &shape));
+  EXPECT_EQ(shape.max_depth, 3u);
+  EXPECT_TRUE(ScanJsonShape(R"(["\"]]]]", "x\\"])", limits, &shape)) << "escapes end no string";
+  EXPECT_EQ(shape.max_depth, 1u);
+  EXPECT_FALSE(ScanJsonShape("[[[[1]]]]", limits, &shape));
+  EXPECT_TRUE(shape.too_deep);
+  EXPECT_EQ(shape.offset, 3u);
+  EXPECT_FALSE(ScanJsonShape("[1,2,3,4,5,6,7,8,9,10,11]", limits, &shape));
+  EXPECT_TRUE(shape.too_many_items);
+  EXPECT_FALSE(ScanJsonShape(R"(["short", "far too long"])", limits, &shape));
+  EXPECT_TRUE(shape.string_too_long);
+  EXPECT_EQ(shape.offset, 10u);
+}
+
+TEST(StorableTest, TextAndNumbersThatReadBackExactly) {
+  EXPECT_TRUE(text::IsStorableText("tab\t, LF\n, CR\r, \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  size_t at = 0;
+  EXPECT_FALSE(text::IsStorableText(std::string("ab\0c", 4), &at));
+  EXPECT_EQ(at, 2u);
+  EXPECT_STREQ(text::UnstorableTextReason(std::string("ab\0c", 4), at), "a NUL character");
+  for (const char* bad : {"\x01", "\x1b[0m", "\x7f", "\xc3", "\xc0\x80", "\xed\xa0\x80",
+                          "\xf4\x90\x80\x80", "\xff"}) {
+    EXPECT_FALSE(text::IsStorableText(bad)) << bad;
+  }
+  for (double ok : {0.0, -0.0, DBL_MIN, -DBL_MIN, 1.0, DBL_MAX})
+    EXPECT_TRUE(text::IsStorableNumber(ok));
+  for (double bad : {DBL_MIN / 2, 1e-310, -5e-324, HUGE_VAL, -HUGE_VAL, std::nan("")}) {
+    EXPECT_FALSE(text::IsStorableNumber(bad)) << bad;
+  }
+  // Stored before subnormals were refused: they still read back exactly.
+  double v[3];
+  ASSERT_TRUE(
+      storage::ParseDoubles(storage::FormatDoubles(std::vector<double>{1e-310, 5e-324, 0.5}.data(),
+                                                   3),
+                            v, 3));
+  EXPECT_EQ(v[0], 1e-310);
+  EXPECT_EQ(v[1], 5e-324);
+  EXPECT_FALSE(storage::ParseDoubles("1e999,0,0", v, 3)) << "the formatter never writes that";
+}
+
+TEST(ExcerptTest, ShortAndCutAtACharacter) {
+  EXPECT_EQ(text::Excerpt("short"), "short");
+  EXPECT_EQ(text::Excerpt(std::string(100, 'a')), std::string(64, 'a') + "...");
+  // 63 ASCII bytes then a 2-byte character: the cut falls before it, not inside.
+  EXPECT_EQ(text::Excerpt(std::string(63, 'a') + "\xc3\xa9" + "tail"),
+            std::string(63, 'a') + "...");
+  EXPECT_EQ(ValueExcerpt(json(std::string(1000, 'x'))), std::string(64, 'x') + "...");
+  EXPECT_EQ(ValueExcerpt(json(12.5)), 12.5);
+  EXPECT_EQ(ValueExcerptText(json::parse(R"([1, [2, [3]], {"k": {}}, "s", 5])")),
+            R"([1, [...], {...}, ...])");
+  EXPECT_EQ(ValueExcerptText(json::parse(R"({"a": 1})")), R"({"a": 1})");
+  FieldErrors errors;
+  for (int i = 0; i < 1000; ++i) errors.Add(FieldError{"f", "r", "m", "", nullptr});
+  EXPECT_EQ(errors.count(), 1000u);
+  EXPECT_EQ(errors.listed().size(), kMaxListedFieldErrors);
 }
 
 json ValidExam() {
