@@ -130,6 +130,9 @@ void ApiServer::InstallHooks() {
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty() || res.status == 304)
           return httplib::Server::HandlerResponse::Unhandled;
+        // The library refused the request before routing: what follows on the connection is
+        // of unknown shape, so it is closed after this answer.
+        if (res.status != 404) CloseConnectionAfterResponse();
         switch (res.status) {
           case 404:
             SendError(res, 404, "not_found",

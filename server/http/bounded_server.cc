@@ -139,7 +139,8 @@ class ConnectionStream : public httplib::Stream {
 };
 
 // Stops sending, then reads and discards for up to two seconds (or until the client is quiet
-// for one), so the close does not reset a connection whose answer the client is still reading.
+// for half a second or closes), so the close does not reset a connection whose answer the
+// client is still reading.
 void DrainBeforeClose(int sock) {
   ::shutdown(sock, SHUT_WR);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -148,7 +149,7 @@ void DrainBeforeClose(int sock) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now())
                     .count();
-    if (left <= 0 || !WaitFor(sock, POLLIN, static_cast<int>(std::min<long long>(left, 1000))))
+    if (left <= 0 || !WaitFor(sock, POLLIN, static_cast<int>(std::min<long long>(left, 500))))
       break;
     ssize_t n = ::recv(sock, sink, sizeof sink, 0);
     if (n <= 0) break;

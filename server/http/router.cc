@@ -15,9 +15,8 @@ namespace server {
 Router::Router(httplib::Server* http, Authenticator* auth, Services services)
     : http_(http), auth_(auth), services_(std::move(services)) {}
 
-bool Router::Admit(const Route& route, const httplib::Request& req, httplib::Response& res,
-                   Caller* caller, InFlightSlot* slot) {
-  if (!CheckQueryParams(req, res, route.options.params)) return false;
+bool Router::Authenticate(const Route& route, const httplib::Request& req, httplib::Response& res,
+                          Caller* caller, InFlightSlot* slot) {
   return route.roles == kPublic || auth_->Authenticate(req, res, route.roles, caller, slot);
 }
 
@@ -26,9 +25,10 @@ void Router::Get(const std::string& pattern, const std::string& label, RoleSet r
   Route route{label, roles, handler, std::move(options)};
   http_->Get(pattern, [this, route](const httplib::Request& req, httplib::Response& res) {
     CurrentRequest().route = route.label;
+    if (!CheckQueryParams(req, res, route.options.params)) return;
     Caller caller;
     InFlightSlot slot;
-    if (!Admit(route, req, res, &caller, &slot)) return;
+    if (!Authenticate(route, req, res, &caller, &slot)) return;
     route.handler(services_, req, res, caller);
   });
 }
@@ -40,10 +40,11 @@ void Router::Post(const std::string& pattern, const std::string& label, RoleSet 
                                      const httplib::ContentReader& reader) {
     CurrentRequest().route = route.label;
     const BodyFraming framing = FramingOf(req);
-    if (!AdmitBody(req, res, framing, route.options.max_body, route.options.media_type)) return;
     Caller caller;
     InFlightSlot slot;
-    if (!Admit(route, req, res, &caller, &slot)) {
+    if (!CheckQueryParams(req, res, route.options.params) ||
+        !AdmitBody(req, res, framing, route.options.max_body, route.options.media_type) ||
+        !Authenticate(route, req, res, &caller, &slot)) {
       if (framing.has_body) CloseConnectionAfterResponse();  // refused unread
       return;
     }

@@ -88,9 +88,9 @@ class Router {
     Handler handler;
     RouteOptions options;
   };
-  // Query check and authentication; false when the answer is written.
-  bool Admit(const Route& route, const httplib::Request& req, httplib::Response& res,
-             Caller* caller, InFlightSlot* slot);
+  // False when the answer (401, 429, 403, 5xx) is written.
+  bool Authenticate(const Route& route, const httplib::Request& req, httplib::Response& res,
+                    Caller* caller, InFlightSlot* slot);
 
   httplib::Server* const http_;
   Authenticator* const auth_;
