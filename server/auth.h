@@ -1,4 +1,4 @@
-// Bearer tokens, roles and the per-token rate limit.
+// Bearer tokens, roles and the per-token rate and in-flight limits.
 //
 // A token is "fht_" + 43 characters of base64url (32 random bytes from OpenSSL's RAND_bytes).
 // Only its hex SHA-256 is stored. Lookups go by that hash; the stored hash is then compared with

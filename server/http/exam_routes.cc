@@ -11,6 +11,7 @@
 #include "http/responses.h"
 #include "http/router.h"
 #include "text/excerpt.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace server {
@@ -250,7 +251,18 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
       return;
     }
   }
-  if (req.has_param("submitted_by")) filter.submitted_by = req.get_param_value("submitted_by");
+  if (req.has_param("submitted_by")) {
+    filter.submitted_by = req.get_param_value("submitted_by");
+    if (filter.submitted_by->empty() || filter.submitted_by->size() > 128 ||
+        !text::IsStorableText(*filter.submitted_by)) {
+      SendError(res, 400, "invalid_parameter",
+                "query parameter submitted_by must be a token name (1 to 128 bytes of text), got "
+                "\"" +
+                    text::Excerpt(*filter.submitted_by) + "\"",
+                "submitted_by");
+      return;
+    }
+  }
   if (caller.role == Role::kClinician) {
     if (filter.submitted_by && *filter.submitted_by != caller.name) {
       SendError(res, 403, "forbidden",

@@ -12,6 +12,7 @@
 #include "http/responses.h"
 #include "http/router.h"
 #include "text/excerpt.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace server {
@@ -148,8 +149,11 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
   auto refuse = [&](const UploadRefusal& why) {
     // Refused uploads are security-relevant; record them (best effort: the refusal stands anyway).
     storage::AuditEvent ignored;
+    // The loader's message may quote the bundle: kept storable and short.
     svc.store->AppendAudit(storage::AuditEntry{caller.actor(), "model.upload", "", "refused",
-                                               why.code + ": " + why.message +
+                                               why.code + ": " +
+                                                   text::StorableCopy(
+                                                       text::Excerpt(why.message, 300)) +
                                                    " (sha256=" + sha256 + ")"},
                            &ignored);
     SendError(res, why.http_status, why.code, why.message, why.field);

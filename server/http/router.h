@@ -4,12 +4,13 @@
 // RouteOptions: the query parameters it takes and, for POST, its body's media type and limit.
 //
 // Before a handler runs, the router, in this order: records the label in the request context;
-// refuses unknown and repeated query parameters (400); for POST, checks the body's media type
-// and its Content-Length against the limit (415, 413); authenticates the caller and holds one
-// of the token's in-flight slots for the request (401, 429, 403); then reads the body, counting
-// and cut at the limit (413). POST routes are cpp-httplib content-reader routes, so nothing of a
-// body is read before all of that passed. Handlers are plain functions of the Services they
-// work with; a POST handler finds its body in req.body.
+// refuses unknown and repeated query parameters (400); for POST, checks the body's media type,
+// its Content-Length against the limit and that it has a length at all (415, 413, 411);
+// authenticates the caller and holds one of the token's in-flight slots for the request (401,
+// 429, 403); then reads the body, counting and cut at the limit (413). POST routes are
+// cpp-httplib content-reader routes, so nothing of a body is read before all of that passed.
+// Handlers are plain functions of the Services they work with; a POST handler finds its body in
+// req.body.
 //
 // Thread-safety: register every route before the server runs; handlers then run concurrently
 // on the worker threads. Lifetime: everything Services points to, the httplib::Server and the

@@ -54,6 +54,13 @@ bool IsStorableText(std::string_view s, size_t* bad_offset) {
   return true;
 }
 
+std::string StorableCopy(std::string_view s) {
+  std::string out(s);
+  size_t bad = 0;
+  while (!IsStorableText(out, &bad)) out[bad] = '?';
+  return out;
+}
+
 const char* UnstorableTextReason(std::string_view s, size_t offset) {
   if (offset >= s.size()) return "an unstorable character";
   const unsigned char c = static_cast<unsigned char>(s[offset]);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace fetal {
@@ -25,6 +26,10 @@ bool IsStorableText(std::string_view s, size_t* bad_offset = nullptr);
 // A sentence naming what is wrong with `s` at `offset` ("a NUL character at byte 12",
 // "invalid UTF-8 at byte 3"), for error messages. Precondition: !IsStorableText(s, &offset).
 const char* UnstorableTextReason(std::string_view s, size_t offset);
+
+// `s` with every character IsStorableText refuses replaced by '?': for recording text that
+// came from outside (a loader's message quoting a file) where a refusal is not an option.
+std::string StorableCopy(std::string_view s);
 
 // True for finite numbers that are zero or normal.
 bool IsStorableNumber(double v);

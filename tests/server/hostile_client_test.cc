@@ -565,6 +565,10 @@ TEST_P(StoredValueTest, ControlCharactersAndNulAre422AndTextReadsBackExactly) {
       EXPECT_EQ(body["error"]["details"][0]["rule"], "forbidden_character") << body.dump();
     }
   }
+  // A filter is text that reaches the database too.
+  auto bad_filter = Get("/api/v1/exams?submitted_by=nurse%00a", auditor_);
+  ExpectError(bad_filter, 400, "invalid_parameter");
+  EXPECT_EQ(Body(bad_filter)["error"]["field"], "submitted_by");
   json batch = {{"exams", {Exam("ok-1"), Exam("nul")}}};
   batch["exams"][1]["note"] = std::string("a\0b", 3);
   auto r = Post("/api/v1/exams:batch", clinician_, batch.dump());

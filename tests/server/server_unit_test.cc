@@ -189,6 +189,7 @@ TEST(StorableTest, TextAndNumbersThatReadBackExactly) {
                           "\xf4\x90\x80\x80", "\xff"}) {
     EXPECT_FALSE(text::IsStorableText(bad)) << bad;
   }
+  EXPECT_EQ(text::StorableCopy(std::string("a\0b\xff\tc", 6)), "a?b?\tc");
   for (double ok : {0.0, -0.0, DBL_MIN, -DBL_MIN, 1.0, DBL_MAX})
     EXPECT_TRUE(text::IsStorableNumber(ok));
   for (double bad : {DBL_MIN / 2, 1e-310, -5e-324, HUGE_VAL, -HUGE_VAL, std::nan("")}) {
