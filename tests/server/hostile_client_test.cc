@@ -27,6 +27,14 @@ constexpr int64_t kSlackKb = 8 * 1024;
 
 int64_t BoundKb(int64_t route_limit) { return 2 * route_limit / 1024 + kSlackKb; }
 
+// A sanitizer's allocator and shadow memory multiply what a process holds: the bound is then
+// printed but not enforced (the other promises are).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 class HostileClientTest : public ServerFixture {
  protected:
   int64_t PeakKb() { return PeakRssKb(server_.pid()); }
@@ -34,10 +42,11 @@ class HostileClientTest : public ServerFixture {
   // Peak memory grew by at most `bound_kb` since `before_kb` (printed for the record).
   void ExpectPeakGrowthWithin(int64_t before_kb, int64_t bound_kb) {
     const int64_t grown = PeakKb() - before_kb;
-    std::printf("[ memory   ] %s: peak RSS grew by %lld KiB (bound %lld KiB)\n",
+    std::printf("[ memory   ] %s: peak RSS grew by %lld KiB (bound %lld KiB%s)\n",
                 ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                static_cast<long long>(grown), static_cast<long long>(bound_kb));
-    EXPECT_LE(grown, bound_kb);
+                static_cast<long long>(grown), static_cast<long long>(bound_kb),
+                kSanitizerBuild ? ", not enforced under a sanitizer" : "");
+    if (!kSanitizerBuild) EXPECT_LE(grown, bound_kb);
   }
 
   int64_t StoredExams() {
