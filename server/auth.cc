@@ -133,9 +133,10 @@ bool InFlightLimiter::TryAcquire(int64_t token_id) {
 void InFlightLimiter::Release(int64_t token_id) {
   if (max_ <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
+  // Entries stay (one per token that ever called: bounded by the tokens table), so the hot path
+  // allocates nothing.
   auto it = in_flight_.find(token_id);
-  if (it == in_flight_.end()) return;
-  if (--it->second <= 0) in_flight_.erase(it);
+  if (it != in_flight_.end() && it->second > 0) --it->second;
 }
 
 bool InFlightSlot::Acquire(InFlightLimiter* limiter, int64_t token_id) {

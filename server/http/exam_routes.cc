@@ -270,8 +270,9 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
                 "submitted_by");
       return;
     }
-    // A clinician's exams are those of their token (principal), whatever the query says.
-    filter.submitted_by.reset();
+    // A clinician's exams are those of their token (principal), whatever the query says. The
+    // name, which all of them carry, lets the store page them by its submitter index.
+    filter.submitted_by = caller.name;
     filter.submitted_by_id = caller.token_id;
   }
   const int page_limit = static_cast<int>(limit.value_or(kDefaultPageLimit));

@@ -95,7 +95,7 @@ struct Actor {
 
 // What the HTTP layer hands over after validating and re-evaluating an exam.
 struct ExamInput {
-  std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per submitted_by
+  std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per principal
   // Hex SHA-256 of the request body as the HTTP layer canonicalizes it. Same key + same hash is a
   // replay, same key + another hash is a conflict.
   std::string body_sha256;
@@ -143,8 +143,10 @@ struct ExamFilter {
   std::optional<int> client_class;  // the class the clinician was shown
   std::optional<int64_t> model_version;
   std::optional<Agreement> agreement;
-  std::optional<std::string> submitted_by;  // the submitter's name
-  std::optional<int64_t> submitted_by_id;   // the submitter's principal (clinicians: their own)
+  // The submitter's name (indexed: give it with submitted_by_id to page one principal's exams
+  // quickly; every exam of a principal carries its token's name).
+  std::optional<std::string> submitted_by;
+  std::optional<int64_t> submitted_by_id;  // the submitter's principal (clinicians: their own)
 };
 
 struct ExamPage {

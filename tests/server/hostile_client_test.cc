@@ -304,7 +304,10 @@ TEST_P(HostileHttpTest, ReadsRecordTheFilterThatWasApplied) {
     if (e["action"] == "exam.list") lists.push_back(json::parse(e["details"].get<std::string>()));
   }
   ASSERT_EQ(lists.size(), 2u);
-  EXPECT_EQ(lists[0], (json{{"class", "Normal"}, {"limit", 5}, {"submitted_by_id", clinician_id}}));
+  EXPECT_EQ(lists[0], (json{{"class", "Normal"},
+                            {"limit", 5},
+                            {"submitted_by", "nurse-a"},
+                            {"submitted_by_id", clinician_id}}));
   EXPECT_EQ(lists[1], (json{{"from_ms", 1000}, {"limit", 100}, {"submitted_by", "nurse-b"}}));
   ASSERT_EQ(Get("/api/v1/audit?limit=3", auditor_)->status, 200);
   json last = Body(Get("/api/v1/audit?after=0&limit=1000", auditor_))["events"];
