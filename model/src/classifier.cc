@@ -74,9 +74,11 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
   if (!IsAcceptable(out->findings)) return;
   out->classified = true;
 
+  // One pass over the trees; both softmaxes are the ones Predict and PredictRaw apply.
   evaluator_->Margins(features, out->margins.data());
-  evaluator_->Predict(features, out->probabilities.data());
-  evaluator_->PredictRaw(features, out->raw_probabilities.data());
+  ProbabilitiesFromMargins(out->margins.data(), evaluator_->temperature(),
+                           out->probabilities.data());
+  ProbabilitiesFromMargins(out->margins.data(), 1.0, out->raw_probabilities.data());
   out->predicted_class = ArgMax(out->probabilities.data());
 
   if (options.explain) {

@@ -36,9 +36,10 @@ class Authenticator {
  public:
   // `rate_limit` requests per second per token with bursts of `rate_burst` (0 = off), at most
   // `max_in_flight` requests of one token at once (0 = off); token lookups are cached for
-  // `token_cache`. Refusals are counted in `metrics`.
+  // `token_cache`; look-ups of unseen tokens are limited to `unknown_token_rate` per second
+  // (TokenCache). Refusals are counted in `metrics`.
   Authenticator(storage::Store* store, Metrics* metrics, std::chrono::milliseconds token_cache,
-                double rate_limit, double rate_burst, int max_in_flight);
+                double rate_limit, double rate_burst, int max_in_flight, double unknown_token_rate);
 
   // Checks the Authorization header, takes one of the token's in-flight slots into *slot (held
   // until the slot is destroyed), then checks the token's rate limit, then that its role is in

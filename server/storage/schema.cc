@@ -60,6 +60,19 @@ std::string CreateTables(Dialect d) {
   // clang-format on
 }
 
+// Signed checkpoints of the audit chain (docs/storage.md "Checkpoints"): a step of its own, so
+// it is created in databases made before it existed (CREATE ... IF NOT EXISTS, no version bump).
+std::string CreateCheckpointTable(Dialect d) {
+  const std::string autoid =
+      d == Dialect::kPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+  return "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
+         "  id " +
+         autoid +
+         ", seq BIGINT NOT NULL, hash TEXT NOT NULL,"
+         "  time_ms BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);"
+         "CREATE INDEX IF NOT EXISTS audit_checkpoints_by_seq ON audit_checkpoints (seq, id);";
+}
+
 // Version 1 -> 2: exams gain submitted_by_id (their owner's token id) and content_version (1
 // for every existing row, whose hash stays the version-1 form), and idempotency keys become
 // per principal. Each row's principal is the token that held the row's submitter name when the
@@ -135,7 +148,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   s = c->Exec("SELECT value FROM storage_meta WHERE key = 'schema_version'", {}, &rows);
   if (!s.ok()) return s;
   if (rows.empty()) {  // an empty database
-    s = c->ExecScript(CreateTables(d));
+    s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -150,6 +163,8 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
     s = MigrateToPrincipals(d, c);
     if (!s.ok()) return s;
   }
+  s = c->ExecScript(CreateCheckpointTable(d));
+  if (!s.ok()) return s;
   if (version == kSchemaVersion) return StoreStatus::Ok();
   return c->Exec("UPDATE storage_meta SET value = $1 WHERE key = 'schema_version'",
                  {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
