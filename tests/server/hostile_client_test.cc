@@ -46,7 +46,9 @@ class HostileClientTest : public ServerFixture {
                 ::testing::UnitTest::GetInstance()->current_test_info()->name(),
                 static_cast<long long>(grown), static_cast<long long>(bound_kb),
                 kSanitizerBuild ? ", not enforced under a sanitizer" : "");
-    if (!kSanitizerBuild) EXPECT_LE(grown, bound_kb);
+    if (!kSanitizerBuild) {
+      EXPECT_LE(grown, bound_kb);
+    }
   }
 
   int64_t StoredExams() {
@@ -201,6 +203,7 @@ TEST_P(HostileHttpTest, CompressedBodiesAre415BeforeTheyAreInflated) {
 // subnormal as an underflow), failing GET and /audit/verify forever. Numbers that cannot be
 // stored and read back exactly are refused, naming the field.
 TEST_P(StoredValueTest, SubnormalNumbersAre422AndNothingIsStored) {
+  const int64_t before = PeakKb();
   const int64_t stored = StoredExams();
   json exam = Exam("subnormal");
   exam["client_result"]["probabilities"] = {1e-310, 0.5, 0.5};
@@ -241,6 +244,7 @@ TEST_P(StoredValueTest, SubnormalNumbersAre422AndNothingIsStored) {
   EXPECT_EQ(back["features"]["accelerations"].get<double>(), 2.2250738585072014e-308);
   EXPECT_NE(got->body.find("\"fetal_movement\":-0"), std::string::npos) << got->body;
   EXPECT_EQ(back["content_sha256"], created["content_sha256"]);
+  ExpectPeakGrowthWithin(before, BoundKb(kBatchLimit));
   ExpectStillServing();
 }
 
@@ -257,6 +261,7 @@ TEST_P(HostileHttpTest, RepeatedOrUnknownQueryParametersAre400OnEveryRoute) {
       {"/api/v1/audit/1", auditor_},
       {"/api/v1/audit/verify", auditor_},
       {"/api/v1/audit/checkpoint", auditor_},
+      {"/api/v1/audit/checkpoints", auditor_},
       {"/api/v1/models", ""},
       {"/api/v1/models/active", ""},
       {"/api/v1/models/1", ""},
@@ -276,6 +281,18 @@ TEST_P(HostileHttpTest, RepeatedOrUnknownQueryParametersAre400OnEveryRoute) {
         << r->body;
   }
   ExpectError(Get("/api/v1/audit?after=1&after=2", auditor_), 400, "invalid_parameter");
+  ExpectError(Get("/api/v1/audit/checkpoints?limit=1&limit=2", auditor_), 400, "invalid_parameter");
+  const std::string hash(64, '0');
+  ExpectError(Get("/api/v1/audit/verify?seq=0&hash=" + hash + "&seq=1", auditor_), 400,
+              "invalid_parameter");
+  ExpectError(Get("/api/v1/audit/verify?seq=0&hash=" + hash + "&hash=" + hash, auditor_), 400,
+              "invalid_parameter");
+  EXPECT_EQ(Get("/api/v1/audit/verify?seq=0&hash=" + hash, auditor_)->status, 200)
+      << "the anchor's parameters are taken once each";
+  ExpectError(Post("/api/v1/audit/checkpoint?sign=1", auditor_, "", "application/json"), 400,
+              "invalid_parameter");
+  EXPECT_EQ(Body(Get("/api/v1/audit/checkpoints", auditor_))["checkpoints"].size(), 0u)
+      << "no checkpoint was stored";
   ExpectError(Get("/api/v1/exams?limit=1%00", auditor_), 400, "invalid_parameter");
   ExpectError(Get("/api/v1/exams?limit=+5", auditor_), 400, "invalid_parameter");
   const std::string v2 = BundleBytes(TinyModel(2));
@@ -292,7 +309,7 @@ TEST_P(HostileHttpTest, RepeatedOrUnknownQueryParametersAre400OnEveryRoute) {
 
 // The exam.list and audit.list events record the filter that was applied (defaults included,
 // a clinician's own principal), not the query as written.
-TEST_P(HostileHttpTest, ReadsRecordTheFilterThatWasApplied) {
+TEST_P(StoredValueTest, ReadsRecordTheFilterThatWasApplied) {
   Submit(Exam("filtered"), clinician_);
   const int64_t clinician_id = Body(Get("/api/v1/session", clinician_))["token_id"];
   ASSERT_EQ(Get("/api/v1/exams?class=Normal&limit=5&submitted_by=nurse-a", clinician_)->status,
@@ -564,6 +581,7 @@ TEST_P(HostileHttpTest, InFlightRequestsPerTokenAreLimited) {
 // all of it. Text that cannot be stored exactly is refused, naming the field; tab, line feed,
 // carriage return and any Unicode read back byte for byte.
 TEST_P(StoredValueTest, ControlCharactersAndNulAre422AndTextReadsBackExactly) {
+  const int64_t before = PeakKb();
   const int64_t stored = StoredExams();
   for (const char* field : {"note", "patient_ref"}) {
     for (const std::string& bad : {std::string("before\0after", 12), std::string("bell\x07"),
@@ -597,6 +615,7 @@ TEST_P(StoredValueTest, ControlCharactersAndNulAre422AndTextReadsBackExactly) {
   EXPECT_EQ(back["patient_ref"], fine["patient_ref"]);
   EXPECT_EQ(back["content_sha256"], created["content_sha256"]);
   EXPECT_EQ(StoredExams(), stored + 1);
+  ExpectPeakGrowthWithin(before, BoundKb(kBatchLimit));
   ExpectStillServing();
 }
 
@@ -661,6 +680,21 @@ TEST_P(StoredValueTest, VerifyListsEveryProblemAndWalksPastUnreadableRows) {
   // The whole chain was walked, up to the latest event.
   json cp = Body(Get("/api/v1/audit/checkpoint", auditor_));
   EXPECT_GE(v["length"].get<int64_t>(), cp["seq"].get<int64_t>() - 2);
+
+  // More problems than are listed: the first 100 in seq order, all of them counted.
+  json batch = {{"exams", json::array()}};
+  for (int i = 0; i < 150; ++i) batch["exams"].push_back(Exam("many-" + std::to_string(i)));
+  auto r = Post("/api/v1/exams:batch", clinician_, batch.dump());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  RawSql("UPDATE exams SET note = 'edited later' WHERE client_exam_id LIKE 'many-%'");
+  v = Body(Get("/api/v1/audit/verify", auditor_));
+  EXPECT_EQ(v["ok"], false);
+  EXPECT_EQ(v["problem_count"], 153) << v["problem"];
+  EXPECT_EQ(v["problems"].size(), 100u);
+  EXPECT_EQ(v["first_bad_seq"], exams[1]["audit_seq"]);
+  EXPECT_EQ(v["problems"][99]["seq"].get<int64_t>() - v["problems"][3]["seq"].get<int64_t>(), 96)
+      << "one problem per edited exam, in seq order";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, HostileHttpTest, ::testing::Values("sqlite"), BackendName);
