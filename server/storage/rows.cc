@@ -26,9 +26,15 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   e.input.client_timestamp = r[14].AsText();
   e.received_ms = r[15].AsInt();
   e.audit_seq = r[16].AsInt();
+  e.submitted_by_id = r[17].AsInt();
+  e.content_version = static_cast<int>(r[18].AsInt());
   if (!ok) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) +
                                    ": stored numbers are not in canonical list form");
+  }
+  if (e.content_version != 1 && e.content_version != 2) {
+    return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": unknown content_version " +
+                                   std::to_string(e.content_version));
   }
   e.content_sha256 = ExamContentHash(e);
   *out = std::move(e);
