@@ -51,8 +51,15 @@ void KernelBlockMargins(const EvaluatorLayout& layout, const float* features, si
     return internal::Avx512DeepBlockMargins(layout, features, rows, slots, margins);
 #endif
 #ifdef __wasm_simd128__
-  if (layout.use_wasm_levels)
-    return internal::WasmRankBlockMargins(layout, features, rows, margins);
+  if (layout.use_wasm_levels) {
+    if (layout.level_max_depth <= internal::kLevelDepth) {
+      return internal::WasmRankBlockMargins(layout, features, rows, margins);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      internal::WasmLevelMargins(layout, features + r * kNumFeatures, margins + r * kNumClasses);
+    }
+    return;
+  }
 #endif
   for (size_t r = 0; r < rows; ++r) {
     internal::ExpandRow(features + r * kNumFeatures, slots + r * kSlots);

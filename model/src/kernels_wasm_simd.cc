@@ -7,8 +7,8 @@
 // - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
 //   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
 //   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
-// - A batch: QuickScorer over 16 exams per vector, one tree at a time, byte-plane leaf sets; a
-//   depth-6 heap as its root and two depth-5 halves, trees deeper than 6 walking on from there.
+// - A batch of a model whose tables are 5 deep: QuickScorer over 16 exams per vector, one tree
+//   at a time, byte-plane leaf sets (deeper models run the one-exam kernel per exam).
 // A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
 // others. Results are identical to the portable kernels': the same comparisons and the same
 // float additions in the same order.
@@ -167,20 +167,15 @@ void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, floa
 namespace {
 
 // The batch kernel on the level tables: QuickScorer (Lucchese et al. 2015) over 8-bit feature
-// ranks, 16 exams per vector, one byte lane per exam, one tree at a time.
-// A depth-5 heap: every node (padding ones too: all leaves under them hold the same value) is
-// one u8 compare of the exams' ranks with its threshold index, and clears the leaves of its
-// left subtree in the exams going right (plane &= go_left | ~mask). The 32 leaf bits sit in four
-// byte planes; a node's left subtree lies within one plane (two for the root), so its planes
-// and masks are constants of its heap position. The exit leaf is the lowest bit still set.
-// (Four planes stay in registers; two vectors of exams per pass, eight planes, spill and run
-// slower in V8.)
-// A depth-6 heap is its root and two depth-5 heaps: each gives its 32-bit leaf sets, and the
-// exam's 64-bit set is (left set if the root sends it left, else 0) | right set << 32, whose
-// lowest bit is the exit leaf. Trees deeper than 6 walk their nodes on from that leaf, as the
-// one-exam kernel does.
-// Trees are taken class by class, each class in tree order, so every sum adds the same values
-// in the same order as the other kernels.
+// ranks, 16 exams per vector, one byte lane per exam.
+// Each tree is its complete depth-5 heap: every node (padding ones too: all leaves under them
+// hold the same value) is one u8 compare of the exams' ranks with its threshold index, and
+// clears the leaves of its left subtree in the exams going right (plane &= go_left | ~mask).
+// The 32 leaf bits sit in four byte planes; a node's left subtree lies within one plane (two
+// for the root), so its planes and masks are constants of its heap position. The exit leaf is
+// the lowest bit still set. Trees are taken class by class, each class in tree order, so every
+// sum adds the same values in the same order as the other kernels. (Four planes stay in
+// registers; two vectors of exams per pass, eight planes, spill and run slower in V8.)
 constexpr size_t kRankBlock = kBlockRows;
 
 struct NodeMasks {
@@ -199,7 +194,6 @@ constexpr NodeMasks LeftLeafMasks() {
   return m;
 }
 constexpr NodeMasks kLeftLeaves = LeftLeafMasks();
-constexpr int LevelOf(size_t node) { return node == 0 ? 0 : 1 + LevelOf((node - 1) / 2); }
 
 // Bytes 0-7 (Low) or 8-15 (High) of a and b interleaved: a0 b0 a1 b1 ...
 inline v128_t InterleaveLow(v128_t a, v128_t b) {
@@ -209,54 +203,16 @@ inline v128_t InterleaveHigh(v128_t a, v128_t b) {
   return wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
 }
 
-// The 16 exams' go-left masks at the node whose slot and index bytes are at `slot`, `index`.
-inline v128_t NodeGoesLeft(const uint8_t* rank, size_t first, const uint8_t* slot,
-                           const uint8_t* index) {
-  const uint8_t* column = rank + size_t(*slot) * kRankBlock;
-  v128_t left = GoesLeft(wasm_v128_load(column + first), wasm_v128_load8_splat(index));
-  // Opaque to LLVM, which would otherwise turn the plane updates into bitselects (three
-  // instructions each in V8, against two for or + and).
-  __asm__("" : "+r"(left));
-  LoadBarrier(left);
-  return left;
-}
-
-// QuickScorer over the depth-5 heap below heap node `root` of a tree whose lane's nodes are
-// kLevelLanes bytes apart at `slot` / `index` (root 0: a depth-5 tree; 1 or 2: a depth-6
-// tree's halves, whose node at level L, position p is heap node (root + 1) * 2^L - 1 + p).
-// Leaf sets of 16 exams, 32 bits an exam, exams 4w .. 4w + 3 in sets[w].
-__attribute__((noinline)) void LeafSets(const uint8_t* rank, size_t first, const uint8_t* slot,
-                                        const uint8_t* index, size_t root, v128_t* sets) {
-  v128_t planes[4];
-  for (v128_t& p : planes) p = wasm_i8x16_splat(-1);
-#pragma clang loop unroll(full)
-  for (size_t i = 0; i < kLevelNodes; ++i) {
-    const size_t node = kLevelLanes * (i + (root << LevelOf(i)));
-    const v128_t left = NodeGoesLeft(rank, first, slot + node, index + node);
-#pragma clang loop unroll(full)
-    for (int q = 0; q < 4; ++q) {
-      const uint8_t m = kLeftLeaves.mask[i][q];
-      if (m == 0) continue;
-      planes[q] =
-          wasm_v128_and(planes[q],
-                        m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
-    }
-  }
+// Adds tree values to the sums of 16 exams (four f32x4): planes[q] holds leaf bits 8q..8q+7.
+inline void AddExitLeaves(const v128_t* planes, const float* leaf, v128_t* sums) {
   const v128_t low01 = InterleaveLow(planes[0], planes[1]);
   const v128_t high01 = InterleaveHigh(planes[0], planes[1]);
   const v128_t low23 = InterleaveLow(planes[2], planes[3]);
   const v128_t high23 = InterleaveHigh(planes[2], planes[3]);
-  sets[0] = wasm_i16x8_shuffle(low01, low23, 0, 8, 1, 9, 2, 10, 3, 11);
-  sets[1] = wasm_i16x8_shuffle(low01, low23, 4, 12, 5, 13, 6, 14, 7, 15);
-  sets[2] = wasm_i16x8_shuffle(high01, high23, 0, 8, 1, 9, 2, 10, 3, 11);
-  sets[3] = wasm_i16x8_shuffle(high01, high23, 4, 12, 5, 13, 6, 14, 7, 15);
-}
-
-// Adds a depth-5 tree's values to the sums of 16 exams (four f32x4).
-inline void AddDepth5Tree(const uint8_t* rank, size_t first, const uint8_t* slot,
-                          const uint8_t* index, const float* leaf, v128_t* sums) {
-  v128_t sets[4];
-  LeafSets(rank, first, slot, index, 0, sets);
+  const v128_t sets[4] = {wasm_i16x8_shuffle(low01, low23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(low01, low23, 4, 12, 5, 13, 6, 14, 7, 15),
+                          wasm_i16x8_shuffle(high01, high23, 0, 8, 1, 9, 2, 10, 3, 11),
+                          wasm_i16x8_shuffle(high01, high23, 4, 12, 5, 13, 6, 14, 7, 15)};
   // Bit 31 set: a well-formed set never empties, this keeps ctz defined regardless.
 #define FETAL_EXIT(set, lane) \
   leaf[__builtin_ctz(uint32_t(wasm_i32x4_extract_lane(set, lane)) | 0x80000000u)]
@@ -269,49 +225,6 @@ inline void AddDepth5Tree(const uint8_t* rank, size_t first, const uint8_t* slot
 #undef FETAL_EXIT
 }
 
-// Exams 4w .. 4w + 3 of a byte mask as 32-bit lanes.
-inline v128_t WidenMask(v128_t mask, int w) {
-  const v128_t half =
-      w < 2 ? wasm_i16x8_extend_low_i8x16(mask) : wasm_i16x8_extend_high_i8x16(mask);
-  return w % 2 == 0 ? wasm_i32x4_extend_low_i16x8(half) : wasm_i32x4_extend_high_i16x8(half);
-}
-
-// Adds a depth-6 tree's values to the sums of 16 exams. `deep` (nullptr if no tree of the group
-// goes below depth 6) and `expanded` (the block's expanded rows) serve the walk below it.
-inline void AddDepth6Tree(const EvaluatorLayout& layout, const uint8_t* rank, size_t first,
-                          const uint8_t* slot, const uint8_t* index, const float* leaf,
-                          const uint32_t* deep, const float* expanded, v128_t* sums) {
-  const v128_t root_left = NodeGoesLeft(rank, first, slot, index);
-  v128_t left_sets[4], right_sets[4];
-  LeafSets(rank, first, slot, index, 1, left_sets);
-  LeafSets(rank, first, slot, index, 2, right_sets);
-  // Not unrolled: code size.
-#pragma clang loop unroll(disable)
-  for (int w = 0; w < 4; ++w) {
-    const v128_t low = wasm_v128_and(left_sets[w], WidenMask(root_left, w));
-    const v128_t pair[2] = {wasm_i32x4_shuffle(low, right_sets[w], 0, 4, 1, 5),
-                            wasm_i32x4_shuffle(low, right_sets[w], 2, 6, 3, 7)};
-    // Bit 63 set: a well-formed set never empties, this keeps ctz defined regardless.
-#define FETAL_EXIT(pair, lane) \
-  uint32_t(__builtin_ctzll(uint64_t(wasm_i64x2_extract_lane(pair, lane)) | (uint64_t(1) << 63)))
-    const uint32_t at[4] = {FETAL_EXIT(pair[0], 0), FETAL_EXIT(pair[0], 1), FETAL_EXIT(pair[1], 0),
-                            FETAL_EXIT(pair[1], 1)};
-#undef FETAL_EXIT
-    float v[4] = {leaf[at[0]], leaf[at[1]], leaf[at[2]], leaf[at[3]]};
-    if (deep != nullptr) {
-#pragma clang loop unroll(disable)
-      for (int e = 0; e < 4; ++e) {
-        const uint32_t d = deep[at[e]];
-        if (d != 0) {
-          v[e] = EvaluatorLayout::Walk(layout.nodes.data() + (d - 1),
-                                       expanded + (first + size_t(4 * w + e)) * kSlots);
-        }
-      }
-    }
-    sums[w] = wasm_f32x4_add(sums[w], wasm_f32x4_make(v[0], v[1], v[2], v[3]));
-  }
-}
-
 }  // namespace
 
 void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
@@ -321,17 +234,6 @@ void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, 
   for (size_t e = 0; e < rows; ++e) {
     ExamRanks(layout, features + e * kNumFeatures, rank + e, kRankBlock);
   }
-  // Expanded rows for the trees walked below depth 6 (rows past `rows` stay zero).
-  float expanded[kRankBlock * kSlots];
-  if (!layout.level_deep.empty()) {
-    for (size_t e = 0; e < kRankBlock; ++e) {
-      if (e < rows) {
-        ExpandRow(features + e * kNumFeatures, expanded + e * kSlots);
-      } else {
-        for (int s = 0; s < kSlots; ++s) expanded[e * kSlots + size_t(s)] = 0.0f;
-      }
-    }
-  }
   v128_t sums[kNumClasses][kRankBlock / 4];
   for (int c = 0; c < kNumClasses; ++c) {
     for (v128_t& v : sums[c]) v = wasm_f32x4_splat(layout.base_score[c]);
@@ -339,21 +241,32 @@ void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, 
   const size_t trees = layout.level_tree_count;
   for (int c = 0; c < kNumClasses; ++c) {
     for (size_t k = size_t(c); k < trees; k += kNumClasses) {
-      const EvaluatorLayout::LevelGroup& g = layout.level_groups[k / kLevelLanes];
-      const uint8_t* slot = layout.level_slot.data() + g.nodes + k % kLevelLanes;
-      const uint8_t* index = layout.level_index.data() + g.nodes + k % kLevelLanes;
-      const size_t leaves = g.leaves + ((k % kLevelLanes) << g.depth);
-      const float* leaf = layout.level_leaf.data() + leaves;
-      if (g.depth == kLevelDepth) {
-        for (size_t first = 0; first < kRankBlock; first += 16) {
-          AddDepth5Tree(rank, first, slot, index, leaf, sums[c] + first / 4);
+      const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
+      const uint8_t* slot = layout.level_slot.data() + lane;
+      const uint8_t* index = layout.level_index.data() + lane;
+      const float* leaf = layout.level_leaf.data() + k * kLevelLeaves;
+      for (size_t first = 0; first < kRankBlock; first += 16) {
+        v128_t planes[4];
+        for (v128_t& p : planes) p = wasm_i8x16_splat(-1);
+#pragma clang loop unroll(full)
+        for (size_t i = 0; i < kLevelNodes; ++i) {
+          const uint8_t* column = rank + size_t(slot[kLevelLanes * i]) * kRankBlock;
+          v128_t left = GoesLeft(wasm_v128_load(column + first),
+                                 wasm_v128_load8_splat(index + kLevelLanes * i));
+          // Opaque to LLVM, which would otherwise turn the plane updates into bitselects
+          // (three instructions each in V8, against two for or + and).
+          __asm__("" : "+r"(left));
+          LoadBarrier(left);
+#pragma clang loop unroll(full)
+          for (int q = 0; q < 4; ++q) {
+            const uint8_t m = kLeftLeaves.mask[i][q];
+            if (m == 0) continue;
+            planes[q] =
+                wasm_v128_and(planes[q],
+                              m == 0xff ? left : wasm_v128_or(left, wasm_i8x16_splat(int8_t(~m))));
+          }
         }
-      } else {
-        const uint32_t* deep = g.deep ? layout.level_deep.data() + leaves : nullptr;
-        for (size_t first = 0; first < kRankBlock; first += 16) {
-          AddDepth6Tree(layout, rank, first, slot, index, leaf, deep, expanded,
-                        sums[c] + first / 4);
-        }
+        AddExitLeaves(planes, leaf, sums[c] + first / 4);
       }
     }
   }
