@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   cspViolations, datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer, tearDown,
 } from './helpers.mjs';
+import { appSchema } from './strings.mjs';
 
 const skip = missingPrerequisite();
 
@@ -148,6 +149,29 @@ describe('exam form', { skip: skip ?? false }, () => {
     await page.click('#new-exam');
     await shot(page, 'form-pt');
     await page.selectOption('#lang', 'en');
+  });
+
+  test('the form writes its limits as Intl.NumberFormat does, in both languages', async () => {
+    // The form formats numbers without Intl (a cold page's first NumberFormat is slow); the
+    // browser's own Intl is the oracle, digit groups (the variance limit) included.
+    const schema = (await appSchema()).map((f) => ({ key: f.key, min: f.hardMin, max: f.hardMax }));
+    for (const lang of ['pt-BR', 'en']) {
+      await page.selectOption('#lang', lang);
+      await page.click('#nav-exam');
+      const wrong = await page.evaluate(({ fields, lang }) => {
+        const intl = new Intl.NumberFormat(lang, { maximumFractionDigits: 4 });
+        const out = [];
+        for (const f of fields) {
+          const text = document.querySelector(`#f-${f.key}-help .range`)?.textContent ?? '';
+          for (const v of [f.min, f.max]) {
+            if (Number.isFinite(v) && !text.includes(intl.format(v))) out.push(`${f.key}: "${text}" lacks ${intl.format(v)}`);
+          }
+        }
+        return out;
+      }, { fields: schema, lang });
+      assert.deepEqual(wrong, [], lang);
+    }
+    assert.ok(schema.some((f) => Math.abs(f.max) >= 1000), 'a limit of 1,000 or more is on the form');
   });
 
   test('nothing on these screens violates the server\'s Content-Security-Policy', async () => {

@@ -1,6 +1,22 @@
-// Runs as soon as it arrives (async), before app.js and the runtime's modules have: starts
-// compiling fetal-core.wasm while it downloads, so the runtime is only instantiated when app.js
-// asks for it (web/src/main.ts). A host that serves .wasm with another MIME type makes
-// compileStreaming fail: the promise then holds null and the runtime compiles the usual way.
-const wasm = new URL('fetal-core.wasm', import.meta.url);
-globalThis.__fetalWasmModule = WebAssembly.compileStreaming(fetch(wasm)).catch(() => null);
+// Runs as soon as it arrives (async, before app.js, which is larger, has downloaded and been
+// parsed): compiles fetal-core.wasm while it downloads, instantiates the runtime and loads the
+// built-in model, so that app.js finds them ready (web/src/main.ts, web/src/models.ts) and the
+// app is up about when the runtime could first classify. A host that serves .wasm with another
+// MIME type makes compileStreaming fail: the runtime then compiles the usual way. Any failure
+// here leaves the promise rejected and app.js reports it as a load failure.
+const base = import.meta.url;
+const wasmModule = WebAssembly.compileStreaming(fetch(new URL('fetal-core.wasm', base))).catch(() => null);
+const model = fetch(new URL('model/default.fhm', base));
+globalThis.__fetalBoot = (async () => {
+  const { loadFetal } = await import('./fetal.js');
+  const compiled = await wasmModule;
+  const runtime = await loadFetal(compiled ? { wasmModule: compiled } : { wasmUrl: new URL('fetal-core.wasm', base) });
+  performance.mark('fetal:runtime');  // the start-up stages (web/src/main.ts marks the others)
+  const response = await model;
+  if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
+  const builtin = await runtime.loadModelAsync(await response.arrayBuffer());
+  performance.mark('fetal:model');
+  return { runtime, builtin };
+})();
+// A rejection is handled by app.js; this keeps it from being reported as unhandled before then.
+globalThis.__fetalBoot.catch(() => undefined);

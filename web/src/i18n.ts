@@ -85,15 +85,15 @@ function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: strin
   return f;
 }
 
-// Numbers below 1000 in size (every limit and unit on the exam form), written as
-// Intl.NumberFormat(lang, { maximumFractionDigits }) writes them: the shortest decimal form
-// rounded half up to at most that many decimals, no trailing zeros, no grouping. A cold page's
-// first Intl.NumberFormat costs 20-30 ms, as long as the rest of the form takes to render.
-// null: Intl decides (1000 or more, or a number String() writes with an exponent).
-function smallNumber(value: number, maxFractionDigits: number): string | null {
-  const abs = Math.abs(value);
-  const shortest = String(abs);
-  if (!(abs < 1000) || shortest.includes('e')) return null;
+// Numbers as Intl.NumberFormat(lang, { maximumFractionDigits }) writes them in the app's two
+// languages: the shortest decimal form rounded half up to at most that many decimals, no trailing
+// zeros, groups of three digits from 1,000 on (en "12,345.5", pt-BR "12.345,5"). A cold page's
+// first Intl.NumberFormat costs 15-30 ms, as long as the rest of the form takes to render, and
+// the form's limits include 4- and 5-digit numbers.
+// null: Intl decides (a number String() writes with an exponent).
+function plainNumber(value: number, maxFractionDigits: number): string | null {
+  const shortest = String(Math.abs(value));
+  if (shortest.includes('e')) return null;
   let [whole, fraction = ''] = shortest.split('.');
   if (fraction.length > maxFractionDigits) {
     const digits = (whole + fraction.slice(0, maxFractionDigits)).split('');
@@ -105,16 +105,17 @@ function smallNumber(value: number, maxFractionDigits: number): string | null {
     }
     whole = digits.slice(0, digits.length - maxFractionDigits).join('');
     fraction = digits.slice(digits.length - maxFractionDigits).join('').replace(/0+$/, '');
-    if (whole.length > 3) return null;
   }
+  const [group, decimal] = current === 'en' ? [',', '.'] : ['.', ','];
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, group);
   const sign = value < 0 || Object.is(value, -0) ? '-' : '';
-  return sign + whole + (fraction ? (current === 'en' ? '.' : ',') + fraction : '');
+  return sign + grouped + (fraction ? decimal + fraction : '');
 }
 
 // Formats a number for display in the current language (decimal comma in pt-BR).
 export function num(value: number, maxFractionDigits = 4): string {
   if (!Number.isFinite(value)) return String(value);
-  return smallNumber(value, maxFractionDigits) ??
+  return plainNumber(value, maxFractionDigits) ??
     formatter(`num${maxFractionDigits}`, () =>
       new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits })).format(value);
 }

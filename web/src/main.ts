@@ -2,12 +2,12 @@
 // the service worker, and starts the submission queue and the model update checks.
 
 import { loadFetal } from './fetal.js';
-import type { FetalRuntime } from './fetal.js';
+import type { FetalRuntime, LoadModelResult } from './fetal.js';
 import { $, h, replaceChildren } from './dom.js';
 import { open as openDatabase } from './db.js';
 import { setSchema } from './format.js';
 import { initialLang, LANGS, lang, onLangChange, setLang, t, type Lang } from './i18n.js';
-import { initModels, onModelChange, startPeriodicChecks } from './models.js';
+import { initModels, loadBuiltin, onModelChange, startPeriodicChecks } from './models.js';
 import * as exam from './exam.js';
 import * as batch from './batch.js';
 import * as history from './history.js';
@@ -15,6 +15,12 @@ import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
 import { onQueueChange, startQueue } from './submit.js';
 import { onReachabilityChange, serverReachable } from './net.js';
+
+// What boot.js leaves in globalThis.__fetalBoot.
+interface Boot {
+  runtime: FetalRuntime;
+  builtin: LoadModelResult;
+}
 
 type View = 'exam' | 'batch' | 'history' | 'model' | 'settings';
 const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'settings'];
@@ -108,19 +114,26 @@ async function start(): Promise<void> {
   const main = $('#main');
   let rt: FetalRuntime;
   try {
-    // Everything start-up needs, at once: the runtime compiles while IndexedDB opens and the
-    // built-in model downloads (index.html preloads the files). Nothing on the way to a ready
-    // exam form waits for IndexedDB or for the model card (initModels, modelPage.loadCard).
-    const builtin = fetch('model/default.fhm');
+    // Everything start-up needs, at once. boot.js (async, small, so it runs before this bundle
+    // has downloaded) has compiled the wasm while it streamed in, instantiated the runtime and
+    // loaded the built-in model, marking fetal:runtime and fetal:model; without it this does the
+    // same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
+    // IndexedDB or for the model card (initModels, modelPage.loadCard).
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
-    // boot.js may have started compiling the module already.
-    const early = (globalThis as { __fetalWasmModule?: Promise<WebAssembly.Module | null> }).__fetalWasmModule;
-    const compiled = early ? await early : null;
-    rt = await loadFetal(compiled ? { wasmModule: compiled } : { wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
-    mark('runtime');
+    const boot = (globalThis as { __fetalBoot?: Promise<Boot> }).__fetalBoot;
+    let builtin: Promise<LoadModelResult>;
+    if (boot) {
+      const booted = await boot;
+      rt = booted.runtime;
+      builtin = Promise.resolve(booted.builtin);
+    } else {
+      rt = await loadFetal({ wasmUrl: new URL('./fetal-core.wasm', import.meta.url) });
+      mark('runtime');
+      builtin = loadBuiltin(rt);
+    }
     setSchema(rt.schema());
     await initModels(rt, builtin);
-    mark('model');
+    if (!boot) mark('model');
   } catch (e) {
     replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
     void registerServiceWorker();

@@ -8,7 +8,7 @@
 // server cannot roll clinicians back. A verified update waits as "pending" until the exam in
 // progress is finished (switch on the next exam).
 
-import type { FetalModel, FetalRuntime } from './fetal.js';
+import type { FetalModel, FetalRuntime, LoadModelResult } from './fetal.js';
 import { kvGet, kvSet } from './db.js';
 import { noteServer } from './net.js';
 
@@ -90,9 +90,19 @@ export function hasPublicKey(): boolean {
   return __FETAL_PUBKEY_SPKI__.length > 0;
 }
 
-async function load(bytes: Uint8Array): Promise<FetalModel | string> {
-  const r = await rt.loadModelAsync(bytes);
+function modelOrError(r: LoadModelResult): FetalModel | string {
   return r.ok ? r.model : `${r.error.code}: ${r.error.message}`;
+}
+
+async function load(bytes: Uint8Array): Promise<FetalModel | string> {
+  return modelOrError(await rt.loadModelAsync(bytes));
+}
+
+// The built-in bundle (dist/model/default.fhm) loaded into `runtime`.
+export async function loadBuiltin(runtime: FetalRuntime): Promise<LoadModelResult> {
+  const response = await fetch('model/default.fhm');
+  if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
+  return runtime.loadModelAsync(await response.arrayBuffer());
 }
 
 function storedVersionHint(): number {
@@ -118,17 +128,16 @@ async function storeServerBundle(bundle: StoredBundle): Promise<void> {
 
 // Loads the best model available offline: the last verified server bundle, or the built-in one
 // if it is newer (an app update can ship a newer default).
-// `builtinResponse`: the fetch of model/default.fhm, started by the caller as early as it can.
-export async function initModels(runtime: FetalRuntime, builtinResponse?: Promise<Response>): Promise<void> {
+// `builtinLoad`: the built-in bundle being loaded (loadBuiltin), started by the caller as early as
+// it can.
+export async function initModels(runtime: FetalRuntime, builtinLoad: Promise<LoadModelResult>): Promise<void> {
   rt = runtime;
   const state = Promise.all([
     kvGet<number>('model.highestSeen'),
     kvGet<UpdateStatus>('model.lastStatus'),
     kvGet<StoredBundle>('model.server'),
   ]);
-  const response = await (builtinResponse ?? fetch('model/default.fhm'));
-  if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
-  const builtin = await load(new Uint8Array(await response.arrayBuffer()));
+  const builtin = modelOrError(await builtinLoad);
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
   activeOrigin = 'builtin';

@@ -13,6 +13,8 @@ const CACHE = `fetal-health-${__BUILD_ID__}`;
 const scope = new URL(sw.registration.scope);
 const urls = __PRECACHE__.map((path) => new URL(path, scope).href);
 const shell = new URL('index.html', scope).href;
+// The cache, opened once per worker start rather than once per request.
+let opened: Promise<Cache> | undefined;
 
 sw.addEventListener('install', (event: ExtendableEvent) => {
   event.waitUntil(
@@ -43,12 +45,14 @@ sw.addEventListener('fetch', (event: FetchEvent) => {
   if (url.pathname.startsWith(new URL('api/', scope).pathname)) return;
   event.respondWith(
     (async () => {
-      const cache = await caches.open(CACHE);
+      const cache = await (opened ??= caches.open(CACHE));
       if (request.mode === 'navigate') {
         const hit = await cache.match(shell);
         if (hit) return hit;
       }
-      const hit = await cache.match(request, { ignoreSearch: true });
+      // An exact match first: with ignoreSearch Chromium compares the request against every
+      // entry; the app's own requests carry no query.
+      const hit = (await cache.match(request)) ?? (url.search ? await cache.match(request, { ignoreSearch: true }) : undefined);
       if (hit) return hit;
       return fetch(request);
     })(),
