@@ -218,7 +218,10 @@ std::string ValueExcerptText(const json& v) {
     out += e.is_array() ? "[...]" : e.is_object() ? "{...}" : ScalarText(e);
   }
   out += array ? "]" : "}";
-  return out;
+  // Three excerpted keys and values (JSON-escaped, so up to 6 bytes a byte) can still be long:
+  // the whole text is cut as well.
+  constexpr size_t kMaxBytes = 2 * text::kExcerptBytes;
+  return out.size() <= kMaxBytes ? out : text::Excerpt(out, kMaxBytes);
 }
 
 json FieldErrorToJson(const FieldError& e) {

@@ -62,7 +62,7 @@ class FieldErrors {
 // Never recurses.
 nlohmann::json ValueExcerpt(const nlohmann::json& v);
 // The same as text for a message: JSON for scalars ("\"abc\"", 12), the short text for
-// containers.
+// containers, cut to 2 * text::kExcerptBytes bytes (+ "...") whatever their keys and values.
 std::string ValueExcerptText(const nlohmann::json& v);
 
 // Decodes the client's part of one exam (everything but the server's re-evaluation) into *out.

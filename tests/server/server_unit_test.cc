@@ -217,6 +217,13 @@ TEST(ExcerptTest, ShortAndCutAtACharacter) {
   EXPECT_EQ(ValueExcerptText(json::parse(R"([1, [2, [3]], {"k": {}}, "s", 5])")),
             R"([1, [...], {...}, ...])");
   EXPECT_EQ(ValueExcerptText(json::parse(R"({"a": 1})")), R"({"a": 1})");
+  // Long keys and values (and escapes, 6 bytes for a control byte) cannot add up past the cap.
+  json wide = json::object();
+  for (char c : {'a', 'b', 'c'}) wide[std::string(100, c)] = std::string(100, '\x01');
+  const std::string wide_text = ValueExcerptText(wide);
+  EXPECT_LE(wide_text.size(), 2 * text::kExcerptBytes + 3) << wide_text;
+  EXPECT_EQ(wide_text.substr(0, 2), "{\"");
+  EXPECT_EQ(ValueExcerpt(wide), json(wide_text));
   FieldErrors errors;
   for (int i = 0; i < 1000; ++i) errors.Add(FieldError{"f", "r", "m", "", nullptr});
   EXPECT_EQ(errors.count(), 1000u);
