@@ -61,9 +61,25 @@ void Classifier::ReleaseExplainer(std::unique_ptr<Explainer> explainer) const {
   idle_explainers_.push_back(std::move(explainer));
 }
 
+void Classifier::PredictBatch(const float* features, size_t n, float* probabilities) const {
+  if (model_.input_differences.empty()) return evaluator_->PredictBatch(features, n, probabilities);
+  // The inputs of a few blocks of exams at a time, on the stack.
+  constexpr size_t kChunk = 64;
+  float inputs[kChunk * kNumFeatures];
+  for (size_t start = 0; start < n; start += kChunk) {
+    const size_t rows = std::min(kChunk, n - start);
+    for (size_t r = 0; r < rows; ++r) {
+      ModelInputs(model_, features + (start + r) * kNumFeatures, inputs + r * kNumFeatures);
+    }
+    evaluator_->PredictBatch(inputs, rows, probabilities + start * kNumClasses);
+  }
+}
+
 void Classifier::Explain(const float* features, float* contributions) const {
+  float inputs[kNumFeatures];
+  ModelInputs(model_, features, inputs);
   std::unique_ptr<Explainer> explainer = AcquireExplainer();
-  explainer->Explain(features, contributions);
+  explainer->Explain(inputs, contributions);
   ReleaseExplainer(std::move(explainer));
 }
 
@@ -74,10 +90,19 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
   if (!IsAcceptable(out->findings)) return;
   out->classified = true;
 
-  evaluator_->Margins(features, out->margins.data());
-  evaluator_->Predict(features, out->probabilities.data());
-  evaluator_->PredictRaw(features, out->raw_probabilities.data());
+  float inputs[kNumFeatures];
+  ModelInputs(model_, features, inputs);
+  evaluator_->Margins(inputs, out->margins.data());
+  evaluator_->Predict(inputs, out->probabilities.data());
+  evaluator_->PredictRaw(inputs, out->raw_probabilities.data());
   out->predicted_class = ArgMax(out->probabilities.data());
+  const ConformalSets& sets = model_.conformal;
+  if (sets.level > 0) {
+    out->prediction_set = 1u << out->predicted_class;
+    for (int k = 0; k < kNumClasses; ++k) {
+      if (out->probabilities[k] >= sets.floor[k]) out->prediction_set |= 1u << k;
+    }
+  }
 
   if (options.explain) {
     out->contributions.resize(kNumClasses * kContributionsPerClass);
@@ -92,6 +117,8 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
     out->ood.out_of_distribution = false;
   }
   out->figo = EvaluateFigo(features);
+  out->refer_for_review = (out->prediction_set & (out->prediction_set - 1)) != 0 ||
+                          out->ood.out_of_distribution || !out->ood.out_of_range.empty();
 }
 
 Agreement CompareResults(int client_class,
