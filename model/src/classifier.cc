@@ -69,7 +69,8 @@ void Classifier::PredictBatch(const float* features, size_t n, float* probabilit
   for (size_t start = 0; start < n; start += kChunk) {
     const size_t rows = std::min(kChunk, n - start);
     for (size_t r = 0; r < rows; ++r) {
-      ModelInputs(model_, features + (start + r) * kNumFeatures, inputs + r * kNumFeatures);
+      ModelInputs(model_.input_differences, features + (start + r) * kNumFeatures,
+                  inputs + r * kNumFeatures);
     }
     evaluator_->PredictBatch(inputs, rows, probabilities + start * kNumClasses);
   }
@@ -77,7 +78,7 @@ void Classifier::PredictBatch(const float* features, size_t n, float* probabilit
 
 void Classifier::Explain(const float* features, float* contributions) const {
   float inputs[kNumFeatures];
-  ModelInputs(model_, features, inputs);
+  ModelInputs(model_.input_differences, features, inputs);
   std::unique_ptr<Explainer> explainer = AcquireExplainer();
   explainer->Explain(inputs, contributions);
   ReleaseExplainer(std::move(explainer));
@@ -91,18 +92,12 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
   out->classified = true;
 
   float inputs[kNumFeatures];
-  ModelInputs(model_, features, inputs);
+  ModelInputs(model_.input_differences, features, inputs);
   evaluator_->Margins(inputs, out->margins.data());
   evaluator_->Predict(inputs, out->probabilities.data());
   evaluator_->PredictRaw(inputs, out->raw_probabilities.data());
   out->predicted_class = ArgMax(out->probabilities.data());
-  const ConformalSets& sets = model_.conformal;
-  if (sets.level > 0) {
-    out->prediction_set = 1u << out->predicted_class;
-    for (int k = 0; k < kNumClasses; ++k) {
-      if (out->probabilities[k] >= sets.floor[k]) out->prediction_set |= 1u << k;
-    }
-  }
+  out->prediction_set = PredictionSet(model_.conformal, out->probabilities.data());
 
   if (options.explain) {
     out->contributions.resize(kNumClasses * kContributionsPerClass);

@@ -5,8 +5,8 @@
 // probabilities (calibrated and raw) and margins -> conformal prediction set -> TreeSHAP
 // contributions -> out-of-distribution check -> FIGO rule cross-check -> whether to refer the
 // exam for senior review. The trees see the model's inputs (model.h ModelInputs); every other
-// step reads the exam's features as entered. The WebAssembly API, `fetal-model predict` and the server are
-// serialisers over Classify(); none of them repeats these steps.
+// step reads the exam's features as entered. The WebAssembly API, `fetal-model predict` and the
+// server are serialisers over Classify(); none of them repeats these steps.
 //
 // Thread-safety: a Classifier is immutable after Create(). Every const method may be called
 // concurrently from any number of threads (explanation scratch space is taken from an internal
@@ -91,7 +91,7 @@ class Classifier {
   // The fast path: calibrated probabilities only, no validation, no allocation.
   void Predict(const float* features, float* probabilities) const {
     float inputs[kNumFeatures];
-    ModelInputs(model_, features, inputs);
+    ModelInputs(model_.input_differences, features, inputs);
     evaluator_->Predict(inputs, probabilities);
   }
   // n exams row-major -> n * kNumClasses calibrated probabilities; no validation, no allocation.
