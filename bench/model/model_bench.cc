@@ -8,9 +8,11 @@
 //
 // Models, both trained in-process on model/data/fetal_health.csv:
 //   default  THE default model, trained exactly as `fetal-model train` trains it
-//            (trainer::TrainModel with the default TrainParams, de-duplicated rows, temperature);
-//            libxgboost predicts with the booster trained by trainer::Booster::Train on the same
-//            rows and params, loaded from its JSON (checked: its trees are the model's trees).
+//            (trainer::TrainModel with the default search and TrainParams: de-duplicated rows,
+//            recipe search, temperature, sets); libxgboost predicts with the booster trained by
+//            trainer::Booster::Train on the same rows and the chosen params, loaded from its JSON
+//            (checked: its trees are the model's trees). Every model reads the dataset rows as
+//            its own inputs (the default re-expresses two histogram features, model.h).
 //   d6_200   an imported XGBoost model, depth 6 / eta 0.3 / 200 rounds (tests/model/xgb_oracle.h).
 // A BUNDLE given as the argument or in $FETAL_BUNDLE is compared with the default model: same
 // trees -> "same model as BUNDLE" (the figures are the shipped default's); otherwise it is
@@ -88,6 +90,9 @@ struct BenchModel {
   BoosterHandle xgb = nullptr;
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Explainer> explainer;
+  // The dataset rows and the large batch as this model's inputs (model.h ModelInputs): what its
+  // evaluator, explainer and libxgboost booster all read.
+  std::vector<float> rows, large;
 };
 
 Dataset* g_data = nullptr;
@@ -125,8 +130,8 @@ bool TreesEqual(const std::vector<Tree>& a, const std::vector<Tree>& b) {
 double MaxProbabilityGap(const BenchModel& m) {
   const size_t n = g_data->rows;
   std::vector<float> ours(n * kNumClasses), theirs(n * kNumClasses);
-  m.evaluator->PredictBatch(g_data->features.data(), n, ours.data());
-  XgbOracle::PredictDenseWith(m.xgb, g_data->features.data(), n, theirs.data());
+  m.evaluator->PredictBatch(m.rows.data(), n, ours.data());
+  XgbOracle::PredictDenseWith(m.xgb, m.rows.data(), n, theirs.data());
   double gap = 0;
   for (size_t r = 0; r < n; ++r) {
     double tempered[kNumClasses], sum = 0;
@@ -167,7 +172,7 @@ void BM_PredictSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    m->evaluator->Predict(&g_data->features[row * kNumFeatures], probabilities);
+    m->evaluator->Predict(&m->rows[row * kNumFeatures], probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -175,7 +180,7 @@ void BM_PredictSingle(benchmark::State& state, BenchModel* m) {
 }
 
 void BM_PredictBatch(benchmark::State& state, BenchModel* m, size_t n) {
-  const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
+  const float* x = n == kLargeBatch ? m->large.data() : m->rows.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
     m->evaluator->PredictBatch(x, n, probabilities.data());
@@ -188,7 +193,7 @@ void BM_Explain(benchmark::State& state, BenchModel* m) {
   float contributions[kNumClasses * kContributionsPerClass];
   size_t row = 0;
   for (auto _ : state) {
-    m->explainer->Explain(&g_data->features[row * kNumFeatures], contributions);
+    m->explainer->Explain(&m->rows[row * kNumFeatures], contributions);
     benchmark::DoNotOptimize(contributions);
     if (++row == g_data->rows) row = 0;
   }
@@ -199,7 +204,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    XgbOracle::PredictDenseWith(m->xgb, &g_data->features[row * kNumFeatures], 1, probabilities);
+    XgbOracle::PredictDenseWith(m->xgb, &m->rows[row * kNumFeatures], 1, probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -207,7 +212,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
 }
 
 void BM_XgboostBatch(benchmark::State& state, BenchModel* m, size_t n) {
-  const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
+  const float* x = n == kLargeBatch ? m->large.data() : m->rows.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
     XgbOracle::PredictDenseWith(m->xgb, x, n, probabilities.data());
@@ -235,25 +240,38 @@ void Register(BenchModel* m) {
 }
 
 void Compile(BenchModel* m) {
+  m->rows = g_data->features;
+  m->large = *g_large;
+  for (std::vector<float>* x : {&m->rows, &m->large}) {
+    for (size_t r = 0; r < x->size() / kNumFeatures; ++r) {
+      ModelInputs(m->model.input_differences, &(*x)[r * kNumFeatures], &(*x)[r * kNumFeatures]);
+    }
+  }
   Status s = Evaluator::Create(m->model, &m->evaluator);
   if (s.ok()) s = Explainer::Create(m->model, &m->explainer);
   if (!s.ok()) Die(m->name + ": " + s.ToString());
 }
 
-// THE default model, as `fetal-model train` makes it: TrainModel with the default TrainParams on
-// the CSV (it de-duplicates, trains, imports, fits the temperature and the OOD reference). The
-// booster libxgboost predicts with is Booster::Train on the same de-duplicated rows and params
-// (training is deterministic); its imported trees must be the model's, or we stop.
+// THE default model, as `fetal-model train` makes it: TrainModel with the default search and
+// TrainParams on the CSV (it de-duplicates, searches, trains, imports, calibrates, fits the sets
+// and the OOD reference). The booster libxgboost predicts with is Booster::Train on the same
+// de-duplicated rows and the chosen params (training is deterministic); its imported trees must
+// be the model's, or we stop. (A vector-scaling recipe scales the leaves, so the check and the
+// comparison with libxgboost need a temperature recipe, which the default search chose.)
 std::unique_ptr<BenchModel> TrainDefault() {
   trainer::Dataset data;
   Status s = trainer::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", &data);
   if (!s.ok()) Die(s.ToString());
-  trainer::TrainParams params;  // the defaults `fetal-model train` uses without flags
+  trainer::TrainParams defaults;  // what `fetal-model train` uses without flags
+  trainer::SearchSpace space;
+  if (!trainer::SearchSpace::Named("default", defaults, &space)) Die("no default search");
   auto m = std::make_unique<BenchModel>();
   m->name = "default";
   trainer::TrainSummary summary;
-  s = trainer::TrainModel(data, params, "2026-11-28T00:00:00Z", nullptr, &m->model, &summary);
+  s = trainer::TrainModel(data, space, defaults, "2026-11-28T00:00:00Z", nullptr, &m->model,
+                          &summary);
   if (!s.ok()) Die("TrainModel: " + s.ToString());
+  const trainer::TrainParams& params = summary.fit.params;
 
   const std::vector<size_t> rows =
       trainer::DeduplicateRows(data.table, trainer::AllRows(data.table));
