@@ -31,6 +31,8 @@ const N_FIGO_CLASS = 13;
 const N_WARNINGS = 14;
 const N_FIGO_FLAGS = 15;
 const N_OUT_OF_RANGE = 16;
+const N_PREDICTION_SET = 17;  // bit c: class c is in the set
+const N_REFER = 18;
 
 const FIGO_CLASS_NAMES = Object.freeze(['Normal', 'Suspicious', 'Pathological']);
 
@@ -274,6 +276,8 @@ class FetalRuntime {
         rawProbabilities: [num[b + N_RAW], num[b + N_RAW + 1], num[b + N_RAW + 2]],
         margins: [num[b + N_MARGINS], num[b + N_MARGINS + 1], num[b + N_MARGINS + 2]],
         contributions: core.HEAPF32.slice(c, c + NUM_CLASSES * CONTRIBUTIONS_PER_CLASS),
+        predictionSet: [0, 1, 2].filter((k) => (num[b + N_PREDICTION_SET] >> k) & 1),
+        referForReview: num[b + N_REFER] === 1,
         ood: {
           distance: num[b + N_OOD_DISTANCE],
           threshold: num[b + N_OOD_THRESHOLD],
