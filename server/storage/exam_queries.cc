@@ -54,6 +54,10 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
     return StoreStatus::InvalidArgument("probabilities must be finite numbers",
                                         prefix + "server_probabilities");
   }
+  if (in.server_set > 7 || (in.server_set != 0 && !((in.server_set >> in.server_class) & 1u))) {
+    return StoreStatus::InvalidArgument("set must be a class mask 1..7 holding server_class, or 0",
+                                        prefix + "server_set");
+  }
   if (in.model_version < 1) {
     return StoreStatus::InvalidArgument("model_version must be >= 1", prefix + "model_version");
   }
@@ -184,8 +188,8 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
   StoreStatus s = txn.Exec(
       "INSERT INTO exams (submitted_by, client_exam_id, body_sha256, features, client_class, "
       "client_probabilities, model_version, server_class, server_probabilities, agreement, "
-      "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) VALUES "
-      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+      "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, server_set) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
       "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id",
       {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id), SqlValue::Text(in.body_sha256),
        SqlValue::Text(n.features), SqlValue::Int(in.client_class),
@@ -193,7 +197,7 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
        SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
        SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
        SqlValue::Text(in.patient_ref), SqlValue::Text(in.note), SqlValue::Text(in.client_timestamp),
-       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq)},
+       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq), SqlValue::Int(in.server_set)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return FindReplay(txn, in, by, field_prefix, out);
@@ -263,8 +267,9 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
   StoreStatus s = txn.Exec(
       "WITH e AS (INSERT INTO exams (id, submitted_by, client_exam_id, body_sha256, features, "
       "client_class, client_probabilities, model_version, server_class, server_probabilities, "
-      "agreement, max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
+      "agreement, max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
+      "server_set) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $24) "
       "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id) "
       "INSERT INTO audit (seq, time_ms, actor, role, request_id, action, object, outcome, "
       "details, prev_hash, hash) SELECT $17::bigint, $16::bigint, $2::text, $18::text, "
@@ -292,7 +297,8 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
        SqlValue::Text(e.object),
        SqlValue::Text(e.details),
        SqlValue::Text(txn.head.hash),
-       SqlValue::Text(hash)},
+       SqlValue::Text(hash),
+       SqlValue::Int(in.server_set)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return StoreStatus::Ok();  // known key

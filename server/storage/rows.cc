@@ -26,6 +26,7 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   e.input.client_timestamp = r[14].AsText();
   e.received_ms = r[15].AsInt();
   e.audit_seq = r[16].AsInt();
+  e.input.server_set = static_cast<unsigned>(r[17].AsInt());
   if (!ok) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) +
                                    ": stored numbers are not in canonical list form");

@@ -29,6 +29,7 @@ std::string CreateTables(Dialect d) {
       "  agreement INTEGER NOT NULL, max_abs_diff DOUBLE PRECISION NOT NULL,"
       "  patient_ref TEXT NOT NULL, note TEXT NOT NULL, client_timestamp TEXT NOT NULL,"
       "  received_ms BIGINT NOT NULL, audit_seq BIGINT NOT NULL,"
+      "  server_set INTEGER NOT NULL DEFAULT 0,"
       "  UNIQUE (submitted_by, client_exam_id));"
       // Clinicians page through their own exams: WHERE submitted_by = ? AND id > ? ORDER BY id.
       "CREATE INDEX IF NOT EXISTS exams_by_submitter ON exams (submitted_by, id);"
@@ -43,14 +44,43 @@ std::string CreateTables(Dialect d) {
   // clang-format on
 }
 
+// Columns added to a table after it was first released: CREATE TABLE has them for a new
+// database; a database made before gets them on open, its rows taking the default.
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* definition;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    {"exams", "server_set", "INTEGER NOT NULL DEFAULT 0"},
+};
+
+StoreStatus AddMissingColumns(Dialect dialect, SqlConn* conn) {
+  for (const AddedColumn& c : kAddedColumns) {
+    const std::string add = std::string("ALTER TABLE ") + c.table + " ADD COLUMN ";
+    if (dialect == Dialect::kPostgres) {
+      StoreStatus s = conn->Exec(add + "IF NOT EXISTS " + c.column + " " + c.definition);
+      if (!s.ok()) return s;
+      continue;
+    }
+    SqlRows rows;  // SQLite has no ADD COLUMN IF NOT EXISTS: look first
+    StoreStatus s = conn->Exec("SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
+                               {SqlValue::Text(c.table), SqlValue::Text(c.column)}, &rows);
+    if (s.ok() && rows.empty()) s = conn->Exec(add + c.column + " " + c.definition);
+    if (!s.ok()) return s;
+  }
+  return StoreStatus::Ok();
+}
+
 }  // namespace
 
 StoreStatus Migrate(Dialect dialect, SqlConn* conn) {
-  std::string script =
-      dialect == Dialect::kSqlite
-          ? "BEGIN IMMEDIATE;" + CreateTables(dialect) + "COMMIT;"
-          : std::string("BEGIN;") + kChainLockSql + ";" + CreateTables(dialect) + "COMMIT;";
+  std::string script = dialect == Dialect::kSqlite
+                           ? "BEGIN IMMEDIATE;" + CreateTables(dialect)
+                           : std::string("BEGIN;") + kChainLockSql + ";" + CreateTables(dialect);
   StoreStatus s = conn->ExecScript(script);
+  if (s.ok()) s = AddMissingColumns(dialect, conn);
+  if (s.ok()) s = conn->ExecScript("COMMIT");
   if (!s.ok()) conn->ExecScript("ROLLBACK");
   return s;
 }

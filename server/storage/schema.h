@@ -13,7 +13,7 @@ namespace storage {
 inline constexpr char kExamColumns[] =
     "id, submitted_by, client_exam_id, body_sha256, features, client_class, "
     "client_probabilities, model_version, server_class, server_probabilities, agreement, "
-    "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq";
+    "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, server_set";
 inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
 inline constexpr char kTokenColumns[] =
