@@ -116,8 +116,9 @@ std::string SearchLogCsv(const CvResult& cv) {
                     trainer::CalibratorName(e.params.calibrator), e.inner.log_loss,
                     e.inner.accuracy, e.inner.macro_f1, e.inner.recall[1], e.inner.recall[2],
                     e.inner.ece, chosen ? 1 : 0);
+      // The label holds commas (class weights): quoted.
       out += std::to_string(s.repeat) + "," + std::to_string(s.fold) + "," +
-             std::to_string(e.stage) + "," + RecipeLabel(e.params) + buf;
+             std::to_string(e.stage) + ",\"" + RecipeLabel(e.params) + "\"" + buf;
     }
   }
   return out;
