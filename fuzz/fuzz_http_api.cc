@@ -43,6 +43,7 @@ struct Harness {
   std::string dir;
   std::unique_ptr<Store> store;
   std::unique_ptr<fetal::server::ModelRegistry> registry;
+  std::unique_ptr<fetal::server::AuditSigner> audit_signer;
   std::unique_ptr<fetal::server::ApiServer> api;
   std::thread runner;
   std::unique_ptr<httplib::Client> client;
@@ -85,6 +86,8 @@ void SetUp() {
   model.version = 1;
   model.bundle.assign(bytes.begin(), bytes.end());
   model.sha256 = fetal::Sha256Hex(model.bundle.data(), model.bundle.size());
+  // Signed: the registry uses only bundles that verify with its public key.
+  if (!fetal::SignBytes(g->private_pem, model.bundle, &model.signature).ok()) Die("sign");
   model.metadata_json = "{}";
   fetal::storage::ModelRecord record;
   fetal::storage::Actor system{"fuzz", "system", ""};
@@ -102,7 +105,14 @@ void SetUp() {
   config.log_requests = false;
   g->registry = std::make_unique<fetal::server::ModelRegistry>(g->store.get(), public_pem,
                                                                std::chrono::milliseconds(1000));
-  g->api = std::make_unique<fetal::server::ApiServer>(config, g->store.get(), g->registry.get());
+  bool created = false;
+  std::string key_error;
+  if (!fetal::server::AuditSigner::Load(g->dir + "/audit-key.pem", /*create=*/true,
+                                        &g->audit_signer, &created, &key_error)) {
+    Die("audit key: " + key_error);
+  }
+  g->api = std::make_unique<fetal::server::ApiServer>(config, g->store.get(), g->registry.get(),
+                                                      g->audit_signer.get());
   int port = 0;
   std::string error;
   if (!g->api->Bind(&port, &error)) Die("bind: " + error);

@@ -22,6 +22,44 @@ json AuditEventToJson(const storage::AuditEvent& e) {
               {"hash", e.hash}};
 }
 
+json CheckpointToJson(const storage::SignedCheckpoint& c) {
+  return json{{"id", c.id},
+              {"seq", c.seq},
+              {"hash", c.hash},
+              {"time", FormatTime(c.time_ms)},
+              {"time_ms", c.time_ms},
+              {"key_id", c.key_id},
+              {"signature", c.signature}};
+}
+
+bool CheckpointFromJson(const json& j, storage::SignedCheckpoint* out, std::string* error) {
+  if (!j.is_object()) {
+    *error = "a checkpoint must be a JSON object";
+    return false;
+  }
+  for (const char* name : {"seq", "time_ms"}) {
+    if (!j.contains(name) || !j[name].is_number_integer() || j[name].get<int64_t>() < 0) {
+      *error = std::string("checkpoint field \"") + name + "\" must be an integer >= 0";
+      return false;
+    }
+  }
+  for (const char* name : {"hash", "key_id", "signature"}) {
+    if (!j.contains(name) || !j[name].is_string()) {
+      *error = std::string("checkpoint field \"") + name + "\" must be a string";
+      return false;
+    }
+  }
+  storage::SignedCheckpoint c;
+  c.id = j.contains("id") && j["id"].is_number_integer() ? j["id"].get<int64_t>() : 0;
+  c.seq = j["seq"].get<int64_t>();
+  c.time_ms = j["time_ms"].get<int64_t>();
+  c.hash = j["hash"].get<std::string>();
+  c.key_id = j["key_id"].get<std::string>();
+  c.signature = j["signature"].get<std::string>();
+  *out = std::move(c);
+  return true;
+}
+
 json ModelMetadata(const Model& model, size_t bundle_size) {
   const ModelMetrics& m = model.metrics;
   return json{{"name", model.name},

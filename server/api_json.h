@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,13 @@ namespace fetal {
 namespace server {
 
 nlohmann::json AuditEventToJson(const storage::AuditEvent& event);
+
+// A signed checkpoint: {"id", "seq", "hash", "time", "time_ms", "key_id", "signature"}.
+nlohmann::json CheckpointToJson(const storage::SignedCheckpoint& checkpoint);
+// Reads that form back (an auditor's saved copy); "id" and "time" are optional. False with
+// *error naming the field.
+bool CheckpointFromJson(const nlohmann::json& j, storage::SignedCheckpoint* out,
+                        std::string* error);
 
 // Metadata kept beside a bundle in the registry (ModelInput::metadata_json).
 nlohmann::json ModelMetadata(const Model& model, size_t bundle_size);

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -70,7 +71,40 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::TokenRecord* out) {
+TokenCache::TokenCache(storage::Store* store, std::chrono::milliseconds ttl, double unknown_rate)
+    : store_(store),
+      ttl_(ttl),
+      unknown_rate_(unknown_rate),
+      lookup_budget_(2 * unknown_rate),
+      budget_updated_(std::chrono::steady_clock::now()) {}
+
+bool TokenCache::TakeLookup(std::chrono::steady_clock::time_point now) {
+  double elapsed = std::chrono::duration<double>(now - budget_updated_).count();
+  budget_updated_ = now;
+  lookup_budget_ = std::min(2 * unknown_rate_, lookup_budget_ + elapsed * unknown_rate_);
+  if (lookup_budget_ < 1.0) return false;
+  lookup_budget_ -= 1.0;
+  return true;
+}
+
+void TokenCache::RememberUnknown(const std::string& hash,
+                                 std::chrono::steady_clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  entries_.erase(hash);
+  if (unknown_.emplace(hash, now).second) {
+    unknown_order_.push_back(hash);
+    if (unknown_order_.size() > kMaxUnknownTokens) {
+      unknown_.erase(unknown_order_.front());
+      unknown_order_.pop_front();
+    }
+  } else {
+    unknown_[hash] = now;
+  }
+}
+
+storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::TokenRecord* out,
+                                      bool* throttled) {
+  *throttled = false;
   auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -82,22 +116,29 @@ storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::
       *out = it->second.record;
       return storage::StoreStatus::Ok();
     }
+    auto unknown = unknown_.find(token_sha256);
+    if (unknown != unknown_.end() && now - unknown->second < kUnknownTokenTtl) {
+      return storage::StoreStatus::NotFound("unknown token");
+    }
+    // Known tokens whose cache entry expired are refreshed freely; only unseen ones count.
+    if (it == entries_.end() && !TakeLookup(now)) {
+      *throttled = true;
+      return storage::StoreStatus::Unavailable("too many look-ups of unknown tokens");
+    }
   }
   storage::TokenRecord record;
   storage::StoreStatus s = store_->FindTokenByHash(token_sha256, &record);
   if (!s.ok()) {
-    if (s.code() == storage::StoreStatus::Code::kNotFound) {
-      std::lock_guard<std::mutex> lock(mu_);
-      entries_.erase(token_sha256);
-    }
+    if (s.code() == storage::StoreStatus::Code::kNotFound) RememberUnknown(token_sha256, now);
     return s;
   }
   if (!ConstantTimeEquals(record.token_sha256, token_sha256)) {
     return storage::StoreStatus::NotFound("unknown token");
   }
   {
+    // Kept even with ttl 0: a known hash is then re-read every time but never throttled.
     std::lock_guard<std::mutex> lock(mu_);
-    if (ttl_.count() > 0) entries_[token_sha256] = Entry{record, now};
+    entries_[token_sha256] = Entry{record, now};
   }
   *out = record;
   return s;

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -39,22 +40,39 @@ bool LooksLikeToken(const std::string& secret);
 bool ConstantTimeEquals(const std::string& a, const std::string& b);
 
 // Caches token lookups for `ttl` so a request does not cost a database read; a revoked token
-// stops working within `ttl`. Unknown hashes are not cached (the cache cannot be flooded).
+// stops working within `ttl`. Hashes the database does not know are remembered too (for
+// kUnknownTokenTtl, at most kMaxUnknownTokens of them), and look-ups of hashes not seen before
+// are limited to `unknown_rate` per second (bursts of twice that) for the whole server, so a
+// flood of made-up tokens costs the database at most that many reads.
 class TokenCache {
  public:
-  TokenCache(storage::Store* store, std::chrono::milliseconds ttl) : store_(store), ttl_(ttl) {}
-  // OK with *out filled; NotFound for unknown tokens; Unavailable when the store is down.
-  storage::StoreStatus Find(const std::string& token_sha256, storage::TokenRecord* out);
+  static constexpr std::chrono::seconds kUnknownTokenTtl{60};
+  static constexpr size_t kMaxUnknownTokens = 10000;
+
+  TokenCache(storage::Store* store, std::chrono::milliseconds ttl, double unknown_rate);
+  // OK with *out filled; NotFound for unknown tokens; Unavailable when the store is down, or
+  // with *throttled set when the look-up budget for unseen tokens is spent (retry in a second).
+  storage::StoreStatus Find(const std::string& token_sha256, storage::TokenRecord* out,
+                            bool* throttled);
 
  private:
   struct Entry {
     storage::TokenRecord record;
     std::chrono::steady_clock::time_point fetched;
   };
+  bool TakeLookup(std::chrono::steady_clock::time_point now);  // requires mu_
+  void RememberUnknown(const std::string& hash, std::chrono::steady_clock::time_point now);
+
   storage::Store* store_;
   std::chrono::milliseconds ttl_;
+  const double unknown_rate_;
   std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  // Unknown hashes and when they were looked up, oldest first in unknown_order_.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // mu_
+  std::deque<std::string> unknown_order_;                                           // mu_
+  double lookup_budget_;                                  // guarded by mu_
+  std::chrono::steady_clock::time_point budget_updated_;  // guarded by mu_
 };
 
 // Token bucket per token id: `rate` requests per second, bursts of up to `burst`.

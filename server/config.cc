@@ -30,6 +30,13 @@ bool ParseDouble(const std::string& text, double min, double max, double* out) {
   return true;
 }
 
+bool SetInt(const std::string& text, long min, long max, int* out) {
+  long v;
+  if (!ParseInt(text, min, max, &v)) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
 struct Option {
   const char* flag;
   const char* env;
@@ -57,6 +64,46 @@ const std::vector<Option>& Options() {
        [](const std::string& v, ServerConfig* c) {
          c->database_url = v;
          return true;
+       }},
+      {"--read-wait-ms", "FETAL_READ_WAIT_MS", "milliseconds, 1 to 600000",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 600000, &c->read_wait_ms);
+       }},
+      {"--commit-wait-ms", "FETAL_COMMIT_WAIT_MS", "milliseconds, 1 to 600000",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 600000, &c->commit_wait_ms);
+       }},
+      {"--lock-timeout-ms", "FETAL_LOCK_TIMEOUT_MS", "milliseconds, 1 to 600000",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 600000, &c->lock_timeout_ms);
+       }},
+      {"--statement-timeout-ms", "FETAL_STATEMENT_TIMEOUT_MS", "milliseconds, 1 to 3600000",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 3600000, &c->statement_timeout_ms);
+       }},
+      {"--idle-in-transaction-timeout-ms", "FETAL_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+       "milliseconds, 1 to 3600000",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 3600000, &c->idle_in_transaction_timeout_ms);
+       }},
+      {"--connect-timeout", "FETAL_CONNECT_TIMEOUT", "seconds, 1 to 600",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 600, &c->connect_timeout_s);
+       }},
+      {"--keepalive-idle", "FETAL_KEEPALIVE_IDLE", "seconds, 1 to 7200",
+       [](const std::string& v, ServerConfig* c) {
+         return SetInt(v, 1, 7200, &c->keepalive_idle_s);
+       }},
+      {"--audit-key", "FETAL_AUDIT_KEY",
+       "a PEM private key file (ECDSA P-256, mode 0600) that signs audit checkpoints",
+       [](const std::string& v, ServerConfig* c) {
+         c->audit_key_path = v;
+         return !v.empty();
+       }},
+      {"--unknown-token-rate", "FETAL_UNKNOWN_TOKEN_RATE",
+       "database look-ups of unseen tokens per second, 1 to 100000",
+       [](const std::string& v, ServerConfig* c) {
+         return ParseDouble(v, 1, 100000, &c->unknown_token_rate);
        }},
       {"--web-root", "FETAL_WEB_ROOT", "a directory of static files (the web app build)",
        [](const std::string& v, ServerConfig* c) {

@@ -14,8 +14,23 @@ namespace server {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // --listen / FETAL_LISTEN; port 0 picks a free port
-  std::string data_dir = "data";   // --data-dir / FETAL_DATA_DIR; holds fetal.db, admin-token
-  std::string database_url;        // --database-url / FETAL_DATABASE_URL; postgresql://...
+  std::string data_dir = "data";  // --data-dir / FETAL_DATA_DIR; holds fetal.db, admin-token
+  std::string database_url;       // --database-url / FETAL_DATABASE_URL; postgresql://...
+  // Every wait on the database is bounded (docs/api.md "Running the server"); the defaults are
+  // storage::StoreLimits'.
+  int read_wait_ms = 5000;                     // --read-wait-ms; a free read connection
+  int commit_wait_ms = 10000;                  // --commit-wait-ms; a write's group commit
+  int lock_timeout_ms = 5000;                  // --lock-timeout-ms; the chain / write lock
+  int statement_timeout_ms = 30000;            // --statement-timeout-ms; PostgreSQL
+  int idle_in_transaction_timeout_ms = 60000;  // --idle-in-transaction-timeout-ms; PostgreSQL
+  int connect_timeout_s = 5;                   // --connect-timeout; PostgreSQL
+  int keepalive_idle_s = 30;                   // --keepalive-idle; PostgreSQL TCP keepalives
+  // --audit-key / FETAL_AUDIT_KEY: the PEM private key that signs audit checkpoints; empty =
+  // DATA_DIR/audit-key.pem, created (0600) on first start.
+  std::string audit_key_path;
+  // --unknown-token-rate: database look-ups of tokens not seen before, per second for the whole
+  // server (a flood of made-up tokens cannot hammer the database); bursts of twice that.
+  double unknown_token_rate = 50;
   std::string web_root;            // --web-root / FETAL_WEB_ROOT; empty: no static files
   std::string model_pubkey_path;   // --model-pubkey / FETAL_MODEL_PUBKEY; PEM (SPKI)
   std::string default_model_path;  // --default-model / FETAL_DEFAULT_MODEL; BUNDLE (+.sig)

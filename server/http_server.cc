@@ -63,11 +63,12 @@ std::string InstanceName() {
 
 }  // namespace
 
-ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelRegistry* registry)
+ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelRegistry* registry,
+                     const AuditSigner* audit_signer)
     : config_(config),
       static_files_(config.web_root),
       auth_(store, &metrics_, std::chrono::milliseconds(config.token_cache_ms), config.rate_limit,
-            config.rate_burst),
+            config.rate_burst, config.unknown_token_rate),
       http_(std::make_unique<httplib::Server>()) {
   Services services;
   services.config = &config_;
@@ -75,12 +76,14 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   services.registry = registry;
   services.metrics = &metrics_;
   services.static_files = &static_files_;
+  services.audit_signer = audit_signer;
   services.instance = InstanceName();
   services.started_ms = text::NowMs();
   router_ = std::make_unique<Router>(http_.get(), &auth_, std::move(services));
   InstallHooks();
   AddExamRoutes(router_.get());
   AddAuditRoutes(router_.get());
+  AddCheckpointRoutes(router_.get());
   AddModelRoutes(router_.get());
   AddOpsRoutes(router_.get());  // last: its static files take every GET not matched before
 }

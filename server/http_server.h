@@ -6,13 +6,14 @@
 // resource (http/*_routes.cc).
 //
 // Thread-safety: Bind() and Run() from one thread; Stop() from any other thread (not from a
-// signal handler). Lifetime: the store and the registry are borrowed and must outlive the
-// ApiServer; Run() must have returned before it is destroyed.
+// signal handler). Lifetime: the store, the registry and the audit signer are borrowed and must
+// outlive the ApiServer; Run() must have returned before it is destroyed.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "audit_signer.h"
 #include "config.h"
 #include "http/caller.h"
 #include "metrics.h"
@@ -31,7 +32,8 @@ class Router;
 
 class ApiServer {
  public:
-  ApiServer(const ServerConfig& config, storage::Store* store, ModelRegistry* registry);
+  ApiServer(const ServerConfig& config, storage::Store* store, ModelRegistry* registry,
+            const AuditSigner* audit_signer);
   ~ApiServer();
 
   // Binds the listen address. On success *port is the bound port (useful with port 0).

@@ -4,6 +4,8 @@
 //   fetal-server token create --role R --name N [flags]
 //   fetal-server token list [flags]
 //   fetal-server token revoke ID [flags]
+//   fetal-server backup --out FILE [flags]
+//   fetal-server audit-key [flags]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,7 +13,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "api_json.h"
+#include "audit_signer.h"
 #include "auth.h"
 #include "config.h"
 #include "fetal/bundle.h"
@@ -27,6 +32,7 @@
 #include "http/responses.h"
 #include "http_server.h"
 #include "model_registry.h"
+#include "storage/backup.h"
 #include "storage/store.h"
 #include "text/time_text.h"
 
@@ -41,6 +47,11 @@ const char kUsage[] =
     "                                                       ROLE: clinician | auditor | admin\n"
     "  fetal-server token list [flags]\n"
     "  fetal-server token revoke ID [flags]\n"
+    "  fetal-server backup --out FILE [--pages-per-step N] [--pause-ms MS] [flags]\n"
+    "                                                       consistent copy of a live SQLite "
+    "store\n"
+    "  fetal-server audit-key [flags]                       print the audit key's public key and "
+    "id\n"
     "flags (each also read from the environment variable shown):\n";
 
 int Fail(const std::string& message) {
@@ -62,11 +73,20 @@ bool MakeDirs(const std::string& path, std::string* error) {
   return true;
 }
 
+std::string SqlitePath(const ServerConfig& config) { return config.data_dir + "/fetal.db"; }
+
 bool OpenStore(const ServerConfig& config, std::unique_ptr<storage::Store>* store,
                std::string* error) {
   if (!MakeDirs(config.data_dir, error)) return false;
   storage::StoreOptions options;
-  options.url = config.database_url.empty() ? config.data_dir + "/fetal.db" : config.database_url;
+  options.url = config.database_url.empty() ? SqlitePath(config) : config.database_url;
+  options.limits.read_wait_ms = config.read_wait_ms;
+  options.limits.commit_wait_ms = config.commit_wait_ms;
+  options.limits.lock_timeout_ms = config.lock_timeout_ms;
+  options.limits.statement_timeout_ms = config.statement_timeout_ms;
+  options.limits.idle_in_transaction_timeout_ms = config.idle_in_transaction_timeout_ms;
+  options.limits.connect_timeout_s = config.connect_timeout_s;
+  options.limits.keepalive_idle_s = config.keepalive_idle_s;
   storage::StoreStatus s = storage::Store::Open(options, store);
   if (!s.ok()) {
     *error = "cannot open storage (" +
@@ -86,8 +106,9 @@ std::string Trim(std::string s) {
 const storage::Actor kSystem{"system", "system", ""};
 
 // First start: register the default bundle as the active model when the registry is empty.
+// With a public key, only a signed bundle that verifies is registered.
 bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage::Store* store,
-                 std::string* error) {
+                 ModelRegistry* registry, std::string* error) {
   std::vector<storage::ModelRecord> models;
   storage::StoreStatus s = store->ListModels(&models);
   if (!s.ok()) {
@@ -98,8 +119,11 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
     bool any_active = false;
     for (const auto& m : models) any_active = any_active || m.active;
     if (any_active) return true;
-    // A first start that died between registering and activating: finish the job.
-    s = store->ActivateModel(models.back().version, kSystem);
+    // A first start that died between registering and activating: finish the job, with a
+    // bundle that verifies as any activation's must.
+    ModelVersion checked;
+    s = registry->Reload(models.back().version, &checked);
+    if (s.ok()) s = store->ActivateModel(models.back().version, kSystem);
     if (!s.ok()) {
       *error = "no model is active and activating version " +
                std::to_string(models.back().version) + " failed: " + s.ToString();
@@ -120,6 +144,13 @@ bool EnsureModel(const ServerConfig& config, const std::string& pubkey, storage:
   std::string sig_error;
   if (ReadFile(config.default_model_path + ".sig", &signature, &sig_error)) {
     signature = Trim(signature);
+  } else if (!pubkey.empty()) {
+    *error = "--model-pubkey is set but the default model " + config.default_model_path +
+             " has no signature (" + config.default_model_path +
+             ".sig is missing); this server only uses signed models: sign it with "
+             "`fetal-model sign --key PRIVATE.pem " +
+             config.default_model_path + "` or start without --model-pubkey";
+    return false;
   } else {
     std::fprintf(
         stderr,
@@ -199,6 +230,34 @@ bool EnsureAdminToken(const ServerConfig& config, storage::Store* store, std::st
   return true;
 }
 
+std::string AuditKeyPath(const ServerConfig& config) {
+  return config.audit_key_path.empty() ? config.data_dir + "/audit-key.pem" : config.audit_key_path;
+}
+
+// The checkpoint signing key: --audit-key, or DATA_DIR/audit-key.pem made on first start. A
+// server never makes a key at a path given with --audit-key (instances sharing one key must not
+// each make their own); `fetal-server audit-key --audit-key PATH` does (`create_named`).
+bool LoadAuditKey(const ServerConfig& config, bool create_named,
+                  std::unique_ptr<AuditSigner>* signer, std::string* error) {
+  if (!MakeDirs(config.data_dir, error)) return false;
+  const std::string path = AuditKeyPath(config);
+  bool created = false;
+  if (!AuditSigner::Load(path, create_named || config.audit_key_path.empty(), signer, &created,
+                         error)) {
+    *error += " (--audit-key)";
+    return false;
+  }
+  if (created) {  // stderr: `fetal-server audit-key` prints only the public key on stdout
+    std::fprintf(
+        stderr,
+        "fetal-server: created the audit key %s (key id %s); it signs audit checkpoints: back it "
+        "up apart from the database backups, and give auditors its public key "
+        "(fetal-server audit-key)\n",
+        path.c_str(), (*signer)->key_id().c_str());
+  }
+  return true;
+}
+
 int Serve(const ServerConfig& config) {
   // Block the stop signals in every thread; one thread waits for them and stops the server.
   sigset_t stop_signals;
@@ -215,11 +274,20 @@ int Serve(const ServerConfig& config) {
   }
   std::unique_ptr<storage::Store> store;
   if (!OpenStore(config, &store, &error)) return Fail(error);
-  if (!EnsureModel(config, pubkey, store.get(), &error)) return Fail(error);
-  if (!EnsureAdminToken(config, store.get(), &error)) return Fail(error);
-
+  std::unique_ptr<AuditSigner> audit_signer;
+  if (!LoadAuditKey(config, /*create_named=*/false, &audit_signer, &error)) return Fail(error);
   ModelRegistry registry(store.get(), pubkey, std::chrono::milliseconds(config.model_cache_ms));
-  auto api = std::make_unique<ApiServer>(config, store.get(), &registry);
+  if (!EnsureModel(config, pubkey, store.get(), &registry, &error)) return Fail(error);
+  if (!EnsureAdminToken(config, store.get(), &error)) return Fail(error);
+  std::shared_ptr<const storage::ModelRecord> active;
+  storage::StoreStatus active_status = registry.Active(&active);
+  if (active_status.code() == storage::StoreStatus::Code::kCorruption) {
+    // Not fatal: an admin can upload and activate a signed model through the running server.
+    std::fprintf(stderr, "fetal-server: warning: the active model is refused: %s\n",
+                 active_status.message().c_str());
+  }
+
+  auto api = std::make_unique<ApiServer>(config, store.get(), &registry, audit_signer.get());
   int port = 0;
   if (!api->Bind(&port, &error)) return Fail(error);
   std::string host, ignored;
@@ -344,6 +412,84 @@ int TokenCommand(std::vector<std::string> args) {
   return Fail("token: unknown verb \"" + verb + "\"; expected create, list or revoke");
 }
 
+// `backup --out FILE`: SQLite's online backup of the live store (storage/backup.h).
+int BackupCommand(std::vector<std::string> args) {
+  std::string out, pages_text, pause_text;
+  const bool has_out = TakeFlag(&args, "--out", &out);
+  const bool has_pages = TakeFlag(&args, "--pages-per-step", &pages_text);
+  const bool has_pause = TakeFlag(&args, "--pause-ms", &pause_text);
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  if (!ParseConfig(args, &config, &rest, &error)) return Fail("backup: " + error);
+  if (!has_out || out.empty()) return Fail("backup: --out FILE is required (where the copy goes)");
+  if (!rest.empty()) return Fail("backup: unexpected argument " + rest[0]);
+  if (!config.database_url.empty()) {
+    return Fail(
+        "backup: this copies a SQLite store; back up PostgreSQL with pg_dump or a base backup "
+        "plus WAL archiving (docs/storage.md, \"Backups\")");
+  }
+  storage::BackupOptions options;
+  options.lock_timeout_ms = config.lock_timeout_ms;
+  char* end = nullptr;
+  if (has_pages) {
+    long v = std::strtol(pages_text.c_str(), &end, 10);
+    if (pages_text.empty() || *end != '\0' || v < 1 || v > 1000000)
+      return Fail("backup: --pages-per-step must be an integer from 1 to 1000000");
+    options.pages_per_step = static_cast<int>(v);
+  }
+  if (has_pause) {
+    long v = std::strtol(pause_text.c_str(), &end, 10);
+    if (pause_text.empty() || *end != '\0' || v < 0 || v > 10000)
+      return Fail("backup: --pause-ms must be an integer from 0 to 10000");
+    options.pause_ms = static_cast<int>(v);
+  }
+  const std::string source = SqlitePath(config);
+  char real_source[PATH_MAX], real_out[PATH_MAX];
+  if (realpath(source.c_str(), real_source) && realpath(out.c_str(), real_out) &&
+      std::string(real_source) == real_out) {
+    return Fail("backup: --out must not be the live database itself");
+  }
+  const int64_t started = text::NowMs();
+  storage::BackupReport report;
+  storage::StoreStatus s = storage::BackupSqlite(source, out, options, &report);
+  if (!s.ok()) return Fail("backup: " + s.ToString());
+  std::printf(
+      "fetal-server backup: wrote %s: %lld exams, audit chain of %lld events (head %s), %lld "
+      "pages in %lld steps, %.2f s\n",
+      out.c_str(), static_cast<long long>(report.exams),
+      static_cast<long long>(report.audit_length), report.head_hash.c_str(),
+      static_cast<long long>(report.pages), static_cast<long long>(report.steps),
+      (text::NowMs() - started) / 1000.0);
+  if (!report.verify.ok) {
+    return Fail("backup: the copy was written, but its audit chain does not verify: seq " +
+                std::to_string(report.verify.first_bad_seq) + ": " + report.verify.problem + " (" +
+                std::to_string(report.verify.problem_count) + " problems)");
+  }
+  std::printf(
+      "fetal-server backup: the copy's audit chain verifies; restore it by copying it to "
+      "DATA_DIR/fetal.db of a stopped server\n");
+  return 0;
+}
+
+// `audit-key`: the public half of the checkpoint key (made first when missing), for auditors to
+// verify checkpoints with.
+int AuditKeyCommand(std::vector<std::string> args) {
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  if (!ParseConfig(args, &config, &rest, &error)) return Fail("audit-key: " + error);
+  if (!rest.empty()) return Fail("audit-key: unexpected argument " + rest[0]);
+  std::unique_ptr<AuditSigner> signer;
+  if (!LoadAuditKey(config, /*create_named=*/true, &signer, &error)) {
+    return Fail("audit-key: " + error);
+  }
+  std::fprintf(stderr, "audit key %s, key id %s; its public key:\n", AuditKeyPath(config).c_str(),
+               signer->key_id().c_str());
+  std::printf("%s", signer->public_pem().c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace server
 }  // namespace fetal
@@ -359,6 +505,10 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "token")
     return TokenCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "backup")
+    return BackupCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "audit-key")
+    return AuditKeyCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "serve") args.erase(args.begin());
   ServerConfig config;
   std::vector<std::string> rest;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "fetal/bundle.h"
+#include "fetal/sha256.h"
 #include "fetal/signature.h"
 #include "text/number_text.h"
 
@@ -17,6 +18,27 @@ ModelRegistry::ModelRegistry(storage::Store* store, std::string public_key_pem,
                              std::chrono::milliseconds active_ttl)
     : store_(store), public_key_pem_(std::move(public_key_pem)), active_ttl_(active_ttl) {}
 
+StoreStatus ModelRegistry::CheckStored(const storage::ModelRecord& record) const {
+  const std::string name = "model version " + std::to_string(record.version);
+  if (Sha256Hex(record.bundle.data(), record.bundle.size()) != record.sha256) {
+    return StoreStatus::Corruption("the stored bundle of " + name +
+                                   " does not match its stored SHA-256");
+  }
+  if (public_key_pem_.empty()) return StoreStatus::Ok();
+  if (record.signature.empty()) {
+    return StoreStatus::Corruption(name +
+                                   " is unsigned, and this server only uses bundles signed "
+                                   "with --model-pubkey");
+  }
+  Status v = VerifyBundle(public_key_pem_, reinterpret_cast<const uint8_t*>(record.bundle.data()),
+                          record.bundle.size(), record.signature);
+  if (!v.ok()) {
+    return StoreStatus::Corruption("the stored signature of " + name +
+                                   " does not verify with --model-pubkey: " + v.message());
+  }
+  return StoreStatus::Ok();
+}
+
 StoreStatus ModelRegistry::Get(int64_t version, ModelVersion* out) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -26,9 +48,25 @@ StoreStatus ModelRegistry::Get(int64_t version, ModelVersion* out) {
       return StoreStatus::Ok();
     }
   }
+  return Load(version, out);
+}
+
+StoreStatus ModelRegistry::Reload(int64_t version, ModelVersion* out) {
+  ModelVersion fresh;
+  StoreStatus s = Load(version, &fresh);
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  loaded_[version] = fresh;
+  *out = std::move(fresh);
+  return StoreStatus::Ok();
+}
+
+StoreStatus ModelRegistry::Load(int64_t version, ModelVersion* out) {
   // Load outside the lock: a slow database must not stall requests for cached versions.
   storage::ModelRecord record;
   StoreStatus s = store_->GetModel(version, &record);
+  if (!s.ok()) return s;
+  s = CheckStored(record);
   if (!s.ok()) return s;
   Model model;
   Status parsed = ReadBundle(reinterpret_cast<const uint8_t*>(record.bundle.data()),
@@ -52,16 +90,26 @@ StoreStatus ModelRegistry::Get(int64_t version, ModelVersion* out) {
 
 StoreStatus ModelRegistry::Active(std::shared_ptr<const storage::ModelRecord>* out) {
   auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<const storage::ModelRecord> previous;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (active_ && now - active_fetched_ < active_ttl_) {
       *out = active_;
       return StoreStatus::Ok();
     }
+    previous = active_;
   }
   auto record = std::make_shared<storage::ModelRecord>();
   StoreStatus s = store_->GetActiveModel(record.get());
   if (!s.ok()) return s;
+  // Re-read every few seconds; checked again only when the bytes or signature changed.
+  const bool same = previous && previous->version == record->version &&
+                    previous->sha256 == record->sha256 &&
+                    previous->signature == record->signature && previous->bundle == record->bundle;
+  if (!same) {
+    s = CheckStored(*record);
+    if (!s.ok()) return s;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   active_ = record;
   active_fetched_ = now;

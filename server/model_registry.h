@@ -7,6 +7,9 @@
 // - The active model, cached for `active_ttl` so several instances on one database all serve a
 //   newly activated version within that time.
 // - Upload checks: signature against the configured public key, ReadBundle, and a self-test.
+// - Signed means signed: with a public key configured, every bundle read from the database is
+//   verified against it before it is used (cache fill, the active model, activation), so a
+//   bundle written into the database behind the server's back is refused.
 //
 // Thread-safety: every method may be called concurrently. Lifetimes: the store must outlive the
 // registry; a ModelVersion's classifier stays valid as long as the caller holds it.
@@ -48,10 +51,15 @@ class ModelRegistry {
                 std::chrono::milliseconds active_ttl);
 
   // The classifier for `version`; NotFound when the registry has no such version, Corruption
-  // when the stored bundle no longer loads.
+  // when the stored bundle no longer loads, its bytes do not match the stored SHA-256, or (with
+  // a public key) its signature does not verify.
   storage::StoreStatus Get(int64_t version, ModelVersion* out);
+  // As Get, but always from the database (never the cache), replacing the cached entry:
+  // activation uses it, so what becomes active is what the database holds now.
+  storage::StoreStatus Reload(int64_t version, ModelVersion* out);
 
-  // The active model record including its bundle bytes. NotFound when none is active.
+  // The active model record including its bundle bytes, checked as Get checks. NotFound when
+  // none is active.
   storage::StoreStatus Active(std::shared_ptr<const storage::ModelRecord>* out);
   // Forget the cached active model (after this process activated another version).
   void InvalidateActive();
@@ -68,6 +76,10 @@ class ModelRegistry {
   static Status SelfTest(Model model, std::unique_ptr<Classifier>* out);
 
  private:
+  // SHA-256 of the bytes, and the signature when a public key is configured.
+  storage::StoreStatus CheckStored(const storage::ModelRecord& record) const;
+  storage::StoreStatus Load(int64_t version, ModelVersion* out);
+
   storage::Store* const store_;
   const std::string public_key_pem_;
   const std::chrono::milliseconds active_ttl_;

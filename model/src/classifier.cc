@@ -93,9 +93,11 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
 
   float inputs[kNumFeatures];
   ModelInputs(model_.input_differences, features, inputs);
+  // One pass over the trees; both softmaxes are the ones Predict and PredictRaw apply.
   evaluator_->Margins(inputs, out->margins.data());
-  evaluator_->Predict(inputs, out->probabilities.data());
-  evaluator_->PredictRaw(inputs, out->raw_probabilities.data());
+  ProbabilitiesFromMargins(out->margins.data(), evaluator_->temperature(),
+                           out->probabilities.data());
+  ProbabilitiesFromMargins(out->margins.data(), 1.0, out->raw_probabilities.data());
   out->predicted_class = ArgMax(out->probabilities.data());
   out->prediction_set = PredictionSet(model_.conformal, out->probabilities.data());
 

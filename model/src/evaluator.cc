@@ -128,6 +128,10 @@ void Evaluator::Margins(const float* features, float* margins) const {
   layout_->Margins(slots, margins);
 }
 
+void ProbabilitiesFromMargins(const float* margins, double temperature, float* probabilities) {
+  Softmax(margins, 1.0 / temperature, probabilities);
+}
+
 void Evaluator::Predict(const float* features, float* probabilities) const {
   float margins[kNumClasses];
   Margins(features, margins);

@@ -5,6 +5,8 @@
 // this file converts at the boundary with ECDSA_SIG.
 #include "fetal/signature.h"
 
+#include "fetal/sha256.h"
+
 #include <memory>
 #include <vector>
 
@@ -212,6 +214,32 @@ Status GenerateSigningKey(std::string* private_pem, std::string* public_pem) {
   };
   *private_pem = read_all(private_bio.get());
   *public_pem = read_all(public_bio.get());
+  return Status::Ok();
+}
+
+Status PublicKeyOf(const std::string& private_key_pem, std::string* public_pem) {
+  Owned<EVP_PKEY> key;
+  Status s = ReadKey(private_key_pem, /*is_private=*/true, &key);
+  if (!s.ok()) return s;
+  Owned<BIO> bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) {
+    return Status::IoError("writing the public key failed: " + OpenSslError());
+  }
+  char* p = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &p);
+  *public_pem = std::string(p, size_t(n));
+  return Status::Ok();
+}
+
+Status PublicKeyId(const std::string& public_key_pem, std::string* key_id) {
+  Owned<EVP_PKEY> key;
+  Status s = ReadKey(public_key_pem, /*is_private=*/false, &key);
+  if (!s.ok()) return s;
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(key.get(), &der);
+  if (size <= 0) return Status::IoError("encoding the public key failed: " + OpenSslError());
+  *key_id = Sha256Hex(der, size_t(size));
+  OPENSSL_free(der);
   return Status::Ok();
 }
 

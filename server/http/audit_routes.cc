@@ -1,5 +1,6 @@
-// GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint (docs/api.md). Every one of them is
-// itself recorded in the chain after it is served.
+// GET /audit, /audit/{seq}, /audit/verify (with an optional seq+hash anchor, and the stored
+// checkpoints judged by the server's audit key), /audit/checkpoint (docs/api.md). Every one of
+// them is itself recorded in the chain after it is served.
 #include <httplib.h>
 
 #include <climits>
@@ -59,25 +60,71 @@ void GetAudit(const Services& svc, const httplib::Request& req, httplib::Respons
   SendJson(res, 200, AuditEventToJson(event));
 }
 
-void VerifyAudit(const Services& svc, const httplib::Request&, httplib::Response& res,
+// `seq` and `hash` (both or neither): an anchor the auditor noted earlier.
+bool AnchorParams(const httplib::Request& req, httplib::Response& res,
+                  std::optional<storage::AuditAnchor>* anchor) {
+  std::optional<int64_t> seq;
+  if (!QueryInt(req, res, "seq", 0, INT64_MAX, &seq)) return false;
+  const bool has_hash = req.has_param("hash");
+  if (seq.has_value() != has_hash) {
+    SendError(res, 400, "invalid_parameter",
+              "seq and hash go together: the seq and hash of a checkpoint noted earlier",
+              seq ? "hash" : "seq");
+    return false;
+  }
+  if (!seq) return true;
+  std::string hash = req.get_param_value("hash");
+  const bool hex =
+      hash.size() == 64 && hash.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex) {
+    SendError(res, 400, "invalid_parameter",
+              "hash must be 64 lowercase hexadecimal characters (an audit event's hash)", "hash");
+    return false;
+  }
+  *anchor = storage::AuditAnchor{*seq, hash, "the given anchor"};
+  return true;
+}
+
+json VerifyResultToJson(const storage::AuditVerifyResult& r) {
+  json out = {{"ok", r.ok},
+              {"length", r.length},
+              {"head_hash", r.head_hash},
+              {"anchors_checked", r.anchors_checked},
+              {"checkpoints_not_checked", r.checkpoints_not_checked}};
+  if (!r.ok) {
+    out["first_bad_seq"] = r.first_bad_seq;
+    out["problem"] = r.problem;
+    json problems = json::array();
+    for (const auto& p : r.problems) problems.push_back({{"seq", p.seq}, {"problem", p.problem}});
+    out["problems"] = std::move(problems);
+    out["problem_count"] = r.problem_count;
+  }
+  return out;
+}
+
+void VerifyAudit(const Services& svc, const httplib::Request& req, httplib::Response& res,
                  const Caller& caller) {
+  std::optional<storage::AuditAnchor> anchor;
+  if (!AnchorParams(req, res, &anchor)) return;
+  storage::VerifyOptions options;
+  if (anchor) options.anchors.push_back(*anchor);
+  const AuditSigner* signer = svc.audit_signer;
+  options.trust = [signer](const storage::SignedCheckpoint& cp) { return signer->Judge(cp); };
   storage::AuditVerifyResult result;
-  StoreStatus s = svc.store->VerifyAudit(&result);
+  StoreStatus s = svc.store->VerifyAudit(options, &result);
   if (!s.ok()) {
     SendStoreError(res, s);
     return;
   }
-  json out = {{"ok", result.ok}, {"length", result.length}, {"head_hash", result.head_hash}};
-  if (!result.ok) {
-    out["first_bad_seq"] = result.first_bad_seq;
-    out["problem"] = result.problem;
-  }
+  std::string details = result.ok ? "length=" + std::to_string(result.length)
+                                  : "first_bad_seq=" + std::to_string(result.first_bad_seq) +
+                                        ";problems=" + std::to_string(result.problem_count);
+  if (anchor) details += ";anchor_seq=" + std::to_string(anchor->seq);
   if (!AuditAccess(svc.store, res, caller, "audit.verify", "", result.ok ? "ok" : "broken",
-                   result.ok ? "length=" + std::to_string(result.length)
-                             : "first_bad_seq=" + std::to_string(result.first_bad_seq))) {
+                   details)) {
     return;
   }
-  SendJson(res, 200, out);
+  SendJson(res, 200, VerifyResultToJson(result));
 }
 
 void CheckpointAudit(const Services& svc, const httplib::Request&, httplib::Response& res,

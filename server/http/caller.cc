@@ -46,10 +46,10 @@ storage::Actor Caller::actor() const {
 
 Authenticator::Authenticator(storage::Store* store, Metrics* metrics,
                              std::chrono::milliseconds token_cache, double rate_limit,
-                             double rate_burst)
+                             double rate_burst, double unknown_token_rate)
     : store_(store),
       metrics_(metrics),
-      tokens_(store, token_cache),
+      tokens_(store, token_cache, unknown_token_rate),
       rate_limiter_(rate_limit, rate_burst),
       rate_limit_(rate_limit),
       rate_burst_(rate_burst) {}
@@ -74,8 +74,17 @@ bool Authenticator::Authenticate(const httplib::Request& req, httplib::Response&
   const char* unknown = "the token is unknown or revoked";
   if (!LooksLikeToken(secret)) return unauthorized(unknown);
   storage::TokenRecord token;
-  StoreStatus s = tokens_.Find(HashToken(secret), &token);
+  bool throttled = false;
+  StoreStatus s = tokens_.Find(HashToken(secret), &token, &throttled);
   if (s.code() == Code::kNotFound) return unauthorized(unknown);
+  if (throttled) {
+    metrics_->CountRateLimited();
+    res.set_header("Retry-After", "1");
+    SendError(res, 429, "rate_limited",
+              "too many requests with tokens this server has not seen; retry after 1 s",
+              "Authorization");
+    return false;
+  }
   if (!s.ok()) {
     SendStoreError(res, s);
     return false;

@@ -32,9 +32,10 @@ struct Caller {
 class Authenticator {
  public:
   // `rate_limit` requests per second per token with bursts of `rate_burst` (0 = off); token
-  // lookups are cached for `token_cache`. Refusals are counted in `metrics`.
+  // lookups are cached for `token_cache`; look-ups of unseen tokens are limited to
+  // `unknown_token_rate` per second (TokenCache). Refusals are counted in `metrics`.
   Authenticator(storage::Store* store, Metrics* metrics, std::chrono::milliseconds token_cache,
-                double rate_limit, double rate_burst);
+                double rate_limit, double rate_burst, double unknown_token_rate);
 
   // Checks the Authorization header, then the token's rate limit, then that its role is in
   // `roles`. On failure writes 401 / 429 / 403 (recorded as access.denied) / 5xx and returns

@@ -201,9 +201,10 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
                    const Caller& caller) {
   int64_t version;
   if (!PathId(req, res, "model version", &version)) return;
-  // Never activate a version this server could not classify with.
+  // Never activate a version this server could not classify with, nor one whose stored bytes
+  // do not verify now (read from the database, not the cache).
   ModelVersion loaded;
-  StoreStatus s = svc.registry->Get(version, &loaded);
+  StoreStatus s = svc.registry->Reload(version, &loaded);
   if (s.code() == Code::kNotFound) {
     SendError(res, 404, "not_found", "no model version " + std::to_string(version));
     return;

@@ -2,6 +2,7 @@
 // (docs/api.md).
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -19,23 +20,39 @@ namespace {
 using nlohmann::json;
 using storage::StoreStatus;
 
+// How long /health waits for its empty commit: a healthy committer answers in milliseconds.
+constexpr int kHealthCommitWaitMs = 1000;
+
 void Health(const Services& svc, const httplib::Request&, httplib::Response& res, const Caller&) {
   StoreStatus ping = svc.store->Ping();
   json storage = {{"backend", svc.store->backend()}, {"ok", ping.ok()}};
   if (!ping.ok()) storage["error"] = ping.message();
+  // Reads answering is not enough: a stalled session holding the chain lock stops every write.
+  storage::WriteHealth writes;
+  if (ping.ok()) {
+    writes = svc.store->CheckWrites(std::min(kHealthCommitWaitMs, svc.config->commit_wait_ms));
+    storage["writable"] = writes.ok;
+    if (!writes.ok) storage["write_error"] = writes.problem;
+  }
   json active = nullptr;
+  std::string model_error;
   if (ping.ok()) {
     std::shared_ptr<const storage::ModelRecord> model;
-    if (svc.registry->Active(&model).ok())
-      active = {{"version", model->version}, {"sha256", model->sha256}};
+    StoreStatus m = svc.registry->Active(&model);
+    if (m.ok()) active = {{"version", model->version}, {"sha256", model->sha256}};
+    else model_error = m.message();
   }
-  bool healthy = ping.ok() && !active.is_null();
-  SendJson(res, healthy ? 200 : 503,
-           json{{"status", healthy ? "ok" : "unavailable"},
-                {"instance", svc.instance},
-                {"uptime_s", (text::NowMs() - svc.started_ms) / 1000},
-                {"storage", std::move(storage)},
-                {"active_model", std::move(active)}});
+  const char* status = !ping.ok() || active.is_null() ? "unavailable"
+                       : !writes.ok                   ? "degraded"
+                                                      : "ok";
+  json body = {{"status", status},
+               {"instance", svc.instance},
+               {"uptime_s", (text::NowMs() - svc.started_ms) / 1000},
+               {"storage", std::move(storage)},
+               {"active_model", std::move(active)}};
+  if (!model_error.empty()) body["active_model_error"] = model_error;
+  if (std::string(status) != "ok") res.set_header("Retry-After", "1");
+  SendJson(res, std::string(status) == "ok" ? 200 : 503, body);
 }
 
 // One Prometheus gauge or counter with its HELP and TYPE lines.

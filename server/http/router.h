@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "audit_signer.h"
 #include "auth.h"
 #include "config.h"
 #include "http/caller.h"
@@ -36,8 +37,9 @@ struct Services {
   ModelRegistry* registry = nullptr;
   Metrics* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
-  std::string instance;    // "host:pid", reported by /health
-  int64_t started_ms = 0;  // process start, ms since the epoch
+  const AuditSigner* audit_signer = nullptr;  // signs checkpoints; the server's audit key
+  std::string instance;                       // "host:pid", reported by /health
+  int64_t started_ms = 0;                     // process start, ms since the epoch
 };
 
 // `caller` is filled for routes with roles; for public routes it is default (no token read).
@@ -69,6 +71,7 @@ class Router {
 // The routes of each resource (docs/api.md), one file each.
 void AddExamRoutes(Router* router);   // POST /exams, POST /exams:batch, GET /exams, GET /exams/{id}
 void AddAuditRoutes(Router* router);  // GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint
+void AddCheckpointRoutes(Router* router);  // POST /audit/checkpoint, GET /audit/checkpoints
 void AddModelRoutes(Router* router);  // GET /models..., POST /models, POST /models/{v}/activate
 // GET /health, /metrics, /session, and static files for every other GET (registers a catch-all:
 // add it last).

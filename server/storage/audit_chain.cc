@@ -1,141 +1,10 @@
 #include "storage/audit_chain.h"
 
-#include <algorithm>
-#include <cstdint>
-#include <set>
-#include <unordered_map>
-#include <vector>
-
 #include "storage/canonical.h"
-#include "storage/rows.h"
 #include "storage/schema.h"
 
 namespace fetal {
 namespace storage {
-namespace {
-
-// Exam id named by an exam.submit event's object ("exam/42"); 0 when malformed.
-int64_t ExamIdFromObject(const std::string& object) {
-  if (object.size() < 6 || object.compare(0, 5, "exam/") != 0) return 0;
-  int64_t v = 0;
-  for (size_t i = 5; i < object.size(); ++i) {
-    if (object[i] < '0' || object[i] > '9' || v > (int64_t{1} << 53)) return 0;
-    v = v * 10 + (object[i] - '0');
-  }
-  return v;
-}
-
-StoreStatus VerifyInSnapshot(SqlConn* c, AuditVerifyResult* result) {
-  constexpr int kChunk = 2000;
-  AuditVerifyResult r;
-  r.head_hash = kGenesisHash;
-  auto fail = [&](int64_t seq, std::string problem) {
-    r.ok = false;
-    r.first_bad_seq = seq;
-    r.problem = std::move(problem);
-    *result = r;
-    return StoreStatus::Ok();
-  };
-  std::set<int64_t> covered_exams;
-  int64_t expected_seq = 1;
-  for (;;) {
-    SqlRows rows;
-    StoreStatus s = c->Exec(std::string("SELECT ") + kAuditColumns +
-                                " FROM audit WHERE seq >= $1 ORDER BY seq LIMIT $2",
-                            {SqlValue::Int(expected_seq), SqlValue::Int(kChunk)}, &rows);
-    if (!s.ok()) return s;
-    if (rows.empty()) break;
-    std::vector<AuditEvent> events(rows.size());
-    for (size_t i = 0; i < rows.size(); ++i) RowToAudit(rows[i], &events[i]);
-
-    // The exams these events cover, fetched by id range (ids grow with seq).
-    std::unordered_map<int64_t, SqlRow> exams;
-    int64_t lo = INT64_MAX, hi = 0;
-    for (const auto& e : events) {
-      if (e.entry.action != "exam.submit") continue;
-      int64_t id = ExamIdFromObject(e.entry.object);
-      if (id <= 0) continue;
-      lo = std::min(lo, id);
-      hi = std::max(hi, id);
-    }
-    if (hi > 0) {
-      SqlRows exam_rows;
-      if (hi - lo <= 4 * kChunk) {
-        s = c->Exec(std::string("SELECT ") + kExamColumns +
-                        " FROM exams WHERE id >= $1 AND id <= $2",
-                    {SqlValue::Int(lo), SqlValue::Int(hi)}, &exam_rows);
-        if (!s.ok()) return s;
-      } else {
-        for (const auto& e : events) {
-          if (e.entry.action != "exam.submit") continue;
-          int64_t id = ExamIdFromObject(e.entry.object);
-          if (id <= 0) continue;
-          s = c->Exec(std::string("SELECT ") + kExamColumns + " FROM exams WHERE id = $1",
-                      {SqlValue::Int(id)}, &exam_rows);
-          if (!s.ok()) return s;
-        }
-      }
-      for (auto& row : exam_rows) exams[row[0].AsInt()] = std::move(row);
-    }
-
-    for (const auto& e : events) {
-      if (e.seq != expected_seq) {
-        return fail(expected_seq, "audit event " + std::to_string(expected_seq) + " is missing");
-      }
-      if (e.prev_hash != r.head_hash) {
-        return fail(e.seq,
-                    "prev_hash does not equal the hash of event " + std::to_string(e.seq - 1));
-      }
-      std::string hash = AuditEventHash(e.prev_hash, e.seq, e.time_ms, e.entry);
-      if (hash != e.hash) {
-        return fail(e.seq, "stored hash does not match the recomputed hash of the event");
-      }
-      if (e.entry.action == "exam.submit") {
-        int64_t id = ExamIdFromObject(e.entry.object);
-        auto it = exams.find(id);
-        if (id <= 0 || it == exams.end()) {
-          return fail(e.seq, "the exam this event records (" + e.entry.object + ") is missing");
-        }
-        ExamRecord exam;
-        s = RowToExam(it->second, &exam);
-        if (!s.ok())
-          return fail(e.seq, "exam " + std::to_string(id) + " is unreadable: " + s.message());
-        if (exam.audit_seq != e.seq) {
-          return fail(e.seq, "exam " + std::to_string(id) + " points at audit seq " +
-                                 std::to_string(exam.audit_seq));
-        }
-        if ("exam_sha256=" + exam.content_sha256 != e.entry.details) {
-          return fail(e.seq, "exam " + std::to_string(id) +
-                                 " content does not match the hash recorded in this event");
-        }
-        covered_exams.insert(id);
-      }
-      r.head_hash = e.hash;
-      r.length = e.seq;
-      ++expected_seq;
-    }
-    if (rows.size() < static_cast<size_t>(kChunk)) break;
-  }
-  // Every exam row must be covered by exactly one event; a row added behind the store's back
-  // is reported at the seq it claims (or just past the head).
-  SqlRows all;
-  StoreStatus s = c->Exec("SELECT id, audit_seq FROM exams ORDER BY id", {}, &all);
-  if (!s.ok()) return s;
-  if (all.size() != covered_exams.size()) {
-    for (const auto& row : all) {
-      int64_t id = row[0].AsInt();
-      if (covered_exams.count(id)) continue;
-      int64_t seq = row[1].AsInt();
-      if (seq < 1 || seq > r.length) seq = r.length + 1;
-      return fail(seq, "exam " + std::to_string(id) + " is not recorded by any audit event");
-    }
-  }
-  r.ok = true;
-  *result = r;
-  return StoreStatus::Ok();
-}
-
-}  // namespace
 
 StoreStatus StartChain(WriteTxn& txn) {
   StoreStatus s;
@@ -174,16 +43,6 @@ StoreStatus AppendEvent(WriteTxn& txn, const AuditEntry& entry, AuditEvent* out)
   txn.head.seq = seq;
   txn.head.hash = std::move(hash);
   return StoreStatus::Ok();
-}
-
-StoreStatus VerifyChain(Dialect dialect, SqlConn* conn, AuditVerifyResult* result) {
-  // One snapshot for the whole walk: concurrent appends neither break nor extend it.
-  StoreStatus s = conn->Exec(
-      dialect == Dialect::kPostgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
-  if (!s.ok()) return s;
-  s = VerifyInSnapshot(conn, result);
-  StoreStatus end = conn->Exec("ROLLBACK");
-  return s.ok() ? end : s;
 }
 
 }  // namespace storage

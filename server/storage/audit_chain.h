@@ -1,12 +1,12 @@
-// The audit hash chain: starting a write transaction on it, appending events, and verifying the
-// whole chain (docs/storage.md "The audit chain"). Internal to fetal_storage.
+// The audit hash chain: starting a write transaction on it and appending events
+// (docs/storage.md "The audit chain"); audit_verify.h walks it. Internal to fetal_storage.
 //
 // Every writer of the chain (in every process on the database) holds the chain lock from the
 // moment it reads the head until it commits, so the chain stays one linear sequence: SQLite's
 // BEGIN IMMEDIATE is that lock, PostgreSQL takes a transaction-scoped advisory lock.
 //
-// Thread-safety: StartChain and AppendEvent run on the committer thread, inside its transaction;
-// VerifyChain on a reader's connection. None keeps state between calls.
+// Thread-safety: StartChain and AppendEvent run on the committer thread, inside its transaction.
+// Neither keeps state between calls.
 #pragma once
 
 #include "storage/sql.h"
@@ -22,12 +22,6 @@ StoreStatus StartChain(WriteTxn& txn);
 
 // Appends one event after txn.head and advances the head. `out` may be null.
 StoreStatus AppendEvent(WriteTxn& txn, const AuditEntry& entry, AuditEvent* out);
-
-// Walks the chain in one read snapshot on `conn` (idle, no open transaction): seq continuity,
-// prev links, every hash, every exam covered by an exam.submit event, and no exam row without
-// an event. A broken chain is OK with result->ok false; a non-OK status only when the walk could
-// not run.
-StoreStatus VerifyChain(Dialect dialect, SqlConn* conn, AuditVerifyResult* result);
 
 }  // namespace storage
 }  // namespace fetal

@@ -67,6 +67,15 @@ std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t ti
   return Sha256Hex(data.data(), data.size());
 }
 
+std::string CanonicalCheckpoint(const SignedCheckpoint& checkpoint) {
+  std::string out = "fetal-checkpoint-v1\n";
+  AddField(&out, "seq", std::to_string(checkpoint.seq));
+  AddField(&out, "hash", checkpoint.hash);
+  AddField(&out, "time_ms", std::to_string(checkpoint.time_ms));
+  AddField(&out, "key_id", checkpoint.key_id);
+  return out;
+}
+
 ExamNumbers FormatExamNumbers(const ExamInput& in) {
   ExamNumbers n;
   n.features = FormatDoubles(in.features.data(), kNumFeatures);

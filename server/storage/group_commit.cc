@@ -13,12 +13,18 @@ struct GroupCommitter::Op {
   Isolation isolation = Isolation::kSavepoint;
   int64_t exams = 0;
   std::promise<StoreStatus> done;
+  // Held by the committer while fn runs, so a caller giving up waits for that run to end.
+  std::mutex run_mu;
+  bool abandoned = false;  // guarded by run_mu: the caller gave up; fn is not run again
+  bool ran = false;        // guarded by run_mu: fn has run (its writes may be committed)
 };
 
 GroupCommitter::GroupCommitter(const Database* database, std::unique_ptr<SqlConn> conn,
-                               int max_group_size, WriteFn start)
+                               int max_group_size, std::chrono::milliseconds commit_wait,
+                               WriteFn start)
     : database_(database),
       max_group_size_(static_cast<size_t>(std::max(1, max_group_size))),
+      commit_wait_(std::max(std::chrono::milliseconds(1), commit_wait)),
       start_(std::move(start)),
       conn_(std::move(conn)),
       committer_([this] { CommitterLoop(); }) {}
@@ -32,23 +38,80 @@ GroupCommitter::~GroupCommitter() {
   committer_.join();
 }
 
+bool GroupCommitter::Enqueue(const OpPtr& op) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    queue_.push_back(op);
+  }
+  queued_.notify_one();
+  return true;
+}
+
 StoreStatus GroupCommitter::Run(WriteFn fn, Isolation isolation, int64_t exams) {
-  Op op;
-  op.fn = std::move(fn);
-  op.isolation = isolation;
-  op.exams = exams;
-  std::future<StoreStatus> done = op.done.get_future();
+  auto op = std::make_shared<Op>();
+  op->fn = std::move(fn);
+  op->isolation = isolation;
+  op->exams = exams;
+  std::future<StoreStatus> done = op->done.get_future();
+  if (!Enqueue(op)) return StoreStatus::Unavailable("the store is closing");
+  if (done.wait_for(commit_wait_) == std::future_status::ready) return done.get();
+  StoreStatus gave_up = GiveUp(op);
+  // It may have been answered while we gave up; then that answer is the true one.
+  if (done.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return done.get();
+  return gave_up;
+}
+
+StoreStatus GroupCommitter::GiveUp(const OpPtr& op) {
+  const std::string waited = "the write waited " + std::to_string(commit_wait_.count()) +
+                             " ms for its commit (the database is slow or another session "
+                             "holds the write lock)";
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find(queue_.begin(), queue_.end(), op);
+    if (it != queue_.end()) {
+      queue_.erase(it);
+      return StoreStatus::Unavailable(waited + "; it was not started, nothing was changed");
+    }
+  }
+  std::lock_guard<std::mutex> run(op->run_mu);  // waits while its statements run
+  op->abandoned = true;
+  if (!op->ran) {
+    return StoreStatus::Unavailable(waited + "; it was not started, nothing was changed");
+  }
+  return StoreStatus::Unavailable(
+      waited +
+      "; its outcome is unknown (it may still commit): retry with the same "
+      "idempotency key, which is safe");
+}
+
+StoreStatus GroupCommitter::CheckWrites(std::chrono::milliseconds wait) {
+  std::shared_future<StoreStatus> attempt;
+  bool queued = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return StoreStatus::Unavailable("the store is closing");
-    queue_.push_back(&op);
+    if (!probe_.valid() || probe_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+      auto op = std::make_shared<Op>();
+      op->fn = [](WriteTxn&) { return StoreStatus::Ok(); };
+      op->isolation = Isolation::kChecksBeforeWrites;
+      probe_ = op->done.get_future().share();
+      queue_.push_back(op);
+      queued = true;
+    }
+    attempt = probe_;
   }
-  queued_.notify_one();
-  return done.get();
+  if (queued) queued_.notify_one();
+  if (attempt.wait_for(wait) != std::future_status::ready) {
+    return StoreStatus::Unavailable("no commit completed within " + std::to_string(wait.count()) +
+                                    " ms (the database is slow or another session holds the "
+                                    "write lock)");
+  }
+  return attempt.get();
 }
 
 void GroupCommitter::CommitterLoop() {
-  std::vector<Op*> group;
+  std::vector<OpPtr> group;
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
@@ -64,14 +127,14 @@ void GroupCommitter::CommitterLoop() {
 
 namespace {
 
-template <typename Op>
-void FailAll(const std::vector<Op*>& group, const StoreStatus& s) {
-  for (Op* op : group) op->done.set_value(s);
+template <typename OpPtr>
+void FailAll(const std::vector<OpPtr>& group, const StoreStatus& s) {
+  for (const OpPtr& op : group) op->done.set_value(s);
 }
 
 }  // namespace
 
-void GroupCommitter::CommitGroup(std::vector<Op*> group) {
+void GroupCommitter::CommitGroup(std::vector<OpPtr> group) {
   // Each pass commits the group, or drops one operation whose statement failed and tries again.
   while (!group.empty()) {
     size_t failed = 0;
@@ -89,7 +152,7 @@ void GroupCommitter::CommitGroup(std::vector<Op*> group) {
 // True when every operation of the group was answered. False when an operation without its own
 // savepoint hit a statement error: everything was rolled back, nobody was answered, and
 // *failed / *failure say which operation and why.
-bool GroupCommitter::TryCommitGroup(const std::vector<Op*>& group, size_t* failed,
+bool GroupCommitter::TryCommitGroup(const std::vector<OpPtr>& group, size_t* failed,
                                     StoreStatus* failure) {
   if (!conn_ || conn_->broken()) {
     conn_.reset();
@@ -121,10 +184,16 @@ bool GroupCommitter::TryCommitGroup(const std::vector<Op*>& group, size_t* faile
   if (!s.ok()) return abort_group(s);
   s = start_(txn);
   if (!s.ok()) return abort_group(s);
-  for (const Op* op : group) txn.exams_expected += op->exams;
+  for (const OpPtr& op : group) txn.exams_expected += op->exams;
 
   std::vector<StoreStatus> results(group.size());
   for (size_t i = 0; i < group.size(); ++i) {
+    std::unique_lock<std::mutex> run(group[i]->run_mu);
+    if (group[i]->abandoned) {
+      results[i] = StoreStatus::Unavailable("the caller gave up waiting");
+      continue;  // nothing of it is written
+    }
+    group[i]->ran = true;
     const bool savepoint = group[i]->isolation == Isolation::kSavepoint;
     if (savepoint) {
       s = conn->Exec("SAVEPOINT op");

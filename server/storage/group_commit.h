@@ -5,17 +5,25 @@
 // every operation, COMMIT, and only then answers every caller. How an operation is kept from
 // undoing the others is its Isolation. docs/storage.md "Group commit" explains the design.
 //
-// Thread-safety: Run() may be called from any number of threads. Operations run on the
-// committer thread, one at a time, and must not call Run() themselves.
+// Every wait is bounded: a caller waits at most commit_wait for its group. When that passes it
+// gives up on its operation: one not yet run is never run (nothing was changed), and one whose
+// statements already ran may still commit (the caller says so; idempotent clients retry).
+// The operation's closure is never called again once Run() has returned, so it may refer to
+// the caller's stack.
+//
+// Thread-safety: Run() and CheckWrites() may be called from any number of threads. Operations
+// run on the committer thread, one at a time, and must not call Run() themselves.
 // Lifetime: the destructor commits and answers everything already queued, then stops the
 // thread; no thread may be inside Run() when it starts. `database` must outlive the committer.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -44,7 +52,7 @@ class GroupCommitter {
   // `conn` is the write connection (schema already migrated). `start` runs right after BEGIN of
   // every group, before its operations; a failure fails the whole group.
   GroupCommitter(const Database* database, std::unique_ptr<SqlConn> conn, int max_group_size,
-                 WriteFn start);
+                 std::chrono::milliseconds commit_wait, WriteFn start);
   ~GroupCommitter();
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
@@ -54,25 +62,34 @@ class GroupCommitter {
   // failed the group; OK means durable.
   StoreStatus Run(WriteFn fn, Isolation isolation, int64_t exams = 0);
 
+  // Queues an empty operation (BEGIN, the start hook, COMMIT) unless one is already pending, and
+  // waits at most `wait` for it: OK when it committed.
+  StoreStatus CheckWrites(std::chrono::milliseconds wait);
+
   // Since construction: transactions committed, and the operations they carried.
   int64_t commits() const { return commits_.load(); }
   int64_t committed_writes() const { return committed_writes_.load(); }
 
  private:
   struct Op;
+  using OpPtr = std::shared_ptr<Op>;  // shared: a caller that gave up no longer waits for it
   void CommitterLoop();
-  void CommitGroup(std::vector<Op*> group);
-  bool TryCommitGroup(const std::vector<Op*>& group, size_t* failed, StoreStatus* failure);
+  void CommitGroup(std::vector<OpPtr> group);
+  bool TryCommitGroup(const std::vector<OpPtr>& group, size_t* failed, StoreStatus* failure);
+  bool Enqueue(const OpPtr& op);
+  StoreStatus GiveUp(const OpPtr& op);
 
   const Database* const database_;
   const size_t max_group_size_;
+  const std::chrono::milliseconds commit_wait_;
   const WriteFn start_;
   std::unique_ptr<SqlConn> conn_;  // committer thread only
 
   std::mutex mu_;
   std::condition_variable queued_;
-  std::deque<Op*> queue_;  // guarded by mu_
-  bool stopping_ = false;  // guarded by mu_
+  std::deque<OpPtr> queue_;                // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  std::shared_future<StoreStatus> probe_;  // guarded by mu_: the pending CheckWrites attempt
 
   std::atomic<int64_t> commits_{0};
   std::atomic<int64_t> committed_writes_{0};

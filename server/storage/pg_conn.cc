@@ -3,8 +3,10 @@
 // them the same way on both backends. No libpqxx exception leaves this file.
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "storage/sql.h"
 #include "text/number_text.h"
@@ -109,7 +111,9 @@ class PostgresConn : public SqlConn {
       while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
       const std::string& state = e.sqlstate();
       if (IsUnavailableState(state)) {
-        if (state.compare(0, 2, "08") == 0 || state.compare(0, 2, "57") == 0) broken_ = true;
+        // 57014: statement_timeout cancelled the statement; the session itself is fine.
+        if (state.compare(0, 2, "08") == 0 || (state.compare(0, 2, "57") == 0 && state != "57014"))
+          broken_ = true;
         return StoreStatus::Unavailable(msg);
       }
       if (state.compare(0, 2, "23") == 0) return StoreStatus::Conflict(msg);
@@ -132,9 +136,35 @@ class PostgresConn : public SqlConn {
 
 }  // namespace
 
-StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* out) {
+std::string PostgresUrlWithLimits(const std::string& url, const StoreLimits& limits) {
+  const int idle = std::max(1, limits.keepalive_idle_s);
+  const std::pair<const char*, std::string> params[] = {
+      {"connect_timeout", std::to_string(std::max(1, limits.connect_timeout_s))},
+      {"keepalives", "1"},
+      {"keepalives_idle", std::to_string(idle)},
+      {"keepalives_interval", std::to_string(std::max(1, idle / 3))},
+      {"keepalives_count", "3"},
+  };
+  // libpq takes a URL (postgresql://...?k=v&k=v) or a "k=v k=v" string; what the operator set
+  // in either wins.
+  const bool is_url = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+  std::string out = url;
+  for (const auto& [name, value] : params) {
+    if (url.find(std::string(name) + "=") != std::string::npos) continue;
+    if (is_url) {
+      out += out.find('?') == std::string::npos ? '?' : '&';
+    } else if (!out.empty()) {
+      out += ' ';
+    }
+    out += std::string(name) + "=" + value;
+  }
+  return out;
+}
+
+StoreStatus OpenPostgresConn(const std::string& url, const StoreLimits& limits,
+                             std::unique_ptr<SqlConn>* out) {
   try {
-    auto conn = std::make_unique<pqxx::connection>(url);
+    auto conn = std::make_unique<pqxx::connection>(PostgresUrlWithLimits(url, limits));
     // A lost connection must surface as an error (and a 503), not be silently reopened with
     // an open transaction's state gone.
 #pragma GCC diagnostic push
@@ -142,8 +172,14 @@ StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* o
     conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
     auto pg = std::make_unique<PostgresConn>(std::move(conn));
-    StoreStatus s =
-        pg->ExecScript("SET synchronous_commit = on; SET client_min_messages = warning");
+    // Every wait inside PostgreSQL is bounded too: a statement, a lock (the chain lock held by a
+    // stalled instance), and a transaction left open by a client that went quiet.
+    StoreStatus s = pg->ExecScript(
+        "SET synchronous_commit = on; SET client_min_messages = warning; "
+        "SET statement_timeout = " +
+        std::to_string(limits.statement_timeout_ms) + "; SET lock_timeout = " +
+        std::to_string(limits.lock_timeout_ms) + "; SET idle_in_transaction_session_timeout = " +
+        std::to_string(limits.idle_in_transaction_timeout_ms));
     if (!s.ok()) return s;
     *out = std::move(pg);
     return StoreStatus::Ok();

@@ -5,14 +5,18 @@
 namespace fetal {
 namespace storage {
 
-ReaderPool::ReaderPool(const Database* database, int size)
-    : database_(database), size_(std::max(1, size)) {}
+ReaderPool::ReaderPool(const Database* database, int size, int wait_ms)
+    : database_(database), size_(std::max(1, size)), wait_(std::max(1, wait_ms)) {}
 
 StoreStatus ReaderPool::Run(const std::function<StoreStatus(SqlConn*)>& fn) {
   std::unique_ptr<SqlConn> conn;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    released_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    if (!released_.wait_for(lock, wait_, [&] { return !idle_.empty() || open_ < size_; })) {
+      return StoreStatus::Unavailable("all " + std::to_string(size_) +
+                                      " read connections stayed busy for " +
+                                      std::to_string(wait_.count()) + " ms");
+    }
     if (!idle_.empty()) {
       conn = std::move(idle_.back());
       idle_.pop_back();

@@ -60,6 +60,15 @@ void RowToToken(const SqlRow& r, TokenRecord* out) {
   out->revoked_ms = r[6].AsInt();
 }
 
+void RowToCheckpoint(const SqlRow& r, SignedCheckpoint* out) {
+  out->id = r[0].AsInt();
+  out->seq = r[1].AsInt();
+  out->hash = r[2].AsText();
+  out->time_ms = r[3].AsInt();
+  out->key_id = r[4].AsText();
+  out->signature = r[5].AsText();
+}
+
 void RowToModel(const SqlRow& r, ModelRecord* out) {
   out->version = r[0].AsInt();
   out->sha256 = r[1].AsText();

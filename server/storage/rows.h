@@ -12,6 +12,7 @@ namespace storage {
 StoreStatus RowToExam(const SqlRow& row, ExamRecord* out);
 void RowToAudit(const SqlRow& row, AuditEvent* out);
 void RowToToken(const SqlRow& row, TokenRecord* out);
+void RowToCheckpoint(const SqlRow& row, SignedCheckpoint* out);
 // Reads the bundle too when the row has it (kModelColumns + ", bundle").
 void RowToModel(const SqlRow& row, ModelRecord* out);
 

@@ -72,12 +72,26 @@ StoreStatus AddMissingColumns(Dialect dialect, SqlConn* conn) {
   return StoreStatus::Ok();
 }
 
+// Signed checkpoints of the audit chain (docs/storage.md "Checkpoints"): a step of its own, so
+// it is created in databases made before it existed (CREATE ... IF NOT EXISTS, no version bump).
+std::string CreateCheckpointTable(Dialect d) {
+  const std::string autoid =
+      d == Dialect::kPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+  return "CREATE TABLE IF NOT EXISTS audit_checkpoints ("
+         "  id " +
+         autoid +
+         ", seq BIGINT NOT NULL, hash TEXT NOT NULL,"
+         "  time_ms BIGINT NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL);"
+         "CREATE INDEX IF NOT EXISTS audit_checkpoints_by_seq ON audit_checkpoints (seq, id);";
+}
+
 }  // namespace
 
 StoreStatus Migrate(Dialect dialect, SqlConn* conn) {
+  const std::string steps = CreateTables(dialect) + CreateCheckpointTable(dialect);
   std::string script = dialect == Dialect::kSqlite
-                           ? "BEGIN IMMEDIATE;" + CreateTables(dialect)
-                           : std::string("BEGIN;") + kChainLockSql + ";" + CreateTables(dialect);
+                           ? "BEGIN IMMEDIATE;" + steps
+                           : std::string("BEGIN;") + kChainLockSql + ";" + steps;
   StoreStatus s = conn->ExecScript(script);
   if (s.ok()) s = AddMissingColumns(dialect, conn);
   if (s.ok()) s = conn->ExecScript("COMMIT");

@@ -18,6 +18,7 @@ inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
 inline constexpr char kTokenColumns[] =
     "id, name, role, token_sha256, created_ms, revoked, revoked_ms";
+inline constexpr char kCheckpointColumns[] = "id, seq, hash, time_ms, key_id, signature";
 // Without the bundle; append ", bundle" to read it too.
 inline constexpr char kModelColumns[] =
     "version, sha256, signature, metadata_json, created_ms, active";

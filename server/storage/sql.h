@@ -76,24 +76,31 @@ class SqlConn {
   virtual bool broken() const = 0;
 };
 
-// SQLite file connection with WAL, synchronous=FULL and busy_timeout set.
-StoreStatus OpenSqliteConn(const std::string& path, int busy_timeout_ms,
+// SQLite file connection with WAL, synchronous=FULL and busy_timeout (limits.lock_timeout_ms).
+StoreStatus OpenSqliteConn(const std::string& path, const StoreLimits& limits,
                            std::unique_ptr<SqlConn>* out);
-// PostgreSQL connection (libpq URL or key=value string).
-StoreStatus OpenPostgresConn(const std::string& url, std::unique_ptr<SqlConn>* out);
+// A SQLite file opened read-only (mode=ro): for verifying a database without writing to it.
+StoreStatus OpenSqliteReadOnly(const std::string& path, std::unique_ptr<SqlConn>* out);
+// PostgreSQL connection (libpq URL or key=value string). The session gets statement_timeout,
+// lock_timeout and idle_in_transaction_session_timeout from `limits`; TCP keepalives and
+// connect_timeout are added to the connection string unless it names them itself.
+StoreStatus OpenPostgresConn(const std::string& url, const StoreLimits& limits,
+                             std::unique_ptr<SqlConn>* out);
+// `url` with libpq's connect_timeout and keepalive parameters added (those it lacks).
+std::string PostgresUrlWithLimits(const std::string& url, const StoreLimits& limits);
 
 enum class Dialect { kSqlite, kPostgres };
 
 // Where a store's connections go. Every connection of a store (committer, readers, SQLite
-// checkpointer) is opened by Connect().
+// checkpointer, verification) is opened by Connect().
 struct Database {
   Dialect dialect = Dialect::kSqlite;
   std::string target;  // SQLite file path, or PostgreSQL URL
-  int busy_timeout_ms = 5000;
+  StoreLimits limits;
 
   StoreStatus Connect(std::unique_ptr<SqlConn>* out) const {
-    return dialect == Dialect::kSqlite ? OpenSqliteConn(target, busy_timeout_ms, out)
-                                       : OpenPostgresConn(target, out);
+    return dialect == Dialect::kSqlite ? OpenSqliteConn(target, limits, out)
+                                       : OpenPostgresConn(target, limits, out);
   }
 };
 

@@ -9,7 +9,7 @@ namespace storage {
 SqlStore::SqlStore(Database database, const StoreOptions& options)
     : database_(std::move(database)),
       options_(options),
-      readers_(&database_, options.read_connections) {}
+      readers_(&database_, options.read_connections, options.limits.read_wait_ms) {}
 
 SqlStore::~SqlStore() = default;
 
@@ -25,8 +25,10 @@ StoreStatus SqlStore::Init() {
     if (!s.ok()) return s;
     checkpointer_ = std::make_unique<WalCheckpointer>(&database_);
   }
-  committer_ = std::make_unique<GroupCommitter>(&database_, std::move(write_conn),
-                                                options_.max_group_size, StartChain);
+  committer_ =
+      std::make_unique<GroupCommitter>(&database_, std::move(write_conn), options_.max_group_size,
+                                       std::chrono::milliseconds(options_.limits.commit_wait_ms),
+                                       StartChain);
   return StoreStatus::Ok();
 }
 
@@ -53,6 +55,11 @@ StoreStatus SqlStore::Stats(StoreStats* out) {
   out->commits = committer_->commits();
   out->committed_writes = committer_->committed_writes();
   return StoreStatus::Ok();
+}
+
+WriteHealth SqlStore::CheckWrites(int wait_ms) {
+  StoreStatus s = committer_->CheckWrites(std::chrono::milliseconds(wait_ms));
+  return WriteHealth{s.ok(), s.ok() ? std::string() : s.message()};
 }
 
 }  // namespace storage

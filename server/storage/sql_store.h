@@ -10,7 +10,9 @@
 // Thread-safety and lifetimes: as Store (store.h).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,8 +53,13 @@ class SqlStore : public Store {
   StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) override;
   StoreStatus ListAudit(int64_t after_seq, int limit, std::vector<AuditEvent>* out) override;
   StoreStatus GetAudit(int64_t seq, AuditEvent* out) override;
-  StoreStatus VerifyAudit(AuditVerifyResult* result) override;
+  using Store::VerifyAudit;
+  StoreStatus VerifyAudit(const VerifyOptions& options, AuditVerifyResult* result) override;
   StoreStatus Checkpoint(AuditCheckpoint* out) override;
+  StoreStatus PutCheckpoint(const SignedCheckpoint& checkpoint, const Actor& by,
+                            SignedCheckpoint* out) override;
+  StoreStatus ListCheckpoints(int64_t after_id, int limit,
+                              std::vector<SignedCheckpoint>* out) override;
 
   StoreStatus PutModel(const ModelInput& model, const Actor& by, ModelRecord* out) override;
   StoreStatus ListModels(std::vector<ModelRecord>* out) override;
@@ -61,6 +68,7 @@ class SqlStore : public Store {
   StoreStatus ActivateModel(int64_t version, const Actor& by) override;
 
   StoreStatus Stats(StoreStats* out) override;
+  WriteHealth CheckWrites(int wait_ms) override;
 
  private:
   struct PreparedExam;  // exam_queries.cc
@@ -77,6 +85,11 @@ class SqlStore : public Store {
   const Database database_;
   const StoreOptions options_;
   ReaderPool readers_;
+  // One verification at a time, on a connection of its own (audit_queries.cc). A flag under a
+  // mutex rather than std::timed_mutex, whose timed lock ThreadSanitizer cannot follow.
+  std::mutex verify_mu_;
+  std::condition_variable verify_done_;
+  bool verifying_ = false;  // guarded by verify_mu_
   // Destroyed in reverse order: the committer drains first, then the checkpointer's final
   // checkpoint sees every write.
   std::unique_ptr<WalCheckpointer> checkpointer_;  // SQLite only

@@ -1,6 +1,9 @@
 // SqlConn over one sqlite3 handle: prepared statements cached by text, errors mapped to
 // StoreStatus codes (busy/full/io -> unavailable, so the HTTP layer answers 503).
 #include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cstdio>
 
 #include <cstring>
 #include <string>
@@ -141,7 +144,7 @@ class SqliteConn : public SqlConn {
 
 }  // namespace
 
-StoreStatus OpenSqliteConn(const std::string& path, int busy_timeout_ms,
+StoreStatus OpenSqliteConn(const std::string& path, const StoreLimits& limits,
                            std::unique_ptr<SqlConn>* out) {
   sqlite3* db = nullptr;
   // NOMUTEX: each connection is used by one thread at a time.
@@ -153,13 +156,42 @@ StoreStatus OpenSqliteConn(const std::string& path, int busy_timeout_ms,
     sqlite3_close(db);
     return s;
   }
-  sqlite3_busy_timeout(db, busy_timeout_ms);
+  sqlite3_busy_timeout(db, limits.lock_timeout_ms);
   auto conn = std::make_unique<SqliteConn>(db);
   // WAL: readers never block the committer; FULL: each commit is fsynced before it returns.
   StoreStatus s = conn->ExecScript(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;");
   if (!s.ok()) return s;
   *out = std::move(conn);
+  return StoreStatus::Ok();
+}
+
+StoreStatus OpenSqliteReadOnly(const std::string& path, std::unique_ptr<SqlConn>* out) {
+  // A file without a WAL beside it (a backup, a stopped server's database) is opened immutable,
+  // so nothing is created next to it; a live one read-only, which reads its WAL too.
+  struct stat wal;
+  const bool live = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", static_cast<unsigned char>(c));
+      uri += hex;
+    } else {
+      uri += c;
+    }
+  }
+  uri += live ? "?mode=ro" : "?mode=ro&immutable=1";
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(uri.c_str(), &db,
+                           SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) {
+    StoreStatus s = MapSqliteError(rc, db, "open " + path + " read-only");
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, StoreLimits().lock_timeout_ms);
+  *out = std::make_unique<SqliteConn>(db);
   return StoreStatus::Ok();
 }
 

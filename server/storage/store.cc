@@ -26,7 +26,7 @@ StoreStatus Store::Open(const StoreOptions& options, std::unique_ptr<Store>* sto
   const std::string& url = options.url;
   Database database;
   database.target = url;
-  database.busy_timeout_ms = options.busy_timeout_ms;
+  database.limits = options.limits;
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
     database.dialect = Dialect::kPostgres;
   } else if (url.rfind("sqlite:", 0) == 0) {

@@ -22,6 +22,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,17 +164,65 @@ struct AuditEvent {
   std::string hash;       // hex SHA-256(prev_hash || canonical(event)), docs/storage.md
 };
 
+// One event (or exam row) that fails verification.
+struct AuditProblem {
+  int64_t seq = 0;      // the event's seq; for an exam row no event covers, the seq it claims
+  std::string problem;  // what failed, for a person
+};
+
 struct AuditVerifyResult {
   bool ok = false;
-  int64_t length = 0;         // events checked (the whole chain when ok)
-  std::string head_hash;      // hash of the last event; 64 zeros for an empty chain
-  int64_t first_bad_seq = 0;  // when !ok: the first seq whose event or covered exam fails
-  std::string problem;        // when !ok: what failed, for a person
+  int64_t length = 0;         // seq of the last event walked: the whole chain, also when !ok
+  std::string head_hash;      // stored hash of the last event; 64 zeros for an empty chain
+  int64_t first_bad_seq = 0;  // when !ok: the lowest seq with a problem
+  std::string problem;        // when !ok: that problem
+  // When !ok: every problem found, in seq order, the first kMaxListedAuditProblems of them;
+  // problem_count counts all.
+  std::vector<AuditProblem> problems;
+  int64_t problem_count = 0;
+  int64_t anchors_checked = 0;          // given anchors and trusted stored checkpoints compared
+  int64_t checkpoints_not_checked = 0;  // stored checkpoints signed by a key not trusted here
 };
+inline constexpr size_t kMaxListedAuditProblems = 100;
 
 struct AuditCheckpoint {
   int64_t seq = 0;   // 0 for an empty chain
   std::string hash;  // 64 zeros for an empty chain
+};
+
+// A checkpoint of the chain signed with the server's audit key (docs/storage.md "Checkpoints").
+// The signature covers CanonicalCheckpoint (below).
+struct SignedCheckpoint {
+  int64_t id = 0;    // assigned by the store
+  int64_t seq = 0;   // the event the checkpoint fixes (0: the empty chain)
+  std::string hash;  // that event's hash
+  int64_t time_ms = 0;
+  std::string key_id;     // hex SHA-256 of the signing key's public key (DER SPKI)
+  std::string signature;  // base64 of the 64-byte ECDSA P-256 r||s over the canonical form
+};
+
+// What a checkpoint's signature covers: "fetal-checkpoint-v1\n" followed by the fields seq, hash,
+// time_ms and key_id in the canonical field form of docs/storage.md (canonical.cc).
+std::string CanonicalCheckpoint(const SignedCheckpoint& checkpoint);
+
+// What a stored checkpoint's signature is worth to the verifier.
+enum class CheckpointTrust {
+  kTrusted,       // signed by a key the verifier trusts: its hash must match the chain
+  kUnknownKey,    // signed by another key: counted in checkpoints_not_checked, not compared
+  kBadSignature,  // claims a trusted key but does not verify: reported as a problem
+};
+
+// A seq and hash an auditor noted earlier (from a checkpoint kept outside the database).
+struct AuditAnchor {
+  int64_t seq = 0;
+  std::string hash;
+  std::string label;  // how problems name it, e.g. "checkpoint 12" or "the given anchor"
+};
+
+struct VerifyOptions {
+  std::vector<AuditAnchor> anchors;  // each must match the chain
+  // Judges every stored checkpoint; unset = stored checkpoints are not read.
+  std::function<CheckpointTrust(const SignedCheckpoint&)> trust;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -220,14 +269,35 @@ struct StoreStats {
   int64_t committed_writes = 0;
 };
 
+// How long anything in the store may wait. Every wait ends in kUnavailable (HTTP 503 with
+// Retry-After) instead of hanging (docs/storage.md "Every wait is bounded").
+struct StoreLimits {
+  int read_wait_ms = 5000;     // for a free read connection
+  int commit_wait_ms = 10000;  // for a write's group to commit
+  // For the chain lock: SQLite's busy timeout (another process holding the write lock),
+  // PostgreSQL's lock_timeout (another instance holding the advisory chain lock).
+  int lock_timeout_ms = 5000;
+  int statement_timeout_ms = 30000;            // PostgreSQL statement_timeout
+  int idle_in_transaction_timeout_ms = 60000;  // PostgreSQL idle_in_transaction_session_timeout
+  int connect_timeout_s = 5;                   // PostgreSQL connect_timeout
+  int keepalive_idle_s =
+      30;  // PostgreSQL TCP keepalives: idle, then probes every idle/3 s, 3 lost = dead
+};
+
 struct StoreOptions {
   // "postgresql://..." or "postgres://..." (libpq URL) selects PostgreSQL; anything else is a
   // SQLite file path (an optional "sqlite:" prefix is stripped). Parent directory must exist.
   std::string url;
-  int busy_timeout_ms = 5000;  // SQLite busy_timeout
-  int max_group_size = 1024;   // most writes committed in one transaction
+  int max_group_size = 1024;  // most writes committed in one transaction
   // Read connections used for queries (the committer has its own write connection).
   int read_connections = 4;
+  StoreLimits limits;
+};
+
+// Whether the store can commit right now (GET /health).
+struct WriteHealth {
+  bool ok = false;
+  std::string problem;  // when !ok: why, for a person
 };
 
 class Store {
@@ -283,8 +353,22 @@ class Store {
   // Walks the whole chain: recomputes every hash, checks seq continuity and prev links, and
   // recomputes each exam covered by an exam.submit event. Returns OK with result->ok=false on a
   // broken chain; a non-OK status only when the walk itself could not run.
-  virtual StoreStatus VerifyAudit(AuditVerifyResult* result) = 0;
+  // The walk reads the chain in pages on a connection of its own (never one of the read pool's)
+  // in one snapshot, so its memory does not grow with the chain and other reads are not kept
+  // waiting; one verification runs at a time per Store (others wait up to read_wait_ms).
+  // With options: every anchor must match the event at its seq (an anchor past the end of the
+  // chain means events were deleted), and every stored checkpoint is judged by options.trust.
+  virtual StoreStatus VerifyAudit(const VerifyOptions& options, AuditVerifyResult* result) = 0;
+  StoreStatus VerifyAudit(AuditVerifyResult* result) { return VerifyAudit({}, result); }
+  // The chain's head as committed now.
   virtual StoreStatus Checkpoint(AuditCheckpoint* out) = 0;
+  // Stores a signed checkpoint (id assigned) and appends "checkpoint.create" (object
+  // "checkpoint/<id>") in the same transaction. The store does not check the signature.
+  virtual StoreStatus PutCheckpoint(const SignedCheckpoint& checkpoint, const Actor& by,
+                                    SignedCheckpoint* out) = 0;
+  // Stored checkpoints with id > after_id, ascending id, at most limit (1..1000).
+  virtual StoreStatus ListCheckpoints(int64_t after_id, int limit,
+                                      std::vector<SignedCheckpoint>* out) = 0;
 
   // --- models ---
   // Conflict when the version exists; InvalidArgument when sha256 does not match the bundle.
@@ -298,6 +382,11 @@ class Store {
   virtual StoreStatus ActivateModel(int64_t version, const Actor& by) = 0;
 
   virtual StoreStatus Stats(StoreStats* out) = 0;
+
+  // Runs an empty transaction through the committer (write lock, chain lock, COMMIT) and waits
+  // at most `wait_ms` for it. Concurrent callers share one attempt. Not OK when the committer
+  // cannot commit now: the database refuses, or another session holds the chain lock.
+  virtual WriteHealth CheckWrites(int wait_ms) = 0;
 
  protected:
   Store() = default;

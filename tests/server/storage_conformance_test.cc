@@ -562,7 +562,10 @@ TEST_P(StoreTest, TamperedAuditFieldIsTheFirstBadSeq) {
   AuditVerifyResult v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_seq, 7);
-  EXPECT_EQ(v.length, 6);
+  EXPECT_EQ(v.length, 20) << "the walk goes on past the bad event";
+  EXPECT_EQ(v.problem_count, 1);
+  ASSERT_EQ(v.problems.size(), 1u);
+  EXPECT_EQ(v.problems[0].seq, 7);
 }
 
 TEST_P(StoreTest, RehashedAuditEventBreaksTheNextLink) {

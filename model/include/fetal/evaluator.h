@@ -47,6 +47,11 @@ class Evaluator {
   int max_depth_ = 0;
 };
 
+// softmax(margins / temperature) for one exam: what Predict (the model's temperature) and
+// PredictRaw (temperature 1) compute from Margins(), for a caller that already has the margins.
+// Precondition: temperature > 0.
+void ProbabilitiesFromMargins(const float* margins, double temperature, float* probabilities);
+
 // Index of the largest probability (ties go to the lower class).
 int ArgMax(const float* probabilities);
 

@@ -23,4 +23,24 @@ Status VerifyBundle(const std::string& public_key_pem, const uint8_t* data, size
 // Generates a new P-256 key pair as PEM (private PKCS#8, public SPKI).
 Status GenerateSigningKey(std::string* private_pem, std::string* public_pem);
 
+// Nothing above is specific to bundles: the same signatures cover any bytes (the server's audit
+// checkpoints use them). These names say so at such call sites.
+inline Status SignBytes(const std::string& private_key_pem, const std::string& bytes,
+                        std::string* signature_base64) {
+  return SignBundle(private_key_pem, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                    signature_base64);
+}
+inline Status VerifyBytes(const std::string& public_key_pem, const std::string& bytes,
+                          const std::string& signature_base64) {
+  return VerifyBundle(public_key_pem, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                      signature_base64);
+}
+
+// The public key (SPKI PEM) of a P-256 private key (PEM).
+Status PublicKeyOf(const std::string& private_key_pem, std::string* public_pem);
+
+// A key's id: lowercase hex SHA-256 of its DER SubjectPublicKeyInfo, which
+// `openssl pkey -pubin -in KEY.pem -outform DER | sha256sum` prints too.
+Status PublicKeyId(const std::string& public_key_pem, std::string* key_id);
+
 }  // namespace fetal
