@@ -11,6 +11,7 @@
 #include "cli_io.h"
 #include "cv_report.h"
 #include "fetal/bundle.h"
+#include "fetal/sha256.h"
 #include "fetal/trainer/dataset.h"
 #include "fetal/trainer/metrics.h"
 #include "fetal/trainer/model_card.h"
@@ -128,10 +129,13 @@ Status ReadParams(const Args& args, TrainParams* p, SearchSpace* space) {
   return Status::Ok();
 }
 
-Status LoadFolds(const std::string& path, size_t rows, std::vector<CvSplit>* splits) {
+// `sha256` (may be null) receives the hex SHA-256 of the file's bytes.
+Status LoadFolds(const std::string& path, size_t rows, std::vector<CvSplit>* splits,
+                 std::string* sha256 = nullptr) {
   std::string text;
   Status s = trainer::ReadFileBytes(path, &text);
   if (!s.ok()) return s;
+  if (sha256 != nullptr) *sha256 = Sha256Hex(text.data(), text.size());
   s = trainer::ParseFolds(text, rows, splits);
   if (!s.ok()) {
     return Status::InvalidArgument(path + (s.field().empty() ? "" : " " + s.field()) + ": " +
@@ -197,11 +201,14 @@ int Train(const std::vector<std::string>& argv) {
   bool have_cv = false;
   if (!folds_path.empty()) {
     std::vector<CvSplit> splits;
-    if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
+    std::string folds_sha256;
+    if (!(s = LoadFolds(folds_path, data.table.rows, &splits, &folds_sha256)).ok())
+      return Fail(kExitUsage, s);
     std::fprintf(stderr, "cross-validating the procedure (search \"%s\") on %zu splits of %s ...\n",
                  space.name.c_str(), splits.size(), folds_path.c_str());
     s = trainer::CrossValidate(data, splits, space, params, &cv, {}, static_cast<int>(jobs));
     if (!s.ok()) return Fail(kExitFailed, s);
+    cv.folds_sha256 = folds_sha256;
     have_cv = true;
   } else {
     std::fprintf(stderr, "no folds file: the bundle and card carry no cross-validated metrics\n");

@@ -121,9 +121,25 @@ TEST_F(CliTest, TrainWithFoldsRecordsMetricsInCardAndBundle) {
   EXPECT_NE(md.find("| macro-F1 | 0."), std::string::npos) << md;
   EXPECT_NE(md.find("Confusion matrix (summed over the 25 splits)"), std::string::npos);
   EXPECT_NE(md.find("Per-class calibration"), std::string::npos);
+  // The published data and folds: the reference models' figures beside this model's.
+  EXPECT_NE(md.find("### Against the reference models on the same folds"), std::string::npos);
+  EXPECT_NE(md.find("| HistGradientBoosting, defaults | 0.946 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| **this procedure, nested** | **0."), std::string::npos) << md;
   r = Cli("inspect --json '" + out + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"splits\": 25"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, CardComparesWithTheReferencesOnlyOnTheirFolds) {
+  std::string folds = kTmp + "/seed3.csv", out = kTmp + "/seed3.fhm", card = kTmp + "/seed3.md";
+  CliRun r = Cli("folds --data '" + kData + "' --seed 3 --repeats 1 --out '" + folds + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Cli("train --data '" + kData + "' --folds '" + folds + "' --out '" + out + "' --card '" +
+          card + "' --created 2026-01-01T00:00:00Z" + kFast);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string md = Slurp(card);
+  EXPECT_NE(md.find("so they are not compared here"), std::string::npos) << md;
+  EXPECT_EQ(md.find("HistGradientBoosting"), std::string::npos) << md;
 }
 
 TEST_F(CliTest, TrainBadInput) {

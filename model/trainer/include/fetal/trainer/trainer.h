@@ -83,6 +83,9 @@ struct CvSplitResult {
 struct CvResult {
   std::vector<CvSplitResult> splits;
   double seconds = 0;
+  // Hex SHA-256 of the folds file, set by the caller (CrossValidate does not read files): the
+  // model card compares with the reference models only on the folds their figures are of.
+  std::string folds_sha256;
 };
 
 // Runs FitModel on each split's training rows — de-duplicated, rows identical to a test row
