@@ -133,24 +133,38 @@ int Classify(const std::map<std::string, std::string>& flags) {
       rows.push_back(row);
       continue;
     }
+    // The trees and TreeSHAP see the model's inputs; validation, OOD and FIGO the features.
+    float inputs[fetal::kNumFeatures];
+    fetal::ModelInputs(model.input_differences, x, inputs);
     float p[fetal::kNumClasses], raw[fetal::kNumClasses], margins[fetal::kNumClasses];
     float contributions[fetal::kNumClasses * fetal::kContributionsPerClass];
-    evaluator->Predict(x, p);
-    evaluator->PredictRaw(x, raw);
-    evaluator->Margins(x, margins);
-    explainer->Explain(x, contributions);
+    evaluator->Predict(inputs, p);
+    evaluator->PredictRaw(inputs, raw);
+    evaluator->Margins(inputs, margins);
+    explainer->Explain(inputs, contributions);
     row["classified"] = true;
     row["class"] = fetal::ArgMax(p);
+    const unsigned set = fetal::PredictionSet(model.conformal, p);
+    json set_json = json::array();
+    for (int k = 0; k < fetal::kNumClasses; ++k)
+      if ((set >> k) & 1u) set_json.push_back(k);
+    row["predictionSet"] = set_json;
+    const fetal::OodResult ood =
+        fetal::CheckOod(model, x);  // out of range even without a reference
+    const bool has_reference = fetal::HasUsableOodReference(model);
     row["probabilities"] = std::vector<double>(p, p + fetal::kNumClasses);
     row["rawProbabilities"] = std::vector<double>(raw, raw + fetal::kNumClasses);
     row["margins"] = std::vector<double>(margins, margins + fetal::kNumClasses);
     row["contributions"] = std::vector<double>(std::begin(contributions), std::end(contributions));
-    if (fetal::HasUsableOodReference(model)) {
-      fetal::OodResult ood = fetal::CheckOod(model, x);
+    if (has_reference) {
       row["ood"] = {{"distance", Number(ood.distance)},
                     {"outOfDistribution", ood.out_of_distribution},
                     {"outOfRange", ood.out_of_range}};
     }
+    // docs/training.md: refer for senior review when the set holds several classes or the exam
+    // is unlike the training data.
+    row["referForReview"] = set_json.size() > 1 || (has_reference && ood.out_of_distribution) ||
+                            !ood.out_of_range.empty();
     fetal::FigoResult figo = fetal::EvaluateFigo(x);
     json flags_json = json::array();
     for (const fetal::FigoFlag& f : figo.flags) {
@@ -176,8 +190,13 @@ int PredictBatch(const std::map<std::string, std::string>& flags) {
   std::unique_ptr<fetal::Evaluator> evaluator;
   fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
   if (!s.ok()) Die(s.ToString());
+  std::vector<float> inputs(table.features);
+  for (size_t r = 0; r < table.rows; ++r) {
+    float* x = &inputs[r * fetal::kNumFeatures];
+    fetal::ModelInputs(model.input_differences, x, x);
+  }
   std::vector<float> p(table.rows * fetal::kNumClasses);
-  evaluator->PredictBatch(table.features.data(), table.rows, p.data());
+  evaluator->PredictBatch(inputs.data(), table.rows, p.data());
   json out = {{"rows", table.rows}, {"probabilities", std::vector<double>(p.begin(), p.end())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
