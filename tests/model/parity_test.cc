@@ -1,6 +1,8 @@
 // Parity with libxgboost: models trained in-process with the XGBoost C API, imported from its
 // JSON, written to a bundle and read back; then every row of the dataset (and the same rows with
-// missing values) must get libxgboost's probabilities, margins and TreeSHAP contributions.
+// missing values) must get libxgboost's probabilities, margins and TreeSHAP contributions. The
+// shipped recipe, trained by the trainer on model inputs (features re-expressed), is checked
+// through the Classifier, which computes those inputs itself.
 #include <cmath>
 #include <map>
 #include <memory>
@@ -11,8 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "fetal/bundle.h"
+#include "fetal/classifier.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
+#include "fetal/trainer/booster.h"
 #include "xgb_oracle.h"
 
 namespace fetal {
@@ -211,6 +215,77 @@ TEST(XgboostImportTest, BaseScoreIsAddedToEveryClassMargin) {
       EXPECT_NEAR(margins[c], expected[r * kNumClasses + c], 1e-6) << "row " << r;
     }
   }
+}
+
+// The shipped recipe (trainer::TrainParams' defaults: histogram mean and median relative to the
+// baseline) trained by the trainer on every row: the Classifier, given the features as entered,
+// returns what libxgboost returns on the model inputs — margins, probabilities and TreeSHAP.
+TEST(ShippedRecipeParity, ClassifierMatchesLibxgboostOnTheModelInputsOnEveryRow) {
+  const Dataset& data = Data();
+  ExamTable table;
+  table.rows = data.rows;
+  table.features = data.features;
+  for (float label : data.labels) table.labels.push_back(static_cast<int>(label));
+  table.has_labels = true;
+  std::vector<size_t> rows(data.rows);
+  for (size_t r = 0; r < rows.size(); ++r) rows[r] = r;
+  const trainer::TrainParams params;
+  ASSERT_FALSE(params.input_differences.empty()) << "the shipped recipe re-expresses inputs";
+  std::unique_ptr<trainer::Booster> booster;
+  ASSERT_TRUE(trainer::Booster::Train(table, rows, params, &booster).ok());
+  std::string json;
+  ASSERT_TRUE(booster->SaveJson(&json).ok());
+  const XgbOracle oracle(json);
+  Model model;
+  ASSERT_TRUE(ImportXgboostJson(json, &model).ok());
+  model.input_differences = params.input_differences;
+  const std::vector<uint8_t> bytes = WriteBundle(model);
+  Model loaded;
+  ASSERT_TRUE(ReadBundle(bytes.data(), bytes.size(), &loaded).ok());
+  ASSERT_EQ(loaded.input_differences.size(), params.input_differences.size());
+  std::unique_ptr<Classifier> classifier;
+  ASSERT_TRUE(Classifier::Create(loaded, &classifier).ok());
+
+  std::vector<float> inputs(data.features.size());
+  for (size_t r = 0; r < data.rows; ++r)
+    ModelInputs(params.input_differences, &data.features[r * kNumFeatures],
+                &inputs[r * kNumFeatures]);
+  const size_t n = data.rows;
+  const std::vector<float> margins = oracle.Predict(inputs.data(), n, XgbOracle::Output::kMargins);
+  const std::vector<float> probabilities =
+      oracle.Predict(inputs.data(), n, XgbOracle::Output::kProbabilities);
+  const std::vector<float> contributions =
+      oracle.Predict(inputs.data(), n, XgbOracle::Output::kContributions);
+  std::vector<float> batch(n * kNumClasses);
+  classifier->PredictBatch(data.features.data(), n, batch.data());
+  size_t classified = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const float* x = &data.features[r * kNumFeatures];
+    for (int c = 0; c < kNumClasses; ++c)
+      ASSERT_NEAR(batch[r * kNumClasses + c], probabilities[r * kNumClasses + c],
+                  kProbabilityTolerance)
+          << "row " << r << " class " << c;
+    float explained[kNumClasses * kContributionsPerClass];
+    classifier->Explain(x, explained);
+    for (size_t i = 0; i < std::size(explained); ++i)
+      ASSERT_NEAR(explained[i], contributions[r * std::size(explained) + i], kContributionTolerance)
+          << "row " << r << " contribution " << i;
+    Classification result;
+    ClassifyOptions no_explanation;
+    no_explanation.explain = false;
+    classifier->Classify(x, no_explanation, &result);
+    if (!result.classified) continue;
+    ++classified;
+    for (int c = 0; c < kNumClasses; ++c) {
+      ASSERT_NEAR(result.margins[c], margins[r * kNumClasses + c],
+                  1e-5 * (1 + std::abs(result.margins[c])))
+          << "row " << r << " class " << c;
+      ASSERT_NEAR(result.probabilities[c], probabilities[r * kNumClasses + c],
+                  kProbabilityTolerance)
+          << "row " << r << " class " << c;
+    }
+  }
+  EXPECT_GT(classified, 2000u);
 }
 
 }  // namespace
