@@ -3,15 +3,20 @@
 // query strings through cpp-httplib's client. This covers everything the handlers parse: JSON
 // bodies of POST /exams and POST /exams:batch, bundle uploads (POST /models; the harness signs
 // the fuzzed bytes with its own key so they get past the signature check into the bundle
-// parser and self-test), and the query parameters of the list routes.
+// parser and self-test), and the query parameters of the list routes. It also sends what a
+// hostile client would: bodies sent chunked in pieces the input chooses, compressed bodies,
+// bodies nested up to half a million levels deep, and batches of up to 1000 copies of the
+// fuzzed exam (up to the batch limit and past it).
 //
 // Promise checked: client input never causes a 5xx or a crash; every API error is the
-// JSON shape {"error": {"code", "message"}}.
+// JSON shape {"error": {"code", "message"}}; a compressed body is always 415.
 //
-// Input layout: byte 0 picks the route and variant, the rest is the body or query string.
+// Input layout: byte 0 picks the route and variant (modulo 16), the rest is the body or query
+// string (for the nested and batch variants, two bytes of depth or count first).
 #include <httplib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -189,7 +194,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return httplib::Headers{{"Authorization", "Bearer " + token}};
   };
   httplib::Client& c = *g->client;
-  switch (selector % 7) {
+  // Two bytes of the input as a number, for the nested and batch variants.
+  const size_t number =
+      rest.size() >= 2 ? (static_cast<uint8_t>(rest[0]) << 8) | static_cast<uint8_t>(rest[1]) : 0;
+  const std::string tail = rest.size() >= 2 ? rest.substr(2) : std::string();
+  switch (selector % 16) {
     case 0:
       CheckResponse(c.Post("/api/v1/exams", bearer(g->clinician), rest, json_type), "POST /exams");
       break;
@@ -233,6 +242,57 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CheckResponse(c.Get("/api/v1/exams?" + QueryFrom(data + 1, size - 1), bearer(g->clinician)),
                     "GET /exams? (clinician)");
       break;
+    case 7: {  // the body chunked, in pieces of 1 to 64 bytes chosen by the input
+      const size_t piece = 1 + (rest.empty() ? 0 : static_cast<uint8_t>(rest[0]) % 64);
+      auto provider = [&rest, piece](size_t offset, httplib::DataSink& sink) {
+        if (offset < rest.size()) {
+          sink.write(rest.data() + offset, std::min(piece, rest.size() - offset));
+        } else {
+          sink.done();
+        }
+        return true;
+      };
+      CheckResponse(c.Post(selector & 0x40 ? "/api/v1/exams:batch" : "/api/v1/exams",
+                           bearer(g->clinician), provider, json_type),
+                    "POST /exams (chunked)");
+      break;
+    }
+    case 8: {  // a compressed body, refused from its headers whatever it holds
+      static const char* const kCodings[] = {"gzip", "br", "deflate", "compress", "x-fuzz"};
+      httplib::Headers headers = bearer(g->clinician);
+      headers.emplace("Content-Encoding",
+                      kCodings[(rest.empty() ? 0 : static_cast<uint8_t>(rest[0])) % 5]);
+      auto r = c.Post(selector & 0x40 ? "/api/v1/exams:batch" : "/api/v1/exams", headers, rest,
+                      json_type);
+      CheckResponse(r, "POST /exams (compressed)");
+      FUZZ_CHECK(r->status == 415, "a compressed body is refused with 415");
+      break;
+    }
+    case 9: {  // the fuzzed text nested up to 524,288 levels deep inside a batch's exam
+      const size_t depth = 1 + number * 8;
+      std::string body = "{\"exams\":[{\"client_exam_id\":";
+      body.append(depth, '[');
+      body += tail;
+      body.append(depth, ']');
+      body += "}]}";
+      CheckResponse(c.Post("/api/v1/exams:batch", bearer(g->clinician), body, json_type),
+                    "POST /exams:batch (nested)");
+      break;
+    }
+    case 10: {  // a batch of 1 to 1000 copies of the fuzzed exam
+      const size_t count = 1 + number % 1000;
+      std::string body = "{\"exams\":[";
+      body.reserve(count * (tail.size() + 1) + 16);
+      for (size_t i = 0; i < count; ++i) {
+        if (i) body += ',';
+        body += tail;
+      }
+      body += "]}";
+      CheckResponse(c.Post("/api/v1/exams:batch", bearer(g->clinician), body, json_type),
+                    "POST /exams:batch (large)");
+      break;
+    }
+    default: break;
   }
   return 0;
 }

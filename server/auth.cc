@@ -162,5 +162,36 @@ bool RateLimiter::Allow(int64_t token_id, int* retry_after_s) {
   return false;
 }
 
+bool InFlightLimiter::TryAcquire(int64_t token_id) {
+  if (max_ <= 0) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  int& n = in_flight_[token_id];
+  if (n >= max_) return false;
+  ++n;
+  return true;
+}
+
+void InFlightLimiter::Release(int64_t token_id) {
+  if (max_ <= 0) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  // Entries stay (one per token that ever called: bounded by the tokens table), so the hot path
+  // allocates nothing.
+  auto it = in_flight_.find(token_id);
+  if (it != in_flight_.end() && it->second > 0) --it->second;
+}
+
+bool InFlightSlot::Acquire(InFlightLimiter* limiter, int64_t token_id) {
+  Reset();
+  if (!limiter->TryAcquire(token_id)) return false;
+  limiter_ = limiter;
+  token_id_ = token_id;
+  return true;
+}
+
+void InFlightSlot::Reset() {
+  if (limiter_ != nullptr) limiter_->Release(token_id_);
+  limiter_ = nullptr;
+}
+
 }  // namespace server
 }  // namespace fetal

@@ -1,4 +1,4 @@
-// Bearer tokens, roles and the per-token rate limit.
+// Bearer tokens, roles and the per-token rate and in-flight limits.
 //
 // A token is "fht_" + 43 characters of base64url (32 random bytes from OpenSSL's RAND_bytes).
 // Only its hex SHA-256 is stored. Lookups go by that hash; the stored hash is then compared with
@@ -90,6 +90,37 @@ class RateLimiter {
   double rate_, burst_;
   std::mutex mu_;
   std::unordered_map<int64_t, Bucket> buckets_;
+};
+
+// At most `max_per_token` requests of one token in flight at once (0 = no limit), so one token
+// cannot take every worker thread or hold many large bodies at the same time.
+class InFlightLimiter {
+ public:
+  explicit InFlightLimiter(int max_per_token) : max_(max_per_token) {}
+  // True (and the slot taken) when the token has fewer than the limit in flight.
+  bool TryAcquire(int64_t token_id);
+  void Release(int64_t token_id);
+  int max_per_token() const { return max_; }
+
+ private:
+  const int max_;
+  std::mutex mu_;
+  std::unordered_map<int64_t, int> in_flight_;
+};
+
+// One request's slot; released when destroyed. Not copyable.
+class InFlightSlot {
+ public:
+  InFlightSlot() = default;
+  ~InFlightSlot() { Reset(); }
+  InFlightSlot(const InFlightSlot&) = delete;
+  InFlightSlot& operator=(const InFlightSlot&) = delete;
+  bool Acquire(InFlightLimiter* limiter, int64_t token_id);
+  void Reset();
+
+ private:
+  InFlightLimiter* limiter_ = nullptr;
+  int64_t token_id_ = 0;
 };
 
 }  // namespace server

@@ -136,6 +136,14 @@ const std::vector<Option>& Options() {
        [](const std::string& v, ServerConfig* c) {
          return ParseDouble(v, 1, 1e9, &c->rate_burst);
        }},
+      {"--max-in-flight", "FETAL_MAX_IN_FLIGHT",
+       "requests of one token being served at once, 0 to 4096 (0 = unlimited)",
+       [](const std::string& v, ServerConfig* c) {
+         long n;
+         if (!ParseInt(v, 0, 4096, &n)) return false;
+         c->max_in_flight = static_cast<int>(n);
+         return true;
+       }},
       {"--max-exam-body", "FETAL_MAX_EXAM_BODY", "bytes, 1024 to 1073741824",
        [](const std::string& v, ServerConfig* c) {
          long n;

@@ -40,6 +40,7 @@ struct ServerConfig {
 
   double rate_limit = 100;  // --rate-limit / FETAL_RATE_LIMIT; requests/s per token, 0 = off
   double rate_burst = 200;  // --rate-burst / FETAL_RATE_BURST; bucket size
+  int max_in_flight = 16;   // --max-in-flight / FETAL_MAX_IN_FLIGHT; per token, 0 = off
   size_t max_exam_body = 64 * 1024;          // --max-exam-body; POST /exams
   size_t max_batch_body = 8 * 1024 * 1024;   // --max-batch-body; POST /exams:batch
   size_t max_model_body = 32 * 1024 * 1024;  // --max-model-body; POST /models

@@ -4,8 +4,10 @@
 
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
+#include "text/excerpt.h"
 #include "text/json_text.h"
 #include "text/number_text.h"
+#include "text/storable.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -21,10 +23,10 @@ constexpr size_t kMaxNoteBytes = 4000;
 // A client's probabilities may be rounded for transport; 0.001 is far more than rounding needs.
 constexpr double kProbabilitySumTolerance = 1e-3;
 
-void Add(std::vector<FieldError>* errors, std::string field, std::string rule, std::string message,
+void Add(FieldErrors* errors, std::string field, std::string rule, std::string message,
          std::string expected, json value = nullptr) {
-  errors->push_back(FieldError{std::move(field), std::move(rule), std::move(message),
-                               std::move(expected), std::move(value)});
+  errors->Add(FieldError{std::move(field), std::move(rule), std::move(message), std::move(expected),
+                         std::move(value)});
 }
 
 const char* TypeName(const json& v) {
@@ -34,6 +36,29 @@ const char* TypeName(const json& v) {
   if (v.is_string()) return "a string";
   if (v.is_array()) return "an array";
   return "an object";
+}
+
+// A JSON key as it may appear in a field path: cut short.
+std::string Key(const std::string& key) { return text::Excerpt(key); }
+
+std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Scalars as JSON text; strings cut short first.
+std::string ScalarText(const json& v) {
+  if (v.is_string()) return Dump(json(text::Excerpt(v.get_ref<const std::string&>())));
+  return Dump(v);
+}
+
+// Both text forms of a number the store can keep exactly (text/storable.h); appends the error
+// otherwise.
+bool CheckStorableNumber(double x, const std::string& field, const json& v, FieldErrors* errors) {
+  if (text::IsStorableNumber(x)) return true;
+  Add(errors, field, "subnormal",
+      field + " is " + ScalarText(v) +
+          ", a number too small to store exactly; send 0 or a number of magnitude at least "
+          "2.2250738585072014e-308",
+      "0 or a number of magnitude >= 2.2250738585072014e-308", ValueExcerpt(v));
+  return false;
 }
 
 bool ValidExamId(const std::string& id) {
@@ -47,13 +72,13 @@ bool ValidExamId(const std::string& id) {
 }
 
 void DecodeOptionalString(const json& j, const char* key, size_t max_bytes,
-                          const std::string& prefix, std::string* out,
-                          std::vector<FieldError>* errors) {
+                          const std::string& prefix, std::string* out, FieldErrors* errors) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return;
   std::string field = prefix + key;
   if (!it->is_string()) {
-    Add(errors, field, "type", field + " must be a string, got " + TypeName(*it), "a string", *it);
+    Add(errors, field, "type", field + " must be a string, got " + TypeName(*it), "a string",
+        ValueExcerpt(*it));
     return;
   }
   const std::string& s = it->get_ref<const std::string&>();
@@ -64,21 +89,31 @@ void DecodeOptionalString(const json& j, const char* key, size_t max_bytes,
         "a string of at most " + std::to_string(max_bytes) + " bytes");
     return;
   }
+  size_t bad = 0;
+  if (!text::IsStorableText(s, &bad)) {
+    Add(errors, field, "forbidden_character",
+        field + " holds " + text::UnstorableTextReason(s, bad) + " at byte " + std::to_string(bad) +
+            "; only tab, line feed and carriage return are allowed among "
+            "the control characters",
+        "text without NUL or control characters other than tab, line feed, carriage return",
+        ValueExcerpt(*it));
+    return;
+  }
   *out = s;
 }
 
 void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamInput* out,
-                        std::vector<FieldError>* errors) {
+                        FieldErrors* errors) {
   const std::string base = prefix + "client_result";
   if (!r.is_object()) {
     Add(errors, base, "type", base + " must be an object, got " + TypeName(r),
-        "{\"class\", \"probabilities\", \"model_version\"}", r);
+        "{\"class\", \"probabilities\", \"model_version\"}", ValueExcerpt(r));
     return;
   }
   for (auto it = r.begin(); it != r.end(); ++it) {
     if (it.key() != "class" && it.key() != "probabilities" && it.key() != "model_version") {
-      Add(errors, base + "." + it.key(), "unknown_field",
-          base + "." + it.key() + " is not a known field",
+      const std::string field = base + "." + Key(it.key());
+      Add(errors, field, "unknown_field", field + " is not a known field",
           "only class, probabilities and model_version");
     }
   }
@@ -87,10 +122,11 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
   if (c == r.end()) {
     Add(errors, base + ".class", "required", base + ".class is missing",
         "\"Normal\", \"Suspect\" or \"Pathological\"");
-  } else if (!c->is_string() || ClassIndex(c->get<std::string>()) < 0) {
+  } else if (!c->is_string() || ClassIndex(c->get_ref<const std::string&>()) < 0) {
     Add(errors, base + ".class", "enum",
-        base + ".class must be \"Normal\", \"Suspect\" or \"Pathological\", got " + c->dump(),
-        "\"Normal\", \"Suspect\" or \"Pathological\"", *c);
+        base + ".class must be \"Normal\", \"Suspect\" or \"Pathological\", got " +
+            ValueExcerptText(*c),
+        "\"Normal\", \"Suspect\" or \"Pathological\"", ValueExcerpt(*c));
   } else {
     out->client_class = ClassIndex(c->get<std::string>());
   }
@@ -102,25 +138,28 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
   if (p == r.end()) {
     Add(errors, pfield, "required", pfield + " is missing", pexpected);
   } else if (!p->is_array() || p->size() != static_cast<size_t>(kNumClasses)) {
-    Add(errors, pfield, "type", pfield + " must be " + pexpected + ", got " + p->dump(), pexpected,
-        *p);
+    Add(errors, pfield, "type", pfield + " must be " + pexpected + ", got " + ValueExcerptText(*p),
+        pexpected, ValueExcerpt(*p));
   } else {
     double sum = 0;
     bool ok = true;
     for (int k = 0; k < kNumClasses; ++k) {
       const json& v = (*p)[k];
+      const std::string field = pfield + "[" + std::to_string(k) + "]";
       if (!v.is_number()) {
-        Add(errors, pfield + "[" + std::to_string(k) + "]", "type",
-            pfield + "[" + std::to_string(k) + "] must be a number, got " + TypeName(v),
-            "a number in [0, 1]", v);
+        Add(errors, field, "type", field + " must be a number, got " + TypeName(v),
+            "a number in [0, 1]", ValueExcerpt(v));
         ok = false;
         continue;
       }
       double x = v.get<double>();
       if (!std::isfinite(x) || x < 0 || x > 1) {
-        Add(errors, pfield + "[" + std::to_string(k) + "]", "range",
-            pfield + "[" + std::to_string(k) + "] is " + v.dump() + "; a probability is in [0, 1]",
-            "a number in [0, 1]", v);
+        Add(errors, field, "range", field + " is " + ScalarText(v) + "; a probability is in [0, 1]",
+            "a number in [0, 1]", ValueExcerpt(v));
+        ok = false;
+        continue;
+      }
+      if (!CheckStorableNumber(x, field, v, errors)) {
         ok = false;
         continue;
       }
@@ -131,7 +170,7 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
       Add(errors, pfield, "sum",
           pfield + " sums to " + text::Readable(sum) +
               "; probabilities must sum to 1 (within 0.001)",
-          pexpected, *p);
+          pexpected, ValueExcerpt(*p));
     }
   }
   // model_version
@@ -141,13 +180,46 @@ void DecodeClientResult(const json& r, const std::string& prefix, storage::ExamI
         "the registry version of the model that produced the result, an integer >= 1");
   } else if (!m->is_number_integer() || m->get<int64_t>() < 1) {
     Add(errors, base + ".model_version", "type",
-        base + ".model_version must be an integer >= 1, got " + m->dump(), "an integer >= 1", *m);
+        base + ".model_version must be an integer >= 1, got " + ValueExcerptText(*m),
+        "an integer >= 1", ValueExcerpt(*m));
   } else {
     out->model_version = m->get<int64_t>();
   }
 }
 
 }  // namespace
+
+void FieldErrors::Add(FieldError e) {
+  ++count_;
+  if (listed_.size() < kMaxListedFieldErrors) listed_.push_back(std::move(e));
+}
+
+json ValueExcerpt(const json& v) {
+  if (v.is_string()) return json(text::Excerpt(v.get_ref<const std::string&>()));
+  if (v.is_array() || v.is_object()) return json(ValueExcerptText(v));
+  return v;
+}
+
+std::string ValueExcerptText(const json& v) {
+  if (!v.is_array() && !v.is_object()) return ScalarText(v);
+  // The first elements, one level deep: nested containers are shown as [...] / {...}.
+  constexpr size_t kShown = 3;
+  const bool array = v.is_array();
+  std::string out = array ? "[" : "{";
+  size_t n = 0;
+  for (auto it = v.begin(); it != v.end(); ++it, ++n) {
+    if (n == kShown) {
+      out += ", ...";
+      break;
+    }
+    if (n) out += ", ";
+    if (!array) out += Dump(json(Key(it.key()))) + ": ";
+    const json& e = it.value();
+    out += e.is_array() ? "[...]" : e.is_object() ? "{...}" : ScalarText(e);
+  }
+  out += array ? "]" : "}";
+  return out;
+}
 
 json FieldErrorToJson(const FieldError& e) {
   json j = {{"field", e.field}, {"rule", e.rule}, {"message", e.message}};
@@ -164,8 +236,8 @@ int ClassIndex(const std::string& name) {
 }
 
 bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* out,
-                std::vector<FieldError>* errors) {
-  const size_t errors_before = errors->size();
+                FieldErrors* errors) {
+  const size_t errors_before = errors->count();
   const std::string where =
       prefix.empty() ? "the request body" : prefix.substr(0, prefix.size() - 1);
   if (!j.is_object()) {
@@ -177,7 +249,8 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
     const std::string& k = it.key();
     if (k != "client_exam_id" && k != "features" && k != "client_result" && k != "patient_ref" &&
         k != "note" && k != "client_time") {
-      Add(errors, prefix + k, "unknown_field", prefix + k + " is not a known exam field",
+      const std::string field = prefix + Key(k);
+      Add(errors, field, "unknown_field", field + " is not a known exam field",
           "client_exam_id, features, client_result, client_time, patient_ref, note");
     }
   }
@@ -187,9 +260,10 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   if (id == j.end()) {
     Add(errors, prefix + "client_exam_id", "required", prefix + "client_exam_id is missing",
         id_expected);
-  } else if (!id->is_string() || !ValidExamId(id->get<std::string>())) {
+  } else if (!id->is_string() || !ValidExamId(id->get_ref<const std::string&>())) {
     Add(errors, prefix + "client_exam_id", "format",
-        prefix + "client_exam_id must be " + id_expected + ", got " + id->dump(), id_expected, *id);
+        prefix + "client_exam_id must be " + id_expected + ", got " + ValueExcerptText(*id),
+        id_expected, ValueExcerpt(*id));
   } else {
     out->client_exam_id = id->get<std::string>();
   }
@@ -202,12 +276,12 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   } else if (!f->is_object()) {
     Add(errors, prefix + "features", "type",
         prefix + "features must be an object, got " + TypeName(*f),
-        "an object with the 21 features by key (docs/api.md)");
+        "an object with the 21 features by key (docs/api.md)", ValueExcerpt(*f));
   } else {
     for (auto it = f->begin(); it != f->end(); ++it) {
       if (FeatureIndex(it.key()) < 0 || schema[FeatureIndex(it.key())].key != it.key()) {
-        Add(errors, prefix + "features." + it.key(), "unknown_field",
-            prefix + "features." + it.key() + " is not a feature key",
+        const std::string field = prefix + "features." + Key(it.key());
+        Add(errors, field, "unknown_field", field + " is not a feature key",
             "one of the 21 keys such as baseline_value (docs/api.md)");
       }
     }
@@ -222,8 +296,9 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
         Add(errors, field, "required", field + " is missing (" + std::string(schema[i].name) + ")",
             expected);
       } else if (!v->is_number()) {
-        Add(errors, field, "type", field + " must be a number, got " + TypeName(*v), expected, *v);
-      } else {
+        Add(errors, field, "type", field + " must be a number, got " + TypeName(*v), expected,
+            ValueExcerpt(*v));
+      } else if (CheckStorableNumber(v->get<double>(), field, *v, errors)) {
         out->features[i] = v->get<double>();
       }
     }
@@ -242,23 +317,24 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   int64_t ms;
   if (t == j.end()) {
     Add(errors, prefix + "client_time", "required", prefix + "client_time is missing", t_expected);
-  } else if (!t->is_string() || !text::ParseTime(t->get<std::string>(), &ms)) {
+  } else if (!t->is_string() || !text::ParseTime(t->get_ref<const std::string&>(), &ms)) {
     Add(errors, prefix + "client_time", "format",
-        prefix + "client_time must be " + t_expected + ", got " + t->dump(), t_expected, *t);
+        prefix + "client_time must be " + t_expected + ", got " + ValueExcerptText(*t), t_expected,
+        ValueExcerpt(*t));
   } else {
     out->client_timestamp = t->get<std::string>();
   }
   DecodeOptionalString(j, "patient_ref", kMaxPatientRefBytes, prefix, &out->patient_ref, errors);
   DecodeOptionalString(j, "note", kMaxNoteBytes, prefix, &out->note, errors);
 
-  if (errors->size() != errors_before) return false;
+  if (errors->count() != errors_before) return false;
   const std::string client_part = ClientExamJson(*out);
   out->body_sha256 = Sha256Hex(client_part.data(), client_part.size());
   return true;
 }
 
 void FindingsToErrors(const std::vector<Finding>& findings, const std::string& prefix,
-                      std::vector<FieldError>* errors) {
+                      FieldErrors* errors) {
   const auto& schema = FeatureSchema();
   for (const Finding& f : findings) {
     if (f.severity != Severity::kError) continue;
@@ -378,6 +454,8 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
     AppendResult(in.server_class, in.model_version, in.server_probabilities, in.server_set, out);
     *out += ",\"submitted_by\":";
     text::AppendJsonString(record->submitted_by, out);
+    *out += ",\"submitted_by_id\":";
+    text::AppendInt(record->submitted_by_id, out);
     if (!warnings_json.empty()) {
       *out += ",\"warnings\":";
       *out += warnings_json;

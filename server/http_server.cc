@@ -12,9 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "http/body.h"
+#include "http/bounded_server.h"
 #include "http/request_context.h"
 #include "http/responses.h"
 #include "http/router.h"
+#include "text/excerpt.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -68,8 +71,8 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
     : config_(config),
       static_files_(config.web_root),
       auth_(store, &metrics_, std::chrono::milliseconds(config.token_cache_ms), config.rate_limit,
-            config.rate_burst, config.unknown_token_rate),
-      http_(std::make_unique<httplib::Server>()) {
+            config.rate_burst, config.max_in_flight, config.unknown_token_rate),
+      http_(std::make_unique<BoundedServer>()) {
   Services services;
   services.config = &config_;
   services.store = store;
@@ -86,6 +89,7 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   AddCheckpointRoutes(router_.get());
   AddModelRoutes(router_.get());
   AddOpsRoutes(router_.get());  // last: its static files take every GET not matched before
+  router_->RefuseOtherPosts();
 }
 
 ApiServer::~ApiServer() = default;
@@ -96,6 +100,8 @@ void ApiServer::InstallHooks() {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   http_->set_tcp_nodelay(true);
+  // Every route's own limit is checked before its body is read (http/body.h); this one is
+  // cpp-httplib's, a last bound should a body ever be read another way.
   http_->set_payload_max_length(
       std::max({config_.max_exam_body, config_.max_batch_body, config_.max_model_body}));
   http_->set_read_timeout(config_.read_timeout_s, 0);
@@ -103,11 +109,17 @@ void ApiServer::InstallHooks() {
   http_->set_keep_alive_timeout(config_.keep_alive_timeout_s);
   http_->set_keep_alive_max_count(10000);
 
-  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    CurrentRequest().Begin(req.get_header_value("X-Request-Id"));
-    return httplib::Server::HandlerResponse::Unhandled;
+  // Runs after the headers and before any of the body is read (BoundedServer begins the request
+  // context just before).
+  http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    return CheckFraming(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                  : httplib::Server::HandlerResponse::Handled;
   });
   http_->set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (ClosingAfterResponse()) {
+      res.headers.erase("Keep-Alive");
+      res.set_header("Connection", "close");
+    }
     res.set_header("Content-Security-Policy", kContentSecurityPolicy);
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
@@ -115,29 +127,34 @@ void ApiServer::InstallHooks() {
     const RequestContext& request = CurrentRequest();
     if (request.active) res.set_header("X-Request-Id", request.request_id);
   });
-  // cpp-httplib's own refusals (unknown route, body over the global limit, unparsable request)
+  // cpp-httplib's own refusals (unknown route, unparsable or oversized request line or headers)
   // arrive here with an empty body; give them the API's error shape.
   http_->set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty() || res.status == 304)
           return httplib::Server::HandlerResponse::Unhandled;
-        if (req.method != "GET" && req.method != "HEAD" && req.method != "POST" &&
-            (res.status == 400 || res.status == 404)) {
-          // Nothing here is changed or deleted through PUT/PATCH/DELETE (the audit log is
-          // append-only).
-          res.set_header("Allow", "GET, HEAD, POST");
-          SendError(res, 405, "method_not_allowed",
-                    req.method + " is not supported; the API uses GET and POST");
-          return httplib::Server::HandlerResponse::Handled;
-        }
+        // The library refused the request before routing: what follows on the connection is
+        // of unknown shape, so it is closed after this answer.
+        if (res.status != 404) CloseConnectionAfterResponse();
         switch (res.status) {
           case 404:
-            SendError(res, 404, "not_found", "no route for " + req.method + " " + req.path);
+            SendError(res, 404, "not_found",
+                      "no route for " + req.method + " " + text::Excerpt(req.path, 200));
             break;
           case 413:
             SendError(res, 413, "payload_too_large", "the request body is over the server's limit");
             break;
           case 414: SendError(res, 414, "uri_too_long", "the request URI is too long"); break;
+          case 400:
+            if (HeadersTooLarge()) {
+              SendError(res, 431, "headers_too_large",
+                        "the request line and headers exceed " + std::to_string(kMaxHeaderBytes) +
+                            " bytes",
+                        "headers");
+              break;
+            }
+            SendError(res, 400, "bad_request", "the HTTP request could not be processed");
+            break;
           default:
             SendError(res, res.status, "bad_request", "the HTTP request could not be processed");
         }

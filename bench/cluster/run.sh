@@ -27,7 +27,7 @@ command -v wrk >/dev/null || { echo "wrk not found (scripts/setup.sh installs it
 
 export FETAL_CLUSTER_DIR=$(mktemp -d /tmp/fetal-bench-cluster.XXXXXX)
 rmdir "$FETAL_CLUSTER_DIR"
-export FETAL_SERVER_ARGS="--rate-limit 0 --no-request-log"
+export FETAL_SERVER_ARGS="--rate-limit 0 --max-in-flight 0 --no-request-log"
 export FETAL_CLUSTER_NO_WEB=1
 export NGINX_ACCESS_LOG=off
 trap 'scripts/cluster.sh stop >/dev/null 2>&1 || true' EXIT

@@ -1,25 +1,28 @@
 // fetal-bench-model: speed of the evaluator and explainer against libxgboost's own prediction,
-// on the same models and rows, in the same run.
+// and of the fast explainer against the previous one (ReferenceExplainer), on the same models
+// and rows, in the same run.
 //
 //   fetal-bench-model [--benchmark_filter=...] [BUNDLE]
 //   FETAL_BENCH_BUNDLE_DIR=DIR fetal-bench-model ...   also writes the trained models' bundles
 //                                                      to DIR/<name>.fhmb (e.g. for the WASM
 //                                                      benchmark's depth-6 model)
 //
-// Models, both trained in-process on model/data/fetal_health.csv:
+// Models, all trained in-process on model/data/fetal_health.csv:
 //   default  THE default model, trained exactly as `fetal-model train` trains it
 //            (trainer::TrainModel with the default search and TrainParams: de-duplicated rows,
 //            recipe search, temperature, sets); libxgboost predicts with the booster trained by
 //            trainer::Booster::Train on the same rows and the chosen params, loaded from its JSON
 //            (checked: its trees are the model's trees). Every model reads the dataset rows as
 //            its own inputs (the default re-expresses two histogram features, model.h).
-//   d6_200   an imported XGBoost model, depth 6 / eta 0.3 / 200 rounds (tests/model/xgb_oracle.h).
+//   d6_200   an imported XGBoost model, depth 6 / eta 0.3 / 200 rounds (tests/model/xgb_oracle.h);
+//   d8_200   the same at depth 8.
 // A BUNDLE given as the argument or in $FETAL_BUNDLE is compared with the default model: same
 // trees -> "same model as BUNDLE" (the figures are the shipped default's); otherwise it is
 // benchmarked on its own (evaluator only: there is no libxgboost booster for it).
 // Rates are exams per CPU second (items_per_second; CPU time, so a busy shared machine inflates
 // wall time more than these figures). Everything runs on one thread (libxgboost with
-// nthread=1). A summary table (fetal vs libxgboost) is printed at the end.
+// nthread=1). Two summary tables are printed at the end: fetal vs libxgboost, and the fast
+// explainer vs the reference one (with its state's bytes).
 #include <zlib.h>
 
 #include <xgboost/c_api.h>
@@ -42,6 +45,7 @@
 #include "fetal/bundle.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
+#include "fetal/reference_explainer.h"
 #include "fetal/trainer/dataset.h"
 #include "fetal/trainer/trainer.h"
 #include "xgb_oracle.h"
@@ -55,41 +59,15 @@ using testing::XgbOracle;
 
 constexpr size_t kLargeBatch = 100000;
 
-// A libxgboost booster loaded from XGBoost JSON, predicting on one thread. Owns the handle.
-class LoadedBooster {
- public:
-  LoadedBooster() = default;
-  ~LoadedBooster() {
-    if (handle_) XGBoosterFree(handle_);
-  }
-  LoadedBooster(const LoadedBooster&) = delete;
-  LoadedBooster& operator=(const LoadedBooster&) = delete;
-
-  // XGBGetLastError() text on failure, "" on success.
-  std::string Load(const std::string& json) {
-    if (XGBoosterCreate(nullptr, 0, &handle_) != 0 ||
-        XGBoosterLoadModelFromBuffer(handle_, json.data(), json.size()) != 0 ||
-        XGBoosterSetParam(handle_, "nthread", "1") != 0) {
-      return XGBGetLastError();
-    }
-    return "";
-  }
-  BoosterHandle handle() const { return handle_; }
-
- private:
-  BoosterHandle handle_ = nullptr;
-};
-
 struct BenchModel {
   std::string name;
   Model model;
-  // libxgboost's booster for the same model: one of the two owners below, or null for a bundle
-  // read from disk.
+  // libxgboost's booster for the same model, or null for a bundle read from disk.
   std::unique_ptr<XgbOracle> oracle;
-  std::unique_ptr<LoadedBooster> loaded;
   BoosterHandle xgb = nullptr;
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Explainer> explainer;
+  std::unique_ptr<ReferenceExplainer> reference;  // the previous explainer, libxgboost's algorithm
   // The dataset rows and the large batch as this model's inputs (model.h ModelInputs): what its
   // evaluator, explainer and libxgboost booster all read.
   std::vector<float> rows, large;
@@ -146,6 +124,25 @@ double MaxProbabilityGap(const BenchModel& m) {
   return gap;
 }
 
+// Largest |fast explainer - libxgboost pred_contribs| and |fast - reference explainer| over the
+// dataset's rows.
+void ExplanationGaps(const BenchModel& m, double* to_libxgboost, double* to_reference) {
+  const size_t n = g_data->rows, per = kNumClasses * kContributionsPerClass;
+  std::vector<float> ours(n * per), reference(per);
+  m.explainer->ExplainBatch(m.rows.data(), n, ours.data());
+  const std::vector<float> theirs =
+      m.oracle->Predict(m.rows.data(), n, XgbOracle::Output::kContributions);
+  *to_libxgboost = *to_reference = 0;
+  for (size_t r = 0; r < n; ++r) {
+    m.reference->Explain(&m.rows[r * kNumFeatures], reference.data());
+    for (size_t i = 0; i < per; ++i) {
+      *to_libxgboost =
+          std::max(*to_libxgboost, double(std::fabs(ours[r * per + i] - theirs[r * per + i])));
+      *to_reference = std::max(*to_reference, double(std::fabs(ours[r * per + i] - reference[i])));
+    }
+  }
+}
+
 void Describe(const BenchModel& m) {
   const std::vector<uint8_t> bytes = WriteBundle(m.model);
   if (const char* dir = std::getenv("FETAL_BENCH_BUNDLE_DIR"); dir && m.xgb) {
@@ -162,9 +159,17 @@ void Describe(const BenchModel& m) {
       "gzip -9\n",
       m.name.c_str(), m.model.trees.size(), nodes, m.model.temperature, bytes.size(),
       GzipSize(bytes));
+  std::printf("model %-8s explainer state %zu bytes\n", m.name.c_str(),
+              m.explainer->memory_bytes());
   if (m.xgb) {
     std::printf("model %-8s max |p_fetal - p_libxgboost| on %zu rows: %.2g\n", m.name.c_str(),
                 g_data->rows, MaxProbabilityGap(m));
+    double to_libxgboost = 0, to_reference = 0;
+    ExplanationGaps(m, &to_libxgboost, &to_reference);
+    std::printf(
+        "model %-8s max |contribution - libxgboost pred_contribs| %.2g, - reference explainer "
+        "%.2g\n",
+        m.name.c_str(), to_libxgboost, to_reference);
   }
 }
 
@@ -200,6 +205,27 @@ void BM_Explain(benchmark::State& state, BenchModel* m) {
   state.SetItemsProcessed(int64_t(state.iterations()));
 }
 
+void BM_ExplainReference(benchmark::State& state, BenchModel* m) {
+  float contributions[kNumClasses * kContributionsPerClass];
+  size_t row = 0;
+  for (auto _ : state) {
+    m->reference->Explain(&m->rows[row * kNumFeatures], contributions);
+    benchmark::DoNotOptimize(contributions);
+    if (++row == g_data->rows) row = 0;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+
+// Every dataset row explained, as the batch view and `fetal-model predict --explain` do.
+void BM_ExplainBatch(benchmark::State& state, BenchModel* m) {
+  std::vector<float> contributions(g_data->rows * kNumClasses * kContributionsPerClass);
+  for (auto _ : state) {
+    m->explainer->ExplainBatch(m->rows.data(), g_data->rows, contributions.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * g_data->rows));
+}
+
 void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
@@ -230,6 +256,9 @@ void Register(BenchModel* m) {
   benchmark::RegisterBenchmark(("PredictBatch/100000/" + n).c_str(), BM_PredictBatch, m,
                                kLargeBatch);
   benchmark::RegisterBenchmark(("Explain/single/" + n).c_str(), BM_Explain, m);
+  benchmark::RegisterBenchmark(("ExplainReference/single/" + n).c_str(), BM_ExplainReference, m);
+  benchmark::RegisterBenchmark(("ExplainBatch/" + std::to_string(rows) + "/" + n).c_str(),
+                               BM_ExplainBatch, m);
   if (m->xgb) {
     benchmark::RegisterBenchmark(("Xgboost/single/" + n).c_str(), BM_XgboostSingle, m);
     benchmark::RegisterBenchmark(("XgboostBatch/" + std::to_string(rows) + "/" + n).c_str(),
@@ -249,6 +278,7 @@ void Compile(BenchModel* m) {
   }
   Status s = Evaluator::Create(m->model, &m->evaluator);
   if (s.ok()) s = Explainer::Create(m->model, &m->explainer);
+  if (s.ok()) s = ReferenceExplainer::Create(m->model, &m->reference);
   if (!s.ok()) Die(m->name + ": " + s.ToString());
 }
 
@@ -285,10 +315,8 @@ std::unique_ptr<BenchModel> TrainDefault() {
   if (!TreesEqual(imported.trees, m->model.trees) || imported.base_score != m->model.base_score) {
     Die("the booster trained for libxgboost differs from TrainModel's model");
   }
-  m->loaded = std::make_unique<LoadedBooster>();
-  const std::string error = m->loaded->Load(json);
-  if (!error.empty()) Die("loading the default booster into libxgboost: " + error);
-  m->xgb = m->loaded->handle();
+  m->oracle = std::make_unique<XgbOracle>(json);
+  m->xgb = m->oracle->handle();
   std::printf("default model: %s, %zu of %zu rows (%zu duplicates removed), trained in %.1f s\n",
               params.ToJson().c_str(), summary.training_rows, summary.input_rows,
               summary.duplicates_removed, summary.seconds);
@@ -338,6 +366,19 @@ void PrintSummary(const RecordingReporter& r,
     }
   }
   std::printf("(0 = not run, e.g. filtered out or no libxgboost booster for the model)\n");
+  std::printf(
+      "\nexplanations (one thread, CPU time): fast explainer next to the previous one "
+      "(ReferenceExplainer, libxgboost's recursive TreeSHAP)\n");
+  std::printf("%-8s %12s %14s %8s %16s %14s\n", "model", "explain us", "reference us", "speedup",
+              ("all " + rows + " ms").c_str(), "state bytes");
+  for (const auto& m : models) {
+    const double fast = us(r.Rate("Explain/single/" + m->name));
+    const double reference = us(r.Rate("ExplainReference/single/" + m->name));
+    const double batch = r.Rate("ExplainBatch/" + rows + "/" + m->name);
+    std::printf("%-8s %12.2f %14.2f %8.1f %16.2f %14zu\n", m->name.c_str(), fast, reference,
+                ratio(reference, fast), batch > 0 ? 1e3 * double(g_data->rows) / batch : 0.0,
+                m->explainer->memory_bytes());
+  }
 }
 
 }  // namespace
@@ -362,10 +403,10 @@ int main(int argc, char** argv) {
 
   static std::vector<std::unique_ptr<BenchModel>> models;
   models.push_back(TrainDefault());
-  {
+  for (int depth : {6, 8}) {
     auto m = std::make_unique<BenchModel>();
-    m->name = "d6_200";
-    m->oracle = std::make_unique<XgbOracle>(data, TrainParams{6, 0.3, 200, 0.5});
+    m->name = "d" + std::to_string(depth) + "_200";
+    m->oracle = std::make_unique<XgbOracle>(data, TrainParams{depth, 0.3, 200, 0.5});
     m->xgb = m->oracle->handle();
     s = ImportXgboostJson(m->oracle->SaveJson(), &m->model);
     if (!s.ok()) Die(s.ToString());

@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       workers.emplace_back([&, t] {
         while (!go) std::this_thread::yield();
         auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(deadline_after);
-        Actor by{"bench", "clinician", ""};
+        Actor by{"bench", "clinician", "", /*principal_id=*/1};
         for (int i = 0; Clock::now() < end; ++i) {
           ExamInput e = MakeExam(generation * 1000 + t, i);
           SubmitResult r;

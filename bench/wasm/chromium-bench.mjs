@@ -6,7 +6,13 @@
 // bytes shipped, on the default model and an imported XGBoost depth-6, 200-round model, next to
 // the native library's figures measured in the same run.
 //
-// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--cold-only]
+// Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
+//                                          [--previous DIST] [--cold-only | --start-only]
+//   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
+//   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
+//   fetal-core.wasm; e.g. bench/wasm/build-previous.sh main), in the same run, beside this one.
+//   --start-only: only the start-up figures: the whole app cold and on a second visit (service
+//   worker), next to the runtime's own cold start on the default model in the same run.
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
 // is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
 // 100 us; the runtime itself needs no isolation (see the cold-start page, which has none).
@@ -22,6 +28,8 @@ import { closeChromium, closeHttpServer, launchChromium } from '../../tests/e2e/
 import { DATASET, WASM_DIST, WEB_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const previousAt = process.argv.indexOf('--previous');
+const PREVIOUS_DIST = previousAt > 0 ? path.resolve(process.argv[previousAt + 1]) : null;
 const EXAMS = 100000;
 const COLD_RUNS = 7;
 const CHROMIUM = process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium';
@@ -61,9 +69,9 @@ const COLD_PAGE = (model) => `<!doctype html><meta charset="utf-8"><title>cold s
   window.__cold = marks;
 </script>`;
 
-const BENCH_PAGE = `<!doctype html><meta charset="utf-8"><title>bench</title>
+const BENCH_PAGE = (dist) => `<!doctype html><meta charset="utf-8"><title>bench</title>
 <script type="module">
-  import { loadFetal } from '/dist/fetal.js';
+  import { loadFetal } from '/${dist}/fetal.js';
   import { measureModel } from '/bench/measure.mjs';
   window.__bench = async (model, exams) => {
     const runtime = await loadFetal();
@@ -93,47 +101,99 @@ function serveApp(relative, res) {
   res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }).end(readFileSync(file));
 }
 
-// Cold start of the whole app: navigation until it marks itself ready (body[data-ready], set
-// once the runtime, the model and the exam form are up), in a new browser context each time.
+const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+// Marks the moment the app says it is ready (body[data-ready], set once the runtime, the model
+// and the exam form are up) as window.__appReady, in every page of the context.
+async function watchAppReady(context) {
+  await context.addInitScript(() => {
+    new MutationObserver((_, observer) => {
+      if (document.body?.dataset.ready === 'true') {
+        window.__appReady = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
+  });
+}
+
+// One navigation to the app: ms from navigation to ready, and the stages web/src/main.ts marks
+// (fetal:script, :runtime, :model, :rendered).
+async function appVisit(page, origin) {
+  await page.goto(`${origin}/app/index.html`);
+  await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
+  return page.evaluate(() => ({
+    ms: window.__appReady,
+    stages: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('fetal:'))
+      .map((m) => [m.name.slice('fetal:'.length), m.startTime])),
+    fromServiceWorker: navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined,
+  }));
+}
+
+function medianStages(stages) {
+  const out = {};
+  for (const key of Object.keys(stages[0] ?? {})) out[key] = median(stages.map((s) => s[key]));
+  return out;
+}
+
+// Cold start of the whole app: navigation until it is ready, in a new browser context each time
+// (empty caches, no service worker). Each run is followed by one of the runtime's own cold page
+// (the default model's first possible classification), so the two see the same machine load:
+// `gapMs` is the median of the per-pair differences, app minus runtime.
 async function appColdStart(origin) {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
   const runs = [];
-  const stages = [];
+  const runtime = [];
   for (let i = 0; i < COLD_RUNS; ++i) {
     await withBrowser(async (context) => {
-      await context.addInitScript(() => {
-        new MutationObserver((_, observer) => {
-          if (document.body?.dataset.ready === 'true') {
-            window.__appReady = performance.now();
-            observer.disconnect();
-          }
-        }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
-      });
+      await watchAppReady(context);
       const page = context.pages()[0] ?? await context.newPage();
-      await page.goto(`${origin}/app/index.html`);
-      await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
-      runs.push(await page.evaluate(() => window.__appReady));
-      // web/src/main.ts marks its start-up stages (fetal:script, :runtime, :model, :rendered).
-      stages.push(await page.evaluate(() => Object.fromEntries(
-        performance.getEntriesByType('mark').filter((m) => m.name.startsWith('fetal:'))
-          .map((m) => [m.name.slice('fetal:'.length), m.startTime]))));
+      runs.push(await appVisit(page, origin));
+    });
+    await withBrowser(async (context) => {
+      const page = context.pages()[0] ?? await context.newPage();
+      runtime.push((await runtimeVisit(page, origin, 'default')).ms);
     });
   }
-  const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
-  const stagesMs = {};
-  for (const key of Object.keys(stages[0] ?? {})) stagesMs[key] = median(stages.map((s) => s[key]));
-  return { runs: runs.length, medianMs: median(runs), all: runs, stagesMs };
+  const ms = runs.map((r) => r.ms);
+  return {
+    runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
+    runtimeMedianMs: median(runtime), runtimeAll: runtime, gapMs: median(ms.map((m, i) => m - runtime[i])),
+  };
+}
+
+// A second visit: in a context whose first visit installed the service worker (and left the
+// browser's caches warm), new pages navigate to the app again and are served by the worker.
+async function appSecondVisit(origin) {
+  if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
+  return withBrowser(async (context) => {
+    await watchAppReady(context);
+    const first = context.pages()[0] ?? await context.newPage();
+    await appVisit(first, origin);
+    await first.evaluate(() => navigator.serviceWorker.ready);
+    await first.close();
+    const runs = [];
+    for (let i = 0; i < COLD_RUNS; ++i) {
+      const page = await context.newPage();
+      runs.push(await appVisit(page, origin));
+      await page.close();
+    }
+    if (!runs.every((r) => r.fromServiceWorker)) throw new Error('second visit: a page was not controlled by the service worker');
+    const ms = runs.map((r) => r.ms);
+    return { runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)) };
+  });
 }
 
 function serve(models) {
   const routes = new Map([
 
-    ['/bench.html', { body: BENCH_PAGE, type: MIME['.html'], isolated: true }],
+    ['/bench.html', { body: BENCH_PAGE('dist'), type: MIME['.html'], isolated: true }],
+    ['/bench-previous.html', { body: BENCH_PAGE('previous'), type: MIME['.html'], isolated: true }],
     ['/bench/measure.mjs', { file: path.join(HERE, 'measure.mjs') }],
     ['/dataset.csv', { file: DATASET }],
   ]);
   for (const name of ['fetal.js', 'fetal-core.js', 'fetal-core.wasm']) {
     routes.set(`/dist/${name}`, { file: path.join(WASM_DIST, name) });
+    if (PREVIOUS_DIST) routes.set(`/previous/${name}`, { file: path.join(PREVIOUS_DIST, name) });
   }
   for (const { name, file } of models) routes.set(`/model/${name}.fhm`, { file });
   const server = http.createServer((req, res) => {
@@ -202,6 +262,15 @@ async function withBrowser(fn, kind = 'context') {
   }
 }
 
+// One load of the runtime's cold page (COLD_PAGE): its marks, checked.
+async function runtimeVisit(page, origin, model) {
+  await page.goto(`${origin}/cold.html?model=${model}`);
+  await page.waitForFunction(() => window.__cold, null, { timeout: 30000 });
+  const cold = await page.evaluate(() => window.__cold);
+  if (!cold.ok) throw new Error('cold start: the first classification failed or disagreed');
+  return cold;
+}
+
 // Cold runs of the runtime page (see withBrowser for the two kinds), and warm reloads.
 async function coldStart(origin, model, kind) {
   const runs = [];
@@ -210,10 +279,7 @@ async function coldStart(origin, model, kind) {
   for (let i = 0; i < COLD_RUNS; ++i) {
     await withBrowser(async (context) => {
       const page = context.pages()[0] ?? await context.newPage();
-      await page.goto(`${origin}/cold.html?model=${model}`);
-      await page.waitForFunction(() => window.__cold, null, { timeout: 30000 });
-      const cold = await page.evaluate(() => window.__cold);
-      if (!cold.ok) throw new Error('cold start: the first classification failed or disagreed');
+      const cold = await runtimeVisit(page, origin, model);
       runs.push(cold.ms);
       stages.push(cold);
       if (i === 0) {
@@ -226,7 +292,6 @@ async function coldStart(origin, model, kind) {
       }
     }, kind);
   }
-  const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const stage = (key) => median(stages.map((s) => s[key]));
   return {
     kind, runs: runs.length, medianMs: median(runs), warmMedianMs: median(warm), all: runs, warm,
@@ -237,14 +302,18 @@ async function coldStart(origin, model, kind) {
   };
 }
 
-const models = modelPaths();
-const server = await serve(models);
+const modelsAt = process.argv.indexOf('--models');
+const models = modelPaths().filter((m) => modelsAt < 0 || process.argv[modelsAt + 1].split(',').includes(m.name));
+const server = await serve(modelPaths());
 const origin = `http://127.0.0.1:${server.address().port}`;
 const report = { host: 'chromium', models: [], sizes: shippedBytes() };
+const startOnly = process.argv.includes('--start-only');
 try {
-  report.appColdStart = await appColdStart(origin);
+  const withApp = startOnly || modelsAt < 0;
+  report.appColdStart = withApp ? await appColdStart(origin) : null;
+  report.appSecondVisit = withApp ? await appSecondVisit(origin) : null;
   if (process.argv.includes('--cold-only')) console.log('app', JSON.stringify(report.appColdStart));
-  for (const { name, file } of models) {
+  for (const { name, file } of startOnly ? [] : models) {
     const coldStartFigures = await coldStart(origin, name, 'context');
     const newProcessColdStart = await coldStart(origin, name, 'process');
     if (process.argv.includes('--cold-only')) {
@@ -252,13 +321,15 @@ try {
       console.log(name, 'new process', JSON.stringify(newProcessColdStart));
       continue;
     }
-    const wasm = await withBrowser(async (context) => {
+    const measure = (pagePath) => withBrowser(async (context) => {
       const page = context.pages()[0] ?? await context.newPage();
       page.on('console', (msg) => { if (msg.type() === 'error') console.error('[page]', msg.text()); });
-      await page.goto(`${origin}/bench.html`);
+      await page.goto(`${origin}${pagePath}`);
       await page.waitForFunction(() => window.__ready, null, { timeout: 30000 });
       return page.evaluate(([m, n]) => window.__bench(m, n), [name, EXAMS]);
     });
+    const wasm = await measure('/bench.html');
+    const previous = PREVIOUS_DIST ? await measure('/bench-previous.html') : null;
     report.userAgent = wasm.userAgent;
     report.crossOriginIsolated = wasm.crossOriginIsolated;
     const bytes = readFileSync(file);
@@ -269,6 +340,7 @@ try {
       coldStart: coldStartFigures,
       newProcessColdStart,
       wasm,
+      previous,
       native: nativeFigures(file, { exams: EXAMS }),
     });
     report.models.at(-1).trees = report.models.at(-1).native.trees;
@@ -280,14 +352,29 @@ try {
     await closeHttpServer(server);
   }
 }
-if (process.argv.includes('--cold-only')) process.exit(0);
-printReport('chromium', report);
-if (report.appColdStart) {
-  const st = Object.entries(report.appColdStart.stagesMs).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
-  console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${report.appColdStart.runs} cold starts: ${report.appColdStart.medianMs.toFixed(1)} ms (stages, ms from navigation: ${st})`);
-} else {
-  console.log('whole app: web/dist not built (scripts/build-web.sh), app cold start not measured');
-}
-console.log(`(${report.userAgent}; cross-origin isolated timers: ${report.crossOriginIsolated})`);
 const jsonAt = process.argv.indexOf('--json');
+if (process.argv.includes('--cold-only')) process.exit(0);
+if (startOnly) {
+  printStartUp(report);
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(report, null, 2));
+  process.exit(0);
+}
+printReport('chromium', report);
+printStartUp(report);
+console.log(`(${report.userAgent}; cross-origin isolated timers: ${report.crossOriginIsolated})`);
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(report, null, 2));
+
+// The whole app's start next to the runtime's own first classification, same run.
+function printStartUp(r) {
+  const stages = (s) => Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  if (!r.appColdStart) {
+    console.log('whole app: web/dist not built (scripts/build-web.sh), app start not measured');
+    return;
+  }
+  const a = r.appColdStart;
+  console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${a.runs} cold starts: ${a.medianMs.toFixed(1)} ms (stages, ms from navigation: ${stages(a.stagesMs)})`);
+  console.log(`  the runtime's own cold page, each run right after the app's (default model): first possible classification, median ${a.runtimeMedianMs.toFixed(1)} ms; app ready minus that, median of the ${a.runs} pairs: ${a.gapMs.toFixed(1)} ms (app runs ${a.all.map((x) => x.toFixed(0)).join(' ')}; runtime ${a.runtimeAll.map((x) => x.toFixed(0)).join(' ')})`);
+  if (r.appSecondVisit) {
+    console.log(`whole app, second visit (service worker): navigation to ready form, median of ${r.appSecondVisit.runs}: ${r.appSecondVisit.medianMs.toFixed(1)} ms (stages: ${stages(r.appSecondVisit.stagesMs)})`);
+  }
+}

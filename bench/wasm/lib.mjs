@@ -105,8 +105,17 @@ export function printReport(host, report) {
     row(`predict() single exam, p99`, us(w.predict.p99Us), us(n.predictP99Ns / 1000), ratio(w.predict.p99Us, n.predictP99Ns / 1000));
     row(`classify() full (explain+OOD+FIGO), median`, us(w.classify.medianUs), us(n.classifyMedianNs / 1000), ratio(w.classify.medianUs, n.classifyMedianNs / 1000));
     row(`classify() full, p99`, us(w.classify.p99Us), us(n.classifyP99Ns / 1000), ratio(w.classify.p99Us, n.classifyP99Ns / 1000));
+    if (w.explain) {
+      row(`explainBatch(${w.explain.rows} rows), ms`, `${w.explain.ms.toFixed(1)} ms`, `${n.explainAllRowsMs.toFixed(1)} ms`, ratio(w.explain.ms, n.explainAllRowsMs));
+      row(`  explanation per exam`, us(w.explain.usPerExam), us((n.explainAllRowsMs * 1000) / n.explainAllRows), ratio(w.explain.usPerExam, (n.explainAllRowsMs * 1000) / n.explainAllRows));
+    }
+    row(`  native: fast explainer / previous one (reference), median`, '-', `${us(n.explainMedianNs / 1000)} / ${us(n.referenceExplainMedianNs / 1000)}`, '-');
+    row(`  explainer state (this kernel / WebAssembly's)`, '-', `${kb(n.explainerStateBytes)} / ${kb(n.scalar.explainerStateBytes)}`, '-');
     row(`classifyBatch(${w.batch.exams}) exams/s`, `${Math.round(w.batch.examsPerSecond).toLocaleString('en-US')}`, `${Math.round(n.batchExamsPerSecond).toLocaleString('en-US')}`, '-');
     row(`batch ns per exam`, `${w.batch.nsPerExam.toFixed(0)} ns`, `${n.batchNsPerExam.toFixed(0)} ns`, ratio(w.batch.nsPerExam, n.batchNsPerExam));
+    if (w.batch.shortCallExamsPerSecond) {
+      row(`  exams/s, median of calls of ${w.batch.shortCallExams}`, `${Math.round(w.batch.shortCallExamsPerSecond).toLocaleString('en-US')}`, '-', '-');
+    }
     if (w.batch.cpuNsPerExam) {
       row(`batch CPU-time ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${n.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, n.batchCpuNsPerExam));
     }
@@ -117,6 +126,17 @@ export function printReport(host, report) {
       row(`native scalar kernel: batch CPU ns per exam`, `${w.batch.cpuNsPerExam.toFixed(0)} ns`, `${sc.batchCpuNsPerExam.toFixed(0)} ns`, ratio(w.batch.cpuNsPerExam, sc.batchCpuNsPerExam));
     }
     lines.push(`(single-call samples: ${w.predict.calls} predict calls in blocks of ${w.predict.blockSize}, ${w.classify.calls} classify calls in blocks of ${w.classify.blockSize})`);
+    if (m.previous) {
+      // The previous build of the runtime (--previous), same run, same host.
+      const p = m.previous;
+      const pair = (label, now, before, unit) => lines.push(`  previous build ${label}: ${before}${unit} -> this build ${now}${unit}`);
+      pair('predict() median', w.predict.medianUs.toFixed(2), p.predict.medianUs.toFixed(2), ' us');
+      pair('classify() median', w.classify.medianUs.toFixed(1), p.classify.medianUs.toFixed(1), ' us');
+      pair('classifyBatch exams/s (median of short calls)', Math.round(w.batch.shortCallExamsPerSecond).toLocaleString('en-US'),
+        Math.round(p.batch.shortCallExamsPerSecond).toLocaleString('en-US'), '');
+      pair(`classifyBatch(${w.batch.exams}) exams/s`, Math.round(w.batch.examsPerSecond).toLocaleString('en-US'),
+        Math.round(p.batch.examsPerSecond).toLocaleString('en-US'), '');
+    }
   }
   const s = report.sizes;
   lines.push('');

@@ -41,47 +41,56 @@ Status Classifier::Create(Model model, std::unique_ptr<Classifier>* out) {
   return Status::Ok();
 }
 
-std::unique_ptr<Explainer> Classifier::AcquireExplainer() const {
-  {
-    std::lock_guard<std::mutex> lock(explainers_mu_);
-    if (!idle_explainers_.empty()) {
-      std::unique_ptr<Explainer> e = std::move(idle_explainers_.back());
-      idle_explainers_.pop_back();
-      return e;
-    }
-  }
-  std::unique_ptr<Explainer> e;
+const Explainer& Classifier::GetExplainer() const {
+  std::lock_guard<std::mutex> lock(explainer_mu_);
   // Cannot fail: Create() checked the model and its depth.
-  Explainer::Create(model_, &e);
-  return e;
+  if (!explainer_) Explainer::Create(model_, &explainer_);
+  return *explainer_;
 }
 
-void Classifier::ReleaseExplainer(std::unique_ptr<Explainer> explainer) const {
-  std::lock_guard<std::mutex> lock(explainers_mu_);
-  idle_explainers_.push_back(std::move(explainer));
-}
+namespace {
 
-void Classifier::PredictBatch(const float* features, size_t n, float* probabilities) const {
-  if (model_.input_differences.empty()) return evaluator_->PredictBatch(features, n, probabilities);
-  // The inputs of a few blocks of exams at a time, on the stack.
+// Calls step(inputs, rows, first_row) over blocks of at most kChunk exams' model inputs, held on
+// the stack, so the batch paths allocate nothing. Without re-expressed inputs the exams are the
+// inputs and pass through in one block.
+template <typename Step>
+void ForEachInputBlock(const std::vector<InputDifference>& differences, const float* features,
+                       size_t n, Step step) {
+  if (differences.empty()) return step(features, n, size_t{0});
   constexpr size_t kChunk = 64;
   float inputs[kChunk * kNumFeatures];
   for (size_t start = 0; start < n; start += kChunk) {
     const size_t rows = std::min(kChunk, n - start);
     for (size_t r = 0; r < rows; ++r) {
-      ModelInputs(model_.input_differences, features + (start + r) * kNumFeatures,
-                  inputs + r * kNumFeatures);
+      ModelInputs(differences, features + (start + r) * kNumFeatures, inputs + r * kNumFeatures);
     }
-    evaluator_->PredictBatch(inputs, rows, probabilities + start * kNumClasses);
+    step(inputs, rows, start);
   }
+}
+
+}  // namespace
+
+void Classifier::PredictBatch(const float* features, size_t n, float* probabilities) const {
+  ForEachInputBlock(model_.input_differences, features, n,
+                    [&](const float* inputs, size_t rows, size_t start) {
+                      evaluator_->PredictBatch(inputs, rows, probabilities + start * kNumClasses);
+                    });
 }
 
 void Classifier::Explain(const float* features, float* contributions) const {
   float inputs[kNumFeatures];
   ModelInputs(model_.input_differences, features, inputs);
-  std::unique_ptr<Explainer> explainer = AcquireExplainer();
-  explainer->Explain(inputs, contributions);
-  ReleaseExplainer(std::move(explainer));
+  GetExplainer().Explain(inputs, contributions);
+}
+
+void Classifier::ExplainBatch(const float* features, size_t n, float* contributions) const {
+  const Explainer& explainer = GetExplainer();
+  ForEachInputBlock(model_.input_differences, features, n,
+                    [&](const float* inputs, size_t rows, size_t start) {
+                      explainer.ExplainBatch(inputs, rows,
+                                             contributions +
+                                                 start * kNumClasses * kContributionsPerClass);
+                    });
 }
 
 void Classifier::Classify(const float* features, const ClassifyOptions& options,

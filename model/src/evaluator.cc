@@ -1,9 +1,10 @@
 // Evaluator: builds the layout (evaluator_layout.{h,cc}) and sends each call to the kernel the
 // layout and the CPU allow:
-// - AVX-512 (kernels_avx512.cc): native x86-64 with AVX-512F/CD/BW and BMI2, trees at most 6
-//   deep;
-// - WebAssembly SIMD128 level tables (kernels_wasm_simd.cc): the wasm build, models of the
-//   default's shape;
+// - AVX-512 (kernels_avx512.cc): native x86-64 with AVX-512F/CD/BW and BMI2, trees at most 8
+//   deep (vector tables up to 6, deep tables for 7 and 8);
+// - WebAssembly SIMD128 level tables (kernels_wasm_simd.cc): the wasm build, models up to 8 deep
+//   with tree k adding to class k % 3 and at most 255 thresholds a feature (every XGBoost
+//   multiclass model at its common settings);
 // - otherwise the portable kernels (kernels_portable.cc).
 // All of them give the same margins bit for bit; probabilities are softmax of those here.
 #include "fetal/evaluator.h"
@@ -46,10 +47,19 @@ void KernelBlockMargins(const EvaluatorLayout& layout, const float* features, si
 #ifdef FETAL_HAVE_AVX512
   if (layout.use_avx512)
     return internal::Avx512BlockMargins(layout, features, rows, slots, margins);
+  if (layout.use_avx512_deep)
+    return internal::Avx512DeepBlockMargins(layout, features, rows, slots, margins);
 #endif
 #ifdef __wasm_simd128__
-  if (layout.use_wasm_levels)
-    return internal::WasmRankBlockMargins(layout, features, rows, margins);
+  if (layout.use_wasm_levels) {
+    if (layout.level_max_depth <= internal::kLevelDepth) {
+      return internal::WasmRankBlockMargins(layout, features, rows, margins);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      internal::WasmLevelMargins(layout, features + r * kNumFeatures, margins + r * kNumClasses);
+    }
+    return;
+  }
 #endif
   for (size_t r = 0; r < rows; ++r) {
     internal::ExpandRow(features + r * kNumFeatures, slots + r * kSlots);
@@ -85,12 +95,19 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   evaluator->temperature_ = model.temperature;
 #ifdef __wasm_simd128__
   // WebAssembly with SIMD128: one exam and batches take the level tables when the model allows
-  // them (built straight from the trees); other models the packed walk below.
+  // them (built straight from the trees, every XGBoost model at most 8 deep); other models walk
+  // their nodes (the complete-tree and packed layouts below are native only: code size).
   if (layout.BuildWasmLevelTables(model)) {
     evaluator->max_depth_ = layout.level_max_depth;
     *out = std::move(evaluator);
     return Status::Ok();
   }
+  for (const Tree& tree : model.trees) {
+    evaluator->max_depth_ = std::max(evaluator->max_depth_, TreeDepth(tree));
+    layout.AddWalkedTree(tree);
+  }
+  *out = std::move(evaluator);
+  return Status::Ok();
 #endif
   layout.trees.reserve(model.trees.size());
   for (const Tree& tree : model.trees) {
@@ -109,9 +126,11 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
     layout.BuildSimdTables();
     if (layout.have_tables) layout.BuildRankTables();
     layout.use_avx512 = layout.have_tables;
+    // Past the vector tables' depth, models up to kMaxDeepDepth take the deep tables.
+    if (!layout.use_avx512) layout.use_avx512_deep = layout.BuildDeepTables(model);
   }
 #endif
-  if (!layout.use_avx512) layout.BuildPacked();
+  if (!layout.use_avx512 && !layout.use_avx512_deep) layout.BuildPacked();
   *out = std::move(evaluator);
   return Status::Ok();
 }
@@ -119,6 +138,7 @@ Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
 void Evaluator::Margins(const float* features, float* margins) const {
 #ifdef FETAL_HAVE_AVX512
   if (layout_->use_avx512) return internal::Avx512Margins(*layout_, features, margins);
+  if (layout_->use_avx512_deep) return internal::Avx512DeepMargins(*layout_, features, margins);
 #endif
 #ifdef __wasm_simd128__
   if (layout_->use_wasm_levels) return internal::WasmLevelMargins(*layout_, features, margins);

@@ -30,8 +30,7 @@ void EvaluatorLayout::AddCompleteTree(const Tree& tree, int depth) {
     stack.pop_back();
     if (!tree.is_leaf(it.node)) {
       block[it.pos] = tree.value[it.node];
-      slots[it.pos] =
-          uint8_t(tree.feature[it.node] + (tree.default_left[it.node] ? kNumFeatures : 0));
+      slots[it.pos] = uint8_t(SplitSlot(tree, it.node));
       is_split[compiled.slots + it.pos] = 1;
       stack.push_back({tree.left[it.node], 2 * it.pos + 1, it.d + 1});
       stack.push_back({tree.right[it.node], 2 * it.pos + 2, it.d + 1});
@@ -50,9 +49,13 @@ void EvaluatorLayout::AddCompleteTree(const Tree& tree, int depth) {
 }
 
 void EvaluatorLayout::AddWalkedTree(const Tree& tree) {
-  CompiledTree compiled{uint32_t(nodes.size()), 0, -1, int16_t(tree.target_class)};
+  trees.push_back(CompiledTree{AddWalkedNodes(tree, 0), 0, -1, int16_t(tree.target_class)});
+}
+
+uint32_t EvaluatorLayout::AddWalkedNodes(const Tree& tree, int root) {
+  const uint32_t first = uint32_t(nodes.size());
   // Breadth-first renumbering so that right = left + 1.
-  std::vector<int> order = {0};
+  std::vector<int> order = {root};
   for (size_t i = 0; i < order.size(); ++i) {
     if (!tree.is_leaf(order[i])) {
       order.push_back(tree.left[order[i]]);
@@ -65,11 +68,11 @@ void EvaluatorLayout::AddWalkedTree(const Tree& tree) {
     if (!tree.is_leaf(node)) {
       w.left = next;
       next += 2;
-      w.slot = tree.feature[node] + (tree.default_left[node] ? kNumFeatures : 0);
+      w.slot = SplitSlot(tree, node);
     }
     nodes.push_back(w);
   }
-  trees.push_back(compiled);
+  return first;
 }
 
 void EvaluatorLayout::BuildPacked() {
@@ -206,70 +209,158 @@ void EvaluatorLayout::BuildRankTables() {
   use_ranks = true;
 }
 
+#ifndef __wasm_simd128__
+namespace {
+
+// Numbers the leaves below `node` left to right from *next; lo[n] / hi[n] of every split n: its
+// left subtree's leaves are lo[n] .. hi[n] - 1.
+void NumberLeaves(const Tree& tree, int node, int32_t* next, std::vector<int32_t>* leaf_index,
+                  std::vector<int32_t>* lo, std::vector<int32_t>* hi) {
+  if (tree.is_leaf(node)) {
+    (*leaf_index)[size_t(node)] = (*next)++;
+    return;
+  }
+  (*lo)[size_t(node)] = *next;
+  NumberLeaves(tree, tree.left[size_t(node)], next, leaf_index, lo, hi);
+  (*hi)[size_t(node)] = *next;
+  NumberLeaves(tree, tree.right[size_t(node)], next, leaf_index, lo, hi);
+}
+
+}  // namespace
+
+bool EvaluatorLayout::BuildDeepTables(const Model& model) {
+  for (const Tree& tree : model.trees) {
+    if (TreeDepth(tree) > kMaxDeepDepth) return false;
+  }
+  for (const Tree& tree : model.trees) {
+    const size_t n = tree.size();
+    std::vector<int32_t> leaf_index(n, -1), lo(n, 0), hi(n, 0), split_index(n, -1);
+    int32_t leaves = 0;
+    NumberLeaves(tree, 0, &leaves, &leaf_index, &lo, &hi);
+    // Splits breadth-first.
+    std::vector<int> order = {0}, splits;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int node = order[i];
+      if (tree.is_leaf(node)) continue;
+      split_index[size_t(node)] = int32_t(splits.size());
+      splits.push_back(node);
+      order.push_back(tree.left[size_t(node)]);
+      order.push_back(tree.right[size_t(node)]);
+    }
+    DeepTree d;
+    d.splits = uint32_t(deep_split.size());
+    d.split_count = uint32_t(splits.size());
+    d.links = uint32_t(deep_child.size());
+    d.entries = uint32_t(deep_entry_column.size());
+    d.leaves = uint32_t(deep_leaf.size());
+    d.words = int16_t((leaves + 63) / 64);
+    d.target_class = int16_t(tree.target_class);
+    d.depth = TreeDepth(tree);
+    // Node numbers: splits first, then leaves (their left-to-right index after the splits).
+    auto number = [&](int node) {
+      return uint16_t(tree.is_leaf(node) ? int32_t(splits.size()) + leaf_index[size_t(node)]
+                                         : split_index[size_t(node)]);
+    };
+    for (int node : splits) {
+      deep_split.push_back(tree.feature[size_t(node)] |
+                           (tree.default_left[size_t(node)] ? kSimdDefaultLeftBit : 0));
+      deep_threshold.push_back(tree.value[size_t(node)]);
+      deep_child.push_back(number(tree.left[size_t(node)]));
+      deep_child.push_back(number(tree.right[size_t(node)]));
+      const int32_t first = lo[size_t(node)], last = hi[size_t(node)];  // [first, last)
+      for (int32_t word = first / 64; word * 64 < last; ++word) {
+        uint64_t left = 0;
+        for (int32_t j = std::max(first, word * 64); j < std::min(last, word * 64 + 64); ++j) {
+          left |= uint64_t(1) << (j - word * 64);
+        }
+        deep_entry_column.push_back(uint32_t(SplitSlot(tree, node)) * uint32_t(kBlockRows));
+        deep_entry_threshold.push_back(tree.value[size_t(node)]);
+        deep_entry_word.push_back(uint32_t(word));
+        deep_entry_keep.push_back(~left);
+      }
+    }
+    deep_leaf.resize(d.leaves + size_t(leaves), 0.0f);
+    for (int32_t leaf = 0; leaf < leaves; ++leaf) {
+      const uint16_t self = uint16_t(splits.size() + size_t(leaf));
+      deep_child.push_back(self);
+      deep_child.push_back(self);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (leaf_index[i] >= 0) deep_leaf[d.leaves + size_t(leaf_index[i])] = tree.value[i];
+    }
+    // Padding splits (to a multiple of 16) are compared, but no walk reads their bits.
+    const size_t padded = (deep_split.size() + 15) / 16 * 16;
+    deep_split.resize(padded, 0);
+    deep_threshold.resize(padded, 0.0f);
+    d.entry_count = uint32_t(deep_entry_column.size() - d.entries);
+    deep_trees.push_back(d);
+  }
+  return true;
+}
+#endif
+
 #ifdef __wasm_simd128__
 namespace {
 
 // Level-table building, one tree per call (functions of their own, not loop bodies: the
 // WebAssembly engine can switch to optimized code for them part-way through a cold load).
-constexpr uint8_t kNoSplit = 0xff;
 
-// Tree k's depth-5 heap into heap_slot / heap_value (31 entries: a split's slot, + kNumFeatures
-// if missing values go left, and threshold; kNoSplit below a leaf) and leaves (32 entries, a
-// leaf above depth 5 repeated over those it covers), its thresholds into table. False if the
-// tree is deeper than 5 or a feature has more than 255 distinct thresholds.
-__attribute__((noinline)) bool AddLevelTree(const Tree& tree, uint8_t* heap_slot, float* heap_value,
-                                            float* leaves, std::vector<float>* table,
-                                            int* max_depth) {
+// Adds a tree's thresholds to each feature's distinct thresholds, kept ascending by insertion
+// (std::sort would add ~1 KB to the gzipped module). False past 255 (the 8-bit ranks).
+__attribute__((noinline)) bool AddLevelThresholds(const Tree& tree, std::vector<float>* table) {
+  for (size_t n = 0; n < tree.size(); ++n) {
+    if (tree.is_leaf(n)) continue;
+    const float value = tree.value[n];
+    std::vector<float>& thresholds = table[tree.feature[n]];
+    const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
+    if (at != thresholds.end() && *at == value) continue;
+    if (thresholds.size() == 255) return false;
+    const size_t position = size_t(at - thresholds.begin());
+    thresholds.push_back(value);
+    for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
+    thresholds[position] = value;
+  }
+  return true;
+}
+
+// One tree into its byte lane of its group's tables, laid out at the group's depth: each
+// split's slot (feature, + kNumFeatures if missing values go left) and threshold index at its
+// heap position, 16 bytes apart; its leaves at `leaves` (2^depth, a leaf above the bottom
+// repeated over those it covers). Padding nodes keep slot 0, index 0: every leaf under them
+// holds the same value, whichever way they go. A split at the bottom goes to the walked nodes
+// (`deep`, see EvaluatorLayout::level_deep).
+__attribute__((noinline)) void SetLevelLane(EvaluatorLayout* layout, const Tree& tree,
+                                            uint32_t depth, const std::vector<float>* table,
+                                            uint8_t* slot, uint8_t* index, float* leaves,
+                                            uint32_t* deep) {
   struct Item {
     int32_t node;
     uint32_t heap;
     uint32_t depth;
   };
-  Item stack[2 * kLevelDepth + 2];  // depth-first: at most one pending sibling per level
+  Item stack[2 * kMaxLevelDepth + 2];  // depth-first: at most one pending sibling per level
   size_t top = 0;
   stack[top++] = {0, 0, 0};
   while (top > 0) {
     const Item it = stack[--top];
     const float value = tree.value[size_t(it.node)];
-    *max_depth = std::max(*max_depth, int(it.depth));
-    if (tree.is_leaf(it.node)) {
-      const uint32_t span = 1u << (kLevelDepth - it.depth);
+    if (tree.is_leaf(it.node) || it.depth == depth) {
+      const uint32_t span = 1u << (depth - it.depth);
       const uint32_t first = (it.heap - ((1u << it.depth) - 1)) * span;
+      if (!tree.is_leaf(it.node)) {
+        deep[first] = layout->AddWalkedNodes(tree, it.node) + 1;
+        continue;
+      }
       for (uint32_t j = 0; j < span; ++j) leaves[first + j] = value;
       continue;
     }
-    if (it.depth >= uint32_t(kLevelDepth)) return false;
     const int feature = tree.feature[size_t(it.node)];
-    heap_slot[it.heap] = uint8_t(feature + (tree.default_left[size_t(it.node)] ? kNumFeatures : 0));
-    heap_value[it.heap] = value;
-    // Each feature's distinct thresholds, kept ascending by insertion (std::sort would add
-    // ~1 KB to the gzipped module); past 255 the 8-bit ranks do not fit.
-    std::vector<float>& thresholds = table[feature];
-    const auto at = std::lower_bound(thresholds.begin(), thresholds.end(), value);
-    if (at == thresholds.end() || *at != value) {
-      if (thresholds.size() == 255) return false;
-      const size_t position = size_t(at - thresholds.begin());
-      thresholds.push_back(value);
-      for (size_t j = thresholds.size() - 1; j > position; --j) thresholds[j] = thresholds[j - 1];
-      thresholds[position] = value;
-    }
+    const std::vector<float>& thresholds = table[feature];
+    slot[kLevelLanes * it.heap] = uint8_t(SplitSlot(tree, it.node));
+    index[kLevelLanes * it.heap] =
+        uint8_t(std::lower_bound(thresholds.begin(), thresholds.end(), value) - thresholds.begin());
     stack[top++] = {tree.right[size_t(it.node)], 2 * it.heap + 2, it.depth + 1};
     stack[top++] = {tree.left[size_t(it.node)], 2 * it.heap + 1, it.depth + 1};
-  }
-  return true;
-}
-
-// One tree's 31 nodes into its byte lane of the group vectors (slot, threshold index).
-__attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const float* heap_value,
-                                            const std::vector<float>* table, uint8_t* slot,
-                                            uint8_t* index) {
-  for (size_t i = 0; i < kLevelNodes; ++i) {
-    const uint8_t s = heap_slot[i];
-    if (s == kNoSplit) continue;
-    const std::vector<float>& thresholds = table[s % kNumFeatures];
-    slot[kLevelLanes * i] = s;
-    index[kLevelLanes * i] = uint8_t(
-        std::lower_bound(thresholds.begin(), thresholds.end(), heap_value[i]) - thresholds.begin());
   }
 }
 
@@ -280,33 +371,45 @@ __attribute__((noinline)) void SetLevelLane(const uint8_t* heap_slot, const floa
 // fit the tables. Precondition: the model passes CheckModel().
 bool EvaluatorLayout::BuildWasmLevelTables(const Model& model) {
   const size_t tree_count = model.trees.size();
-  const size_t groups = (tree_count + kLevelLanes - 1) / kLevelLanes;
-  std::vector<uint8_t> heap_slot(tree_count * kLevelNodes, kNoSplit);
-  std::vector<float> heap_value(tree_count * kLevelNodes, 0.0f);
-  std::vector<float> leaves(groups * kLevelLanes * kLevelLeaves, -0.0f);
   std::vector<float> table[kNumFeatures];
+  std::vector<LevelGroup> groups((tree_count + kLevelLanes - 1) / kLevelLanes);
   int max_depth = 0;
   for (size_t k = 0; k < tree_count; ++k) {
-    if (model.trees[k].target_class != int(k % kNumClasses)) return false;
-    if (!AddLevelTree(model.trees[k], &heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes],
-                      &leaves[k * kLevelLeaves], table, &max_depth)) {
+    const Tree& tree = model.trees[k];
+    const int depth = TreeDepth(tree);
+    if (tree.target_class != int(k % kNumClasses) || depth > kMaxLevelTreeDepth ||
+        !AddLevelThresholds(tree, table)) {
       return false;
     }
+    max_depth = std::max(max_depth, depth);
+    LevelGroup& g = groups[k / kLevelLanes];
+    g.depth = std::max(g.depth, uint32_t(std::min(depth, kMaxLevelDepth)));
+    g.deep = g.deep || depth > kMaxLevelDepth;
   }
-  // Padding nodes (and padding trees) stay slot 0, index 0: every leaf under them holds the
-  // same value, whichever way they go.
-  level_slot.assign(groups * kLevelNodes * kLevelLanes, 0);
-  level_index.assign(groups * kLevelNodes * kLevelLanes, 0);
+  size_t node_bytes = 0, leaf_count = 0;
+  for (LevelGroup& g : groups) {
+    g.depth = std::max(g.depth, uint32_t(kLevelDepth));
+    g.nodes = uint32_t(node_bytes);
+    g.leaves = uint32_t(leaf_count);
+    node_bytes += ((size_t(1) << g.depth) - 1) * kLevelLanes;
+    leaf_count += (size_t(1) << g.depth) * kLevelLanes;
+  }
+  level_slot = std::vector<uint8_t>(node_bytes, 0);
+  level_index = std::vector<uint8_t>(node_bytes, 0);
+  level_leaf = std::vector<float>(leaf_count, -0.0f);
+  if (max_depth > kMaxLevelDepth) level_deep = std::vector<uint32_t>(leaf_count, 0);
   for (size_t k = 0; k < tree_count; ++k) {
-    const size_t lane = k / kLevelLanes * kLevelNodes * kLevelLanes + k % kLevelLanes;
-    SetLevelLane(&heap_slot[k * kLevelNodes], &heap_value[k * kLevelNodes], table,
-                 &level_slot[lane], &level_index[lane]);
+    const LevelGroup& g = groups[k / kLevelLanes];
+    const size_t leaves = g.leaves + ((k % kLevelLanes) << g.depth);
+    SetLevelLane(this, model.trees[k], g.depth, table, &level_slot[g.nodes + k % kLevelLanes],
+                 &level_index[g.nodes + k % kLevelLanes], &level_leaf[leaves],
+                 g.deep ? &level_deep[leaves] : nullptr);
   }
   for (int f = 0; f < kNumFeatures; ++f) {
     rank_start[f + 1] = rank_start[f] + uint32_t(table[f].size());
     for (float threshold : table[f]) rank_table.push_back(threshold);
   }
-  level_leaf = std::move(leaves);
+  level_groups = std::move(groups);
   level_tree_count = tree_count;
   level_max_depth = max_depth;
   use_wasm_levels = true;

@@ -56,13 +56,24 @@ constexpr int kMinPackedDepth = 4;
 constexpr int kMaxPackedDepth = 6;  // 127 nodes = 1 KB per tree
 
 constexpr int kMaxSimdDepth = 6;  // 64-entry AVX-512 tables: four registers
+constexpr int kMaxDeepDepth = 8;  // AVX-512 deep tables: at most 256 leaves a tree
 constexpr int kSimdDefaultLeftBit = 32;
 
-// WebAssembly level tables: every tree laid out as a depth-5 heap, 16 trees per group.
+// WebAssembly level tables: 16 trees per group, each laid out as a heap of its group's depth,
+// kLevelDepth (the batch kernel's) or kMaxLevelDepth; deeper trees go on from there by walking
+// their nodes.
 constexpr int kLevelDepth = 5;
+constexpr int kMaxLevelDepth = 6;
+// The deepest trees the level tables take (with the walk below kMaxLevelDepth).
+constexpr int kMaxLevelTreeDepth = 8;
 constexpr size_t kLevelNodes = 31;  // heap nodes of a depth-5 tree
 constexpr size_t kLevelLeaves = 32;
 constexpr size_t kLevelLanes = 16;  // trees per group
+
+// The expanded-row slot a split reads: its feature, + kNumFeatures if missing values go left.
+inline int SplitSlot(const Tree& tree, int node) {
+  return tree.feature[size_t(node)] + (tree.default_left[size_t(node)] ? kNumFeatures : 0);
+}
 
 // x into the expanded row (see the top of this file).
 inline void ExpandRow(const float* x, float* slots) {
@@ -100,6 +111,12 @@ struct EvaluatorLayout {
     int32_t slot;
     float value;  // threshold, or leaf value at a leaf
   };
+  // The value of the (sub)tree whose first walked node is `first`, for an expanded row.
+  static float Walk(const WalkNode* first, const float* slots) {
+    int32_t i = 0;
+    while (first[i].left >= 0) i = first[i].left + int32_t(slots[first[i].slot] >= first[i].value);
+    return first[i].value;
+  }
   std::vector<CompiledTree> trees;
   std::vector<float> values;
   std::vector<uint8_t> slot;
@@ -107,6 +124,9 @@ struct EvaluatorLayout {
   float base_score[kNumClasses];
   void AddCompleteTree(const Tree& tree, int depth);
   void AddWalkedTree(const Tree& tree);
+  // The subtree below `root` appended to `nodes` in breadth-first order (a split's children at
+  // left and left + 1, relative to the returned first node).
+  uint32_t AddWalkedNodes(const Tree& tree, int root);
 
   // ---- AVX-512 vector tables (evaluator_layout.cc; used by kernels_avx512.cc) ----
   // Built only when every tree has depth <= kMaxSimdDepth and the CPU has AVX-512F/CD and BMI2.
@@ -138,6 +158,38 @@ struct EvaluatorLayout {
   bool round_robin = false;  // tree k adds to class k % 3
   void BuildSimdTables();
 
+  // ---- AVX-512 deep tables (evaluator_layout.cc; used by kernels_avx512.cc) ----
+  // Models 7 or 8 deep (kMaxDeepDepth), past the vector tables' heap layouts. Per tree: its real
+  // splits in breadth-first order (padded to 16, compared 16 at a time); its nodes numbered
+  // splits first (breadth-first), then leaves left to right, with each node's children for the
+  // walk (a leaf is its own two children, so every walk takes the tree's depth in steps, a
+  // branch-free body); at most 256 leaves, so a QuickScorer set is at most four 64-bit words;
+  // and per split and word its left subtree's leaves touch, a batch entry (column, threshold,
+  // word, the bits to keep).
+  struct DeepTree {
+    uint32_t splits;  // offset into deep_split / deep_threshold
+    uint32_t split_count;
+    uint32_t links;    // offset into deep_child (2 per node)
+    uint32_t entries;  // offset into the deep_entry_* arrays
+    uint32_t entry_count;
+    uint32_t leaves;  // offset into deep_leaf
+    int16_t words;    // 64-bit words of its leaf set
+    int16_t target_class;
+    int32_t depth;
+  };
+  bool use_avx512_deep = false;
+  std::vector<DeepTree> deep_trees;
+  std::vector<int32_t> deep_split;  // feature | default_left << 5 (kSimdDefaultLeftBit)
+  std::vector<float> deep_threshold;
+  std::vector<uint16_t> deep_child;         // per node: left, right (node numbers within the tree)
+  std::vector<uint32_t> deep_entry_column;  // slot * kBlockRows
+  std::vector<float> deep_entry_threshold;
+  std::vector<uint32_t> deep_entry_word;
+  std::vector<uint64_t> deep_entry_keep;  // ~(the left subtree's leaves in the word)
+  std::vector<float> deep_leaf;
+  // False, leaving the layout as it was, for a model deeper than kMaxDeepDepth.
+  bool BuildDeepTables(const Model& model);
+
   // Each feature's distinct thresholds ascending (the AVX-512 rank tables and the wasm level
   // tables): x >= threshold exactly when rank(x) = #{thresholds <= x} > index(threshold).
   std::vector<float> rank_table;
@@ -156,18 +208,31 @@ struct EvaluatorLayout {
 
 #ifdef __wasm_simd128__
   // ---- WebAssembly SIMD128 level tables (evaluator_layout.cc; used by kernels_wasm_simd.cc) --
-  // One exam and batches (every tree complete, at most kLevelDepth deep, tree k adding to class
-  // k % 3, at most 255 distinct thresholds per feature): trees in groups of 16, one byte lane
-  // per tree. Per group and heap node (31, every tree laid out at depth 5): 16 lanes of the
-  // node's slot (feature, + kNumFeatures if missing values go left) and of its threshold's
-  // index in the feature's rank table; per tree 32 leaf values. Trees padding the last group
-  // have leaves -0.0f (x + -0.0f == x for every x).
+  // Every model whose trees are at most kMaxLevelTreeDepth deep, tree k adding to class k % 3,
+  // with at most 255 distinct thresholds per feature (XGBoost's multiclass models at its common
+  // depths: its default of 256 histogram bins gives at most 255 thresholds): trees in groups of
+  // 16 consecutive ones, one byte lane per tree, each group laid out at depth D = kLevelDepth,
+  // or kMaxLevelDepth if one of its trees is deeper than kLevelDepth. Per group and heap node
+  // (2^D - 1): 16 lanes of the node's slot (feature, + kNumFeatures if missing values go left)
+  // and of its threshold's index in the feature's rank table; per tree 2^D leaf values (a leaf
+  // above depth D repeated over those it covers). Trees padding the last group have leaves
+  // -0.0f (x + -0.0f == x for every x). A tree that splits below depth D goes on from there by
+  // walking its nodes: `deep` holds, per tree and leaf position, 1 + the first of that subtree's
+  // walked nodes (AddWalkedNodes), 0 where the position is a leaf.
+  struct LevelGroup {
+    uint32_t nodes;   // offset of its heap nodes in level_slot / level_index (16 bytes a node)
+    uint32_t leaves;  // offset of its leaves in level_leaf and level_deep (2^depth a lane)
+    uint32_t depth;
+    bool deep;  // some tree goes below `depth`
+  };
   bool use_wasm_levels = false;
   size_t level_tree_count = 0;
   int level_max_depth = 0;
+  std::vector<LevelGroup> level_groups;
   std::vector<uint8_t> level_slot;
   std::vector<uint8_t> level_index;
   std::vector<float> level_leaf;
+  std::vector<uint32_t> level_deep;  // parallel to level_leaf where some group is deep
   // Returns false, leaving the layout as it was, if the model does not fit the tables.
   // Precondition: the model passes CheckModel().
   bool BuildWasmLevelTables(const Model& model);
@@ -206,6 +271,10 @@ void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* 
 // kBlockRows * kSlots floats.
 void Avx512BlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
                         float* scratch, float* margins);
+// The same two with the deep tables (layout.use_avx512_deep).
+void Avx512DeepMargins(const EvaluatorLayout& layout, const float* features, float* margins);
+void Avx512DeepBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                            float* scratch, float* margins);
 #endif
 
 #ifdef __wasm_simd128__

@@ -1,194 +1,92 @@
-// Exact TreeSHAP (Lundberg, Erion & Lee 2018, Algorithm 2), arranged as libxgboost's
-// RegTree::TreeShap: the same path extension/unwinding, in float, the same per-tree
-// accumulation, so contributions agree with libxgboost's pred_contribs to float rounding.
-//
-// Node weights are the covers (sum of hessians). The bias term of class c is the class's base
-// score plus each of its trees' expected value (cover-weighted mean of the leaves).
+// Explainer: builds the layout (explainer_layout.{h,cc}) and runs each exam through the group
+// kernel (explainer_kernel.h; AVX-512 where the CPU has it, else 4 lanes) and the per-tree
+// recursion (explainer_recursion.cc) for the trees groups do not take. The math is in
+// explainer_layout.h.
 #include "fetal/explainer.h"
 
 #include <algorithm>
-#include <cmath>
-#include <vector>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "evaluator_layout.h"
+#include "explainer_kernel.h"
+#include "explainer_layout.h"
 
 namespace fetal {
+
+using internal::ExplainerLayout;
+
 namespace {
 
-struct PathElement {
-  int feature_index;
-  float zero_fraction;
-  float one_fraction;
-  float pweight;
-};
-
-// Extends the decision path with a fraction of "zero" (feature absent) and "one" (present).
-void ExtendPath(PathElement* path, unsigned depth, float zero_fraction, float one_fraction,
-                int feature_index) {
-  path[depth].feature_index = feature_index;
-  path[depth].zero_fraction = zero_fraction;
-  path[depth].one_fraction = one_fraction;
-  path[depth].pweight = depth == 0 ? 1.0f : 0.0f;
-  for (int i = int(depth) - 1; i >= 0; i--) {
-    path[i + 1].pweight += one_fraction * path[i].pweight * float(i + 1) / float(depth + 1);
-    path[i].pweight = zero_fraction * path[i].pweight * float(depth - i) / float(depth + 1);
-  }
+#ifdef FETAL_HAVE_AVX512
+bool UseAvx512() {
+  // FETAL_EVALUATOR_KERNEL=scalar forces the portable kernels (tests compare both).
+  const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
+  return internal::CpuHasAvx512() && !(kernel && std::string(kernel) == "scalar");
 }
-
-// Undoes a previous extension (used when a feature is split on again further down).
-void UnwindPath(PathElement* path, unsigned depth, unsigned path_index) {
-  const float one_fraction = path[path_index].one_fraction;
-  const float zero_fraction = path[path_index].zero_fraction;
-  float next_one_portion = path[depth].pweight;
-  for (int i = int(depth) - 1; i >= 0; --i) {
-    if (one_fraction != 0) {
-      const float tmp = path[i].pweight;
-      path[i].pweight = next_one_portion * float(depth + 1) / (float(i + 1) * one_fraction);
-      next_one_portion =
-          tmp - path[i].pweight * zero_fraction * float(depth - i) / float(depth + 1);
-    } else {
-      path[i].pweight = (path[i].pweight * float(depth + 1)) / (zero_fraction * float(depth - i));
-    }
-  }
-  for (unsigned i = path_index; i < depth; ++i) {
-    path[i].feature_index = path[i + 1].feature_index;
-    path[i].zero_fraction = path[i + 1].zero_fraction;
-    path[i].one_fraction = path[i + 1].one_fraction;
-  }
-}
-
-// The total permutation weight if the extension at path_index were unwound.
-float UnwoundPathSum(const PathElement* path, unsigned depth, unsigned path_index) {
-  const float one_fraction = path[path_index].one_fraction;
-  const float zero_fraction = path[path_index].zero_fraction;
-  float next_one_portion = path[depth].pweight;
-  float total = 0;
-  for (int i = int(depth) - 1; i >= 0; --i) {
-    if (one_fraction != 0) {
-      const float tmp = next_one_portion * float(depth + 1) / (float(i + 1) * one_fraction);
-      total += tmp;
-      next_one_portion =
-          path[i].pweight - tmp * zero_fraction * (float(depth - i) / float(depth + 1));
-    } else if (zero_fraction != 0) {
-      total += (path[i].pweight / zero_fraction) / (float(depth - i) / float(depth + 1));
-    }
-  }
-  return total;
-}
-
-// Cover-weighted mean of the leaves below `node`, as libxgboost's FillNodeMeanValue.
-float ExpectedValue(const Tree& tree, int node) {
-  if (tree.is_leaf(node)) return tree.value[node];
-  const int l = tree.left[node], r = tree.right[node];
-  float result = ExpectedValue(tree, l) * tree.cover[l];
-  result += ExpectedValue(tree, r) * tree.cover[r];
-  return result / tree.cover[node];
-}
+#endif
 
 }  // namespace
 
-struct Explainer::Impl {
-  std::vector<Tree> trees;
-  std::vector<float> expected_value;  // per tree
-  std::array<float, kNumClasses> base_score{};
-  mutable std::vector<PathElement> path_scratch;
-  mutable std::array<float, kContributionsPerClass> tree_phi{};
+namespace internal {
 
-  void Recurse(const Tree& tree, const float* x, float* phi, int node, unsigned depth,
-               PathElement* parent_path, float parent_zero_fraction, float parent_one_fraction,
-               int parent_feature) const;
-};
-
-void Explainer::Impl::Recurse(const Tree& tree, const float* x, float* phi, int node,
-                              unsigned depth, PathElement* parent_path, float parent_zero_fraction,
-                              float parent_one_fraction, int parent_feature) const {
-  PathElement* path = parent_path + depth + 1;
-  std::copy(parent_path, parent_path + depth + 1, path);
-  ExtendPath(path, depth, parent_zero_fraction, parent_one_fraction, parent_feature);
-
-  if (tree.is_leaf(node)) {
-    for (unsigned i = 1; i <= depth; ++i) {
-      const float w = UnwoundPathSum(path, depth, i);
-      const PathElement& el = path[i];
-      phi[el.feature_index] += w * (el.one_fraction - el.zero_fraction) * tree.value[node];
-    }
-    return;
-  }
-
-  const int feature = tree.feature[node];
-  const float v = x[feature];
-  int hot;
-  if (std::isnan(v)) {
-    hot = tree.default_left[node] ? tree.left[node] : tree.right[node];
-  } else {
-    hot = v < tree.value[node] ? tree.left[node] : tree.right[node];
-  }
-  const int cold = hot == tree.left[node] ? tree.right[node] : tree.left[node];
-  const float w = tree.cover[node];
-  const float hot_zero_fraction = tree.cover[hot] / w;
-  const float cold_zero_fraction = tree.cover[cold] / w;
-  float incoming_zero_fraction = 1;
-  float incoming_one_fraction = 1;
-
-  // If this feature was split on above, undo that split so it can be redone here.
-  unsigned path_index = 0;
-  for (; path_index <= depth; ++path_index) {
-    if (path[path_index].feature_index == feature) break;
-  }
-  if (path_index != depth + 1) {
-    incoming_zero_fraction = path[path_index].zero_fraction;
-    incoming_one_fraction = path[path_index].one_fraction;
-    UnwindPath(path, depth, path_index);
-    depth -= 1;
-  }
-  Recurse(tree, x, phi, hot, depth + 1, path, hot_zero_fraction * incoming_zero_fraction,
-          incoming_one_fraction, feature);
-  Recurse(tree, x, phi, cold, depth + 1, path, cold_zero_fraction * incoming_zero_fraction, 0,
-          feature);
+void ExplainGroupsPortable(const ExplainerLayout& layout, const float* slots, float* out) {
+  static_assert(kShapPortableLanes == 4, "ScalarGoLeft is written for 4 lanes");
+  ExplainGroups<kShapPortableLanes>(layout, ScalarGoLeft{slots}, out);
 }
+
+}  // namespace internal
 
 Explainer::~Explainer() = default;
 
 Status Explainer::Create(const Model& model, std::unique_ptr<Explainer>* out) {
-  Status s = CheckModel(model);
+  int max_depth = 0;
+  Status s = CheckExplainable(model, &max_depth);
   if (!s.ok()) return s;
   std::unique_ptr<Explainer> explainer(new Explainer());
-  explainer->impl_.reset(new Impl());
-  Impl& impl = *explainer->impl_;
-  int max_depth = 0;
-  for (size_t t = 0; t < model.trees.size(); ++t) {
-    const int depth = TreeDepth(model.trees[t]);
-    if (depth > kMaxExplainDepth) {
-      return Status::Unsupported("tree " + std::to_string(t) + " has depth " +
-                                 std::to_string(depth) + "; explanations support depth up to " +
-                                 std::to_string(kMaxExplainDepth));
-    }
-    max_depth = std::max(max_depth, depth);
-  }
-  impl.trees = model.trees;
-  impl.expected_value.reserve(model.trees.size());
-  for (const Tree& tree : impl.trees) impl.expected_value.push_back(ExpectedValue(tree, 0));
-  impl.base_score = model.base_score;
-  // The recursion keeps one path copy per level, each one element longer than its parent's.
-  const size_t levels = size_t(max_depth) + 2;
-  impl.path_scratch.resize(levels * (levels + 1) / 2);
+  explainer->layout_.reset(new ExplainerLayout());
+  int lanes = internal::kShapPortableLanes;
+#ifdef FETAL_HAVE_AVX512
+  if (UseAvx512()) lanes = internal::kShapAvx512Lanes;
+#endif
+  internal::BuildExplainerLayout(model, max_depth, lanes, explainer->layout_.get());
   *out = std::move(explainer);
   return Status::Ok();
 }
 
 void Explainer::Explain(const float* features, float* contributions) const {
-  const Impl& impl = *impl_;
+  const ExplainerLayout& layout = *layout_;
+  float slots[internal::kSlots];
+  internal::ExpandRow(features, slots);
   std::fill(contributions, contributions + kNumClasses * kContributionsPerClass, 0.0f);
-  for (size_t t = 0; t < impl.trees.size(); ++t) {
-    const Tree& tree = impl.trees[t];
-    float* phi = impl.tree_phi.data();
-    std::fill(phi, phi + kContributionsPerClass, 0.0f);
-    phi[kNumFeatures] = impl.expected_value[t];
-    impl.Recurse(tree, features, phi, 0, 0, impl.path_scratch.data(), 1, 1, -1);
-    float* out = contributions + tree.target_class * kContributionsPerClass;
-    for (int i = 0; i < kContributionsPerClass; ++i) out[i] += phi[i];
-  }
   for (int c = 0; c < kNumClasses; ++c) {
-    contributions[c * kContributionsPerClass + kNumFeatures] += impl.base_score[c];
+    contributions[c * kContributionsPerClass + kNumFeatures] = layout.bias[size_t(c)];
+  }
+#ifdef FETAL_HAVE_AVX512
+  if (layout.groups.lanes == internal::kShapAvx512Lanes) {
+    internal::ExplainGroupsAvx512(layout, slots, contributions);
+  } else {
+    internal::ExplainGroupsPortable(layout, slots, contributions);
+  }
+#else
+  internal::ExplainGroupsPortable(layout, slots, contributions);
+#endif
+  float down[internal::kShapMaxPoints], up[internal::kShapMaxPoints];
+  const std::vector<uint32_t>& roots = layout.trees.roots;
+  for (size_t k = 0; k < roots.size(); k += 2) {
+    for (int q = 0; q < layout.points; ++q) down[q] = layout.weight[size_t(q)];
+    internal::ExplainTreeRecursively(layout.trees, layout.points, slots, int(roots[k]), down, 0, up,
+                                     contributions + roots[k + 1] * kContributionsPerClass);
   }
 }
+
+void Explainer::ExplainBatch(const float* features, size_t n, float* contributions) const {
+  for (size_t i = 0; i < n; ++i) {
+    Explain(features + i * kNumFeatures, contributions + i * kNumClasses * kContributionsPerClass);
+  }
+}
+
+size_t Explainer::memory_bytes() const { return layout_->MemoryBytes(); }
 
 }  // namespace fetal

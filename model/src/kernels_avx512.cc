@@ -12,6 +12,9 @@
 // - A batch: QuickScorer bit sets (Lucchese et al. 2015) over 16 exams per vector. The block is
 //   transposed to columns of the expanded row; each split is one compare and one masked AND
 //   clearing the leaves of its left subtree; the exit leaf is the lowest bit still set (lzcnt).
+// Models 7 or 8 deep get deep tables (EvaluatorLayout::BuildDeepTables): one exam compares each
+// tree's real splits 16 at a time and walks their child links over the resulting bits; a batch
+// runs QuickScorer over each tree's leaves numbered left to right, 64-bit words per set.
 // Results are identical to the portable kernels': the same comparisons and the same float
 // additions in the same order.
 #include "evaluator_layout.h"
@@ -255,15 +258,154 @@ void SimdBlockMargins(const EvaluatorLayout& layout, const float* columns, float
   }
 }
 
+// One exam through the deep tables: each tree's real splits compared 16 at a time into a bit
+// set (bit i: x goes right at split i), then as many steps over the nodes' children as the tree
+// is deep (a leaf steps to itself; the bits past the splits are 0).
+template <bool kMissing>
+void DeepMarginsImpl(const EvaluatorLayout& layout, __m512 x_low, __m512 x_high, float* margins) {
+  for (int c = 0; c < kNumClasses; ++c) margins[c] = layout.base_score[c];
+  const int32_t* split = layout.deep_split.data();
+  const float* threshold = layout.deep_threshold.data();
+  for (const EvaluatorLayout::DeepTree& t : layout.deep_trees) {
+    const uint16_t* links = layout.deep_child.data() + t.links;
+    uint32_t k = 0;
+    if (t.split_count <= 64) {
+      // Nearly every tree: the bits stay in a register. (Through a stack array, each tree's
+      // first load waited for the previous tree's stores, and the walks did not overlap.)
+      uint64_t right = 0;
+      for (uint32_t c = 0; 16 * c < t.split_count; ++c) {
+        right |=
+            CompareSixteen<kMaxDeepDepth, kMissing>(split + t.splits + 16 * c,
+                                                    threshold + t.splits + 16 * c, x_low, x_high)
+            << (16 * c);
+      }
+      for (int d = 0; d < t.depth; ++d) {
+        k = links[2 * k + ((right >> (k & 63)) & uint64_t(k < t.split_count))];
+      }
+    } else {
+      // Bits for every node number (splits and leaves: at most 255 + 256); past the splits, 0.
+      uint64_t right[2 * (1 << kMaxDeepDepth) / 64] = {};
+      for (uint32_t c = 0; 16 * c < t.split_count; ++c) {
+        right[c / 4] |=
+            CompareSixteen<kMaxDeepDepth, kMissing>(split + t.splits + 16 * c,
+                                                    threshold + t.splits + 16 * c, x_low, x_high)
+            << (16 * (c % 4));
+      }
+      if (t.split_count % 64 != 0) {
+        right[t.split_count / 64] &= ~(~uint64_t(0) << (t.split_count % 64));
+      }
+      for (int d = 0; d < t.depth; ++d) k = links[2 * k + ((right[k >> 6] >> (k & 63)) & 1)];
+    }
+    margins[t.target_class] += layout.deep_leaf[t.leaves + k - t.split_count];
+  }
+}
+
+// A block through the deep tables, QuickScorer style, 16 exams (two vectors of 64-bit sets a
+// word) at a time: each entry clears, in the exams going right at its split, its left subtree's
+// leaves in one word; the exit leaf is the lowest bit still set, in the first word with one.
+void DeepBlockMargins(const EvaluatorLayout& layout, const float* columns, float* margins) {
+  __m512 sums[kNumClasses][kGroups];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kGroups; ++g) sums[c][g] = _mm512_set1_ps(layout.base_score[c]);
+  }
+  constexpr int kWords = (1 << kMaxDeepDepth) / 64;
+  const __m512i sixty_three = _mm512_set1_epi64(63);
+  for (const EvaluatorLayout::DeepTree& t : layout.deep_trees) {
+    const uint32_t* column = layout.deep_entry_column.data() + t.entries;
+    const float* threshold = layout.deep_entry_threshold.data() + t.entries;
+    const uint32_t* word = layout.deep_entry_word.data() + t.entries;
+    const uint64_t* keep = layout.deep_entry_keep.data() + t.entries;
+    const float* leaf = layout.deep_leaf.data() + t.leaves;
+    for (int g = 0; g < kGroups; ++g) {
+      __m512i low[kWords], high[kWords];  // exams 0-7 and 8-15 of the group, per word
+      for (int w = 0; w < t.words; ++w) low[w] = high[w] = _mm512_set1_epi64(-1);
+      for (uint32_t n = 0; n < t.entry_count; ++n) {
+        const __mmask16 right = _mm512_cmp_ps_mask(_mm512_loadu_ps(columns + column[n] + 16 * g),
+                                                   _mm512_set1_ps(threshold[n]), _CMP_GE_OQ);
+        const __m512i k = _mm512_set1_epi64(int64_t(keep[n]));
+        low[word[n]] = _mm512_mask_and_epi64(low[word[n]], __mmask8(right), low[word[n]], k);
+        high[word[n]] =
+            _mm512_mask_and_epi64(high[word[n]], __mmask8(right >> 8), high[word[n]], k);
+      }
+      // The lowest set bit of the first word that has one, from the last word down.
+      __m512i exit_low = _mm512_setzero_si512(), exit_high = _mm512_setzero_si512();
+      for (int w = t.words - 1; w >= 0; --w) {
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i base = _mm512_set1_epi64(64 * w);
+        const __m512i bit_low =
+            _mm512_sub_epi64(sixty_three,
+                             _mm512_lzcnt_epi64(
+                                 _mm512_and_si512(low[w], _mm512_sub_epi64(zero, low[w]))));
+        const __m512i bit_high =
+            _mm512_sub_epi64(sixty_three,
+                             _mm512_lzcnt_epi64(
+                                 _mm512_and_si512(high[w], _mm512_sub_epi64(zero, high[w]))));
+        exit_low =
+            _mm512_mask_add_epi64(exit_low, _mm512_test_epi64_mask(low[w], low[w]), base, bit_low);
+        exit_high = _mm512_mask_add_epi64(exit_high, _mm512_test_epi64_mask(high[w], high[w]), base,
+                                          bit_high);
+      }
+      const __m512i exit_leaf =
+          _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(exit_low)),
+                             _mm512_cvtepi64_epi32(exit_high), 1);
+      sums[t.target_class][g] =
+          _mm512_add_ps(sums[t.target_class][g], _mm512_i32gather_ps(exit_leaf, leaf, 4));
+    }
+  }
+  alignas(64) float lanes[16];
+  for (int c = 0; c < kNumClasses; ++c) {
+    for (int g = 0; g < kGroups; ++g) {
+      _mm512_store_ps(lanes, sums[c][g]);
+      for (int l = 0; l < 16; ++l) margins[(16 * g + l) * kNumClasses + c] = lanes[l];
+    }
+  }
+}
+
+// The expanded, transposed block the batch kernels read: column s holds slot s of every exam
+// (rows past `rows`: 0).
+void TransposeBlock(const float* features, size_t rows, float* columns) {
+  for (size_t r = 0; r < kBlockRows; ++r) {
+    float expanded[kSlots] = {};
+    if (r < rows) ExpandRow(features + r * kNumFeatures, expanded);
+    for (int k = 0; k < kSlots; ++k) columns[k * kBlockRows + r] = expanded[k];
+  }
+}
+
+// The exam's features in two registers (0-15, 16-20), and whether one is missing.
+bool LoadExam(const float* features, __m512* x_low, __m512* x_high) {
+  *x_low = _mm512_loadu_ps(features);
+  *x_high = _mm512_maskz_loadu_ps(__mmask16((1u << (kNumFeatures - 16)) - 1), features + 16);
+  return _mm512_cmp_ps_mask(*x_low, *x_low, _CMP_UNORD_Q) != 0 ||
+         _mm512_cmp_ps_mask(*x_high, *x_high, _CMP_UNORD_Q) != 0;
+}
+
 }  // namespace
 
+void Avx512DeepMargins(const EvaluatorLayout& layout, const float* features, float* margins) {
+  __m512 x_low, x_high;
+  if (LoadExam(features, &x_low, &x_high)) {
+    DeepMarginsImpl<true>(layout, x_low, x_high, margins);
+  } else {
+    DeepMarginsImpl<false>(layout, x_low, x_high, margins);
+  }
+}
+
+void Avx512BlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                        float* scratch, float* margins) {
+  TransposeBlock(features, rows, scratch);
+  SimdBlockMargins(layout, scratch, margins);
+}
+
+void Avx512DeepBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                            float* scratch, float* margins) {
+  TransposeBlock(features, rows, scratch);
+  DeepBlockMargins(layout, scratch, margins);
+}
+
 void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* margins) {
-  const __m512 x_low = _mm512_loadu_ps(features);
-  const __m512 x_high =
-      _mm512_maskz_loadu_ps(__mmask16((1u << (kNumFeatures - 16)) - 1), features + 16);
+  __m512 x_low, x_high;
   // Most exams have no missing value; they skip the default-direction logic.
-  const bool missing = _mm512_cmp_ps_mask(x_low, x_low, _CMP_UNORD_Q) != 0 ||
-                       _mm512_cmp_ps_mask(x_high, x_high, _CMP_UNORD_Q) != 0;
+  const bool missing = LoadExam(features, &x_low, &x_high);
   const __m512i no_ranks = _mm512_setzero_si512();
   if (missing) {
     SimdMarginsImpl<true, false>(layout, x_low, x_high, no_ranks, margins);
@@ -285,18 +427,6 @@ bool CpuHasAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
   return has;
-}
-
-// Outside the target pragma: only SimdBlockMargins needs AVX-512, not the transposition.
-void Avx512BlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
-                        float* scratch, float* margins) {
-  // Transposed, expanded block: column s holds slot s of every exam (rows past `rows`: 0).
-  for (size_t r = 0; r < kBlockRows; ++r) {
-    float expanded[kSlots] = {};
-    if (r < rows) ExpandRow(features + r * kNumFeatures, expanded);
-    for (int k = 0; k < kSlots; ++k) scratch[k * kBlockRows + r] = expanded[k];
-  }
-  SimdBlockMargins(layout, scratch, margins);
 }
 
 }  // namespace internal

@@ -1,7 +1,8 @@
-// Portable kernels: the scalar path of every build, and of WebAssembly models that do not fit
-// the level tables. Complete trees of one depth are walked as heaps (CompleteTreeBlock); when
-// the layout has packed nodes (EvaluatorLayout::BuildPacked) one exam walks six trees at once
-// and a block walks four rows at once; deeper trees walk their nodes (TreeValue).
+// Portable kernels: the scalar path of the native build. Complete trees of one depth are walked
+// as heaps (CompleteTreeBlock); when the layout has packed nodes (EvaluatorLayout::BuildPacked)
+// one exam walks six trees at once and a block walks four rows at once; deeper trees walk their
+// nodes (TreeValue). The WebAssembly build keeps only the node walk, for the models its level
+// tables do not take (evaluator.cc): every byte of the module counts.
 #include "evaluator_layout.h"
 
 #include <cstring>
@@ -9,6 +10,7 @@
 namespace fetal {
 namespace internal {
 
+#ifndef __wasm_simd128__
 namespace {
 
 // One step down a packed tree: `offset` is 8 * heap index, so the children of node i (2i+1,
@@ -101,13 +103,7 @@ void PackedBlockMargins(const EvaluatorLayout& layout, const float* slots, size_
   }
 }
 
-#ifdef __wasm_simd128__
-// Batches of level-table models take the SIMD128 rank kernel; others of depth <= 5 the generic
-// block walk (no packed block kernel for them: code size).
-constexpr int kMinPackedBlockDepth = 6;
-#else
 constexpr int kMinPackedBlockDepth = kMinPackedDepth;
-#endif
 
 bool PackedDispatch(const EvaluatorLayout& layout, const float* slots, size_t rows,
                     float* margins) {
@@ -132,8 +128,10 @@ bool PackedDispatch(const EvaluatorLayout& layout, const float* slots, size_t ro
 }
 
 }  // namespace
+#endif  // !__wasm_simd128__
 
 inline float EvaluatorLayout::TreeValue(const CompiledTree& t, const float* slots) const {
+#ifndef __wasm_simd128__
   if (t.depth >= 0) {
     const float* block = values.data() + t.block;
     const uint8_t* feature_slot = slot.data() + t.slots;
@@ -143,21 +141,20 @@ inline float EvaluatorLayout::TreeValue(const CompiledTree& t, const float* slot
     }
     return block[i];
   }
-  const WalkNode* tree_nodes = nodes.data() + t.block;
-  int32_t i = 0;
-  while (tree_nodes[i].left >= 0) {
-    i = tree_nodes[i].left + int32_t(slots[tree_nodes[i].slot] >= tree_nodes[i].value);
-  }
-  return tree_nodes[i].value;
+#endif
+  return Walk(nodes.data() + t.block, slots);
 }
 
 void EvaluatorLayout::Margins(const float* slots, float* margins) const {
   // `slots` is the expanded row (see top of file).
   for (int c = 0; c < kNumClasses; ++c) margins[c] = base_score[c];
+#ifndef __wasm_simd128__
   if (packed_depth >= 0 && PackedDispatch(*this, slots, 0, margins)) return;
+#endif
   for (const CompiledTree& t : trees) margins[t.target_class] += TreeValue(t, slots);
 }
 
+#ifndef __wasm_simd128__
 namespace {
 
 // One complete tree of a fixed depth over a block of rows: the depth loop unrolls and rows are
@@ -180,17 +177,24 @@ constexpr BlockFunction kBlockFunctions[kMaxCompleteDepth + 1] =
      CompleteTreeBlock<8>, CompleteTreeBlock<9>, CompleteTreeBlock<10>};
 
 }  // namespace
+#endif
 
 void EvaluatorLayout::BlockMargins(const float* slots, size_t rows, float* margins) const {
   for (size_t r = 0; r < rows; ++r) {
     for (int c = 0; c < kNumClasses; ++c) margins[r * kNumClasses + c] = base_score[c];
   }
+#ifndef __wasm_simd128__
   if (rows > 0 && packed_depth >= 0 && PackedDispatch(*this, slots, rows, margins)) return;
+#endif
   for (const CompiledTree& t : trees) {
+#ifndef __wasm_simd128__
     if (t.depth >= 0) {
       kBlockFunctions[t.depth](values.data() + t.block, slot.data() + t.slots, slots, rows, margins,
                                t.target_class);
-    } else {
+      continue;
+    }
+#endif
+    {
       for (size_t r = 0; r < rows; ++r) {
         margins[r * kNumClasses + t.target_class] += TreeValue(t, slots + r * kSlots);
       }

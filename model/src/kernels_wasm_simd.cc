@@ -1,12 +1,14 @@
-// WebAssembly SIMD128 kernels (the wasm build), for models of complete trees at most 5 deep,
-// tree k adding to class k % 3, at most 255 distinct thresholds per feature (every XGBoost
-// multiclass model of the default's shape): each feature value becomes its 8-bit rank, and
-// every tree is laid out as its depth-5 heap in "level tables", 16 trees per group, one byte
-// lane per tree (EvaluatorLayout::BuildWasmLevelTables).
+// WebAssembly SIMD128 kernels (the wasm build), for models of trees at most 8 deep
+// (kMaxLevelTreeDepth), tree k adding to class k % 3, at most 255 distinct thresholds per
+// feature (every XGBoost multiclass model at its common settings): each feature value becomes
+// its 8-bit rank, and every tree is laid out as a depth-5 or depth-6 heap (its group's deepest
+// tree) in "level tables", 16 trees per group, one byte lane per tree
+// (EvaluatorLayout::BuildWasmLevelTables); a tree splitting below depth 6 walks on from there.
 // - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
 //   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
 //   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
-// - A batch: QuickScorer over 16 exams per vector, one tree at a time, byte-plane leaf sets.
+// - A batch of a model whose tables are 5 deep: QuickScorer over 16 exams per vector, one tree
+//   at a time, byte-plane leaf sets (deeper models run the one-exam kernel per exam).
 // A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
 // others. Results are identical to the portable kernels': the same comparisons and the same
 // float additions in the same order.
@@ -50,14 +52,15 @@ inline v128_t GoesLeft(v128_t rank, v128_t index) { return wasm_u8x16_le(rank, i
 // position p_t = (b_0 ... b_{L-1}) in binary, b_j its go-right bits so far; the node's slot
 // and threshold index are picked among the level's 2^L node vectors by a bitselect tree on
 // those bits (lowest first), then one swizzle-and-compare gives b_L for all 16 trees (held
-// inverted, as go-left masks). Returns each lane's leaf (0..31).
-inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t* rank) {
-  v128_t left[kLevelDepth];
+// inverted, as go-left masks). Levels kFirst .. kFirst + kCount - 1, unrolled.
+template <int kFirst, int kCount>
+inline void WasmLevels(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
+                       v128_t* left) {
 #pragma clang loop unroll(full)
-  for (int level = 0; level < kLevelDepth; ++level) {
+  for (int level = kFirst; level < kFirst + kCount; ++level) {
     if (level > 0) LoadBarrier(left[level - 1]);
     const int first = (1 << level) - 1;
-    v128_t s[16], x[16];
+    v128_t s[1 << (kFirst + kCount - 1)], x[1 << (kFirst + kCount - 1)];
 #pragma clang loop unroll(full)
     for (int p = 0; p < (1 << level); ++p) {
       s[p] = wasm_v128_load(slot + kLevelLanes * (first + p));
@@ -73,10 +76,19 @@ inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v
     }
     left[level] = GoesLeft(PickRanks(rank, s[0]), x[0]);
   }
-  v128_t leaf = wasm_v128_andnot(wasm_i8x16_splat(1), left[kLevelDepth - 1]);
-#pragma clang loop unroll(full)
-  for (int level = 0; level + 1 < kLevelDepth; ++level) {
-    leaf = wasm_v128_or(leaf, wasm_v128_andnot(wasm_i8x16_splat(int8_t(16 >> level)), left[level]));
+}
+
+// Each lane's leaf (0 .. 2^depth - 1) in a group of depth kLevelDepth or kMaxLevelDepth.
+inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
+                              int depth) {
+  v128_t left[kMaxLevelDepth];
+  WasmLevels<0, kLevelDepth>(slot, index, rank, left);
+  if (depth > kLevelDepth) WasmLevels<kLevelDepth, 1>(slot, index, rank, left);
+  // Bit depth - 1 - L of the leaf is level L's go-right bit.
+  v128_t leaf = wasm_i8x16_splat(0);
+  for (int level = 0; level < depth; ++level) {
+    leaf = wasm_v128_or(leaf, wasm_v128_andnot(wasm_i8x16_splat(int8_t(1 << (depth - 1 - level))),
+                                               left[level]));
   }
   return leaf;
 }
@@ -107,16 +119,25 @@ void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, floa
   ExamRanks(layout, features, rank_bytes, 1);
   const v128_t rank[3] = {wasm_v128_load(rank_bytes), wasm_v128_load(rank_bytes + 16),
                           wasm_v128_load(rank_bytes + 32)};
-  const size_t groups = layout.level_leaf.size() / (kLevelLanes * kLevelLeaves);
-  const uint8_t* slot = layout.level_slot.data();
-  const uint8_t* index = layout.level_index.data();
-  const float* leaf = layout.level_leaf.data();
+  // Trees deeper than the tables walk their nodes from there, on the expanded row.
+  float slots[kSlots];
+  if (!layout.level_deep.empty()) ExpandRow(features, slots);
+  const size_t groups = layout.level_groups.size();
   float acc0 = layout.base_score[0], acc1 = layout.base_score[1], acc2 = layout.base_score[2];
-  for (size_t g = 0; g < groups; ++g) {
+  for (const EvaluatorLayout::LevelGroup& g : layout.level_groups) {
     alignas(16) uint8_t at[kLevelLanes];
-    wasm_v128_store(at, WasmLevelLeaves(slot, index, rank));
+    wasm_v128_store(at, WasmLevelLeaves(layout.level_slot.data() + g.nodes,
+                                        layout.level_index.data() + g.nodes, rank, int(g.depth)));
+    const float* leaf = layout.level_leaf.data() + g.leaves;
     float v[kLevelLanes];
-    for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[kLevelLeaves * t + at[t]];
+    for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[(t << g.depth) + at[t]];
+    if (g.deep) {
+      const uint32_t* deep = layout.level_deep.data() + g.leaves;
+      for (size_t t = 0; t < kLevelLanes; ++t) {
+        const uint32_t d = deep[(t << g.depth) + at[t]];
+        if (d != 0) v[t] = EvaluatorLayout::Walk(layout.nodes.data() + (d - 1), slots);
+      }
+    }
     acc0 += v[0];
     acc1 += v[1];
     acc2 += v[2];
@@ -137,9 +158,6 @@ void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, floa
     acc0 = acc1;
     acc1 = acc2;
     acc2 = next;
-    slot += kLevelNodes * kLevelLanes;
-    index += kLevelNodes * kLevelLanes;
-    leaf += kLevelLanes * kLevelLeaves;
   }
   margins[groups % kNumClasses] = acc0;
   margins[(groups + 1) % kNumClasses] = acc1;

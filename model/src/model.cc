@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,51 +31,68 @@ bool AllFinite(const double* v, size_t n) {
 
 using Json = nlohmann::json;
 
+// The message of a tree that breaks a rule: "tree T[ node N]<before>[V1]<middle>[V2]<after>"
+// (a value is left out when kNoValue). Out of line and cold: built only on failure, and
+// inlined string building would cost the size-bound WebAssembly module a few hundred bytes.
+constexpr long long kNoValue = std::numeric_limits<long long>::min();
+__attribute__((noinline, cold)) Status TreeError(Status::Code code, size_t tree, long long node,
+                                                 const char* before, long long v1 = kNoValue,
+                                                 const char* middle = "", long long v2 = kNoValue,
+                                                 const char* after = "") {
+  std::string m = "tree " + std::to_string(tree);
+  if (node != kNoValue) m += " node " + std::to_string(node);
+  m += before;
+  if (v1 != kNoValue) m += std::to_string(v1);
+  m += middle;
+  if (v2 != kNoValue) m += std::to_string(v2);
+  m += after;
+  return code == Status::Code::kUnsupported ? Status::Unsupported(m) : Status::Corruption(m);
+}
+
 // A function of its own, called per tree, not inlined into CheckModel's loop: the WebAssembly
 // engine can then switch to optimized code for it part-way through a cold model load.
 __attribute__((noinline)) Status CheckTree(const Tree& tree, size_t index) {
-  // Messages are built only on failure: this runs per node on every model load.
-  const auto where = [index] { return "tree " + std::to_string(index); };
+  constexpr Status::Code kCorruption = Status::Code::kCorruption;
   const size_t n = tree.size();
-  if (n == 0) return Status::Corruption(where() + " has no nodes");
+  if (n == 0) return TreeError(kCorruption, index, kNoValue, " has no nodes");
   if (n > kMaxNodesPerTree) {
-    return Status::Unsupported(where() + " has " + std::to_string(n) + " nodes; at most " +
-                               std::to_string(kMaxNodesPerTree) + " are supported");
+    return TreeError(Status::Code::kUnsupported, index, kNoValue, " has ", (long long)n,
+                     " nodes; at most ", kMaxNodesPerTree, " are supported");
   }
   if (tree.right.size() != n || tree.feature.size() != n || tree.value.size() != n ||
       tree.default_left.size() != n || tree.cover.size() != n) {
-    return Status::Corruption(where() + ": node arrays differ in length");
+    return TreeError(kCorruption, index, kNoValue, ": node arrays differ in length");
   }
   if (tree.target_class < 0 || tree.target_class >= kNumClasses) {
-    return Status::Corruption(where() + ": target class " + std::to_string(tree.target_class) +
-                              " is not in 0.." + std::to_string(kNumClasses - 1));
+    return TreeError(kCorruption, index, kNoValue, ": target class ", tree.target_class,
+                     " is not in 0..", kNumClasses - 1);
   }
   // Every node other than the root must have exactly one parent, and all must be reachable from
   // the root; together that rules out cycles and shared subtrees.
   std::vector<uint8_t> has_parent(n, 0);
   for (size_t i = 0; i < n; ++i) {
-    const auto node = [&where, i] { return where() + " node " + std::to_string(i); };
-    if (!std::isfinite(tree.value[i])) return Status::Corruption(node() + ": value is not finite");
+    const long long node = (long long)i;
+    if (!std::isfinite(tree.value[i])) {
+      return TreeError(kCorruption, index, node, ": value is not finite");
+    }
     if (!std::isfinite(tree.cover[i]) || tree.cover[i] < 0) {
-      return Status::Corruption(node() + ": cover must be a finite number >= 0");
+      return TreeError(kCorruption, index, node, ": cover must be a finite number >= 0");
     }
     const bool left_leaf = tree.left[i] < 0, right_leaf = tree.right[i] < 0;
     if (left_leaf != right_leaf) {
-      return Status::Corruption(node() + ": has one child; split nodes need two");
+      return TreeError(kCorruption, index, node, ": has one child; split nodes need two");
     }
     if (left_leaf) continue;
     if (tree.feature[i] < 0 || tree.feature[i] >= kNumFeatures) {
-      return Status::Corruption(node() + ": feature index " + std::to_string(tree.feature[i]) +
-                                " is not in 0.." + std::to_string(kNumFeatures - 1));
+      return TreeError(kCorruption, index, node, ": feature index ", tree.feature[i],
+                       " is not in 0..", kNumFeatures - 1);
     }
     for (int32_t child : {tree.left[i], tree.right[i]}) {
       if (size_t(child) >= n || child == 0) {
-        return Status::Corruption(node() + ": child index " + std::to_string(child) +
-                                  " is out of range");
+        return TreeError(kCorruption, index, node, ": child index ", child, " is out of range");
       }
       if (has_parent[child]) {
-        return Status::Corruption(node() + ": node " + std::to_string(child) +
-                                  " has more than one parent");
+        return TreeError(kCorruption, index, node, ": node ", child, " has more than one parent");
       }
       has_parent[child] = 1;
     }
@@ -91,8 +109,8 @@ __attribute__((noinline)) Status CheckTree(const Tree& tree, size_t index) {
     }
   }
   if (reached != n) {
-    return Status::Corruption(where() + ": " + std::to_string(n - reached) +
-                              " nodes are not reachable from the root");
+    return TreeError(kCorruption, index, kNoValue, ": ", (long long)(n - reached),
+                     " nodes are not reachable from the root");
   }
   return Status::Ok();
 }

@@ -33,7 +33,9 @@ void ListAudit(const Services& svc, const httplib::Request& req, httplib::Respon
     SendStoreError(res, s);
     return;
   }
-  if (!AuditAccess(svc.store, res, caller, "audit.list", "", "ok", QueryDetails(req))) return;
+  // The page as it was applied (defaults included), for the audit event.
+  const std::string applied = Dump(json{{"after", after.value_or(0)}, {"limit", n}});
+  if (!AuditAccess(svc.store, res, caller, "audit.list", "", "ok", applied)) return;
   json out = json::array();
   for (const auto& e : events) out.push_back(AuditEventToJson(e));
   json next = events.size() == static_cast<size_t>(n) ? json(events.back().seq) : json(nullptr);
@@ -146,8 +148,9 @@ void CheckpointAudit(const Services& svc, const httplib::Request&, httplib::Resp
 
 void AddAuditRoutes(Router* router) {
   const RoleSet kAuditor = Roles(Role::kAuditor);
-  router->Get("/api/v1/audit", "/api/v1/audit", kAuditor, ListAudit);
-  router->Get("/api/v1/audit/verify", "/api/v1/audit/verify", kAuditor, VerifyAudit);
+  router->Get("/api/v1/audit", "/api/v1/audit", kAuditor, ListAudit, {{"after", "limit"}});
+  router->Get("/api/v1/audit/verify", "/api/v1/audit/verify", kAuditor, VerifyAudit,
+              {{"seq", "hash"}});
   router->Get("/api/v1/audit/checkpoint", "/api/v1/audit/checkpoint", kAuditor, CheckpointAudit);
   router->Get(R"(/api/v1/audit/(\d+))", "/api/v1/audit/{seq}", kAuditor, GetAudit);
 }

@@ -41,21 +41,22 @@ std::string RolesText(RoleSet roles) {
 }  // namespace
 
 storage::Actor Caller::actor() const {
-  return storage::Actor{name, RoleName(role), CurrentRequest().request_id};
+  return storage::Actor{name, RoleName(role), CurrentRequest().request_id, token_id};
 }
 
 Authenticator::Authenticator(storage::Store* store, Metrics* metrics,
                              std::chrono::milliseconds token_cache, double rate_limit,
-                             double rate_burst, double unknown_token_rate)
+                             double rate_burst, int max_in_flight, double unknown_token_rate)
     : store_(store),
       metrics_(metrics),
       tokens_(store, token_cache, unknown_token_rate),
       rate_limiter_(rate_limit, rate_burst),
+      in_flight_(max_in_flight),
       rate_limit_(rate_limit),
       rate_burst_(rate_burst) {}
 
 bool Authenticator::Authenticate(const httplib::Request& req, httplib::Response& res, RoleSet roles,
-                                 Caller* caller) {
+                                 Caller* caller, InFlightSlot* slot) {
   auto unauthorized = [&res](const std::string& message) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"fetal-health\"");
     SendError(res, 401, "unauthorized", message, "Authorization");
@@ -100,7 +101,15 @@ bool Authenticator::Authenticate(const httplib::Request& req, httplib::Response&
   caller->role = role;
   RequestContext& request = CurrentRequest();
   request.token_name = token.name;
-  // Rate limit first: refused attempts (and their audit events) count against the token too.
+  // Limits first: refused attempts (and their audit events) count against the token too.
+  if (!slot->Acquire(&in_flight_, token.id)) {
+    metrics_->CountRateLimited();
+    res.set_header("Retry-After", "1");
+    SendError(res, 429, "too_many_in_flight",
+              "this token already has " + std::to_string(in_flight_.max_per_token()) +
+                  " requests in flight; wait for one to finish");
+    return false;
+  }
   int retry_after = 1;
   if (!rate_limiter_.Allow(token.id, &retry_after)) {
     metrics_->CountRateLimited();

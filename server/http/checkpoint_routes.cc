@@ -84,7 +84,8 @@ void ListCheckpoints(const Services& svc, const httplib::Request& req, httplib::
 void AddCheckpointRoutes(Router* router) {
   const RoleSet kAuditor = Roles(Role::kAuditor);
   router->Post("/api/v1/audit/checkpoint", "/api/v1/audit/checkpoint", kAuditor, CreateCheckpoint);
-  router->Get("/api/v1/audit/checkpoints", "/api/v1/audit/checkpoints", kAuditor, ListCheckpoints);
+  router->Get("/api/v1/audit/checkpoints", "/api/v1/audit/checkpoints", kAuditor, ListCheckpoints,
+              {{"after", "limit"}});
 }
 
 }  // namespace server

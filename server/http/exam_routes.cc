@@ -10,6 +10,8 @@
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
+#include "text/excerpt.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace server {
@@ -20,22 +22,27 @@ using storage::StoreStatus;
 using Code = storage::StoreStatus::Code;
 
 constexpr size_t kMaxBatchExams = 1000;
+// JSON values a body may hold (ScanJsonShape's items): an exam has about 35. These leave room
+// for every optional field while bounding the tree nlohmann::json builds (about 100 bytes a
+// value: 6 MB for a full batch, besides its strings).
+constexpr size_t kMaxExamJsonItems = 1000;
+constexpr size_t kMaxBatchJsonItems = 64 * kMaxBatchExams;
 
 // Turns one client exam into a store input: decode, look up the model version the client used,
 // classify the exam with it as the browser did (validation included), compare the results.
 // Appends field errors; *warnings gets the validator's warnings. A non-OK *store_error means
 // the store failed (answer 503/500), not the client.
 bool PrepareExam(const Services& svc, const json& body, const std::string& prefix,
-                 storage::ExamInput* input, json* warnings, std::vector<FieldError>* errors,
+                 storage::ExamInput* input, json* warnings, FieldErrors* errors,
                  StoreStatus* store_error) {
   if (!DecodeExam(body, prefix, input, errors)) return false;
   ModelVersion model;
   StoreStatus s = svc.registry->Get(input->model_version, &model);
   if (s.code() == Code::kNotFound) {
-    errors->push_back(FieldError{prefix + "client_result.model_version", "unknown_model_version",
-                                 "model version " + std::to_string(input->model_version) +
-                                     " is not in the server's registry",
-                                 "a version listed by GET /api/v1/models", input->model_version});
+    errors->Add(FieldError{prefix + "client_result.model_version", "unknown_model_version",
+                           "model version " + std::to_string(input->model_version) +
+                               " is not in the server's registry",
+                           "a version listed by GET /api/v1/models", input->model_version});
     return false;
   }
   if (!s.ok()) {
@@ -62,12 +69,11 @@ bool PrepareExam(const Services& svc, const json& body, const std::string& prefi
 
 void SubmitExam(const Services& svc, const httplib::Request& req, httplib::Response& res,
                 const Caller& caller) {
-  if (!RequireBody(req, res, svc.config->max_exam_body, "application/json")) return;
   json body;
-  if (!ParseJsonBody(req, res, &body)) return;
+  if (!ParseJsonBody(req, res, kMaxExamJsonItems, &body)) return;
   storage::ExamInput input;
   json warnings = json::array();
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   StoreStatus store_error;
   if (!PrepareExam(svc, body, "", &input, &warnings, &errors, &store_error)) {
     if (!store_error.ok()) SendStoreError(res, store_error);
@@ -96,31 +102,28 @@ void SubmitExam(const Services& svc, const httplib::Request& req, httplib::Respo
 
 void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::Response& res,
                      const Caller& caller) {
-  if (!RequireBody(req, res, svc.config->max_batch_body, "application/json")) return;
   json body;
-  if (!ParseJsonBody(req, res, &body)) return;
-  std::vector<FieldError> errors;
+  if (!ParseJsonBody(req, res, kMaxBatchJsonItems, &body)) return;
+  FieldErrors errors;
   const std::string expected = "{\"exams\": [1 to 1000 exam objects]}";
   if (!body.is_object() || !body.contains("exams") || !body["exams"].is_array()) {
-    errors.push_back(FieldError{"exams", "required",
-                                "the body must be an object with an \"exams\" array", expected,
-                                nullptr});
+    errors.Add(FieldError{"exams", "required", "the body must be an object with an \"exams\" array",
+                          expected, nullptr});
     SendValidation(res, errors);
     return;
   }
   for (auto it = body.begin(); it != body.end(); ++it) {
     if (it.key() != "exams") {
-      errors.push_back(FieldError{it.key(), "unknown_field",
-                                  it.key() + " is not a known field of a batch", expected,
-                                  nullptr});
+      const std::string field = text::Excerpt(it.key());
+      errors.Add(FieldError{field, "unknown_field", field + " is not a known field of a batch",
+                            expected, nullptr});
     }
   }
   const json& exams = body["exams"];
   if (exams.empty() || exams.size() > kMaxBatchExams) {
-    errors.push_back(
-        FieldError{"exams", "size",
-                   "a batch holds 1 to 1000 exams, got " + std::to_string(exams.size()), expected,
-                   nullptr});
+    errors.Add(FieldError{"exams", "size",
+                          "a batch holds 1 to 1000 exams, got " + std::to_string(exams.size()),
+                          expected, nullptr});
   }
   if (!errors.empty()) {
     SendValidation(res, errors);
@@ -179,8 +182,9 @@ void GetExam(const Services& svc, const httplib::Request& req, httplib::Response
   StoreStatus s = svc.store->GetExam(id, &exam);
   const std::string object = "exam/" + std::to_string(id);
   if (s.code() == Code::kNotFound ||
-      (s.ok() && caller.role == Role::kClinician && exam.submitted_by != caller.name)) {
-    // A clinician sees only their own exams; someone else's looks like no exam at all.
+      (s.ok() && caller.role == Role::kClinician && exam.submitted_by_id != caller.token_id)) {
+    // A clinician sees only the exams of their own token (principal); someone else's looks like
+    // no exam at all.
     if (!AuditAccess(svc.store, res, caller, "exam.read", object, s.ok() ? "denied" : "not_found",
                      ""))
       return;
@@ -198,13 +202,25 @@ void GetExam(const Services& svc, const httplib::Request& req, httplib::Response
   res.set_content(std::move(out), "application/json");
 }
 
+// The filter as it was applied, for the exam.list audit event: what the store was asked for,
+// not what the query said.
+std::string AppliedFilter(const storage::ExamFilter& f, int limit, const std::string& cursor) {
+  json j = json::object();
+  if (f.from_ms) j["from_ms"] = *f.from_ms;
+  if (f.to_ms) j["to_ms"] = *f.to_ms;
+  if (f.client_class) j["class"] = kClassNames[*f.client_class];
+  if (f.model_version) j["model_version"] = *f.model_version;
+  if (f.agreement)
+    j["agreement"] = *f.agreement == storage::Agreement::kMatch ? "match" : "mismatch";
+  if (f.submitted_by) j["submitted_by"] = *f.submitted_by;
+  if (f.submitted_by_id) j["submitted_by_id"] = *f.submitted_by_id;
+  j["limit"] = limit;
+  if (!cursor.empty()) j["cursor"] = cursor;
+  return Dump(j);
+}
+
 void ListExams(const Services& svc, const httplib::Request& req, httplib::Response& res,
                const Caller& caller) {
-  if (!OnlyKnownParams(req, res,
-                       {"from", "to", "class", "model_version", "agreement", "submitted_by",
-                        "cursor", "limit"})) {
-    return;
-  }
   storage::ExamFilter filter;
   std::optional<int64_t> limit, model_version;
   if (!QueryTime(req, res, "from", &filter.from_ms) || !QueryTime(req, res, "to", &filter.to_ms) ||
@@ -218,7 +234,7 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
     if (k < 0) {
       SendError(res, 400, "invalid_parameter",
                 "query parameter class must be Normal, Suspect or Pathological, got \"" +
-                    req.get_param_value("class") + "\"",
+                    text::Excerpt(req.get_param_value("class")) + "\"",
                 "class");
       return;
     }
@@ -230,25 +246,40 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
     else if (a == "mismatch") filter.agreement = storage::Agreement::kMismatch;
     else {
       SendError(res, 400, "invalid_parameter",
-                "query parameter agreement must be match or mismatch, got \"" + a + "\"",
+                "query parameter agreement must be match or mismatch, got \"" + text::Excerpt(a) +
+                    "\"",
                 "agreement");
       return;
     }
   }
+  if (req.has_param("submitted_by")) {
+    filter.submitted_by = req.get_param_value("submitted_by");
+    if (filter.submitted_by->empty() || filter.submitted_by->size() > 128 ||
+        !text::IsStorableText(*filter.submitted_by)) {
+      SendError(res, 400, "invalid_parameter",
+                "query parameter submitted_by must be a token name (1 to 128 bytes of text), got "
+                "\"" +
+                    text::Excerpt(*filter.submitted_by) + "\"",
+                "submitted_by");
+      return;
+    }
+  }
   if (caller.role == Role::kClinician) {
-    if (req.has_param("submitted_by") && req.get_param_value("submitted_by") != caller.name) {
+    if (filter.submitted_by && *filter.submitted_by != caller.name) {
       SendError(res, 403, "forbidden",
                 "a clinician can list only their own exams (submitted_by=" + caller.name + ")",
                 "submitted_by");
       return;
     }
+    // A clinician's exams are those of their token (principal), whatever the query says. The
+    // name, which all of them carry, lets the store page them by its submitter index.
     filter.submitted_by = caller.name;
-  } else if (req.has_param("submitted_by")) {
-    filter.submitted_by = req.get_param_value("submitted_by");
+    filter.submitted_by_id = caller.token_id;
   }
+  const int page_limit = static_cast<int>(limit.value_or(kDefaultPageLimit));
+  const std::string cursor = req.get_param_value("cursor");
   storage::ExamPage page;
-  StoreStatus s = svc.store->ListExams(filter, req.get_param_value("cursor"),
-                                       static_cast<int>(limit.value_or(kDefaultPageLimit)), &page);
+  StoreStatus s = svc.store->ListExams(filter, cursor, page_limit, &page);
   if (s.code() == Code::kInvalidArgument) {
     SendError(res, 400, "invalid_parameter", s.message(), s.field().empty() ? "cursor" : s.field());
     return;
@@ -257,7 +288,9 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
     SendStoreError(res, s);
     return;
   }
-  if (!AuditAccess(svc.store, res, caller, "exam.list", "", "ok", QueryDetails(req))) return;
+  if (!AuditAccess(svc.store, res, caller, "exam.list", "", "ok",
+                   AppliedFilter(filter, page_limit, cursor)))
+    return;
   std::string out = "{\"exams\":[";
   for (size_t i = 0; i < page.exams.size(); ++i) {
     if (i) out += ',';
@@ -274,10 +307,14 @@ void ListExams(const Services& svc, const httplib::Request& req, httplib::Respon
 
 void AddExamRoutes(Router* router) {
   const RoleSet kExamReaders = Roles(Role::kClinician, Role::kAuditor);
-  router->Post("/api/v1/exams", "/api/v1/exams", Roles(Role::kClinician), SubmitExam);
+  const ServerConfig& config = router->config();
+  router->Post("/api/v1/exams", "/api/v1/exams", Roles(Role::kClinician), SubmitExam,
+               {{}, config.max_exam_body, "application/json"});
   router->Post("/api/v1/exams:batch", "/api/v1/exams:batch", Roles(Role::kClinician),
-               SubmitExamBatch);
-  router->Get("/api/v1/exams", "/api/v1/exams", kExamReaders, ListExams);
+               SubmitExamBatch, {{}, config.max_batch_body, "application/json"});
+  router->Get("/api/v1/exams", "/api/v1/exams", kExamReaders, ListExams,
+              {{"from", "to", "class", "model_version", "agreement", "submitted_by", "cursor",
+                "limit"}});
   router->Get(R"(/api/v1/exams/(\d+))", "/api/v1/exams/{id}", kExamReaders, GetExam);
 }
 

@@ -7,11 +7,12 @@
 #include "api_json.h"
 #include "fetal/bundle.h"
 #include "fetal/sha256.h"
-#include "http/body.h"
 #include "http/etag.h"
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
+#include "text/excerpt.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace server {
@@ -128,7 +129,17 @@ void GetModelSignature(const Services& svc, const httplib::Request& req, httplib
 
 void UploadModel(const Services& svc, const httplib::Request& req, httplib::Response& res,
                  const Caller& caller) {
-  if (!RequireBody(req, res, svc.config->max_model_body, "application/octet-stream")) return;
+  bool activate = false;
+  if (req.has_param("activate")) {
+    const std::string a = req.get_param_value("activate");
+    if (a != "true" && a != "false") {
+      SendError(res, 400, "invalid_parameter",
+                "query parameter activate must be true or false, got \"" + text::Excerpt(a) + "\"",
+                "activate");
+      return;
+    }
+    activate = a == "true";
+  }
   std::string signature = req.get_header_value("X-Model-Signature");
   while (!signature.empty() &&
          (signature.back() == ' ' || signature.back() == '\n' || signature.back() == '\r')) {
@@ -138,8 +149,11 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
   auto refuse = [&](const UploadRefusal& why) {
     // Refused uploads are security-relevant; record them (best effort: the refusal stands anyway).
     storage::AuditEvent ignored;
+    // The loader's message may quote the bundle: kept storable and short.
     svc.store->AppendAudit(storage::AuditEntry{caller.actor(), "model.upload", "", "refused",
-                                               why.code + ": " + why.message +
+                                               why.code + ": " +
+                                                   text::StorableCopy(
+                                                       text::Excerpt(why.message, 300)) +
                                                    " (sha256=" + sha256 + ")"},
                            &ignored);
     SendError(res, why.http_status, why.code, why.message, why.field);
@@ -184,7 +198,7 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
     SendStoreError(res, s);
     return;
   }
-  if (req.has_param("activate") && req.get_param_value("activate") == "true") {
+  if (activate) {
     s = svc.store->ActivateModel(record.version, caller.actor());
     if (!s.ok()) {
       SendStoreError(res, s);
@@ -238,7 +252,8 @@ void AddModelRoutes(Router* router) {
   router->Get(R"(/api/v1/models/(\d+))", "/api/v1/models/{version}", kPublic, GetModel);
   router->Get(R"(/api/v1/models/(\d+)/signature)", "/api/v1/models/{version}/signature", kPublic,
               GetModelSignature);
-  router->Post("/api/v1/models", "/api/v1/models", kAdmin, UploadModel);
+  router->Post("/api/v1/models", "/api/v1/models", kAdmin, UploadModel,
+               {{"activate"}, router->config().max_model_body, "application/octet-stream"});
   router->Post(R"(/api/v1/models/(\d+)/activate)", "/api/v1/models/{version}/activate", kAdmin,
                ActivateModel);
 }

@@ -6,9 +6,9 @@
 #pragma once
 
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace httplib {
 struct Request;
@@ -28,18 +28,16 @@ bool ParseId(const std::string& text, int64_t* out);
 bool PathId(const httplib::Request& req, httplib::Response& res, const std::string& what,
             int64_t* out);
 
-// Refuses any parameter not in `known`.
-bool OnlyKnownParams(const httplib::Request& req, httplib::Response& res,
-                     std::initializer_list<const char*> known);
+// Refuses any parameter not in `known` and any parameter given more than once (a filter must
+// mean one thing: the one applied and the one recorded in the audit chain).
+bool CheckQueryParams(const httplib::Request& req, httplib::Response& res,
+                      const std::vector<std::string>& known);
 // An integer in [min, max].
 bool QueryInt(const httplib::Request& req, httplib::Response& res, const char* name, int64_t min,
               int64_t max, std::optional<int64_t>* out);
 // An ISO 8601 time with zone or milliseconds since the epoch, as ms since the epoch.
 bool QueryTime(const httplib::Request& req, httplib::Response& res, const char* name,
                std::optional<int64_t>* out);
-
-// The query as a compact JSON object, for audit event details.
-std::string QueryDetails(const httplib::Request& req);
 
 }  // namespace server
 }  // namespace fetal

@@ -3,8 +3,8 @@
 //
 // cpp-httplib runs one request from pre-routing to the logger on one worker thread, so the
 // context is thread-local. Thread-safety: each thread sees only its own.
-// Lifetime: set by ApiServer's pre-routing hook (or the logger, for requests that never reached
-// routing), valid until the next request on the same thread.
+// Lifetime: begun by BoundedServer once a request's headers are read (or by the logger, for
+// requests that never got that far), valid until the next request on the same thread.
 #pragma once
 
 #include <chrono>

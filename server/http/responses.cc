@@ -8,10 +8,6 @@ namespace server {
 using nlohmann::json;
 using Code = storage::StoreStatus::Code;
 
-namespace {
-constexpr size_t kMaxErrorDetails = 200;
-}  // namespace
-
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void SendJson(httplib::Response& res, int status, const json& body) {
@@ -46,19 +42,18 @@ void SendStoreError(httplib::Response& res, const storage::StoreStatus& s) {
   SendError(res, 500, "internal", s.message());
 }
 
-void SendValidation(httplib::Response& res, const std::vector<FieldError>& errors) {
+void SendValidation(httplib::Response& res, const FieldErrors& errors) {
   json details = json::array();
-  for (size_t i = 0; i < errors.size() && i < kMaxErrorDetails; ++i) {
-    details.push_back(FieldErrorToJson(errors[i]));
+  for (const FieldError& e : errors.listed()) details.push_back(FieldErrorToJson(e));
+  const FieldError& first = errors.listed().front();
+  std::string message = errors.count() == 1
+                            ? first.message
+                            : std::to_string(errors.count()) +
+                                  " fields are invalid (see details); first: " + first.message;
+  if (errors.count() > errors.listed().size()) {
+    message += " (the first " + std::to_string(errors.listed().size()) + " are listed)";
   }
-  std::string message = errors.size() == 1
-                            ? errors[0].message
-                            : std::to_string(errors.size()) +
-                                  " fields are invalid (see details); first: " + errors[0].message;
-  if (errors.size() > kMaxErrorDetails) {
-    message += " (" + std::to_string(kMaxErrorDetails) + " of them are listed)";
-  }
-  SendError(res, 422, "validation_failed", message, errors[0].field, std::move(details));
+  SendError(res, 422, "validation_failed", message, first.field, std::move(details));
 }
 
 }  // namespace server

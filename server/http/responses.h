@@ -29,8 +29,9 @@ void SendError(httplib::Response& res, int status, const std::string& code,
                nlohmann::json details = nullptr);
 // 400 / 404 / 409 / 503 (with Retry-After) / 500 for a failed store call.
 void SendStoreError(httplib::Response& res, const storage::StoreStatus& s);
-// 422 validation_failed listing every error (at most 200 of them). Precondition: !errors.empty().
-void SendValidation(httplib::Response& res, const std::vector<FieldError>& errors);
+// 422 validation_failed listing the listed errors (at most kMaxListedFieldErrors) and naming
+// how many there were. Precondition: !errors.empty().
+void SendValidation(httplib::Response& res, const FieldErrors& errors);
 
 }  // namespace server
 }  // namespace fetal

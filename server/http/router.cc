@@ -2,7 +2,12 @@
 
 #include <httplib.h>
 
+#include "http/body.h"
+#include "http/bounded_server.h"
+#include "http/query.h"
 #include "http/request_context.h"
+#include "http/responses.h"
+#include "text/excerpt.h"
 
 namespace fetal {
 namespace server {
@@ -10,31 +15,55 @@ namespace server {
 Router::Router(httplib::Server* http, Authenticator* auth, Services services)
     : http_(http), auth_(auth), services_(std::move(services)) {}
 
+bool Router::Authenticate(const Route& route, const httplib::Request& req, httplib::Response& res,
+                          Caller* caller, InFlightSlot* slot) {
+  return route.roles == kPublic || auth_->Authenticate(req, res, route.roles, caller, slot);
+}
+
 void Router::Get(const std::string& pattern, const std::string& label, RoleSet roles,
-                 Handler handler) {
-  Add(false, pattern, label, roles, handler);
+                 Handler handler, RouteOptions options) {
+  Route route{label, roles, handler, std::move(options)};
+  http_->Get(pattern, [this, route](const httplib::Request& req, httplib::Response& res) {
+    CurrentRequest().route = route.label;
+    if (!CheckQueryParams(req, res, route.options.params)) return;
+    Caller caller;
+    InFlightSlot slot;
+    if (!Authenticate(route, req, res, &caller, &slot)) return;
+    route.handler(services_, req, res, caller);
+  });
 }
 
 void Router::Post(const std::string& pattern, const std::string& label, RoleSet roles,
-                  Handler handler) {
-  Add(true, pattern, label, roles, handler);
-}
-
-void Router::Add(bool post, const std::string& pattern, const std::string& label, RoleSet roles,
-                 Handler handler) {
-  auto fn = [this, label, roles, handler](const httplib::Request& req, httplib::Response& res) {
-    CurrentRequest().route = label;
+                  Handler handler, RouteOptions options) {
+  Route route{label, roles, handler, std::move(options)};
+  http_->Post(pattern, [this, route](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) {
+    CurrentRequest().route = route.label;
+    const BodyFraming framing = FramingOf(req);
     Caller caller;
-    if (roles != kPublic && !auth_->Authenticate(req, res, roles, &caller)) return;
-    handler(services_, req, res, caller);
-  };
-  if (post) http_->Post(pattern, fn);
-  else http_->Get(pattern, fn);
+    InFlightSlot slot;
+    if (!CheckQueryParams(req, res, route.options.params) ||
+        !AdmitBody(req, res, framing, route.options.max_body, route.options.media_type) ||
+        !Authenticate(route, req, res, &caller, &slot)) {
+      if (framing.has_body) CloseConnectionAfterResponse();  // refused unread
+      return;
+    }
+    if (framing.has_body && !ReadBody(req, res, reader, framing, route.options.max_body)) return;
+    route.handler(services_, req, res, caller);
+  });
 }
 
 void Router::GetAnyOtherPath(Handler handler) {
   http_->Get("/.*", [this, handler](const httplib::Request& req, httplib::Response& res) {
     handler(services_, req, res, Caller());
+  });
+}
+
+void Router::RefuseOtherPosts() {
+  http_->Post("/.*", [](const httplib::Request& req, httplib::Response& res,
+                        const httplib::ContentReader&) {
+    if (FramingOf(req).has_body) CloseConnectionAfterResponse();
+    SendError(res, 404, "not_found", "no route for POST " + text::Excerpt(req.path, 200));
   });
 }
 

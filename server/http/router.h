@@ -1,16 +1,26 @@
 // Router: registers the API's routes with cpp-httplib. Each route has a path pattern, the label
 // that logs, metrics and messages name it by ("/api/v1/exams/{id}", never the raw path, so the
-// number of metric series stays bounded), the roles that may call it, and a handler. The router
-// records the label in the request context and authenticates the caller before the handler
-// runs. Handlers are plain functions of the Services they work with.
+// number of metric series stays bounded), the roles that may call it, a handler, and its
+// RouteOptions: the query parameters it takes and, for POST, its body's media type and limit.
+//
+// Before a handler runs, the router, in this order: records the label in the request context;
+// refuses unknown and repeated query parameters (400); for POST, checks the body's media type,
+// its Content-Length against the limit and that it has a length at all (415, 413, 411);
+// authenticates the caller and holds one of the token's in-flight slots for the request (401,
+// 429, 403); then reads the body, counting and cut at the limit (413). POST routes are
+// cpp-httplib content-reader routes, so nothing of a body is read before all of that passed.
+// Handlers are plain functions of the Services they work with; a POST handler finds its body in
+// req.body.
 //
 // Thread-safety: register every route before the server runs; handlers then run concurrently
 // on the worker threads. Lifetime: everything Services points to, the httplib::Server and the
 // Authenticator must outlive the router's routes (the server's life).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "audit_signer.h"
 #include "auth.h"
@@ -48,20 +58,42 @@ using Handler = void (*)(const Services& services, const httplib::Request& req,
 
 inline constexpr RoleSet kPublic = 0;
 
+struct RouteOptions {
+  // Query parameters the route takes, each at most once; any other is a 400.
+  std::vector<std::string> params;
+  // POST only: the most body bytes (0 = the route takes no body) and the body's media type
+  // (lower case, without parameters such as charset).
+  size_t max_body = 0;
+  const char* media_type = nullptr;
+};
+
 class Router {
  public:
   Router(httplib::Server* http, Authenticator* auth, Services services);
 
   // `pattern` is a cpp-httplib path regex; captures arrive in req.matches.
-  void Get(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler);
-  void Post(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler);
+  void Get(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler,
+           RouteOptions options = {});
+  void Post(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler,
+            RouteOptions options = {});
   // Every GET not matched by a route registered before it (register it last). No
-  // authentication; the handler sets the route label itself.
+  // authentication, any query; the handler sets the route label itself.
   void GetAnyOtherPath(Handler handler);
+  // Every POST not matched before: 404 without reading the body (register it last).
+  void RefuseOtherPosts();
+
+  const ServerConfig& config() const { return *services_.config; }
 
  private:
-  void Add(bool post, const std::string& pattern, const std::string& label, RoleSet roles,
-           Handler handler);
+  struct Route {
+    std::string label;
+    RoleSet roles;
+    Handler handler;
+    RouteOptions options;
+  };
+  // False when the answer (401, 429, 403, 5xx) is written.
+  bool Authenticate(const Route& route, const httplib::Request& req, httplib::Response& res,
+                    Caller* caller, InFlightSlot* slot);
 
   httplib::Server* const http_;
   Authenticator* const auth_;

@@ -1,6 +1,7 @@
 #include "storage/canonical.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 #include "fetal/sha256.h"
@@ -41,7 +42,9 @@ bool ParseDoubles(const std::string& text, double* v, int count) {
     char* end = nullptr;
     errno = 0;
     v[i] = strtod(p, &end);
-    if (end == p || errno == ERANGE) return false;
+    // strtod reports ERANGE for subnormal results too, which it still returns exactly; only an
+    // overflow to infinity is a number the formatter never writes.
+    if (end == p || (errno == ERANGE && std::isinf(v[i]))) return false;
     p = end;
   }
   return *p == '\0';
@@ -86,10 +89,11 @@ ExamNumbers FormatExamNumbers(const ExamInput& in) {
 }
 
 std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
-                                const ExamNumbers& numbers) {
-  std::string out = "fetal-exam-v1\n";
+                                int64_t submitted_by_id, int version, const ExamNumbers& numbers) {
+  std::string out = version == 1 ? "fetal-exam-v1\n" : "fetal-exam-v2\n";
   out.reserve(1024);
   AddField(&out, "submitted_by", submitted_by);
+  if (version != 1) AddField(&out, "submitted_by_id", std::to_string(submitted_by_id));
   AddField(&out, "client_exam_id", in.client_exam_id);
   AddField(&out, "body_sha256", in.body_sha256);
   AddField(&out, "features", numbers.features);
@@ -116,7 +120,8 @@ std::string CanonicalExamSuffix(int64_t received_ms, int64_t id) {
 }
 
 std::string CanonicalExam(const ExamRecord& exam) {
-  return CanonicalExamPrefix(exam.input, exam.submitted_by, FormatExamNumbers(exam.input)) +
+  return CanonicalExamPrefix(exam.input, exam.submitted_by, exam.submitted_by_id,
+                             exam.content_version, FormatExamNumbers(exam.input)) +
          CanonicalExamSuffix(exam.received_ms, exam.id);
 }
 

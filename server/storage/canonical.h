@@ -22,7 +22,8 @@ inline constexpr char kGenesisHash[] =
 
 // Comma-joined text::AppendPrecise: the stored and hashed form of a list of doubles.
 std::string FormatDoubles(const double* v, int count);
-// Parses FormatDoubles output back; false when the count or a number is wrong.
+// Parses FormatDoubles output back; false when the count or a number is wrong. Subnormal
+// numbers read back exactly (rows stored before they were refused hold some).
 bool ParseDoubles(const std::string& text, double* v, int count);
 
 // "fetal-audit-v1\n" + fields seq, time_ms, actor, role, request_id, action, object, outcome,
@@ -32,9 +33,11 @@ std::string CanonicalAuditEvent(int64_t seq, int64_t time_ms, const AuditEntry& 
 std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t time_ms,
                            const AuditEntry& entry);
 
-// "fetal-exam-v1\n" + fields submitted_by, client_exam_id, body_sha256, features,
-// client_class, client_probabilities, model_version, server_class, server_probabilities,
-// agreement (0|1), max_abs_diff, patient_ref, note, client_timestamp, received_ms, id.
+// Version 2 (exam.content_version == 2): "fetal-exam-v2\n" + fields submitted_by,
+// submitted_by_id, client_exam_id, body_sha256, features, client_class, client_probabilities,
+// model_version, server_class, server_probabilities, agreement (0|1), max_abs_diff,
+// patient_ref, note, client_timestamp, received_ms, id. Version 1 (rows stored before
+// principals existed): "fetal-exam-v1\n" and the same fields without submitted_by_id.
 // The two fields only the committer knows come last, so the prefix can be hashed beforehand.
 std::string CanonicalExam(const ExamRecord& exam);
 std::string ExamContentHash(const ExamRecord& exam);  // hex SHA-256 of CanonicalExam
@@ -44,9 +47,9 @@ struct ExamNumbers {
   std::string features, client_probabilities, server_probabilities, max_abs_diff;
 };
 ExamNumbers FormatExamNumbers(const ExamInput& in);
-// CanonicalExam up to and including client_timestamp.
+// CanonicalExam up to and including client_timestamp, in form `version` (1 or 2).
 std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
-                                const ExamNumbers& numbers);
+                                int64_t submitted_by_id, int version, const ExamNumbers& numbers);
 // The rest: received_ms and id.
 std::string CanonicalExamSuffix(int64_t received_ms, int64_t id);
 

@@ -8,6 +8,7 @@
 #include "storage/rows.h"
 #include "storage/schema.h"
 #include "storage/sql_store.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace storage {
@@ -18,11 +19,27 @@ constexpr size_t kMaxKeyBytes = 128;
 constexpr size_t kMaxTextBytes = 8192;
 constexpr size_t kMaxBatch = 10000;
 
-bool AllFinite(const double* v, int n) {
+bool AllStorable(const double* v, int n) {
   for (int i = 0; i < n; ++i) {
-    if (!std::isfinite(v[i])) return false;
+    if (!text::IsStorableNumber(v[i])) return false;
   }
   return true;
+}
+
+// Text that would not read back as written is refused (text/storable.h).
+StoreStatus CheckText(const std::string& value, size_t max_bytes, const std::string& field) {
+  if (value.size() > max_bytes) {
+    return StoreStatus::InvalidArgument("longer than " + std::to_string(max_bytes) + " bytes",
+                                        field);
+  }
+  size_t bad = 0;
+  if (!text::IsStorableText(value, &bad)) {
+    return StoreStatus::InvalidArgument(std::string("holds ") +
+                                            text::UnstorableTextReason(value, bad) + " at byte " +
+                                            std::to_string(bad),
+                                        field);
+  }
+  return StoreStatus::Ok();
 }
 
 StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
@@ -35,8 +52,8 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
                                         prefix + "body_sha256");
   }
   for (int i = 0; i < kNumFeatures; ++i) {
-    if (!std::isfinite(in.features[i])) {
-      return StoreStatus::InvalidArgument("feature must be a finite number",
+    if (!text::IsStorableNumber(in.features[i])) {
+      return StoreStatus::InvalidArgument("feature must be a finite number, zero or normal",
                                           prefix + std::string(FeatureSchema()[i].key));
     }
   }
@@ -46,12 +63,12 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
   if (in.server_class < 0 || in.server_class >= kNumClasses) {
     return StoreStatus::InvalidArgument("class must be 0, 1 or 2", prefix + "server_class");
   }
-  if (!AllFinite(in.client_probabilities.data(), kNumClasses)) {
-    return StoreStatus::InvalidArgument("probabilities must be finite numbers",
+  if (!AllStorable(in.client_probabilities.data(), kNumClasses)) {
+    return StoreStatus::InvalidArgument("probabilities must be finite numbers, zero or normal",
                                         prefix + "client_probabilities");
   }
-  if (!AllFinite(in.server_probabilities.data(), kNumClasses)) {
-    return StoreStatus::InvalidArgument("probabilities must be finite numbers",
+  if (!AllStorable(in.server_probabilities.data(), kNumClasses)) {
+    return StoreStatus::InvalidArgument("probabilities must be finite numbers, zero or normal",
                                         prefix + "server_probabilities");
   }
   if (in.server_set > 7 || (in.server_set != 0 && !((in.server_set >> in.server_class) & 1u))) {
@@ -61,22 +78,24 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
   if (in.model_version < 1) {
     return StoreStatus::InvalidArgument("model_version must be >= 1", prefix + "model_version");
   }
-  if (!std::isfinite(in.max_abs_diff) || in.max_abs_diff < 0) {
-    return StoreStatus::InvalidArgument("max_abs_diff must be a finite number >= 0",
+  if (!text::IsStorableNumber(in.max_abs_diff) || in.max_abs_diff < 0) {
+    return StoreStatus::InvalidArgument("max_abs_diff must be a finite number >= 0, zero or normal",
                                         prefix + "max_abs_diff");
   }
-  if (in.patient_ref.size() > kMaxTextBytes) {
-    return StoreStatus::InvalidArgument("patient_ref is longer than 8192 bytes",
-                                        prefix + "patient_ref");
+  StoreStatus s = CheckText(in.client_exam_id, kMaxKeyBytes, prefix + "client_exam_id");
+  if (s.ok()) s = CheckText(in.patient_ref, kMaxTextBytes, prefix + "patient_ref");
+  if (s.ok()) s = CheckText(in.note, kMaxTextBytes, prefix + "note");
+  if (s.ok()) s = CheckText(in.client_timestamp, kMaxKeyBytes, prefix + "client_timestamp");
+  return s;
+}
+
+// Exams belong to a principal; the name is only recorded beside it.
+StoreStatus CheckSubmitter(const Actor& by) {
+  if (by.principal_id <= 0) {
+    return StoreStatus::InvalidArgument("the submitter has no principal (token id)",
+                                        "submitted_by_id");
   }
-  if (in.note.size() > kMaxTextBytes) {
-    return StoreStatus::InvalidArgument("note is longer than 8192 bytes", prefix + "note");
-  }
-  if (in.client_timestamp.size() > kMaxKeyBytes) {
-    return StoreStatus::InvalidArgument("client_timestamp is longer than 128 bytes",
-                                        prefix + "client_timestamp");
-  }
-  return StoreStatus::Ok();
+  return CheckText(by.name, kMaxKeyBytes, "submitted_by");
 }
 
 std::string EncodeCursor(int64_t last_id) { return "e1." + std::to_string(last_id); }
@@ -109,9 +128,9 @@ std::string FinishContentHash(const Sha256& prefix_hash, int64_t received_ms, in
 // An exam's numbers formatted and its canonical prefix hashed in the caller's thread, so the
 // committer (the serial part) does as little as possible.
 struct SqlStore::PreparedExam {
-  PreparedExam(const ExamInput& in, const std::string& submitted_by)
-      : input(&in), numbers(FormatExamNumbers(in)) {
-    std::string prefix = CanonicalExamPrefix(in, submitted_by, numbers);
+  PreparedExam(const ExamInput& in, const Actor& by) : input(&in), numbers(FormatExamNumbers(in)) {
+    std::string prefix =
+        CanonicalExamPrefix(in, by.name, by.principal_id, kExamContentVersion, numbers);
     prefix_hash.Update(prefix.data(), prefix.size());
   }
   const ExamInput* input;
@@ -120,11 +139,10 @@ struct SqlStore::PreparedExam {
 };
 
 StoreStatus SqlStore::SubmitExam(const ExamInput& exam, const Actor& by, SubmitResult* out) {
-  if (by.name.empty())
-    return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
-  StoreStatus s = CheckExam(exam, "");
+  StoreStatus s = CheckSubmitter(by);
+  if (s.ok()) s = CheckExam(exam, "");
   if (!s.ok()) return s;
-  PreparedExam prepared(exam, by.name);
+  PreparedExam prepared(exam, by);
   SubmitResult result;
   s = committer_->Run([&](WriteTxn& txn) { return SubmitInTxn(txn, prepared, by, "", &result); },
                       Isolation::kChecksBeforeWrites, 1);
@@ -134,8 +152,8 @@ StoreStatus SqlStore::SubmitExam(const ExamInput& exam, const Actor& by, SubmitR
 
 StoreStatus SqlStore::SubmitExamBatch(const std::vector<ExamInput>& exams, const Actor& by,
                                       std::vector<SubmitResult>* out) {
-  if (by.name.empty())
-    return StoreStatus::InvalidArgument("submitter name is empty", "submitted_by");
+  StoreStatus checked = CheckSubmitter(by);
+  if (!checked.ok()) return checked;
   if (exams.empty()) return StoreStatus::InvalidArgument("the batch is empty", "exams");
   if (exams.size() > kMaxBatch) {
     return StoreStatus::InvalidArgument("a batch holds at most 10000 exams", "exams");
@@ -145,7 +163,7 @@ StoreStatus SqlStore::SubmitExamBatch(const std::vector<ExamInput>& exams, const
   for (size_t i = 0; i < exams.size(); ++i) {
     StoreStatus s = CheckExam(exams[i], "exams[" + std::to_string(i) + "].");
     if (!s.ok()) return s;
-    prepared.emplace_back(exams[i], by.name);
+    prepared.emplace_back(exams[i], by);
   }
   std::vector<SubmitResult> results;
   StoreStatus s = committer_->Run(
@@ -170,6 +188,7 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
   ExamRecord rec;
   rec.input = in;
   rec.submitted_by = by.name;
+  rec.submitted_by_id = by.principal_id;
   rec.received_ms = txn.now_ms;
   rec.audit_seq = txn.head.seq + 1;
   const ExamNumbers& n = prepared.numbers;
@@ -188,16 +207,18 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
   StoreStatus s = txn.Exec(
       "INSERT INTO exams (submitted_by, client_exam_id, body_sha256, features, client_class, "
       "client_probabilities, model_version, server_class, server_probabilities, agreement, "
-      "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, server_set) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) "
-      "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id",
+      "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
+      "submitted_by_id, content_version, server_set) VALUES "
+      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) "
+      "ON CONFLICT (submitted_by_id, client_exam_id, submitted_by) DO NOTHING RETURNING id",
       {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id), SqlValue::Text(in.body_sha256),
        SqlValue::Text(n.features), SqlValue::Int(in.client_class),
        SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
        SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
        SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
        SqlValue::Text(in.patient_ref), SqlValue::Text(in.note), SqlValue::Text(in.client_timestamp),
-       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq), SqlValue::Int(in.server_set)},
+       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq), SqlValue::Int(by.principal_id),
+       SqlValue::Int(kExamContentVersion), SqlValue::Int(in.server_set)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return FindReplay(txn, in, by, field_prefix, out);
@@ -217,8 +238,11 @@ StoreStatus SqlStore::FindReplay(WriteTxn& txn, const ExamInput& in, const Actor
                                  const std::string& field_prefix, SubmitResult* out) {
   SqlRows rows;
   StoreStatus s = txn.Exec(std::string("SELECT ") + kExamColumns +
-                               " FROM exams WHERE submitted_by = $1 AND client_exam_id = $2",
-                           {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id)}, &rows);
+                               " FROM exams WHERE submitted_by_id = $1 AND client_exam_id = $2 "
+                               "AND submitted_by = $3",
+                           {SqlValue::Int(by.principal_id), SqlValue::Text(in.client_exam_id),
+                            SqlValue::Text(by.name)},
+                           &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return StoreStatus::Internal("exam key conflict without a stored exam");
   ExamRecord original;
@@ -268,9 +292,10 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
       "WITH e AS (INSERT INTO exams (id, submitted_by, client_exam_id, body_sha256, features, "
       "client_class, client_probabilities, model_version, server_class, server_probabilities, "
       "agreement, max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
-      "server_set) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $24) "
-      "ON CONFLICT (submitted_by, client_exam_id) DO NOTHING RETURNING id) "
+      "submitted_by_id, content_version, server_set) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $24, "
+      "$25, $26) ON CONFLICT (submitted_by_id, client_exam_id, submitted_by) DO NOTHING "
+      "RETURNING id) "
       "INSERT INTO audit (seq, time_ms, actor, role, request_id, action, object, outcome, "
       "details, prev_hash, hash) SELECT $17::bigint, $16::bigint, $2::text, $18::text, "
       "$19::text, 'exam.submit', $20::text, 'ok', $21::text, $22::text, $23::text FROM e "
@@ -298,6 +323,8 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
        SqlValue::Text(e.details),
        SqlValue::Text(txn.head.hash),
        SqlValue::Text(hash),
+       SqlValue::Int(by.principal_id),
+       SqlValue::Int(kExamContentVersion),
        SqlValue::Int(in.server_set)},
       &rows);
   if (!s.ok()) return s;
@@ -347,6 +374,7 @@ StoreStatus SqlStore::ListExams(const ExamFilter& filter, const std::string& cur
     add("agreement =", SqlValue::Int(*filter.agreement == Agreement::kMatch ? 1 : 0));
   }
   if (filter.submitted_by) add("submitted_by =", SqlValue::Text(*filter.submitted_by));
+  if (filter.submitted_by_id) add("submitted_by_id =", SqlValue::Int(*filter.submitted_by_id));
   params.push_back(SqlValue::Int(limit + 1));
   sql += " ORDER BY id LIMIT $" + std::to_string(params.size());
 

@@ -60,7 +60,17 @@ class PostgresConn : public SqlConn {
           case SqlValue::Type::kInt: values.push_back(std::to_string(v.i)); break;
           case SqlValue::Type::kDouble: values.push_back(text::Precise(v.d)); break;
           case SqlValue::Type::kBlob: values.push_back(ByteaHex(v.s)); break;
-          default: values.push_back(v.s); break;  // no nullable parameters are used
+          default:  // no nullable parameters are used
+            // libpq takes text parameters as C strings: a NUL would store a shortened value
+            // while the hash covered all of it. The store refuses such text before it gets
+            // here; this is the last line.
+            if (v.s.find('\0') != std::string::npos) {
+              return StoreStatus::InvalidArgument(
+                  "postgresql: a text value holds a NUL character, which PostgreSQL text cannot "
+                  "store");
+            }
+            values.push_back(v.s);
+            break;
         }
       }
       pqxx::nontransaction tx(*conn_);

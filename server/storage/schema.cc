@@ -1,27 +1,23 @@
 #include "storage/schema.h"
 
+#include <cstdlib>
+#include <map>
 #include <string>
+#include <utility>
 
 namespace fetal {
 namespace storage {
 namespace {
 
-std::string CreateTables(Dialect d) {
+// The exams table of the current schema under `table`: rows belong to their submitter's principal
+// (submitted_by_id, version 2), carry the canonical form that covers them (content_version,
+// version 2) and the server's conformal prediction set (server_set, version 3).
+std::string ExamsTable(Dialect d, const std::string& table) {
   const bool pg = d == Dialect::kPostgres;
   const std::string autoid = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
-  const std::string blob = pg ? "BYTEA" : "BLOB";
-  // The DDL stays laid out as SQL, a few columns per line.
   // clang-format off
   return
-      "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-      "INSERT INTO storage_meta (key, value) VALUES ('schema_version', '1') "
-      "  ON CONFLICT (key) DO NOTHING;"
-      "CREATE TABLE IF NOT EXISTS audit ("
-      "  seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, actor TEXT NOT NULL,"
-      "  role TEXT NOT NULL, request_id TEXT NOT NULL, action TEXT NOT NULL,"
-      "  object TEXT NOT NULL, outcome TEXT NOT NULL, details TEXT NOT NULL,"
-      "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS exams ("
+      "CREATE TABLE " + table + " ("
       "  id " + autoid + ", submitted_by TEXT NOT NULL, client_exam_id TEXT NOT NULL,"
       "  body_sha256 TEXT NOT NULL, features TEXT NOT NULL, client_class INTEGER NOT NULL,"
       "  client_probabilities TEXT NOT NULL, model_version BIGINT NOT NULL,"
@@ -29,12 +25,34 @@ std::string CreateTables(Dialect d) {
       "  agreement INTEGER NOT NULL, max_abs_diff DOUBLE PRECISION NOT NULL,"
       "  patient_ref TEXT NOT NULL, note TEXT NOT NULL, client_timestamp TEXT NOT NULL,"
       "  received_ms BIGINT NOT NULL, audit_seq BIGINT NOT NULL,"
+      "  submitted_by_id BIGINT NOT NULL DEFAULT 0, content_version INTEGER NOT NULL DEFAULT 2,"
       "  server_set INTEGER NOT NULL DEFAULT 0,"
-      "  UNIQUE (submitted_by, client_exam_id));"
-      // Clinicians page through their own exams: WHERE submitted_by = ? AND id > ? ORDER BY id.
-      "CREATE INDEX IF NOT EXISTS exams_by_submitter ON exams (submitted_by, id);"
+      // Idempotency keys are per principal. The name is part of the key only for rows migrated
+      // from version 1 whose token could not be found (principal 0).
+      "  CONSTRAINT exams_principal_key UNIQUE (submitted_by_id, client_exam_id, submitted_by));";
+  // clang-format on
+}
+
+// Pages by submitter: an auditor's name filter, and a clinician's own exams (the HTTP layer
+// filters those by name and principal together: a principal's rows all carry its token's name,
+// so this one index serves both and an insert maintains no more indexes than before).
+const char kExamIndexes[] =
+    "CREATE INDEX IF NOT EXISTS exams_by_submitter ON exams (submitted_by, id);";
+
+// Every table of the current schema, for an empty database.
+std::string CreateTables(Dialect d) {
+  const std::string blob = d == Dialect::kPostgres ? "BYTEA" : "BLOB";
+  // clang-format off
+  return
+      "CREATE TABLE IF NOT EXISTS audit ("
+      "  seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, actor TEXT NOT NULL,"
+      "  role TEXT NOT NULL, request_id TEXT NOT NULL, action TEXT NOT NULL,"
+      "  object TEXT NOT NULL, outcome TEXT NOT NULL, details TEXT NOT NULL,"
+      "  prev_hash TEXT NOT NULL, hash TEXT NOT NULL);" +
+      ExamsTable(d, "exams") + kExamIndexes +
       "CREATE TABLE IF NOT EXISTS tokens ("
-      "  id " + autoid + ", name TEXT NOT NULL, role TEXT NOT NULL,"
+      "  id " + std::string(d == Dialect::kPostgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY") +
+      ", name TEXT NOT NULL, role TEXT NOT NULL,"
       "  token_sha256 TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL,"
       "  revoked INTEGER NOT NULL DEFAULT 0, revoked_ms BIGINT NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS models ("
@@ -42,34 +60,6 @@ std::string CreateTables(Dialect d) {
       "  metadata_json TEXT NOT NULL, created_ms BIGINT NOT NULL,"
       "  active INTEGER NOT NULL DEFAULT 0, bundle " + blob + " NOT NULL);";
   // clang-format on
-}
-
-// Columns added to a table after it was first released: CREATE TABLE has them for a new
-// database; a database made before gets them on open, its rows taking the default.
-struct AddedColumn {
-  const char* table;
-  const char* column;
-  const char* definition;
-};
-constexpr AddedColumn kAddedColumns[] = {
-    {"exams", "server_set", "INTEGER NOT NULL DEFAULT 0"},
-};
-
-StoreStatus AddMissingColumns(Dialect dialect, SqlConn* conn) {
-  for (const AddedColumn& c : kAddedColumns) {
-    const std::string add = std::string("ALTER TABLE ") + c.table + " ADD COLUMN ";
-    if (dialect == Dialect::kPostgres) {
-      StoreStatus s = conn->Exec(add + "IF NOT EXISTS " + c.column + " " + c.definition);
-      if (!s.ok()) return s;
-      continue;
-    }
-    SqlRows rows;  // SQLite has no ADD COLUMN IF NOT EXISTS: look first
-    StoreStatus s = conn->Exec("SELECT 1 FROM pragma_table_info($1) WHERE name = $2",
-                               {SqlValue::Text(c.table), SqlValue::Text(c.column)}, &rows);
-    if (s.ok() && rows.empty()) s = conn->Exec(add + c.column + " " + c.definition);
-    if (!s.ok()) return s;
-  }
-  return StoreStatus::Ok();
 }
 
 // Signed checkpoints of the audit chain (docs/storage.md "Checkpoints"): a step of its own, so
@@ -85,16 +75,130 @@ std::string CreateCheckpointTable(Dialect d) {
          "CREATE INDEX IF NOT EXISTS audit_checkpoints_by_seq ON audit_checkpoints (seq, id);";
 }
 
+// Version 1 -> 2: exams gain submitted_by_id (their owner's token id) and content_version (1
+// for every existing row, whose hash stays the version-1 form), and idempotency keys become
+// per principal. Each row's principal is the token that held the row's submitter name when the
+// row was stored: the one whose token.create event comes before the row's exam.submit event and
+// whose token.revoke event (if any) after it. Names were unique among active tokens, so that
+// token is unique; rows of a name no token ever had keep principal 0 (auditors still see them).
+StoreStatus MigrateToPrincipals(Dialect d, SqlConn* c) {
+  StoreStatus s;
+  if (d == Dialect::kSqlite) {
+    // SQLite cannot drop the old UNIQUE (submitted_by, client_exam_id): rebuild the table.
+    s = c->ExecScript(ExamsTable(d, "exams_v2") +
+                      "INSERT INTO exams_v2 (id, submitted_by, client_exam_id, body_sha256, "
+                      "features, client_class, client_probabilities, model_version, server_class, "
+                      "server_probabilities, agreement, max_abs_diff, patient_ref, note, "
+                      "client_timestamp, received_ms, audit_seq, submitted_by_id, content_version) "
+                      "SELECT id, submitted_by, client_exam_id, body_sha256, features, "
+                      "client_class, client_probabilities, model_version, server_class, "
+                      "server_probabilities, agreement, max_abs_diff, patient_ref, note, "
+                      "client_timestamp, received_ms, audit_seq, 0, 1 FROM exams;"
+                      "DROP TABLE exams;"
+                      "ALTER TABLE exams_v2 RENAME TO exams;");
+  } else {
+    s = c->ExecScript(
+        "ALTER TABLE exams ADD COLUMN submitted_by_id BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE exams ADD COLUMN content_version INTEGER NOT NULL DEFAULT 1;"
+        "ALTER TABLE exams ALTER COLUMN content_version SET DEFAULT 2;"
+        "ALTER TABLE exams DROP CONSTRAINT IF EXISTS exams_submitted_by_client_exam_id_key;"
+        "ALTER TABLE exams ADD CONSTRAINT exams_principal_key "
+        "  UNIQUE (submitted_by_id, client_exam_id, submitted_by);");
+  }
+  if (!s.ok()) return s;
+  s = c->ExecScript(kExamIndexes);
+  if (!s.ok()) return s;
+
+  // [create seq, revoke seq) of every token, from the chain.
+  SqlRows events;
+  s = c->Exec(
+      "SELECT seq, action, object FROM audit "
+      "WHERE action = 'token.create' OR action = 'token.revoke' ORDER BY seq",
+      {}, &events);
+  if (!s.ok()) return s;
+  std::map<int64_t, std::pair<int64_t, int64_t>> spans;
+  for (const auto& e : events) {
+    const std::string& object = e[2].AsText();
+    if (object.compare(0, 6, "token/") != 0) continue;
+    const int64_t id = std::strtoll(object.c_str() + 6, nullptr, 10);
+    auto& span = spans.emplace(id, std::make_pair(int64_t{0}, INT64_MAX)).first->second;
+    if (e[1].AsText() == "token.create" && span.first == 0) span.first = e[0].AsInt();
+    if (e[1].AsText() == "token.revoke" && span.second == INT64_MAX) span.second = e[0].AsInt();
+  }
+  SqlRows tokens;
+  s = c->Exec("SELECT id, name FROM tokens", {}, &tokens);
+  if (!s.ok()) return s;
+  for (const auto& t : tokens) {
+    auto span = spans.find(t[0].AsInt());
+    if (span == spans.end() || span->second.first == 0) continue;
+    s = c->Exec(
+        "UPDATE exams SET submitted_by_id = $1 WHERE submitted_by = $2 AND audit_seq > $3 "
+        "AND audit_seq < $4 AND submitted_by_id = 0",
+        {SqlValue::Int(t[0].AsInt()), SqlValue::Text(t[1].AsText()),
+         SqlValue::Int(span->second.first), SqlValue::Int(span->second.second)},
+        nullptr);
+    if (!s.ok()) return s;
+  }
+  return StoreStatus::Ok();
+}
+
+// Version 2 -> 3: exams gain server_set, the server's prediction set as a class mask; rows stored
+// before take 0 (no set known), which leaves their content hash as it was (canonical.h). A
+// database coming from version 1 already has the column: the version-2 step rebuilt the SQLite
+// table from ExamsTable; PostgreSQL adds it only if it is missing.
+StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
+  const char kAdd[] = "ALTER TABLE exams ADD COLUMN ";
+  const char kColumn[] = "server_set INTEGER NOT NULL DEFAULT 0";
+  if (d == Dialect::kPostgres) return c->Exec(std::string(kAdd) + "IF NOT EXISTS " + kColumn);
+  SqlRows rows;  // SQLite has no ADD COLUMN IF NOT EXISTS: look first
+  StoreStatus s =
+      c->Exec("SELECT 1 FROM pragma_table_info('exams') WHERE name = 'server_set'", {}, &rows);
+  if (s.ok() && rows.empty()) s = c->Exec(std::string(kAdd) + kColumn);
+  return s;
+}
+
+StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
+  StoreStatus s = c->ExecScript(
+      "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+  if (!s.ok()) return s;
+  SqlRows rows;
+  s = c->Exec("SELECT value FROM storage_meta WHERE key = 'schema_version'", {}, &rows);
+  if (!s.ok()) return s;
+  if (rows.empty()) {  // an empty database
+    s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
+    if (!s.ok()) return s;
+    return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
+                   {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
+  }
+  const int64_t version = rows[0][0].AsInt();
+  if (version < 1 || version > kSchemaVersion) {
+    return StoreStatus::Internal("the database has schema version " + rows[0][0].AsText() +
+                                 "; this fetal-server reads versions 1 to " +
+                                 std::to_string(kSchemaVersion) + " (a newer server wrote it?)");
+  }
+  if (version < 2) {
+    s = MigrateToPrincipals(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 3) {
+    s = MigrateToPredictionSets(d, c);
+    if (!s.ok()) return s;
+  }
+  s = c->ExecScript(CreateCheckpointTable(d));
+  if (!s.ok()) return s;
+  if (version == kSchemaVersion) return StoreStatus::Ok();
+  return c->Exec("UPDATE storage_meta SET value = $1 WHERE key = 'schema_version'",
+                 {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
+}
+
 }  // namespace
 
 StoreStatus Migrate(Dialect dialect, SqlConn* conn) {
-  const std::string steps = CreateTables(dialect) + CreateCheckpointTable(dialect);
-  std::string script = dialect == Dialect::kSqlite
-                           ? "BEGIN IMMEDIATE;" + steps
-                           : std::string("BEGIN;") + kChainLockSql + ";" + steps;
-  StoreStatus s = conn->ExecScript(script);
-  if (s.ok()) s = AddMissingColumns(dialect, conn);
-  if (s.ok()) s = conn->ExecScript("COMMIT");
+  // Under the write lock, so several processes may open one database at once.
+  StoreStatus s = conn->Exec(dialect == Dialect::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (s.ok() && dialect == Dialect::kPostgres) s = conn->Exec(kChainLockSql);
+  if (s.ok()) s = MigrateLocked(dialect, conn);
+  if (s.ok()) s = conn->Exec("COMMIT");
   if (!s.ok()) conn->ExecScript("ROLLBACK");
   return s;
 }

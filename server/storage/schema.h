@@ -1,5 +1,5 @@
 // The tables (docs/storage.md "Tables"), their column lists in the order rows.h reads them, and
-// the migration that creates them. Internal to fetal_storage.
+// the migrations that create them or bring an older database up to date. Internal to fetal_storage.
 //
 // Thread-safety: constants, and Migrate, which runs on the connection it is given.
 #pragma once
@@ -13,7 +13,8 @@ namespace storage {
 inline constexpr char kExamColumns[] =
     "id, submitted_by, client_exam_id, body_sha256, features, client_class, "
     "client_probabilities, model_version, server_class, server_probabilities, agreement, "
-    "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, server_set";
+    "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
+    "submitted_by_id, content_version, server_set";
 inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
 inline constexpr char kTokenColumns[] =
@@ -27,8 +28,14 @@ inline constexpr char kModelColumns[] =
 // chain across processes. Any constant works; it only has to be the same for every instance.
 inline constexpr char kChainLockSql[] = "SELECT pg_advisory_xact_lock(7277046850418761)";
 
-// Creates the tables if missing (idempotent), under the write lock so several processes may
-// open one database at once. Runs on `conn`, which must be idle (no open transaction).
+// storage_meta.schema_version this code writes. 1: the first schema; 2: exams belong to a
+// principal; 3: exams keep the server's prediction set (docs/storage.md "Schema versions").
+inline constexpr int kSchemaVersion = 3;
+
+// Creates the tables of an empty database, or migrates an older one step by step to
+// kSchemaVersion, in one transaction under the write lock, so several processes may open one
+// database at once. Refuses a database of a newer version. Runs on `conn`, which must be idle
+// (no open transaction).
 StoreStatus Migrate(Dialect dialect, SqlConn* conn);
 
 }  // namespace storage

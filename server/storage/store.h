@@ -86,6 +86,9 @@ struct Actor {
   std::string name;        // token name, or "system" / "cli"
   std::string role;        // "clinician" | "auditor" | "admin" | "system"
   std::string request_id;  // HTTP request id, empty outside a request
+  // The principal: the id of the token acting (0 for "system" / "cli"). Exams and their
+  // idempotency keys belong to it; a token's name is only its label.
+  int64_t principal_id = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +96,7 @@ struct Actor {
 
 // What the HTTP layer hands over after validating and re-evaluating an exam.
 struct ExamInput {
-  std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per submitted_by
+  std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per principal
   // Hex SHA-256 of the request body as the HTTP layer canonicalizes it. Same key + same hash is a
   // replay, same key + another hash is a conflict.
   std::string body_sha256;
@@ -113,13 +116,21 @@ struct ExamInput {
   std::string client_timestamp;  // as sent by the client (validated by the HTTP layer)
 };
 
+// The canonical exam form (docs/storage.md) new rows are hashed with: version 2 covers the
+// submitter's principal id; rows stored before principals existed keep version 1.
+inline constexpr int kExamContentVersion = 2;
+
 struct ExamRecord {
   int64_t id = 0;  // server-assigned, > 0, increasing in submission order per database
   ExamInput input;
-  std::string submitted_by;    // Actor::name of the submitter
+  std::string submitted_by;    // Actor::name of the submitter (its label at the time)
   int64_t received_ms = 0;     // server time at commit, ms since the Unix epoch (UTC)
   int64_t audit_seq = 0;       // the exam.submit audit event that covers this row
   std::string content_sha256;  // hex SHA-256 of the canonical exam (docs/storage.md)
+  // Actor::principal_id of the submitter: the exam's owner. 0 for rows stored before
+  // principals existed whose token could not be found when the database was migrated.
+  int64_t submitted_by_id = 0;
+  int content_version = kExamContentVersion;  // the canonical form covering this row: 1 or 2
 };
 
 struct SubmitResult {
@@ -136,7 +147,10 @@ struct ExamFilter {
   std::optional<int> client_class;  // the class the clinician was shown
   std::optional<int64_t> model_version;
   std::optional<Agreement> agreement;
-  std::optional<std::string> submitted_by;  // clinicians are restricted to their own exams
+  // The submitter's name (indexed: give it with submitted_by_id to page one principal's exams
+  // quickly; every exam of a principal carries its token's name).
+  std::optional<std::string> submitted_by;
+  std::optional<int64_t> submitted_by_id;  // the submitter's principal (clinicians: their own)
 };
 
 struct ExamPage {
@@ -315,7 +329,9 @@ class Store {
   virtual StoreStatus Ping() = 0;
 
   // --- tokens (each change appends an audit event "token.create" / "token.revoke") ---
-  // Conflict when the hash or the name is already used by a non-revoked token.
+  // Conflict when the hash or the name was ever used, by an active or a revoked token: a name
+  // stays with its token forever, so an audit event's actor always means one principal.
+  // InvalidArgument for an empty, over-long or unstorable name (text/storable.h).
   virtual StoreStatus CreateToken(const std::string& name, const std::string& role,
                                   const std::string& token_sha256, const Actor& by,
                                   TokenRecord* out) = 0;
@@ -327,9 +343,11 @@ class Store {
 
   // --- exams ---
   // Stores the exam and its "exam.submit" audit event in the same durable transaction; returns
-  // after the commit. Replay (same submitter, key and body hash): OK, replayed=true, original
-  // returned, nothing appended. Same key, other body hash: Conflict naming the key.
-  // InvalidArgument for an empty/oversized key or out-of-range class.
+  // after the commit. `by.principal_id` (> 0) owns the exam and scopes its key. Replay (same
+  // principal, key and body hash): OK, replayed=true, original returned, nothing appended. Same
+  // key, other body hash: Conflict naming the key. InvalidArgument for a missing principal, an
+  // empty/oversized key, an out-of-range class, a number that is not finite and zero or normal,
+  // or text that cannot be stored exactly (text/storable.h).
   virtual StoreStatus SubmitExam(const ExamInput& exam, const Actor& by, SubmitResult* out) = 0;
   // All or nothing: either every exam is stored (or replayed) or none is. On error the status
   // field names the failing element ("exams[17].client_exam_id"). out gets one result per input,
@@ -351,8 +369,10 @@ class Store {
   virtual StoreStatus ListAudit(int64_t after_seq, int limit, std::vector<AuditEvent>* out) = 0;
   virtual StoreStatus GetAudit(int64_t seq, AuditEvent* out) = 0;
   // Walks the whole chain: recomputes every hash, checks seq continuity and prev links, and
-  // recomputes each exam covered by an exam.submit event. Returns OK with result->ok=false on a
-  // broken chain; a non-OK status only when the walk itself could not run.
+  // recomputes each exam covered by an exam.submit event. It does not stop at a problem: every
+  // failing event and unreadable or uncovered exam row is reported (AuditVerifyResult). Returns
+  // OK with result->ok=false on a broken chain; a non-OK status only when the walk itself could
+  // not run.
   // The walk reads the chain in pages on a connection of its own (never one of the read pool's)
   // in one snapshot, so its memory does not grow with the chain and other reads are not kept
   // waiting; one verification runs at a time per Store (others wait up to read_wait_ms).

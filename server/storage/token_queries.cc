@@ -4,6 +4,7 @@
 #include "storage/rows.h"
 #include "storage/schema.h"
 #include "storage/sql_store.h"
+#include "text/storable.h"
 
 namespace fetal {
 namespace storage {
@@ -14,8 +15,11 @@ constexpr size_t kMaxNameBytes = 128;
 StoreStatus SqlStore::CreateToken(const std::string& name, const std::string& role,
                                   const std::string& token_sha256, const Actor& by,
                                   TokenRecord* out) {
-  if (name.empty() || name.size() > kMaxNameBytes) {
-    return StoreStatus::InvalidArgument("token name must be 1 to 128 bytes", "name");
+  size_t bad = 0;
+  if (name.empty() || name.size() > kMaxNameBytes || !text::IsStorableText(name, &bad) ||
+      name.find_first_of("\t\n\r") != std::string::npos) {
+    return StoreStatus::InvalidArgument(
+        "token name must be 1 to 128 bytes of UTF-8 text without control characters", "name");
   }
   if (role != "clinician" && role != "auditor" && role != "admin") {
     return StoreStatus::InvalidArgument("role must be clinician, auditor or admin", "role");
@@ -28,15 +32,22 @@ StoreStatus SqlStore::CreateToken(const std::string& name, const std::string& ro
   StoreStatus s = committer_->Run(
       [&](WriteTxn& txn) -> StoreStatus {
         SqlRows rows;
-        StoreStatus st =
-            txn.Exec("SELECT id FROM tokens WHERE token_sha256 = $1 OR (name = $2 AND revoked = 0)",
-                     {SqlValue::Text(token_sha256), SqlValue::Text(name)}, &rows);
+        // A name is never handed to another token, not even after its token was revoked: an
+        // audit event's actor must keep meaning one principal.
+        StoreStatus st = txn.Exec(
+            "SELECT id, revoked, CASE WHEN name = $2 THEN 1 ELSE 0 END FROM tokens "
+            "WHERE token_sha256 = $1 OR name = $2",
+            {SqlValue::Text(token_sha256), SqlValue::Text(name)}, &rows);
         if (!st.ok()) return st;
-        if (!rows.empty()) {
-          return StoreStatus::Conflict("a token named \"" + name +
-                                           "\" already exists (or the secret is reused)",
+        for (const SqlRow& row : rows) {
+          if (row[2].AsInt() == 0) continue;  // the secret matched, below
+          return StoreStatus::Conflict("the name \"" + name + "\" belongs to token " +
+                                           std::to_string(row[0].AsInt()) +
+                                           (row[1].AsInt() != 0 ? " (revoked)" : "") +
+                                           "; token names are never reused, choose another",
                                        "name");
         }
+        if (!rows.empty()) return StoreStatus::Conflict("the token secret is reused", "token");
         rows.clear();
         st = txn.Exec(
             "INSERT INTO tokens (name, role, token_sha256, created_ms, revoked, revoked_ms) "

@@ -1,6 +1,7 @@
 // Batch mode against the native CLI: the whole 2126-row dataset, picked as a file, gives the same
-// class counts as `fetal-model predict`, the same rows refused (listed by line and reason), and
-// an export with one line per input row. Screenshots in both languages.
+// class counts as `fetal-model predict`, the same rows refused (listed by line and reason), each
+// row's strongest TreeSHAP contributions, and an export with one line per input row carrying the
+// contributions `fetal-model predict --explain` writes. Screenshots in both languages.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,7 @@ describe('batch CSV', { skip: skip ?? false }, () => {
   test('the 2126-row dataset gives the class counts of `fetal-model predict`', async () => {
     const rows = datasetRows();
     assert.equal(rows.lines.length, 2126);
-    const native = await nativePredict(readFileSync(dataset, 'utf8'));
+    const native = await nativePredict(readFileSync(dataset, 'utf8'), undefined, ['--explain']);
     const nativeCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => native.filter((r) => r.class === c).length);
     // The CLI's own summary of the refused rows, to compare with the browser's list.
     // Not --output /dev/null: the CLI writes via temp file + rename, which (as root) replaced the
@@ -54,8 +55,17 @@ describe('batch CSV', { skip: skip ?? false }, () => {
     const firstReason = await page.textContent('[data-testid="invalid-table"] tbody tr td:last-child');
     assert.match(firstReason, /Histogram median/);
 
-    // Paged table: 50 rows a page, next page continues the lines.
+    // Paged table: 50 rows a page, next page continues the lines. Each row names its strongest
+    // contributions (three, largest first, each with its sign).
     assert.equal(await page.locator('[data-testid="batch-table"] tbody tr').count(), 50);
+    const why = await page.$$eval('[data-testid="batch-table"] tbody tr td.why', (tds) =>
+      tds.map((td) => [...td.querySelectorAll('li')].map((li) => li.firstChild.textContent)));
+    assert.equal(why.length, 50);
+    for (const reasons of why) {
+      assert.equal(reasons.length, 3);
+      const sizes = reasons.map((text) => Number(text.match(/([+−])(\d+\.\d+)$/)[2]));
+      assert.deepEqual(sizes, sizes.slice().sort((a, b) => b - a));
+    }
     await page.click('#batch-next');
     const firstOnPage2 = await page.textContent('[data-testid="batch-table"] tbody tr td');
     assert.equal(Number(firstOnPage2), 52); // data lines start at 2; page 2 starts at the 51st row
@@ -77,10 +87,25 @@ describe('batch CSV', { skip: skip ?? false }, () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#batch-export')]);
     const exported = readFileSync(await download.path(), 'utf8').trim().split('\n');
-    assert.equal(exported[0], 'line,class,p_normal,p_suspect,p_pathological,label,model_version,error');
+    const contributionColumns = Object.keys(native[0]).filter((k) => k.startsWith('contrib_'));
+    assert.equal(contributionColumns.length, 22);
+    assert.equal(exported[0], ['line', 'class', 'p_normal', 'p_suspect', 'p_pathological', 'label',
+      ...contributionColumns, 'model_version', 'error'].join(','));
     assert.equal(exported.length, 1 + 2126);
     const exportedCounts = ['Normal', 'Suspect', 'Pathological'].map((c) => exported.filter((l) => l.split(',')[1] === c).length);
     assert.deepEqual(exportedCounts, nativeCounts);
+    // The contributions are the CLI's (the same explainer code natively and in WebAssembly), row
+    // by row: CLI rows are 0-based data rows, the export's lines are file lines (row + 2).
+    const names = exported[0].split(',');
+    const byLine = new Map(exported.slice(1).map((l) => [Number(l.split(',')[0]), l.split(',')]));
+    for (const r of native) {
+      const cells = byLine.get(Number(r.row) + 2);
+      assert.equal(cells[1], r.class, `line ${Number(r.row) + 2}: class`);
+      for (const column of contributionColumns) {
+        const diff = Math.abs(Number(cells[names.indexOf(column)]) - Number(r[column]));
+        assert.ok(diff <= 2e-6, `line ${Number(r.row) + 2} ${column}: ${cells[names.indexOf(column)]} vs ${r[column]}`);
+      }
+    }
     assert.deepEqual(await cspViolations(page), []);
   });
 

@@ -210,12 +210,12 @@ export async function shot(page, name) {
 }
 
 // Runs the native CLI: `fetal-model predict` on a CSV text; returns its parsed output rows.
-export async function nativePredict(csvText, model = defaultModel) {
+export async function nativePredict(csvText, model = defaultModel, extraArgs = []) {
   const dir = tempDir('predict');
   try {
     writeFileSync(join(dir, 'in.csv'), csvText);
     try {
-      await run(modelBin, ['predict', '--model', model, '--input', join(dir, 'in.csv'), '--output', join(dir, 'out.csv')], { maxBuffer: 64 << 20 });
+      await run(modelBin, ['predict', '--model', model, '--input', join(dir, 'in.csv'), '--output', join(dir, 'out.csv'), ...extraArgs], { maxBuffer: 64 << 20 });
     } catch (e) {
       // Exit status 1 only says that some rows failed validation; the rest are in the output.
       if (e.code !== 1) throw e;

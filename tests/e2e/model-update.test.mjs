@@ -88,6 +88,16 @@ describe('model updates', { skip: skip ?? false }, () => {
     await page.click('#nav-model');
     assert.equal(await page.textContent('[data-testid="model-page-version"]'), '2');
     await shot(page, 'model-en');
+
+    // Without the start-up hint beside it (a profile from before the hint existed), the stored
+    // bundle is still found: the start goes on with the built-in model and switches to version 2
+    // as soon as IndexedDB answers, no exam being in progress; the hint is written back.
+    await page.evaluate(() => localStorage.removeItem('fetal.model.storedVersion'));
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.click('#nav-model');
+    await page.waitForFunction(() => document.querySelector('[data-testid="model-page-version"]')?.textContent === '2');
+    assert.equal(await page.evaluate(() => localStorage.getItem('fetal.model.storedVersion')), '2');
   });
 
   test('a tampered download is refused and the current model stays', async () => {

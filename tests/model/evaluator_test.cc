@@ -106,8 +106,9 @@ TEST(EvaluatorTest, SingleLeafTreesAddAConstant) {
 }
 
 TEST(EvaluatorTest, BatchEqualsSingleForEveryBatchSize) {
-  // Depths 2..7 cover every table size of the vectorized paths and the scalar fallback.
-  for (int depth = 2; depth <= 7; ++depth) {
+  // Depths 2..9 cover every table size of the vectorized paths (the deep tables at 7 and 8) and
+  // the scalar fallback.
+  for (int depth = 2; depth <= 9; ++depth) {
     const Model m = RandomModel(5 + depth, 40, depth);
     auto e = Compile(m);
     const std::vector<float> x = RandomExams(6, 300);
@@ -212,7 +213,7 @@ TEST(EvaluatorTest, EveryKernelGivesIdenticalResults) {
   for (double missing : {0.0, 0.15}) {
     const std::vector<float> x = RandomExams(40, 150, missing);
     const size_t n = 150;
-    for (int depth = 0; depth <= 7; ++depth) {
+    for (int depth = 0; depth <= 9; ++depth) {
       const Model m = RandomModel(41 + depth, 25, depth);
       std::vector<std::vector<float>> batches, singles;
       for (const char* kernel : {"scalar", "best"}) {

@@ -1,14 +1,21 @@
+// The fast Explainer against the definition of SHAP values (brute force over coalitions), the
+// reference explainer (libxgboost's recursive TreeSHAP), itself across kernels and threads.
+// Parity with libxgboost on trained models is in parity_test.cc.
 #include "fetal/explainer.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "fetal/bundle.h"
 #include "fetal/evaluator.h"
+#include "fetal/reference_explainer.h"
 #include "test_models.h"
 
 namespace fetal {
@@ -148,6 +155,91 @@ TEST(ExplainerTest, BiasIsTheSameForEveryExam) {
   }
 }
 
+// Random exams with the special values a batch can carry: NaN (missing), +-inf and -0.
+std::vector<float> SpecialExams(uint32_t seed, size_t n) {
+  std::vector<float> x = RandomExams(seed, n, 0.1);
+  const float special[] = {std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(), -0.0f, 0.0f};
+  for (size_t i = 0; i < x.size(); i += 7) x[i] = special[(i / 7) % 4];
+  return x;
+}
+
+TEST(ExplainerTest, TheReferenceExplainerMatchesBruteForceToo) {
+  std::mt19937 rng(5);
+  const std::vector<float> x = SpecialExams(6, 20);
+  for (int trial = 0; trial < 20; ++trial) {
+    Model m;
+    m.trees = {RandomTree(&rng, 2 + trial % 5, 2 + trial % 6, trial % 3, 0.15)};
+    std::unique_ptr<ReferenceExplainer> e;
+    ASSERT_TRUE(ReferenceExplainer::Create(m, &e).ok());
+    for (size_t r = 0; r < 20; ++r) {
+      const std::vector<double> expected = BruteForceShap(m.trees[0], &x[r * kNumFeatures]);
+      float phi[kNumClasses * kContributionsPerClass];
+      e->Explain(&x[r * kNumFeatures], phi);
+      for (int j = 0; j < kContributionsPerClass; ++j) {
+        ASSERT_NEAR(phi[m.trees[0].target_class * kContributionsPerClass + j], expected[j], 1e-5)
+            << "trial " << trial << " row " << r << " column " << j;
+      }
+    }
+  }
+}
+
+// Depths 1-6 take the grouped kernel (trees of at most 64 heap positions; larger ones the
+// per-tree recursion); 7-10 need more quadrature points than groups have, so every tree recurses.
+TEST(ExplainerTest, MatchesTheReferenceExplainerAtEveryDepthWithSpecialValues) {
+  const std::vector<float> x = SpecialExams(61, 120);
+  for (int depth = 1; depth <= 10; ++depth) {
+    const Model m = RandomModel(60 + depth, 20, depth);
+    auto fast = Compile(m);
+    std::unique_ptr<ReferenceExplainer> reference;
+    ASSERT_TRUE(ReferenceExplainer::Create(m, &reference).ok());
+    for (size_t r = 0; r < 120; ++r) {
+      float a[kNumClasses * kContributionsPerClass], b[kNumClasses * kContributionsPerClass];
+      fast->Explain(&x[r * kNumFeatures], a);
+      reference->Explain(&x[r * kNumFeatures], b);
+      for (int i = 0; i < kNumClasses * kContributionsPerClass; ++i) {
+        ASSERT_NEAR(a[i], b[i], 2e-5) << "depth " << depth << " row " << r << " value " << i;
+      }
+    }
+  }
+}
+
+// The explainer picks its kernel at Create(): 16 lanes with AVX-512 where the CPU has it, else 4
+// (FETAL_EVALUATOR_KERNEL=scalar forces that). A tree's numbers do not depend on the lane count,
+// so both give the same bits.
+TEST(ExplainerTest, EveryKernelGivesIdenticalBits) {
+  const std::vector<float> x = SpecialExams(71, 100);
+  for (int depth = 2; depth <= 8; depth += 2) {
+    const Model m = RandomModel(70 + depth, 40, depth);
+    std::vector<std::vector<float>> results;
+    for (const char* kernel : {"scalar", "best"}) {
+      setenv("FETAL_EVALUATOR_KERNEL", kernel, 1);
+      auto e = Compile(m);
+      unsetenv("FETAL_EVALUATOR_KERNEL");
+      std::vector<float> out(100 * kNumClasses * kContributionsPerClass);
+      e->ExplainBatch(x.data(), 100, out.data());
+      results.push_back(out);
+    }
+    EXPECT_EQ(results[0], results[1]) << "depth " << depth;
+  }
+}
+
+TEST(ExplainerTest, ConcurrentExplanationsEqualSerialOnes) {
+  const Model m = RandomModel(81, 60, 5);
+  auto e = Compile(m);
+  const size_t n = 200;
+  const std::vector<float> x = SpecialExams(82, n);
+  std::vector<float> serial(n * kNumClasses * kContributionsPerClass);
+  e->ExplainBatch(x.data(), n, serial.data());
+  std::vector<std::vector<float>> parallel(4, std::vector<float>(serial.size()));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] { e->ExplainBatch(x.data(), n, parallel[size_t(t)].data()); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const std::vector<float>& p : parallel) EXPECT_EQ(p, serial);
+}
+
 TEST(ExplainerTest, RejectsTreesDeeperThanItSupports) {
   // A chain: every split has a leaf on the right, 70 levels deep.
   Tree chain;
@@ -172,6 +264,8 @@ TEST(ExplainerTest, RejectsTreesDeeperThanItSupports) {
   Status s = Explainer::Create(m, &e);
   EXPECT_EQ(s.code(), Status::Code::kUnsupported);
   EXPECT_NE(s.message().find("depth 70"), std::string::npos) << s.message();
+  std::unique_ptr<ReferenceExplainer> reference;
+  EXPECT_EQ(ReferenceExplainer::Create(m, &reference).code(), Status::Code::kUnsupported);
 }
 
 }  // namespace

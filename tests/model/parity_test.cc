@@ -1,9 +1,12 @@
-// Parity with libxgboost: models trained in-process with the XGBoost C API, imported from its
-// JSON, written to a bundle and read back; then every row of the dataset (and the same rows with
-// missing values) must get libxgboost's probabilities, margins and TreeSHAP contributions. The
-// shipped recipe, trained by the trainer on model inputs (features re-expressed), is checked
-// through the Classifier, which computes those inputs itself.
+// Parity with libxgboost: models trained in-process with the XGBoost C API (the default model's
+// booster, and imported depth-4, -6 and -8 models), imported from its JSON, written to a bundle
+// and read back; then every row of the dataset (and the same rows with missing values, infinities
+// and -0) must get libxgboost's probabilities, margins and TreeSHAP contributions. The shipped
+// recipe, trained by the trainer on model inputs (features re-expressed), is checked through the
+// Classifier, which computes those inputs itself, single exam and batch.
 #include <cmath>
+#include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -17,6 +20,8 @@
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
 #include "fetal/trainer/booster.h"
+#include "fetal/trainer/dataset.h"
+#include "fetal/trainer/trainer.h"
 #include "xgb_oracle.h"
 
 namespace fetal {
@@ -53,10 +58,43 @@ std::vector<float> WithMissingValues(const Dataset& data) {
   return x;
 }
 
+// The dataset with the other values a batch can carry: +-inf and -0 in a few features per row
+// (different ones per row), and NaN in some.
+std::vector<float> WithSpecialValues(const Dataset& data) {
+  std::vector<float> x = data.features;
+  const float special[] = {std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(), -0.0f, NAN};
+  for (size_t r = 0; r < data.rows; ++r) {
+    for (int k = 0; k < 2; ++k) {
+      x[r * kNumFeatures + (r * 5 + size_t(k) * 11) % kNumFeatures] = special[(r + size_t(k)) % 4];
+    }
+  }
+  return x;
+}
+
 struct Case {
   const char* name;
   TrainParams params;
+  bool default_model = false;  // true: the shipped default, trained as `fetal-model train` does
 };
+
+// The booster behind the default model: the trainer's parameters on the de-duplicated rows, as
+// `fetal-model train` (and bench/model) trains it. Its trees split on the model inputs; here they
+// are fed rows as they are, which checks the trees alone.
+std::string DefaultModelJson() {
+  trainer::Dataset data;
+  Status s = trainer::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", &data);
+  std::unique_ptr<trainer::Booster> booster;
+  if (s.ok()) {
+    const std::vector<size_t> rows =
+        trainer::DeduplicateRows(data.table, trainer::AllRows(data.table));
+    s = trainer::Booster::Train(data.table, rows, trainer::TrainParams(), &booster);
+  }
+  std::string json;
+  if (s.ok()) s = booster->SaveJson(&json);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return json;
+}
 // Names the case in test listings (ctest shows them) instead of dumping its bytes.
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
@@ -78,7 +116,8 @@ class ParityTest : public ::testing::TestWithParam<Case> {
       const Dataset& data = Data();
       ASSERT_EQ(data.rows, 2126u);
       auto t = std::make_unique<Trained>();
-      t->oracle = std::make_unique<XgbOracle>(data, GetParam().params);
+      t->oracle = GetParam().default_model ? std::make_unique<XgbOracle>(DefaultModelJson())
+                                           : std::make_unique<XgbOracle>(data, GetParam().params);
       Model imported;
       Status s = ImportXgboostJson(t->oracle->SaveJson(), &imported);
       ASSERT_TRUE(s.ok()) << s.ToString();
@@ -86,20 +125,32 @@ class ParityTest : public ::testing::TestWithParam<Case> {
       const std::vector<uint8_t> bytes = WriteBundle(imported);
       s = ReadBundle(bytes.data(), bytes.size(), &t->model);
       ASSERT_TRUE(s.ok()) << s.ToString();
-      ASSERT_EQ(t->model.trees.size(), size_t(3 * GetParam().params.rounds));
+      if (!GetParam().default_model) {
+        ASSERT_EQ(t->model.trees.size(), size_t(3 * GetParam().params.rounds));
+      }
       ASSERT_TRUE(Evaluator::Create(t->model, &t->evaluator).ok());
       ASSERT_TRUE(Explainer::Create(t->model, &t->explainer).ok());
       trained = std::move(t);
     }
     oracle_ = trained->oracle.get();
+    model_ = &trained->model;
     evaluator_ = trained->evaluator.get();
     explainer_ = trained->explainer.get();
+  }
+
+  // libxgboost refuses infinities in its input; +-FLT_MAX stands in for them there (thresholds
+  // are finite, so every split decides the same way).
+  static std::vector<float> ForOracle(std::vector<float> x) {
+    for (float& v : x) {
+      if (std::isinf(v)) v = std::copysign(std::numeric_limits<float>::max(), v);
+    }
+    return x;
   }
 
   void ExpectProbabilitiesMatch(const std::vector<float>& x) {
     const size_t n = x.size() / kNumFeatures;
     const std::vector<float> expected =
-        oracle_->Predict(x.data(), n, XgbOracle::Output::kProbabilities);
+        oracle_->Predict(ForOracle(x).data(), n, XgbOracle::Output::kProbabilities);
     ASSERT_EQ(expected.size(), n * kNumClasses);
     std::vector<float> batch(n * kNumClasses);
     evaluator_->PredictBatchRaw(x.data(), n, batch.data());
@@ -119,7 +170,8 @@ class ParityTest : public ::testing::TestWithParam<Case> {
 
   void ExpectMarginsMatch(const std::vector<float>& x) {
     const size_t n = x.size() / kNumFeatures;
-    const std::vector<float> expected = oracle_->Predict(x.data(), n, XgbOracle::Output::kMargins);
+    const std::vector<float> expected =
+        oracle_->Predict(ForOracle(x).data(), n, XgbOracle::Output::kMargins);
     ASSERT_EQ(expected.size(), n * kNumClasses);
     for (size_t r = 0; r < n; ++r) {
       float margins[kNumClasses];
@@ -134,7 +186,7 @@ class ParityTest : public ::testing::TestWithParam<Case> {
   void ExpectContributionsMatch(const std::vector<float>& x) {
     const size_t n = x.size() / kNumFeatures;
     const std::vector<float> expected =
-        oracle_->Predict(x.data(), n, XgbOracle::Output::kContributions);
+        oracle_->Predict(ForOracle(x).data(), n, XgbOracle::Output::kContributions);
     ASSERT_EQ(expected.size(), n * kNumClasses * kContributionsPerClass);
     float contributions[kNumClasses * kContributionsPerClass];
     for (size_t r = 0; r < n; ++r) {
@@ -156,6 +208,7 @@ class ParityTest : public ::testing::TestWithParam<Case> {
   }
 
   const XgbOracle* oracle_ = nullptr;
+  const Model* model_ = nullptr;
   const Evaluator* evaluator_ = nullptr;
   const Explainer* explainer_ = nullptr;
 };
@@ -177,6 +230,47 @@ TEST_P(ParityTest, MissingValuesFollowTheDefaultChildLikeLibxgboost) {
   ExpectContributionsMatch(x);
 }
 
+TEST_P(ParityTest, InfinitiesAndNegativeZeroFollowLibxgboost) {
+  const std::vector<float> x = WithSpecialValues(Data());
+  ExpectProbabilitiesMatch(x);
+  ExpectMarginsMatch(x);
+  ExpectContributionsMatch(x);
+}
+
+// The fast kernels (AVX-512 where the CPU has it: vector and deep tables, QuickScorer batch)
+// against the portable scalar code, on every row as it is, with missing values and with
+// infinities and -0: the same margins and contributions bit for bit, single exam and batch.
+TEST_P(ParityTest, EveryKernelGivesTheScalarBitsOnEveryRow) {
+  const Dataset& data = Data();
+  const std::vector<float> inputs[] = {data.features, WithMissingValues(data),
+                                       WithSpecialValues(data)};
+  setenv("FETAL_EVALUATOR_KERNEL", "scalar", 1);
+  std::unique_ptr<Evaluator> scalar;
+  std::unique_ptr<Explainer> scalar_explainer;
+  const bool created = Evaluator::Create(*model_, &scalar).ok() &&
+                       Explainer::Create(*model_, &scalar_explainer).ok();
+  unsetenv("FETAL_EVALUATOR_KERNEL");
+  ASSERT_TRUE(created);
+  const size_t n = data.rows;
+  for (const std::vector<float>& x : inputs) {
+    std::vector<float> fast_batch(n * kNumClasses), scalar_batch(n * kNumClasses);
+    evaluator_->PredictBatchRaw(x.data(), n, fast_batch.data());
+    scalar->PredictBatchRaw(x.data(), n, scalar_batch.data());
+    EXPECT_EQ(fast_batch, scalar_batch);
+    std::vector<float> fast_margins(n * kNumClasses), scalar_margins(n * kNumClasses);
+    for (size_t r = 0; r < n; ++r) {
+      evaluator_->Margins(&x[r * kNumFeatures], &fast_margins[r * kNumClasses]);
+      scalar->Margins(&x[r * kNumFeatures], &scalar_margins[r * kNumClasses]);
+    }
+    EXPECT_EQ(fast_margins, scalar_margins);
+    std::vector<float> fast_phi(n * kNumClasses * kContributionsPerClass),
+        scalar_phi(fast_phi.size());
+    explainer_->ExplainBatch(x.data(), n, fast_phi.data());
+    scalar_explainer->ExplainBatch(x.data(), n, scalar_phi.data());
+    EXPECT_EQ(fast_phi, scalar_phi);
+  }
+}
+
 TEST_P(ParityTest, BundleRoundTripKeepsEveryPrediction) {
   // Predictions from the imported model before any bundle round trip equal those after it.
   Model direct;
@@ -191,7 +285,9 @@ TEST_P(ParityTest, BundleRoundTripKeepsEveryPrediction) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, ParityTest,
-                         ::testing::Values(Case{"Depth6Rounds200", {6, 0.3, 200, 0.5}},
+                         ::testing::Values(Case{"DefaultModel", {}, true},
+                                           Case{"Depth6Rounds200", {6, 0.3, 200, 0.5}},
+                                           Case{"Depth8Rounds200", {8, 0.3, 200, 0.5}},
                                            Case{"Depth4Eta005Rounds300", {4, 0.05, 300, 0.5}}),
                          [](const ::testing::TestParamInfo<Case>& p) {
                            return std::string(p.param.name);
@@ -258,6 +354,9 @@ TEST(ShippedRecipeParity, ClassifierMatchesLibxgboostOnTheModelInputsOnEveryRow)
       oracle.Predict(inputs.data(), n, XgbOracle::Output::kContributions);
   std::vector<float> batch(n * kNumClasses);
   classifier->PredictBatch(data.features.data(), n, batch.data());
+  // The batch explanations apply the model inputs too: the same contributions as Explain.
+  std::vector<float> batch_contributions(n * kNumClasses * kContributionsPerClass);
+  classifier->ExplainBatch(data.features.data(), n, batch_contributions.data());
   size_t classified = 0;
   for (size_t r = 0; r < n; ++r) {
     const float* x = &data.features[r * kNumFeatures];
@@ -267,9 +366,12 @@ TEST(ShippedRecipeParity, ClassifierMatchesLibxgboostOnTheModelInputsOnEveryRow)
           << "row " << r << " class " << c;
     float explained[kNumClasses * kContributionsPerClass];
     classifier->Explain(x, explained);
-    for (size_t i = 0; i < std::size(explained); ++i)
+    for (size_t i = 0; i < std::size(explained); ++i) {
       ASSERT_NEAR(explained[i], contributions[r * std::size(explained) + i], kContributionTolerance)
           << "row " << r << " contribution " << i;
+      ASSERT_EQ(explained[i], batch_contributions[r * std::size(explained) + i])
+          << "ExplainBatch differs from Explain at row " << r << " contribution " << i;
+    }
     Classification result;
     ClassifyOptions no_explanation;
     no_explanation.explain = false;

@@ -37,7 +37,8 @@ class XgbOracle {
  public:
   // Aborts the test program on failure (XGBoost's C API reports errors as strings).
   XgbOracle(const Dataset& data, const TrainParams& params);
-  // A booster saved as XGBoost JSON (e.g. by the trainer), predicting on one thread.
+  // A booster trained elsewhere, from its XGBoost JSON (e.g. the trainer's); predicts on one
+  // thread.
   explicit XgbOracle(const std::string& json);
   ~XgbOracle();
   XgbOracle(const XgbOracle&) = delete;

@@ -155,6 +155,15 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
     return Client()->Post(path.c_str(), Auth(token, std::move(extra)), body, content_type.c_str());
   }
 
+  // Runs SQL on the server's database behind its back: the tamper tests' attacker, who has
+  // write access to the database.
+  void RawSql(const std::string& sql) {
+    std::string error;
+    ASSERT_TRUE(GetParam() == "sqlite" ? SqliteExecute(dir_ + "/data/fetal.db", sql, &error)
+                                       : Postgres::Execute(database_url_, sql, &error))
+        << error;
+  }
+
   static json Body(const httplib::Result& r) {
     if (!r) return json();
     return json::parse(r->body, nullptr, false);

@@ -1,10 +1,14 @@
 // Unit tests of the server's pure parts: flag/env parsing, time parsing, token format, the rate
-// limiter, exam JSON decoding and writing, the hashed byte forms, and static file resolution.
+// and in-flight limiters, exam JSON decoding and writing, the JSON pre-scan, storable text and
+// numbers, excerpts, the hashed byte forms, and static file resolution.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,10 +18,14 @@
 #include "auth.h"
 #include "config.h"
 #include "exam_json.h"
+#include "fetal/sha256.h"
+#include "http/json_shape.h"
 #include "static_files.h"
 #include "storage/canonical.h"
 #include "test_support.h"
+#include "text/excerpt.h"
 #include "text/number_text.h"
+#include "text/storable.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -107,6 +115,114 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefusesPerToken) {
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.Allow(1, &retry));
 }
 
+TEST(InFlightLimiterTest, HoldsAtMostNPerTokenAndReleasesWithTheSlot) {
+  InFlightLimiter limiter(2);
+  {
+    InFlightSlot a, b, c, other;
+    EXPECT_TRUE(a.Acquire(&limiter, 7));
+    EXPECT_TRUE(b.Acquire(&limiter, 7));
+    EXPECT_FALSE(c.Acquire(&limiter, 7));
+    EXPECT_TRUE(other.Acquire(&limiter, 8)) << "slots are per token";
+    b.Reset();
+    EXPECT_TRUE(c.Acquire(&limiter, 7));
+  }
+  InFlightSlot again[2];
+  EXPECT_TRUE(again[0].Acquire(&limiter, 7) && again[1].Acquire(&limiter, 7))
+      << "destroyed slots are released";
+  InFlightLimiter off(0);
+  InFlightSlot many[50];
+  for (auto& slot : many) EXPECT_TRUE(slot.Acquire(&off, 1));
+}
+
+// The pre-scan walks any input in one loop: run on a thread with a 64 KiB stack, 64 MiB of '['
+// (which a recursive reader would need gigabytes of stack for) are scanned to the end.
+TEST(JsonShapeTest, ScansAnyDepthWithoutRecursion) {
+  struct Work {
+    std::string text = std::string(size_t{64} << 20, '[');
+    JsonShape shape;
+    bool ok = false;
+  } work;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  ASSERT_EQ(
+      pthread_create(
+          &thread, &attr,
+          [](void* arg) -> void* {
+            auto* w = static_cast<Work*>(arg);
+            w->ok = ScanJsonShape(w->text, JsonLimits{SIZE_MAX, SIZE_MAX, SIZE_MAX}, &w->shape);
+            return nullptr;
+          },
+          &work),
+      0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attr);
+  EXPECT_TRUE(work.ok);
+  EXPECT_EQ(work.shape.max_depth, work.text.size());
+}
+
+TEST(JsonShapeTest, StopsAtEachLimitAndIgnoresBracketsInStrings) {
+  const JsonLimits limits{3, 10, 8};
+  JsonShape shape;
+  EXPECT_TRUE(ScanJsonShape(R"({"a":[{"b":"[[[[{{{{"}]})", limits, &shape));
+  EXPECT_EQ(shape.max_depth, 3u);
+  EXPECT_TRUE(ScanJsonShape(R"(["\"]]]]", "x\\"])", limits, &shape)) << "escapes end no string";
+  EXPECT_EQ(shape.max_depth, 1u);
+  EXPECT_FALSE(ScanJsonShape("[[[[1]]]]", limits, &shape));
+  EXPECT_TRUE(shape.too_deep);
+  EXPECT_EQ(shape.offset, 3u);
+  EXPECT_FALSE(ScanJsonShape("[1,2,3,4,5,6,7,8,9,10,11]", limits, &shape));
+  EXPECT_TRUE(shape.too_many_items);
+  EXPECT_FALSE(ScanJsonShape(R"(["short", "far too long"])", limits, &shape));
+  EXPECT_TRUE(shape.string_too_long);
+  EXPECT_EQ(shape.offset, 10u);
+}
+
+TEST(StorableTest, TextAndNumbersThatReadBackExactly) {
+  EXPECT_TRUE(text::IsStorableText("tab\t, LF\n, CR\r, \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  size_t at = 0;
+  EXPECT_FALSE(text::IsStorableText(std::string("ab\0c", 4), &at));
+  EXPECT_EQ(at, 2u);
+  EXPECT_STREQ(text::UnstorableTextReason(std::string("ab\0c", 4), at), "a NUL character");
+  for (const char* bad : {"\x01", "\x1b[0m", "\x7f", "\xc3", "\xc0\x80", "\xed\xa0\x80",
+                          "\xf4\x90\x80\x80", "\xff"}) {
+    EXPECT_FALSE(text::IsStorableText(bad)) << bad;
+  }
+  EXPECT_EQ(text::StorableCopy(std::string("a\0b\xff\tc", 6)), "a?b?\tc");
+  for (double ok : {0.0, -0.0, DBL_MIN, -DBL_MIN, 1.0, DBL_MAX})
+    EXPECT_TRUE(text::IsStorableNumber(ok));
+  for (double bad : {DBL_MIN / 2, 1e-310, -5e-324, HUGE_VAL, -HUGE_VAL, std::nan("")}) {
+    EXPECT_FALSE(text::IsStorableNumber(bad)) << bad;
+  }
+  // Stored before subnormals were refused: they still read back exactly.
+  double v[3];
+  ASSERT_TRUE(
+      storage::ParseDoubles(storage::FormatDoubles(std::vector<double>{1e-310, 5e-324, 0.5}.data(),
+                                                   3),
+                            v, 3));
+  EXPECT_EQ(v[0], 1e-310);
+  EXPECT_EQ(v[1], 5e-324);
+  EXPECT_FALSE(storage::ParseDoubles("1e999,0,0", v, 3)) << "the formatter never writes that";
+}
+
+TEST(ExcerptTest, ShortAndCutAtACharacter) {
+  EXPECT_EQ(text::Excerpt("short"), "short");
+  EXPECT_EQ(text::Excerpt(std::string(100, 'a')), std::string(64, 'a') + "...");
+  // 63 ASCII bytes then a 2-byte character: the cut falls before it, not inside.
+  EXPECT_EQ(text::Excerpt(std::string(63, 'a') + "\xc3\xa9" + "tail"),
+            std::string(63, 'a') + "...");
+  EXPECT_EQ(ValueExcerpt(json(std::string(1000, 'x'))), std::string(64, 'x') + "...");
+  EXPECT_EQ(ValueExcerpt(json(12.5)), 12.5);
+  EXPECT_EQ(ValueExcerptText(json::parse(R"([1, [2, [3]], {"k": {}}, "s", 5])")),
+            R"([1, [...], {...}, ...])");
+  EXPECT_EQ(ValueExcerptText(json::parse(R"({"a": 1})")), R"({"a": 1})");
+  FieldErrors errors;
+  for (int i = 0; i < 1000; ++i) errors.Add(FieldError{"f", "r", "m", "", nullptr});
+  EXPECT_EQ(errors.count(), 1000u);
+  EXPECT_EQ(errors.listed().size(), kMaxListedFieldErrors);
+}
+
 json ValidExam() {
   json features = json::object();
   const double values[kNumFeatures] = {120, 0,  0,   0, 0, 0,   0,   73,  0.5, 43, 2.4,
@@ -121,9 +237,9 @@ json ValidExam() {
 
 TEST(ExamJsonTest, DecodesAValidExamAndHashesItCanonically) {
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   json exam = ValidExam();
-  ASSERT_TRUE(DecodeExam(exam, "", &in, &errors)) << FieldErrorToJson(errors[0]).dump();
+  ASSERT_TRUE(DecodeExam(exam, "", &in, &errors)) << FieldErrorToJson(errors.listed()[0]).dump();
   EXPECT_EQ(in.client_exam_id, "abc-1");
   EXPECT_EQ(in.features[0], 120);
   EXPECT_EQ(in.client_class, 0);
@@ -148,30 +264,32 @@ TEST(ExamJsonTest, ReportsEveryProblemWithItsPath) {
   exam["client_result"]["model_version"] = 0;
   exam["note"] = std::string(5000, 'n');
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   EXPECT_FALSE(DecodeExam(exam, "exams[2].", &in, &errors));
   std::set<std::string> fields;
-  for (const auto& e : errors) fields.insert(e.field);
+  for (const auto& e : errors.listed()) fields.insert(e.field);
   for (const char* f : {"exams[2].client_time", "exams[2].features.histogram_min",
                         "exams[2].features.baseline_value", "exams[2].features.heart_rate",
                         "exams[2].client_exam_id", "exams[2].client_result.probabilities",
                         "exams[2].client_result.model_version", "exams[2].note"}) {
     EXPECT_TRUE(fields.count(f)) << f;
   }
-  for (const auto& e : errors) {
+  for (const auto& e : errors.listed()) {
     EXPECT_FALSE(e.message.empty());
     EXPECT_FALSE(e.rule.empty());
   }
+  EXPECT_EQ(errors.count(), errors.listed().size());
 }
 
 // The stored exam as JSON: every field of the record, numbers that read back bit-identical,
 // strings that read back byte-identical whatever they contain.
 TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   storage::ExamRecord rec;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   ASSERT_TRUE(DecodeExam(ValidExam(), "", &rec.input, &errors));
   rec.id = 42;
   rec.submitted_by = "ward \"3\"\n";
+  rec.submitted_by_id = 9;
   rec.received_ms = 1795873689809;
   rec.audit_seq = 7;
   rec.content_sha256 = std::string(64, 'c');
@@ -211,14 +329,15 @@ TEST(ExamJsonTest, WriterHasEveryFieldOfTheRecord) {
   EXPECT_EQ(j["content_sha256"], rec.content_sha256);
   EXPECT_EQ(j["replayed"], true);
   EXPECT_EQ(j["warnings"], json::parse("[{\"rule\":\"r\"}]"));
-  EXPECT_EQ(j.size(), 16u) << text;
+  EXPECT_EQ(j["submitted_by_id"], rec.submitted_by_id);
+  EXPECT_EQ(j.size(), 17u) << text;
 
   std::string plain;
   AppendExamJson(rec, nullptr, "", &plain);
   json p = json::parse(plain);
   EXPECT_FALSE(p.contains("replayed"));
   EXPECT_FALSE(p.contains("warnings"));
-  EXPECT_EQ(p.size(), 14u);
+  EXPECT_EQ(p.size(), 15u);
 }
 
 // Stored exams are matched to resubmissions by the SHA-256 of the client's part; a change in
@@ -231,17 +350,22 @@ TEST(ExamJsonTest, IdempotencyHashNeverChanges) {
   json exam = {{"client_exam_id", "abc-1:x.y_z"},
                {"client_time", "2026-11-28T13:45:00+01:00"},
                {"features", features},
-               {"note", "tab\there \"q\" back\\slash \x01\x08\x0c\x1f nl\n cr\r \xc3\xa9"},
+               {"note", "tab\there \"q\" back\\slash nl\n cr\r \xc3\xa9"},
                {"patient_ref", "P-7"},
                {"client_result",
                 {{"class", "Suspect"},
                  {"probabilities", {0.1234567890123, 1.0 / 3, 1 - 0.1234567890123 - 1.0 / 3}},
                  {"model_version", 3}}}};
   storage::ExamInput in;
-  std::vector<FieldError> errors;
+  FieldErrors errors;
   ASSERT_TRUE(DecodeExam(exam, "", &in, &errors));
-  EXPECT_EQ(in.body_sha256, "246e29f3a67499286edec6a18d5ab859fcda33ce43e08603cb94d127e74cc242")
-      << ClientExamJson(in);
+  // Control characters other than tab, LF and CR are refused since the form was pinned; exams
+  // stored with them before still hash as then.
+  in.note = "tab\there \"q\" back\\slash \x01\x08\x0c\x1f nl\n cr\r \xc3\xa9";
+  const std::string form = ClientExamJson(in);
+  EXPECT_EQ(Sha256Hex(form.data(), form.size()),
+            "246e29f3a67499286edec6a18d5ab859fcda33ce43e08603cb94d127e74cc242")
+      << form;
   exam.erase("note");
   exam.erase("patient_ref");
   storage::ExamInput without_optional;
@@ -272,8 +396,14 @@ TEST(CanonicalTest, ExamAndEventHashesNeverChange) {
   e.patient_ref = "P-1";
   e.note = "n=1:x\n";
   e.client_timestamp = "2026-11-28T12:00:00Z";
+  r.content_version = 1;  // rows stored before principals existed
   EXPECT_EQ(storage::ExamContentHash(r),
             "2519428683729a91af53622e52efb140f27f46f19a1294f7cc7b900f4f9dc520");
+  r.content_version = 2;
+  r.submitted_by_id = 3;
+  // Recomputed independently with the Python recipe of docs/storage.md.
+  EXPECT_EQ(storage::ExamContentHash(r),
+            "958043f3ce8cf9ebbcbfe1f39e2ee9ba384959c70e5e88d5ddca730e9c8a4948");
   storage::AuditEntry a{{"ward-3", "clinician", "req-1"},
                         "exam.submit",
                         "exam/42",

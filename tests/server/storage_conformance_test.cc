@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -162,7 +163,14 @@ ExamInput MakeExam(int i, const std::string& key_prefix = "k") {
   return e;
 }
 
-Actor Clinician(const std::string& name = "clin-a") { return Actor{name, "clinician", "req-1"}; }
+// A clinician principal per name (the server's token id; here just a number per name).
+Actor Clinician(const std::string& name = "clin-a") {
+  static std::mutex mu;
+  static std::map<std::string, int64_t> ids;
+  std::lock_guard<std::mutex> lock(mu);
+  int64_t id = ids.emplace(name, static_cast<int64_t>(ids.size()) + 1).first->second;
+  return Actor{name, "clinician", "req-1", id};
+}
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
@@ -311,6 +319,26 @@ TEST_P(StoreTest, IdempotencyKeysAreScopedPerSubmitter) {
   SubmitResult b = Submit(MakeExam(1), Clinician("b"));
   EXPECT_FALSE(b.replayed);
   EXPECT_NE(a.exam.id, b.exam.id);
+  EXPECT_EQ(a.exam.submitted_by_id, Clinician("a").principal_id);
+  ExamRecord got;
+  ASSERT_TRUE(store_->GetExam(b.exam.id, &got).ok());
+  EXPECT_EQ(got.submitted_by_id, Clinician("b").principal_id);
+  EXPECT_EQ(got.content_version, kExamContentVersion);
+  // The key belongs to the principal: another principal under the same name is not a replay.
+  Actor same_name_other_principal = Clinician("a");
+  same_name_other_principal.principal_id = 999;
+  SubmitResult c = Submit(MakeExam(1), same_name_other_principal);
+  EXPECT_FALSE(c.replayed);
+  ExamPage page;
+  ExamFilter mine;
+  mine.submitted_by_id = 999;
+  ASSERT_TRUE(store_->ListExams(mine, "", 100, &page).ok());
+  ASSERT_EQ(page.exams.size(), 1u);
+  EXPECT_EQ(page.exams[0].id, c.exam.id);
+  // Without a principal nothing is stored.
+  SubmitResult r;
+  EXPECT_EQ(store_->SubmitExam(MakeExam(2), Actor{"nobody", "clinician", ""}, &r).field(),
+            "submitted_by_id");
 }
 
 TEST_P(StoreTest, InvalidExamNamesTheField) {
@@ -633,12 +661,13 @@ TEST_P(StoreTest, InvalidPredictionSetNamesTheField) {
 }
 
 TEST_P(StoreTest, ADatabaseFromBeforePredictionSetsGainsTheColumnOnOpen) {
-  // Exams stored before the column existed carried no set; dropping the column makes this
-  // database what such a server left behind.
+  // Exams stored before the column existed carried no set; dropping the column and going back to
+  // schema version 2 makes this database what such a server left behind.
   std::vector<SubmitResult> old;
   for (int i : {0, 3, 6}) old.push_back(Submit(MakeExam(i, "old")));
   store_.reset();
   RawExec("ALTER TABLE exams DROP COLUMN server_set");
+  RawExec("UPDATE storage_meta SET value = '2' WHERE key = 'schema_version'");
   ASSERT_TRUE(Reopen().ok());
   for (const SubmitResult& r : old) {
     ExamRecord got;
@@ -785,9 +814,17 @@ TEST_P(StoreTest, TokenLifecycle) {
   EXPECT_GT(found.revoked_ms, 0);
   EXPECT_EQ(store_->RevokeToken(t1.id + 100, admin).code(), StoreStatus::Code::kNotFound);
 
-  // The name is free again once its token is revoked.
+  // A name stays with its token after revocation: never handed to someone else.
   TokenRecord t2;
-  ASSERT_TRUE(store_->CreateToken("alice", "auditor", h2, admin, &t2).ok());
+  StoreStatus reuse = store_->CreateToken("alice", "auditor", h2, admin, &t2);
+  EXPECT_EQ(reuse.code(), StoreStatus::Code::kConflict);
+  EXPECT_EQ(reuse.field(), "name");
+  EXPECT_NE(reuse.message().find("revoked"), std::string::npos) << reuse.message();
+  ASSERT_TRUE(store_->CreateToken("alice-2", "auditor", h2, admin, &t2).ok());
+  EXPECT_EQ(store_->CreateToken(std::string("nul\0name", 8), "auditor", HashOf("s3"), admin, &dup)
+                .field(),
+            "name");
+  EXPECT_EQ(store_->CreateToken("tab\tname", "auditor", HashOf("s3"), admin, &dup).field(), "name");
   std::vector<TokenRecord> list;
   ASSERT_TRUE(store_->ListTokens(&list).ok());
   ASSERT_EQ(list.size(), 2u);

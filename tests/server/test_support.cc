@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -226,6 +227,41 @@ void ServerProcess::Kill() {
 }
 
 ServerProcess::~ServerProcess() { Kill(); }
+
+bool ServerProcess::alive() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return kill(pid_, 0) == 0;
+}
+
+bool SqliteExecute(const std::string& path, const std::string& sql, std::string* error) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+    *error = "cannot open " + path;
+    sqlite3_close(db);
+    return false;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  if (message) *error = message;
+  sqlite3_free(message);
+  sqlite3_close(db);
+  return rc == SQLITE_OK;
+}
+
+int64_t PeakRssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return -1;
+}
 
 std::string SanitizerReport(const std::string& output) {
   size_t first = std::string::npos;

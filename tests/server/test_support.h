@@ -38,6 +38,9 @@ std::string ReadFileOrEmpty(const std::string& path);
 // error) in a process's output and what follows it, or "" when there is none.
 std::string SanitizerReport(const std::string& output);
 
+// The process's peak resident memory so far (VmHWM in /proc/<pid>/status), in KiB; -1 if unknown.
+int64_t PeakRssKb(pid_t pid);
+
 // Runs a command through /bin/sh, returns its stdout; *status gets the exit status.
 std::string RunCommand(const std::string& command, int* status);
 
@@ -54,6 +57,9 @@ class ServerProcess {
   int Stop();
   void Kill();  // SIGKILL and reap
   bool running() const { return pid_ > 0; }
+  // True while the process exists and has not exited (reaps it when it has).
+  bool alive();
+  pid_t pid() const { return pid_; }
   int port() const { return port_; }
   ~ServerProcess();
 
@@ -61,6 +67,9 @@ class ServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// Runs SQL on the SQLite file at `path` (tamper tests). False with *error on failure.
+bool SqliteExecute(const std::string& path, const std::string& sql, std::string* error);
 
 // A PostgreSQL cluster shared by the whole test binary: FETAL_TEST_PG_URL if set, otherwise a
 // throwaway cluster started by scripts/pg-throwaway.sh and stopped at exit.

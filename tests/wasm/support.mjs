@@ -50,14 +50,15 @@ export function defaultModelPath() {
 }
 
 /**
- * The imported XGBoost model the wasm tests run besides the default (depth 6, 200 rounds: the
- * shape the packed walk serves): trained by libxgboost in the reference helper, wrapped into a
- * bundle by `fetal-model import-xgboost`. Built once per native build and reused; written
- * atomically since test files run in parallel.
+ * An imported XGBoost model the wasm tests run besides the default (depth 6 or 8, 200 rounds: the
+ * level tables at depth 6, and below that the walk): trained by libxgboost in the reference
+ * helper, wrapped into a bundle by `fetal-model import-xgboost`. Built once per native build and
+ * reused; written atomically since test files run in parallel.
  */
-export function xgboostModelPath() {
+export function xgboostModelPath(depth = 6) {
   const dir = path.join(NATIVE_BUILD, 'wasm-test');
-  const bundle = path.join(dir, 'xgb-d6-r200.fhm');
+  const name = `xgb-d${depth}-r200`;
+  const bundle = path.join(dir, `${name}.fhm`);
   requireFile(CLI, 'run scripts/build.sh (target fetal-model)');
   requireFile(REFERENCE, 'run scripts/build.sh (target fetal_wasm_reference)');
   const fresh = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(CLI).mtimeMs &&
@@ -65,20 +66,21 @@ export function xgboostModelPath() {
   if (fresh) return bundle;
   mkdirSync(dir, { recursive: true });
   const tag = `${process.pid}-${Date.now()}`;
-  const json = path.join(dir, `xgb-d6-r200.${tag}.json`);
-  const tmp = path.join(dir, `xgb-d6-r200.${tag}.fhm`);
-  execFileSync(REFERENCE, ['train-xgboost', '--data', DATASET, '--out', json, '--depth', '6', '--rounds', '200']);
+  const json = path.join(dir, `${name}.${tag}.json`);
+  const tmp = path.join(dir, `${name}.${tag}.fhm`);
+  execFileSync(REFERENCE, ['train-xgboost', '--data', DATASET, '--out', json, '--depth', String(depth), '--rounds', '200']);
   execFileSync(CLI, ['import-xgboost', '--xgboost', json, '--data', DATASET, '--out', tmp,
-    '--name', 'xgboost-depth6-200', '--created', '2026-01-01T00:00:00Z'], { stdio: 'ignore' });
+    '--name', `xgboost-depth${depth}-200`, '--created', '2026-01-01T00:00:00Z'], { stdio: 'ignore' });
   renameSync(tmp, bundle);
   return bundle;
 }
 
-/** Both models the parity tests and benchmarks run on. */
+/** The models the parity tests and benchmarks run on. */
 export function modelPaths() {
   return [
     { name: 'default', file: defaultModelPath() },
-    { name: 'xgboost-d6-r200', file: xgboostModelPath() },
+    { name: 'xgboost-d6-r200', file: xgboostModelPath(6) },
+    { name: 'xgboost-d8-r200', file: xgboostModelPath(8) },
   ];
 }
 

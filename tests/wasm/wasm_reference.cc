@@ -5,10 +5,14 @@
 // bench/wasm/ to compare with what the WebAssembly build returns.
 //
 //   fetal-wasm-reference classify --model BUNDLE --input CSV
-//   fetal-wasm-reference predict-batch --model BUNDLE --input CSV  (PredictBatch on every row,
-//                                                   no validation: NaN cells take default branches)
-//   fetal-wasm-reference validate --model BUNDLE --exams TXT   (one exam a line: 21 numbers,
-//                                                               strtod syntax, so nan/inf work)
+//   fetal-wasm-reference predict-batch --model BUNDLE (--input CSV | --exams TXT)
+//                                   (PredictBatch on every row's model inputs, no validation:
+//                                   NaN cells take default branches)
+//   fetal-wasm-reference explain-batch --model BUNDLE (--input CSV | --exams TXT)
+//                                   (Explainer::ExplainBatch on every row's model inputs, no
+//                                   validation)
+//   fetal-wasm-reference validate --model BUNDLE --exams TXT
+//   (TXT: one exam a line, 21 numbers in strtod syntax, so nan, inf and -0 work)
 //   fetal-wasm-reference train-xgboost --data CSV --out MODEL.json [--depth 6] [--rounds 200]
 //   fetal-wasm-reference bench --model BUNDLE --input CSV [--calls 20000] [--batch 100000]
 #include <algorithm>
@@ -34,6 +38,7 @@
 #include "fetal/explainer.h"
 #include "fetal/figo.h"
 #include "fetal/ood.h"
+#include "fetal/reference_explainer.h"
 #include "fetal/schema.h"
 #include "fetal/validator.h"
 #include "xgb_oracle.h"
@@ -184,39 +189,73 @@ int Classify(const std::map<std::string, std::string>& flags) {
   return 0;
 }
 
+// One exam a line: 21 numbers in strtod syntax (nan, inf, -0 work), row-major into *exams.
+std::vector<float> ReadExamLines(const std::string& path) {
+  std::istringstream lines(ReadFile(path));
+  std::vector<float> exams;
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const char* p = line.c_str();
+    for (int i = 0; i < fetal::kNumFeatures; ++i) {
+      char* end = nullptr;
+      exams.push_back(static_cast<float>(std::strtod(p, &end)));
+      if (end == p) Die("exam line needs 21 numbers: " + line);
+      p = end;
+    }
+  }
+  return exams;
+}
+
+// The exams of --input CSV (parsed rows) or --exams TXT (ReadExamLines).
+std::vector<float> ReadExams(const std::map<std::string, std::string>& flags) {
+  if (flags.count("--exams")) return ReadExamLines(flags.at("--exams"));
+  return LoadCsv(Require(flags, "--input")).features;
+}
+
+// The exams as the trees see them: each row through the model's inputs (model.h ModelInputs).
+std::vector<float> ModelInputRows(const fetal::Model& model, std::vector<float> exams) {
+  for (size_t r = 0; r < exams.size() / fetal::kNumFeatures; ++r) {
+    float* x = &exams[r * fetal::kNumFeatures];
+    fetal::ModelInputs(model.input_differences, x, x);
+  }
+  return exams;
+}
+
 int PredictBatch(const std::map<std::string, std::string>& flags) {
   fetal::Model model = LoadModel(Require(flags, "--model"));
-  fetal::ExamTable table = LoadCsv(Require(flags, "--input"));
+  const std::vector<float> exams = ReadExams(flags);
+  const size_t rows = exams.size() / fetal::kNumFeatures;
   std::unique_ptr<fetal::Evaluator> evaluator;
   fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
   if (!s.ok()) Die(s.ToString());
-  std::vector<float> inputs(table.features);
-  for (size_t r = 0; r < table.rows; ++r) {
-    float* x = &inputs[r * fetal::kNumFeatures];
-    fetal::ModelInputs(model.input_differences, x, x);
-  }
-  std::vector<float> p(table.rows * fetal::kNumClasses);
-  evaluator->PredictBatch(inputs.data(), table.rows, p.data());
-  json out = {{"rows", table.rows}, {"probabilities", std::vector<double>(p.begin(), p.end())}};
+  std::vector<float> p(rows * fetal::kNumClasses);
+  evaluator->PredictBatch(ModelInputRows(model, exams).data(), rows, p.data());
+  json out = {{"rows", rows}, {"probabilities", std::vector<double>(p.begin(), p.end())}};
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+int ExplainBatch(const std::map<std::string, std::string>& flags) {
+  fetal::Model model = LoadModel(Require(flags, "--model"));
+  const std::vector<float> exams = ReadExams(flags);
+  const size_t rows = exams.size() / fetal::kNumFeatures;
+  std::unique_ptr<fetal::Explainer> explainer;
+  fetal::Status s = fetal::Explainer::Create(model, &explainer);
+  if (!s.ok()) Die(s.ToString());
+  std::vector<float> c(rows * fetal::kNumClasses * fetal::kContributionsPerClass);
+  explainer->ExplainBatch(ModelInputRows(model, exams).data(), rows, c.data());
+  json out = {{"rows", rows}, {"contributions", std::vector<double>(c.begin(), c.end())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }
 
 int Validate(const std::map<std::string, std::string>& flags) {
   fetal::Model model = LoadModel(Require(flags, "--model"));
-  std::istringstream lines(ReadFile(Require(flags, "--exams")));
+  const std::vector<float> exams = ReadExamLines(Require(flags, "--exams"));
   json with_model = json::array(), without_model = json::array();
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty()) continue;
-    float x[fetal::kNumFeatures];
-    const char* p = line.c_str();
-    for (int i = 0; i < fetal::kNumFeatures; ++i) {
-      char* end = nullptr;
-      x[i] = static_cast<float>(std::strtod(p, &end));
-      if (end == p) Die("exam line needs 21 numbers: " + line);
-      p = end;
-    }
+  for (size_t r = 0; r * fetal::kNumFeatures < exams.size(); ++r) {
+    const float* x = &exams[r * fetal::kNumFeatures];
     with_model.push_back(FindingsJson(fetal::ValidateExam(x, &model.training_range), false));
     without_model.push_back(FindingsJson(fetal::ValidateExam(x, nullptr), false));
   }
@@ -284,6 +323,36 @@ int Bench(const std::map<std::string, std::string>& flags) {
     classify_ns[i] = ns(Clock::now() - t0);
     if (c.classified) sink = sink + c.contributions[0] + static_cast<float>(c.figo.flags.size());
   }
+  // Explanations alone: the fast explainer (as classify() runs it) and the reference one (the
+  // previous explainer, libxgboost's recursive algorithm), per exam; every dataset row at once.
+  std::vector<float> contributions(table.rows * fetal::kNumClasses * fetal::kContributionsPerClass);
+  classifier->Explain(table.features.data(), contributions.data());  // builds the explainer
+  std::unique_ptr<fetal::ReferenceExplainer> reference;
+  if (!(s = fetal::ReferenceExplainer::Create(model, &reference)).ok()) Die(s.ToString());
+  // Its state, as this kernel (AVX-512 or the portable one WebAssembly also runs) lays it out.
+  std::unique_ptr<fetal::Explainer> explainer;
+  if (!(s = fetal::Explainer::Create(model, &explainer)).ok()) Die(s.ToString());
+  std::vector<double> explain_ns(full_calls), reference_ns(std::min<size_t>(calls, 300));
+  for (size_t i = 0; i < explain_ns.size(); ++i) {
+    const float* x = &table.features[(i % table.rows) * fetal::kNumFeatures];
+    auto t0 = Clock::now();
+    classifier->Explain(x, contributions.data());
+    explain_ns[i] = ns(Clock::now() - t0);
+  }
+  for (size_t i = 0; i < reference_ns.size(); ++i) {
+    const float* x = &table.features[(i % table.rows) * fetal::kNumFeatures];
+    auto t0 = Clock::now();
+    reference->Explain(x, contributions.data());
+    reference_ns[i] = ns(Clock::now() - t0);
+  }
+  std::vector<double> explain_all_ms;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = Clock::now();
+    classifier->ExplainBatch(table.features.data(), table.rows, contributions.data());
+    explain_all_ms.push_back(ns(Clock::now() - t0) * 1e-6);
+  }
+  sink = sink + contributions[0];
+
   std::vector<float> exams(batch * fetal::kNumFeatures);
   for (size_t i = 0; i < batch; ++i) {
     std::memcpy(&exams[i * fetal::kNumFeatures],
@@ -306,6 +375,11 @@ int Bench(const std::map<std::string, std::string>& flags) {
                  {"predictP99Ns", Percentile(predict_ns, 0.99)},
                  {"classifyMedianNs", Percentile(classify_ns, 0.5)},
                  {"classifyP99Ns", Percentile(classify_ns, 0.99)},
+                 {"explainMedianNs", Percentile(explain_ns, 0.5)},
+                 {"referenceExplainMedianNs", Percentile(reference_ns, 0.5)},
+                 {"explainAllRows", table.rows},
+                 {"explainAllRowsMs", Percentile(explain_all_ms, 0.5)},
+                 {"explainerStateBytes", explainer->memory_bytes()},
                  {"batchExams", batch},
                  {"batchExamsPerSecond", batch / best_s},
                  {"batchNsPerExam", best_s * 1e9 / batch},
@@ -320,9 +394,11 @@ int Bench(const std::map<std::string, std::string>& flags) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: fetal-wasm-reference classify|predict-batch|validate|train-xgboost|bench "
-                 "--flag value...\n");
+    std::fprintf(
+        stderr,
+        "usage: fetal-wasm-reference classify|predict-batch|explain-batch|validate|train-xgboost|"
+        "bench "
+        "--flag value...\n");
     return 2;
   }
   std::string verb = argv[1];
@@ -330,6 +406,7 @@ int main(int argc, char** argv) {
   if (verb == "classify") return Classify(flags);
   if (verb == "validate") return Validate(flags);
   if (verb == "predict-batch") return PredictBatch(flags);
+  if (verb == "explain-batch") return ExplainBatch(flags);
   if (verb == "train-xgboost") return TrainXgboost(flags);
   if (verb == "bench") return Bench(flags);
   Die("unknown verb " + verb);

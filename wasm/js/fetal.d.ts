@@ -242,6 +242,11 @@ export interface FetalModel {
   classifyBatch(features: Float32Array | ArrayLike<number>, n?: number, out?: Float32Array): Float32Array;
   /** 1 for each exam with a validation error, else 0. */
   validateBatch(features: Float32Array | ArrayLike<number>, n?: number): Uint8Array;
+  /** TreeSHAP contributions of n exams (row-major n*21) into out (n*3*22, allocated if absent):
+   *  per exam and class, 21 contributions, one per model input (ModelInfo.inputDifferences),
+   *  then the bias, summing to the class margin (as `contributions` in classify()). Rows are not
+   *  validated. */
+  explainBatch(features: Float32Array | ArrayLike<number>, n?: number, out?: Float32Array): Float32Array;
   /** Frees the model's wasm memory; later calls throw. */
   dispose(): void;
 }

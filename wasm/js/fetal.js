@@ -14,6 +14,8 @@ export const CONTRIBUTIONS_PER_CLASS = NUM_FEATURES + 1;
 
 // Batches are processed in chunks of this many exams, so memory stays bounded (about 6 MB).
 const BATCH_CHUNK = 65536;
+// Explanations are 66 numbers an exam: smaller chunks (about 1.4 MB of wasm memory).
+const EXPLAIN_CHUNK = 4096;
 // A bundle ends with the SHA-256 of everything before it (docs/bundle-format.md).
 const HASH_BYTES = 32;
 // fetal_model_load flags (wasm/src/fetal_c_api.cc).
@@ -319,9 +321,10 @@ class FetalModel {
   #info;
   // Batch buffers in wasm memory, grown only when a larger chunk arrives. `#owned` is shared
   // with the finalizer so it frees the current pointers.
-  #owned = { core: null, handle: 0, buffers: [0, 0, 0] };  // [exams, probabilities, flags]
+  #owned = { core: null, handle: 0, buffers: [0, 0, 0, 0] };  // [exams, probabilities, flags, contributions]
   #capacity = 0;       // exams the probability and exam buffers hold
   #flagCapacity = 0;
+  #explainCapacity = 0;
 
   constructor(runtime, core, handle, info) {
     this.#runtime = runtime;
@@ -400,6 +403,38 @@ class FetalModel {
     return out;
   }
 
+  /**
+   * TreeSHAP contributions of n exams (row-major n*21) into `out` (n*3*22), allocated when not
+   * given: per exam and class, 21 contributions (one per model input) then the bias. Rows are not
+   * validated.
+   */
+  explainBatch(features, n = Math.floor(features.length / NUM_FEATURES), out) {
+    const handle = this._handle();
+    this.#checkBatch(features, n);
+    const per = NUM_CLASSES * CONTRIBUTIONS_PER_CLASS;
+    if (out === undefined) out = new Float32Array(n * per);
+    if (!(out instanceof Float32Array) || out.length < n * per) {
+      throw new TypeError(`out must be a Float32Array of at least ${n * per} values`);
+    }
+    const core = this.#core;
+    for (let start = 0; start < n; start += EXPLAIN_CHUNK) {
+      const m = Math.min(EXPLAIN_CHUNK, n - start);
+      this.#reserve(m);
+      if (this.#explainCapacity < m) {
+        if (this.#owned.buffers[3]) core._free(this.#owned.buffers[3]);
+        this.#owned.buffers[3] = 0;
+        this.#explainCapacity = 0;
+        this.#owned.buffers[3] = this.#malloc(m * per * 4);
+        this.#explainCapacity = m;
+      }
+      const [examPtr, , , outPtr] = this.#owned.buffers;
+      copyRows(core, features, start, m, examPtr);
+      core._fetal_explain_batch(handle, examPtr, m, outPtr);
+      out.set(core.HEAPF32.subarray(outPtr >> 2, (outPtr >> 2) + m * per), start * per);
+    }
+    return out;
+  }
+
   /** Frees the model's wasm memory. The model cannot be used afterwards. */
   dispose() {
     if (this.#handle === 0) return;
@@ -407,7 +442,7 @@ class FetalModel {
     if (modelFinalizer) modelFinalizer.unregister(this);
     core._fetal_model_free(this.#handle);
     for (const ptr of this.#owned.buffers) if (ptr) core._free(ptr);
-    this.#owned.buffers = [0, 0, 0];
+    this.#owned.buffers = [0, 0, 0, 0];
     this.#handle = 0;
     this.#runtime._forget(this);
   }

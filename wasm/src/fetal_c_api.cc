@@ -282,6 +282,13 @@ FETAL_API void fetal_predict_batch(const LoadedModel* model, const float* exams,
   model->classifier->PredictBatch(exams, n, probabilities);
 }
 
+// n exams -> n * 3 * 22 TreeSHAP contributions (per class: one per model input, then the bias), as
+// Classifier::ExplainBatch; rows are not validated. No allocation.
+FETAL_API void fetal_explain_batch(const LoadedModel* model, const float* exams, size_t n,
+                                   float* contributions) {
+  model->classifier->ExplainBatch(exams, n, contributions);
+}
+
 // Findings for one exam as a JSON array. `model` may be null (no training-range warnings).
 FETAL_API const char* fetal_validate(const float* exam, const LoadedModel* model) {
   std::vector<Finding> findings =

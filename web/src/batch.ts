@@ -1,16 +1,20 @@
-// Batch mode: a CSV with the dataset's column names is parsed by the WASM core, validated and
-// classified in chunks (yielding to the UI between chunks, so the progress bar moves and the page
-// stays responsive), then shown as a class-count chart, a paged results table, the rows that
-// could not be classified (by line and reason), and a CSV export.
+// Batch mode: a CSV with the dataset's column names is parsed by the WASM core, validated,
+// classified and explained (TreeSHAP) in chunks (yielding to the UI between chunks, so the
+// progress bar moves and the page stays responsive), then shown as a class-count chart, a paged
+// results table with each row's strongest contributions, the rows that could not be classified
+// (by line and reason), and a CSV export that carries every contribution.
 
 import type { CsvRowError, FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
-import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText } from './format.js';
+import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText, inputKey, inputName } from './format.js';
 import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
 const CHUNK_ROWS = 256;
 const PAGE_ROWS = 50;
+const TOP_CONTRIBUTIONS = 3;  // shown per row; the export has all of them
+// TreeSHAP values per class: 21 features, then the bias (fetal.js CONTRIBUTIONS_PER_CLASS).
+const PER_CLASS = 22;
 
 // Reasons are kept structured (a validator finding or a CSV reader error, each with its rule id)
 // and rendered when shown, so they follow the language switch.
@@ -32,6 +36,7 @@ interface BatchResult {
   lines: Uint32Array;         // per classified row
   classes: Uint8Array;
   probabilities: Float32Array; // 3 per classified row
+  contributions: Float32Array; // PER_CLASS per classified row: those of its predicted class
   labels: Int32Array | null;   // per classified row, -1 when absent
   invalid: InvalidRow[];
   counts: number[];
@@ -71,11 +76,13 @@ async function runBatch(file: File): Promise<void> {
     const lines = new Uint32Array(parsed.rows);
     const classes = new Uint8Array(parsed.rows);
     const probabilities = new Float32Array(parsed.rows * 3);
+    const contributions = new Float32Array(parsed.rows * PER_CLASS);
     const labels = parsed.labels.length === parsed.rows && Array.from(parsed.labels).some((l) => l >= 0)
       ? new Int32Array(parsed.rows) : null;
     const counts = [0, 0, 0];
     const chunk = new Float32Array(CHUNK_ROWS * nf);
     const chunkOut = new Float32Array(CHUNK_ROWS * 3);
+    const chunkWhy = new Float32Array(CHUNK_ROWS * 3 * PER_CLASS);
     const chunkRows: number[] = [];
     let valid = 0;
     progress.total = parsed.rows;
@@ -100,7 +107,9 @@ async function runBatch(file: File): Promise<void> {
         chunkRows.push(r);
       }
       if (chunkRows.length) {
-        const out = model.classifyBatch(chunk.subarray(0, chunkRows.length * nf), chunkRows.length, chunkOut.subarray(0, chunkRows.length * 3));
+        const rowsIn = chunk.subarray(0, chunkRows.length * nf);
+        const out = model.classifyBatch(rowsIn, chunkRows.length, chunkOut.subarray(0, chunkRows.length * 3));
+        const why = model.explainBatch(rowsIn, chunkRows.length, chunkWhy.subarray(0, chunkRows.length * 3 * PER_CLASS));
         for (let j = 0; j < chunkRows.length; j++) {
           const r = chunkRows[j];
           const p0 = out[j * 3], p1 = out[j * 3 + 1], p2 = out[j * 3 + 2];
@@ -108,6 +117,8 @@ async function runBatch(file: File): Promise<void> {
           lines[valid] = parsed.lines[r];
           classes[valid] = k;
           probabilities.set([p0, p1, p2], valid * 3);
+          const w = (j * 3 + k) * PER_CLASS;
+          contributions.set(why.subarray(w, w + PER_CLASS), valid * PER_CLASS);
           if (labels) labels[valid] = parsed.labels[r];
           counts[k]++;
           valid++;
@@ -124,6 +135,7 @@ async function runBatch(file: File): Promise<void> {
       lines: lines.slice(0, valid),
       classes: classes.slice(0, valid),
       probabilities: probabilities.slice(0, valid * 3),
+      contributions: contributions.slice(0, valid * PER_CLASS),
       labels: labels ? labels.slice(0, valid) : null,
       invalid,
       counts,
@@ -166,21 +178,30 @@ function countChart(counts: number[]): SVGElement {
   );
 }
 
+// Export columns: line, class, the three probabilities, [label,] the predicted class's TreeSHAP
+// contributions, one per model input (contrib_<feature key>, or contrib_<feature key>_minus_
+// <reference key> for an input taken relative to another feature; contrib_bias: log-odds before
+// temperature, summing to that class's margin, as `fetal-model predict --explain` writes them),
+// model_version, error.
 function exportCsv(r: BatchResult): void {
   const names = rt.classNames;
-  const header = ['line', 'class', 'p_normal', 'p_suspect', 'p_pathological', 'model_version', 'error'];
-  if (r.labels) header.splice(5, 0, 'label');
+  const contributionColumns = [...getSchema().map((_, i) => `contrib_${inputKey(i, r.info)}`), 'contrib_bias'];
+  const header = ['line', 'class', 'p_normal', 'p_suspect', 'p_pathological'];
+  if (r.labels) header.push('label');
+  header.push(...contributionColumns, 'model_version', 'error');
   const rows: { line: number; text: string }[] = [];
   for (let i = 0; i < r.lines.length; i++) {
     const cells = [String(r.lines[i]), names[r.classes[i]],
       r.probabilities[i * 3].toFixed(6), r.probabilities[i * 3 + 1].toFixed(6), r.probabilities[i * 3 + 2].toFixed(6)];
     if (r.labels) cells.push(r.labels[i] >= 0 ? names[r.labels[i]] : '');
+    for (const v of r.contributions.subarray(i * PER_CLASS, (i + 1) * PER_CLASS)) cells.push(v.toFixed(6));
     cells.push(String(r.info.version), '');
     rows.push({ line: r.lines[i], text: cells.join(',') });
   }
   for (const bad of r.invalid) {
     const cells = [String(bad.line), '', '', '', ''];
     if (r.labels) cells.push('');
+    for (let k = 0; k < PER_CLASS; k++) cells.push('');
     cells.push(String(r.info.version), `"${reasonText(bad).replace(/"/g, '""')}"`);
     rows.push({ line: bad.line, text: cells.join(',') });
   }
@@ -210,6 +231,21 @@ function filteredRows(r: BatchResult): number[] {
   return rows;
 }
 
+// A row's strongest contributions to its predicted class, largest first: model input, signed value
+// (toward the class if positive).
+function topContributions(r: BatchResult, i: number): HTMLElement {
+  const values = r.contributions.subarray(i * PER_CLASS, i * PER_CLASS + getSchema().length);
+  const order = Array.from(values.keys()).sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]))
+    .slice(0, TOP_CONTRIBUTIONS).filter((f) => values[f] !== 0);
+  const cls = className(r.classes[i]);
+  return h('ul', { class: 'why-list' }, order.map((f) => {
+    const toward = values[f] > 0;
+    return h('li', { class: toward ? 'toward' : 'away' },
+      `${inputName(f, r.info)} ${toward ? '+' : '−'}${fixed(Math.abs(values[f]), 2)}`,
+      h('span', { class: 'sr-only' }, ` ${toward ? t('result.toward', { class: cls }) : t('result.away', { class: cls })}`));
+  }));
+}
+
 function resultsTable(r: BatchResult): HTMLElement {
   const rows = filteredRows(r);
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_ROWS));
@@ -223,6 +259,7 @@ function resultsTable(r: BatchResult): HTMLElement {
       h('td', { class: 'num' }, r.lines[i]),
       h('td', {}, h('span', { class: `class-badge small class-${r.classes[i]}` }, className(r.classes[i]))),
       [0, 1, 2].map((k) => h('td', { class: 'num' }, fixed(r.probabilities[i * 3 + k], 3))),
+      h('td', { class: 'why' }, topContributions(r, i)),
       r.labels
         ? h('td', {}, r.labels[i] >= 0 ? className(r.labels[i]) : '',
             differs ? h('span', { class: 'differs-mark', title: t('batch.differs') }, ' ≠', h('span', { class: 'sr-only' }, ` ${t('batch.differs')}`)) : null)
@@ -254,6 +291,7 @@ function resultsTable(r: BatchResult): HTMLElement {
         h('th', { scope: 'col' }, t('batch.col.pNormal')),
         h('th', { scope: 'col' }, t('batch.col.pSuspect')),
         h('th', { scope: 'col' }, t('batch.col.pPathological')),
+        h('th', { scope: 'col', title: t('batch.col.why.help') }, t('batch.col.why')),
         r.labels ? h('th', { scope: 'col' }, t('batch.col.label')) : null)),
       h('tbody', {}, body)),
     h('nav', { class: 'pager', 'aria-label': t('batch.table') },

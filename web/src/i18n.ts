@@ -85,11 +85,38 @@ function formatter<T extends Intl.NumberFormat | Intl.DateTimeFormat>(key: strin
   return f;
 }
 
+// Numbers below 1000 in size (every limit and unit on the exam form), written as
+// Intl.NumberFormat(lang, { maximumFractionDigits }) writes them: the shortest decimal form
+// rounded half up to at most that many decimals, no trailing zeros, no grouping. A cold page's
+// first Intl.NumberFormat costs 20-30 ms, as long as the rest of the form takes to render.
+// null: Intl decides (1000 or more, or a number String() writes with an exponent).
+function smallNumber(value: number, maxFractionDigits: number): string | null {
+  const abs = Math.abs(value);
+  const shortest = String(abs);
+  if (!(abs < 1000) || shortest.includes('e')) return null;
+  let [whole, fraction = ''] = shortest.split('.');
+  if (fraction.length > maxFractionDigits) {
+    const digits = (whole + fraction.slice(0, maxFractionDigits)).split('');
+    if (fraction.charCodeAt(maxFractionDigits) >= 53) {  // '5' or more: round up, carrying
+      let i = digits.length - 1;
+      for (; i >= 0 && digits[i] === '9'; --i) digits[i] = '0';
+      if (i < 0) digits.unshift('1');
+      else digits[i] = String(Number(digits[i]) + 1);
+    }
+    whole = digits.slice(0, digits.length - maxFractionDigits).join('');
+    fraction = digits.slice(digits.length - maxFractionDigits).join('').replace(/0+$/, '');
+    if (whole.length > 3) return null;
+  }
+  const sign = value < 0 || Object.is(value, -0) ? '-' : '';
+  return sign + whole + (fraction ? (current === 'en' ? '.' : ',') + fraction : '');
+}
+
 // Formats a number for display in the current language (decimal comma in pt-BR).
 export function num(value: number, maxFractionDigits = 4): string {
   if (!Number.isFinite(value)) return String(value);
-  return formatter(`num${maxFractionDigits}`, () =>
-    new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits })).format(value);
+  return smallNumber(value, maxFractionDigits) ??
+    formatter(`num${maxFractionDigits}`, () =>
+      new Intl.NumberFormat(current, { maximumFractionDigits: maxFractionDigits })).format(value);
 }
 
 // Fixed number of decimals, for columns of probabilities.

@@ -109,9 +109,9 @@ async function start(): Promise<void> {
   let rt: FetalRuntime;
   try {
     // Everything start-up needs, at once: the runtime compiles while IndexedDB opens and the
-    // built-in model and its card download (index.html preloads the files).
+    // built-in model downloads (index.html preloads the files). Nothing on the way to a ready
+    // exam form waits for IndexedDB or for the model card (initModels, modelPage.loadCard).
     const builtin = fetch('model/default.fhm');
-    const card = modelPage.loadCard();
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
     // boot.js may have started compiling the module already.
     const early = (globalThis as { __fetalWasmModule?: Promise<WebAssembly.Module | null> }).__fetalWasmModule;
@@ -121,7 +121,6 @@ async function start(): Promise<void> {
     setSchema(rt.schema());
     await initModels(rt, builtin);
     mark('model');
-    await card;
   } catch (e) {
     replaceChildren(main, h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
     void registerServiceWorker();
@@ -163,6 +162,9 @@ async function start(): Promise<void> {
 
   mark('rendered');
   document.body.dataset.ready = 'true';
+  void modelPage.loadCard().then(() => {
+    if (current === 'model') modelPage.render();
+  });
   void registerServiceWorker();
   void settings.requestPersistence();
   startQueue();

@@ -47,6 +47,11 @@ interface StoredBundle {
 
 const MODEL_URL = 'api/v1/models/active';
 const CHECK_INTERVAL_MS = 5 * 60 * 1000;
+// The version of the server bundle stored in IndexedDB ('model.server'), kept beside it in
+// localStorage, which reads synchronously: a start with no newer bundle stored (a new profile,
+// or one whose stored bundle the built-in one has caught up with) does not wait for IndexedDB,
+// whose first open in a new profile costs tens of milliseconds.
+const STORED_VERSION_HINT = 'fetal.model.storedVersion';
 
 let rt: FetalRuntime;
 let active: FetalModel;
@@ -55,6 +60,8 @@ let pending: FetalModel | null = null;  // always from the server
 let highestSeen = 0;
 let lastStatus: UpdateStatus | null = null;
 let checking: Promise<UpdateStatus> | null = null;
+// Resolves once the persisted state (highest version seen, last status, stored bundle) is read.
+let persisted: Promise<void> = Promise.resolve();
 const listeners: Array<() => void> = [];
 
 export function onModelChange(fn: () => void): void {
@@ -88,38 +95,76 @@ async function load(bytes: Uint8Array): Promise<FetalModel | string> {
   return r.ok ? r.model : `${r.error.code}: ${r.error.message}`;
 }
 
+function storedVersionHint(): number {
+  try {
+    return Number(localStorage.getItem(STORED_VERSION_HINT) ?? 0) || 0;
+  } catch {
+    return 0;  // storage blocked: IndexedDB decides, below
+  }
+}
+
+function setStoredVersionHint(version: number): void {
+  try {
+    localStorage.setItem(STORED_VERSION_HINT, String(version));
+  } catch {
+    // Without the hint a start reads IndexedDB in the background; nothing is lost.
+  }
+}
+
+async function storeServerBundle(bundle: StoredBundle): Promise<void> {
+  await kvSet('model.server', bundle);
+  setStoredVersionHint(bundle.version);
+}
+
 // Loads the best model available offline: the last verified server bundle, or the built-in one
 // if it is newer (an app update can ship a newer default).
 // `builtinResponse`: the fetch of model/default.fhm, started by the caller as early as it can.
 export async function initModels(runtime: FetalRuntime, builtinResponse?: Promise<Response>): Promise<void> {
   rt = runtime;
-  const [seen, status, stored, response] = await Promise.all([
+  const state = Promise.all([
     kvGet<number>('model.highestSeen'),
     kvGet<UpdateStatus>('model.lastStatus'),
     kvGet<StoredBundle>('model.server'),
-    builtinResponse ?? fetch('model/default.fhm'),
   ]);
-  highestSeen = seen ?? 0;
-  lastStatus = status ?? null;
+  const response = await (builtinResponse ?? fetch('model/default.fhm'));
   if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
   const builtin = await load(new Uint8Array(await response.arrayBuffer()));
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
   activeOrigin = 'builtin';
 
-  if (stored && stored.version >= builtin.info().version) {
-    const fromServer = await load(new Uint8Array(stored.bytes));
-    if (typeof fromServer !== 'string' && fromServer.info().hash === stored.hash) {
-      active = fromServer;
-      activeOrigin = 'server';
+  // The stored bundle, the highest version seen and the last status, once IndexedDB has them.
+  // With the hint saying a stored bundle is at least as new as the built-in one, the start waits
+  // for it; otherwise it goes on with the built-in model, and a stored bundle found newer all the
+  // same (an older app kept no hint) waits as pending, taken at the next exam like an update.
+  const apply = async ([seen, status, stored]: [number | undefined, UpdateStatus | undefined, StoredBundle | undefined], starting: boolean) => {
+    highestSeen = Math.max(highestSeen, seen ?? 0);
+    lastStatus = status ?? lastStatus;
+    if (stored) setStoredVersionHint(stored.version);
+    if (stored && stored.version >= builtin.info().version) {
+      const fromServer = await load(new Uint8Array(stored.bytes));
+      if (typeof fromServer !== 'string' && fromServer.info().hash === stored.hash) {
+        if (starting) {
+          active = fromServer;
+          activeOrigin = 'server';
+        } else {
+          pending = fromServer;
+          emit();
+        }
+      }
     }
-  }
-  if (active.info().version > highestSeen) {
-    highestSeen = active.info().version;
-    // Stored in the background: the checks read the value in memory, and a start that never
-    // got to store it raises it again from the model it loads. (An IndexedDB commit on the
-    // start-up path costs tens of milliseconds in a fresh profile.)
-    void kvSet('model.highestSeen', highestSeen).catch(() => undefined);
+    if (active.info().version > highestSeen) {
+      highestSeen = active.info().version;
+      // Stored in the background: the checks read the value in memory, and a start that never
+      // got to store it raises it again from the model it loads.
+      void kvSet('model.highestSeen', highestSeen).catch(() => undefined);
+    }
+    if (!starting) emit();  // the model page shows what was read
+  };
+  if (storedVersionHint() >= builtin.info().version) {
+    await apply(await state, true);
+  } else {
+    persisted = state.then((values) => apply(values, false)).catch(() => undefined);
   }
 }
 
@@ -176,6 +221,7 @@ export function checkForUpdate(): Promise<UpdateStatus> {
 }
 
 async function doCheck(): Promise<UpdateStatus> {
+  await persisted;  // the highest version seen decides what a rollback is
   const now = Date.now();
   const current = (pending ?? active).info();
   const stored = await kvGet<StoredBundle>('model.server');
@@ -229,7 +275,7 @@ async function doCheck(): Promise<UpdateStatus> {
   }
 
   if (digest === current.hash) {
-    await kvSet('model.server', { bytes: bytes.slice().buffer, version: current.version, hash: digest, etag } satisfies StoredBundle);
+    await storeServerBundle({ bytes: bytes.slice().buffer, version: current.version, hash: digest, etag });
     return setStatus({ at: now, code: 'upToDate', version: current.version });
   }
 
@@ -249,7 +295,7 @@ async function doCheck(): Promise<UpdateStatus> {
     return setStatus({ at: now, code: 'sameVersionDifferent', version });
   }
 
-  await kvSet('model.server', { bytes: bytes.slice().buffer, version, hash: digest, etag } satisfies StoredBundle);
+  await storeServerBundle({ bytes: bytes.slice().buffer, version, hash: digest, etag });
   highestSeen = Math.max(highestSeen, version);
   await kvSet('model.highestSeen', highestSeen);
   if (pending && pending !== loaded) pending.dispose();

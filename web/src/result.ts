@@ -5,7 +5,7 @@
 
 import type { Classification, ModelInfo } from './fetal.js';
 import { h } from './dom.js';
-import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, unitLabel } from './format.js';
+import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, inputName, inputReference, unitLabel } from './format.js';
 import { num, pct, t } from './i18n.js';
 
 const TOP_CONTRIBUTIONS = 8;
@@ -70,12 +70,11 @@ function reviewNote(result: Classification): HTMLElement | null {
 // The name and the value of model input `index`: the feature, or its difference from another
 // feature when the model takes it relative to one (ModelInfo.inputDifferences).
 function inputOf(index: number, info: ModelInfo, features: readonly number[]): { name: string; value: string } {
-  const pair = info.inputDifferences.find(([input]) => input === index);
-  if (!pair) return { name: featureName(index), value: `${num(features[index])}${unitSuffix(index)}` };
-  const reference = pair[1];
+  const reference = inputReference(index, info);
+  if (reference < 0) return { name: featureName(index), value: `${num(features[index])}${unitSuffix(index)}` };
   const diff = features[index] - features[reference];
   return {
-    name: t('result.input.relative', { feature: featureName(index), reference: featureName(reference) }),
+    name: inputName(index, info),
     value: `${diff > 0 ? '+' : diff < 0 ? '−' : ''}${num(Math.abs(diff))}${unitSuffix(index)}`,
   };
 }

@@ -9,8 +9,8 @@
 // server are serialisers over Classify(); none of them repeats these steps.
 //
 // Thread-safety: a Classifier is immutable after Create(). Every const method may be called
-// concurrently from any number of threads (explanation scratch space is taken from an internal
-// pool under a mutex, so concurrent explanations never share it).
+// concurrently from any number of threads (the explainer is built once, under a mutex, by the
+// first explanation, and is itself thread-safe).
 #pragma once
 
 #include <array>
@@ -73,7 +73,7 @@ struct Classification {
 class Classifier {
  public:
   // Compiles `model` (taken by value and kept) into an evaluator. The explainer is built by the
-  // first explaining Classify(), not here: a browser's first prediction does not wait for it.
+  // first explanation, not here: a browser's first prediction does not wait for it.
   // Fails for a model CheckModel() refuses or one too deep to explain (kMaxExplainDepth).
   static Status Create(Model model, std::unique_ptr<Classifier>* out);
   ~Classifier();
@@ -96,20 +96,22 @@ class Classifier {
   }
   // n exams row-major -> n * kNumClasses calibrated probabilities; no validation, no allocation.
   void PredictBatch(const float* features, size_t n, float* probabilities) const;
-  // TreeSHAP contributions of one exam into contributions[kNumClasses * kContributionsPerClass].
+  // TreeSHAP contributions of one exam into contributions[kNumClasses * kContributionsPerClass],
+  // over the model inputs (as Classification::contributions).
   void Explain(const float* features, float* contributions) const;
+  // n exams row-major -> n * kNumClasses * kContributionsPerClass contributions, each exam's the
+  // same bits as Explain's; no validation, no allocation.
+  void ExplainBatch(const float* features, size_t n, float* contributions) const;
 
  private:
   Classifier() = default;
-  std::unique_ptr<Explainer> AcquireExplainer() const;
-  void ReleaseExplainer(std::unique_ptr<Explainer> explainer) const;
+  const Explainer& GetExplainer() const;
 
   Model model_;
   std::unique_ptr<Evaluator> evaluator_;
   bool has_ood_reference_ = false;
-  // Explainers hold per-call scratch; one per concurrent caller, reused.
-  mutable std::mutex explainers_mu_;
-  mutable std::vector<std::unique_ptr<Explainer>> idle_explainers_;
+  mutable std::mutex explainer_mu_;
+  mutable std::unique_ptr<Explainer> explainer_;  // built by the first explanation
 };
 
 // True if `model.ood` is a usable Mahalanobis reference (see Classifier::has_ood_reference).

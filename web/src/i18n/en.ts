@@ -175,6 +175,9 @@ const strings = {
   'batch.col.pNormal': 'P(Normal)',
   'batch.col.pSuspect': 'P(Suspect)',
   'batch.col.pPathological': 'P(Pathological)',
+  'batch.col.why': 'Strongest reasons',
+  'batch.col.why.help':
+    'The three features that moved the predicted class most (TreeSHAP, log-odds): + toward it, − away from it. The export has every feature.',
   'batch.invalid': 'Rows not classified ({count})',
   'batch.invalid.none': 'Every row was read and validated.',
   'batch.col.reason': 'Reason',

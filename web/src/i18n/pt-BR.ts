@@ -173,6 +173,9 @@ export const ptBR: Dictionary = {
     'batch.col.pNormal': 'P(Normal)',
     'batch.col.pSuspect': 'P(Suspeito)',
     'batch.col.pPathological': 'P(Patológico)',
+    'batch.col.why': 'Principais motivos',
+    'batch.col.why.help':
+      'As três variáveis que mais moveram a classe prevista (TreeSHAP, log-odds): + a favor dela, − contra ela. A exportação traz todas as variáveis.',
     'batch.invalid': 'Linhas não classificadas ({count})',
     'batch.invalid.none': 'Todas as linhas foram lidas e validadas.',
     'batch.col.reason': 'Motivo',
