@@ -9,8 +9,9 @@ namespace fetal {
 namespace storage {
 namespace {
 
-// The exams table of schema version 2 under `table`: rows belong to their submitter's principal
-// (submitted_by_id) and carry the canonical form that covers them (content_version).
+// The exams table of the current schema under `table`: rows belong to their submitter's principal
+// (submitted_by_id, version 2), carry the canonical form that covers them (content_version,
+// version 2) and the server's conformal prediction set (server_set, version 3).
 std::string ExamsTable(Dialect d, const std::string& table) {
   const bool pg = d == Dialect::kPostgres;
   const std::string autoid = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
@@ -25,6 +26,7 @@ std::string ExamsTable(Dialect d, const std::string& table) {
       "  patient_ref TEXT NOT NULL, note TEXT NOT NULL, client_timestamp TEXT NOT NULL,"
       "  received_ms BIGINT NOT NULL, audit_seq BIGINT NOT NULL,"
       "  submitted_by_id BIGINT NOT NULL DEFAULT 0, content_version INTEGER NOT NULL DEFAULT 2,"
+      "  server_set INTEGER NOT NULL DEFAULT 0,"
       // Idempotency keys are per principal. The name is part of the key only for rows migrated
       // from version 1 whose token could not be found (principal 0).
       "  CONSTRAINT exams_principal_key UNIQUE (submitted_by_id, client_exam_id, submitted_by));";
@@ -140,6 +142,21 @@ StoreStatus MigrateToPrincipals(Dialect d, SqlConn* c) {
   return StoreStatus::Ok();
 }
 
+// Version 2 -> 3: exams gain server_set, the server's prediction set as a class mask; rows stored
+// before take 0 (no set known), which leaves their content hash as it was (canonical.h). A
+// database coming from version 1 already has the column: the version-2 step rebuilt the SQLite
+// table from ExamsTable; PostgreSQL adds it only if it is missing.
+StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
+  const char kAdd[] = "ALTER TABLE exams ADD COLUMN ";
+  const char kColumn[] = "server_set INTEGER NOT NULL DEFAULT 0";
+  if (d == Dialect::kPostgres) return c->Exec(std::string(kAdd) + "IF NOT EXISTS " + kColumn);
+  SqlRows rows;  // SQLite has no ADD COLUMN IF NOT EXISTS: look first
+  StoreStatus s =
+      c->Exec("SELECT 1 FROM pragma_table_info('exams') WHERE name = 'server_set'", {}, &rows);
+  if (s.ok() && rows.empty()) s = c->Exec(std::string(kAdd) + kColumn);
+  return s;
+}
+
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   StoreStatus s = c->ExecScript(
       "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -161,6 +178,10 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 2) {
     s = MigrateToPrincipals(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 3) {
+    s = MigrateToPredictionSets(d, c);
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));
