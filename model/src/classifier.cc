@@ -112,7 +112,7 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
 
   if (options.explain) {
     out->contributions.resize(kNumClasses * kContributionsPerClass);
-    Explain(features, out->contributions.data());
+    GetExplainer().Explain(inputs, out->contributions.data());  // inputs computed above
   }
 
   out->has_ood_reference = has_ood_reference_;
