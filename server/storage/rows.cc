@@ -28,11 +28,12 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   e.audit_seq = r[16].AsInt();
   e.submitted_by_id = r[17].AsInt();
   e.content_version = static_cast<int>(r[18].AsInt());
+  e.input.runtime_build = r[19].AsText();
   if (!ok) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) +
                                    ": stored numbers are not in canonical list form");
   }
-  if (e.content_version != 1 && e.content_version != 2) {
+  if (e.content_version < 1 || e.content_version > kExamContentVersion) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": unknown content_version " +
                                    std::to_string(e.content_version));
   }

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "storage/day_stats.h"
+
 namespace fetal {
 namespace storage {
 namespace {
@@ -140,6 +142,20 @@ StoreStatus MigrateToPrincipals(Dialect d, SqlConn* c) {
   return StoreStatus::Ok();
 }
 
+// Version 2 -> 3: exams carry the browser runtime's build id; outcomes (versions, never
+// changed) and the monitoring aggregates appear. Exams stored before are not in the aggregates
+// (docs/storage.md "Monitoring aggregates").
+std::string MigrateToMonitoring() {
+  return "ALTER TABLE exams ADD COLUMN runtime_build TEXT NOT NULL DEFAULT '';"
+         "CREATE TABLE IF NOT EXISTS exam_outcomes ("
+         "  exam_id BIGINT NOT NULL, version BIGINT NOT NULL, final_reading INTEGER NOT NULL,"
+         "  apgar_5min TEXT NOT NULL, umbilical_ph TEXT NOT NULL, base_deficit TEXT NOT NULL,"
+         "  nicu_admission TEXT NOT NULL, recorded_by TEXT NOT NULL,"
+         "  recorded_by_id BIGINT NOT NULL, recorded_ms BIGINT NOT NULL,"
+         "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));" +
+         DayStatsTableSql();
+}
+
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   StoreStatus s = c->ExecScript(
       "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -148,7 +164,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   s = c->Exec("SELECT value FROM storage_meta WHERE key = 'schema_version'", {}, &rows);
   if (!s.ok()) return s;
   if (rows.empty()) {  // an empty database
-    s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
+    s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d) + MigrateToMonitoring());
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -161,6 +177,10 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 2) {
     s = MigrateToPrincipals(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 3) {
+    s = c->ExecScript(MigrateToMonitoring());
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));
