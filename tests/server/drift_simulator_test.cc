@@ -1,0 +1,111 @@
+// The drift simulator (tools/drift-simulator) against a real fetal-server: what GET /monitoring
+// reports for simulated days must match what is known about them offline.
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "server_fixture.h"
+
+namespace fetal {
+namespace testing_support {
+namespace {
+
+class DriftSimulatorTest : public ServerFixture {
+ protected:
+  // Runs the simulator with `options` (besides server, data, bundle, tokens) and returns its
+  // summary.
+  json Simulate(const std::string& options) {
+    const std::string command =
+        Quote(FETAL_DRIFT_SIM_BIN) +
+        " --server http://127.0.0.1:" + std::to_string(server_.port()) + " --data " +
+        Quote(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv") + " --bundle " +
+        Quote(dir_ + "/model.fhm") + " --model-version 1 --token nurse-a=" + clinician_ +
+        " --token nurse-b=" + clinician2_ + " --auditor " + auditor_ + " " + options;
+    int status = 0;
+    const std::string out = RunCommand(command + " 2>" + Quote(dir_ + "/sim.err"), &status);
+    EXPECT_EQ(status, 0) << out << ReadFileOrEmpty(dir_ + "/sim.err");
+    return json::parse(out, nullptr, false);
+  }
+};
+
+// Offline: fetal-model predict over the rows that got outcomes; per day, the confusion matrix
+// (final reading x predicted class).
+std::map<std::string, std::array<std::array<int64_t, 3>, 3>> OfflineConfusion(
+    const std::string& rows_csv, const std::string& predictions_csv) {
+  int status = 0;
+  RunCommand(std::string("'") + FETAL_MODEL_BIN + "' predict --model '" + rows_csv +
+                 ".model' --input '" + rows_csv + "' --output '" + predictions_csv + "'",
+             &status);
+  std::map<std::string, std::array<std::array<int64_t, 3>, 3>> out;
+  if (status != 0) return out;
+  std::ifstream rows(rows_csv), predictions(predictions_csv);
+  std::string row, prediction;
+  std::getline(rows, row);
+  std::getline(predictions, prediction);
+  while (std::getline(rows, row) && std::getline(predictions, prediction)) {
+    const size_t day_at = row.rfind(',');
+    const std::string day = row.substr(day_at + 1);
+    const int label = row[day_at - 1] - '1';
+    std::stringstream p(prediction);
+    std::string index, cls;
+    std::getline(p, index, ',');
+    std::getline(p, cls, ',');
+    const int predicted = cls == "Normal" ? 0 : cls == "Suspect" ? 1 : 2;
+    ++out[day][label][predicted];
+  }
+  return out;
+}
+
+TEST_P(DriftSimulatorTest, DisagreeingBuildAndRealPerformanceMatchTheRecords) {
+  const std::string rows = dir_ + "/rows.csv";
+  WriteFile(rows + ".model", bundle_v1_);
+  json summary = Simulate(
+      "--days 6 --start 2026-03-01 --per-day 50 --seed 7 --outcome-share 0.4 "
+      "--outcome-delay 2 --nudged-share 0.3 --rows-out " +
+      Quote(rows));
+  ASSERT_TRUE(summary.is_object()) << summary;
+  EXPECT_EQ(summary["submitted"].get<int64_t>() + summary["refused_by_validator"].get<int64_t>(),
+            300);
+  const json& windows = summary["monitoring"]["windows"];
+  ASSERT_EQ(windows.size(), 6u) << summary.dump();
+
+  const auto offline = OfflineConfusion(rows, dir_ + "/predictions.csv");
+  ASSERT_EQ(offline.size(), 6u);
+  int64_t disagreements = 0, outcomes = 0;
+  for (const json& w : windows) {
+    // Only the nudged build disagrees, and it is named.
+    for (const json& b : w["client_server_disagreement"]["by_runtime_build"]) {
+      EXPECT_EQ(b["runtime_build"], "wasm-sim-nudged") << w.dump();
+    }
+    disagreements += w["client_server_disagreement"]["count"].get<int64_t>();
+    // Real performance is what fetal-model computes offline on the same rows.
+    const auto& confusion = offline.at(w["start"].get<std::string>());
+    ASSERT_TRUE(w["performance"].is_object()) << w.dump();
+    EXPECT_EQ(w["performance"]["confusion"], json(confusion)) << w["start"];
+    int64_t right = 0, n = 0;
+    for (int t = 0; t < 3; ++t) {
+      for (int p = 0; p < 3; ++p) n += confusion[t][p];
+      right += confusion[t][t];
+    }
+    EXPECT_DOUBLE_EQ(w["performance"]["accuracy"].get<double>(), static_cast<double>(right) / n);
+    EXPECT_EQ(w["outcomes"]["count"], n);
+    outcomes += n;
+  }
+  EXPECT_GT(disagreements, 0);
+  EXPECT_EQ(summary["outcomes"], outcomes);
+
+  // Replaying the same simulation stores nothing new and changes no figure.
+  json again = Simulate(
+      "--days 6 --start 2026-03-01 --per-day 50 --seed 7 --outcome-share 0.4 "
+      "--outcome-delay 2 --nudged-share 0.3");
+  EXPECT_EQ(again["submitted"], 0);
+  EXPECT_EQ(again["replayed"], summary["submitted"]);
+  EXPECT_EQ(again["monitoring"]["windows"], windows);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DriftSimulatorTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
+
+}  // namespace
+}  // namespace testing_support
+}  // namespace fetal
