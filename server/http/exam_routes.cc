@@ -74,7 +74,7 @@ bool PrepareExam(const Services& svc, const json& body, const std::string& prefi
   signals.out_of_range = !server.ood.out_of_range.empty();
   signals.has_warnings = server.warning_count() > 0;
   signals.figo_disagrees = FigoClassIndex(server.figo.figo_class) != server.predicted_class;
-  monitoring::BinExam(*model.reference, input->features.data(), &signals);
+  monitoring::BinExam(model.reference.get(), input->features.data(), &signals);
   return true;
 }
 

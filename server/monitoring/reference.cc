@@ -1,26 +1,26 @@
 #include "monitoring/reference.h"
 
-#include <algorithm>
-
 namespace fetal {
 namespace monitoring {
 
-MonitoringReference ReferenceOf(const Model&) {
-  // Bundles do not carry a monitoring reference yet.
-  return MonitoringReference();
+static_assert(storage::kReferenceBins == kMonitoringBins,
+              "the aggregates keep one count per reference bin");
+
+std::shared_ptr<const MonitoringReference> ReferenceOfBundle(const std::string& bundle) {
+  auto reference = std::make_shared<MonitoringReference>();
+  bool found = false;
+  Status s = MonitoringReferenceFromBundle(reinterpret_cast<const uint8_t*>(bundle.data()),
+                                           bundle.size(), reference.get(), &found);
+  if (!s.ok() || !found) return nullptr;
+  return reference;
 }
 
-int BinOf(const FeatureBins& bins, double value) {
-  return static_cast<int>(std::upper_bound(bins.edges.begin(), bins.edges.end(), value) -
-                          bins.edges.begin());
-}
-
-void BinExam(const MonitoringReference& reference, const double* features,
+void BinExam(const MonitoringReference* reference, const double* features,
              storage::ExamSignals* signals) {
   signals->feature_bins = storage::ExamSignals::NoFeatureBins();
-  if (!reference.available) return;
+  if (reference == nullptr) return;
   for (int i = 0; i < kNumFeatures; ++i) {
-    const int bin = BinOf(reference.features[i], features[i]);
+    const int bin = BinOf(reference->features[i], features[i]);
     if (bin < storage::kReferenceBins) signals->feature_bins[i] = static_cast<int8_t>(bin);
   }
 }

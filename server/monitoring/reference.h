@@ -1,44 +1,24 @@
-// MonitoringReference: what monitoring compares a model's live exams against, from its
-// training data: per feature, quantile bins with the training rows in each; the model's
-// out-of-fold predicted class mix. A model whose bundle has no reference has available = false
-// and monitoring reports no drift for it.
+// The server's side of a model's monitoring reference (fetal/monitoring_reference.h): reading
+// it from a stored bundle, and binning an exam's features into its bins.
 //
-// Thread-safety: immutable after construction; BinOf is const.
+// Thread-safety: pure functions.
 #pragma once
 
-#include <array>
-#include <vector>
+#include <memory>
+#include <string>
 
-#include "fetal/model.h"
-#include "fetal/schema.h"
+#include "fetal/monitoring_reference.h"
 #include "storage/store.h"
 
 namespace fetal {
 namespace monitoring {
 
-struct FeatureBins {
-  // Ascending inner cut points; bin b holds values in [edges[b-1], edges[b]) (the first bin is
-  // open below, the last open above), so there are edges.size() + 1 <= kReferenceBins bins.
-  std::vector<double> edges;
-  std::vector<double> counts;  // training rows per bin, edges.size() + 1 of them
-};
+// The reference in the bundle's "monitoring" section; null for a bundle without one (or with a
+// section this server cannot read: monitoring then says the reference is not available).
+std::shared_ptr<const MonitoringReference> ReferenceOfBundle(const std::string& bundle);
 
-struct MonitoringReference {
-  bool available = false;
-  std::array<FeatureBins, kNumFeatures> features;
-  // The model's out-of-fold predicted class mix on its training data (proportions): what the
-  // live server class mix is compared with.
-  std::array<double, kNumClasses> predicted_class_mix{};
-};
-
-// The reference a model's bundle carries; available = false for bundles without one.
-MonitoringReference ReferenceOf(const Model& model);
-
-// The bin of `value` for feature i: the number of edges <= value.
-int BinOf(const FeatureBins& bins, double value);
-
-// Fills signals->feature_bins from the reference (all -1 when it is not available).
-void BinExam(const MonitoringReference& reference, const double* features,
+// Fills signals->feature_bins from the reference (all -1 without one).
+void BinExam(const MonitoringReference* reference, const double* features,
              storage::ExamSignals* signals);
 
 }  // namespace monitoring

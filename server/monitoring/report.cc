@@ -19,14 +19,14 @@ const char* Verdict(int level) { return level >= 2 ? "alert" : level == 1 ? "war
 
 // Drift of one window's exams of the reference version; null without a reference.
 json Drift(const ReportRequest& request, const storage::DayCounts& of_reference) {
-  if (!request.reference || !request.reference->available) return nullptr;
+  if (!request.reference) return nullptr;
   const MonitoringReference& ref = *request.reference;
   const Thresholds& t = request.thresholds;
   const bool enough = of_reference.exams >= t.min_drift_exams;
   int worst = 0;
   json features = json::array();
   for (int i = 0; i < kNumFeatures; ++i) {
-    const FeatureBins& bins = ref.features[i];
+    const ReferenceBins& bins = ref.features[i];
     std::vector<double> actual(bins.counts.size(), 0);
     for (size_t b = 0; b < actual.size() && b < storage::kReferenceBins; ++b) {
       actual[b] = static_cast<double>(of_reference.feature_bins[i][b]);
@@ -140,7 +140,7 @@ json BuildReport(const ReportRequest& request, const std::vector<storage::DaySta
   out["reference"] = {{"model_version", request.reference_version > 0
                                             ? json(request.reference_version)
                                             : json(nullptr)},
-                      {"available", request.reference && request.reference->available}};
+                      {"available", request.reference != nullptr}};
   out["thresholds"] = {{"psi_warn", t.psi_warn},
                        {"psi_alert", t.psi_alert},
                        {"js_alert", t.js_alert},

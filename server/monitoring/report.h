@@ -39,7 +39,7 @@ struct ReportRequest {
   std::optional<int64_t> model_version;
   std::optional<std::string> submitted_by;
   // The version drift is measured for (the filter's, else the active one), 0 when none, and its
-  // reference (null when that version could not be loaded).
+  // reference (null when that version has none or could not be loaded).
   int64_t reference_version = 0;
   std::shared_ptr<const MonitoringReference> reference;
   Thresholds thresholds;

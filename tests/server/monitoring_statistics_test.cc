@@ -110,12 +110,65 @@ TEST(Estimate, ConfidenceBased) {
 }
 
 TEST(ReferenceBins, EdgesBelongToTheUpperBin) {
-  FeatureBins bins{{1, 2, 3}, {1, 1, 1, 1}};
+  ReferenceBins bins{{1, 2, 3}, {1, 1, 1, 1}};
   EXPECT_EQ(BinOf(bins, 0.5), 0);
   EXPECT_EQ(BinOf(bins, 1), 1);
   EXPECT_EQ(BinOf(bins, 2.5), 2);
   EXPECT_EQ(BinOf(bins, 3), 3);
   EXPECT_EQ(BinOf(bins, 1e9), 3);
+}
+
+TEST(ReferenceBins, DecilesOfOneToTwenty) {
+  std::vector<double> v;
+  for (int i = 1; i <= 20; ++i) v.push_back(21 - i);  // unsorted on purpose
+  // value at index floor(q * 20) of 1..20: 3, 5, 7, ..., 19; two values per bin but the first
+  // (1, 2) and the last (19, 20)
+  ReferenceBins b = DecileBins(v);
+  EXPECT_EQ(b.edges, (std::vector<double>{3, 5, 7, 9, 11, 13, 15, 17, 19}));
+  EXPECT_EQ(b.counts, (std::vector<double>{2, 2, 2, 2, 2, 2, 2, 2, 2, 2}));
+}
+
+TEST(ReferenceBins, TiesMergeAndTheMinimumIsNoEdge) {
+  // 14 zeros and 1..6: quantile values 0 (x7: dropped, not above the minimum), then 1, 3, 5
+  std::vector<double> v(14, 0.0);
+  for (int i = 1; i <= 6; ++i) v.push_back(i);
+  ReferenceBins b = DecileBins(v);
+  EXPECT_EQ(b.edges, (std::vector<double>{1, 3, 5}));
+  EXPECT_EQ(b.counts, (std::vector<double>{14, 2, 2, 2}));
+  EXPECT_TRUE(DecileBins(std::vector<double>(9, 4.0)).edges.empty());  // a constant: one bin
+}
+
+TEST(ReferenceBins, FitAndJsonRoundTrip) {
+  // Four rows: feature i of row r = r * (i + 1); labels 0 0 1 2; predictions 0 1 1 2.
+  std::vector<float> features(4 * kNumFeatures);
+  for (int r = 0; r < 4; ++r) {
+    for (int i = 0; i < kNumFeatures; ++i) features[r * kNumFeatures + i] = r * (i + 1.0f);
+  }
+  const int labels[4] = {0, 0, 1, 2};
+  const float p[12] = {0.8f, 0.1f, 0.1f, 0.3f, 0.6f, 0.1f, 0.2f, 0.7f, 0.1f, 0.1f, 0.2f, 0.7f};
+  MonitoringReference r;
+  ASSERT_TRUE(FitMonitoringReference(features.data(), labels, p, {1, 2, 3, 4}, 4, &r).ok());
+  EXPECT_EQ(r.rows, 4);
+  EXPECT_EQ(r.class_prior, (std::array<double, 3>{0.5, 0.25, 0.25}));
+  EXPECT_EQ(r.predicted_class_mix, (std::array<double, 3>{0.25, 0.5, 0.25}));
+  // feature 1 values 0 2 4 6: quantiles at index floor(q*4) = 0,0,1,1,2,2,2,3,3 -> 2, 4, 6
+  EXPECT_EQ(r.features[1].edges, (std::vector<double>{2, 4, 6}));
+  EXPECT_EQ(r.features[1].counts, (std::vector<double>{1, 1, 1, 1}));
+  MonitoringReference back;
+  ASSERT_TRUE(MonitoringReferenceFromJson(MonitoringReferenceToJson(r), &back).ok());
+  EXPECT_EQ(MonitoringReferenceToJson(back), MonitoringReferenceToJson(r));
+  EXPECT_EQ(back.features[1].edges, r.features[1].edges);
+  EXPECT_EQ(back.ood_distance.counts, r.ood_distance.counts);
+  // Damaged sections are refused, naming the field.
+  std::string text = MonitoringReferenceToJson(r);
+  Status s =
+      MonitoringReferenceFromJson(text.replace(text.find("\"class_prior\""), 13, "\"class_prioX\""),
+                                  &back);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.ToString().find("class_prior"), std::string::npos) << s.ToString();
+  std::vector<float> nan_row = features;
+  nan_row[5] = NAN;
+  EXPECT_FALSE(FitMonitoringReference(nan_row.data(), labels, p, {}, 4, &r).ok());
 }
 
 TEST(Days, ParseAndFormat) {
