@@ -9,6 +9,7 @@
 #include "http/router.h"
 #include "monitoring/report.h"
 #include "text/excerpt.h"
+#include "text/number_text.h"
 #include "text/storable.h"
 #include "text/time_text.h"
 
@@ -19,9 +20,50 @@ namespace {
 using storage::StoreStatus;
 using Code = storage::StoreStatus::Code;
 
+using nlohmann::json;
+
 constexpr int64_t kMsPerDay = 86400000;
 constexpr int64_t kDefaultDays = 30;
 constexpr int64_t kMaxDays = 3660;  // ten years of daily windows at most
+// The gauges' "current window": the last seven days, today included, so a quiet morning does
+// not make an empty window.
+constexpr int64_t kCurrentWindowDays = 7;
+
+// Finds the reference version (the filter's, else the active one) and its reference, reads the
+// aggregates and builds the answer.
+StoreStatus BuildMonitoringReport(const Services& svc, monitoring::ReportRequest* request,
+                                  const storage::DayStatsFilter& filter, json* out) {
+  if (request->model_version) {
+    request->reference_version = *request->model_version;
+  } else {
+    std::shared_ptr<const storage::ModelRecord> active;
+    StoreStatus s = svc.registry->Active(&active);
+    if (s.ok()) request->reference_version = active->version;
+    else if (s.code() != Code::kNotFound) return s;
+  }
+  if (request->reference_version > 0) {
+    ModelVersion version;
+    StoreStatus s = svc.registry->Get(request->reference_version, &version);
+    if (s.ok()) request->reference = version.reference;
+    else if (s.code() != Code::kNotFound) return s;
+  }
+  std::vector<storage::DayStats> days;
+  StoreStatus s = svc.store->QueryDayStats(filter, &days);
+  if (s.ok()) *out = monitoring::BuildReport(*request, days);
+  return s;
+}
+
+void AppendGauge(const std::string& name, const std::string& help, const std::string& labels,
+                 double value, bool with_header, std::string* out) {
+  if (with_header) *out += "# HELP " + name + " " + help + "\n# TYPE " + name + " gauge\n";
+  *out += name + labels + " ";
+  text::AppendShortest(value, out);
+  *out += "\n";
+}
+
+double VerdictLevel(const json& verdict) {
+  return verdict == "alert" ? 2 : verdict == "warn" ? 1 : 0;
+}
 
 bool QueryDay(const httplib::Request& req, httplib::Response& res, const char* name,
               std::optional<int64_t>* out) {
@@ -94,37 +136,70 @@ void GetMonitoring(const Services& svc, const httplib::Request& req, httplib::Re
       if (t.name == name) filter.submitted_by_id = t.id;
     }
   }
-  // Drift is measured for one version: the filter's, else the active one.
-  if (model_version) {
-    request.reference_version = *model_version;
-  } else {
-    std::shared_ptr<const storage::ModelRecord> active;
-    StoreStatus s = svc.registry->Active(&active);
-    if (s.ok()) request.reference_version = active->version;
-    else if (s.code() != Code::kNotFound) {
-      SendStoreError(res, s);
-      return;
-    }
-  }
-  if (request.reference_version > 0) {
-    ModelVersion version;
-    StoreStatus s = svc.registry->Get(request.reference_version, &version);
-    if (s.ok()) request.reference = version.reference;
-    else if (s.code() != Code::kNotFound) {
-      SendStoreError(res, s);
-      return;
-    }
-  }
-  std::vector<storage::DayStats> days;
-  StoreStatus s = svc.store->QueryDayStats(filter, &days);
+  json report;
+  StoreStatus s = BuildMonitoringReport(svc, &request, filter, &report);
   if (!s.ok()) {
     SendStoreError(res, s);
     return;
   }
-  SendJson(res, 200, monitoring::BuildReport(request, days));
+  SendJson(res, 200, report);
 }
 
 }  // namespace
+
+void AppendMonitoringMetrics(const Services& svc, std::string* text) {
+  monitoring::ReportRequest request;
+  request.to_day = text::NowMs() / kMsPerDay;
+  request.from_day = request.to_day - (kCurrentWindowDays - 1);
+  request.window_days = kCurrentWindowDays;
+  json report;
+  StoreStatus s =
+      BuildMonitoringReport(svc, &request,
+                            storage::DayStatsFilter{request.from_day, request.to_day, {}, {}},
+                            &report);
+  AppendGauge("fetal_monitoring_up", "1 if the monitoring aggregates could be read.", "",
+              s.ok() ? 1 : 0, true, text);
+  if (!s.ok() || report["windows"].empty()) return;
+  const json& w = report["windows"][0];
+  const std::string p = "fetal_monitoring_";
+  AppendGauge(p + "exams", "Exams of the last 7 days (by exam time).", "", w["exams"], true, text);
+  AppendGauge(p + "ood_rate", "Share of the last 7 days' exams flagged out of distribution.", "",
+              w["ood"]["rate"], true, text);
+  AppendGauge(p + "client_server_disagreements",
+              "Exams of the last 7 days whose browser result disagreed with the server's.", "",
+              w["client_server_disagreement"]["count"], true, text);
+  if (w["estimated"].is_object()) {
+    AppendGauge(p + "estimated_accuracy",
+                "Label-free expected accuracy of the last 7 days' exams (CBPE).", "",
+                w["estimated"]["accuracy"], true, text);
+  }
+  if (w["performance"].is_object()) {
+    AppendGauge(p + "accuracy", "Accuracy on the last 7 days' exams that have an outcome.", "",
+                w["performance"]["accuracy"], true, text);
+  }
+  AppendGauge(p + "outcome_share", "Share of the last 7 days' exams with an outcome.", "",
+              w["outcomes"]["share"], true, text);
+  if (!w["drift"].is_object()) return;
+  const json& drift = w["drift"];
+  AppendGauge(p + "drift_verdict", "Worst drift verdict of the last 7 days: 0 ok, 1 warn, 2 alert.",
+              "", VerdictLevel(drift["verdict"]), true, text);
+  AppendGauge(p + "prediction_drift_p_value",
+              "Chi-square p-value of the server class mix against the reference.", "",
+              drift["prediction"]["p_value"], true, text);
+  bool first = true;
+  for (const json& f : drift["features"]) {
+    AppendGauge(p + "feature_drift_verdict", "Drift verdict per feature: 0 ok, 1 warn, 2 alert.",
+                "{feature=\"" + f["key"].get<std::string>() + "\"}", VerdictLevel(f["verdict"]),
+                first, text);
+    first = false;
+  }
+  first = true;
+  for (const json& f : drift["features"]) {
+    AppendGauge(p + "feature_psi", "Population stability index per feature.",
+                "{feature=\"" + f["key"].get<std::string>() + "\"}", f["psi"], first, text);
+    first = false;
+  }
+}
 
 void AddMonitoringRoutes(Router* router) {
   router->Get("/api/v1/monitoring", "/api/v1/monitoring", Roles(Role::kAuditor, Role::kAdmin),

@@ -1,6 +1,8 @@
 // Outcomes (POST /exams/{id}/outcome, GET /exams/{id}) and the monitoring API against a real
 // fetal-server on SQLite and on PostgreSQL: versions and replays, 422s naming fields, and the
 // per-day aggregates the monitoring answer is made of.
+#include <time.h>
+
 #include <set>
 
 #include "server_fixture.h"
@@ -259,6 +261,27 @@ TEST_P(OutcomeMonitoringTest, MonitoringRefusals) {
   // The default range: the last 30 days to today.
   json m = Monitoring("", auditor_);
   EXPECT_EQ(m["windows"].size(), 30u);
+}
+
+TEST_P(OutcomeMonitoringTest, GaugesOfTheLastSevenDays) {
+  char now[32];
+  const time_t t = time(nullptr);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  SubmitAt("g-1", now, "wasm-a");
+  SubmitAt("g-2", now, "wasm-b", true);
+  SubmitAt("g-3", "2020-01-01T00:00:00Z");  // long ago: not in the current window
+  auto r = Get("/api/v1/metrics", admin_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("\nfetal_monitoring_up 1\n"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("\nfetal_monitoring_exams 2\n"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("\nfetal_monitoring_client_server_disagreements 1\n"), std::string::npos)
+      << r->body;
+  EXPECT_NE(r->body.find("# TYPE fetal_monitoring_estimated_accuracy gauge\n"), std::string::npos);
+  // No reference in the test model: no drift gauges rather than made-up ones.
+  EXPECT_EQ(r->body.find("fetal_monitoring_drift_verdict"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, OutcomeMonitoringTest, ::testing::Values("sqlite", "postgresql"),
