@@ -383,14 +383,26 @@ void AppendProbabilities(const std::array<double, kNumClasses>& p, std::string* 
   out->push_back(']');
 }
 
+// `set`: the conformal prediction set as a class mask; written as "set" only when not 0.
 void AppendResult(int cls, int64_t model_version, const std::array<double, kNumClasses>& p,
-                  std::string* out) {
+                  unsigned set, std::string* out) {
   *out += "{\"class\":";
   AppendClass(cls, out);
   *out += ",\"model_version\":";
   text::AppendInt(model_version, out);
   *out += ",\"probabilities\":";
   AppendProbabilities(p, out);
+  if (set != 0) {
+    *out += ",\"set\":[";
+    bool first = true;
+    for (int c = 0; c < kNumClasses; ++c) {
+      if (!((set >> c) & 1u)) continue;
+      if (!first) out->push_back(',');
+      first = false;
+      AppendClass(c, out);
+    }
+    out->push_back(']');
+  }
   out->push_back('}');
 }
 
@@ -415,7 +427,7 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
   *out += "\"client_exam_id\":";
   text::AppendJsonString(in.client_exam_id, out);
   *out += ",\"client_result\":";
-  AppendResult(in.client_class, in.model_version, in.client_probabilities, out);
+  AppendResult(in.client_class, in.model_version, in.client_probabilities, 0, out);
   *out += ",\"client_time\":";
   text::AppendJsonString(in.client_timestamp, out);
   if (record != nullptr) {
@@ -462,7 +474,7 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
   }
   if (record != nullptr) {
     *out += ",\"server_result\":";
-    AppendResult(in.server_class, in.model_version, in.server_probabilities, out);
+    AppendResult(in.server_class, in.model_version, in.server_probabilities, in.server_set, out);
     *out += ",\"submitted_by\":";
     text::AppendJsonString(record->submitted_by, out);
     *out += ",\"submitted_by_id\":";

@@ -63,6 +63,7 @@ bool PrepareExam(const Services& svc, const json& body, const std::string& prefi
   if (!server.classified) return false;
   *warnings = WarningsToJson(server.findings);
   input->server_class = server.predicted_class;
+  input->server_set = server.prediction_set;
   for (int k = 0; k < kNumClasses; ++k) input->server_probabilities[k] = server.probabilities[k];
   Agreement agreement = CompareResults(input->client_class, input->client_probabilities, server);
   input->agreement = agreement.agree;

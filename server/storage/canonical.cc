@@ -107,6 +107,8 @@ std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitte
   AddField(&out, "patient_ref", in.patient_ref);
   AddField(&out, "note", in.note);
   AddField(&out, "client_timestamp", in.client_timestamp);
+  // Only when known, so exams stored before prediction sets keep their content hash.
+  if (in.server_set != 0) AddField(&out, "server_set", std::to_string(in.server_set));
   if (version >= 3) AddField(&out, "runtime_build", in.runtime_build);
   return out;
 }

@@ -28,7 +28,9 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   e.audit_seq = r[16].AsInt();
   e.submitted_by_id = r[17].AsInt();
   e.content_version = static_cast<int>(r[18].AsInt());
-  e.input.runtime_build = r[19].AsText();
+  const int64_t set = r[19].AsInt();  // a class mask, 0..7 (0: no set known)
+  e.input.server_set = static_cast<unsigned>(set);
+  e.input.runtime_build = r[20].AsText();
   if (!ok) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) +
                                    ": stored numbers are not in canonical list form");
@@ -36,6 +38,10 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   if (e.content_version < 1 || e.content_version > kExamContentVersion) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": unknown content_version " +
                                    std::to_string(e.content_version));
+  }
+  if (set < 0 || set > 7) {
+    return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": server_set " +
+                                   std::to_string(set) + " is not a class mask");
   }
   e.content_sha256 = ExamContentHash(e);
   *out = std::move(e);

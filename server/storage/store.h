@@ -130,8 +130,11 @@ struct ExamInput {
   int64_t model_version = 0;  // the version the client states it used (>= 1)
   int server_class = 0;       // the server's native re-evaluation with that version
   std::array<double, kNumClasses> server_probabilities{};
-  bool agreement = false;        // fetal::CompareResults: same class, max_abs_diff within tolerance
-  double max_abs_diff = 0;       // max |p_server - p_client|
+  bool agreement = false;   // fetal::CompareResults: same class, max_abs_diff within tolerance
+  double max_abs_diff = 0;  // max |p_server - p_client|
+  // The conformal prediction set of the server's evaluation (bit c = class c; it holds
+  // server_class); 0 when that model version carries no sets, and for exams stored before sets.
+  unsigned server_set = 0;
   std::string patient_ref;       // optional, may be empty
   std::string note;              // optional, may be empty
   std::string client_timestamp;  // as sent by the client (validated by the HTTP layer)

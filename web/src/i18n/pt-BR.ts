@@ -116,6 +116,14 @@ export const ptBR: Dictionary = {
     'result.stale': 'Os valores mudaram depois deste resultado. Clique em Classificar de novo para avaliar o exame como está agora.',
     'result.savedNoToken': 'Salvo no histórico. Defina um token do servidor em Configurações para enviar exames.',
     'result.liveSummary': 'Resultado: {class}, probabilidade {probability}. FIGO: {figo}.',
+    'result.set': 'Conjunto de predição ({level})',
+    'result.set.or': ' ou ',
+    'result.set.help':
+      'As classes que o modelo não consegue descartar: para cada classe, ao menos {level} dos exames dessa classe recebem um conjunto que a contém.',
+    'result.review': 'Encaminhar para avaliação de um profissional sênior.',
+    'result.review.set': 'Neste exame o modelo não consegue descartar: {classes}.',
+    'result.review.ood': 'O exame é diferente dos dados de treinamento.',
+    'result.input.relative': '{feature} − {reference}',
 
     'class.0': 'Normal',
     'class.1': 'Suspeito',
