@@ -13,7 +13,12 @@ using Json = nlohmann::json;
 constexpr int kSectionVersion = 1;
 constexpr size_t kHeaderOffset = 28;  // after magic, version, H, T, N, L, U
 
-Json BinsJson(const ReferenceBins& b) { return {{"edges", b.edges}, {"counts", b.counts}}; }
+// Counts are whole numbers: written as integers, so the section stays small.
+Json BinsJson(const ReferenceBins& b) {
+  Json counts = Json::array();
+  for (double c : b.counts) counts.push_back(static_cast<int64_t>(std::llround(c)));
+  return {{"edges", b.edges}, {"counts", counts}};
+}
 
 bool ReadBins(const Json& j, ReferenceBins* out) {
   if (!j.is_object() || !j.contains("edges") || !j.contains("counts")) return false;

@@ -2,8 +2,10 @@
 // reports for simulated days must match what is known about them offline.
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 
+#include "fetal/trainer/trainer.h"
 #include "server_fixture.h"
 
 namespace fetal {
@@ -12,15 +14,43 @@ namespace {
 
 class DriftSimulatorTest : public ServerFixture {
  protected:
+  // Registers and activates version 2: a model the trainer fits on the dataset (few rounds, no
+  // recipe search), with its monitoring reference; writes it to model2.fhm for the simulator.
+  void UploadModelWithReference() {
+    trainer::Dataset data;
+    ASSERT_TRUE(
+        trainer::LoadDataset(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv", &data)
+            .ok());
+    trainer::TrainParams params;
+    params.rounds = 30;
+    params.inner_folds = 3;
+    trainer::SearchSpace space;
+    ASSERT_TRUE(trainer::SearchSpace::Named("fixed", params, &space));
+    Model m;
+    ASSERT_TRUE(
+        trainer::TrainModel(data, space, params, "2026-01-01T00:00:00Z", nullptr, &m, nullptr)
+            .ok());
+    m.model_version = 2;
+    ASSERT_FALSE(m.monitoring_section.empty());
+    const std::string bytes = BundleBytes(m);
+    WriteFile(dir_ + "/model2.fhm", bytes);
+    auto r = Post("/api/v1/models?activate=true", admin_, bytes, "application/octet-stream",
+                  {{"X-Model-Signature", Sign(keys_, bytes)}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+
   // Runs the simulator with `options` (besides server, data, bundle, tokens) and returns its
   // summary.
-  json Simulate(const std::string& options) {
+  json Simulate(const std::string& options, const std::string& bundle = "model.fhm",
+                int version = 1) {
     const std::string command =
         Quote(FETAL_DRIFT_SIM_BIN) +
         " --server http://127.0.0.1:" + std::to_string(server_.port()) + " --data " +
         Quote(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv") + " --bundle " +
-        Quote(dir_ + "/model.fhm") + " --model-version 1 --token nurse-a=" + clinician_ +
-        " --token nurse-b=" + clinician2_ + " --auditor " + auditor_ + " " + options;
+        Quote(dir_ + "/" + bundle) + " --model-version " + std::to_string(version) +
+        " --token nurse-a=" + clinician_ + " --token nurse-b=" + clinician2_ + " --auditor " +
+        auditor_ + " " + options;
     int status = 0;
     const std::string out = RunCommand(command + " 2>" + Quote(dir_ + "/sim.err"), &status);
     EXPECT_EQ(status, 0) << out << ReadFileOrEmpty(dir_ + "/sim.err");
@@ -101,6 +131,68 @@ TEST_P(DriftSimulatorTest, DisagreeingBuildAndRealPerformanceMatchTheRecords) {
   EXPECT_EQ(again["submitted"], 0);
   EXPECT_EQ(again["replayed"], summary["submitted"]);
   EXPECT_EQ(again["monitoring"]["windows"], windows);
+}
+
+// The verdicts of every window, for failure messages: "2026-03-01 ok, 2026-03-02 alert[...]".
+std::string Verdicts(const json& windows) {
+  std::string out;
+  for (const json& w : windows) {
+    out += w["start"].get<std::string>() + " " + w["drift"]["verdict"].get<std::string>();
+    for (const json& f : w["drift"]["features"]) {
+      if (f["verdict"] != "ok") {
+        out += " " + f["key"].get<std::string>() + "=" + f["verdict"].get<std::string>() + "(psi " +
+               f["psi"].dump() + ")";
+      }
+    }
+    out += " p=" + w["drift"]["prediction"]["p_value"].dump() + "\n";
+  }
+  return out;
+}
+
+// The first window from `first` on whose `key` (a feature, or "prediction") verdict is alert;
+// -1 when none.
+int FirstAlert(const json& windows, size_t first, const std::string& key) {
+  for (size_t i = first; i < windows.size(); ++i) {
+    const json& d = windows[i]["drift"];
+    if (key == "prediction" && d["prediction"]["verdict"] == "alert") return static_cast<int>(i);
+    for (const json& f : d["features"]) {
+      if (f["key"] == key && f["verdict"] == "alert") return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+TEST_P(DriftSimulatorTest, EachInjectedChangeIsFlaggedOnItsFeatureWithinTwoWindows) {
+  UploadModelWithReference();
+  struct Case {
+    std::string change, key;
+    int seed;
+  };
+  const Case cases[] = {
+      {"baseline+10 --changed-submitter nurse-b", "baseline_value", 11},
+      {"stuck:mean_value_of_long_term_variability", "mean_value_of_long_term_variability", 12},
+      {"pathological", "prediction", 13},
+  };
+  int start = 0;
+  for (const Case& c : cases) {
+    // Each case on its own days, so the windows hold that case's exams only.
+    const std::string from = "2026-0" + std::to_string(4 + start) + "-01";
+    json summary = Simulate("--days 8 --change-day 4 --per-day 200 --outcome-share 0 --start " +
+                                from + " --seed " + std::to_string(c.seed) + " --id-prefix c" +
+                                std::to_string(start) + " --change " + c.change,
+                            "model2.fhm", 2);
+    ++start;
+    const json& windows = summary["monitoring"]["windows"];
+    ASSERT_EQ(windows.size(), 8u) << summary.dump().substr(0, 2000);
+    ASSERT_EQ(summary["monitoring"]["reference"]["available"], true);
+    const int first = FirstAlert(windows, 4, c.key);
+    EXPECT_GE(first, 4) << c.change << "\n" << Verdicts(windows);
+    EXPECT_LE(first, 5) << c.change << "\n" << Verdicts(windows);
+    for (int day = 0; day < 4; ++day) {  // warnings may come by chance; alerts may not
+      EXPECT_NE(windows[day]["drift"]["verdict"], "alert") << c.change << " day " << day << "\n"
+                                                           << Verdicts(windows);
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DriftSimulatorTest, ::testing::Values("sqlite", "postgresql"),
