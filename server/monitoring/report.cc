@@ -33,12 +33,16 @@ json Drift(const ReportRequest& request, const storage::DayCounts& of_reference)
     }
     const double psi = Psi(bins.counts, actual);
     const double js = JensenShannon(bins.counts, actual);
-    int level = psi >= t.psi_alert || js >= t.js_alert ? 2 : psi >= t.psi_warn ? 1 : 0;
+    const double p = ChiSquareGoodnessOfFit(actual, bins.counts).p_value;
+    int level = (psi >= t.psi_alert || js >= t.js_alert) && p < t.feature_p_alert ? 2
+                : psi >= t.psi_warn && p < t.feature_p_warn                       ? 1
+                                                                                  : 0;
     if (!enough) level = 0;
     worst = std::max(worst, level);
     features.push_back({{"key", std::string(FeatureSchema()[i].key)},
                         {"psi", psi},
                         {"js", js},
+                        {"p_value", p},
                         {"verdict", Verdict(level)}});
   }
   std::vector<double> observed(of_reference.server_class.begin(), of_reference.server_class.end());
@@ -145,6 +149,8 @@ json BuildReport(const ReportRequest& request, const std::vector<storage::DaySta
                        {"psi_alert", t.psi_alert},
                        {"js_alert", t.js_alert},
                        {"chi2_p_alert", t.chi2_p_alert},
+                       {"feature_p_warn", t.feature_p_warn},
+                       {"feature_p_alert", t.feature_p_alert},
                        {"ood_rate_alert", t.ood_rate_alert},
                        {"disagreement_alert", t.disagreement_alert},
                        {"min_drift_exams", t.min_drift_exams}};

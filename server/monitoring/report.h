@@ -25,6 +25,11 @@ struct Thresholds {
   double psi_alert = 0.25;
   double js_alert = 0.1;
   double chi2_p_alert = 0.001;
+  // A feature's PSI or JS above its threshold counts only when the window's bin counts also
+  // differ from the reference's proportions beyond chance (chi-square p below these): PSI of a
+  // small sample is large by chance alone. 1e-4 is about 0.001 over the 21 features.
+  double feature_p_warn = 0.01;
+  double feature_p_alert = 1e-4;
   double ood_rate_alert = 0.1;
   int64_t disagreement_alert = 1;
   // Below this many exams (of the reference's model version) a window's drift is computed but

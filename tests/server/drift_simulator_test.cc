@@ -1,5 +1,9 @@
 // The drift simulator (tools/drift-simulator) against a real fetal-server: what GET /monitoring
 // reports for simulated days must match what is known about them offline.
+#include <time.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -193,6 +197,53 @@ TEST_P(DriftSimulatorTest, EachInjectedChangeIsFlaggedOnItsFeatureWithinTwoWindo
                                                            << Verdicts(windows);
     }
   }
+}
+
+// "YYYY-MM-DD" of a day number (days since 1970-01-01).
+std::string text_day(int64_t day) {
+  const time_t t = static_cast<time_t>(day * 86400);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[16];
+  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// 60 simulated days without a change: no window alerts, and the label-free estimate's interval
+// covers the accuracy measured against the outcomes in at least 90 % of the windows.
+TEST_P(DriftSimulatorTest, NoChangeRaisesNoAlertAndTheEstimateCoversTheRealAccuracy) {
+  UploadModelWithReference();
+  int windows_seen = 0, covered = 0, alerts = 0;
+  std::string log;
+  // FETAL_DRIFT_SIM_SEEDS=n runs n seeds (default 2) to measure the false-alarm rate.
+  const char* seeds_env = std::getenv("FETAL_DRIFT_SIM_SEEDS");
+  const int seeds = seeds_env ? std::max(1, std::atoi(seeds_env)) : 2;
+  for (int seed = 21; seed < 21 + seeds; ++seed) {
+    // Each seed on its own 60 days (a 61-day stride from 2020-01-01).
+    const std::string start = text_day(18262 + (seed - 21) * 61);
+    json summary = Simulate("--days 60 --per-day 100 --outcome-share 1 --outcome-delay 0 --start " +
+                                start + " --seed " + std::to_string(seed),
+                            "model2.fhm", 2);
+    const json& windows = summary["monitoring"]["windows"];
+    ASSERT_EQ(windows.size(), 60u) << summary.dump().substr(0, 2000);
+    for (const json& w : windows) {
+      ++windows_seen;
+      if (w["drift"]["verdict"] == "alert") {
+        ++alerts;
+        log += Verdicts(json::array({w}));
+      }
+      const double real = w["performance"]["accuracy"];
+      const json& ci = w["estimated"]["accuracy_ci"];
+      if (ci[0].get<double>() <= real && real <= ci[1].get<double>()) ++covered;
+      else
+        log += w["start"].get<std::string>() + ": real " + std::to_string(real) + " outside " +
+               ci.dump() + "\n";
+    }
+  }
+  EXPECT_EQ(alerts, 0) << log;
+  EXPECT_GE(covered, windows_seen * 9 / 10) << covered << " of " << windows_seen << "\n" << log;
+  std::printf("no-change windows: %d, alerts: %d, estimate covered the real accuracy in %d\n",
+              windows_seen, alerts, covered);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DriftSimulatorTest, ::testing::Values("sqlite", "postgresql"),
