@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 #include <type_traits>
 
 #include "fetal/schema.h"
@@ -13,33 +14,41 @@ namespace {
 
 constexpr int64_t kMsPerDay = 86400000;
 
-// Calls f(column name, member) for every counter of `c` in the table's column order. One list
-// drives the DDL, the upsert, the sums read back and the arithmetic, so they cannot disagree.
-template <class Counts, class F>
-void VisitColumns(Counts& c, F&& f) {
-  auto each = [&](const std::string& base, auto& array) {
-    for (size_t k = 0; k < array.size(); ++k) f(base + "_" + std::to_string(k), array[k]);
+// Calls f(column name, member of each of `c`...) for every counter, in the table's column order.
+// One list drives the DDL, the upsert, the sums read back and the arithmetic, so they cannot
+// disagree.
+template <class F, class... Counts>
+void VisitColumns(F&& f, Counts&... c) {
+  auto each = [&](const std::string& base, auto&&... arrays) {
+    const size_t n = std::get<0>(std::forward_as_tuple(arrays...)).size();
+    for (size_t k = 0; k < n; ++k) f(base + "_" + std::to_string(k), arrays[k]...);
   };
-  f(std::string("exams"), c.exams);
-  each("client", c.client_class);
-  each("server", c.server_class);
-  each("prob_sum", c.probability_sum);
-  f(std::string("conf_sum"), c.confidence_sum);
-  f(std::string("conf_sq_sum"), c.confidence_sq_sum);
-  each("conf_by_class", c.confidence_by_class);
-  f(std::string("ood_checked"), c.ood_checked);
-  f(std::string("ood"), c.ood);
-  f(std::string("ood_distance_sum"), c.ood_distance_sum);
-  f(std::string("out_of_range"), c.out_of_range);
-  f(std::string("with_warnings"), c.with_warnings);
-  f(std::string("figo_disagree"), c.figo_disagree);
-  f(std::string("disagree"), c.disagree);
-  f(std::string("outcomes"), c.outcomes);
-  for (int r = 0; r < kNumClasses; ++r) each("confusion_" + std::to_string(r), c.confusion[r]);
-  each("cal_exams", c.calibration_exams);
-  each("cal_conf", c.calibration_confidence);
-  each("cal_correct", c.calibration_correct);
-  for (int i = 0; i < kNumFeatures; ++i) each("bin_" + std::to_string(i), c.feature_bins[i]);
+  f(std::string("exams"), c.exams...);
+  each("client", c.client_class...);
+  each("server", c.server_class...);
+  each("prob_sum", c.probability_sum...);
+  f(std::string("conf_sum"), c.confidence_sum...);
+  f(std::string("conf_sq_sum"), c.confidence_sq_sum...);
+  each("conf_by_class", c.confidence_by_class...);
+  f(std::string("ood_checked"), c.ood_checked...);
+  f(std::string("ood"), c.ood...);
+  f(std::string("ood_distance_sum"), c.ood_distance_sum...);
+  f(std::string("out_of_range"), c.out_of_range...);
+  f(std::string("with_warnings"), c.with_warnings...);
+  f(std::string("figo_disagree"), c.figo_disagree...);
+  f(std::string("disagree"), c.disagree...);
+  f(std::string("outcomes"), c.outcomes...);
+  for (int r = 0; r < kNumClasses; ++r) each("confusion_" + std::to_string(r), c.confusion[r]...);
+  each("cal_exams", c.calibration_exams...);
+  each("cal_conf", c.calibration_confidence...);
+  each("cal_correct", c.calibration_correct...);
+  for (int i = 0; i < kNumFeatures; ++i) each("bin_" + std::to_string(i), c.feature_bins[i]...);
+}
+
+// The additions without the column names (DayCounts::Add runs per aggregate row of a query).
+template <class T, size_t N>
+void AddArray(std::array<T, N>& a, const std::array<T, N>& b) {
+  for (size_t k = 0; k < N; ++k) a[k] += b[k];
 }
 
 const char* SqlType(const int64_t&) { return "BIGINT"; }
@@ -57,28 +66,32 @@ int ServerConfidenceBin(double confidence) {
 
 }  // namespace
 
-void DayCounts::Add(const DayCounts& other) {
-  DayCounts& self = *this;
-  // Walk both in the same order: collect the other's values, then add them.
-  std::vector<double> doubles;
-  std::vector<int64_t> ints;
-  DayCounts copy = other;
-  VisitColumns(copy, [&](const std::string&, auto& v) {
-    using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_same_v<T, double>) doubles.push_back(v);
-    else ints.push_back(v);
-  });
-  size_t d = 0, i = 0;
-  VisitColumns(self, [&](const std::string&, auto& v) {
-    using T = std::decay_t<decltype(v)>;
-    if constexpr (std::is_same_v<T, double>) v += doubles[d++];
-    else v += ints[i++];
-  });
+void DayCounts::Add(const DayCounts& o) {
+  exams += o.exams;
+  AddArray(client_class, o.client_class);
+  AddArray(server_class, o.server_class);
+  AddArray(probability_sum, o.probability_sum);
+  confidence_sum += o.confidence_sum;
+  confidence_sq_sum += o.confidence_sq_sum;
+  AddArray(confidence_by_class, o.confidence_by_class);
+  ood_checked += o.ood_checked;
+  ood += o.ood;
+  ood_distance_sum += o.ood_distance_sum;
+  out_of_range += o.out_of_range;
+  with_warnings += o.with_warnings;
+  figo_disagree += o.figo_disagree;
+  disagree += o.disagree;
+  outcomes += o.outcomes;
+  for (int r = 0; r < kNumClasses; ++r) AddArray(confusion[r], o.confusion[r]);
+  AddArray(calibration_exams, o.calibration_exams);
+  AddArray(calibration_confidence, o.calibration_confidence);
+  AddArray(calibration_correct, o.calibration_correct);
+  for (int i = 0; i < kNumFeatures; ++i) AddArray(feature_bins[i], o.feature_bins[i]);
 }
 
 DayCounts Subtract(const DayCounts& a, const DayCounts& b) {
   DayCounts negative = b;
-  VisitColumns(negative, [](const std::string&, auto& v) { v = -v; });
+  VisitColumns([](const std::string&, auto& v) { v = -v; }, negative);
   DayCounts out = a;
   out.Add(negative);
   return out;
@@ -89,9 +102,9 @@ std::string DayStatsTableSql() {
       "CREATE TABLE IF NOT EXISTS exam_day_stats (day BIGINT NOT NULL, model_version BIGINT NOT "
       "NULL, submitted_by_id BIGINT NOT NULL, runtime_build TEXT NOT NULL";
   DayCounts c;
-  VisitColumns(c, [&](const std::string& name, auto& v) {
-    sql += ", " + name + " " + SqlType(v) + " NOT NULL DEFAULT 0";
-  });
+  VisitColumns([&](const std::string& name,
+                   auto& v) { sql += ", " + name + " " + SqlType(v) + " NOT NULL DEFAULT 0"; },
+               c);
   sql += ", PRIMARY KEY (day, model_version, submitted_by_id, runtime_build));";
   return sql;
 }
@@ -101,12 +114,14 @@ const std::string& DayStatsUpsertSql() {
     std::string names, values, updates;
     int n = 4;
     DayCounts c;
-    VisitColumns(c, [&](const std::string& name, auto&) {
-      names += ", " + name;
-      values += ", $" + std::to_string(++n);
-      updates += (updates.empty() ? "" : ", ") + name + " = exam_day_stats." + name +
-                 " + excluded." + name;
-    });
+    VisitColumns(
+        [&](const std::string& name, auto&) {
+          names += ", " + name;
+          values += ", $" + std::to_string(++n);
+          updates += (updates.empty() ? "" : ", ") + name + " = exam_day_stats." + name +
+                     " + excluded." + name;
+        },
+        c);
     return "INSERT INTO exam_day_stats (day, model_version, submitted_by_id, runtime_build" +
            names + ") VALUES ($1, $2, $3, $4" + values +
            ") ON CONFLICT (day, model_version, submitted_by_id, runtime_build) DO UPDATE SET " +
@@ -120,7 +135,7 @@ std::vector<SqlValue> DayStatsParams(int64_t day, int64_t model_version, int64_t
   std::vector<SqlValue> params = {SqlValue::Int(day), SqlValue::Int(model_version),
                                   SqlValue::Int(submitted_by_id), SqlValue::Text(runtime_build)};
   DayCounts copy = add;
-  VisitColumns(copy, [&](const std::string&, auto& v) { params.push_back(Value(v)); });
+  VisitColumns([&](const std::string&, auto& v) { params.push_back(Value(v)); }, copy);
   return params;
 }
 
@@ -128,9 +143,9 @@ const std::string& DayStatsSumColumns() {
   static const std::string sql = [] {
     std::string out;
     DayCounts c;
-    VisitColumns(c, [&](const std::string& name, auto&) {
-      out += (out.empty() ? "SUM(" : ", SUM(") + name + ")";
-    });
+    VisitColumns([&](const std::string& name,
+                     auto&) { out += (out.empty() ? "SUM(" : ", SUM(") + name + ")"; },
+                 c);
     return out;
   }();
   return sql;
@@ -138,7 +153,7 @@ const std::string& DayStatsSumColumns() {
 
 void RowToDayCounts(const SqlRow& row, size_t first, DayCounts* out) {
   size_t k = first;
-  VisitColumns(*out, [&](const std::string&, auto& v) { Read(row.at(k++), &v); });
+  VisitColumns([&](const std::string&, auto& v) { Read(row.at(k++), &v); }, *out);
 }
 
 int64_t ExamDay(const std::string& client_timestamp, int64_t fallback_ms) {

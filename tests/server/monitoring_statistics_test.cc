@@ -6,6 +6,7 @@
 
 #include "monitoring/reference.h"
 #include "monitoring/statistics.h"
+#include "storage/day_stats.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -169,6 +170,29 @@ TEST(ReferenceBins, FitAndJsonRoundTrip) {
   std::vector<float> nan_row = features;
   nan_row[5] = NAN;
   EXPECT_FALSE(FitMonitoringReference(nan_row.data(), labels, p, {}, 4, &r).ok());
+}
+
+TEST(DayCounts, AddCoversEveryColumnOfTheTable) {
+  // Every column a distinct non-zero value, read as the store reads a row: a - a must be zero in
+  // every column, which it is only if Add adds every column the table has.
+  const size_t columns = storage::DayStatsParams(0, 0, 0, "", storage::DayCounts()).size() - 4;
+  storage::SqlRow row(columns);
+  for (size_t k = 0; k < columns; ++k) row[k] = storage::SqlValue::Int(static_cast<int64_t>(k) + 1);
+  storage::DayCounts a;
+  storage::RowToDayCounts(row, 0, &a);
+  EXPECT_EQ(a.exams, 1);
+  const auto params = storage::DayStatsParams(0, 0, 0, "", storage::Subtract(a, a));
+  for (size_t k = 4; k < params.size(); ++k) {
+    EXPECT_EQ(params[k].type == storage::SqlValue::Type::kInt ? params[k].i : params[k].d, 0)
+        << "column " << k - 4;
+  }
+  storage::DayCounts twice = a;
+  twice.Add(a);
+  const auto doubled = storage::DayStatsParams(0, 0, 0, "", twice);
+  for (size_t k = 4; k < doubled.size(); ++k) {
+    const double v = doubled[k].type == storage::SqlValue::Type::kInt ? doubled[k].i : doubled[k].d;
+    EXPECT_EQ(v, 2.0 * (k - 3)) << "column " << k - 4;
+  }
 }
 
 TEST(Days, ParseAndFormat) {
