@@ -15,30 +15,6 @@ namespace fetal {
 namespace storage {
 namespace {
 
-constexpr char kOutcomeColumns[] =
-    "exam_id, version, final_reading, apgar_5min, umbilical_ph, base_deficit, nicu_admission, "
-    "recorded_by, recorded_by_id, recorded_ms, audit_seq";
-
-StoreStatus RowToOutcome(const SqlRow& r, OutcomeRecord* out) {
-  OutcomeRecord o;
-  o.exam_id = r[0].AsInt();
-  o.version = r[1].AsInt();
-  o.input.final_reading = static_cast<int>(r[2].AsInt());
-  OutcomeText t{r[3].AsText(), r[4].AsText(), r[5].AsText(), r[6].AsText()};
-  if (!ParseOutcome(t, &o.input)) {
-    return StoreStatus::Corruption("outcome " + std::to_string(o.version) + " of exam " +
-                                   std::to_string(o.exam_id) + ": stored values do not parse");
-  }
-  o.recorded_by = r[7].AsText();
-  o.recorded_by_id = r[8].AsInt();
-  o.recorded_ms = r[9].AsInt();
-  o.audit_seq = r[10].AsInt();
-  const std::string canonical = CanonicalOutcome(o);
-  o.content_sha256 = Sha256Hex(canonical.data(), canonical.size());
-  *out = std::move(o);
-  return StoreStatus::Ok();
-}
-
 bool SameInput(const OutcomeInput& a, const OutcomeInput& b) {
   return a.final_reading == b.final_reading && a.apgar_5min == b.apgar_5min &&
          a.umbilical_ph == b.umbilical_ph && a.base_deficit == b.base_deficit &&

@@ -177,7 +177,9 @@ StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
       "  apgar_5min TEXT NOT NULL, umbilical_ph TEXT NOT NULL, base_deficit TEXT NOT NULL,"
       "  nicu_admission TEXT NOT NULL, recorded_by TEXT NOT NULL,"
       "  recorded_by_id BIGINT NOT NULL, recorded_ms BIGINT NOT NULL,"
-      "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));" +
+      "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));"
+      // The verification walk reads a page of events' outcomes by seq.
+      "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);" +
       DayStatsTableSql());
 }
 

@@ -15,6 +15,9 @@ inline constexpr char kExamColumns[] =
     "client_probabilities, model_version, server_class, server_probabilities, agreement, "
     "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
     "submitted_by_id, content_version, server_set, runtime_build";
+inline constexpr char kOutcomeColumns[] =
+    "exam_id, version, final_reading, apgar_5min, umbilical_ph, base_deficit, nicu_admission, "
+    "recorded_by, recorded_by_id, recorded_ms, audit_seq";
 inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
 inline constexpr char kTokenColumns[] =

@@ -97,6 +97,23 @@ TEST_P(OutcomeMonitoringTest, OutcomeVersionsReplaysAndTheExamShowsTheLatest) {
   EXPECT_EQ(Body(r)["ok"], true) << r->body;
 }
 
+TEST_P(OutcomeMonitoringTest, AnEditedOrDeletedOutcomeBreaksVerification) {
+  const int64_t id = SubmitAt("t-1", "2026-11-20T10:00:00Z")["id"];
+  auto r = PostOutcome(id, {{"final_reading", "Normal"}}, clinician_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201);
+  const int64_t seq = Body(r)["audit_seq"];
+  ASSERT_EQ(Body(Get("/api/v1/audit/verify", auditor_))["ok"], true);
+  RawSql("UPDATE exam_outcomes SET final_reading = 2 WHERE exam_id = " + std::to_string(id));
+  json v = Body(Get("/api/v1/audit/verify", auditor_));
+  EXPECT_EQ(v["ok"], false) << v.dump();
+  EXPECT_EQ(v["first_bad_seq"], seq) << v.dump();
+  RawSql("DELETE FROM exam_outcomes WHERE exam_id = " + std::to_string(id));
+  v = Body(Get("/api/v1/audit/verify", auditor_));
+  EXPECT_EQ(v["ok"], false);
+  EXPECT_NE(v.dump().find("is missing"), std::string::npos) << v.dump();
+}
+
 TEST_P(OutcomeMonitoringTest, OutcomeRefusals) {
   const int64_t id = SubmitAt("o-2", "2026-11-20T10:00:00Z")["id"];
   struct Case {
