@@ -157,6 +157,9 @@ Json HeaderJson(const Model& model) {
                               {sets.calibration_rows[0], sets.calibration_rows[1],
                                sets.calibration_rows[2]}}};
   }
+  if (!model.monitoring_section.empty()) {
+    sections["monitoring"] = Json::parse(model.monitoring_section, nullptr, false);
+  }
   if (!sections.empty()) header["sections"] = sections;
   return header;
 }

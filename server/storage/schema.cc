@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "storage/day_stats.h"
+
 namespace fetal {
 namespace storage {
 namespace {
@@ -142,19 +144,43 @@ StoreStatus MigrateToPrincipals(Dialect d, SqlConn* c) {
   return StoreStatus::Ok();
 }
 
-// Version 2 -> 3: exams gain server_set, the server's prediction set as a class mask; rows stored
-// before take 0 (no set known), which leaves their content hash as it was (canonical.h). A
-// database coming from version 1 already has the column: the version-2 step rebuilt the SQLite
-// table from ExamsTable; PostgreSQL adds it only if it is missing.
-StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
-  const char kAdd[] = "ALTER TABLE exams ADD COLUMN ";
-  const char kColumn[] = "server_set INTEGER NOT NULL DEFAULT 0";
-  if (d == Dialect::kPostgres) return c->Exec(std::string(kAdd) + "IF NOT EXISTS " + kColumn);
-  SqlRows rows;  // SQLite has no ADD COLUMN IF NOT EXISTS: look first
-  StoreStatus s =
-      c->Exec("SELECT 1 FROM pragma_table_info('exams') WHERE name = 'server_set'", {}, &rows);
-  if (s.ok() && rows.empty()) s = c->Exec(std::string(kAdd) + kColumn);
+// Adds `column` (with its definition) to exams unless the table has it already: a database may
+// come to a step with it, e.g. from version 1, whose step rebuilt the SQLite table from
+// ExamsTable. PostgreSQL says IF NOT EXISTS; SQLite has no such clause, so look first.
+StoreStatus AddExamColumnIfMissing(Dialect d, SqlConn* c, const std::string& column,
+                                   const std::string& definition) {
+  const std::string add = "ALTER TABLE exams ADD COLUMN ";
+  if (d == Dialect::kPostgres) return c->Exec(add + "IF NOT EXISTS " + column + " " + definition);
+  SqlRows rows;
+  StoreStatus s = c->Exec("SELECT 1 FROM pragma_table_info('exams') WHERE name = $1",
+                          {SqlValue::Text(column)}, &rows);
+  if (s.ok() && rows.empty()) s = c->Exec(add + column + " " + definition);
   return s;
+}
+
+// Version 2 -> 3: exams gain server_set, the server's prediction set as a class mask; rows stored
+// before take 0 (no set known), which leaves their content hash as it was (canonical.h).
+StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
+  return AddExamColumnIfMissing(d, c, "server_set", "INTEGER NOT NULL DEFAULT 0");
+}
+
+// Version 3 -> 4: exams carry the browser runtime's build id; outcomes (versions, never
+// changed) and the monitoring aggregates appear. Exams stored before are not in the aggregates
+// (docs/storage.md "Monitoring aggregates"). ExamsTable has no runtime_build: an empty database
+// gets it here too.
+StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
+  StoreStatus s = AddExamColumnIfMissing(d, c, "runtime_build", "TEXT NOT NULL DEFAULT ''");
+  if (!s.ok()) return s;
+  return c->ExecScript(
+      "CREATE TABLE IF NOT EXISTS exam_outcomes ("
+      "  exam_id BIGINT NOT NULL, version BIGINT NOT NULL, final_reading INTEGER NOT NULL,"
+      "  apgar_5min TEXT NOT NULL, umbilical_ph TEXT NOT NULL, base_deficit TEXT NOT NULL,"
+      "  nicu_admission TEXT NOT NULL, recorded_by TEXT NOT NULL,"
+      "  recorded_by_id BIGINT NOT NULL, recorded_ms BIGINT NOT NULL,"
+      "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));"
+      // The verification walk reads a page of events' outcomes by seq.
+      "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);" +
+      DayStatsTableSql());
 }
 
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
@@ -166,6 +192,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   if (!s.ok()) return s;
   if (rows.empty()) {  // an empty database
     s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
+    if (s.ok()) s = MigrateToMonitoring(d, c);
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -182,6 +209,10 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 3) {
     s = MigrateToPredictionSets(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 4) {
+    s = MigrateToMonitoring(d, c);
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fetal/monitoring_reference.h"
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
 #include "test_models.h"
@@ -129,6 +130,32 @@ TEST_F(BundleTest, RoundTripKeepsEveryField) {
 }
 
 TEST_F(BundleTest, WriteIsDeterministic) { EXPECT_EQ(WriteBundle(model_), bytes_); }
+
+TEST_F(BundleTest, MonitoringSectionIsOptionalAndReadFromTheBytes) {
+  bool found = true;
+  MonitoringReference reference;
+  ASSERT_TRUE(MonitoringReferenceFromBundle(bytes_.data(), bytes_.size(), &reference, &found).ok());
+  EXPECT_FALSE(found);  // a bundle without one: no reference
+
+  reference.rows = 3;
+  for (auto& f : reference.features) f = {{}, {3}};  // one bin: a constant feature
+  reference.features[4] = {{0.5, 2}, {1, 1, 1}};
+  reference.class_prior = {0.5, 0.25, 0.25};
+  reference.predicted_class_mix = {0.25, 0.5, 0.25};
+  reference.top_probability = {{0.9}, {2, 1}};
+  Model with = model_;
+  with.monitoring_section = MonitoringReferenceToJson(reference);
+  Bytes bytes = WriteBundle(with);
+  Model read;
+  ASSERT_TRUE(Read(bytes, &read).ok());  // what classifies skips the section
+  EXPECT_TRUE(read.monitoring_section.empty());
+  ExpectSameModel(model_, read);
+  MonitoringReference back;
+  ASSERT_TRUE(MonitoringReferenceFromBundle(bytes.data(), bytes.size(), &back, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(MonitoringReferenceToJson(back), with.monitoring_section);
+  EXPECT_EQ(back.features[4].edges, (std::vector<double>{0.5, 2}));
+}
 
 TEST_F(BundleTest, SplitCoversAreStoredAsTheSumOfTheirChildren) {
   Model m = model_;

@@ -2,6 +2,7 @@
 // nesting (outer test rows never take part in a choice), and an accuracy guard on the published
 // folds.
 #include "fetal/trainer/trainer.h"
+#include "fetal/monitoring_reference.h"
 
 #include <gtest/gtest.h>
 
@@ -294,6 +295,23 @@ TEST(TrainModel, FillsTheBundleAndMatchesTheBooster) {
   EXPECT_LT(model.temperature, 5.0);
   EXPECT_GT(model.ood.threshold, 0.0);
   EXPECT_EQ(model.ood.threshold_quantile, 0.99);
+  // The monitoring reference: the deduplicated training rows, their deciles and class mix.
+  std::vector<size_t> training_rows =
+      DeduplicateRows(PublishedData().table, AllRows(PublishedData().table));
+  MonitoringReference reference;
+  ASSERT_TRUE(MonitoringReferenceFromJson(model.monitoring_section, &reference).ok());
+  EXPECT_EQ(reference.rows, static_cast<int64_t>(training_rows.size()));
+  for (int i = 0; i < kNumFeatures; ++i) {
+    double total = 0;
+    for (double c : reference.features[i].counts) total += c;
+    EXPECT_EQ(total, static_cast<double>(training_rows.size())) << i;
+    EXPECT_LE(reference.features[i].counts.size(), size_t(kMonitoringBins)) << i;
+  }
+  EXPECT_NEAR(reference.class_prior[0] + reference.class_prior[1] + reference.class_prior[2], 1,
+              1e-9);
+  EXPECT_GT(reference.class_prior[0], 0.7);  // the dataset is about 78 % Normal
+  EXPECT_NEAR(reference.predicted_class_mix[0], reference.class_prior[0], 0.1);
+  EXPECT_FALSE(reference.ood_distance.counts.empty());
   // The bundle round-trips and its evaluator reproduces the booster's margins.
   std::vector<uint8_t> bytes = WriteBundle(model);
   Model loaded;

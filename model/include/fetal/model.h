@@ -93,6 +93,10 @@ struct Model {
   OodReference ood;
   ModelMetrics metrics;
   ConformalSets conformal;
+  // The optional "monitoring" section's JSON object text (fetal/monitoring_reference.h),
+  // written as is by WriteBundle. ReadBundle skips the section (nothing that classifies reads
+  // it; the server reads it from the bundle bytes), so it is empty after a read.
+  std::string monitoring_section;
   std::vector<Tree> trees;
 };
 

@@ -15,6 +15,7 @@
 #include "fetal/bundle.h"
 #include "fetal/classifier.h"
 #include "fetal/figo.h"
+#include "fetal/monitoring_reference.h"
 #include "fetal/ood.h"
 
 namespace fetal {
@@ -106,6 +107,10 @@ Status FitModel(const ExamTable& table, const std::vector<size_t>& rows, const S
   const std::vector<int> labels = GatherLabels(table, rows);
   const size_t n = rows.size();
   std::vector<float> probabilities(n * kNumClasses);
+  std::vector<double> ood_distances(n);
+  for (size_t i = 0; i < n; ++i) {
+    ood_distances[i] = CheckOod(full, &features[i * kNumFeatures]).distance;
+  }
 
   // From the chosen round count down the early-stopping grid until the bundle fits its budget.
   // Boosting is sequential (and the sampler seeded), so the first r rounds of the booster are
@@ -121,6 +126,13 @@ Status FitModel(const ExamTable& table, const std::vector<size_t>& rows, const S
     CrossFittedProbabilities(params.calibrator, oof.data(), labels.data(), n, fit.search.inner_fold,
                              params.inner_folds, probabilities.data());
     model.conformal = FitConformalSets(probabilities.data(), labels.data(), n, params.set_level);
+    // What production monitoring compares with: the training features and these out-of-fold
+    // probabilities (docs/monitoring.md).
+    MonitoringReference reference;
+    s = FitMonitoringReference(features.data(), labels.data(), probabilities.data(), ood_distances,
+                               n, &reference);
+    if (!s.ok()) return s;
+    model.monitoring_section = MonitoringReferenceToJson(reference);
     model.params_json = params.ToJson();
     if (!(s = CheckModel(model)).ok()) return s;
     fit.bundle_gzip_bytes = GzipSize(WriteBundle(model));
