@@ -18,7 +18,7 @@ constexpr char kStyle[] =
     "th,td{border:1px solid #bbb;padding:.2em .5em;text-align:right;vertical-align:top}"
     "th{background:#eef3f8}td.t,th.t{text-align:left}code{font-size:.9em;word-break:break-all}"
     ".ok{background:#e6f4e6}.warn{background:#fff4cc}.alert{background:#f8d0d0;font-weight:bold}"
-    "table.grid td{padding:.1em .3em;font-size:.8em;text-align:center}"
+    "table.grid td{padding:.1em .3em;font-size:.8em;text-align:center}table.kv td{text-align:left}"
     "table.grid th{font-size:.75em;writing-mode:vertical-rl;transform:rotate(180deg)}"
     "@media print{body{margin:0;max-width:none;font-size:10pt}h2{break-after:avoid}"
     "table{break-inside:auto}tr{break-inside:avoid}}";
@@ -32,7 +32,7 @@ std::string Esc(const json& v) {
     text::AppendInt(v.get<int64_t>(), &out);
     return out;
   }
-  if (v.is_number()) return text::Fixed(v.get<double>(), 3);
+  if (v.is_number()) return text::Readable(v.get<double>());
   return EscapeHtml(v.dump());
 }
 
@@ -79,9 +79,12 @@ class Page {
       out_ += head[i] + "</th>";
     }
     out_ += "</tr></thead><tbody>\n";
+    columns_ = head.size();
+    rows_ = 0;
   }
   // Cells are HTML; the first is left-aligned. A cell starting with "<td" is taken as is.
   void Row(const std::vector<std::string>& cells) {
+    ++rows_;
     out_ += "<tr>";
     for (size_t i = 0; i < cells.size(); ++i) {
       if (cells[i].compare(0, 3, "<td") == 0) out_ += cells[i];
@@ -89,27 +92,21 @@ class Page {
     }
     out_ += "</tr>\n";
   }
-  void EndTable() { out_ += "</tbody></table>\n"; }
+  void EndTable() {
+    if (rows_ == 0) {
+      out_ += "<tr><td class=\"t\" colspan=\"" + std::to_string(columns_) + "\">none</td></tr>\n";
+    }
+    out_ += "</tbody></table>\n";
+  }
   std::string Take() { return std::move(out_); }
 
  private:
   std::string out_;
+  size_t columns_ = 0, rows_ = 0;
 };
-
-std::vector<std::string> ClassHeads(const std::string& prefix) {
-  std::vector<std::string> heads;
-  for (auto name : kClassNames) heads.push_back(prefix + std::string(name));
-  return heads;
-}
 
 void Summary(const json& r, Page* page) {
   const json& perf = r["performance"];
-  std::string worst = "&ndash;";
-  for (const json& d : r["drift"]["by_model_version"]) {
-    if (!d["period"].is_object()) continue;
-    const std::string v = d["period"]["verdict"];
-    if (worst == "&ndash;" || v == "alert" || (v == "warn" && worst == "ok")) worst = v;
-  }
   page->H2("summary", "Summary");
   page->Table({"Figure", "Value"});
   page->Row({"Exams", Esc(r["usage"]["exams"])});
@@ -126,7 +123,7 @@ void Summary(const json& r, Page* page) {
                                            : "&ndash;"});
   page->Row({"Out-of-distribution rate", Pct(r["data_quality"]["ood"]["rate"])});
   page->Row({"Client/server disagreements", Esc(r["client_server_disagreement"]["count"])});
-  page->Row({"Worst drift verdict over the period", VerdictCell(json(worst), worst)});
+  page->Row({"Worst drift verdict over the period", VerdictCell(r["drift"]["verdict"])});
   page->EndTable();
 }
 
@@ -313,7 +310,7 @@ void Performance(const json& r, Page* page) {
   if (real.is_object()) {
     page->H3("Confusion matrix (rows: final reading; columns: the model's class)");
     std::vector<std::string> heads = {"Final reading"};
-    for (const std::string& h : ClassHeads("")) heads.push_back(h);
+    for (auto name : kClassNames) heads.push_back(std::string(name));
     page->Table(heads);
     for (int t = 0; t < kNumClasses; ++t) {
       std::vector<std::string> cells = {std::string(kClassNames[t])};
@@ -351,7 +348,7 @@ void Performance(const json& r, Page* page) {
 void Audit(const json& r, Page* page) {
   const json& a = r["audit"];
   page->H2("audit", "7. Audit chain and signature");
-  page->Table({"Item", "Value"});
+  page->Table({"Item", "Value"}, "kv");
   page->Row({"Audit chain head: event", Esc(a["head"]["seq"])});
   page->Row({"Head hash", "<code>" + Esc(a["head"]["hash"]) + "</code>"});
   page->Row({"Head time (the report's as-of time)", Esc(a["head"]["time"])});

@@ -291,6 +291,15 @@ StoreStatus BuildReport(storage::Store* store, const Period& period, const std::
     performance_months.push_back(std::move(performance));
   }
 
+  // The worst whole-period verdict over the versions with a reference; null when none has one.
+  json worst = nullptr;
+  for (const json& v : drift) {
+    const json& verdict = v["period"].is_object() ? v["period"]["verdict"] : json();
+    if (verdict.is_null()) continue;
+    if (worst.is_null() || verdict == "alert" || (verdict == "warn" && worst == "ok")) {
+      worst = verdict;
+    }
+  }
   json disagreement = all["client_server_disagreement"];
   disagreement["by_week"] = std::move(disagreement_weeks);
   *report = {
@@ -317,7 +326,7 @@ StoreStatus BuildReport(storage::Store* store, const Period& period, const std::
         {"ood", all["ood"]},
         {"figo_disagreement_rate", all["figo_disagreement_rate"]},
         {"by_week", std::move(quality_weeks)}}},
-      {"drift", {{"by_model_version", std::move(drift)}}},
+      {"drift", {{"verdict", worst}, {"by_model_version", std::move(drift)}}},
       {"client_server_disagreement", std::move(disagreement)},
       {"performance",
        {{"outcomes", all["outcomes"]},

@@ -331,6 +331,7 @@ TEST_P(PostMarketReportTest, SimulatedDriftAndOutcomesAreInTheReport) {
   EXPECT_NE(drift["by_week"][0]["features"][key], "alert") << drift["by_week"][0].dump();
   EXPECT_EQ(drift["by_week"][1]["features"][key], "alert") << drift["by_week"][1].dump();
   EXPECT_EQ(drift["by_week"][1]["verdict"], "alert");
+  EXPECT_EQ(report["drift"]["verdict"], "alert");
   // The confusion matrix is the sum of the monitoring answer's days.
   json confusion = json::parse("[[0,0,0],[0,0,0],[0,0,0]]");
   for (const json& w : summary["monitoring"]["windows"]) {
