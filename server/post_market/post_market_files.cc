@@ -16,6 +16,7 @@ using nlohmann::json;
 using storage::StoreStatus;
 
 constexpr int kPage = 1000;
+constexpr int kStableAttempts = 5;
 
 std::string ClassName(int k) { return std::string(kClassNames[k]); }
 
@@ -61,16 +62,28 @@ StoreStatus ExportRecords(storage::Store* store, const Period& period, std::stri
 StoreStatus MakeReportFiles(storage::Store* store, const Period& period,
                             const server::AuditSigner& signer, bool with_records,
                             std::map<std::string, std::string>* files) {
+  // The parts are separate reads, not one snapshot. Every write appends an audit event in its
+  // own transaction, so an audit head unchanged from before the first read to after the last
+  // means every part saw the same database.
   json report;
-  StoreStatus s = BuildReport(store, period, signer.key_id(), &report);
-  if (!s.ok()) return s;
+  std::string records;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == kStableAttempts) {
+      return StoreStatus::Unavailable("the database kept changing while the report was read (" +
+                                      std::to_string(kStableAttempts) + " attempts); try again");
+    }
+    storage::AuditCheckpoint before, after;
+    StoreStatus s = store->Checkpoint(&before);
+    if (s.ok()) s = BuildReport(store, period, signer.key_id(), &report);
+    if (s.ok() && with_records) s = ExportRecords(store, period, &records);
+    if (s.ok()) s = store->Checkpoint(&after);
+    if (!s.ok()) return s;
+    if (before.seq == after.seq) break;
+  }
   files->clear();
   (*files)[kJsonFile] = ReportJsonText(report);
   (*files)[kHtmlFile] = RenderHtml(report);
-  if (with_records) {
-    s = ExportRecords(store, period, &(*files)[kRecordsFile]);
-    if (!s.ok()) return s;
-  }
+  if (with_records) (*files)[kRecordsFile] = std::move(records);
   for (const char* name : {kJsonFile, kHtmlFile, kRecordsFile}) {
     const auto file = files->find(name);
     if (file == files->end()) continue;

@@ -33,7 +33,8 @@ inline constexpr char kSignatureSuffix[] = ".sig";
 storage::StoreStatus ExportRecords(storage::Store* store, const Period& period, std::string* jsonl);
 
 // name -> bytes of report.json, report.html and their signatures; with `with_records`, also
-// records.jsonl and its signature.
+// records.jsonl and its signature. All of them describe one state of the database: the reads
+// are repeated while the audit head moves under them, and Unavailable after five attempts.
 storage::StoreStatus MakeReportFiles(storage::Store* store, const Period& period,
                                      const server::AuditSigner& signer, bool with_records,
                                      std::map<std::string, std::string>* files);

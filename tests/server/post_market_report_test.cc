@@ -283,9 +283,17 @@ TEST_P(PostMarketReportTest, RefusesBadPeriodsAndEveryoneButAdmins) {
   }
   struct stat st;
   EXPECT_NE(stat((dir_ + "/bad").c_str(), &st), 0) << "a refused report wrote its directory";
-  // Exactly three years of days is accepted.
+  // Exactly three years of days is accepted; without exams every figure is empty, and verifies.
   std::string output;
-  EXPECT_EQ(Report("2023-01-01", "2026-01-01", dir_ + "/long", &output), 0) << output;
+  ASSERT_EQ(Report("2023-01-01", "2026-01-01", dir_ + "/long", &output), 0) << output;
+  json empty = ReadJson(dir_ + "/long/report.json");
+  EXPECT_EQ(empty["usage"]["exams"], 0);
+  EXPECT_EQ(empty["usage"]["by_week"].size(), 157u);  // 1097 days
+  EXPECT_EQ(empty["usage"]["by_month"].size(), 37u);  // 2023-01 to 2026-01
+  EXPECT_TRUE(empty["performance"]["real"].is_null());
+  EXPECT_TRUE(empty["model_versions"].empty());
+  EXPECT_EQ(ReadFileOrEmpty(dir_ + "/long/records.jsonl"), "");
+  EXPECT_EQ(Check(dir_ + "/long", &output), 0) << output;
   EXPECT_EQ(Report("2026-01-01", "2026-01-31", "", &output), 2) << output;
 
   auto r = Get("/api/v1/reports/post-market?to=2026-11-01", admin_);
