@@ -535,7 +535,7 @@ int ReportCommand(std::vector<std::string> args) {
   if (!has_out || out.empty()) return usage("--out DIR is required (where the files go)");
   post_market::Period period;
   std::string field;
-  if (!post_market::ParsePeriod(from, to, &period, &field, &error)) return usage("--" + error);
+  if (!post_market::ParsePeriod(from, to, "--", &period, &field, &error)) return usage(error);
   std::unique_ptr<storage::Store> store;
   if (!OpenStore(config, &store, &error)) return Fail("report: " + error);
   std::unique_ptr<AuditSigner> signer;

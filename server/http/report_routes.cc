@@ -34,7 +34,7 @@ void GetPostMarketReport(const Services& svc, const httplib::Request& req, httpl
   }
   post_market::Period period;
   std::string field, message;
-  if (!post_market::ParsePeriod(req.get_param_value("from"), req.get_param_value("to"), &period,
+  if (!post_market::ParsePeriod(req.get_param_value("from"), req.get_param_value("to"), "", &period,
                                 &field, &message)) {
     FieldError422(res, field, "format", message,
                   "dates YYYY-MM-DD, from not after to, to at most " +

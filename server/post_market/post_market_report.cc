@@ -218,25 +218,25 @@ StoreStatus Versions(storage::Store* store, const Period& period, const std::vec
 
 }  // namespace
 
-bool ParsePeriod(const std::string& from, const std::string& to, Period* period, std::string* field,
-                 std::string* message) {
+bool ParsePeriod(const std::string& from, const std::string& to, const std::string& prefix,
+                 Period* period, std::string* field, std::string* message) {
+  const std::string from_name = prefix + "from", to_name = prefix + "to";
   const auto bad_date = [&](const char* name, const std::string& value) {
     *field = name;
-    *message =
-        std::string(name) + " must be a date YYYY-MM-DD, got \"" + text::Excerpt(value) + "\"";
+    *message = prefix + name + " must be a date YYYY-MM-DD, got \"" + text::Excerpt(value) + "\"";
     return false;
   };
   if (!text::ParseDay(from, &period->from_day)) return bad_date("from", from);
   if (!text::ParseDay(to, &period->to_day)) return bad_date("to", to);
   if (period->from_day > period->to_day) {
     *field = "from";
-    *message = "from (" + from + ") must not be after to (" + to + ")";
+    *message = from_name + " (" + from + ") must not be after " + to_name + " (" + to + ")";
     return false;
   }
   if (period->to_day - period->from_day > kMaxSpanDays) {
     *field = "to";
-    *message = "to (" + to + ") may be at most " + std::to_string(kMaxSpanDays) +
-               " days (three years) after from (" + from + ")";
+    *message = to_name + " (" + to + ") may be at most " + std::to_string(kMaxSpanDays) +
+               " days (three years) after " + from_name + " (" + from + ")";
     return false;
   }
   return true;

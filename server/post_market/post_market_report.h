@@ -31,9 +31,10 @@ struct Period {
 
 // Reads "YYYY-MM-DD" dates `from` and `to`. False with *field ("from" or "to") and *message (a
 // sentence naming that field and the expected form) when either is malformed, from is after to
-// or `to` is more than kMaxSpanDays after `from`.
-bool ParsePeriod(const std::string& from, const std::string& to, Period* period, std::string* field,
-                 std::string* message);
+// or `to` is more than kMaxSpanDays after `from`. Messages call the fields `prefix` + "from"
+// and `prefix` + "to" ("--" for command-line flags).
+bool ParsePeriod(const std::string& from, const std::string& to, const std::string& prefix,
+                 Period* period, std::string* field, std::string* message);
 
 // Builds the report of `period`. `key_id` names the key that will sign it (recorded in the
 // report so a verifier knows which public key to ask for).
