@@ -125,6 +125,10 @@ int CheckDirectory(const std::vector<std::string>& args) {
   // Not const: a missing key reads as null instead of asserting (the file is input).
   json report = json::parse(files[post_market::kJsonFile], nullptr, false);
   if (!report.is_object() || !report["period"].is_object()) {
+    if (!check.ok()) {  // a file that fails its signature is the finding, whatever it holds
+      std::printf("NOT OK: the report does not verify\n");
+      return 1;
+    }
     return Unusable(std::string(post_market::kJsonFile) + " is not a post-market report");
   }
   if (report["signing"]["key_id"] != key_id) {
