@@ -80,6 +80,10 @@ Status AuditSigner::Sign(storage::SignedCheckpoint* cp) const {
   return SignBytes(private_pem_, storage::CanonicalCheckpoint(*cp), &cp->signature);
 }
 
+Status AuditSigner::SignDocument(const std::string& bytes, std::string* signature_base64) const {
+  return SignBytes(private_pem_, bytes, signature_base64);
+}
+
 storage::CheckpointTrust AuditSigner::Judge(const storage::SignedCheckpoint& cp) const {
   return JudgeCheckpoint(public_pem_, key_id_, cp);
 }

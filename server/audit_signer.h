@@ -25,6 +25,10 @@ class AuditSigner {
 
   // Fills cp->key_id and cp->signature from its seq, hash and time_ms.
   Status Sign(storage::SignedCheckpoint* cp) const;
+  // A detached signature (base64 of r||s) over `bytes` exactly: the post-market report's files.
+  // Every signed document starts otherwise than a checkpoint's canonical form, so neither can
+  // pass for the other.
+  Status SignDocument(const std::string& bytes, std::string* signature_base64) const;
   // kTrusted when signed by this key, kBadSignature when it names this key but does not verify.
   storage::CheckpointTrust Judge(const storage::SignedCheckpoint& cp) const;
 

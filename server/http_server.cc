@@ -90,6 +90,7 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   AddModelRoutes(router_.get());
   AddOutcomeRoutes(router_.get());
   AddMonitoringRoutes(router_.get());
+  AddReportRoutes(router_.get());
   AddOpsRoutes(router_.get());  // last: its static files take every GET not matched before
   router_->RefuseOtherPosts();
 }

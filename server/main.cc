@@ -6,6 +6,7 @@
 //   fetal-server token revoke ID [flags]
 //   fetal-server backup --out FILE [flags]
 //   fetal-server audit-key [flags]
+//   fetal-server report --from YYYY-MM-DD --to YYYY-MM-DD --out DIR [flags]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +34,7 @@
 #include "http/responses.h"
 #include "http_server.h"
 #include "model_registry.h"
+#include "post_market/post_market_files.h"
 #include "storage/backup.h"
 #include "storage/store.h"
 #include "text/time_text.h"
@@ -52,6 +55,8 @@ const char kUsage[] =
     "store\n"
     "  fetal-server audit-key [flags]                       print the audit key's public key and "
     "id\n"
+    "  fetal-server report --from YYYY-MM-DD --to YYYY-MM-DD --out DIR [flags]\n"
+    "                                                       write the signed post-market report\n"
     "flags (each also read from the environment variable shown):\n";
 
 int Fail(const std::string& message) {
@@ -71,6 +76,26 @@ bool MakeDirs(const std::string& path, std::string* error) {
     }
   }
   return true;
+}
+
+// Writes `bytes` to path.tmp, syncs it and renames it over `path`: a reader never sees half a
+// file.
+bool WriteFileAtomically(const std::string& path, const std::string& bytes, std::string* error) {
+  const std::string temp = path + ".tmp";
+  int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bool ok = fd >= 0;
+  for (size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    ok = n > 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  ok = ok && fsync(fd) == 0;
+  const int saved = errno;
+  if (fd >= 0) close(fd);
+  if (ok && rename(temp.c_str(), path.c_str()) == 0) return true;
+  *error = "cannot write " + path + ": " + std::strerror(ok ? errno : saved);
+  unlink(temp.c_str());
+  return false;
 }
 
 std::string SqlitePath(const ServerConfig& config) { return config.data_dir + "/fetal.db"; }
@@ -490,6 +515,47 @@ int AuditKeyCommand(std::vector<std::string> args) {
   return 0;
 }
 
+// `report`: the signed post-market report of a period into a directory (post_market_files.h).
+// Exit status 2 for arguments that cannot be used, 1 when the report could not be made.
+int ReportCommand(std::vector<std::string> args) {
+  const auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "fetal-server report: %s\n", message.c_str());
+    return 2;
+  };
+  std::string from, to, out;
+  const bool has_from = TakeFlag(&args, "--from", &from);
+  const bool has_to = TakeFlag(&args, "--to", &to);
+  const bool has_out = TakeFlag(&args, "--out", &out);
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  if (!ParseConfig(args, &config, &rest, &error)) return usage(error);
+  if (!rest.empty()) return usage("unexpected argument " + rest[0]);
+  if (!has_from || !has_to) return usage("--from YYYY-MM-DD and --to YYYY-MM-DD are required");
+  if (!has_out || out.empty()) return usage("--out DIR is required (where the files go)");
+  post_market::Period period;
+  std::string field;
+  if (!post_market::ParsePeriod(from, to, "--", &period, &field, &error)) return usage(error);
+  std::unique_ptr<storage::Store> store;
+  if (!OpenStore(config, &store, &error)) return Fail("report: " + error);
+  std::unique_ptr<AuditSigner> signer;
+  if (!LoadAuditKey(config, /*create_named=*/false, &signer, &error)) {
+    return Fail("report: " + error);
+  }
+  std::map<std::string, std::string> files;
+  storage::StoreStatus s =
+      post_market::MakeReportFiles(store.get(), period, *signer, /*with_records=*/true, &files);
+  if (!s.ok()) return Fail("report: " + s.ToString());
+  if (!MakeDirs(out, &error)) return Fail("report: " + error);
+  for (const auto& [name, bytes] : files) {
+    if (!WriteFileAtomically(out + "/" + name, bytes, &error)) return Fail("report: " + error);
+  }
+  std::printf("fetal-server report: wrote %s/{%s,%s,%s} and their .sig files (key id %s)\n",
+              out.c_str(), post_market::kHtmlFile, post_market::kJsonFile,
+              post_market::kRecordsFile, signer->key_id().c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace server
 }  // namespace fetal
@@ -509,6 +575,8 @@ int main(int argc, char** argv) {
     return BackupCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "audit-key")
     return AuditKeyCommand(std::vector<std::string>(args.begin() + 1, args.end()));
+  if (!args.empty() && args[0] == "report")
+    return ReportCommand(std::vector<std::string>(args.begin() + 1, args.end()));
   if (!args.empty() && args[0] == "serve") args.erase(args.begin());
   ServerConfig config;
   std::vector<std::string> rest;

@@ -3,6 +3,7 @@
 //
 //   fetal-audit verify (--sqlite FILE | --pg-dump FILE | --database-url URL)
 //                      [--seq N --hash HEX]... [--checkpoint FILE.json]... [--pubkey PEM]
+//   fetal-audit post-market-check DIR --pubkey PEM     (audit_cli/post_market_check.h)
 //
 // Exit status: 0 the chain verifies (and matches every anchor), 1 it does not, 2 usage or input
 // that cannot be used (unreadable file, a checkpoint whose signature does not verify).
@@ -20,6 +21,7 @@
 
 #include "api_json.h"
 #include "audit_cli/pg_dump_load.h"
+#include "audit_cli/post_market_check.h"
 #include "audit_signer.h"
 #include "fetal/signature.h"
 #include "model_registry.h"
@@ -47,7 +49,10 @@ const char kUsage[] =
     "                       the whole GET /api/v1/audit/checkpoints answer); needs --pubkey\n"
     "  --pubkey PEM         the audit key's public key (fetal-server audit-key); checkpoints\n"
     "                       stored in the database are checked with it too\n"
-    "exit status: 0 verified, 1 the chain does not verify, 2 usage or unusable input\n";
+    "       fetal-audit post-market-check DIR --pubkey PEM\n"
+    "  DIR                  a report directory as `fetal-server report` wrote it: every file's\n"
+    "                       signature is checked and figures are recomputed from records.jsonl\n"
+    "exit status: 0 verified, 1 the chain (or report) does not verify, 2 usage or unusable input\n";
 
 int Usage(const std::string& message) {
   std::fprintf(stderr, "fetal-audit: %s\n%s", message.c_str(), kUsage);
@@ -279,6 +284,10 @@ int main(int argc, char** argv) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("%s", fetal::audit_cli::kUsage);
     return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "post-market-check") {
+    return fetal::audit_cli::PostMarketCheck(
+        std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (args[0] != "verify") return fetal::audit_cli::Usage("unknown command \"" + args[0] + "\"");
   return fetal::audit_cli::Verify(std::vector<std::string>(args.begin() + 1, args.end()));

@@ -107,6 +107,7 @@ void AddCheckpointRoutes(Router* router);  // POST /audit/checkpoint, GET /audit
 void AddModelRoutes(Router* router);    // GET /models..., POST /models, POST /models/{v}/activate
 void AddOutcomeRoutes(Router* router);  // POST /exams/{id}/outcome
 void AddMonitoringRoutes(Router* router);  // GET /monitoring
+void AddReportRoutes(Router* router);      // GET /reports/post-market
 // The monitoring gauges of the current window (the last 7 days), for GET /metrics.
 void AppendMonitoringMetrics(const Services& services, std::string* text);
 // GET /health, /metrics, /session, and static files for every other GET (registers a catch-all:

@@ -30,10 +30,6 @@ std::vector<SqlValue> DayStatsParams(int64_t day, int64_t model_version, int64_t
 const std::string& DayStatsSumColumns();
 void RowToDayCounts(const SqlRow& row, size_t first, DayCounts* out);
 
-// The UTC day of the exam's client_time (days since 1970-01-01); the day of `fallback_ms` when
-// the text does not parse (exams the HTTP layer did not validate, e.g. from tests).
-int64_t ExamDay(const std::string& client_timestamp, int64_t fallback_ms);
-
 // What one stored exam adds.
 DayCounts ExamContribution(const ExamInput& exam);
 // What an exam's outcome adds (final reading `reading` against the exam's server result);

@@ -245,6 +245,11 @@ struct DayCounts {
   void Add(const DayCounts& other);
 };
 
+// The day an exam is counted on: the UTC day of its client_time (days since 1970-01-01); the
+// day of `fallback_ms` (its received_ms) when the text does not parse (exams the HTTP layer did
+// not validate, e.g. from tests). Exports that must match the aggregates select exams by it.
+int64_t ExamDay(const std::string& client_timestamp, int64_t fallback_ms);
+
 struct DayStats {
   int64_t day = 0;  // days since 1970-01-01 (UTC) of the exams' client_time
   int64_t model_version = 0;

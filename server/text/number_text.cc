@@ -41,5 +41,12 @@ std::string Readable(double v) {
   return std::string(buf, r.ptr);
 }
 
+std::string Fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "-";
+  char buf[400];  // the widest double in fixed form with a few decimals
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+  return std::string(buf, r.ptr);
+}
+
 }  // namespace text
 }  // namespace fetal

@@ -28,5 +28,9 @@ void AppendInt(int64_t v, std::string* out);
 // For sentences and labels a person reads: printf("%g") (6 significant digits), 0.25 -> "0.25".
 std::string Readable(double v);
 
+// For tables a person reads: printf("%.*f", decimals, v), 0.12345 with 3 -> "0.123".
+// Non-finite -> "-".
+std::string Fixed(double v, int decimals);
+
 }  // namespace text
 }  // namespace fetal

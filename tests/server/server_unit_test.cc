@@ -438,6 +438,13 @@ TEST(NumberTextTest, PreciseIsPrintfPercent17gAndShortestRoundTrips) {
   EXPECT_EQ(text::Readable(0.0005), "0.0005");
   EXPECT_EQ(text::Readable(100), "100");
   EXPECT_EQ(text::Readable(1.0 / 3), "0.333333");
+  for (double v : {0.0, 0.12345, 12.5, 1.0 / 3, 95.04999, 1e6 + 0.5}) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    EXPECT_EQ(text::Fixed(v, 3), buf);
+  }
+  EXPECT_EQ(text::Fixed(0.5, 0), "0");  // round half to even, as printf
+  EXPECT_EQ(text::Fixed(std::nan(""), 2), "-");
 }
 
 class StaticFilesTest : public ::testing::Test {

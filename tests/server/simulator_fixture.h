@@ -1,0 +1,61 @@
+// SimulatorFixture: the ServerFixture plus a model trained on the dataset with its monitoring
+// reference, and runs of the drift simulator (tools/drift-simulator) against the server. The
+// test binary defines FETAL_DRIFT_SIM_BIN and links fetal_trainer.
+#pragma once
+
+#include <string>
+
+#include "fetal/trainer/trainer.h"
+#include "server_fixture.h"
+
+namespace fetal {
+namespace testing_support {
+
+class SimulatorFixture : public ServerFixture {
+ protected:
+  // Registers and activates version 2: a model the trainer fits on the dataset (few rounds, no
+  // recipe search), with its monitoring reference; writes it to model2.fhm for the simulator.
+  void UploadModelWithReference() {
+    trainer::Dataset data;
+    ASSERT_TRUE(
+        trainer::LoadDataset(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv", &data)
+            .ok());
+    trainer::TrainParams params;
+    params.rounds = 30;
+    params.inner_folds = 3;
+    trainer::SearchSpace space;
+    ASSERT_TRUE(trainer::SearchSpace::Named("fixed", params, &space));
+    Model m;
+    ASSERT_TRUE(
+        trainer::TrainModel(data, space, params, "2026-01-01T00:00:00Z", nullptr, &m, nullptr)
+            .ok());
+    m.model_version = 2;
+    ASSERT_FALSE(m.monitoring_section.empty());
+    const std::string bytes = BundleBytes(m);
+    WriteFile(dir_ + "/model2.fhm", bytes);
+    auto r = Post("/api/v1/models?activate=true", admin_, bytes, "application/octet-stream",
+                  {{"X-Model-Signature", Sign(keys_, bytes)}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+
+  // Runs the simulator with `options` (besides server, data, bundle, tokens) and returns its
+  // summary.
+  json Simulate(const std::string& options, const std::string& bundle = "model.fhm",
+                int version = 1) {
+    const std::string command =
+        Quote(FETAL_DRIFT_SIM_BIN) +
+        " --server http://127.0.0.1:" + std::to_string(server_.port()) + " --data " +
+        Quote(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv") + " --bundle " +
+        Quote(dir_ + "/" + bundle) + " --model-version " + std::to_string(version) +
+        " --token nurse-a=" + clinician_ + " --token nurse-b=" + clinician2_ + " --auditor " +
+        auditor_ + " " + options;
+    int status = 0;
+    const std::string out = RunCommand(command + " 2>" + Quote(dir_ + "/sim.err"), &status);
+    EXPECT_EQ(status, 0) << out << ReadFileOrEmpty(dir_ + "/sim.err");
+    return json::parse(out, nullptr, false);
+  }
+};
+
+}  // namespace testing_support
+}  // namespace fetal
