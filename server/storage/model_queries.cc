@@ -100,16 +100,22 @@ StoreStatus SqlStore::GetActiveModel(ModelRecord* out) {
   return StoreStatus::Ok();
 }
 
-StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by) {
+StoreStatus SqlStore::CheckModelExists(WriteTxn& txn, int64_t version) {
+  SqlRows rows;
+  StoreStatus st =
+      txn.Exec("SELECT version FROM models WHERE version = $1", {SqlValue::Int(version)}, &rows);
+  if (st.ok() && rows.empty()) {
+    return StoreStatus::NotFound("no model version " + std::to_string(version));
+  }
+  return st;
+}
+
+StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by, const ActivationNote& note) {
   return committer_->Run(
       [&](WriteTxn& txn) -> StoreStatus {
-        SqlRows rows;
-        StoreStatus st = txn.Exec("SELECT version FROM models WHERE version = $1",
-                                  {SqlValue::Int(version)}, &rows);
+        StoreStatus st = CheckModelExists(txn, version);
         if (!st.ok()) return st;
-        if (rows.empty())
-          return StoreStatus::NotFound("no model version " + std::to_string(version));
-        rows.clear();
+        SqlRows rows;
         st = txn.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
         if (!st.ok()) return st;
         std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
@@ -118,8 +124,8 @@ StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by) {
             "WHERE active = 1 OR version = $1",
             {SqlValue::Int(version)}, nullptr);
         if (!st.ok()) return st;
-        AuditEntry e{by, "model.activate", "model/" + std::to_string(version), "ok",
-                     "previous=" + previous};
+        AuditEntry e{by, "model.activate", "model/" + std::to_string(version), note.outcome,
+                     "previous=" + previous + (note.details.empty() ? "" : " " + note.details)};
         return AppendEvent(txn, e, nullptr);
       },
       Isolation::kSavepoint);

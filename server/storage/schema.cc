@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "storage/day_stats.h"
+#include "storage/shadow_tables.h"
 
 namespace fetal {
 namespace storage {
@@ -193,6 +194,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   if (rows.empty()) {  // an empty database
     s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
     if (s.ok()) s = MigrateToMonitoring(d, c);
+    if (s.ok()) s = c->ExecScript(ShadowTablesSql());
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -213,6 +215,10 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 4) {
     s = MigrateToMonitoring(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 5) {  // version 4 -> 5: shadow evaluation's tables (shadow_tables.h)
+    s = c->ExecScript(ShadowTablesSql());
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));

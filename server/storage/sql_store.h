@@ -5,7 +5,8 @@
 // takes the chain lock (group_commit.cc, audit_chain.cc), the PostgreSQL exam insert
 // (exam_queries.cc) and sql.h's connections. Reads go through the ReaderPool, writes through the
 // GroupCommitter. The methods are defined by resource: token_queries.cc, exam_queries.cc,
-// audit_queries.cc, model_queries.cc, outcome_queries.cc, day_stats_queries.cc; lifecycle, Ping and
+// audit_queries.cc, model_queries.cc, outcome_queries.cc, day_stats_queries.cc,
+// shadow_queries.cc; lifecycle, Ping and
 // Stats in sql_store.cc.
 //
 // Thread-safety and lifetimes: as Store (store.h).
@@ -71,7 +72,16 @@ class SqlStore : public Store {
   StoreStatus ListModels(std::vector<ModelRecord>* out) override;
   StoreStatus GetModel(int64_t version, ModelRecord* out) override;
   StoreStatus GetActiveModel(ModelRecord* out) override;
-  StoreStatus ActivateModel(int64_t version, const Actor& by) override;
+  using Store::ActivateModel;
+  StoreStatus ActivateModel(int64_t version, const Actor& by, const ActivationNote& note) override;
+
+  StoreStatus StartShadow(int64_t version, const Actor& by) override;
+  StoreStatus StopShadow(int64_t version, const Actor& by) override;
+  StoreStatus ListShadows(std::vector<ShadowModel>* out) override;
+  StoreStatus PutShadowResults(const std::vector<ShadowResult>& results, int64_t* stored) override;
+  StoreStatus ListShadowPairs(int64_t version, int64_t from_ms, int64_t to_ms,
+                              int64_t after_exam_id, int limit,
+                              std::vector<ShadowPair>* out) override;
 
   StoreStatus Stats(StoreStats* out) override;
   WriteHealth CheckWrites(int wait_ms) override;
@@ -86,6 +96,8 @@ class SqlStore : public Store {
   StoreStatus InsertExamAndEventPostgres(WriteTxn& txn, const PreparedExam& prepared,
                                          const Actor& by, ExamRecord* rec);
   StoreStatus AddExamToDayStats(WriteTxn& txn, const ExamRecord& rec);
+  // NotFound unless the registry holds `version` (model_queries.cc).
+  static StoreStatus CheckModelExists(WriteTxn& txn, int64_t version);
   StoreStatus FindReplay(WriteTxn& txn, const ExamInput& in, const Actor& by,
                          const std::string& field_prefix, SubmitResult* out);
 

@@ -379,6 +379,42 @@ struct ModelRecord {
   std::string bundle;  // filled by GetModel/GetActiveModel only; empty in ListModels
 };
 
+// ---------------------------------------------------------------------------------------------
+// Shadow evaluation: registered versions that also classify every new exam, off the request
+// path, with their results kept apart from the exams (docs/model-changes.md).
+
+// At most this many versions are in shadow at once: each costs one classification per exam.
+inline constexpr int kMaxShadows = 3;
+
+struct ShadowModel {
+  int64_t version = 0;
+  int64_t started_ms = 0;
+  std::string started_by;  // Actor::name
+};
+
+// One exam as a shadow version classified it.
+struct ShadowResult {
+  int64_t version = 0;  // the shadow version
+  int64_t exam_id = 0;
+  int shadow_class = 0;  // 0..kNumClasses-1
+  std::array<double, kNumClasses> probabilities{};
+  int64_t evaluated_ms = 0;  // set by the store when stored
+};
+
+// A stored shadow result with its exam and the exam's latest outcome, for the shadow report.
+struct ShadowPair {
+  ExamRecord exam;
+  ShadowResult shadow;
+  std::optional<int> final_reading;  // the latest outcome's reading; unset without an outcome
+};
+
+// Which ActivateModel records: the audit event's outcome ("ok", or "override" when an admin
+// activated past failing gates) and what it adds to its details (the gate values, JSON).
+struct ActivationNote {
+  std::string outcome = "ok";
+  std::string details;
+};
+
 struct StoreStats {
   int64_t exams = 0;
   int64_t mismatches = 0;
@@ -522,7 +558,35 @@ class Store {
   virtual StoreStatus GetActiveModel(ModelRecord* out) = 0;  // NotFound when none is active
   // Makes `version` the only active one (rolling back = activating an older version); appends
   // "model.activate". NotFound when the version does not exist.
-  virtual StoreStatus ActivateModel(int64_t version, const Actor& by) = 0;
+  // `note` is recorded in the event (its details follow "previous=<version> ").
+  virtual StoreStatus ActivateModel(int64_t version, const Actor& by,
+                                    const ActivationNote& note) = 0;
+  StoreStatus ActivateModel(int64_t version, const Actor& by) {
+    return ActivateModel(version, by, ActivationNote());
+  }
+
+  // --- shadow evaluation ---
+  // Puts a registered version in shadow; appends "model.shadow.start". NotFound when there is no
+  // such version; Conflict when kMaxShadows versions are in shadow already. A version already
+  // in shadow stays so: OK, nothing appended.
+  virtual StoreStatus StartShadow(int64_t version, const Actor& by) = 0;
+  // Takes a version out of shadow (its stored results stay); appends "model.shadow.stop".
+  // NotFound when it is not in shadow.
+  virtual StoreStatus StopShadow(int64_t version, const Actor& by) = 0;
+  virtual StoreStatus ListShadows(std::vector<ShadowModel>* out) = 0;  // ascending version
+  // Stores the results no earlier call stored (a version evaluates an exam once: results for an
+  // exam already evaluated by that version are left out, not duplicated nor changed), in one
+  // durable transaction without audit events (they are derived from audited exams and a
+  // registered bundle, and recomputable). *stored = how many were new. InvalidArgument for a
+  // class out of range or a probability that is not finite; at most 1000 results per call.
+  virtual StoreStatus PutShadowResults(const std::vector<ShadowResult>& results,
+                                       int64_t* stored) = 0;
+  // The stored results of `version` for exams received in [from_ms, to_ms) with exam id >
+  // after_exam_id, ascending exam id, at most limit (1..1000), each with its exam and latest
+  // outcome.
+  virtual StoreStatus ListShadowPairs(int64_t version, int64_t from_ms, int64_t to_ms,
+                                      int64_t after_exam_id, int limit,
+                                      std::vector<ShadowPair>* out) = 0;
 
   virtual StoreStatus Stats(StoreStats* out) = 0;
 
