@@ -200,6 +200,13 @@ const std::vector<Option>& Options() {
          c->model_cache_ms = static_cast<int>(n);
          return true;
        }},
+      {"--shadow-queue", "FETAL_SHADOW_QUEUE", "exams, 1 to 1000000",
+       [](const std::string& v, ServerConfig* c) {
+         long n;
+         if (!ParseInt(v, 1, 1000000, &n)) return false;
+         c->shadow_queue = static_cast<int>(n);
+         return true;
+       }},
   };
   return options;
 }

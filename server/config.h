@@ -49,7 +49,10 @@ struct ServerConfig {
   int keep_alive_timeout_s = 5;              // --keep-alive-timeout
   int token_cache_ms = 2000;  // --token-cache-ms; revocation takes effect within this time
   int model_cache_ms = 1000;  // --model-cache-ms; activation elsewhere is served within this
-  bool log_requests = true;   // --no-request-log disables the per-request JSON line
+  // --shadow-queue / FETAL_SHADOW_QUEUE: exams waiting for shadow evaluation at most; beyond it
+  // they are skipped (counted), never waited for.
+  int shadow_queue = 4096;
+  bool log_requests = true;  // --no-request-log disables the per-request JSON line
 };
 
 // Parses `args` (without the program name and subcommand) into *config, starting from the

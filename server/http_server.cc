@@ -72,7 +72,8 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
       static_files_(config.web_root),
       auth_(store, &metrics_, std::chrono::milliseconds(config.token_cache_ms), config.rate_limit,
             config.rate_burst, config.max_in_flight, config.unknown_token_rate),
-      http_(std::make_unique<BoundedServer>()) {
+      http_(std::make_unique<BoundedServer>()),
+      shadow_(std::make_unique<ShadowEvaluator>(store, registry, config.shadow_queue)) {
   Services services;
   services.config = &config_;
   services.store = store;
@@ -80,6 +81,7 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   services.metrics = &metrics_;
   services.static_files = &static_files_;
   services.audit_signer = audit_signer;
+  services.shadow = shadow_.get();
   services.instance = InstanceName();
   services.started_ms = text::NowMs();
   router_ = std::make_unique<Router>(http_.get(), &auth_, std::move(services));
@@ -88,11 +90,13 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   AddAuditRoutes(router_.get());
   AddCheckpointRoutes(router_.get());
   AddModelRoutes(router_.get());
+  AddShadowRoutes(router_.get());
   AddOutcomeRoutes(router_.get());
   AddMonitoringRoutes(router_.get());
   AddReportRoutes(router_.get());
   AddOpsRoutes(router_.get());  // last: its static files take every GET not matched before
   router_->RefuseOtherPosts();
+  router_->RefuseOtherDeletes();
 }
 
 ApiServer::~ApiServer() = default;

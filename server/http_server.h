@@ -18,6 +18,7 @@
 #include "http/caller.h"
 #include "metrics.h"
 #include "model_registry.h"
+#include "shadow/shadow_evaluator.h"
 #include "static_files.h"
 #include "storage/store.h"
 
@@ -51,6 +52,9 @@ class ApiServer {
   Metrics metrics_;
   Authenticator auth_;
   std::unique_ptr<httplib::Server> http_;
+  // Declared before the router, so destroyed after it: no handler can offer an exam once its
+  // worker stops.
+  std::unique_ptr<ShadowEvaluator> shadow_;
   std::unique_ptr<Router> router_;
 };
 

@@ -105,6 +105,7 @@ void SubmitExam(const Services& svc, const httplib::Request& req, httplib::Respo
   }
   svc.metrics->CountExams(result.replayed ? 0 : 1, result.replayed ? 1 : 0,
                           !result.replayed && !result.exam.input.agreement ? 1 : 0);
+  if (!result.replayed) svc.shadow->Offer(result.exam.id, result.exam.input.features);
   std::string out;
   AppendExamJson(result.exam, &result.replayed, Dump(warnings), &out);
   res.set_header("Location", "/api/v1/exams/" + std::to_string(result.exam.id));
@@ -175,6 +176,7 @@ void SubmitExamBatch(const Services& svc, const httplib::Request& req, httplib::
     if (results[i].replayed) ++replayed;
     else {
       ++stored;
+      svc.shadow->Offer(results[i].exam.id, results[i].exam.input.features);
       if (!results[i].exam.input.agreement) ++mismatched;
     }
   }

@@ -1,5 +1,6 @@
 // GET /models, /models/active, /models/{v}, /models/{v}/signature; POST /models,
-// POST /models/{v}/activate (docs/api.md).
+// POST /models/{v}/activate, the latter through the activation gates (docs/api.md,
+// docs/model-changes.md).
 #include <httplib.h>
 
 #include <algorithm>
@@ -7,7 +8,9 @@
 #include "api_json.h"
 #include "fetal/bundle.h"
 #include "fetal/sha256.h"
+#include "http/activation_gate_check.h"
 #include "http/etag.h"
+#include "http/model_access.h"
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
@@ -173,6 +176,13 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
   }
   int64_t newest = 0;
   for (const auto& m : existing) newest = std::max(newest, m.version);
+  // Activating on upload passes the same gates as activating later (a new version has no
+  // shadow record yet, so under an enforced policy only the first model can be).
+  storage::ActivationNote note;
+  if (activate && model.model_version > newest &&
+      !CheckActivationGates(svc, res, caller, model.model_version, std::nullopt, &note)) {
+    return;
+  }
   if (model.model_version <= newest) {
     refuse(UploadRefusal{409, "version_not_newer",
                          "the bundle says model_version " + std::to_string(model.model_version) +
@@ -199,7 +209,7 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
     return;
   }
   if (activate) {
-    s = svc.store->ActivateModel(record.version, caller.actor());
+    s = svc.store->ActivateModel(record.version, caller.actor(), note);
     if (!s.ok()) {
       SendStoreError(res, s);
       return;
@@ -215,19 +225,15 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
                    const Caller& caller) {
   int64_t version;
   if (!PathId(req, res, "model version", &version)) return;
+  std::optional<std::string> override_reason;
+  if (!ParseActivationBody(req, res, &override_reason)) return;
   // Never activate a version this server could not classify with, nor one whose stored bytes
   // do not verify now (read from the database, not the cache).
   ModelVersion loaded;
-  StoreStatus s = svc.registry->Reload(version, &loaded);
-  if (s.code() == Code::kNotFound) {
-    SendError(res, 404, "not_found", "no model version " + std::to_string(version));
-    return;
-  }
-  if (!s.ok()) {
-    SendStoreError(res, s);
-    return;
-  }
-  s = svc.store->ActivateModel(version, caller.actor());
+  if (!ReloadModelVersion(svc, res, version, &loaded)) return;
+  storage::ActivationNote note;
+  if (!CheckActivationGates(svc, res, caller, version, override_reason, &note)) return;
+  StoreStatus s = svc.store->ActivateModel(version, caller.actor(), note);
   if (!s.ok()) {
     SendStoreError(res, s);
     return;
@@ -255,7 +261,7 @@ void AddModelRoutes(Router* router) {
   router->Post("/api/v1/models", "/api/v1/models", kAdmin, UploadModel,
                {{"activate"}, router->config().max_model_body, "application/octet-stream"});
   router->Post(R"(/api/v1/models/(\d+)/activate)", "/api/v1/models/{version}/activate", kAdmin,
-               ActivateModel);
+               ActivateModel, {{}, 8192, "application/json"});
 }
 
 }  // namespace server

@@ -92,6 +92,7 @@ void MetricsText(const Services& svc, const httplib::Request&, httplib::Response
                  model->version, &text);
   }
   AppendMonitoringMetrics(svc, &text);
+  AppendShadowMetrics(svc, &text);
   res.status = 200;
   res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
 }

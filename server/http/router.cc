@@ -20,17 +20,20 @@ bool Router::Authenticate(const Route& route, const httplib::Request& req, httpl
   return route.roles == kPublic || auth_->Authenticate(req, res, route.roles, caller, slot);
 }
 
-void Router::Get(const std::string& pattern, const std::string& label, RoleSet roles,
-                 Handler handler, RouteOptions options) {
-  Route route{label, roles, handler, std::move(options)};
-  http_->Get(pattern, [this, route](const httplib::Request& req, httplib::Response& res) {
+std::function<void(const httplib::Request&, httplib::Response&)> Router::Bodiless(Route route) {
+  return [this, route](const httplib::Request& req, httplib::Response& res) {
     CurrentRequest().route = route.label;
     if (!CheckQueryParams(req, res, route.options.params)) return;
     Caller caller;
     InFlightSlot slot;
     if (!Authenticate(route, req, res, &caller, &slot)) return;
     route.handler(services_, req, res, caller);
-  });
+  };
+}
+
+void Router::Get(const std::string& pattern, const std::string& label, RoleSet roles,
+                 Handler handler, RouteOptions options) {
+  http_->Get(pattern, Bodiless(Route{label, roles, handler, std::move(options)}));
 }
 
 void Router::Post(const std::string& pattern, const std::string& label, RoleSet roles,
@@ -50,6 +53,20 @@ void Router::Post(const std::string& pattern, const std::string& label, RoleSet 
     }
     if (framing.has_body && !ReadBody(req, res, reader, framing, route.options.max_body)) return;
     route.handler(services_, req, res, caller);
+  });
+}
+
+void Router::Delete(const std::string& pattern, const std::string& label, RoleSet roles,
+                    Handler handler, RouteOptions options) {
+  http_->Delete(pattern, Bodiless(Route{label, roles, handler, std::move(options)}));
+}
+
+void Router::RefuseOtherDeletes() {
+  http_->Delete("/.*", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Allow", "GET, HEAD, POST");
+    SendError(res, 405, "method_not_allowed",
+              "DELETE is not supported on " + text::Excerpt(req.path, 200) +
+                  "; the API uses GET and POST (and DELETE on /api/v1/models/{version}/shadow)");
   });
 }
 

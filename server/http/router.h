@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "http/caller.h"
 #include "metrics.h"
 #include "model_registry.h"
+#include "shadow/shadow_evaluator.h"
 #include "static_files.h"
 #include "storage/store.h"
 
@@ -48,6 +50,7 @@ struct Services {
   Metrics* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
   const AuditSigner* audit_signer = nullptr;  // signs checkpoints; the server's audit key
+  ShadowEvaluator* shadow = nullptr;          // classifies new exams with the versions in shadow
   std::string instance;                       // "host:pid", reported by /health
   int64_t started_ms = 0;                     // process start, ms since the epoch
 };
@@ -76,11 +79,16 @@ class Router {
            RouteOptions options = {});
   void Post(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler,
             RouteOptions options = {});
+  // A DELETE takes no body (CheckFraming refuses one with a body before routing).
+  void Delete(const std::string& pattern, const std::string& label, RoleSet roles, Handler handler,
+              RouteOptions options = {});
   // Every GET not matched by a route registered before it (register it last). No
   // authentication, any query; the handler sets the route label itself.
   void GetAnyOtherPath(Handler handler);
   // Every POST not matched before: 404 without reading the body (register it last).
   void RefuseOtherPosts();
+  // Every DELETE not matched before: 405 (register it last).
+  void RefuseOtherDeletes();
 
   const ServerConfig& config() const { return *services_.config; }
 
@@ -91,6 +99,8 @@ class Router {
     Handler handler;
     RouteOptions options;
   };
+  // The handler of a GET or DELETE route: query check, authentication, then the route's handler.
+  std::function<void(const httplib::Request&, httplib::Response&)> Bodiless(Route route);
   // False when the answer (401, 429, 403, 5xx) is written.
   bool Authenticate(const Route& route, const httplib::Request& req, httplib::Response& res,
                     Caller* caller, InFlightSlot* slot);
@@ -104,12 +114,16 @@ class Router {
 void AddExamRoutes(Router* router);   // POST /exams, POST /exams:batch, GET /exams, GET /exams/{id}
 void AddAuditRoutes(Router* router);  // GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint
 void AddCheckpointRoutes(Router* router);  // POST /audit/checkpoint, GET /audit/checkpoints
-void AddModelRoutes(Router* router);    // GET /models..., POST /models, POST /models/{v}/activate
-void AddOutcomeRoutes(Router* router);  // POST /exams/{id}/outcome
+void AddModelRoutes(Router* router);  // GET /models..., POST /models, POST /models/{v}/activate
+// GET /models/shadows; POST, DELETE /models/{v}/shadow; /shadow/replay, /shadow/report
+void AddShadowRoutes(Router* router);
+void AddOutcomeRoutes(Router* router);     // POST /exams/{id}/outcome
 void AddMonitoringRoutes(Router* router);  // GET /monitoring
 void AddReportRoutes(Router* router);      // GET /reports/post-market
 // The monitoring gauges of the current window (the last 7 days), for GET /metrics.
 void AppendMonitoringMetrics(const Services& services, std::string* text);
+// The shadow queue's gauges and counters, for GET /metrics.
+void AppendShadowMetrics(const Services& services, std::string* text);
 // GET /health, /metrics, /session, and static files for every other GET (registers a catch-all:
 // add it last).
 void AddOpsRoutes(Router* router);

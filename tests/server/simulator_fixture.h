@@ -3,6 +3,7 @@
 // test binary defines FETAL_DRIFT_SIM_BIN and links fetal_trainer.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "fetal/trainer/trainer.h"
@@ -13,30 +14,44 @@ namespace testing_support {
 
 class SimulatorFixture : public ServerFixture {
  protected:
-  // Registers and activates version 2: a model the trainer fits on the dataset (few rounds, no
-  // recipe search), with its monitoring reference; writes it to model2.fhm for the simulator.
-  void UploadModelWithReference() {
+  // A model the trainer fits on the dataset (few rounds, no recipe search), with its monitoring
+  // reference, as model_version `version`. `mutate`, when given, changes the training rows first
+  // (a deliberately worse challenger).
+  Model TrainedModel(int64_t version, int rounds = 30,
+                     const std::function<void(trainer::Dataset*)>& mutate = nullptr) {
     trainer::Dataset data;
-    ASSERT_TRUE(
+    Model m;
+    EXPECT_TRUE(
         trainer::LoadDataset(std::string(FETAL_SOURCE_DIR) + "/model/data/fetal_health.csv", &data)
             .ok());
+    if (mutate) mutate(&data);
     trainer::TrainParams params;
-    params.rounds = 30;
+    params.rounds = rounds;
     params.inner_folds = 3;
     trainer::SearchSpace space;
-    ASSERT_TRUE(trainer::SearchSpace::Named("fixed", params, &space));
-    Model m;
-    ASSERT_TRUE(
+    EXPECT_TRUE(trainer::SearchSpace::Named("fixed", params, &space));
+    EXPECT_TRUE(
         trainer::TrainModel(data, space, params, "2026-01-01T00:00:00Z", nullptr, &m, nullptr)
             .ok());
-    m.model_version = 2;
-    ASSERT_FALSE(m.monitoring_section.empty());
-    const std::string bytes = BundleBytes(m);
-    WriteFile(dir_ + "/model2.fhm", bytes);
-    auto r = Post("/api/v1/models?activate=true", admin_, bytes, "application/octet-stream",
-                  {{"X-Model-Signature", Sign(keys_, bytes)}});
+    m.model_version = version;
+    EXPECT_FALSE(m.monitoring_section.empty());
+    return m;
+  }
+
+  // Registers `bytes` (signed with the fixture's key), activating it when asked.
+  void Upload(const std::string& bytes, bool activate) {
+    auto r = Post(std::string("/api/v1/models") + (activate ? "?activate=true" : ""), admin_, bytes,
+                  "application/octet-stream", {{"X-Model-Signature", Sign(keys_, bytes)}});
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 201) << r->body;
+  }
+
+  // Registers and activates version 2, trained by TrainedModel; writes it to model2.fhm for the
+  // simulator.
+  void UploadModelWithReference() {
+    const std::string bytes = BundleBytes(TrainedModel(2));
+    WriteFile(dir_ + "/model2.fhm", bytes);
+    Upload(bytes, true);
   }
 
   // Runs the simulator with `options` (besides server, data, bundle, tokens) and returns its
