@@ -239,6 +239,7 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
     return;
   }
   svc.registry->InvalidateActive();
+  svc.shadow->Refresh();  // the version left the shadow set if it was in it
   storage::ModelRecord record;
   s = svc.store->GetModel(version, &record);
   if (!s.ok()) {

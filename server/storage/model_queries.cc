@@ -126,7 +126,20 @@ StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by, const Acti
         if (!st.ok()) return st;
         AuditEntry e{by, "model.activate", "model/" + std::to_string(version), note.outcome,
                      "previous=" + previous + (note.details.empty() ? "" : " " + note.details)};
-        return AppendEvent(txn, e, nullptr);
+        st = AppendEvent(txn, e, nullptr);
+        if (!st.ok()) return st;
+        // The active model is what shadows are compared with: it leaves the shadow set.
+        rows.clear();
+        st = txn.Exec("SELECT version FROM shadow_models WHERE version = $1",
+                      {SqlValue::Int(version)}, &rows);
+        if (!st.ok() || rows.empty()) return st;
+        st = txn.Exec("DELETE FROM shadow_models WHERE version = $1", {SqlValue::Int(version)},
+                      nullptr);
+        if (!st.ok()) return st;
+        return AppendEvent(txn,
+                           AuditEntry{by, "model.shadow.stop", "model/" + std::to_string(version),
+                                      "ok", "activated"},
+                           nullptr);
       },
       Isolation::kSavepoint);
 }

@@ -558,7 +558,8 @@ class Store {
   virtual StoreStatus GetActiveModel(ModelRecord* out) = 0;  // NotFound when none is active
   // Makes `version` the only active one (rolling back = activating an older version); appends
   // "model.activate". NotFound when the version does not exist.
-  // `note` is recorded in the event (its details follow "previous=<version> ").
+  // `note` is recorded in the event (its details follow "previous=<version> "). A version in
+  // shadow leaves the shadow set in the same transaction ("model.shadow.stop", "activated").
   virtual StoreStatus ActivateModel(int64_t version, const Actor& by,
                                     const ActivationNote& note) = 0;
   StoreStatus ActivateModel(int64_t version, const Actor& by) {

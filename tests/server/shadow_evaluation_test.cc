@@ -274,6 +274,9 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   EXPECT_EQ(details["override_reason"], reason);
   EXPECT_EQ(details["active_version"], 4);
   EXPECT_EQ((*FindGate(details["gates"], "pathological_recall_drop"))["passed"], false);
+  // Now active, version 3 has left the shadow set.
+  EXPECT_TRUE(Body(Get("/api/v1/models/shadows", auditor_))["shadows"].empty());
+  EXPECT_EQ(AuditEvents("model.shadow.stop", "model/3").size(), 1u);
   auto verify = Get("/api/v1/audit/verify", auditor_);
   ASSERT_TRUE(verify);
   EXPECT_EQ(Body(verify)["ok"], true) << verify->body;
