@@ -11,6 +11,12 @@
 # The per-token in-flight limit stays on at 64, the most connections a run opens, so its cost is
 # measured but it never refuses.
 # Target: POST at 64 connections >= 5,000 req/s with p99 <= 20 ms and no errors.
+#
+# FETAL_BENCH_SHADOW=SHADOW.fhm (signed, SHADOW.fhm.sig beside it, with the key of
+# BUILD_DIR/model/signing-public.pem, and a model_version above BUNDLE's) registers that bundle
+# and puts it in shadow before the runs, so every stored exam is also evaluated with it
+# (docs/model-changes.md); the shadow counters are printed at the end. Run with and without it
+# in one session to measure what shadow evaluation costs the durable POST.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/server/run.sh BUILD_DIR [BUNDLE] [SECONDS]}
@@ -36,8 +42,11 @@ if [ ! -f "$bundle" ]; then
   echo "bench: $2 not found; using a tiny generated test bundle" >&2
 fi
 
+shadow=${FETAL_BENCH_SHADOW:-}
+pubkey=()
+[ -n "$shadow" ] && pubkey=(--model-pubkey "$build/model/signing-public.pem")
 "$server" --listen 127.0.0.1:0 --data-dir "$tmp/data" --default-model "$bundle" --rate-limit 0 \
-  --max-in-flight 64 \
+  --max-in-flight 64 "${pubkey[@]}" \
   >"$tmp/server.log" 2>&1 &
 pid=$!
 port=
@@ -51,6 +60,14 @@ done
 url=http://127.0.0.1:$port
 token=$("$server" token create --role clinician --name bench --data-dir "$tmp/data" 2>/dev/null)
 auth="Authorization: Bearer $token"
+admin="Authorization: Bearer $(head -1 "$tmp/data/admin-token")"
+if [ -n "$shadow" ]; then
+  shadow_version=$(curl -fsS -X POST -H "$admin" -H "Content-Type: application/octet-stream" \
+    -H "X-Model-Signature: $(cat "$shadow.sig")" --data-binary @"$shadow" "$url/api/v1/models" |
+    grep -o '"version":[0-9]*' | head -1 | cut -d: -f2)
+  curl -fsS -X POST -H "$admin" "$url/api/v1/models/$shadow_version/shadow" >/dev/null
+  echo "bench: model version $shadow_version ($shadow) in shadow" >&2
+fi
 
 # Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
@@ -87,6 +104,5 @@ printf '%-30s %6s %10s %10s %10s %8s %8s\n' "endpoint" "conns" "req/s" "p50 ms" 
 printf '%s\n' "${rows[@]}"
 echo "$target_line"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared; p99 suffers first when it is busy)"
-metrics_token=$(head -1 "$tmp/data/admin-token")
-curl -s -H "Authorization: Bearer $metrics_token" "$url/api/v1/metrics" |
-  grep -E '^fetal_(exams_stored|audit_chain_length|store_commits_total|store_committed_writes_total) ' || true
+curl -s -H "$admin" "$url/api/v1/metrics" |
+  grep -E '^fetal_(exams_stored|audit_chain_length|store_commits_total|store_committed_writes_total|shadow_[a-z_]+) ' || true
