@@ -7,6 +7,7 @@
 #include "monitoring/reference.h"
 #include "monitoring/statistics.h"
 #include "storage/day_stats.h"
+#include "storage/exam_signals.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -108,6 +109,45 @@ TEST(Estimate, ConfidenceBased) {
   EXPECT_NEAR(e.recall[0], 0.85, 1e-12);
   EXPECT_NEAR(e.recall[1], 0.6 / 1.1, 1e-12);
   EXPECT_NEAR(e.recall[2], 0.7 / 0.9, 1e-12);
+}
+
+TEST(MergeSparseBins, NeighboursJoinUntilEachExpectsEnough) {
+  // 100 actual exams against proportions (.5, .02, .03, .2, .01, .24): expected counts
+  // 50, 2, 3, 20, 1, 24. Left to right, closing a bin at 5 expected: 50 | 2+3 | 20 | 1+24.
+  std::vector<double> expected = {50, 2, 3, 20, 1, 24};
+  std::vector<double> actual = {40, 7, 0, 25, 3, 25};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{50, 5, 20, 25}));
+  EXPECT_EQ(actual, (std::vector<double>{40, 7, 25, 28}));
+  // A short tail joins the last closed bin: 20 exams expect 12, 7.2, 0.4, 0.4 -> 12 | 8.
+  expected = {60, 36, 2, 2};
+  actual = {10, 5, 3, 2};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{60, 40}));
+  EXPECT_EQ(actual, (std::vector<double>{10, 10}));
+  // Too few exams for two bins: one bin (every statistic is then 0).
+  actual = {1, 0, 0, 1};
+  expected = {50, 2, 2, 46};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{100}));
+  EXPECT_EQ(Psi(expected, actual), 0);
+  // Nothing observed: unchanged.
+  expected = {1, 2};
+  actual = {0, 0};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected.size(), 2u);
+}
+
+TEST(BinFeatures, BinsTheFloatTheModelReads) {
+  // The trainer fits edges on float features: 0.003 as a float is 0.0030000000260770321. A live
+  // 0.003 must land in the bin that starts there, as the training rows equal to it did.
+  MonitoringReference reference;
+  for (ReferenceBins& b : reference.features) b = {{static_cast<float>(0.003)}, {1, 1}};
+  double features[kNumFeatures];
+  for (double& f : features) f = 0.003;
+  storage::ExamSignals signals;
+  storage::BinFeatures(&reference, features, &signals);
+  for (int i = 0; i < kNumFeatures; ++i) EXPECT_EQ(signals.feature_bins[i], 1) << i;
 }
 
 TEST(ReferenceBins, EdgesBelongToTheUpperBin) {
