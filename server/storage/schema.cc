@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "storage/day_stats.h"
+#include "storage/day_stats_rebuild.h"
 
 namespace fetal {
 namespace storage {
@@ -165,9 +166,8 @@ StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
 }
 
 // Version 3 -> 4: exams carry the browser runtime's build id; outcomes (versions, never
-// changed) and the monitoring aggregates appear. Exams stored before are not in the aggregates
-// (docs/storage.md "Monitoring aggregates"). ExamsTable has no runtime_build: an empty database
-// gets it here too.
+// changed) and the monitoring aggregates appear (filled by the step to version 5).
+// ExamsTable has no runtime_build: an empty database gets it here too.
 StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
   StoreStatus s = AddExamColumnIfMissing(d, c, "runtime_build", "TEXT NOT NULL DEFAULT ''");
   if (!s.ok()) return s;
@@ -182,6 +182,11 @@ StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
       "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);" +
       DayStatsTableSql());
 }
+
+// Version 4 -> 5: the aggregates rebuilt from the stored exams and outcomes
+// (day_stats_rebuild.h): exams stored before version 4 were never added to them, and those
+// stored by version 4 had their features binned at double precision against float edges.
+constexpr int64_t kRebuildBatchExams = 1000;
 
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   StoreStatus s = c->ExecScript(
@@ -213,6 +218,11 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 4) {
     s = MigrateToMonitoring(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 5) {
+    DayStatsRebuild rebuilt;
+    s = RebuildDayStats(c, kRebuildBatchExams, &rebuilt);
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));
