@@ -37,8 +37,10 @@ struct Thresholds {
   double feature_p_warn = 0.01;
   double feature_p_alert = kDriftAlertP;
   // Reference bins expecting fewer of the window's exams than this are merged with their
-  // neighbours before PSI, JS and chi-square (MergeSparseBins).
-  double min_expected_per_bin = 5;
+  // neighbours before PSI, JS and chi-square (MergeSparseBins). At the alert p-values (about
+  // 1e-5) chi-square's approximation needs this many: with 5, a bin expecting 7.5 exams that
+  // got 22 scored p 5e-7 where its exact binomial tail is about 1e-5 (docs/monitoring.md).
+  double min_expected_per_bin = 20;
   double ood_rate_alert = 0.1;
   int64_t disagreement_alert = 1;
   // Below this many exams (of the reference's model version) a window's drift is computed but

@@ -24,8 +24,9 @@ inline constexpr double kMinProportion = 1e-4;
 // the actual total under the expected proportions; a short tail joins the last merged bin. Both
 // vectors are merged alike (same sizes in, same sizes out). Why: with tied training values a
 // decile bin can hold 1 % of the data, so a window of 100 exams expects one exam there, and
-// the chi-square p-value (reliable from about 5 expected per bin) and PSI are then large by
-// chance alone. Nothing is merged when either total is 0.
+// the chi-square p-value (its approximation wants several expected per bin, more the smaller
+// the p-value read) and PSI are then large by chance alone. Nothing is merged when either
+// total is 0.
 void MergeSparseBins(double min_expected, std::vector<double>* expected_counts,
                      std::vector<double>* actual_counts);
 
