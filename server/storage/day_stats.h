@@ -1,9 +1,9 @@
 // The monitoring aggregates table (exam_day_stats): its columns, the one upsert that adds a
 // DayCounts to a row, and what one exam or one outcome change adds. Internal to fetal_storage.
 //
-// A row is keyed by (day, model_version, submitted_by_id, runtime_build); every other column is
-// a count or a sum, so adding to a row commutes and an outcome's correction is the difference
-// of two contributions. docs/storage.md "Monitoring aggregates" lists the columns.
+// A row is keyed by (day, model_version, submitted_by_id, runtime_build); every counter is a
+// count or a sum, so adding to a row commutes and an outcome's correction is the difference of
+// two contributions. docs/storage.md "Monitoring aggregates" lists the counters.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -18,17 +18,35 @@
 namespace fetal {
 namespace storage {
 
-// CREATE TABLE IF NOT EXISTS exam_day_stats (...).
-std::string DayStatsTableSql();
+// The key of an aggregate row.
+struct DayStatsKey {
+  int64_t day = 0;
+  int64_t model_version = 0;
+  int64_t submitted_by_id = 0;
+  std::string runtime_build;
+};
 
-// INSERT ... ON CONFLICT DO UPDATE adding every column; parameters from DayStatsParams.
-const std::string& DayStatsUpsertSql();
-std::vector<SqlValue> DayStatsParams(int64_t day, int64_t model_version, int64_t submitted_by_id,
-                                     const std::string& runtime_build, const DayCounts& add);
+// CREATE TABLE IF NOT EXISTS exam_day_stats (...): the key and one `counts` column holding every
+// counter of DayCounts packed (PackDayCounts). Summing the rows of a year of windows is then a
+// read of one value per row and additions in C++: several times faster on both backends than
+// SQL summing some 300 count columns.
+std::string DayStatsTableSql(Dialect dialect);
 
-// "SUM(exams), SUM(client_0), ..." in the order RowToDayCounts reads them from `first`.
-const std::string& DayStatsSumColumns();
-void RowToDayCounts(const SqlRow& row, size_t first, DayCounts* out);
+// Adds `add` to the key's row (creating it): reads the packed counts, adds, writes them back.
+// The caller's transaction must hold the write lock the store takes for every write (SQLite's
+// one writer; PostgreSQL's chain lock, audit_chain.h), so no other writer can interleave.
+template <class Executor>  // SqlConn or WriteTxn
+StoreStatus AddToDayStats(Executor& x, const DayStatsKey& key, const DayCounts& add);
+
+// Every counter of `c` in the table's order, 8 bytes each (int64 or IEEE double, little-endian),
+// and back; Unpack fails (false) on a value of another length.
+std::string PackDayCounts(const DayCounts& c);
+bool UnpackDayCounts(const std::string& bytes, DayCounts* out);
+
+// SELECT day, model_version, runtime_build, counts FROM exam_day_stats ..., and the sum of rows
+// sharing (day, model_version, runtime_build) as they come in that order.
+inline constexpr char kDayStatsSelect[] =
+    "SELECT day, model_version, runtime_build, counts FROM exam_day_stats";
 
 // The UTC day of the exam's client_time (days since 1970-01-01); the day of `fallback_ms` when
 // the text does not parse (exams the HTTP layer did not validate, e.g. from tests).
@@ -40,6 +58,30 @@ DayCounts ExamContribution(const ExamInput& exam);
 // an outcome replaced by a correction is taken away with Subtract.
 DayCounts OutcomeContribution(const ExamInput& exam, int reading);
 DayCounts Subtract(const DayCounts& a, const DayCounts& b);
+
+// --- implementation of the template ---
+
+const std::string& DayStatsReadSql();
+const std::string& DayStatsWriteSql();
+std::vector<SqlValue> DayStatsKeyParams(const DayStatsKey& key);
+
+template <class Executor>
+StoreStatus AddToDayStats(Executor& x, const DayStatsKey& key, const DayCounts& add) {
+  std::vector<SqlValue> params = DayStatsKeyParams(key);
+  SqlRows rows;
+  StoreStatus s = x.Exec(DayStatsReadSql(), params, &rows);
+  if (!s.ok()) return s;
+  DayCounts sum = add;
+  if (!rows.empty()) {
+    DayCounts stored;
+    if (!UnpackDayCounts(rows[0][0].AsBlob(), &stored)) {
+      return StoreStatus::Corruption("exam_day_stats: a row's counts have the wrong length");
+    }
+    sum.Add(stored);
+  }
+  params.push_back(SqlValue::Blob(PackDayCounts(sum)));
+  return x.Exec(DayStatsWriteSql(), params, nullptr);
+}
 
 }  // namespace storage
 }  // namespace fetal

@@ -59,14 +59,15 @@ bool Rederive(const std::map<int64_t, VersionModel>& models, const ExamInput& ex
   return true;
 }
 
-using RowKey = std::tuple<int64_t, int64_t, int64_t, std::string>;  // the table's primary key
+// An aggregate row's key as a map key.
+using RowKey = std::tuple<int64_t, int64_t, int64_t, std::string>;
 
 StoreStatus Flush(SqlConn* c, std::map<RowKey, DayCounts>* rows) {
   for (const auto& [key, counts] : *rows) {
-    StoreStatus s = c->Exec(DayStatsUpsertSql(),
-                            DayStatsParams(std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                           std::get<3>(key), counts),
-                            nullptr);
+    StoreStatus s = AddToDayStats(*c,
+                                  DayStatsKey{std::get<0>(key), std::get<1>(key), std::get<2>(key),
+                                              std::get<3>(key)},
+                                  counts);
     if (!s.ok()) return s;
   }
   rows->clear();

@@ -114,11 +114,11 @@ StoreStatus SqlStore::RecordOutcome(int64_t exam_id, const OutcomeInput& outcome
         if (latest) {
           delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
         }
-        st = txn.Exec(DayStatsUpsertSql(),
-                      DayStatsParams(ExamDay(exam.input.client_timestamp, exam.received_ms),
-                                     exam.input.model_version, exam.submitted_by_id,
-                                     exam.input.runtime_build, delta),
-                      nullptr);
+        st = AddToDayStats(txn,
+                           DayStatsKey{ExamDay(exam.input.client_timestamp, exam.received_ms),
+                                       exam.input.model_version, exam.submitted_by_id,
+                                       exam.input.runtime_build},
+                           delta);
         if (!st.ok()) return st;
         result.outcome = std::move(rec);
         result.replayed = false;

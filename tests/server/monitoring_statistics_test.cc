@@ -212,27 +212,23 @@ TEST(ReferenceBins, FitAndJsonRoundTrip) {
   EXPECT_FALSE(FitMonitoringReference(nan_row.data(), labels, p, {}, 4, &r).ok());
 }
 
-TEST(DayCounts, AddCoversEveryColumnOfTheTable) {
-  // Every column a distinct non-zero value, read as the store reads a row: a - a must be zero in
-  // every column, which it is only if Add adds every column the table has.
-  const size_t columns = storage::DayStatsParams(0, 0, 0, "", storage::DayCounts()).size() - 4;
-  storage::SqlRow row(columns);
-  for (size_t k = 0; k < columns; ++k) row[k] = storage::SqlValue::Int(static_cast<int64_t>(k) + 1);
+TEST(DayCounts, AddCoversEveryCounterPacked) {
+  // Every counter a distinct non-zero value, unpacked as the store reads a row: a - a must be
+  // zero in every counter, which it is only if Add adds every counter the packed form has.
+  const size_t size = storage::PackDayCounts(storage::DayCounts()).size();
+  ASSERT_EQ(size % 8, 0u);
+  std::string bytes(size, '\0');
+  for (size_t k = 0; k < size / 8; ++k) bytes[8 * k] = static_cast<char>(k % 100 + 1);
   storage::DayCounts a;
-  storage::RowToDayCounts(row, 0, &a);
+  ASSERT_TRUE(storage::UnpackDayCounts(bytes, &a));
   EXPECT_EQ(a.exams, 1);
-  const auto params = storage::DayStatsParams(0, 0, 0, "", storage::Subtract(a, a));
-  for (size_t k = 4; k < params.size(); ++k) {
-    EXPECT_EQ(params[k].type == storage::SqlValue::Type::kInt ? params[k].i : params[k].d, 0)
-        << "column " << k - 4;
-  }
+  EXPECT_EQ(storage::PackDayCounts(a), bytes);  // round trip
+  const std::string zero = storage::PackDayCounts(storage::Subtract(a, a));
+  EXPECT_EQ(zero, std::string(size, '\0'));
   storage::DayCounts twice = a;
   twice.Add(a);
-  const auto doubled = storage::DayStatsParams(0, 0, 0, "", twice);
-  for (size_t k = 4; k < doubled.size(); ++k) {
-    const double v = doubled[k].type == storage::SqlValue::Type::kInt ? doubled[k].i : doubled[k].d;
-    EXPECT_EQ(v, 2.0 * (k - 3)) << "column " << k - 4;
-  }
+  EXPECT_EQ(storage::PackDayCounts(storage::Subtract(twice, a)), bytes);
+  EXPECT_FALSE(storage::UnpackDayCounts(bytes.substr(8), &a));  // a short row is refused
 }
 
 TEST(Days, ParseAndFormat) {
