@@ -74,6 +74,10 @@ void Unpack(const char* p, double* v) {
   std::memcpy(v, &bits, 8);
 }
 
+StoreStatus WrongLength() {
+  return StoreStatus::Corruption("exam_day_stats: a row's counts have the wrong length");
+}
+
 size_t PackedSize() {
   static const size_t size = [] {
     size_t n = 0;
@@ -131,24 +135,33 @@ std::string DayStatsTableSql(Dialect dialect) {
          " NOT NULL, PRIMARY KEY (day, model_version, submitted_by_id, runtime_build));";
 }
 
-const std::string& DayStatsReadSql() {
-  static const std::string sql =
+StoreStatus FlushDayStats(SqlConn* conn, PendingDayStats* pending) {
+  static const std::string read =
       "SELECT counts FROM exam_day_stats WHERE day = $1 AND model_version = $2 AND "
       "submitted_by_id = $3 AND runtime_build = $4";
-  return sql;
-}
-
-const std::string& DayStatsWriteSql() {
-  static const std::string sql =
+  static const std::string write =
       "INSERT INTO exam_day_stats (day, model_version, submitted_by_id, runtime_build, counts) "
       "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, model_version, submitted_by_id, "
       "runtime_build) DO UPDATE SET counts = excluded.counts";
-  return sql;
-}
-
-std::vector<SqlValue> DayStatsKeyParams(const DayStatsKey& key) {
-  return {SqlValue::Int(key.day), SqlValue::Int(key.model_version),
-          SqlValue::Int(key.submitted_by_id), SqlValue::Text(key.runtime_build)};
+  for (const auto& [key, add] : *pending) {
+    std::vector<SqlValue> params = {SqlValue::Int(key.day), SqlValue::Int(key.model_version),
+                                    SqlValue::Int(key.submitted_by_id),
+                                    SqlValue::Text(key.runtime_build)};
+    SqlRows rows;
+    StoreStatus s = conn->Exec(read, params, &rows);
+    if (!s.ok()) return s;
+    DayCounts sum = add;
+    if (!rows.empty()) {
+      DayCounts stored;
+      if (!UnpackDayCounts(rows[0][0].AsBlob(), &stored)) return WrongLength();
+      sum.Add(stored);
+    }
+    params.push_back(SqlValue::Blob(PackDayCounts(sum)));
+    s = conn->Exec(write, params, nullptr);
+    if (!s.ok()) return s;
+  }
+  pending->clear();
+  return StoreStatus::Ok();
 }
 
 std::string PackDayCounts(const DayCounts& c) {

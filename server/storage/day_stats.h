@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "storage/sql.h"
@@ -24,19 +26,28 @@ struct DayStatsKey {
   int64_t model_version = 0;
   int64_t submitted_by_id = 0;
   std::string runtime_build;
+
+  bool operator<(const DayStatsKey& o) const {
+    return std::tie(day, model_version, submitted_by_id, runtime_build) <
+           std::tie(o.day, o.model_version, o.submitted_by_id, o.runtime_build);
+  }
 };
+
+// Contributions not yet written, summed per row: a write group (WriteTxn::day_stats) or a page
+// of the rebuild collects them and FlushDayStats writes each row once.
+using PendingDayStats = std::map<DayStatsKey, DayCounts>;
+
+// Adds every pending contribution to its row (creating it) and clears `pending`: reads the
+// row's packed counts, adds, writes them back. The caller's transaction must hold the write lock
+// the store takes for every write (SQLite's one writer; PostgreSQL's chain lock, audit_chain.h),
+// so no other writer can interleave.
+StoreStatus FlushDayStats(SqlConn* conn, PendingDayStats* pending);
 
 // CREATE TABLE IF NOT EXISTS exam_day_stats (...): the key and one `counts` column holding every
 // counter of DayCounts packed (PackDayCounts). Summing the rows of a year of windows is then a
 // read of one value per row and additions in C++: several times faster on both backends than
 // SQL summing some 300 count columns.
 std::string DayStatsTableSql(Dialect dialect);
-
-// Adds `add` to the key's row (creating it): reads the packed counts, adds, writes them back.
-// The caller's transaction must hold the write lock the store takes for every write (SQLite's
-// one writer; PostgreSQL's chain lock, audit_chain.h), so no other writer can interleave.
-template <class Executor>  // SqlConn or WriteTxn
-StoreStatus AddToDayStats(Executor& x, const DayStatsKey& key, const DayCounts& add);
 
 // Every counter of `c` in the table's order, 8 bytes each (int64 or IEEE double, little-endian),
 // and back; Unpack fails (false) on a value of another length.
@@ -58,30 +69,6 @@ DayCounts ExamContribution(const ExamInput& exam);
 // an outcome replaced by a correction is taken away with Subtract.
 DayCounts OutcomeContribution(const ExamInput& exam, int reading);
 DayCounts Subtract(const DayCounts& a, const DayCounts& b);
-
-// --- implementation of the template ---
-
-const std::string& DayStatsReadSql();
-const std::string& DayStatsWriteSql();
-std::vector<SqlValue> DayStatsKeyParams(const DayStatsKey& key);
-
-template <class Executor>
-StoreStatus AddToDayStats(Executor& x, const DayStatsKey& key, const DayCounts& add) {
-  std::vector<SqlValue> params = DayStatsKeyParams(key);
-  SqlRows rows;
-  StoreStatus s = x.Exec(DayStatsReadSql(), params, &rows);
-  if (!s.ok()) return s;
-  DayCounts sum = add;
-  if (!rows.empty()) {
-    DayCounts stored;
-    if (!UnpackDayCounts(rows[0][0].AsBlob(), &stored)) {
-      return StoreStatus::Corruption("exam_day_stats: a row's counts have the wrong length");
-    }
-    sum.Add(stored);
-  }
-  params.push_back(SqlValue::Blob(PackDayCounts(sum)));
-  return x.Exec(DayStatsWriteSql(), params, nullptr);
-}
 
 }  // namespace storage
 }  // namespace fetal

@@ -3,7 +3,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <tuple>
 
 #include "fetal/bundle.h"
 #include "fetal/classifier.h"
@@ -59,21 +58,6 @@ bool Rederive(const std::map<int64_t, VersionModel>& models, const ExamInput& ex
   return true;
 }
 
-// An aggregate row's key as a map key.
-using RowKey = std::tuple<int64_t, int64_t, int64_t, std::string>;
-
-StoreStatus Flush(SqlConn* c, std::map<RowKey, DayCounts>* rows) {
-  for (const auto& [key, counts] : *rows) {
-    StoreStatus s = AddToDayStats(*c,
-                                  DayStatsKey{std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                                              std::get<3>(key)},
-                                  counts);
-    if (!s.ok()) return s;
-  }
-  rows->clear();
-  return StoreStatus::Ok();
-}
-
 }  // namespace
 
 StoreStatus RebuildDayStats(SqlConn* c, int64_t batch_exams, DayStatsRebuild* out) {
@@ -107,12 +91,12 @@ StoreStatus RebuildDayStats(SqlConn* c, int64_t batch_exams, DayStatsRebuild* ou
     std::map<int64_t, int> reading;
     for (const SqlRow& o : outcomes) reading[o[0].AsInt()] = static_cast<int>(o[1].AsInt());
 
-    std::map<RowKey, DayCounts> aggregates;
+    PendingDayStats aggregates;
     for (auto& [id, rec] : exams) {
       if (!Rederive(models, rec.input, &rec.input.signals)) ++result.without_signals;
-      DayCounts& row =
-          aggregates[RowKey{ExamDay(rec.input.client_timestamp, rec.received_ms),
-                            rec.input.model_version, rec.submitted_by_id, rec.input.runtime_build}];
+      DayCounts& row = aggregates[DayStatsKey{ExamDay(rec.input.client_timestamp, rec.received_ms),
+                                              rec.input.model_version, rec.submitted_by_id,
+                                              rec.input.runtime_build}];
       row.Add(ExamContribution(rec.input));
       auto r = reading.find(id);
       if (r != reading.end()) {
@@ -121,7 +105,7 @@ StoreStatus RebuildDayStats(SqlConn* c, int64_t batch_exams, DayStatsRebuild* ou
       }
       ++result.exams;
     }
-    s = Flush(c, &aggregates);
+    s = FlushDayStats(c, &aggregates);
     if (!s.ok()) return s;
     after = exams.rbegin()->first;
   }

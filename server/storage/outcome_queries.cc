@@ -114,12 +114,10 @@ StoreStatus SqlStore::RecordOutcome(int64_t exam_id, const OutcomeInput& outcome
         if (latest) {
           delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
         }
-        st = AddToDayStats(txn,
-                           DayStatsKey{ExamDay(exam.input.client_timestamp, exam.received_ms),
-                                       exam.input.model_version, exam.submitted_by_id,
-                                       exam.input.runtime_build},
-                           delta);
-        if (!st.ok()) return st;
+        txn.day_stats[DayStatsKey{ExamDay(exam.input.client_timestamp, exam.received_ms),
+                                  exam.input.model_version, exam.submitted_by_id,
+                                  exam.input.runtime_build}]
+            .Add(delta);
         result.outcome = std::move(rec);
         result.replayed = false;
         return StoreStatus::Ok();
