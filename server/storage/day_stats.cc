@@ -52,40 +52,51 @@ void AddArray(std::array<T, N>& a, const std::array<T, N>& b) {
   for (size_t k = 0; k < N; ++k) a[k] += b[k];
 }
 
-// The counters travel as 8 little-endian bytes each: int64 as is, doubles as their IEEE bits.
-void Put(uint64_t bits, std::string* out) {
-  for (int b = 0; b < 8; ++b) out->push_back(static_cast<char>(bits >> (8 * b)));
+// The packed form: counts as zigzag LEB128 varints (most are small: one or two bytes), sums as
+// the 8 little-endian bytes of their IEEE bits. A row packs to some 450 bytes, which PostgreSQL
+// keeps inline and uncompressed (a value over about 2 kB would be TOASTed and decompressed on
+// every read).
+void Pack(int64_t v, std::string* out) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (z >= 0x80) {
+    out->push_back(static_cast<char>(z | 0x80));
+    z >>= 7;
+  }
+  out->push_back(static_cast<char>(z));
 }
-uint64_t Get(const char* p) {
-  uint64_t bits = 0;
-  for (int b = 0; b < 8; ++b)
-    bits |= static_cast<uint64_t>(static_cast<unsigned char>(p[b])) << (8 * b);
-  return bits;
-}
-void Pack(int64_t v, std::string* out) { Put(static_cast<uint64_t>(v), out); }
 void Pack(double v, std::string* out) {
   uint64_t bits;
   std::memcpy(&bits, &v, 8);
-  Put(bits, out);
+  for (int b = 0; b < 8; ++b) out->push_back(static_cast<char>(bits >> (8 * b)));
 }
-void Unpack(const char* p, int64_t* v) { *v = static_cast<int64_t>(Get(p)); }
-void Unpack(const char* p, double* v) {
-  const uint64_t bits = Get(p);
+// Each reads one value at *p, not past `end`; false when the bytes run out or a varint is longer
+// than 64 bits.
+bool Unpack(const char** p, const char* end, int64_t* v) {
+  uint64_t z = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p == end) return false;
+    const auto byte = static_cast<unsigned char>(*(*p)++);
+    z |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+      return true;
+    }
+  }
+  return false;
+}
+bool Unpack(const char** p, const char* end, double* v) {
+  if (end - *p < 8) return false;
+  uint64_t bits = 0;
+  for (int b = 0; b < 8; ++b) {
+    bits |= static_cast<uint64_t>(static_cast<unsigned char>((*p)[b])) << (8 * b);
+  }
+  *p += 8;
   std::memcpy(v, &bits, 8);
+  return true;
 }
 
 StoreStatus WrongLength() {
-  return StoreStatus::Corruption("exam_day_stats: a row's counts have the wrong length");
-}
-
-size_t PackedSize() {
-  static const size_t size = [] {
-    size_t n = 0;
-    DayCounts c;
-    VisitCounters([&](auto&) { n += 8; }, c);
-    return n;
-  }();
-  return size;
+  return StoreStatus::Corruption("exam_day_stats: a row's packed counts do not parse");
 }
 
 int FloorDiv(int64_t a, int64_t b) { return static_cast<int>(a / b - (a % b < 0 ? 1 : 0)); }
@@ -166,22 +177,18 @@ StoreStatus FlushDayStats(SqlConn* conn, PendingDayStats* pending) {
 
 std::string PackDayCounts(const DayCounts& c) {
   std::string out;
-  out.reserve(PackedSize());
+  out.reserve(512);
   DayCounts copy = c;
   VisitCounters([&](auto& v) { Pack(v, &out); }, copy);
   return out;
 }
 
 bool UnpackDayCounts(const std::string& bytes, DayCounts* out) {
-  if (bytes.size() != PackedSize()) return false;
   const char* p = bytes.data();
-  VisitCounters(
-      [&](auto& v) {
-        Unpack(p, &v);
-        p += 8;
-      },
-      *out);
-  return true;
+  const char* end = p + bytes.size();
+  bool ok = true;
+  VisitCounters([&](auto& v) { ok = ok && Unpack(&p, end, &v); }, *out);
+  return ok && p == end;
 }
 
 int64_t ExamDay(const std::string& client_timestamp, int64_t fallback_ms) {

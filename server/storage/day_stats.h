@@ -49,8 +49,9 @@ StoreStatus FlushDayStats(SqlConn* conn, PendingDayStats* pending);
 // SQL summing some 300 count columns.
 std::string DayStatsTableSql(Dialect dialect);
 
-// Every counter of `c` in the table's order, 8 bytes each (int64 or IEEE double, little-endian),
-// and back; Unpack fails (false) on a value of another length.
+// Every counter of `c` in the table's order (counts as zigzag varints, sums as 8-byte IEEE
+// doubles, little-endian), and back; Unpack fails (false) on bytes that do not parse to exactly
+// one DayCounts.
 std::string PackDayCounts(const DayCounts& c);
 bool UnpackDayCounts(const std::string& bytes, DayCounts* out);
 

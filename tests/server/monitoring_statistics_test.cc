@@ -213,22 +213,29 @@ TEST(ReferenceBins, FitAndJsonRoundTrip) {
 }
 
 TEST(DayCounts, AddCoversEveryCounterPacked) {
-  // Every counter a distinct non-zero value, unpacked as the store reads a row: a - a must be
-  // zero in every counter, which it is only if Add adds every counter the packed form has.
-  const size_t size = storage::PackDayCounts(storage::DayCounts()).size();
-  ASSERT_EQ(size % 8, 0u);
-  std::string bytes(size, '\0');
-  for (size_t k = 0; k < size / 8; ++k) bytes[8 * k] = static_cast<char>(k % 100 + 1);
+  // Every counter a distinct value (each int64 counter k + 1 in the varint form of one byte a
+  // value: zigzag 2(k + 1) below 128), unpacked as the store reads a row: a - a must pack to all
+  // zeros, and (a + a) - a to a, which holds only if Add and Subtract cover every counter.
   storage::DayCounts a;
+  const std::string zeros = storage::PackDayCounts(a);
+  std::string bytes = zeros;
+  for (size_t k = 0; k < bytes.size(); ++k) bytes[k] = static_cast<char>(2 * (k % 60 + 1));
   ASSERT_TRUE(storage::UnpackDayCounts(bytes, &a));
   EXPECT_EQ(a.exams, 1);
   EXPECT_EQ(storage::PackDayCounts(a), bytes);  // round trip
-  const std::string zero = storage::PackDayCounts(storage::Subtract(a, a));
-  EXPECT_EQ(zero, std::string(size, '\0'));
+  EXPECT_EQ(storage::PackDayCounts(storage::Subtract(a, a)), zeros);
   storage::DayCounts twice = a;
   twice.Add(a);
   EXPECT_EQ(storage::PackDayCounts(storage::Subtract(twice, a)), bytes);
-  EXPECT_FALSE(storage::UnpackDayCounts(bytes.substr(8), &a));  // a short row is refused
+  // Large and negative counts round-trip; bytes that run short or run over are refused.
+  a.exams = -3;
+  a.feature_bins[20][9] = int64_t{1} << 40;
+  storage::DayCounts back;
+  ASSERT_TRUE(storage::UnpackDayCounts(storage::PackDayCounts(a), &back));
+  EXPECT_EQ(back.exams, -3);
+  EXPECT_EQ(back.feature_bins[20][9], int64_t{1} << 40);
+  EXPECT_FALSE(storage::UnpackDayCounts(bytes.substr(1), &back));
+  EXPECT_FALSE(storage::UnpackDayCounts(bytes + '\x02', &back));
 }
 
 TEST(Days, ParseAndFormat) {
