@@ -109,19 +109,15 @@ StoreStatus SqlStore::RecordOutcome(int64_t exam_id, const OutcomeInput& outcome
                          " outcome_sha256=" + rec.content_sha256};
         st = AppendEvent(txn, e, nullptr);
         if (!st.ok()) return st;
-        // Exams stored before the aggregates existed are not in them (content version < 3).
-        if (exam.content_version >= 3) {
-          DayCounts delta = OutcomeContribution(exam.input, outcome.final_reading);
-          if (latest) {
-            delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
-          }
-          st = txn.Exec(DayStatsUpsertSql(),
-                        DayStatsParams(ExamDay(exam.input.client_timestamp, exam.received_ms),
-                                       exam.input.model_version, exam.submitted_by_id,
-                                       exam.input.runtime_build, delta),
-                        nullptr);
-          if (!st.ok()) return st;
+        // Every stored exam is in the aggregates (the migration to version 5 added the older).
+        DayCounts delta = OutcomeContribution(exam.input, outcome.final_reading);
+        if (latest) {
+          delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
         }
+        txn.day_stats[DayStatsKey{ExamDay(exam.input.client_timestamp, exam.received_ms),
+                                  exam.input.model_version, exam.submitted_by_id,
+                                  exam.input.runtime_build}]
+            .Add(delta);
         result.outcome = std::move(rec);
         result.replayed = false;
         return StoreStatus::Ok();
