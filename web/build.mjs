@@ -50,6 +50,12 @@ if (existsSync(pubkeyPath)) {
   console.warn(`build-web: WARNING no public key at ${pubkeyPath}: the app will refuse every model update`);
 }
 
+// The runtime build id: which WebAssembly runtime this app ships (the exams it submits carry it,
+// so the server can count client/server disagreements by browser build).
+const runtimeHash = createHash('sha256');
+for (const f of WASM_FILES) runtimeHash.update(f).update(readFileSync(join(wasmDir, f)));
+const runtimeBuild = `wasm-${runtimeHash.digest('hex').slice(0, 16)}`;
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'model'), { recursive: true });
 
@@ -63,7 +69,7 @@ await build({
   // Source maps only on request (FETAL_WEB_SOURCEMAP=1): dist/ is what users download.
   sourcemap: process.env.FETAL_WEB_SOURCEMAP === '1' ? 'linked' : false,
   external: ['./fetal.js'],
-  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki) },
+  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki), __FETAL_RUNTIME_BUILD__: JSON.stringify(runtimeBuild) },
   logLevel: 'warning',
 });
 
@@ -136,6 +142,7 @@ await build({
 });
 writeFileSync(join(out, 'build-info.json'), JSON.stringify({
   buildId,
+  runtimeBuild,
   wasmDir: relative(repo, wasmDir),
   model: relative(repo, modelPath),
   publicKey: pubkeySpki ? relative(repo, pubkeyPath) : null,

@@ -228,6 +228,31 @@ export async function nativePredict(csvText, model = defaultModel, extraArgs = [
   }
 }
 
+// Types row `index` of the dataset (0 = the first after the header) into a new exam: an exam as a
+// clinician enters one, not one of the sample buttons (those are never submitted). The form's
+// fields are in the schema's order, which is the dataset's column order.
+export async function fillExamRow(page, index) {
+  const { appSchema } = await import('./strings.mjs');
+  const schema = await appSchema();
+  const values = datasetRows().lines[index].split(',').slice(0, schema.length);
+  await page.click('#nav-exam');
+  await page.click('#new-exam');
+  for (let i = 0; i < schema.length; i++) await page.fill(`#f-${schema[i].key}`, values[i]);
+}
+
+// The app's history entries (its own IndexedDB), newest first.
+export function historyEntries(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('fetal-health');
+    req.onsuccess = () => {
+      const get = req.result.transaction('history').objectStore('history').index('createdAt').getAll();
+      get.onsuccess = () => resolve(get.result.reverse());
+      get.onerror = () => reject(get.error);
+    };
+    req.onerror = () => reject(req.error);
+  }));
+}
+
 export async function cli(bin, args) {
   return run(bin, args, { maxBuffer: 64 << 20 });
 }

@@ -1,7 +1,11 @@
 // IndexedDB storage: the exam history (which doubles as the submission queue) and a small
 // key-value store for settings and model state. One database, opened once per page.
 
-export type SubmissionStatus = 'queued' | 'submitted' | 'rejected';
+// queued: waiting to be sent. held: classified while no token was set; sent only once the user
+// confirms (it would otherwise be attributed to whoever enters a token next). local: never sent
+// (a sample exam, or the user chose to keep a held exam on this device).
+export type SubmissionStatus = 'queued' | 'submitted' | 'rejected' | 'held' | 'local';
+export type SampleId = 'normal' | 'suspect' | 'pathological';
 
 export interface StoredResult {
   classIndex: number;
@@ -17,6 +21,7 @@ export interface HistoryEntry {
   createdAt: number;          // ms since epoch, when it was classified
   features: number[];         // 21 values, schema order
   patientRef?: string;
+  sample?: SampleId;          // made from a sample button: a dataset row, not a patient's exam
   result: StoredResult;
   modelVersion: number;
   modelHash: string;

@@ -5,10 +5,14 @@ import { allEntries, type HistoryEntry } from './db.js';
 import { h, replaceChildren } from './dom.js';
 import { className, featureName, figoClassName, getSchema } from './format.js';
 import { dateTime, num, pct, t } from './i18n.js';
+import { heldPrompt } from './held.js';
 import { shortHash } from './result.js';
+import { SAMPLES } from './samples.js';
+import { session } from './session.js';
 import { flushQueue, getToken } from './submit.js';
 
 let root: HTMLElement;
+let flash = '';
 
 function statusCell(e: HistoryEntry, hasToken: boolean): HTMLElement {
   const label =
@@ -31,11 +35,20 @@ export async function render(): Promise<void> {
   const entries = await allEntries();
   const hasToken = !!(await getToken());
   const queued = entries.filter((e) => e.status === 'queued').length;
+  const held = entries.filter((e) => e.status === 'held').length;
+  const s = session();
   const schema = getSchema();
   replaceChildren(
     root,
     h('h1', {}, t('history.title')),
     h('p', { class: 'intro' }, t('history.intro')),
+    held && hasToken && s?.state === 'ok' && s.role === 'clinician'
+      ? heldPrompt(held, s.name, (message) => {
+          flash = message;
+          void render();
+        })
+      : null,
+    h('p', { role: 'status', class: 'flash' }, flash),
     h('div', { class: 'history-actions' },
       h('p', { 'data-testid': 'queue-count' }, queued ? t('history.queueCount', { count: queued }) : t('history.queueNone')),
       h('button', { type: 'button', id: 'retry-queue', disabled: queued === 0 || !hasToken, onclick: () => void flushQueue() },
@@ -53,6 +66,9 @@ export async function render(): Promise<void> {
           h('tbody', {}, entries.map((e) =>
             h('tr', { 'data-exam-id': e.id },
               h('td', {}, dateTime(e.createdAt),
+                e.sample
+                  ? h('p', { class: 'muted', 'data-testid': 'sample' }, t('history.sample', { line: SAMPLES.find((x) => x.id === e.sample)?.line ?? '' }))
+                  : null,
                 e.patientRef ? h('p', { class: 'muted' }, t('history.patient', { ref: e.patientRef })) : null,
                 h('details', {},
                   h('summary', {}, t('history.details')),
@@ -71,6 +87,7 @@ export async function render(): Promise<void> {
               h('td', { class: 'mono', 'data-testid': 'history-model' }, `v${e.modelVersion} · ${shortHash(e.modelHash)}`),
               statusCell(e, hasToken))))),
   );
+  flash = '';
 }
 
 export function initHistory(container: HTMLElement): void {

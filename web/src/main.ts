@@ -13,7 +13,8 @@ import * as batch from './batch.js';
 import * as history from './history.js';
 import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
-import { onQueueChange, startQueue } from './submit.js';
+import { getToken, onQueueChange, startQueue } from './submit.js';
+import { checkSession, onSessionChange, restoreSession } from './session.js';
 import { onReachabilityChange, serverReachable } from './net.js';
 
 // What boot.js leaves in globalThis.__fetalBoot.
@@ -168,6 +169,7 @@ async function start(): Promise<void> {
   onModelChange(() => {
     if (current === 'model') modelPage.render();
   });
+  onSessionChange(renderHeader);
   const net = () => renderHeader();
   onReachabilityChange(() => document.getElementById('net-status')?.replaceWith(netStatus()));
   window.addEventListener('online', net);
@@ -182,6 +184,11 @@ async function start(): Promise<void> {
   void settings.requestPersistence();
   startQueue();
   startPeriodicChecks();
+  void (async () => {
+    await restoreSession();
+    const token = await getToken();
+    if (token) await checkSession(token);
+  })();
 }
 
 void start();

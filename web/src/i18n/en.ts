@@ -115,7 +115,11 @@ const strings = {
   'result.savedQueued': 'Saved to history; queued for submission.',
   'result.notSaved': 'This browser refused to store the exam (private mode or storage full): it is not in the history and will not be submitted.',
   'result.stale': 'The values changed after this result. Press Classify again to score the exam as it is now.',
-  'result.savedNoToken': 'Saved to history. Set a server token in Settings to submit exams.',
+  'result.savedHeld':
+    'Saved on this device, not sent: no server token is set. Once one is set, you will be asked before exams classified without it are sent.',
+  'result.savedSample': 'Saved in this device’s history as a sample; never submitted.',
+  'result.sample':
+    'Sample exam (dataset line {line}), not a patient’s: it stays on this device and is never submitted to the server. Press New exam to enter a patient’s exam.',
   'result.liveSummary': 'Result: {class}, probability {probability}. FIGO: {figo}.',
 
   'class.0': 'Normal',
@@ -201,6 +205,19 @@ const strings = {
   'history.status.queued': 'Queued',
   'history.status.rejected': 'Rejected',
   'history.status.queuedNoToken': 'Queued (no server token set)',
+  'history.status.held': 'Not sent: classified before a token was set',
+  'history.status.local': 'On this device only',
+  'history.sample': 'Sample exam (dataset line {line})',
+  'held.title': 'Exams classified before a token was set',
+  'held.prompt.one':
+    '1 exam was classified on this device before a server token was set. It has not been sent. Submit it to the server as {name}?',
+  'held.prompt.many':
+    '{count} exams were classified on this device before a server token was set. They have not been sent. Submit them to the server as {name}?',
+  'held.submit.one': 'Submit 1 exam',
+  'held.submit.many': 'Submit {count} exams',
+  'held.keep': 'Keep on this device only',
+  'held.released': 'Queued for submission.',
+  'held.kept': 'Kept on this device: they will not be submitted.',
   'history.retryNow': 'Retry queued submissions now',
   'history.queueCount': '{count} submission(s) waiting.',
   'history.lastError': 'Last attempt: {message}',
@@ -208,6 +225,7 @@ const strings = {
   'history.agreement.mismatch': 'The server re-evaluated it and DISAGREES (largest difference {diff}).',
   'history.serverSaid': 'Server: {message}',
   'history.queueNone': 'No submissions waiting.',
+
 
   'model.title': 'Model',
   'model.version': 'Version',
@@ -264,6 +282,8 @@ const strings = {
   'model.status.keyMissing': 'Refused an update: no signing public key was built into this app.',
   'model.status.noCrypto': 'Refused an update: this browser context has no WebCrypto (HTTPS needed).',
 
+
+
   'settings.title': 'Settings',
   'settings.token': 'Server token',
   'settings.token.help':
@@ -273,7 +293,7 @@ const strings = {
   'settings.saved': 'Token saved.',
   'settings.cleared': 'Token removed.',
   'settings.tokenSet': 'A token is set (…{tail}).',
-  'settings.tokenNone': 'No token set: exams stay queued on this device.',
+  'settings.tokenNone': 'No token set: exams are kept on this device, and you will be asked before they are sent.',
   'settings.session': 'The server knows this token: {name} (clinician).',
   'settings.sessionRole': 'The server knows this token as {name}, role {role}: only a clinician token can submit exams.',
   'settings.sessionRefused': 'The server refused this token: {message}',

@@ -114,7 +114,11 @@ export const ptBR: Dictionary = {
     'result.savedQueued': 'Salvo no histórico; na fila de envio.',
     'result.notSaved': 'Este navegador recusou guardar o exame (modo privado ou armazenamento cheio): ele não está no histórico e não será enviado.',
     'result.stale': 'Os valores mudaram depois deste resultado. Clique em Classificar de novo para avaliar o exame como está agora.',
-    'result.savedNoToken': 'Salvo no histórico. Defina um token do servidor em Configurações para enviar exames.',
+    'result.savedHeld':
+      'Salvo neste dispositivo, não enviado: nenhum token do servidor está definido. Quando um for definido, você será consultado antes do envio dos exames classificados sem ele.',
+    'result.savedSample': 'Salvo no histórico deste dispositivo como exemplo; nunca é enviado.',
+    'result.sample':
+      'Exame de exemplo (linha {line} do conjunto de dados), não de uma paciente: fica neste dispositivo e nunca é enviado ao servidor. Clique em Novo exame para registrar o exame de uma paciente.',
     'result.liveSummary': 'Resultado: {class}, probabilidade {probability}. FIGO: {figo}.',
 
     'class.0': 'Normal',
@@ -199,6 +203,19 @@ export const ptBR: Dictionary = {
     'history.status.queued': 'Na fila',
     'history.status.rejected': 'Recusado',
     'history.status.queuedNoToken': 'Na fila (sem token do servidor)',
+    'history.status.held': 'Não enviado: classificado antes de um token ser definido',
+    'history.status.local': 'Somente neste dispositivo',
+    'history.sample': 'Exame de exemplo (linha {line} do conjunto de dados)',
+    'held.title': 'Exames classificados antes de um token ser definido',
+    'held.prompt.one':
+      '1 exame foi classificado neste dispositivo antes de um token do servidor ser definido. Ele não foi enviado. Enviá-lo ao servidor como {name}?',
+    'held.prompt.many':
+      '{count} exames foram classificados neste dispositivo antes de um token do servidor ser definido. Eles não foram enviados. Enviá-los ao servidor como {name}?',
+    'held.submit.one': 'Enviar 1 exame',
+    'held.submit.many': 'Enviar {count} exames',
+    'held.keep': 'Manter somente neste dispositivo',
+    'held.released': 'Na fila de envio.',
+    'held.kept': 'Mantidos neste dispositivo: não serão enviados.',
     'history.retryNow': 'Tentar enviar a fila agora',
     'history.queueCount': '{count} envio(s) aguardando.',
     'history.lastError': 'Última tentativa: {message}',
@@ -206,6 +223,7 @@ export const ptBR: Dictionary = {
     'history.agreement.mismatch': 'O servidor reavaliou o exame e DISCORDA (maior diferença {diff}).',
     'history.serverSaid': 'Servidor: {message}',
     'history.queueNone': 'Nenhum envio aguardando.',
+
 
     'model.title': 'Modelo',
     'model.version': 'Versão',
@@ -262,6 +280,8 @@ export const ptBR: Dictionary = {
     'model.status.keyMissing': 'Atualização recusada: nenhuma chave pública de assinatura foi embutida neste aplicativo.',
     'model.status.noCrypto': 'Atualização recusada: este contexto do navegador não tem WebCrypto (é preciso HTTPS).',
 
+
+
     'settings.title': 'Configurações',
     'settings.token': 'Token do servidor',
     'settings.token.help':
@@ -271,7 +291,7 @@ export const ptBR: Dictionary = {
     'settings.saved': 'Token salvo.',
     'settings.cleared': 'Token removido.',
     'settings.tokenSet': 'Há um token definido (…{tail}).',
-    'settings.tokenNone': 'Nenhum token definido: os exames ficam na fila neste dispositivo.',
+    'settings.tokenNone': 'Nenhum token definido: os exames ficam neste dispositivo, e você será consultado antes do envio.',
     'settings.session': 'O servidor reconhece este token: {name} (profissional clínico).',
     'settings.sessionRole': 'O servidor reconhece este token como {name}, papel {role}: apenas um token de profissional clínico pode enviar exames.',
     'settings.sessionRefused': 'O servidor recusou este token: {message}',
