@@ -116,6 +116,8 @@ step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
 step "wasm tests (node)"
 suite node-wasm node 900 node --test tests/wasm/
 step "web build";        build web-build 900 scripts/build-web.sh
+step "web unit tests (node)"
+suite node-web node 300 node --test tests/web/
 step "end-to-end tests (chromium)"
 suite node-e2e node 1200 node --test --test-concurrency=1 tests/e2e/
 step "fault tests";      suite fault fault 1500 tests/fault/run.sh

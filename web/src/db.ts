@@ -4,6 +4,8 @@
 // queued: waiting to be sent. held: classified while no token was set; sent only once the user
 // confirms (it would otherwise be attributed to whoever enters a token next). local: never sent
 // (a sample exam, or the user chose to keep a held exam on this device).
+import type { OutcomeVersion } from './outcome-rules.js';
+
 export type SubmissionStatus = 'queued' | 'submitted' | 'rejected' | 'held' | 'local';
 export type SampleId = 'normal' | 'suspect' | 'pathological';
 
@@ -33,6 +35,7 @@ export interface HistoryEntry {
   serverExamId?: string | number;
   agreementMatch?: boolean;  // the server's native re-evaluation agreed with this browser's
   agreementDiff?: number;    // largest absolute probability difference it found
+  outcomes?: OutcomeVersion[]; // outcome versions recorded from this device or read from the server, ascending
 }
 
 const DB_NAME = 'fetal-health';
