@@ -13,8 +13,10 @@ import * as batch from './batch.js';
 import * as history from './history.js';
 import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
+import * as dashboard from './dashboard.js';
+import * as audit from './audit.js';
 import { getToken, onQueueChange, startQueue } from './submit.js';
-import { checkSession, onSessionChange, restoreSession } from './session.js';
+import { checkSession, onSessionChange, restoreSession, role } from './session.js';
 import { onReachabilityChange, serverReachable } from './net.js';
 
 // What boot.js leaves in globalThis.__fetalBoot.
@@ -23,8 +25,15 @@ interface Boot {
   builtin: LoadModelResult;
 }
 
-type View = 'exam' | 'batch' | 'history' | 'model' | 'settings';
-const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'settings'];
+type View = 'exam' | 'batch' | 'history' | 'model' | 'monitoring' | 'audit' | 'settings';
+const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'monitoring', 'audit', 'settings'];
+
+// The operations views are offered to the tokens that may use them (the server enforces it).
+function offered(v: View): boolean {
+  if (v === 'monitoring') return dashboard.mayView(role());
+  if (v === 'audit') return role() === 'auditor';
+  return true;
+}
 const LANG_NAMES: Record<Lang, string> = { en: 'English', 'pt-BR': 'Português (Brasil)' };
 
 let current: View = 'exam';
@@ -52,7 +61,7 @@ function renderHeader(): void {
       h('span', { class: 'logo', 'aria-hidden': 'true' }, '♥'),
       h('span', {}, h('strong', {}, t('app.title')), h('span', { class: 'tagline' }, t('app.tagline')))),
     h('nav', { 'aria-label': t('nav.label') },
-      h('ul', {}, VIEWS.map((v) =>
+      h('ul', {}, VIEWS.filter((v) => offered(v) || v === current).map((v) =>
         h('li', {}, h('a', { href: `#/${v}`, id: `nav-${v}`, 'aria-current': v === current ? 'page' : null }, t(`nav.${v}`)))))),
     h('div', { class: 'header-tools' },
       netStatus(),
@@ -83,6 +92,12 @@ function renderView(): void {
       break;
     case 'model':
       modelPage.render();
+      break;
+    case 'monitoring':
+      dashboard.render();
+      break;
+    case 'audit':
+      audit.render();
       break;
     case 'settings':
       void settings.render();
@@ -150,6 +165,8 @@ async function start(): Promise<void> {
   history.initHistory(containers.history);
   modelPage.initModelPage(containers.model);
   settings.initSettings(containers.settings);
+  dashboard.initDashboard(containers.monitoring);
+  audit.initAudit(containers.audit);
 
   current = viewFromHash();
   renderAll();
@@ -169,7 +186,11 @@ async function start(): Promise<void> {
   onModelChange(() => {
     if (current === 'model') modelPage.render();
   });
-  onSessionChange(renderHeader);
+  // A token's role decides the operations views: the header, and the view if it is one of them.
+  onSessionChange(() => {
+    renderHeader();
+    if (current === 'monitoring' || current === 'audit') renderView();
+  });
   const net = () => renderHeader();
   onReachabilityChange(() => document.getElementById('net-status')?.replaceWith(netStatus()));
   window.addEventListener('online', net);
