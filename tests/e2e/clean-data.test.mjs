@@ -132,7 +132,7 @@ describe('clean data in: samples and exams classified before a token', { skip: s
     await clearToken();
     await fillExamRow(page, 40);
     await classify();
-    assert.match(await page.textContent('.saved-note'), /not sent: no server token is set/);
+    assert.match(await page.textContent('.saved-note'), /not sent: no clinician token is set/);
     const [held] = await historyEntries(page);
     assert.equal(held.status, 'held');
     await waitForStatus(held.id, 'held');
@@ -141,7 +141,7 @@ describe('clean data in: samples and exams classified before a token', { skip: s
     const prompt = page.locator('[data-testid="held-prompt"]');
     await prompt.waitFor();
     assert.match(await prompt.textContent(),
-      /1 exam was classified on this device before a server token was set\. It has not been sent\. Submit it to the server as e2e-clean-ward\?/);
+      /1 exam was classified on this device while no clinician token was set\. It has not been sent\. Submit it to the server as e2e-clean-ward\?/);
     assert.equal(await page.textContent('#held-submit'), 'Submit 1 exam');
     await shot(page, 'settings-held-en');
     await letQueueRun();
@@ -153,7 +153,7 @@ describe('clean data in: samples and exams classified before a token', { skip: s
     await page.click('#nav-history');
     await page.locator('[data-testid="held-prompt"]').waitFor();
     assert.match(await page.textContent('[data-testid="held-prompt"]'),
-      /1 exame foi classificado neste dispositivo antes de um token do servidor ser definido\..*Enviá-lo ao servidor como e2e-clean-ward\?/);
+      /1 exame foi classificado neste dispositivo sem um token de profissional clínico definido\..*Enviá-lo ao servidor como e2e-clean-ward\?/);
     assert.equal(await page.textContent('#held-submit'), 'Enviar 1 exame');
     assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'history-held-pt');
@@ -184,5 +184,27 @@ describe('clean data in: samples and exams classified before a token', { skip: s
     assert.equal((await serverExams()).length, 2);
     await page.click('#nav-history');
     assert.equal(await page.locator('[data-testid="held-prompt"]').count(), 0);
+  });
+
+  test('an exam classified under an auditor token is held too, and sent under the clinician only when confirmed', async () => {
+    await clearToken();
+    await setToken(auditor);
+    assert.match(await page.textContent('[data-testid="session"]'), /e2e-clean-audit, role auditor/);
+    await fillExamRow(page, 80);
+    await classify();
+    const [held] = await historyEntries(page);
+    assert.equal(held.status, 'held');
+    await clearToken();
+    await setToken(clinician);
+    await page.locator('[data-testid="held-prompt"]').waitFor();
+    assert.equal(await page.textContent('#held-submit'), 'Submit 1 exam');
+    await letQueueRun();
+    assert.equal((await serverExams()).length, 2);
+    await page.click('#held-submit');
+    await waitForStatus(held.id, 'submitted');
+    const stored = await serverExams();
+    assert.equal(stored.length, 3);
+    assert.equal(stored[2].client_exam_id, held.id);
+    assert.equal(stored[2].submitted_by, 'e2e-clean-ward');
   });
 });

@@ -1,5 +1,5 @@
-// The question asked before exams classified while no token was set are submitted: they would
-// otherwise be sent under whichever token is entered next, without the user having decided that.
+// The question asked before exams classified while no clinician token was set are submitted: they
+// would otherwise be sent under whichever token is entered next, without the user deciding that.
 // Shown in Settings after a token is saved and at the top of the History while any are held.
 
 import { h } from './dom.js';

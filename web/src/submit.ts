@@ -17,6 +17,7 @@ import {
   entriesWithStatus, getEntry, kvDelete, kvGet, kvSet, putEntry, type HistoryEntry, type SampleId, type SubmissionStatus,
 } from './db.js';
 import { sampleWithValues } from './samples.js';
+import { session } from './session.js';
 
 // Identifies the WebAssembly runtime this app ships (web/build.mjs: a hash of fetal.js,
 // fetal-core.js and fetal-core.wasm), sent with each exam so that the server can count
@@ -69,7 +70,10 @@ export function newExamId(): string {
 }
 
 // Stores a classified exam and, when it may be sent, tries to submit it right away. A sample is
-// stored `local` (never sent); without a token the exam is `held`. Returns the status stored.
+// stored `local` (never sent). Exams are sent under a clinician's token only: without a token, or
+// with one the server refused or knows as another role's, the exam is `held` for the user's word.
+// (A token not yet checked, e.g. offline, counts as the clinician's it is meant to be.)
+// Returns the status stored.
 export async function enqueue(entry: HistoryEntry, body: ExamBody, sample?: SampleId): Promise<SubmissionStatus> {
   const kind = sample ?? sampleWithValues(entry.features);
   if (kind) {
@@ -77,7 +81,9 @@ export async function enqueue(entry: HistoryEntry, body: ExamBody, sample?: Samp
     emit();
     return 'local';
   }
-  const status = (await getToken()) ? 'queued' : 'held';
+  const s = session();
+  const clinician = !s || s.state === 'unknown' || (s.state === 'ok' && s.role === 'clinician');
+  const status = (await getToken()) && clinician ? 'queued' : 'held';
   const stored: QueuedEntry = { ...entry, status, attempts: 0, body: JSON.stringify(body) };
   await putEntry(stored);
   emit();
@@ -85,7 +91,7 @@ export async function enqueue(entry: HistoryEntry, body: ExamBody, sample?: Samp
   return status;
 }
 
-// Held exams, oldest first: classified while no token was set, waiting for the user's decision.
+// Held exams, oldest first: classified while no clinician token was set, waiting for the user's decision.
 export function heldEntries(): Promise<HistoryEntry[]> {
   return entriesWithStatus('held');
 }

@@ -116,7 +116,7 @@ const strings = {
   'result.notSaved': 'This browser refused to store the exam (private mode or storage full): it is not in the history and will not be submitted.',
   'result.stale': 'The values changed after this result. Press Classify again to score the exam as it is now.',
   'result.savedHeld':
-    'Saved on this device, not sent: no server token is set. Once one is set, you will be asked before exams classified without it are sent.',
+    'Saved on this device, not sent: no clinician token is set. Once one is, you will be asked before exams classified without it are sent.',
   'result.savedSample': 'Saved in this device’s history as a sample; never submitted.',
   'result.sample':
     'Sample exam (dataset line {line}), not a patient’s: it stays on this device and is never submitted to the server. Press New exam to enter a patient’s exam.',
@@ -205,14 +205,14 @@ const strings = {
   'history.status.queued': 'Queued',
   'history.status.rejected': 'Rejected',
   'history.status.queuedNoToken': 'Queued (no server token set)',
-  'history.status.held': 'Not sent: classified before a token was set',
+  'history.status.held': 'Not sent: classified without a clinician token',
   'history.status.local': 'On this device only',
   'history.sample': 'Sample exam (dataset line {line})',
-  'held.title': 'Exams classified before a token was set',
+  'held.title': 'Exams classified without a clinician token',
   'held.prompt.one':
-    '1 exam was classified on this device before a server token was set. It has not been sent. Submit it to the server as {name}?',
+    '1 exam was classified on this device while no clinician token was set. It has not been sent. Submit it to the server as {name}?',
   'held.prompt.many':
-    '{count} exams were classified on this device before a server token was set. They have not been sent. Submit them to the server as {name}?',
+    '{count} exams were classified on this device while no clinician token was set. They have not been sent. Submit them to the server as {name}?',
   'held.submit.one': 'Submit 1 exam',
   'held.submit.many': 'Submit {count} exams',
   'held.keep': 'Keep on this device only',

@@ -115,7 +115,7 @@ export const ptBR: Dictionary = {
     'result.notSaved': 'Este navegador recusou guardar o exame (modo privado ou armazenamento cheio): ele não está no histórico e não será enviado.',
     'result.stale': 'Os valores mudaram depois deste resultado. Clique em Classificar de novo para avaliar o exame como está agora.',
     'result.savedHeld':
-      'Salvo neste dispositivo, não enviado: nenhum token do servidor está definido. Quando um for definido, você será consultado antes do envio dos exames classificados sem ele.',
+      'Salvo neste dispositivo, não enviado: nenhum token de profissional clínico está definido. Quando um for definido, você será consultado antes do envio dos exames classificados sem ele.',
     'result.savedSample': 'Salvo no histórico deste dispositivo como exemplo; nunca é enviado.',
     'result.sample':
       'Exame de exemplo (linha {line} do conjunto de dados), não de uma paciente: fica neste dispositivo e nunca é enviado ao servidor. Clique em Novo exame para registrar o exame de uma paciente.',
@@ -203,14 +203,14 @@ export const ptBR: Dictionary = {
     'history.status.queued': 'Na fila',
     'history.status.rejected': 'Recusado',
     'history.status.queuedNoToken': 'Na fila (sem token do servidor)',
-    'history.status.held': 'Não enviado: classificado antes de um token ser definido',
+    'history.status.held': 'Não enviado: classificado sem token de profissional clínico',
     'history.status.local': 'Somente neste dispositivo',
     'history.sample': 'Exame de exemplo (linha {line} do conjunto de dados)',
-    'held.title': 'Exames classificados antes de um token ser definido',
+    'held.title': 'Exames classificados sem token de profissional clínico',
     'held.prompt.one':
-      '1 exame foi classificado neste dispositivo antes de um token do servidor ser definido. Ele não foi enviado. Enviá-lo ao servidor como {name}?',
+      '1 exame foi classificado neste dispositivo sem um token de profissional clínico definido. Ele não foi enviado. Enviá-lo ao servidor como {name}?',
     'held.prompt.many':
-      '{count} exames foram classificados neste dispositivo antes de um token do servidor ser definido. Eles não foram enviados. Enviá-los ao servidor como {name}?',
+      '{count} exames foram classificados neste dispositivo sem um token de profissional clínico definido. Eles não foram enviados. Enviá-los ao servidor como {name}?',
     'held.submit.one': 'Enviar 1 exame',
     'held.submit.many': 'Enviar {count} exames',
     'held.keep': 'Manter somente neste dispositivo',
