@@ -5,7 +5,7 @@
 import { h, replaceChildren } from './dom.js';
 import { dateTime, num, t } from './i18n.js';
 import { noteServer } from './net.js';
-import { role } from './session.js';
+import { mayAudit } from './session.js';
 import { getToken } from './submit.js';
 
 const PAGE = 50;
@@ -146,7 +146,7 @@ function eventsSection(): HTMLElement {
 }
 
 export function render(): void {
-  const allowed = role() === 'auditor';
+  const allowed = mayAudit();
   replaceChildren(root,
     h('h1', {}, t('audit.title')),
     h('p', { class: 'intro' }, t('audit.intro')),

@@ -14,7 +14,7 @@ import { num, pct, t } from './i18n.js';
 import {
   fetchMonitoring, totals, type Monitoring, type MonitoringQuery, type MonitoringWindow, type Verdict,
 } from './monitoring-data.js';
-import { role } from './session.js';
+import { mayMonitor } from './session.js';
 import { getToken } from './submit.js';
 
 let root: HTMLElement;
@@ -22,10 +22,6 @@ let query: MonitoringQuery = { window: 'day' };
 let data: Monitoring | null = null;
 let problem = '';
 let loading = false;
-
-export function mayView(r: string | null): boolean {
-  return r === 'auditor' || r === 'admin';
-}
 
 const verdictWord = (v: Verdict) => t(`dash.verdict.${v}`);
 const label = (w: MonitoringWindow) => w.start.slice(5);
@@ -241,7 +237,7 @@ function section(id: string, title: string, ...content: HTMLElement[]): HTMLElem
 }
 
 export function render(): void {
-  const allowed = mayView(role());
+  const allowed = mayMonitor();
   const m = data;
   replaceChildren(root,
     h('h1', {}, t('dash.title')),

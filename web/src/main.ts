@@ -13,10 +13,8 @@ import * as batch from './batch.js';
 import * as history from './history.js';
 import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
-import * as dashboard from './dashboard.js';
-import * as audit from './audit.js';
 import { getToken, onQueueChange, startQueue } from './submit.js';
-import { checkSession, onSessionChange, restoreSession, role } from './session.js';
+import { checkSession, mayAudit, mayMonitor, onSessionChange, restoreSession } from './session.js';
 import { onReachabilityChange, serverReachable } from './net.js';
 
 // What boot.js leaves in globalThis.__fetalBoot.
@@ -30,9 +28,25 @@ const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'monitoring', 'audit
 
 // The operations views are offered to the tokens that may use them (the server enforces it).
 function offered(v: View): boolean {
-  if (v === 'monitoring') return dashboard.mayView(role());
-  if (v === 'audit') return role() === 'auditor';
+  if (v === 'monitoring') return mayMonitor();
+  if (v === 'audit') return mayAudit();
   return true;
+}
+
+// The operations views' code (ops.ts), loaded when one is first shown.
+type Ops = typeof import('./ops.js');
+let ops: Promise<Ops> | null = null;
+function opsViews(): Promise<Ops> {
+  ops ??= import('./ops.js').then((m) => {
+    m.dashboard.initDashboard(containers.monitoring);
+    m.audit.initAudit(containers.audit);
+    return m;
+  }, (e: unknown) => {
+    ops = null;  // try again next time
+    replaceChildren(containers[current], h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
+    throw e;
+  });
+  return ops;
 }
 const LANG_NAMES: Record<Lang, string> = { en: 'English', 'pt-BR': 'Português (Brasil)' };
 
@@ -94,10 +108,10 @@ function renderView(): void {
       modelPage.render();
       break;
     case 'monitoring':
-      dashboard.render();
+      void opsViews().then((m) => current === 'monitoring' && m.dashboard.render(), () => undefined);
       break;
     case 'audit':
-      audit.render();
+      void opsViews().then((m) => current === 'audit' && m.audit.render(), () => undefined);
       break;
     case 'settings':
       void settings.render();
@@ -165,8 +179,6 @@ async function start(): Promise<void> {
   history.initHistory(containers.history);
   modelPage.initModelPage(containers.model);
   settings.initSettings(containers.settings);
-  dashboard.initDashboard(containers.monitoring);
-  audit.initAudit(containers.audit);
 
   current = viewFromHash();
   renderAll();

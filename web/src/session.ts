@@ -32,6 +32,14 @@ export function role(): string | null {
   return current?.state === 'ok' ? current.role : null;
 }
 
+// Which operations views the token's role may use (the server enforces the same rules).
+export function mayMonitor(): boolean {
+  return role() === 'auditor' || role() === 'admin';
+}
+export function mayAudit(): boolean {
+  return role() === 'auditor';
+}
+
 // The session remembered from the last check (before the server is asked again).
 export async function restoreSession(): Promise<void> {
   const saved = await kvGet<{ name: string; role: string }>(KEY).catch(() => undefined);
