@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  englishOnPage, freePort, launchBrowser, missingPrerequisite, openApp, shot, startServer, tearDown,
+  datasetRows, englishOnPage, freePort, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer, tearDown, webRoot,
 } from './helpers.mjs';
 import { monitoringFixture, NUDGED_BUILD, DRIFT_FROM } from './monitoring-fixture.mjs';
 import { appSchema, languageFiles } from './strings.mjs';
@@ -119,6 +121,12 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     assert.match(await page.locator(`#dash-drift g.cell[data-row="${keys.length}"][data-col="22"]`).getAttribute('class'), /verdict-alert/);
     assert.match(await page.locator('#dash-drift g.cell[data-row="0"][data-col="27"]').getAttribute('class'), /verdict-none/);
     assert.match(await page.textContent('#dash-drift .help'), /warning from 0\.1, alert from 0\.25/);
+    // Day 3 has fewer exams than a verdict needs: its cells say so instead of "OK".
+    assert.match(await page.locator('#dash-drift g.cell[data-row="0"][data-col="2"]').getAttribute('class'), /verdict-few/);
+    assert.match(await page.locator('#dash-drift g.cell[data-row="0"][data-col="2"] title').textContent(),
+      /too few exams for a verdict \(60, at least 100 needed\)/);
+    // The last day has no exams: no mean OOD distance, no estimate.
+    assert.equal((await page.$$eval('[data-testid="ood-table"] tbody tr', (trs) => trs.map((tr) => tr.children[2].textContent)))[27], '—');
 
     // Every chart is an image with a title and has its numbers as a table.
     for (const id of ['dash-volume', 'dash-drift', 'dash-ood', 'dash-disagreement', 'dash-performance', 'dash-coverage']) {
@@ -204,6 +212,52 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'audit-pt');
     await page.selectOption('#lang', 'en');
+  });
+
+  test("the dashboard from the server's own GET /monitoring: exams and a disagreement counted by runtime build", async (t) => {
+    const probe = await server.api('/api/v1/monitoring', { token: null });
+    if (probe.status === 404) return t.skip('pending: this fetal-server has no route GET /api/v1/monitoring yet');
+    assert.equal(probe.status, 401);
+    // Two exams of today: one as this app's runtime computes it, one from a "browser build" whose
+    // probabilities are nudged by 0.005 (the server's re-evaluation disagrees with it).
+    const { runtimeBuild } = JSON.parse(readFileSync(join(webRoot, 'build-info.json'), 'utf8'));
+    const rows = datasetRows();
+    const lines = [rows.lines[10], rows.lines[20]];
+    const native = await nativePredict(`${rows.header}\n${lines.join('\n')}\n`);
+    const names = rows.header.split(',').slice(0, keys.length);
+    assert.equal(names.length, keys.length);
+    for (const [i, build] of [[0, runtimeBuild], [1, 'wasm-e2e-nudged']]) {
+      const p = [native[i].p_normal, native[i].p_suspect, native[i].p_pathological].map(Number);
+      if (i === 1) {
+        const top = p.indexOf(Math.max(...p));
+        p[top] -= 0.005;
+        p[(top + 1) % 3] += 0.005;
+      }
+      const values = lines[i].split(',').map(Number);
+      const r = await server.api('/api/v1/exams', {
+        method: 'POST', token: clinician, headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          client_exam_id: `e2e-monitoring-${i}`, client_time: new Date().toISOString(),
+          features: Object.fromEntries(keys.map((k, j) => [k, values[j]])),
+          client_result: { class: native[i].class, probabilities: p, model_version: 1 }, runtime_build: build,
+        }),
+      });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.agreement.match, i === 0);
+    }
+    const answer = (await server.api('/api/v1/monitoring', { token: auditor })).body;
+
+    await page.goto(`${server.base}/#/settings`);  // the real server's own origin, not the proxy's
+    await page.waitForSelector('body[data-ready="true"]');
+    await useToken(auditor);
+    await page.click('#nav-monitoring');
+    await page.waitForSelector('[data-testid="tile-exams"]');
+    assert.equal(await page.textContent('[data-testid="tile-exams"] .tile-value'), '2');
+    assert.equal(await page.textContent('[data-testid="tile-disagreement"] .tile-value'), '1');
+    assert.deepEqual(await page.$$eval('[data-testid="by-build"] tbody tr', (trs) => trs.map((tr) => tr.textContent)), ['wasm-e2e-nudged1']);
+    assert.equal(await page.locator('[data-testid="volume-table"] tbody tr').count(), answer.windows.length);
+    assert.equal(await page.locator('[data-testid="dash-no-reference"]').count(), answer.reference.available ? 0 : 1);
+    await shot(page, 'dashboard-real-en');
   });
 
   test('an admin token sees the dashboard but not the audit page (the audit routes are the auditor\'s)', async () => {

@@ -133,16 +133,18 @@ function driftChart(m: Monitoring): HTMLElement {
   const note = t('dash.drift.note', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3), js: num(th.js_alert, 3), p: num(th.chi2_p_alert, 4) });
   const chart = heatMap('dash-drift', t('dash.drift'), rows, ws.map(label), (r, c) => {
     const d = ws[c].drift;
+    const few = d?.enough_data === false
+      ? ` — ${t('dash.drift.few', { exams: num(d.exams ?? ws[c].exams), min: num(th.min_drift_exams ?? 0) })}` : '';
     if (!d) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${t('dash.drift.noData')}` };
     if (r === keys.length) {
       const p = d.prediction;
-      return { cls: driftCell(p.verdict), mark: p.verdict === 'alert' ? '!' : p.verdict === 'warn' ? '·' : '',
-        title: `${rows[r]}, ${span(ws[c])}: χ² ${p.chi2 === null ? '—' : num(p.chi2, 2)}, p ${p.p_value === null ? '—' : num(p.p_value, 4)} — ${verdictWord(p.verdict)}` };
+      return { cls: few ? 'verdict-few' : driftCell(p.verdict), mark: p.verdict === 'alert' ? '!' : p.verdict === 'warn' ? '·' : '',
+        title: `${rows[r]}, ${span(ws[c])}: χ² ${p.chi2 === null ? '—' : num(p.chi2, 2)}, p ${p.p_value === null ? '—' : num(p.p_value, 4)} — ${verdictWord(p.verdict)}${few}` };
     }
     const f = d.features.find((x) => x.key === keys[r]);
     if (!f) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${t('dash.drift.noData')}` };
-    return { cls: driftCell(f.verdict), mark: f.verdict === 'alert' ? '!' : f.verdict === 'warn' ? '·' : '',
-      title: `${rows[r]}, ${span(ws[c])}: PSI ${f.psi === null ? '—' : num(f.psi, 3)}, JS ${f.js === null ? '—' : num(f.js, 3)} — ${verdictWord(f.verdict)}` };
+    return { cls: few ? 'verdict-few' : driftCell(f.verdict), mark: f.verdict === 'alert' ? '!' : f.verdict === 'warn' ? '·' : '',
+      title: `${rows[r]}, ${span(ws[c])}: PSI ${f.psi === null ? '—' : num(f.psi, 3)}, JS ${f.js === null ? '—' : num(f.js, 3)} — ${verdictWord(f.verdict)}${few}` };
   });
   const table = dataTable(t('dash.drift'), [t('dash.col.feature'), ...ws.map(label)],
     [...keys.map((k, r) => [rows[r], ...ws.map((w) => {
@@ -156,6 +158,7 @@ function driftChart(m: Monitoring): HTMLElement {
     { label: t('dash.legend.warn', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3) }), cls: 'verdict-warn' },
     { label: t('dash.legend.alert', { alert: num(th.psi_alert, 3), js: num(th.js_alert, 3) }), cls: 'verdict-alert' },
     { label: t('dash.drift.noData'), cls: 'verdict-none' },
+    { label: t('dash.legend.few', { min: num(th.min_drift_exams ?? 0) }), cls: 'verdict-few' },
   ]);
 }
 
@@ -173,7 +176,7 @@ function oodChart(m: Monitoring): HTMLElement {
   ]);
   const table = dataTable(t('dash.ood'),
     [t('dash.col.window'), t('dash.col.ood'), t('dash.col.oodDistance'), t('dash.col.outOfRange'), t('dash.col.warnings'), t('dash.col.figo')],
-    ws.map((w) => [span(w), pct(w.ood.rate), num(w.ood.mean_distance, 2), pct(w.out_of_range_share), pct(w.warning_share), pct(w.figo_disagreement_rate)]),
+    ws.map((w) => [span(w), pct(w.ood.rate), w.ood.mean_distance === null ? '—' : num(w.ood.mean_distance, 2), pct(w.out_of_range_share), pct(w.warning_share), pct(w.figo_disagreement_rate)]),
     'ood-table');
   return chartFigure('dash-ood', t('dash.ood'), null, chart, table,
     [{ label: t('dash.col.ood'), cls: 'series-ood' }, { label: t('dash.col.outOfRange'), cls: 'series-range' }, { label: t('dash.legend.threshold'), cls: 'threshold' }]);
@@ -195,7 +198,7 @@ function disagreementChart(m: Monitoring): HTMLElement {
   return h('div', {},
     chartFigure('dash-disagreement', t('dash.disagreement'), t('dash.disagreement.note'), chart, table),
     h('div', { class: 'by-tables' },
-      dataTableVisible(t('dash.byBuild'), [t('dash.col.runtimeBuild'), t('dash.col.disagreements')], byBuild.map(([b, c]) => [b, num(c)]), 'by-build'),
+      dataTableVisible(t('dash.byBuild'), [t('dash.col.runtimeBuild'), t('dash.col.disagreements')], byBuild.map(([b, c]) => [b ?? t('dash.noBuild'), num(c)]), 'by-build'),
       dataTableVisible(t('dash.byVersion'), [t('dash.col.modelVersion'), t('dash.col.disagreements')], byVersion.map(([v, c]) => [`v${v}`, num(c)]), 'by-version')));
 }
 

@@ -10,16 +10,18 @@ export interface MonitoringWindow {
   exams: number;
   class_mix: { client: number[]; server: number[] };
   mean_probabilities: number[];
-  ood: { rate: number; mean_distance: number };
+  ood: { rate: number; mean_distance: number | null };  // null: no exam had an OOD reference
   out_of_range_share: number;
   warning_share: number;
   figo_disagreement_rate: number;
   client_server_disagreement: {
     count: number;
     by_model_version: { model_version: number; count: number }[];
-    by_runtime_build: { runtime_build: string; count: number }[];
+    by_runtime_build: { runtime_build: string | null; count: number }[];  // null: none sent
   };
   drift: {
+    exams?: number;
+    enough_data?: boolean;  // false: fewer exams than thresholds.min_drift_exams, every verdict ok
     features: { key: string; psi: number | null; js: number | null; verdict: Verdict }[];
     prediction: { chi2: number | null; p_value: number | null; verdict: Verdict };
     verdict: Verdict;
@@ -39,6 +41,7 @@ export interface Monitoring {
   reference: { model_version: number | null; available: boolean };
   thresholds: {
     psi_warn: number; psi_alert: number; js_alert: number; chi2_p_alert: number; ood_rate_alert: number; disagreement_alert: number;
+    min_drift_exams?: number;
   };
   windows: MonitoringWindow[];
 }
@@ -84,9 +87,9 @@ export function worst(verdicts: Verdict[]): Verdict {
 
 // Sums over the windows shown: exams, disagreements by runtime build and by model version.
 export function totals(m: Monitoring): {
-  exams: number; disagreements: number; byBuild: Map<string, number>; byVersion: Map<number, number>; outcomes: number;
+  exams: number; disagreements: number; byBuild: Map<string | null, number>; byVersion: Map<number, number>; outcomes: number;
 } {
-  const byBuild = new Map<string, number>();
+  const byBuild = new Map<string | null, number>();
   const byVersion = new Map<number, number>();
   let exams = 0, disagreements = 0, outcomes = 0;
   for (const w of m.windows) {
