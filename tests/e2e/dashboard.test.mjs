@@ -151,6 +151,19 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     assert.equal(perf[20][7], '91.0%');
     assert.equal(perf[27][7], '—');
     assert.equal(await page.locator('#dash-performance svg circle.series-real').count(), 14);
+    // The confusion matrix sums the 14 windows with outcomes; recall per class comes from it.
+    const confusion = await page.$$eval('[data-testid="confusion"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    assert.deepEqual(confusion, [['1,400', '70', '14'], ['84', '140', '28'], ['14', '14', '112']]);
+    const recall = await page.$$eval('[data-testid="recall"] tbody tr', (trs) => trs.map((tr) => tr.children[1].textContent));
+    assert.deepEqual(recall, [`${(100 * 1400 / 1484).toFixed(1)}%`, `${(100 * 140 / 252).toFixed(1)}%`, `${(100 * 112 / 140).toFixed(1)}%`]);
+    // The estimate over the range: each window's, weighted by its expected count of the class.
+    const shown = await page.$$eval('[data-testid="recall"] tbody tr', (trs) => trs.map((tr) => tr.children[2].textContent));
+    const expected = [0, 1, 2].map((k) => {
+      const ws = fixture.windows.filter((w) => w.estimated);
+      const n = ws.reduce((s, w) => s + w.exams * w.mean_probabilities[k], 0);
+      return `${(100 * ws.reduce((s, w) => s + w.estimated.recall[k] * w.exams * w.mean_probabilities[k], 0) / n).toFixed(1)}%`;
+    });
+    assert.deepEqual(shown, expected);
     await shot(page, 'dashboard-en');
   });
 

@@ -39,7 +39,7 @@ export function monitoringFixture(featureKeys) {
     windows.push({
       start: day, end: day, exams,
       class_mix: { client: [server[0] + (disagree ? 1 : 0), server[1] - (disagree ? 1 : 0), server[2]], server },
-      mean_probabilities: [0.78, 0.15, 0.07],
+      mean_probabilities: i >= 21 ? [0.7, 0.18, 0.12] : [0.78, 0.15, 0.07],
       ood: { rate: i === 23 ? 0.15 : 0.02, checked: exams, mean_distance: i === 23 ? 4.2 : 2.1 },
       out_of_range_share: i === 23 ? 0.08 : 0.01, warning_share: 0.03, figo_disagreement_rate: 0.06,
       client_server_disagreement: {
@@ -53,7 +53,8 @@ export function monitoringFixture(featureKeys) {
         ? { accuracy: 0.9 + (i % 3) * 0.01, accuracy_ci: [0.86, 0.95], macro_f1: 0.84, recall: [0.95, 0.7, 0.85],
             confusion: [[100, 5, 1], [6, 10, 2], [1, 1, 8]], ece: 0.03 }
         : null,
-      estimated: { accuracy: i >= 21 ? 0.86 : 0.91, accuracy_ci: i >= 21 ? [0.82, 0.9] : [0.88, 0.94], recall: [0.95, 0.72, 0.84] },
+      estimated: { accuracy: i >= 21 ? 0.86 : 0.91, accuracy_ci: i >= 21 ? [0.82, 0.9] : [0.88, 0.94],
+        recall: i >= 21 ? [0.93, 0.6, 0.8] : [0.95, 0.72, 0.84] },
     });
   }
   return {

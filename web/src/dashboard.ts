@@ -232,7 +232,43 @@ function performanceChart(m: Monitoring): HTMLElement {
       [{ label: t('dash.col.real'), cls: 'series-real' }, { label: t('dash.legend.estimated'), cls: 'series-estimated' }]),
     chartFigure('dash-coverage', t('dash.coverage'), null, coverage,
       dataTable(t('dash.coverage'), [t('dash.col.window'), t('dash.col.outcomes'), t('dash.col.coverage')],
-        ws.map((w) => [span(w), num(w.outcomes.count), pct(w.outcomes.share)]))));
+        ws.map((w) => [span(w), num(w.outcomes.count), pct(w.outcomes.share)]))),
+    performanceByClass(m));
+}
+
+// Over the whole range: the confusion matrix of the windows with outcomes (rows: final reading,
+// columns: server class) and the recall per class it gives, beside the label-free estimate of
+// recall over all exams: each window's estimate weighted by its expected number of exams of that
+// class (exams × mean probability), as the estimate itself is a ratio of expected counts.
+function performanceByClass(m: Monitoring): HTMLElement | null {
+  const confusion = [0, 1, 2].map(() => [0, 0, 0]);
+  for (const w of m.windows) w.performance?.confusion.forEach((row, i) => row.forEach((v, j) => (confusion[i][j] += v)));
+  const expected = [0, 0, 0], estimated = [0, 0, 0];
+  for (const w of m.windows) {
+    if (!w.estimated || !w.exams) continue;
+    w.estimated.recall.forEach((r, k) => {
+      if (r === null) return;
+      expected[k] += w.exams * w.mean_probabilities[k];
+      estimated[k] += r * w.exams * w.mean_probabilities[k];
+    });
+  }
+  const labelled = confusion.flat().reduce((a, b) => a + b, 0);
+  if (!labelled && !expected.some((e) => e > 0)) return null;
+  const recall = confusion.map((row, k) => {
+    const n = row.reduce((a, b) => a + b, 0);
+    return n ? row[k] / n : null;
+  });
+  return h('div', { class: 'by-tables' },
+    h('section', { class: 'by-table' }, h('h3', {}, t('dash.confusion')),
+      labelled
+        ? h('table', { class: 'data confusion', 'data-testid': 'confusion' },
+            h('thead', {}, h('tr', {}, h('td', {}), [0, 1, 2].map((k) => h('th', { scope: 'col' }, className(k))))),
+            h('tbody', {}, confusion.map((row, i) =>
+              h('tr', {}, h('th', { scope: 'row' }, className(i)), row.map((v) => h('td', { class: 'num' }, num(v)))))))
+        : h('p', { class: 'muted', 'data-testid': 'confusion' }, t('dash.none'))),
+    h('section', { class: 'by-table' }, h('h3', {}, t('dash.recall')),
+      dataTable(t('dash.recall'), [t('dash.col.class'), t('dash.col.real'), t('dash.col.estimated')],
+        [0, 1, 2].map((k) => [className(k), pctOrDash(recall[k]), expected[k] > 0 ? pct(estimated[k] / expected[k]) : '—']), 'recall')));
 }
 
 function section(id: string, title: string, ...content: HTMLElement[]): HTMLElement {

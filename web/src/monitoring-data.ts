@@ -28,9 +28,9 @@ export interface MonitoringWindow {
   } | null;
   outcomes: { count: number; share: number };
   performance: {
-    accuracy: number; accuracy_ci: Interval; macro_f1: number; recall: number[]; confusion: number[][]; ece: number;
+    accuracy: number; accuracy_ci: Interval; macro_f1: number; recall: (number | null)[]; confusion: number[][]; ece: number;
   } | null;
-  estimated: { accuracy: number; accuracy_ci: Interval; recall: number[] } | null;
+  estimated: { accuracy: number; accuracy_ci: Interval; recall: (number | null)[] } | null;
 }
 
 export interface Monitoring {
