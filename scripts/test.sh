@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, checks the C++ formatting, builds everything, and runs the
 # native suites (ctest, which starts its own throwaway PostgreSQL), the sanitizer builds (ASan +
-# UBSan of the model core, ThreadSanitizer of the server), the WebAssembly tests in Node, the end-to-end tests in real Chromium against the
-# real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
+# UBSan of the model core, ThreadSanitizer of the server), the WebAssembly tests in Node, the web
+# app's unit tests in Node, the end-to-end tests in real Chromium against the real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
 # pass.
 #
 # Every step and suite runs under `timeout`. A step or suite that fails, crashes, is cancelled or
