@@ -116,6 +116,22 @@ describe('outcome entry from the history', { skip: skip ?? false }, () => {
     assert.equal((await serverOutcome()).version, 2);
   });
 
+  test('with the server stopped the outcome is kept on the device and sent when the server is back', async (t) => {
+    if (routeMissing) return t.skip(PENDING);
+    await server.stop();
+    await form().locator('input[name="final_reading"][value="Pathological"]').check();
+    await form().locator('[data-testid="outcome-save"]').click();
+    await page.waitForSelector('text=the outcome is kept on this device and sent when the server is back');
+    assert.equal(await row().locator('[data-testid="outcome-pending"]').textContent(), 'Waiting to be sent: Pathological');
+    await server.start();
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));  // what a reconnect does
+    await page.waitForFunction((id) => /Pathological \(version 3\)/.test(
+      document.querySelector(`tr[data-exam-id="${id}"] [data-testid="outcome-latest"]`)?.textContent ?? ''), entry.id, { timeout: 15_000 });
+    const stored = await serverOutcome();
+    assert.deepEqual([stored.version, stored.final_reading, stored.apgar_5min], [3, 'Pathological', 8]);
+    assert.equal(await row().locator('[data-testid="outcome-pending"]').count(), 0);
+  });
+
   test('the outcome form in Portuguese has no English left', async () => {
     await page.selectOption('#lang', 'pt-BR');
     await page.click('#nav-history');

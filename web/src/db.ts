@@ -4,7 +4,7 @@
 // queued: waiting to be sent. held: classified while no token was set; sent only once the user
 // confirms (it would otherwise be attributed to whoever enters a token next). local: never sent
 // (a sample exam, or the user chose to keep a held exam on this device).
-import type { OutcomeVersion } from './outcome-rules.js';
+import type { OutcomeBody, OutcomeVersion } from './outcome-rules.js';
 
 export type SubmissionStatus = 'queued' | 'submitted' | 'rejected' | 'held' | 'local';
 export type SampleId = 'normal' | 'suspect' | 'pathological';
@@ -36,6 +36,8 @@ export interface HistoryEntry {
   agreementMatch?: boolean;  // the server's native re-evaluation agreed with this browser's
   agreementDiff?: number;    // largest absolute probability difference it found
   outcomes?: OutcomeVersion[]; // outcome versions recorded from this device or read from the server, ascending
+  pendingOutcome?: OutcomeBody; // saved while the server was unreachable; sent with the queue
+  outcomeError?: string;        // why the server refused the last pending outcome
 }
 
 const DB_NAME = 'fetal-health';

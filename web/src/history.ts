@@ -7,6 +7,7 @@ import { className, featureName, figoClassName, getSchema } from './format.js';
 import { dateTime, num, pct, t } from './i18n.js';
 import { heldPrompt } from './held.js';
 import { latestOutcome, outcomeForm, outcomeSummary, rememberOutcome } from './outcome.js';
+import { READINGS } from './outcome-rules.js';
 import { shortHash } from './result.js';
 import { SAMPLES } from './samples.js';
 import { session } from './session.js';
@@ -33,7 +34,13 @@ function outcomeCell(e: HistoryEntry, token: string | null, clinician: boolean):
   const latest = e.outcomes?.[e.outcomes.length - 1];
   const canRecord = clinician && token && e.status === 'submitted' && e.serverExamId !== undefined;
   return h('td', { 'data-testid': 'outcome-cell' },
-    latest ? h('p', { 'data-testid': 'outcome-latest' }, outcomeSummary(latest)) : e.status === 'submitted' ? h('p', { class: 'muted' }, t('outcome.none')) : null,
+    latest ? h('p', { 'data-testid': 'outcome-latest' }, outcomeSummary(latest))
+      : e.status === 'submitted' && !e.pendingOutcome ? h('p', { class: 'muted' }, t('outcome.none')) : null,
+    e.pendingOutcome
+      ? h('p', { class: 'muted', 'data-testid': 'outcome-pending' },
+          t('outcome.pending', { reading: className(READINGS.indexOf(e.pendingOutcome.final_reading)) }))
+      : null,
+    e.outcomeError ? h('p', { class: 'reason', 'data-testid': 'outcome-error' }, t('outcome.refused', { message: e.outcomeError })) : null,
     canRecord
       ? h('button', {
           type: 'button', class: 'outcome-toggle', 'aria-expanded': String(openOutcome === e.id), 'aria-controls': `outcome-row-${e.id}`,

@@ -2,9 +2,11 @@
 // reading and the optional neonatal outcome (POST /api/v1/exams/{id}/outcome). The form checks
 // the server's ranges as the user types and shows the server's 422 on the field it names. A
 // correction is a new version on the server (never an overwrite); the versions this device
-// recorded, and the latest one the server reports, are listed under the form.
+// recorded, and the latest one the server reports, are listed under the form. With the server
+// unreachable the outcome is kept on the entry (pendingOutcome) and sent with the submission
+// queue (sendPendingOutcomes); an outcome is idempotent by content, so a resend is harmless.
 
-import { getEntry, putEntry, type HistoryEntry } from './db.js';
+import { entriesWithStatus, getEntry, putEntry, type HistoryEntry } from './db.js';
 import { h, replaceChildren } from './dom.js';
 import { className } from './format.js';
 import { dateTime, num, t, type StringKey } from './i18n.js';
@@ -63,12 +65,36 @@ function merge(list: OutcomeVersion[] | undefined, v: OutcomeVersion): OutcomeVe
   return [...(list ?? []).filter((x) => x.version !== v.version), stored].sort((a, b) => a.version - b.version);
 }
 
-export async function rememberOutcome(entryId: string, v: OutcomeVersion): Promise<HistoryEntry | undefined> {
+export async function rememberOutcome(entryId: string, v: OutcomeVersion, sent?: OutcomeBody): Promise<HistoryEntry | undefined> {
   const entry = await getEntry(entryId);
   if (!entry) return undefined;
   const next = { ...entry, outcomes: merge(entry.outcomes, v) };
+  if (sent && JSON.stringify(entry.pendingOutcome) === JSON.stringify(sent)) {
+    delete next.pendingOutcome;
+    delete next.outcomeError;
+  }
   await putEntry(next);
   return next;
+}
+
+// Sends the outcomes saved while the server was unreachable, under `token`. Returns false when the
+// server cannot be reached (the rest wait for the next run).
+export async function sendPendingOutcomes(token: string): Promise<boolean> {
+  for (const e of await entriesWithStatus('submitted')) {
+    if (!e.pendingOutcome || e.serverExamId === undefined) continue;
+    const body = e.pendingOutcome;
+    const r = await postOutcome(e.serverExamId, body, token);
+    if (r.kind === 'unreachable') return false;
+    if (r.kind === 'stored') {
+      await rememberOutcome(e.id, r.version, body);
+      continue;
+    }
+    const fresh = await getEntry(e.id);
+    if (!fresh || JSON.stringify(fresh.pendingOutcome) !== JSON.stringify(body)) continue;
+    const message = r.kind === 'invalid' ? r.problems.map((p) => p.message).join(' — ') : r.message;
+    await putEntry({ ...fresh, pendingOutcome: undefined, outcomeError: message });
+  }
+  return true;
 }
 
 function limitText(field: keyof typeof LIMITS): { min: string; max: string } {
@@ -125,7 +151,7 @@ function versionsTable(versions: OutcomeVersion[]): HTMLElement {
 export function outcomeForm(entry: HistoryEntry, token: string, changed: (entry: HistoryEntry, message: string) => void): HTMLElement {
   const versions = entry.outcomes ?? [];
   const latest = versions[versions.length - 1] ?? null;
-  const input: OutcomeInput = inputFrom(latest);
+  const input: OutcomeInput = inputFrom(entry.pendingOutcome ?? latest);
   const touched = new Set<OutcomeField>();
   let attempted = false;
   let serverSaid: OutcomeProblem[] = [];
@@ -221,14 +247,23 @@ export function outcomeForm(entry: HistoryEntry, token: string, changed: (entry:
     save.disabled = false;
     status.textContent = '';
     if (r.kind === 'stored') {
-      const next = await rememberOutcome(entry.id, r.version);
+      const next = await rememberOutcome(entry.id, r.version, body);
       if (next) changed(next, t(r.version.replayed ? 'outcome.replayed' : 'outcome.stored', { version: r.version.version }));
+      return;
+    }
+    if (r.kind === 'unreachable') {
+      const fresh = await getEntry(entry.id);
+      if (fresh) {
+        const next = { ...fresh, pendingOutcome: body, outcomeError: undefined };
+        await putEntry(next);
+        changed(next, t('outcome.queued'));
+      }
       return;
     }
     if (r.kind === 'invalid') {
       serverSaid = r.problems.map((p) => ({ field: p.field as OutcomeField, rule: 'server', text: p.message }));
     } else {
-      status.textContent = r.kind === 'unreachable' ? t('outcome.unreachable') : t('outcome.refused', { message: r.message });
+      status.textContent = t('outcome.refused', { message: r.message });
     }
     show();
     if (serverSaid.length) summary.focus();

@@ -16,6 +16,7 @@ import { noteServer } from './net.js';
 import {
   entriesWithStatus, getEntry, kvDelete, kvGet, kvSet, putEntry, type HistoryEntry, type SampleId, type SubmissionStatus,
 } from './db.js';
+import { sendPendingOutcomes } from './outcome.js';
 import { sampleWithValues } from './samples.js';
 import { session } from './session.js';
 
@@ -198,6 +199,7 @@ export function flushQueue(): Promise<void> {
       const run = async () => {
         const token = await getToken();
         if (!token) return;
+        let reachable = true;
         for (const queued of await entriesWithStatus('queued')) {
           const fresh = (await getEntry(queued.id)) as QueuedEntry | undefined;
           if (!fresh || fresh.status !== 'queued' || !fresh.body) continue;
@@ -209,8 +211,13 @@ export function flushQueue(): Promise<void> {
           }
           const outcome = await submitOne(fresh, token);
           emit();
-          if (outcome !== 'done') break; // server down or token refused: try again later
+          if (outcome !== 'done') {
+            reachable = false;  // server down or token refused: try again later
+            break;
+          }
         }
+        // Outcomes saved while the server was unreachable, once the exams before them are in.
+        if (reachable && (await sendPendingOutcomes(token))) emit();
       };
       if (navigator.locks) await navigator.locks.request('fetal-submission-queue', run);
       else await run();
