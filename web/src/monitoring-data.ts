@@ -80,11 +80,6 @@ export async function fetchMonitoring(q: MonitoringQuery, token: string): Promis
   return { kind: 'error', status: r.status, message: err?.message ?? `HTTP ${r.status}` };
 }
 
-const RANK: Record<Verdict, number> = { ok: 0, warn: 1, alert: 2 };
-export function worst(verdicts: Verdict[]): Verdict {
-  return verdicts.reduce<Verdict>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');
-}
-
 // Sums over the windows shown: exams, disagreements by runtime build and by model version.
 export function totals(m: Monitoring): {
   exams: number; disagreements: number; byBuild: Map<string | null, number>; byVersion: Map<number, number>; outcomes: number;
