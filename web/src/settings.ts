@@ -61,6 +61,7 @@ export async function render(): Promise<void> {
     const value = input.value.trim();
     if (!value) return;
     await setToken(value);
+    await clearSession();  // what was known about the previous token does not hold for this one
     await checkSession(value);
     flash = t('settings.saved');
     await render();
