@@ -99,7 +99,7 @@ step "setup";            build setup 3600 scripts/setup.sh
 step "C++ formatting (scripts/format.sh --check)"
 check format 300 scripts/format.sh --check
 step "native build";     build native-build 3600 scripts/build.sh
-step "default model";    build default-model 900 scripts/default-model.sh
+step "default model";    build default-model 1800 scripts/default-model.sh
 step "native tests (ctest)"
 suite ctest ctest 2400 bash -c 'cd build && ctest --output-on-failure -j2 --timeout 900'
 step "sanitizer build (ASan + UBSan) of the model core and its tests"

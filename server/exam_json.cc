@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kMaxExamIdBytes = 128;
 constexpr size_t kMaxPatientRefBytes = 128;
 constexpr size_t kMaxNoteBytes = 4000;
+constexpr size_t kMaxRuntimeBuildBytes = 128;
 // A client's probabilities may be rounded for transport; 0.001 is far more than rounding needs.
 constexpr double kProbabilitySumTolerance = 1e-3;
 
@@ -251,10 +252,11 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
     if (k != "client_exam_id" && k != "features" && k != "client_result" && k != "patient_ref" &&
-        k != "note" && k != "client_time") {
+        k != "note" && k != "client_time" && k != "runtime_build") {
       const std::string field = prefix + Key(k);
       Add(errors, field, "unknown_field", field + " is not a known exam field",
-          "client_exam_id, features, client_result, client_time, patient_ref, note");
+          "client_exam_id, features, client_result, client_time, patient_ref, note, "
+          "runtime_build");
     }
   }
   // client_exam_id
@@ -329,6 +331,8 @@ bool DecodeExam(const json& j, const std::string& prefix, storage::ExamInput* ou
   }
   DecodeOptionalString(j, "patient_ref", kMaxPatientRefBytes, prefix, &out->patient_ref, errors);
   DecodeOptionalString(j, "note", kMaxNoteBytes, prefix, &out->note, errors);
+  DecodeOptionalString(j, "runtime_build", kMaxRuntimeBuildBytes, prefix, &out->runtime_build,
+                       errors);
 
   if (errors->count() != errors_before) return false;
   const std::string client_part = ClientExamJson(*out);
@@ -379,21 +383,35 @@ void AppendProbabilities(const std::array<double, kNumClasses>& p, std::string* 
   out->push_back(']');
 }
 
+// `set`: the conformal prediction set as a class mask; written as "set" only when not 0.
 void AppendResult(int cls, int64_t model_version, const std::array<double, kNumClasses>& p,
-                  std::string* out) {
+                  unsigned set, std::string* out) {
   *out += "{\"class\":";
   AppendClass(cls, out);
   *out += ",\"model_version\":";
   text::AppendInt(model_version, out);
   *out += ",\"probabilities\":";
   AppendProbabilities(p, out);
+  if (set != 0) {
+    *out += ",\"set\":[";
+    bool first = true;
+    for (int c = 0; c < kNumClasses; ++c) {
+      if (!((set >> c) & 1u)) continue;
+      if (!first) out->push_back(',');
+      first = false;
+      AppendClass(c, out);
+    }
+    out->push_back(']');
+  }
   out->push_back('}');
 }
 
 // The exam JSON form: keys in alphabetical order, features in schema order. Without `record`
 // only the fields a client sends are written: the idempotency form (ClientExamJson).
+// `outcome_json` (a JSON value text, when non-empty) is written as "outcome".
 void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
-                const bool* replayed, const std::string& warnings_json, std::string* out) {
+                const bool* replayed, const std::string& warnings_json,
+                const std::string& outcome_json, std::string* out) {
   const auto& schema = FeatureSchema();
   out->reserve(out->size() + 1600);
   out->push_back('{');
@@ -409,7 +427,7 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
   *out += "\"client_exam_id\":";
   text::AppendJsonString(in.client_exam_id, out);
   *out += ",\"client_result\":";
-  AppendResult(in.client_class, in.model_version, in.client_probabilities, out);
+  AppendResult(in.client_class, in.model_version, in.client_probabilities, 0, out);
   *out += ",\"client_time\":";
   text::AppendJsonString(in.client_timestamp, out);
   if (record != nullptr) {
@@ -430,6 +448,10 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
   }
   *out += ",\"note\":";
   text::AppendJsonString(in.note, out);
+  if (!outcome_json.empty()) {
+    *out += ",\"outcome\":";
+    *out += outcome_json;
+  }
   *out += ",\"patient_ref\":";
   text::AppendJsonString(in.patient_ref, out);
   if (record != nullptr) {
@@ -441,8 +463,18 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
       *out += ",\"replayed\":";
       *out += *replayed ? "true" : "false";
     }
+  }
+  // The client form carries it only when sent, so exams without one keep their idempotency
+  // bytes; the stored form always (null when none was sent).
+  if (!in.runtime_build.empty()) {
+    *out += ",\"runtime_build\":";
+    text::AppendJsonString(in.runtime_build, out);
+  } else if (record != nullptr) {
+    *out += ",\"runtime_build\":null";
+  }
+  if (record != nullptr) {
     *out += ",\"server_result\":";
-    AppendResult(in.server_class, in.model_version, in.server_probabilities, out);
+    AppendResult(in.server_class, in.model_version, in.server_probabilities, in.server_set, out);
     *out += ",\"submitted_by\":";
     text::AppendJsonString(record->submitted_by, out);
     *out += ",\"submitted_by_id\":";
@@ -459,12 +491,17 @@ void AppendExam(const storage::ExamInput& in, const storage::ExamRecord* record,
 
 void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed,
                     const std::string& warnings_json, std::string* out) {
-  AppendExam(exam.input, &exam, replayed, warnings_json, out);
+  AppendExam(exam.input, &exam, replayed, warnings_json, "", out);
+}
+
+void AppendExamJsonWithOutcome(const storage::ExamRecord& exam, const std::string& outcome_json,
+                               std::string* out) {
+  AppendExam(exam.input, &exam, nullptr, "", outcome_json, out);
 }
 
 std::string ClientExamJson(const storage::ExamInput& in) {
   std::string out;
-  AppendExam(in, nullptr, nullptr, "", &out);
+  AppendExam(in, nullptr, nullptr, "", "", &out);
   return out;
 }
 

@@ -83,8 +83,14 @@ nlohmann::json WarningsToJson(const std::vector<Finding>& findings);
 void AppendExamJson(const storage::ExamRecord& exam, const bool* replayed,
                     const std::string& warnings_json, std::string* out);
 
+// As AppendExamJson, with "outcome": `outcome_json` (a JSON value text: the latest outcome or
+// null), for GET /exams/{id}.
+void AppendExamJsonWithOutcome(const storage::ExamRecord& exam, const std::string& outcome_json,
+                               std::string* out);
+
 // The fields a client sends, as AppendExamJson writes them (client_exam_id, client_result,
-// client_time, features in schema order, note and patient_ref with absent ones as ""). The same
+// client_time, features in schema order, note and patient_ref with absent ones as "",
+// runtime_build only when sent). The same
 // exam sent with other spacing, key order or number spelling (120 vs 120.0) gives the same text,
 // so its hash makes a resubmission a replay, not a conflict.
 std::string ClientExamJson(const storage::ExamInput& in);

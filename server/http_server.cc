@@ -88,6 +88,8 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   AddAuditRoutes(router_.get());
   AddCheckpointRoutes(router_.get());
   AddModelRoutes(router_.get());
+  AddOutcomeRoutes(router_.get());
+  AddMonitoringRoutes(router_.get());
   AddOpsRoutes(router_.get());  // last: its static files take every GET not matched before
   router_->RefuseOtherPosts();
 }

@@ -81,7 +81,8 @@ StoreStatus ModelRegistry::Load(int64_t version, ModelVersion* out) {
     return StoreStatus::Corruption("model version " + std::to_string(version) +
                                    " cannot be evaluated: " + created.ToString());
   }
-  ModelVersion loaded{version, record.sha256, std::move(classifier)};
+  auto reference = monitoring::ReferenceOfBundle(record.bundle);
+  ModelVersion loaded{version, record.sha256, std::move(classifier), std::move(reference)};
   std::lock_guard<std::mutex> lock(mu_);
   // Another request may have loaded it meanwhile; everyone uses the first one kept.
   *out = loaded_.emplace(version, std::move(loaded)).first->second;

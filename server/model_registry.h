@@ -24,6 +24,7 @@
 
 #include "fetal/classifier.h"
 #include "fetal/status.h"
+#include "monitoring/reference.h"
 #include "storage/store.h"
 
 namespace fetal {
@@ -34,6 +35,8 @@ struct ModelVersion {
   int64_t version = 0;
   std::string sha256;  // of the bundle file, as the registry stores it
   std::shared_ptr<const Classifier> classifier;
+  // What monitoring compares this version's exams with; null when its bundle has none.
+  std::shared_ptr<const MonitoringReference> reference;
 };
 
 // Why an upload was refused: the HTTP status, a stable code and a sentence.

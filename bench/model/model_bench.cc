@@ -9,9 +9,11 @@
 //
 // Models, all trained in-process on model/data/fetal_health.csv:
 //   default  THE default model, trained exactly as `fetal-model train` trains it
-//            (trainer::TrainModel with the default TrainParams, de-duplicated rows, temperature);
-//            libxgboost predicts with the booster trained by trainer::Booster::Train on the same
-//            rows and params, loaded from its JSON (checked: its trees are the model's trees).
+//            (trainer::TrainModel with the default search and TrainParams: de-duplicated rows,
+//            recipe search, temperature, sets); libxgboost predicts with the booster trained by
+//            trainer::Booster::Train on the same rows and the chosen params, loaded from its JSON
+//            (checked: its trees are the model's trees). Every model reads the dataset rows as
+//            its own inputs (the default re-expresses two histogram features, model.h).
 //   d6_200   an imported XGBoost model, depth 6 / eta 0.3 / 200 rounds (tests/model/xgb_oracle.h);
 //   d8_200   the same at depth 8.
 // A BUNDLE given as the argument or in $FETAL_BUNDLE is compared with the default model: same
@@ -66,6 +68,9 @@ struct BenchModel {
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<Explainer> explainer;
   std::unique_ptr<ReferenceExplainer> reference;  // the previous explainer, libxgboost's algorithm
+  // The dataset rows and the large batch as this model's inputs (model.h ModelInputs): what its
+  // evaluator, explainer and libxgboost booster all read.
+  std::vector<float> rows, large;
 };
 
 Dataset* g_data = nullptr;
@@ -103,8 +108,8 @@ bool TreesEqual(const std::vector<Tree>& a, const std::vector<Tree>& b) {
 double MaxProbabilityGap(const BenchModel& m) {
   const size_t n = g_data->rows;
   std::vector<float> ours(n * kNumClasses), theirs(n * kNumClasses);
-  m.evaluator->PredictBatch(g_data->features.data(), n, ours.data());
-  XgbOracle::PredictDenseWith(m.xgb, g_data->features.data(), n, theirs.data());
+  m.evaluator->PredictBatch(m.rows.data(), n, ours.data());
+  XgbOracle::PredictDenseWith(m.xgb, m.rows.data(), n, theirs.data());
   double gap = 0;
   for (size_t r = 0; r < n; ++r) {
     double tempered[kNumClasses], sum = 0;
@@ -124,12 +129,12 @@ double MaxProbabilityGap(const BenchModel& m) {
 void ExplanationGaps(const BenchModel& m, double* to_libxgboost, double* to_reference) {
   const size_t n = g_data->rows, per = kNumClasses * kContributionsPerClass;
   std::vector<float> ours(n * per), reference(per);
-  m.explainer->ExplainBatch(g_data->features.data(), n, ours.data());
+  m.explainer->ExplainBatch(m.rows.data(), n, ours.data());
   const std::vector<float> theirs =
-      m.oracle->Predict(g_data->features.data(), n, XgbOracle::Output::kContributions);
+      m.oracle->Predict(m.rows.data(), n, XgbOracle::Output::kContributions);
   *to_libxgboost = *to_reference = 0;
   for (size_t r = 0; r < n; ++r) {
-    m.reference->Explain(&g_data->features[r * kNumFeatures], reference.data());
+    m.reference->Explain(&m.rows[r * kNumFeatures], reference.data());
     for (size_t i = 0; i < per; ++i) {
       *to_libxgboost =
           std::max(*to_libxgboost, double(std::fabs(ours[r * per + i] - theirs[r * per + i])));
@@ -172,7 +177,7 @@ void BM_PredictSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    m->evaluator->Predict(&g_data->features[row * kNumFeatures], probabilities);
+    m->evaluator->Predict(&m->rows[row * kNumFeatures], probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -180,7 +185,7 @@ void BM_PredictSingle(benchmark::State& state, BenchModel* m) {
 }
 
 void BM_PredictBatch(benchmark::State& state, BenchModel* m, size_t n) {
-  const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
+  const float* x = n == kLargeBatch ? m->large.data() : m->rows.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
     m->evaluator->PredictBatch(x, n, probabilities.data());
@@ -193,7 +198,7 @@ void BM_Explain(benchmark::State& state, BenchModel* m) {
   float contributions[kNumClasses * kContributionsPerClass];
   size_t row = 0;
   for (auto _ : state) {
-    m->explainer->Explain(&g_data->features[row * kNumFeatures], contributions);
+    m->explainer->Explain(&m->rows[row * kNumFeatures], contributions);
     benchmark::DoNotOptimize(contributions);
     if (++row == g_data->rows) row = 0;
   }
@@ -204,7 +209,7 @@ void BM_ExplainReference(benchmark::State& state, BenchModel* m) {
   float contributions[kNumClasses * kContributionsPerClass];
   size_t row = 0;
   for (auto _ : state) {
-    m->reference->Explain(&g_data->features[row * kNumFeatures], contributions);
+    m->reference->Explain(&m->rows[row * kNumFeatures], contributions);
     benchmark::DoNotOptimize(contributions);
     if (++row == g_data->rows) row = 0;
   }
@@ -215,7 +220,7 @@ void BM_ExplainReference(benchmark::State& state, BenchModel* m) {
 void BM_ExplainBatch(benchmark::State& state, BenchModel* m) {
   std::vector<float> contributions(g_data->rows * kNumClasses * kContributionsPerClass);
   for (auto _ : state) {
-    m->explainer->ExplainBatch(g_data->features.data(), g_data->rows, contributions.data());
+    m->explainer->ExplainBatch(m->rows.data(), g_data->rows, contributions.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations() * g_data->rows));
@@ -225,7 +230,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
   float probabilities[kNumClasses];
   size_t row = 0;
   for (auto _ : state) {
-    XgbOracle::PredictDenseWith(m->xgb, &g_data->features[row * kNumFeatures], 1, probabilities);
+    XgbOracle::PredictDenseWith(m->xgb, &m->rows[row * kNumFeatures], 1, probabilities);
     benchmark::DoNotOptimize(probabilities);
     if (++row == g_data->rows) row = 0;
   }
@@ -233,7 +238,7 @@ void BM_XgboostSingle(benchmark::State& state, BenchModel* m) {
 }
 
 void BM_XgboostBatch(benchmark::State& state, BenchModel* m, size_t n) {
-  const float* x = n == kLargeBatch ? g_large->data() : g_data->features.data();
+  const float* x = n == kLargeBatch ? m->large.data() : m->rows.data();
   std::vector<float> probabilities(n * kNumClasses);
   for (auto _ : state) {
     XgbOracle::PredictDenseWith(m->xgb, x, n, probabilities.data());
@@ -264,26 +269,39 @@ void Register(BenchModel* m) {
 }
 
 void Compile(BenchModel* m) {
+  m->rows = g_data->features;
+  m->large = *g_large;
+  for (std::vector<float>* x : {&m->rows, &m->large}) {
+    for (size_t r = 0; r < x->size() / kNumFeatures; ++r) {
+      ModelInputs(m->model.input_differences, &(*x)[r * kNumFeatures], &(*x)[r * kNumFeatures]);
+    }
+  }
   Status s = Evaluator::Create(m->model, &m->evaluator);
   if (s.ok()) s = Explainer::Create(m->model, &m->explainer);
   if (s.ok()) s = ReferenceExplainer::Create(m->model, &m->reference);
   if (!s.ok()) Die(m->name + ": " + s.ToString());
 }
 
-// THE default model, as `fetal-model train` makes it: TrainModel with the default TrainParams on
-// the CSV (it de-duplicates, trains, imports, fits the temperature and the OOD reference). The
-// booster libxgboost predicts with is Booster::Train on the same de-duplicated rows and params
-// (training is deterministic); its imported trees must be the model's, or we stop.
+// THE default model, as `fetal-model train` makes it: TrainModel with the default search and
+// TrainParams on the CSV (it de-duplicates, searches, trains, imports, calibrates, fits the sets
+// and the OOD reference). The booster libxgboost predicts with is Booster::Train on the same
+// de-duplicated rows and the chosen params (training is deterministic); its imported trees must
+// be the model's, or we stop. (A vector-scaling recipe scales the leaves, so the check and the
+// comparison with libxgboost need a temperature recipe, which the default search chose.)
 std::unique_ptr<BenchModel> TrainDefault() {
   trainer::Dataset data;
   Status s = trainer::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", &data);
   if (!s.ok()) Die(s.ToString());
-  trainer::TrainParams params;  // the defaults `fetal-model train` uses without flags
+  trainer::TrainParams defaults;  // what `fetal-model train` uses without flags
+  trainer::SearchSpace space;
+  if (!trainer::SearchSpace::Named("default", defaults, &space)) Die("no default search");
   auto m = std::make_unique<BenchModel>();
   m->name = "default";
   trainer::TrainSummary summary;
-  s = trainer::TrainModel(data, params, "2026-11-28T00:00:00Z", nullptr, &m->model, &summary);
+  s = trainer::TrainModel(data, space, defaults, "2026-11-28T00:00:00Z", nullptr, &m->model,
+                          &summary);
   if (!s.ok()) Die("TrainModel: " + s.ToString());
+  const trainer::TrainParams& params = summary.fit.params;
 
   const std::vector<size_t> rows =
       trainer::DeduplicateRows(data.table, trainer::AllRows(data.table));

@@ -126,6 +126,11 @@ int Inspect(const std::vector<std::string>& argv) {
   j["max_depth"] = depth;
   j["base_score"] = model.base_score;
   j["temperature"] = model.temperature;
+  const auto inputs = InputKeys(model);
+  j["inputs"] = inputs;
+  j["prediction_sets"] = {{"level", model.conformal.level},
+                          {"floor", model.conformal.floor},
+                          {"calibration_rows", model.conformal.calibration_rows}};
   j["metrics"] = {{"splits", model.metrics.splits},
                   {"accuracy", model.metrics.accuracy},
                   {"macro_f1", model.metrics.macro_f1},
@@ -156,6 +161,25 @@ int Inspect(const std::vector<std::string>& argv) {
   std::printf("base score      %g %g %g\n", model.base_score[0], model.base_score[1],
               model.base_score[2]);
   std::printf("temperature     %.4f\n", model.temperature);
+  std::string relative;
+  for (const std::string& input : inputs) {
+    if (input.find("_minus_") != std::string::npos)
+      relative += (relative.empty() ? "" : ", ") + input;
+  }
+  std::printf("inputs          the 21 features%s%s\n",
+              relative.empty() ? "" : "; relative: ", relative.c_str());
+  if (model.conformal.level > 0) {
+    const ConformalSets& sets = model.conformal;
+    std::printf(
+        "prediction sets level %.2f; class in the set when p >= N %.4f, S %.4f, P %.4f\n"
+        "                (calibrated on %lld/%lld/%lld out-of-fold rows)\n",
+        sets.level, sets.floor[0], sets.floor[1], sets.floor[2],
+        static_cast<long long>(sets.calibration_rows[0]),
+        static_cast<long long>(sets.calibration_rows[1]),
+        static_cast<long long>(sets.calibration_rows[2]));
+  } else {
+    std::printf("prediction sets none in this bundle\n");
+  }
   std::printf("parameters      %s\n", model.params_json.c_str());
   if (model.metrics.splits > 0) {
     const ModelMetrics& m = model.metrics;

@@ -58,5 +58,22 @@ Status LoadBundle(const std::string& path, std::string* bytes, Model* model) {
   return Status::Ok();
 }
 
+std::string SetNames(unsigned set) {
+  std::string out;
+  for (int c = 0; c < kNumClasses; ++c) {
+    if ((set >> c) & 1u) out += (out.empty() ? "" : ";") + std::string(kClassNames[c]);
+  }
+  return out;
+}
+
+std::array<std::string, kNumFeatures> InputKeys(const Model& model) {
+  std::array<std::string, kNumFeatures> keys;
+  for (int i = 0; i < kNumFeatures; ++i) keys[i] = std::string(FeatureSchema()[i].key);
+  for (const InputDifference& d : model.input_differences) {
+    keys[d.input] += "_minus_" + std::string(FeatureSchema()[d.reference].key);
+  }
+  return keys;
+}
+
 }  // namespace cli
 }  // namespace fetal

@@ -2,6 +2,7 @@
 // output files without leaving half of one behind, and reading a bundle.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 
@@ -31,6 +32,13 @@ Status WriteFileText(const std::string& path, const std::string& text, bool priv
 // Reads `path` into *bytes and parses it (content hash checked) into *model. A file that is not
 // a valid bundle gives Corruption naming the path.
 Status LoadBundle(const std::string& path, std::string* bytes, Model* model);
+
+// "Normal;Suspect" for a prediction-set bit mask (bit c = class c); "" for 0.
+std::string SetNames(unsigned set);
+
+// The key of each model input: the feature key, or "<feature>_minus_<reference>" for an input the
+// model takes relative to another feature (Model::input_differences).
+std::array<std::string, kNumFeatures> InputKeys(const Model& model);
 
 }  // namespace cli
 }  // namespace fetal

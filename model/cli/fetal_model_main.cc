@@ -38,11 +38,15 @@ int Predict(const std::vector<std::string>& argv) {
         "usage: fetal-model predict --model BUNDLE --input CSV [--output CSV] [--explain]\n"
         "Classifies every row of CSV (columns by dataset name or key, any order; a\n"
         "fetal_health column is ignored). Output (stdout unless --output):\n"
-        "  row,class,p_normal,p_suspect,p_pathological[,contrib_<feature>...,contrib_bias],\n"
-        "  ood_distance,ood_flag,out_of_range,figo_class,figo_flags\n"
-        "row = 0-based data row; probabilities are temperature-calibrated; with --explain the\n"
-        "TreeSHAP contributions to the PREDICTED class's margin (log-odds, before temperature;\n"
-        "they sum to that margin); out_of_range and figo_flags are ';'-separated.\n"
+        "  row,class,p_normal,p_suspect,p_pathological[,contrib_<input>...,contrib_bias],\n"
+        "  ood_distance,ood_flag,out_of_range,figo_class,figo_flags,set,refer_for_review\n"
+        "row = 0-based data row; probabilities are calibrated; with --explain the TreeSHAP\n"
+        "contributions to the PREDICTED class's margin (log-odds, before temperature; they sum\n"
+        "to that margin), one per model input (a feature key, or <feature>_minus_<reference>\n"
+        "for an input the model takes relative to another feature); set = the conformal\n"
+        "prediction set at the model's level (empty if the model has none); refer_for_review =\n"
+        "1 when the set has several classes or the exam is unlike the training data;\n"
+        "out_of_range, figo_flags and set are ';'-separated.\n"
         "Rows that fail validation are reported on stderr as `line L, column C (feature): reason`\n"
         "and skipped. Exit 0 all rows classified, 1 some rows failed, 2 usage/IO error.\n");
     return kExitOk;
@@ -81,10 +85,10 @@ int Predict(const std::vector<std::string>& argv) {
   const auto& schema = FeatureSchema();
   std::string out = "row,class,p_normal,p_suspect,p_pathological";
   if (explain) {
-    for (const FeatureSpec& f : schema) out += ",contrib_" + std::string(f.key);
+    for (const std::string& input : InputKeys(classifier->model())) out += ",contrib_" + input;
     out += ",contrib_bias";
   }
-  out += ",ood_distance,ood_flag,out_of_range,figo_class,figo_flags\n";
+  out += ",ood_distance,ood_flag,out_of_range,figo_class,figo_flags,set,refer_for_review\n";
   char buf[128];
   size_t classified = 0;
   Classification c;
@@ -121,7 +125,8 @@ int Predict(const std::vector<std::string>& argv) {
     std::string flags;
     for (size_t k = 0; k < c.figo.flags.size(); ++k) flags += (k ? ";" : "") + c.figo.flags[k].id;
     std::snprintf(buf, sizeof buf, ",%.4f,%d,", c.ood.distance, c.ood.out_of_distribution ? 1 : 0);
-    out += buf + range + "," + FigoClassName(c.figo.figo_class) + "," + flags + "\n";
+    out += buf + range + "," + FigoClassName(c.figo.figo_class) + "," + flags + "," +
+           SetNames(c.prediction_set) + "," + (c.refer_for_review ? "1" : "0") + "\n";
     ++classified;
   }
   size_t failed_rows = problems.size();
@@ -143,17 +148,18 @@ int Predict(const std::vector<std::string>& argv) {
 }
 
 void Usage(FILE* out) {
-  std::fprintf(out,
-               "usage: fetal-model <verb> [options]   (fetal-model <verb> --help for details)\n"
-               "  train           --data CSV --out BUNDLE [--card MD]   train the model\n"
-               "  cv              --data CSV --folds CSV [--predictions OUT.csv]\n"
-               "  predict         --model BUNDLE --input CSV [--output CSV] [--explain]\n"
-               "  import-xgboost  --xgboost MODEL.json --data CSV --out BUNDLE\n"
-               "  inspect         BUNDLE [--json]\n"
-               "  sign            --key PRIVATE.pem BUNDLE         writes BUNDLE.sig\n"
-               "  verify          --pubkey PUBLIC.pem BUNDLE       reads BUNDLE.sig\n"
-               "  keygen          --private PRIVATE.pem --public PUBLIC.pem\n"
-               "  tune            --data CSV --folds CSV           hyperparameter search\n");
+  std::fprintf(
+      out,
+      "usage: fetal-model <verb> [options]   (fetal-model <verb> --help for details)\n"
+      "  train           --data CSV --out BUNDLE [--card MD]   train the model\n"
+      "  cv              --data CSV --folds CSV [--predictions OUT.csv]\n"
+      "  predict         --model BUNDLE --input CSV [--output CSV] [--explain]\n"
+      "  import-xgboost  --xgboost MODEL.json --data CSV --out BUNDLE\n"
+      "  inspect         BUNDLE [--json]\n"
+      "  sign            --key PRIVATE.pem BUNDLE         writes BUNDLE.sig\n"
+      "  verify          --pubkey PUBLIC.pem BUNDLE       reads BUNDLE.sig\n"
+      "  keygen          --private PRIVATE.pem --public PUBLIC.pem\n"
+      "  folds           --data CSV --seed N [--out CSV]  draw new cross-validation folds\n");
 }
 
 }  // namespace
@@ -181,7 +187,7 @@ int main(int argc, char** argv) {
   if (verb == "sign") return Sign(args);
   if (verb == "verify") return Verify(args);
   if (verb == "keygen") return Keygen(args);
-  if (verb == "tune") return TuneVerb(args);
+  if (verb == "folds") return FoldsVerb(args);
   std::fprintf(stderr, "fetal-model: unknown verb \"%s\"\n", verb.c_str());
   Usage(stderr);
   return kExitUsage;

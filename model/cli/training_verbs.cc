@@ -1,5 +1,5 @@
-// fetal-model train, cv and tune: the training parameters they share, the published folds, and
-// the cross-validation report.
+// fetal-model train, cv and folds: the training parameters and search they share, and the
+// folds files.
 #include <sys/stat.h>
 
 #include <cmath>
@@ -9,54 +9,98 @@
 
 #include "cli_args.h"
 #include "cli_io.h"
+#include "cv_report.h"
 #include "fetal/bundle.h"
+#include "fetal/sha256.h"
 #include "fetal/trainer/dataset.h"
 #include "fetal/trainer/metrics.h"
 #include "fetal/trainer/model_card.h"
+#include "fetal/trainer/search.h"
 #include "fetal/trainer/trainer.h"
-#include "fetal/trainer/tune.h"
 #include "verbs.h"
 
 namespace fetal {
 namespace cli {
 namespace {
 
+using trainer::Calibrator;
 using trainer::CvResult;
 using trainer::CvSplit;
 using trainer::CvSplitResult;
 using trainer::Dataset;
+using trainer::RecipeLabel;
+using trainer::SearchSpace;
 using trainer::TrainParams;
 
-// ---- training parameters shared by train, cv and tune ----
+// ---- training parameters shared by train and cv ----
 
-const char* const kParamOptions[] = {"--max-depth",        "--eta",          "--rounds",
-                                     "--min-child-weight", "--subsample",    "--colsample-bytree",
-                                     "--lambda",           "--class-weight", "--temperature-folds"};
+const char* const kParamOptions[] = {"--max-depth",   "--eta",
+                                     "--rounds",      "--min-child-weight",
+                                     "--subsample",   "--colsample-bytree",
+                                     "--lambda",      "--class-weight",
+                                     "--inputs",      "--calibrator",
+                                     "--inner-folds", "--set-level",
+                                     "--search"};
 
 const char* kParamHelp =
-    "training parameters (defaults chosen by `fetal-model tune`, see docs/training.md):\n"
+    "the recipe search (docs/training.md):\n"
+    "  --search default|tiny|fixed   default: the shipped search (inputs, class weights, tree\n"
+    "      shape, rounds, calibrator chosen by inner cross-validation); fixed: exactly the\n"
+    "      parameters below; tiny: the same code on a toy grid (tests)\n"
+    "parameters (the base the search varies; with --search fixed, the model):\n"
     "  --max-depth N  --eta X  --rounds N  --min-child-weight X  --subsample X\n"
     "  --colsample-bytree X  --lambda X  --class-weight W_NORMAL,W_SUSPECT,W_PATHOLOGICAL\n"
-    "  --temperature-folds K\n";
+    "  --inputs none|FEATURE-REFERENCE[,...]   e.g. histogram_mean-baseline_value\n"
+    "  --calibrator temperature|vector  --inner-folds K  --set-level L (conformal, default 0.95)\n";
 
 void AddParamOptions(OptionSpec* spec) {
   for (const char* name : kParamOptions) spec->with_value.insert(name);
 }
 
-Status ReadParams(const Args& args, TrainParams* p) {
-  long depth = p->max_depth, rounds = p->rounds, folds = p->temperature_folds;
+// "none" or "key-key,key-key" (feature keys or dataset names) -> input differences.
+Status ParseInputs(const std::string& text, std::vector<InputDifference>* out) {
+  out->clear();
+  if (text == "none") return Status::Ok();
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t dash = item.find('-');
+    int input = dash == std::string::npos ? -1 : FeatureIndex(item.substr(0, dash));
+    int reference = dash == std::string::npos ? -1 : FeatureIndex(item.substr(dash + 1));
+    if (input < 0 || reference < 0) {
+      return Status::InvalidArgument(
+          "--inputs must be none or FEATURE-REFERENCE pairs of feature keys like "
+          "histogram_mean-baseline_value, got \"" +
+              item + "\"",
+          "--inputs");
+    }
+    out->push_back({input, reference});
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return CheckInputDifferences(*out).ok()
+             ? Status::Ok()
+             : Status::InvalidArgument("--inputs: " + CheckInputDifferences(*out).message(),
+                                       "--inputs");
+}
+
+Status ReadParams(const Args& args, TrainParams* p, SearchSpace* space) {
+  long depth = p->max_depth, rounds = p->rounds, folds = p->inner_folds;
   Status s;
   if (!(s = args.GetInt("--max-depth", 1, 16, &depth)).ok()) return s;
   if (!(s = args.GetInt("--rounds", 1, 5000, &rounds)).ok()) return s;
-  if (!(s = args.GetInt("--temperature-folds", 2, 20, &folds)).ok()) return s;
+  if (!(s = args.GetInt("--inner-folds", 2, 20, &folds)).ok()) return s;
   if (!(s = args.GetDouble("--eta", 1e-4, 1, &p->eta)).ok()) return s;
   if (!(s = args.GetDouble("--min-child-weight", 0, 1e6, &p->min_child_weight)).ok()) return s;
   if (!(s = args.GetDouble("--subsample", 0.01, 1, &p->subsample)).ok()) return s;
   if (!(s = args.GetDouble("--colsample-bytree", 0.01, 1, &p->colsample_bytree)).ok()) return s;
   if (!(s = args.GetDouble("--lambda", 0, 1e6, &p->reg_lambda)).ok()) return s;
+  if (!(s = args.GetDouble("--set-level", 0.5, 0.999, &p->set_level)).ok()) return s;
   p->max_depth = static_cast<int>(depth);
   p->rounds = static_cast<int>(rounds);
-  p->temperature_folds = static_cast<int>(folds);
+  p->inner_folds = static_cast<int>(folds);
   if (args.Has("--class-weight")) {
     std::string text = args.Get("--class-weight");
     double w[3];
@@ -69,13 +113,29 @@ Status ReadParams(const Args& args, TrainParams* p) {
     }
     p->class_weight = {w[0], w[1], w[2]};
   }
-  return p->Check();
+  if (args.Has("--inputs") && !(s = ParseInputs(args.Get("--inputs"), &p->input_differences)).ok())
+    return s;
+  if (args.Has("--calibrator") && !ParseCalibrator(args.Get("--calibrator"), &p->calibrator)) {
+    return Status::InvalidArgument("--calibrator must be temperature or vector, got \"" +
+                                       args.Get("--calibrator") + "\"",
+                                   "--calibrator");
+  }
+  if (!(s = p->Check()).ok()) return s;
+  const std::string name = args.Get("--search", "default");
+  if (!SearchSpace::Named(name, *p, space)) {
+    return Status::InvalidArgument("--search must be default, tiny or fixed, got \"" + name + "\"",
+                                   "--search");
+  }
+  return Status::Ok();
 }
 
-Status LoadFolds(const std::string& path, size_t rows, std::vector<CvSplit>* splits) {
+// `sha256` (may be null) receives the hex SHA-256 of the file's bytes.
+Status LoadFolds(const std::string& path, size_t rows, std::vector<CvSplit>* splits,
+                 std::string* sha256 = nullptr) {
   std::string text;
   Status s = trainer::ReadFileBytes(path, &text);
   if (!s.ok()) return s;
+  if (sha256 != nullptr) *sha256 = Sha256Hex(text.data(), text.size());
   s = trainer::ParseFolds(text, rows, splits);
   if (!s.ok()) {
     return Status::InvalidArgument(path + (s.field().empty() ? "" : " " + s.field()) + ": " +
@@ -84,81 +144,12 @@ Status LoadFolds(const std::string& path, size_t rows, std::vector<CvSplit>* spl
   return Status::Ok();
 }
 
-// ---- cv report ----
-
-void PrintCvTable(const CvResult& cv, FILE* out) {
-  std::fprintf(out, "%-6s %-4s %6s %5s %6s | %8s %8s %8s %8s %8s %8s | %8s %8s %8s\n", "repeat",
-               "fold", "train", "dupes", "T", "accuracy", "macroF1", "balAcc", "rec_N", "rec_S",
-               "rec_P", "logloss", "brier", "ECE");
-  for (const CvSplitResult& s : cv.splits) {
-    const trainer::ClassificationMetrics& m = s.metrics;
-    std::fprintf(out,
-                 "%-6d %-4d %6zu %5zu %6.3f | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f "
-                 "%8.4f\n",
-                 s.repeat, s.fold, s.train_rows, s.train_rows_removed, s.temperature, m.accuracy,
-                 m.macro_f1, m.balanced_accuracy, m.recall[0], m.recall[1], m.recall[2], m.log_loss,
-                 m.brier, m.ece);
-  }
-  auto column = [&cv](auto get) {
-    std::vector<double> v;
-    for (const CvSplitResult& s : cv.splits) v.push_back(get(s));
-    return trainer::Summarize(v);
-  };
-  using M = const CvSplitResult&;
-  trainer::MeanStd cols[] = {
-      column([](M s) { return s.temperature; }),
-      column([](M s) { return s.metrics.accuracy; }),
-      column([](M s) { return s.metrics.macro_f1; }),
-      column([](M s) { return s.metrics.balanced_accuracy; }),
-      column([](M s) { return s.metrics.recall[0]; }),
-      column([](M s) { return s.metrics.recall[1]; }),
-      column([](M s) { return s.metrics.recall[2]; }),
-      column([](M s) { return s.metrics.log_loss; }),
-      column([](M s) { return s.metrics.brier; }),
-      column([](M s) { return s.metrics.ece; }),
-  };
-  std::fprintf(out, "%-25s %6.3f | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f\n",
-               "mean", cols[0].mean, cols[1].mean, cols[2].mean, cols[3].mean, cols[4].mean,
-               cols[5].mean, cols[6].mean, cols[7].mean, cols[8].mean, cols[9].mean);
-  std::fprintf(out, "%-25s %6.3f | %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f | %8.4f %8.4f %8.4f\n",
-               "std", cols[0].std, cols[1].std, cols[2].std, cols[3].std, cols[4].std, cols[5].std,
-               cols[6].std, cols[7].std, cols[8].std, cols[9].std);
-  std::fprintf(out, "\nmean ± std over %zu splits:\n", cv.splits.size());
-  const char* names[] = {"temperature",
-                         "accuracy",
-                         "macro-F1",
-                         "balanced accuracy",
-                         "recall Normal",
-                         "recall Suspect",
-                         "recall Pathological",
-                         "log loss",
-                         "Brier score",
-                         "top-label ECE (15 bins)"};
-  for (int i = 0; i < 10; ++i) {
-    std::fprintf(out, "  %-24s %s\n", names[i], trainer::FormatMeanStd(cols[i]).c_str());
-  }
-}
-
-std::string PredictionsCsv(const CvResult& cv) {
-  std::string out = "repeat,fold,row,p_normal,p_suspect,p_pathological\n";
-  char buf[160];
-  for (const CvSplitResult& s : cv.splits) {
-    for (size_t i = 0; i < s.test_rows.size(); ++i) {
-      const float* p = &s.probabilities[i * kNumClasses];
-      std::snprintf(buf, sizeof buf, "%d,%d,%zu,%.6f,%.6f,%.6f\n", s.repeat, s.fold, s.test_rows[i],
-                    p[0], p[1], p[2]);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 int Train(const std::vector<std::string>& argv) {
   OptionSpec spec;
   spec.with_value = {"--data",    "--out",           "--card", "--folds",
-                     "--created", "--model-version", "--name"};
+                     "--created", "--model-version", "--name", "--jobs"};
   spec.switches = {"--no-cv"};
   AddParamOptions(&spec);
   Args args;
@@ -167,12 +158,15 @@ int Train(const std::vector<std::string>& argv) {
   if (args.help()) {
     std::printf(
         "usage: fetal-model train --data CSV --out BUNDLE [--card MD] [--folds CSV | --no-cv]\n"
-        "                         [--created ISO8601] [--model-version N] [--name NAME]\n"
-        "Trains on every row of CSV (exact duplicates removed), fits the temperature on\n"
-        "out-of-fold margins and the OOD reference, cross-validates on the published folds\n"
-        "(default: cv_folds.csv beside CSV; --no-cv skips it) and writes the bundle and,\n"
-        "with --card, a markdown model card. Same input and --created -> identical bytes.\n"
-        "--created defaults to $SOURCE_DATE_EPOCH, else the current time.\n%s",
+        "                         [--jobs N] [--created ISO8601] [--model-version N] [--name "
+        "NAME]\n"
+        "Runs the recipe search by inner cross-validation on every row of CSV (exact duplicates\n"
+        "removed), trains the chosen recipe, fits its calibration, conformal prediction sets\n"
+        "and OOD reference, and writes the bundle (at most 150 KB gzipped) and, with --card, a\n"
+        "markdown model card. The bundle's metrics come from cross-validating the same\n"
+        "procedure on the folds (default: cv_folds.csv beside CSV; --no-cv skips it), nested:\n"
+        "the search runs again inside every split (--jobs N splits at once). Same input and\n"
+        "--created -> identical bytes. --created defaults to $SOURCE_DATE_EPOCH, else now.\n%s",
         kParamHelp);
     return kExitOk;
   }
@@ -182,10 +176,12 @@ int Train(const std::vector<std::string>& argv) {
   if (args.Has("--folds") && args.Has("--no-cv"))
     return Fail(kExitUsage, "--folds and --no-cv cannot be used together");
   TrainParams params;
-  if (!(s = ReadParams(args, &params)).ok()) return Fail(kExitUsage, s);
-  long model_version = 1;
+  SearchSpace space;
+  if (!(s = ReadParams(args, &params, &space)).ok()) return Fail(kExitUsage, s);
+  long model_version = 1, jobs = 1;
   if (!(s = args.GetInt("--model-version", 1, 2000000000L, &model_version)).ok())
     return Fail(kExitUsage, s);
+  if (!(s = args.GetInt("--jobs", 1, 64, &jobs)).ok()) return Fail(kExitUsage, s);
   std::string created;
   if (!(s = trainer::ResolveCreatedTime(args.Get("--created"), &created)).ok())
     return Fail(kExitUsage, s);
@@ -205,11 +201,14 @@ int Train(const std::vector<std::string>& argv) {
   bool have_cv = false;
   if (!folds_path.empty()) {
     std::vector<CvSplit> splits;
-    if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
-    std::fprintf(stderr, "cross-validating on %zu splits of %s ...\n", splits.size(),
-                 folds_path.c_str());
-    s = trainer::CrossValidate(data, splits, params, &cv);
+    std::string folds_sha256;
+    if (!(s = LoadFolds(folds_path, data.table.rows, &splits, &folds_sha256)).ok())
+      return Fail(kExitUsage, s);
+    std::fprintf(stderr, "cross-validating the procedure (search \"%s\") on %zu splits of %s ...\n",
+                 space.name.c_str(), splits.size(), folds_path.c_str());
+    s = trainer::CrossValidate(data, splits, space, params, &cv, {}, static_cast<int>(jobs));
     if (!s.ok()) return Fail(kExitFailed, s);
+    cv.folds_sha256 = folds_sha256;
     have_cv = true;
   } else {
     std::fprintf(stderr, "no folds file: the bundle and card carry no cross-validated metrics\n");
@@ -219,7 +218,8 @@ int Train(const std::vector<std::string>& argv) {
   if (have_cv) metrics = trainer::SummarizeForBundle(cv);
   Model model;
   trainer::TrainSummary summary;
-  s = trainer::TrainModel(data, params, created, have_cv ? &metrics : nullptr, &model, &summary);
+  s = trainer::TrainModel(data, space, params, created, have_cv ? &metrics : nullptr, &model,
+                          &summary);
   if (!s.ok()) return Fail(kExitFailed, s);
   model.model_version = model_version;
   if (args.Has("--name")) model.name = args.Get("--name");
@@ -229,12 +229,13 @@ int Train(const std::vector<std::string>& argv) {
     return Fail(kExitUsage, s);
   if (args.Has("--card")) {
     std::string card =
-        trainer::RenderModelCard(model, data, params, summary, have_cv ? &cv : nullptr);
+        trainer::RenderModelCard(model, data, space, summary, have_cv ? &cv : nullptr);
     if (!(s = WriteFileText(args.Get("--card"), card)).ok()) return Fail(kExitUsage, s);
   }
-  std::printf("wrote %s: %zu bytes, %zu trees, temperature %.4f, sha256 %s\n", out_path.c_str(),
-              bundle.size(), model.trees.size(), model.temperature,
+  std::printf("wrote %s: %zu bytes (%zu gzipped), %zu trees, sha256 %s\n", out_path.c_str(),
+              bundle.size(), summary.fit.bundle_gzip_bytes, model.trees.size(),
               BundleContentHash(bundle.data(), bundle.size()).c_str());
+  std::printf("recipe: %s\n", RecipeLabel(summary.fit.params).c_str());
   std::printf("trained on %zu rows (%zu exact duplicates removed) in %.1f s", summary.training_rows,
               summary.duplicates_removed, summary.seconds);
   if (have_cv) {
@@ -247,7 +248,7 @@ int Train(const std::vector<std::string>& argv) {
 
 int CrossValidateVerb(const std::vector<std::string>& argv) {
   OptionSpec spec;
-  spec.with_value = {"--data", "--folds", "--predictions"};
+  spec.with_value = {"--data", "--folds", "--predictions", "--search-log", "--jobs"};
   spec.switches = {"--quiet"};
   AddParamOptions(&spec);
   Args args;
@@ -255,13 +256,18 @@ int CrossValidateVerb(const std::vector<std::string>& argv) {
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
     std::printf(
-        "usage: fetal-model cv --data CSV --folds CSV [--predictions OUT.csv] [--quiet]\n"
-        "Cross-validates on the published folds: per split, trains on the training rows\n"
-        "(exact duplicates and rows identical to a test row removed), fits the temperature\n"
-        "on inner out-of-fold margins, and scores ALL published test rows. Prints per-split\n"
-        "and mean ± std accuracy, macro-F1, balanced accuracy, per-class recall, log loss,\n"
-        "Brier score and top-label ECE (15 bins). --predictions writes\n"
-        "repeat,fold,row,p_normal,p_suspect,p_pathological (row = 0-based data row).\n%s",
+        "usage: fetal-model cv --data CSV --folds CSV [--predictions OUT.csv]\n"
+        "                      [--search-log OUT.csv] [--jobs N] [--quiet]\n"
+        "Cross-validates the training procedure on every split of the folds file, nested: per\n"
+        "split, the recipe search runs by inner cross-validation on the split's training rows\n"
+        "only (exact duplicates and rows identical to a test row removed), the chosen recipe\n"
+        "is trained, calibrated and given its conformal sets, and ALL the split's test rows are\n"
+        "scored by the model core. Prints per split and as mean ± std: accuracy, macro-F1,\n"
+        "balanced accuracy, per-class recall, log loss, Brier score, top-label ECE (15 bins),\n"
+        "per-class coverage and size of the prediction sets, and the recipe chosen; then the\n"
+        "coverage report. --predictions writes repeat,fold,row,p_normal,p_suspect,\n"
+        "p_pathological,set; --search-log every inner candidate's figures. --jobs N runs N\n"
+        "splits at once (same results).\n%s",
         kParamHelp);
     return kExitOk;
   }
@@ -269,110 +275,69 @@ int CrossValidateVerb(const std::vector<std::string>& argv) {
   if (!(s = args.Require("--data", &data_path)).ok()) return Fail(kExitUsage, s);
   if (!(s = args.Require("--folds", &folds_path)).ok()) return Fail(kExitUsage, s);
   TrainParams params;
-  if (!(s = ReadParams(args, &params)).ok()) return Fail(kExitUsage, s);
+  SearchSpace space;
+  if (!(s = ReadParams(args, &params, &space)).ok()) return Fail(kExitUsage, s);
+  long jobs = 1;
+  if (!(s = args.GetInt("--jobs", 1, 64, &jobs)).ok()) return Fail(kExitUsage, s);
   Dataset data;
   if (!(s = trainer::LoadDataset(data_path, &data)).ok()) return Fail(kExitUsage, s);
   std::vector<CvSplit> splits;
   if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
   CvResult cv;
   const bool quiet = args.Has("--quiet");
-  s = trainer::CrossValidate(data, splits, params, &cv, [quiet](const CvSplitResult& r) {
-    if (!quiet) std::fprintf(stderr, "  split repeat %d fold %d done\n", r.repeat, r.fold);
-  });
+  s = trainer::CrossValidate(
+      data, splits, space, params, &cv,
+      [quiet](const CvSplitResult& r) {
+        if (!quiet) {
+          std::fprintf(stderr, "  split repeat %d fold %d done: %s\n", r.repeat, r.fold,
+                       RecipeLabel(r.chosen).c_str());
+        }
+      },
+      static_cast<int>(jobs));
   if (!s.ok()) return Fail(kExitFailed, s);
-  std::printf("params %s\n\n", params.ToJson().c_str());
-  PrintCvTable(cv, stdout);
+  std::printf("base params %s\n%s\n", params.ToJson().c_str(), space.Describe().c_str());
+  PrintCvReport(cv, params.set_level, stdout);
   std::printf("\n%zu splits in %.1f s\n", cv.splits.size(), cv.seconds);
   if (args.Has("--predictions")) {
     if (!(s = WriteFileText(args.Get("--predictions"), PredictionsCsv(cv))).ok())
       return Fail(kExitUsage, s);
   }
+  if (args.Has("--search-log")) {
+    if (!(s = WriteFileText(args.Get("--search-log"), SearchLogCsv(cv))).ok())
+      return Fail(kExitUsage, s);
+  }
   return kExitOk;
 }
 
-int TuneVerb(const std::vector<std::string>& argv) {
+int FoldsVerb(const std::vector<std::string>& argv) {
   OptionSpec spec;
-  spec.with_value = {"--data",
-                     "--folds",
-                     "--stage",
-                     "--repeat",
-                     "--inner-folds",
-                     "--max-rounds",
-                     "--max-bundle-bytes",
-                     "--out"};
+  spec.with_value = {"--data", "--out", "--seed", "--repeats", "--folds"};
   Args args;
-  Status s = args.Parse("tune", argv, spec);
+  Status s = args.Parse("folds", argv, spec);
   if (!s.ok()) return Fail(kExitUsage, s);
   if (args.help()) {
     std::printf(
-        "usage: fetal-model tune --data CSV --folds CSV [--stage 1|2|3] [--repeat K]\n"
-        "                        [--inner-folds K] [--max-rounds N] [--max-bundle-bytes N]\n"
-        "                        [--out RESULTS.csv]\n"
-        "The offline hyperparameter search behind TrainParams' defaults (docs/training.md).\n"
-        "For every grid point of the stage (default 3, which gave the defaults): inner\n"
-        "stratified K-fold CV on each outer TRAINING part of the folds' repeat K (default 0);\n"
-        "rounds by early stopping on the inner log loss (stages 2-3: after temperature\n"
-        "scaling, at most 300 rounds); the highest inner macro-F1 among candidates within\n"
-        "0.01 of the best inner log loss wins.\n"
-        "--max-bundle-bytes N stops early only at round counts whose full-data bundle fits N\n"
-        "bytes (210000 ~ 150 KB gzipped; stage 3's default); sizes are printed either way.\n"
-        "Outer test rows are never used. Takes 5-10 minutes of one core a stage.\n");
+        "usage: fetal-model folds --data CSV --seed N [--repeats R] [--folds K] [--out CSV]\n"
+        "Draws a new folds file in the format of model/data/cv_folds.csv: R (default 5) repeats\n"
+        "of stratified K-fold (default 5) over the rows of CSV, repeat r shuffled with seed\n"
+        "1000 N + r. `fetal-model cv --folds` reads it. Output to stdout unless --out.\n");
     return kExitOk;
   }
-  std::string data_path, folds_path;
+  std::string data_path;
   if (!(s = args.Require("--data", &data_path)).ok()) return Fail(kExitUsage, s);
-  if (!(s = args.Require("--folds", &folds_path)).ok()) return Fail(kExitUsage, s);
-  long stage = 3;
-  if (!(s = args.GetInt("--stage", 1, 3, &stage)).ok()) return Fail(kExitUsage, s);
-  trainer::TuneOptions options = trainer::TuneOptions::ForStage(static_cast<int>(stage));
-  long repeat = options.repeat, inner = options.inner_folds, max_rounds = options.max_rounds;
-  if (!(s = args.GetInt("--repeat", 0, 1000, &repeat)).ok()) return Fail(kExitUsage, s);
-  if (!(s = args.GetInt("--inner-folds", 2, 20, &inner)).ok()) return Fail(kExitUsage, s);
-  if (!(s = args.GetInt("--max-rounds", options.min_rounds, 5000, &max_rounds)).ok())
-    return Fail(kExitUsage, s);
-  long max_bundle_bytes = static_cast<long>(options.max_bundle_bytes);
-  if (!(s = args.GetInt("--max-bundle-bytes", 0, 1000000000L, &max_bundle_bytes)).ok())
-    return Fail(kExitUsage, s);
-  options.max_bundle_bytes = static_cast<size_t>(max_bundle_bytes);
-  options.repeat = static_cast<int>(repeat);
-  options.inner_folds = static_cast<int>(inner);
-  options.max_rounds = static_cast<int>(max_rounds);
+  if (!args.Has("--seed")) return Fail(kExitUsage, "missing required option --seed");
+  long seed = 0, repeats = 5, folds = 5;
+  if (!(s = args.GetInt("--seed", 0, 1000000000L, &seed)).ok()) return Fail(kExitUsage, s);
+  if (!(s = args.GetInt("--repeats", 1, 100, &repeats)).ok()) return Fail(kExitUsage, s);
+  if (!(s = args.GetInt("--folds", 2, 20, &folds)).ok()) return Fail(kExitUsage, s);
   Dataset data;
   if (!(s = trainer::LoadDataset(data_path, &data)).ok()) return Fail(kExitUsage, s);
-  std::vector<CvSplit> splits;
-  if (!(s = LoadFolds(folds_path, data.table.rows, &splits)).ok()) return Fail(kExitUsage, s);
-  std::vector<trainer::TuneOutcome> outcomes;
-  std::string csv =
-      "max_depth,eta,min_child_weight,gamma,subsample,colsample_bytree,class_weight,rounds,log_"
-      "loss,"
-      "raw_log_loss,temperature,macro_f1,accuracy,suspect_recall,pathological_recall,"
-      "bundle_bytes\n";
-  auto describe = [](const trainer::TuneOutcome& o) {
-    char buf[320];
-    const TrainParams& p = o.params;
-    std::snprintf(buf, sizeof buf,
-                  "%d,%g,%g,%g,%g,%g,%g;%g;%g,%d,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%zu",
-                  p.max_depth, p.eta, p.min_child_weight, p.gamma, p.subsample, p.colsample_bytree,
-                  p.class_weight[0], p.class_weight[1], p.class_weight[2], p.rounds, o.log_loss,
-                  o.raw_log_loss, o.temperature, o.macro_f1, o.accuracy, o.suspect_recall,
-                  o.pathological_recall, o.bundle_bytes);
-    return std::string(buf);
-  };
-  std::printf("%s\n", csv.substr(0, csv.size() - 1).c_str());
-  std::fflush(stdout);
-  s = trainer::Tune(data, splits, trainer::TuneGrid(static_cast<int>(stage)), options, &outcomes,
-                    [&](const trainer::TuneOutcome& o) {
-                      std::printf("%s\n", describe(o).c_str());
-                      std::fflush(stdout);
-                    });
-  if (!s.ok()) return Fail(kExitFailed, s);
-  for (const auto& o : outcomes) csv += describe(o) + "\n";
-  size_t best = trainer::SelectBest(outcomes, options);
-  if (best == outcomes.size()) return Fail(kExitFailed, "no candidate fits the bundle size budget");
-  std::printf("\nchosen: %s\nparams %s\n", describe(outcomes[best]).c_str(),
-              outcomes[best].params.ToJson().c_str());
+  const std::string csv = trainer::GenerateFoldsCsv(data.table, static_cast<int>(repeats),
+                                                    static_cast<int>(folds), seed);
   if (args.Has("--out")) {
     if (!(s = WriteFileText(args.Get("--out"), csv)).ok()) return Fail(kExitUsage, s);
+  } else {
+    std::fwrite(csv.data(), 1, csv.size(), stdout);
   }
   return kExitOk;
 }

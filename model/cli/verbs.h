@@ -11,7 +11,7 @@ namespace cli {
 // Training (training_verbs.cc).
 int Train(const std::vector<std::string>& argv);
 int CrossValidateVerb(const std::vector<std::string>& argv);
-int TuneVerb(const std::vector<std::string>& argv);
+int FoldsVerb(const std::vector<std::string>& argv);
 
 // Bundles and keys (bundle_verbs.cc).
 int ImportXgboost(const std::vector<std::string>& argv);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cold.h"
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
 
@@ -135,6 +136,31 @@ Json HeaderJson(const Model& model) {
                     DoubleArray(ood.inverse_covariance.data(), ood.inverse_covariance.size())},
                    {"threshold", ood.threshold},
                    {"threshold_quantile", ood.threshold_quantile}};
+  // Optional sections (format 2), written only when the model has them.
+  Json sections = Json::object();
+  if (!model.input_differences.empty()) {
+    Json input = Json::array(), reference = Json::array();
+    for (const InputDifference& d : model.input_differences) {
+      input.push_back(d.input);
+      reference.push_back(d.reference);
+    }
+    sections["inputs"] = {{"version", 1}, {"input", input}, {"reference", reference}};
+    // A reader that skipped it would feed the trees the wrong inputs.
+    header["required_sections"] = {"inputs"};
+  }
+  const ConformalSets& sets = model.conformal;
+  if (sets.level > 0) {
+    sections["conformal"] = {{"version", 1},
+                             {"level", sets.level},
+                             {"floor", FloatArray(sets.floor.data(), kNumClasses)},
+                             {"calibration_rows",
+                              {sets.calibration_rows[0], sets.calibration_rows[1],
+                               sets.calibration_rows[2]}}};
+  }
+  if (!model.monitoring_section.empty()) {
+    sections["monitoring"] = Json::parse(model.monitoring_section, nullptr, false);
+  }
+  if (!sections.empty()) header["sections"] = sections;
   return header;
 }
 
@@ -145,7 +171,7 @@ class HeaderReader {
  public:
   const Status& status() const { return status_; }
 
-  const Json* Field(const Json& object, const char* parent, const char* key) {
+  FETAL_COLD const Json* Field(const Json& object, const char* parent, const char* key) {
     if (!status_.ok()) return nullptr;
     auto it = object.find(key);
     if (it == object.end()) {
@@ -154,25 +180,26 @@ class HeaderReader {
     }
     return &*it;
   }
-  void String(const Json& object, const char* parent, const char* key, std::string* out) {
+  FETAL_COLD void String(const Json& object, const char* parent, const char* key,
+                         std::string* out) {
     const Json* v = Field(object, parent, key);
     if (!v) return;
     if (!v->is_string()) return Fail(TypeError(parent, key, "a string"));
     *out = v->get<std::string>();
   }
-  void Number(const Json& object, const char* parent, const char* key, double* out) {
+  FETAL_COLD void Number(const Json& object, const char* parent, const char* key, double* out) {
     const Json* v = Field(object, parent, key);
     if (!v) return;
     if (!v->is_number()) return Fail(TypeError(parent, key, "a number"));
     *out = v->get<double>();
   }
-  void Integer(const Json& object, const char* parent, const char* key, int64_t* out) {
+  FETAL_COLD void Integer(const Json& object, const char* parent, const char* key, int64_t* out) {
     const Json* v = Field(object, parent, key);
     if (!v) return;
     if (!v->is_number_integer()) return Fail(TypeError(parent, key, "an integer"));
     *out = v->get<int64_t>();
   }
-  const Json* Object(const Json& object, const char* parent, const char* key) {
+  FETAL_COLD const Json* Object(const Json& object, const char* parent, const char* key) {
     const Json* v = Field(object, parent, key);
     if (!v) return nullptr;
     if (!v->is_object()) {
@@ -182,8 +209,8 @@ class HeaderReader {
     return v;
   }
   template <typename T>
-  void Numbers(const Json& object, const char* parent, const char* key, size_t expected_size,
-               T* out) {
+  FETAL_COLD void Numbers(const Json& object, const char* parent, const char* key,
+                          size_t expected_size, T* out) {
     const Json* v = Field(object, parent, key);
     if (!v) return;
     if (!v->is_array() || v->size() != expected_size) {
@@ -198,7 +225,7 @@ class HeaderReader {
       out[i] = T((*v)[i].get<double>());
     }
   }
-  void Fail(std::string message) {
+  FETAL_COLD void Fail(std::string message) {
     if (status_.ok()) status_ = Status::Corruption(std::move(message));
   }
 
@@ -212,7 +239,7 @@ class HeaderReader {
   Status status_;
 };
 
-Status CheckSchema(const Json& header) {
+FETAL_COLD Status CheckSchema(const Json& header) {
   auto schema = header.find("schema");
   if (schema == header.end() || !schema->is_object()) {
     return Status::Corruption("bundle header: missing object 'schema'");
@@ -262,8 +289,75 @@ Status CheckSchema(const Json& header) {
   return Status::Ok();
 }
 
-Status ParseHeader(std::string_view text, Model* model) {
-  Json header = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+// Optional sections (format 2): "sections" maps a name to an object with an integer "version";
+// a section this build does not read (name or version) is skipped, unless its name is listed in
+// "required_sections". No iteration over the object: the known names are looked up.
+FETAL_COLD int64_t SectionVersion(const Json& sections, const char* name, const Json** section) {
+  auto it = sections.find(name);  // end() when `sections` is not an object
+  if (it == sections.end() || !it->is_object()) return 0;
+  auto version = it->find("version");
+  *section = &*it;
+  return version != it->end() && version->is_number_integer() ? version->get<int64_t>() : 0;
+}
+
+FETAL_COLD Status ParseSections(const Json& header, Model* model) {
+  HeaderReader r;
+  const Json* section = nullptr;
+  bool have_inputs = false, have_conformal = false;
+  auto sections = header.find("sections");
+  if (sections != header.end()) {
+    if (!sections->is_object())
+      return Status::Corruption("bundle header: 'sections' must be an object");
+    if (SectionVersion(*sections, "inputs", &section) == 1) {
+      have_inputs = true;
+      auto input = section->find("input");
+      const size_t n = input != section->end() && input->is_array() ? input->size() : 0;
+      // Each feature is re-expressed at most once, so there are at most kNumFeatures pairs.
+      double pairs[2][kNumFeatures];
+      if (n > size_t(kNumFeatures)) r.Fail("bundle header: too many 'sections.inputs'");
+      r.Numbers(*section, "sections.inputs", "input", n, pairs[0]);
+      r.Numbers(*section, "sections.inputs", "reference", n, pairs[1]);
+      model->input_differences.resize(r.status().ok() ? n : 0);
+      for (size_t i = 0; i < model->input_differences.size(); ++i) {
+        // Feature indices; anything else is refused before the integer conversion.
+        if (!(pairs[0][i] >= 0 && pairs[0][i] < kNumFeatures && pairs[1][i] >= 0 &&
+              pairs[1][i] < kNumFeatures)) {
+          return Status::Corruption("bundle header: 'sections.inputs' must hold feature indices");
+        }
+        model->input_differences[i] = {int32_t(pairs[0][i]), int32_t(pairs[1][i])};
+      }
+    }
+    if (SectionVersion(*sections, "conformal", &section) == 1) {
+      have_conformal = true;
+      ConformalSets& sets = model->conformal;
+      double rows[kNumClasses] = {};
+      r.Number(*section, "sections.conformal", "level", &sets.level);
+      r.Numbers(*section, "sections.conformal", "floor", kNumClasses, sets.floor.data());
+      r.Numbers(*section, "sections.conformal", "calibration_rows", kNumClasses, rows);
+      for (int c = 0; c < kNumClasses; ++c) {
+        if (!(rows[c] >= 0 && rows[c] < 1e15)) rows[c] = -1;  // CheckModel refuses it
+        sets.calibration_rows[c] = int64_t(rows[c]);
+      }
+    }
+  }
+  auto required = header.find("required_sections");
+  if (required != header.end() && required->is_array()) {
+    for (const Json& name : *required) {
+      const std::string* text = name.get_ptr<const std::string*>();  // null unless a string
+      if (!(text && *text == "inputs" && have_inputs) &&
+          !(text && *text == "conformal" && have_conformal)) {
+        return Status::Unsupported(
+            "bundle needs a section this build does not read (required_sections)");
+      }
+    }
+  }
+  return r.status();
+}
+
+FETAL_COLD Status ParseHeader(std::string_view text, Model* model) {
+  // Parsed from a std::string like every other JSON text of the library (params, XGBoost
+  // models): one instantiation of nlohmann's parser in the WebAssembly build, not two.
+  Json header = Json::parse(std::string(text), nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) {
     return Status::Corruption("bundle header is not a JSON object");
   }
@@ -318,7 +412,8 @@ Status ParseHeader(std::string_view text, Model* model) {
     r.Number(*ood, "ood", "threshold", &ref.threshold);
     r.Number(*ood, "ood", "threshold_quantile", &ref.threshold_quantile);
   }
-  return r.status();
+  if (!r.status().ok()) return r.status();
+  return ParseSections(header, model);
 }
 
 // A float's bits mapped so that unsigned order is numeric order (-0 just below +0).
@@ -504,9 +599,9 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
   if (size < 8)
     return Status::Corruption("bundle is truncated: " + std::to_string(size) + " bytes");
   const uint32_t version = GetU32(data + 4);
-  if (version != uint32_t(kBundleFormatVersion)) {
+  if (version < 1 || version > uint32_t(kBundleFormatVersion)) {
     return Status::Unsupported("bundle format version " + std::to_string(version) +
-                               " is not supported; this build reads version " +
+                               " is not supported; this build reads versions 1 to " +
                                std::to_string(kBundleFormatVersion));
   }
   if (size < kPrefixSize) {

@@ -48,12 +48,49 @@ const Explainer& Classifier::GetExplainer() const {
   return *explainer_;
 }
 
+namespace {
+
+// Calls step(inputs, rows, first_row) over blocks of at most kChunk exams' model inputs, held on
+// the stack, so the batch paths allocate nothing. Without re-expressed inputs the exams are the
+// inputs and pass through in one block.
+template <typename Step>
+void ForEachInputBlock(const std::vector<InputDifference>& differences, const float* features,
+                       size_t n, Step step) {
+  if (differences.empty()) return step(features, n, size_t{0});
+  constexpr size_t kChunk = 64;
+  float inputs[kChunk * kNumFeatures];
+  for (size_t start = 0; start < n; start += kChunk) {
+    const size_t rows = std::min(kChunk, n - start);
+    for (size_t r = 0; r < rows; ++r) {
+      ModelInputs(differences, features + (start + r) * kNumFeatures, inputs + r * kNumFeatures);
+    }
+    step(inputs, rows, start);
+  }
+}
+
+}  // namespace
+
+void Classifier::PredictBatch(const float* features, size_t n, float* probabilities) const {
+  ForEachInputBlock(model_.input_differences, features, n,
+                    [&](const float* inputs, size_t rows, size_t start) {
+                      evaluator_->PredictBatch(inputs, rows, probabilities + start * kNumClasses);
+                    });
+}
+
 void Classifier::Explain(const float* features, float* contributions) const {
-  GetExplainer().Explain(features, contributions);
+  float inputs[kNumFeatures];
+  ModelInputs(model_.input_differences, features, inputs);
+  GetExplainer().Explain(inputs, contributions);
 }
 
 void Classifier::ExplainBatch(const float* features, size_t n, float* contributions) const {
-  GetExplainer().ExplainBatch(features, n, contributions);
+  const Explainer& explainer = GetExplainer();
+  ForEachInputBlock(model_.input_differences, features, n,
+                    [&](const float* inputs, size_t rows, size_t start) {
+                      explainer.ExplainBatch(inputs, rows,
+                                             contributions +
+                                                 start * kNumClasses * kContributionsPerClass);
+                    });
 }
 
 void Classifier::Classify(const float* features, const ClassifyOptions& options,
@@ -63,16 +100,19 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
   if (!IsAcceptable(out->findings)) return;
   out->classified = true;
 
+  float inputs[kNumFeatures];
+  ModelInputs(model_.input_differences, features, inputs);
   // One pass over the trees; both softmaxes are the ones Predict and PredictRaw apply.
-  evaluator_->Margins(features, out->margins.data());
+  evaluator_->Margins(inputs, out->margins.data());
   ProbabilitiesFromMargins(out->margins.data(), evaluator_->temperature(),
                            out->probabilities.data());
   ProbabilitiesFromMargins(out->margins.data(), 1.0, out->raw_probabilities.data());
   out->predicted_class = ArgMax(out->probabilities.data());
+  out->prediction_set = PredictionSet(model_.conformal, out->probabilities.data());
 
   if (options.explain) {
     out->contributions.resize(kNumClasses * kContributionsPerClass);
-    Explain(features, out->contributions.data());
+    GetExplainer().Explain(inputs, out->contributions.data());  // inputs computed above
   }
 
   out->has_ood_reference = has_ood_reference_;
@@ -83,6 +123,8 @@ void Classifier::Classify(const float* features, const ClassifyOptions& options,
     out->ood.out_of_distribution = false;
   }
   out->figo = EvaluateFigo(features);
+  out->refer_for_review = (out->prediction_set & (out->prediction_set - 1)) != 0 ||
+                          out->ood.out_of_distribution || !out->ood.out_of_range.empty();
 }
 
 Agreement CompareResults(int client_class,

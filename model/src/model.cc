@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cold.h"
+
 namespace fetal {
 namespace {
 
@@ -115,7 +117,8 @@ __attribute__((noinline)) Status CheckTree(const Tree& tree, size_t index) {
 
 }  // namespace
 
-Status CheckModel(const Model& model) {
+// Once per load (the per-tree work is CheckTree).
+FETAL_COLD Status CheckModel(const Model& model) {
   if (model.trees.empty()) return Status::Corruption("model has no trees");
   if (model.trees.size() > 0xffffffffu) return Status::Unsupported("model has too many trees");
   for (size_t t = 0; t < model.trees.size(); ++t) {
@@ -149,6 +152,17 @@ Status CheckModel(const Model& model) {
   if (!AllFinite(metric_values, sizeof(metric_values) / sizeof(double))) {
     return Status::InvalidArgument("metrics must be finite", "metrics");
   }
+  Status s = CheckInputDifferences(model.input_differences);
+  if (!s.ok()) return s;
+  const ConformalSets& sets = model.conformal;
+  bool sets_ok = sets.level == 0 || (sets.level > 0 && sets.level < 1);
+  for (int c = 0; c < kNumClasses; ++c) {
+    sets_ok = sets_ok && sets.floor[c] >= 0 && sets.floor[c] <= 1 && sets.calibration_rows[c] >= 0;
+  }
+  if (!sets_ok) {
+    return Status::InvalidArgument("conformal level must be 0 or in (0, 1), floors in [0, 1]",
+                                   "conformal");
+  }
   if (!model.params_json.empty()) {
     Json params = Json::parse(model.params_json, nullptr, false);
     if (params.is_discarded() || !params.is_object()) {
@@ -156,6 +170,42 @@ Status CheckModel(const Model& model) {
     }
   }
   return Status::Ok();
+}
+
+unsigned PredictionSet(const ConformalSets& sets, const float* probabilities) {
+  if (sets.level == 0) return 0;
+  int top = 0;
+  unsigned set = 0;
+  for (int c = 0; c < kNumClasses; ++c) {
+    if (probabilities[c] > probabilities[top]) top = c;
+    if (probabilities[c] >= sets.floor[c]) set |= 1u << c;
+  }
+  return set | 1u << top;
+}
+
+Status CheckInputDifferences(const std::vector<InputDifference>& differences) {
+  for (const InputDifference& d : differences) {
+    bool ok = d.input >= 0 && d.input < kNumFeatures && d.reference >= 0 &&
+              d.reference < kNumFeatures && d.input != d.reference;
+    for (const InputDifference& e : differences) {
+      ok = ok && (&e == &d || e.input != d.input) && e.input != d.reference;
+    }
+    if (!ok) {
+      return Status::InvalidArgument(
+          "input differences must name distinct features, none both re-expressed and a reference",
+          "input_differences");
+    }
+  }
+  return Status::Ok();
+}
+
+void ModelInputs(const std::vector<InputDifference>& differences, const float* features,
+                 float* inputs) {
+  if (inputs != features) std::copy(features, features + kNumFeatures, inputs);
+  // No reference is itself re-expressed, so the order does not matter and in-place works.
+  for (const InputDifference& d : differences) {
+    inputs[d.input] = features[d.input] - features[d.reference];
+  }
 }
 
 int TreeDepth(const Tree& tree) {

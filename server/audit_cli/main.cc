@@ -22,7 +22,9 @@
 #include "audit_cli/pg_dump_load.h"
 #include "audit_signer.h"
 #include "fetal/signature.h"
+#include "model_registry.h"
 #include "storage/audit_verify.h"
+#include "storage/canonical.h"
 #include "storage/schema.h"
 #include "storage/sql.h"
 #include "text/time_text.h"
@@ -58,12 +60,8 @@ int Unusable(const std::string& message) {
 }
 
 bool ReadAll(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  *out = buf.str();
-  return !in.bad();
+  std::string ignored;
+  return server::ReadFile(path, out, &ignored);
 }
 
 struct Args {
@@ -122,10 +120,6 @@ bool ParseArgs(const std::vector<std::string>& argv, Args* args, std::string* er
   return true;
 }
 
-bool IsHash(const std::string& s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 // The anchors: each --seq/--hash pair, and every checkpoint in each --checkpoint file once its
 // signature verifies with the public key.
 bool CollectAnchors(const Args& args, const std::string& pubkey, const std::string& key_id,
@@ -137,7 +131,7 @@ bool CollectAnchors(const Args& args, const std::string& pubkey, const std::stri
       *error = "--seq must be an integer >= 0, got \"" + seq_text + "\"";
       return false;
     }
-    if (!IsHash(hash)) {
+    if (!storage::IsSha256Hex(hash)) {
       *error = "--hash must be 64 lowercase hexadecimal characters, got \"" + hash + "\"";
       return false;
     }

@@ -120,6 +120,7 @@ StoreStatus LoadPgDump(const std::string& path, storage::SqlConn* sqlite, PgDump
       counter = table == "audit"               ? &counts->audit
                 : table == "exams"             ? &counts->exams
                 : table == "audit_checkpoints" ? &counts->checkpoints
+                : table == "exam_outcomes"     ? &counts->outcomes
                                                : nullptr;
       in_copy = true;
       insert = "INSERT INTO " + table + " (";

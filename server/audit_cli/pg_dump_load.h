@@ -2,10 +2,10 @@
 // the rows of the tables the audit chain covers are copied into an empty SQLite database with
 // the store's own schema, where the same verification walk reads them.
 //
-// Only the COPY blocks of the tables audit, exams and audit_checkpoints are read (pg_dump writes
-// table data as `COPY public.<table> (<columns>) FROM stdin;` followed by tab-separated rows in
-// COPY's text format and a line `\.`); everything else in the file is skipped. A dump written
-// with --inserts or --column-inserts has no COPY blocks and is refused.
+// Only the COPY blocks of the tables audit, exams, exam_outcomes and audit_checkpoints are read
+// (pg_dump writes table data as `COPY public.<table> (<columns>) FROM stdin;` followed by
+// tab-separated rows in COPY's text format and a line `\.`); everything else in the file is
+// skipped. A dump written with --inserts or --column-inserts has no COPY blocks and is refused.
 //
 // Thread-safety: LoadPgDump uses only the connection it is given.
 #pragma once
@@ -19,7 +19,7 @@ namespace fetal {
 namespace audit_cli {
 
 struct PgDumpCounts {
-  int64_t audit = 0, exams = 0, checkpoints = 0;  // rows copied per table
+  int64_t audit = 0, exams = 0, checkpoints = 0, outcomes = 0;  // rows copied per table
 };
 
 // Copies the rows from the dump at `path` into `sqlite`, an empty SQLite database already

@@ -10,6 +10,7 @@
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
+#include "storage/canonical.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -76,9 +77,7 @@ bool AnchorParams(const httplib::Request& req, httplib::Response& res,
   }
   if (!seq) return true;
   std::string hash = req.get_param_value("hash");
-  const bool hex =
-      hash.size() == 64 && hash.find_first_not_of("0123456789abcdef") == std::string::npos;
-  if (!hex) {
+  if (!storage::IsSha256Hex(hash)) {
     SendError(res, 400, "invalid_parameter",
               "hash must be 64 lowercase hexadecimal characters (an audit event's hash)", "hash");
     return false;

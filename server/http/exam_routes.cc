@@ -2,14 +2,18 @@
 #include <httplib.h>
 
 #include <climits>
+#include <cmath>
 #include <optional>
 
 #include "exam_json.h"
 #include "fetal/classifier.h"
 #include "http/body.h"
+#include "http/exam_access.h"
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
+#include "monitoring/reference.h"
+#include "outcome_json.h"
 #include "text/excerpt.h"
 #include "text/storable.h"
 
@@ -59,10 +63,19 @@ bool PrepareExam(const Services& svc, const json& body, const std::string& prefi
   if (!server.classified) return false;
   *warnings = WarningsToJson(server.findings);
   input->server_class = server.predicted_class;
+  input->server_set = server.prediction_set;
   for (int k = 0; k < kNumClasses; ++k) input->server_probabilities[k] = server.probabilities[k];
   Agreement agreement = CompareResults(input->client_class, input->client_probabilities, server);
   input->agreement = agreement.agree;
   input->max_abs_diff = agreement.max_abs_difference;
+  storage::ExamSignals& signals = input->signals;
+  signals.ood_checked = server.has_ood_reference && std::isfinite(server.ood.distance);
+  signals.ood_distance = signals.ood_checked ? server.ood.distance : 0;
+  signals.out_of_distribution = server.ood.out_of_distribution;
+  signals.out_of_range = !server.ood.out_of_range.empty();
+  signals.has_warnings = server.warning_count() > 0;
+  signals.figo_disagrees = FigoClassIndex(server.figo.figo_class) != server.predicted_class;
+  monitoring::BinExam(model.reference.get(), input->features.data(), &signals);
   return true;
 }
 
@@ -178,25 +191,17 @@ void GetExam(const Services& svc, const httplib::Request& req, httplib::Response
   int64_t id;
   if (!PathId(req, res, "exam with id", &id)) return;
   storage::ExamRecord exam;
-  StoreStatus s = svc.store->GetExam(id, &exam);
-  const std::string object = "exam/" + std::to_string(id);
-  if (s.code() == Code::kNotFound ||
-      (s.ok() && caller.role == Role::kClinician && exam.submitted_by_id != caller.token_id)) {
-    // A clinician sees only the exams of their own token (principal); someone else's looks like
-    // no exam at all.
-    if (!AuditAccess(svc.store, res, caller, "exam.read", object, s.ok() ? "denied" : "not_found",
-                     ""))
-      return;
-    SendError(res, 404, "not_found", "no exam with id " + std::to_string(id));
-    return;
-  }
+  if (!FindVisibleExam(svc, res, caller, id, "exam.read", &exam)) return;
+  std::optional<storage::OutcomeRecord> outcome;
+  StoreStatus s = svc.store->GetLatestOutcome(id, &outcome);
   if (!s.ok()) {
     SendStoreError(res, s);
     return;
   }
-  if (!AuditAccess(svc.store, res, caller, "exam.read", object, "ok", "")) return;
+  if (!AuditAccess(svc.store, res, caller, "exam.read", "exam/" + std::to_string(id), "ok", ""))
+    return;
   std::string out;
-  AppendExamJson(exam, nullptr, "", &out);
+  AppendExamJsonWithOutcome(exam, outcome ? OutcomeJson(*outcome, nullptr) : "null", &out);
   res.status = 200;
   res.set_content(std::move(out), "application/json");
 }

@@ -91,6 +91,7 @@ void MetricsText(const Services& svc, const httplib::Request&, httplib::Response
     AppendMetric("fetal_active_model_version", "gauge", "Registry version of the active model.",
                  model->version, &text);
   }
+  AppendMonitoringMetrics(svc, &text);
   res.status = 200;
   res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
 }

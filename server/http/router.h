@@ -104,7 +104,11 @@ class Router {
 void AddExamRoutes(Router* router);   // POST /exams, POST /exams:batch, GET /exams, GET /exams/{id}
 void AddAuditRoutes(Router* router);  // GET /audit, /audit/{seq}, /audit/verify, /audit/checkpoint
 void AddCheckpointRoutes(Router* router);  // POST /audit/checkpoint, GET /audit/checkpoints
-void AddModelRoutes(Router* router);  // GET /models..., POST /models, POST /models/{v}/activate
+void AddModelRoutes(Router* router);    // GET /models..., POST /models, POST /models/{v}/activate
+void AddOutcomeRoutes(Router* router);  // POST /exams/{id}/outcome
+void AddMonitoringRoutes(Router* router);  // GET /monitoring
+// The monitoring gauges of the current window (the last 7 days), for GET /metrics.
+void AppendMonitoringMetrics(const Services& services, std::string* text);
 // GET /health, /metrics, /session, and static files for every other GET (registers a catch-all:
 // add it last).
 void AddOpsRoutes(Router* router);

@@ -52,6 +52,8 @@ class Walk {
     if (!s.ok()) return s;
     s = CheckEveryExamIsCovered();
     if (!s.ok()) return s;
+    s = CheckEveryOutcomeIsCovered();
+    if (!s.ok()) return s;
     Finish(out);
     return StoreStatus::Ok();
   }
@@ -195,8 +197,11 @@ class Walk {
       std::unordered_map<int64_t, SqlRow> exams;
       s = ReadCoveredExams(events, &exams);
       if (!s.ok()) return s;
+      std::unordered_map<int64_t, SqlRow> outcomes;  // by audit_seq
+      s = ReadCoveredOutcomes(events, &outcomes);
+      if (!s.ok()) return s;
       for (const AuditEvent& e : events) {
-        s = CheckEvent(e, exams);
+        s = CheckEvent(e, exams, outcomes);
         if (!s.ok()) return s;
       }
       after = events.back().seq;
@@ -237,7 +242,81 @@ class Walk {
     return StoreStatus::Ok();
   }
 
-  StoreStatus CheckEvent(const AuditEvent& e, const std::unordered_map<int64_t, SqlRow>& exams) {
+  // Outcome versions recorded by a page's exam.outcome events ("ok": refusals store none), by
+  // the seq of their event (audit_seq is indexed).
+  static bool RecordsOutcome(const AuditEvent& e) {
+    return e.entry.action == "exam.outcome" && e.entry.outcome == "ok";
+  }
+
+  StoreStatus ReadCoveredOutcomes(const std::vector<AuditEvent>& events,
+                                  std::unordered_map<int64_t, SqlRow>* outcomes) {
+    int64_t lo = INT64_MAX, hi = 0;
+    for (const auto& e : events) {
+      if (!RecordsOutcome(e)) continue;
+      lo = std::min(lo, e.seq);
+      hi = std::max(hi, e.seq);
+    }
+    if (hi == 0) return StoreStatus::Ok();
+    SqlRows rows;
+    StoreStatus s = conn_->Exec(std::string("SELECT ") + kOutcomeColumns +
+                                    " FROM exam_outcomes WHERE audit_seq >= $1 AND audit_seq <= $2",
+                                {SqlValue::Int(lo), SqlValue::Int(hi)}, &rows);
+    if (!s.ok()) return s;
+    for (auto& row : rows) {
+      const int64_t seq = row[10].AsInt();
+      (*outcomes)[seq] = std::move(row);
+    }
+    return StoreStatus::Ok();
+  }
+
+  void CheckCoveredOutcome(const AuditEvent& e,
+                           const std::unordered_map<int64_t, SqlRow>& outcomes) {
+    auto it = outcomes.find(e.seq);
+    if (it == outcomes.end()) {
+      Report(e.seq, "the outcome this event records (" + e.entry.object + ") is missing");
+      return;
+    }
+    ++covered_outcomes_;
+    OutcomeRecord record;
+    StoreStatus s = RowToOutcome(it->second, &record);
+    const std::string what =
+        "outcome " + std::to_string(record.version) + " of exam " + std::to_string(record.exam_id);
+    if (!s.ok()) {
+      Report(e.seq, what + " is unreadable: " + s.message());
+    } else if ("exam/" + std::to_string(record.exam_id) != e.entry.object ||
+               "outcome_version=" + std::to_string(record.version) +
+                       " outcome_sha256=" + record.content_sha256 !=
+                   e.entry.details) {
+      Report(e.seq, what + " does not match the hash recorded in this event");
+    }
+  }
+
+  // Each covering event matched the row that names its seq, so equal counts mean every outcome
+  // row is covered; the rows no event covers are counted, not listed.
+  StoreStatus CheckEveryOutcomeIsCovered() {
+    // A database of a schema before outcomes (a SQLite file checked read-only, unmigrated) has
+    // no such table.
+    SqlRows rows;
+    StoreStatus s = conn_->Exec(dialect_ == Dialect::kPostgres
+                                    ? "SELECT 1 WHERE to_regclass('exam_outcomes') IS NOT NULL"
+                                    : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                      "name = 'exam_outcomes'",
+                                {}, &rows);
+    if (!s.ok()) return s;
+    if (rows.empty()) return StoreStatus::Ok();
+    rows.clear();
+    s = conn_->Exec("SELECT COUNT(*) FROM exam_outcomes", {}, &rows);
+    if (!s.ok()) return s;
+    const int64_t uncovered = rows.at(0).at(0).AsInt() - covered_outcomes_;
+    if (uncovered != 0) {
+      Report(last_seq_ + 1,
+             std::to_string(uncovered) + " outcome rows are not recorded by any audit event");
+    }
+    return StoreStatus::Ok();
+  }
+
+  StoreStatus CheckEvent(const AuditEvent& e, const std::unordered_map<int64_t, SqlRow>& exams,
+                         const std::unordered_map<int64_t, SqlRow>& outcomes) {
     const std::string at = std::to_string(e.seq);
     bool gap = false;
     if (e.seq != last_seq_ + 1) {
@@ -257,6 +336,7 @@ class Walk {
       Report(e.seq, "stored hash does not match the recomputed hash of the event");
     }
     if (e.entry.action == "exam.submit") CheckCoveredExam(e, exams);
+    if (RecordsOutcome(e)) CheckCoveredOutcome(e, outcomes);
     last_seq_ = e.seq;
     last_hash_ = e.hash;
     // Anchors at this seq compare with its stored hash.
@@ -352,6 +432,7 @@ class Walk {
   int64_t last_seq_ = 0;
   std::string last_hash_ = kGenesisHash;
   int64_t covered_exams_ = 0;
+  int64_t covered_outcomes_ = 0;
 
   std::vector<AuditAnchor> given_;  // sorted by seq
   size_t given_next_ = 0;

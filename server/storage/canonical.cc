@@ -90,7 +90,7 @@ ExamNumbers FormatExamNumbers(const ExamInput& in) {
 
 std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
                                 int64_t submitted_by_id, int version, const ExamNumbers& numbers) {
-  std::string out = version == 1 ? "fetal-exam-v1\n" : "fetal-exam-v2\n";
+  std::string out = "fetal-exam-v" + std::to_string(version) + "\n";
   out.reserve(1024);
   AddField(&out, "submitted_by", submitted_by);
   if (version != 1) AddField(&out, "submitted_by_id", std::to_string(submitted_by_id));
@@ -107,6 +107,9 @@ std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitte
   AddField(&out, "patient_ref", in.patient_ref);
   AddField(&out, "note", in.note);
   AddField(&out, "client_timestamp", in.client_timestamp);
+  // Only when known, so exams stored before prediction sets keep their content hash.
+  if (in.server_set != 0) AddField(&out, "server_set", std::to_string(in.server_set));
+  if (version >= 3) AddField(&out, "runtime_build", in.runtime_build);
   return out;
 }
 
@@ -126,6 +129,61 @@ std::string CanonicalExam(const ExamRecord& exam) {
 std::string ExamContentHash(const ExamRecord& exam) {
   std::string data = CanonicalExam(exam);
   return Sha256Hex(data.data(), data.size());
+}
+
+OutcomeText FormatOutcome(const OutcomeInput& in) {
+  OutcomeText t;
+  if (in.apgar_5min) t.apgar_5min = std::to_string(*in.apgar_5min);
+  if (in.umbilical_ph) t.umbilical_ph = text::Precise(*in.umbilical_ph);
+  if (in.base_deficit) t.base_deficit = text::Precise(*in.base_deficit);
+  if (in.nicu_admission) t.nicu_admission = *in.nicu_admission ? "true" : "false";
+  return t;
+}
+
+bool ParseOutcome(const OutcomeText& t, OutcomeInput* out) {
+  auto number = [](const std::string& s, double* v) {
+    char* end = nullptr;
+    *v = std::strtod(s.c_str(), &end);
+    return !s.empty() && end == s.c_str() + s.size();
+  };
+  double v = 0;
+  out->apgar_5min.reset();
+  out->umbilical_ph.reset();
+  out->base_deficit.reset();
+  out->nicu_admission.reset();
+  if (!t.apgar_5min.empty()) {
+    if (!number(t.apgar_5min, &v)) return false;
+    out->apgar_5min = static_cast<int>(v);
+  }
+  if (!t.umbilical_ph.empty()) {
+    if (!number(t.umbilical_ph, &v)) return false;
+    out->umbilical_ph = v;
+  }
+  if (!t.base_deficit.empty()) {
+    if (!number(t.base_deficit, &v)) return false;
+    out->base_deficit = v;
+  }
+  if (!t.nicu_admission.empty()) {
+    if (t.nicu_admission != "true" && t.nicu_admission != "false") return false;
+    out->nicu_admission = t.nicu_admission == "true";
+  }
+  return true;
+}
+
+std::string CanonicalOutcome(const OutcomeRecord& o) {
+  const OutcomeText t = FormatOutcome(o.input);
+  std::string out = "fetal-outcome-v1\n";
+  AddField(&out, "exam_id", std::to_string(o.exam_id));
+  AddField(&out, "version", std::to_string(o.version));
+  AddField(&out, "final_reading", std::to_string(o.input.final_reading));
+  AddField(&out, "apgar_5min", t.apgar_5min);
+  AddField(&out, "umbilical_ph", t.umbilical_ph);
+  AddField(&out, "base_deficit", t.base_deficit);
+  AddField(&out, "nicu_admission", t.nicu_admission);
+  AddField(&out, "recorded_by", o.recorded_by);
+  AddField(&out, "recorded_by_id", std::to_string(o.recorded_by_id));
+  AddField(&out, "recorded_ms", std::to_string(o.recorded_ms));
+  return out;
 }
 
 bool IsSha256Hex(const std::string& s) {

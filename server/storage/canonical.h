@@ -33,6 +33,8 @@ std::string CanonicalAuditEvent(int64_t seq, int64_t time_ms, const AuditEntry& 
 std::string AuditEventHash(const std::string& prev_hash, int64_t seq, int64_t time_ms,
                            const AuditEntry& entry);
 
+// Version 3 (exam.content_version == 3): "fetal-exam-v3\n" + the fields of version 2 with
+// runtime_build after client_timestamp.
 // Version 2 (exam.content_version == 2): "fetal-exam-v2\n" + fields submitted_by,
 // submitted_by_id, client_exam_id, body_sha256, features, client_class, client_probabilities,
 // model_version, server_class, server_probabilities, agreement (0|1), max_abs_diff,
@@ -47,11 +49,23 @@ struct ExamNumbers {
   std::string features, client_probabilities, server_probabilities, max_abs_diff;
 };
 ExamNumbers FormatExamNumbers(const ExamInput& in);
-// CanonicalExam up to and including client_timestamp, in form `version` (1 or 2).
+// CanonicalExam up to and including client_timestamp (runtime_build), in form `version` (1..3).
 std::string CanonicalExamPrefix(const ExamInput& in, const std::string& submitted_by,
                                 int64_t submitted_by_id, int version, const ExamNumbers& numbers);
 // The rest: received_ms and id.
 std::string CanonicalExamSuffix(int64_t received_ms, int64_t id);
+
+// An outcome's optional values in their stored and hashed text: "" when absent, an integer,
+// text::Precise, or "true"/"false".
+struct OutcomeText {
+  std::string apgar_5min, umbilical_ph, base_deficit, nicu_admission;
+};
+OutcomeText FormatOutcome(const OutcomeInput& in);
+// Back from the stored text; false when a value does not parse.
+bool ParseOutcome(const OutcomeText& text, OutcomeInput* out);
+// "fetal-outcome-v1\n" + fields exam_id, version, final_reading, apgar_5min, umbilical_ph,
+// base_deficit, nicu_admission, recorded_by, recorded_by_id, recorded_ms.
+std::string CanonicalOutcome(const OutcomeRecord& outcome);
 
 // True when s is 64 lowercase hex characters.
 bool IsSha256Hex(const std::string& s);

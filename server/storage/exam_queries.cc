@@ -5,6 +5,7 @@
 #include "fetal/sha256.h"
 #include "storage/audit_chain.h"
 #include "storage/canonical.h"
+#include "storage/day_stats.h"
 #include "storage/rows.h"
 #include "storage/schema.h"
 #include "storage/sql_store.h"
@@ -71,6 +72,10 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
     return StoreStatus::InvalidArgument("probabilities must be finite numbers, zero or normal",
                                         prefix + "server_probabilities");
   }
+  if (in.server_set > 7 || (in.server_set != 0 && !((in.server_set >> in.server_class) & 1u))) {
+    return StoreStatus::InvalidArgument("set must be a class mask 1..7 holding server_class, or 0",
+                                        prefix + "server_set");
+  }
   if (in.model_version < 1) {
     return StoreStatus::InvalidArgument("model_version must be >= 1", prefix + "model_version");
   }
@@ -82,6 +87,10 @@ StoreStatus CheckExam(const ExamInput& in, const std::string& prefix) {
   if (s.ok()) s = CheckText(in.patient_ref, kMaxTextBytes, prefix + "patient_ref");
   if (s.ok()) s = CheckText(in.note, kMaxTextBytes, prefix + "note");
   if (s.ok()) s = CheckText(in.client_timestamp, kMaxKeyBytes, prefix + "client_timestamp");
+  if (s.ok()) s = CheckText(in.runtime_build, kMaxKeyBytes, prefix + "runtime_build");
+  if (s.ok() && in.signals.ood_checked && !std::isfinite(in.signals.ood_distance)) {
+    s = StoreStatus::InvalidArgument("the OOD distance must be finite", prefix + "ood_distance");
+  }
   return s;
 }
 
@@ -192,6 +201,8 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
     StoreStatus s = InsertExamAndEventPostgres(txn, prepared, by, &rec);
     if (!s.ok()) return s;
     if (rec.id != 0) {
+      s = AddExamToDayStats(txn, rec);
+      if (!s.ok()) return s;
       out->exam = std::move(rec);
       out->replayed = false;
       return StoreStatus::Ok();
@@ -204,17 +215,30 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
       "INSERT INTO exams (submitted_by, client_exam_id, body_sha256, features, client_class, "
       "client_probabilities, model_version, server_class, server_probabilities, agreement, "
       "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
-      "submitted_by_id, content_version) VALUES "
-      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+      "submitted_by_id, content_version, server_set, runtime_build) VALUES "
+      "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
+      "$20) "
       "ON CONFLICT (submitted_by_id, client_exam_id, submitted_by) DO NOTHING RETURNING id",
-      {SqlValue::Text(by.name), SqlValue::Text(in.client_exam_id), SqlValue::Text(in.body_sha256),
-       SqlValue::Text(n.features), SqlValue::Int(in.client_class),
-       SqlValue::Text(n.client_probabilities), SqlValue::Int(in.model_version),
-       SqlValue::Int(in.server_class), SqlValue::Text(n.server_probabilities),
-       SqlValue::Int(in.agreement ? 1 : 0), SqlValue::Double(in.max_abs_diff),
-       SqlValue::Text(in.patient_ref), SqlValue::Text(in.note), SqlValue::Text(in.client_timestamp),
-       SqlValue::Int(rec.received_ms), SqlValue::Int(rec.audit_seq), SqlValue::Int(by.principal_id),
-       SqlValue::Int(kExamContentVersion)},
+      {SqlValue::Text(by.name),
+       SqlValue::Text(in.client_exam_id),
+       SqlValue::Text(in.body_sha256),
+       SqlValue::Text(n.features),
+       SqlValue::Int(in.client_class),
+       SqlValue::Text(n.client_probabilities),
+       SqlValue::Int(in.model_version),
+       SqlValue::Int(in.server_class),
+       SqlValue::Text(n.server_probabilities),
+       SqlValue::Int(in.agreement ? 1 : 0),
+       SqlValue::Double(in.max_abs_diff),
+       SqlValue::Text(in.patient_ref),
+       SqlValue::Text(in.note),
+       SqlValue::Text(in.client_timestamp),
+       SqlValue::Int(rec.received_ms),
+       SqlValue::Int(rec.audit_seq),
+       SqlValue::Int(by.principal_id),
+       SqlValue::Int(kExamContentVersion),
+       SqlValue::Int(in.server_set),
+       SqlValue::Text(in.runtime_build)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return FindReplay(txn, in, by, field_prefix, out);
@@ -223,10 +247,20 @@ StoreStatus SqlStore::SubmitInTxn(WriteTxn& txn, const PreparedExam& prepared, c
   AuditEntry e{by, "exam.submit", "exam/" + std::to_string(rec.id), "ok",
                "exam_sha256=" + rec.content_sha256};
   s = AppendEvent(txn, e, nullptr);
+  if (s.ok()) s = AddExamToDayStats(txn, rec);
   if (!s.ok()) return s;
   out->exam = std::move(rec);
   out->replayed = false;
   return StoreStatus::Ok();
+}
+
+// The exam's contribution to its monitoring aggregates row, in the exam's transaction.
+StoreStatus SqlStore::AddExamToDayStats(WriteTxn& txn, const ExamRecord& rec) {
+  return txn.Exec(DayStatsUpsertSql(),
+                  DayStatsParams(ExamDay(rec.input.client_timestamp, rec.received_ms),
+                                 rec.input.model_version, rec.submitted_by_id,
+                                 rec.input.runtime_build, ExamContribution(rec.input)),
+                  nullptr);
 }
 
 // The key is already stored: a replay when the body hash matches, else a conflict.
@@ -288,9 +322,10 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
       "WITH e AS (INSERT INTO exams (id, submitted_by, client_exam_id, body_sha256, features, "
       "client_class, client_probabilities, model_version, server_class, server_probabilities, "
       "agreement, max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
-      "submitted_by_id, content_version) "
+      "submitted_by_id, content_version, server_set, runtime_build) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $24, "
-      "$25) ON CONFLICT (submitted_by_id, client_exam_id, submitted_by) DO NOTHING RETURNING id) "
+      "$25, $26, $27) ON CONFLICT (submitted_by_id, client_exam_id, submitted_by) DO NOTHING "
+      "RETURNING id) "
       "INSERT INTO audit (seq, time_ms, actor, role, request_id, action, object, outcome, "
       "details, prev_hash, hash) SELECT $17::bigint, $16::bigint, $2::text, $18::text, "
       "$19::text, 'exam.submit', $20::text, 'ok', $21::text, $22::text, $23::text FROM e "
@@ -319,7 +354,9 @@ StoreStatus SqlStore::InsertExamAndEventPostgres(WriteTxn& txn, const PreparedEx
        SqlValue::Text(txn.head.hash),
        SqlValue::Text(hash),
        SqlValue::Int(by.principal_id),
-       SqlValue::Int(kExamContentVersion)},
+       SqlValue::Int(kExamContentVersion),
+       SqlValue::Int(in.server_set),
+       SqlValue::Text(in.runtime_build)},
       &rows);
   if (!s.ok()) return s;
   if (rows.empty()) return StoreStatus::Ok();  // known key

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "fetal/sha256.h"
 #include "storage/canonical.h"
 
 namespace fetal {
@@ -28,16 +29,43 @@ StoreStatus RowToExam(const SqlRow& r, ExamRecord* out) {
   e.audit_seq = r[16].AsInt();
   e.submitted_by_id = r[17].AsInt();
   e.content_version = static_cast<int>(r[18].AsInt());
+  const int64_t set = r[19].AsInt();  // a class mask, 0..7 (0: no set known)
+  e.input.server_set = static_cast<unsigned>(set);
+  e.input.runtime_build = r[20].AsText();
   if (!ok) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) +
                                    ": stored numbers are not in canonical list form");
   }
-  if (e.content_version != 1 && e.content_version != 2) {
+  if (e.content_version < 1 || e.content_version > kExamContentVersion) {
     return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": unknown content_version " +
                                    std::to_string(e.content_version));
   }
+  if (set < 0 || set > 7) {
+    return StoreStatus::Corruption("exam " + std::to_string(e.id) + ": server_set " +
+                                   std::to_string(set) + " is not a class mask");
+  }
   e.content_sha256 = ExamContentHash(e);
   *out = std::move(e);
+  return StoreStatus::Ok();
+}
+
+StoreStatus RowToOutcome(const SqlRow& r, OutcomeRecord* out) {
+  OutcomeRecord o;
+  o.exam_id = r[0].AsInt();
+  o.version = r[1].AsInt();
+  o.input.final_reading = static_cast<int>(r[2].AsInt());
+  OutcomeText t{r[3].AsText(), r[4].AsText(), r[5].AsText(), r[6].AsText()};
+  if (!ParseOutcome(t, &o.input)) {
+    return StoreStatus::Corruption("outcome " + std::to_string(o.version) + " of exam " +
+                                   std::to_string(o.exam_id) + ": stored values do not parse");
+  }
+  o.recorded_by = r[7].AsText();
+  o.recorded_by_id = r[8].AsInt();
+  o.recorded_ms = r[9].AsInt();
+  o.audit_seq = r[10].AsInt();
+  const std::string canonical = CanonicalOutcome(o);
+  o.content_sha256 = Sha256Hex(canonical.data(), canonical.size());
+  *out = std::move(o);
   return StoreStatus::Ok();
 }
 

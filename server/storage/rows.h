@@ -10,6 +10,8 @@ namespace storage {
 
 // Also recomputes content_sha256. Corruption when the stored number lists do not parse.
 StoreStatus RowToExam(const SqlRow& row, ExamRecord* out);
+// Also recomputes content_sha256. Corruption when the stored values do not parse.
+StoreStatus RowToOutcome(const SqlRow& row, OutcomeRecord* out);
 void RowToAudit(const SqlRow& row, AuditEvent* out);
 void RowToToken(const SqlRow& row, TokenRecord* out);
 void RowToCheckpoint(const SqlRow& row, SignedCheckpoint* out);

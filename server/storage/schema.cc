@@ -5,12 +5,15 @@
 #include <string>
 #include <utility>
 
+#include "storage/day_stats.h"
+
 namespace fetal {
 namespace storage {
 namespace {
 
-// The exams table of schema version 2 under `table`: rows belong to their submitter's principal
-// (submitted_by_id) and carry the canonical form that covers them (content_version).
+// The exams table of the current schema under `table`: rows belong to their submitter's principal
+// (submitted_by_id, version 2), carry the canonical form that covers them (content_version,
+// version 2) and the server's conformal prediction set (server_set, version 3).
 std::string ExamsTable(Dialect d, const std::string& table) {
   const bool pg = d == Dialect::kPostgres;
   const std::string autoid = pg ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
@@ -25,6 +28,7 @@ std::string ExamsTable(Dialect d, const std::string& table) {
       "  patient_ref TEXT NOT NULL, note TEXT NOT NULL, client_timestamp TEXT NOT NULL,"
       "  received_ms BIGINT NOT NULL, audit_seq BIGINT NOT NULL,"
       "  submitted_by_id BIGINT NOT NULL DEFAULT 0, content_version INTEGER NOT NULL DEFAULT 2,"
+      "  server_set INTEGER NOT NULL DEFAULT 0,"
       // Idempotency keys are per principal. The name is part of the key only for rows migrated
       // from version 1 whose token could not be found (principal 0).
       "  CONSTRAINT exams_principal_key UNIQUE (submitted_by_id, client_exam_id, submitted_by));";
@@ -140,6 +144,45 @@ StoreStatus MigrateToPrincipals(Dialect d, SqlConn* c) {
   return StoreStatus::Ok();
 }
 
+// Adds `column` (with its definition) to exams unless the table has it already: a database may
+// come to a step with it, e.g. from version 1, whose step rebuilt the SQLite table from
+// ExamsTable. PostgreSQL says IF NOT EXISTS; SQLite has no such clause, so look first.
+StoreStatus AddExamColumnIfMissing(Dialect d, SqlConn* c, const std::string& column,
+                                   const std::string& definition) {
+  const std::string add = "ALTER TABLE exams ADD COLUMN ";
+  if (d == Dialect::kPostgres) return c->Exec(add + "IF NOT EXISTS " + column + " " + definition);
+  SqlRows rows;
+  StoreStatus s = c->Exec("SELECT 1 FROM pragma_table_info('exams') WHERE name = $1",
+                          {SqlValue::Text(column)}, &rows);
+  if (s.ok() && rows.empty()) s = c->Exec(add + column + " " + definition);
+  return s;
+}
+
+// Version 2 -> 3: exams gain server_set, the server's prediction set as a class mask; rows stored
+// before take 0 (no set known), which leaves their content hash as it was (canonical.h).
+StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
+  return AddExamColumnIfMissing(d, c, "server_set", "INTEGER NOT NULL DEFAULT 0");
+}
+
+// Version 3 -> 4: exams carry the browser runtime's build id; outcomes (versions, never
+// changed) and the monitoring aggregates appear. Exams stored before are not in the aggregates
+// (docs/storage.md "Monitoring aggregates"). ExamsTable has no runtime_build: an empty database
+// gets it here too.
+StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
+  StoreStatus s = AddExamColumnIfMissing(d, c, "runtime_build", "TEXT NOT NULL DEFAULT ''");
+  if (!s.ok()) return s;
+  return c->ExecScript(
+      "CREATE TABLE IF NOT EXISTS exam_outcomes ("
+      "  exam_id BIGINT NOT NULL, version BIGINT NOT NULL, final_reading INTEGER NOT NULL,"
+      "  apgar_5min TEXT NOT NULL, umbilical_ph TEXT NOT NULL, base_deficit TEXT NOT NULL,"
+      "  nicu_admission TEXT NOT NULL, recorded_by TEXT NOT NULL,"
+      "  recorded_by_id BIGINT NOT NULL, recorded_ms BIGINT NOT NULL,"
+      "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));"
+      // The verification walk reads a page of events' outcomes by seq.
+      "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);" +
+      DayStatsTableSql());
+}
+
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   StoreStatus s = c->ExecScript(
       "CREATE TABLE IF NOT EXISTS storage_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -149,6 +192,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   if (!s.ok()) return s;
   if (rows.empty()) {  // an empty database
     s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
+    if (s.ok()) s = MigrateToMonitoring(d, c);
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -161,6 +205,14 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 2) {
     s = MigrateToPrincipals(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 3) {
+    s = MigrateToPredictionSets(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 4) {
+    s = MigrateToMonitoring(d, c);
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));

@@ -14,7 +14,10 @@ inline constexpr char kExamColumns[] =
     "id, submitted_by, client_exam_id, body_sha256, features, client_class, "
     "client_probabilities, model_version, server_class, server_probabilities, agreement, "
     "max_abs_diff, patient_ref, note, client_timestamp, received_ms, audit_seq, "
-    "submitted_by_id, content_version";
+    "submitted_by_id, content_version, server_set, runtime_build";
+inline constexpr char kOutcomeColumns[] =
+    "exam_id, version, final_reading, apgar_5min, umbilical_ph, base_deficit, nicu_admission, "
+    "recorded_by, recorded_by_id, recorded_ms, audit_seq";
 inline constexpr char kAuditColumns[] =
     "seq, time_ms, actor, role, request_id, action, object, outcome, details, prev_hash, hash";
 inline constexpr char kTokenColumns[] =
@@ -29,8 +32,9 @@ inline constexpr char kModelColumns[] =
 inline constexpr char kChainLockSql[] = "SELECT pg_advisory_xact_lock(7277046850418761)";
 
 // storage_meta.schema_version this code writes. 1: the first schema; 2: exams belong to a
-// principal (docs/storage.md "Schema versions").
-inline constexpr int kSchemaVersion = 2;
+// principal; 3: exams keep the server's prediction set; 4: exams carry their runtime build,
+// outcomes and the monitoring aggregates (docs/storage.md "Schema versions").
+inline constexpr int kSchemaVersion = 4;
 
 // Creates the tables of an empty database, or migrates an older one step by step to
 // kSchemaVersion, in one transaction under the write lock, so several processes may open one

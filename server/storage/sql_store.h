@@ -5,7 +5,8 @@
 // takes the chain lock (group_commit.cc, audit_chain.cc), the PostgreSQL exam insert
 // (exam_queries.cc) and sql.h's connections. Reads go through the ReaderPool, writes through the
 // GroupCommitter. The methods are defined by resource: token_queries.cc, exam_queries.cc,
-// audit_queries.cc, model_queries.cc; lifecycle, Ping and Stats in sql_store.cc.
+// audit_queries.cc, model_queries.cc, outcome_queries.cc, day_stats_queries.cc; lifecycle, Ping and
+// Stats in sql_store.cc.
 //
 // Thread-safety and lifetimes: as Store (store.h).
 #pragma once
@@ -50,6 +51,11 @@ class SqlStore : public Store {
   StoreStatus ListExams(const ExamFilter& filter, const std::string& cursor, int limit,
                         ExamPage* out) override;
 
+  StoreStatus RecordOutcome(int64_t exam_id, const OutcomeInput& outcome, const Actor& by,
+                            OutcomeResult* out) override;
+  StoreStatus GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRecord>* out) override;
+  StoreStatus QueryDayStats(const DayStatsFilter& filter, std::vector<DayStats>* out) override;
+
   StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) override;
   StoreStatus ListAudit(int64_t after_seq, int limit, std::vector<AuditEvent>* out) override;
   StoreStatus GetAudit(int64_t seq, AuditEvent* out) override;
@@ -79,6 +85,7 @@ class SqlStore : public Store {
                           const std::string& field_prefix, SubmitResult* out);
   StoreStatus InsertExamAndEventPostgres(WriteTxn& txn, const PreparedExam& prepared,
                                          const Actor& by, ExamRecord* rec);
+  StoreStatus AddExamToDayStats(WriteTxn& txn, const ExamRecord& rec);
   StoreStatus FindReplay(WriteTxn& txn, const ExamInput& in, const Actor& by,
                          const std::string& field_prefix, SubmitResult* out);
 

@@ -94,6 +94,30 @@ struct Actor {
 // ---------------------------------------------------------------------------------------------
 // Exams
 
+// Monitoring bins every feature into at most this many bins of the model's training reference.
+inline constexpr int kReferenceBins = 10;
+
+// What monitoring counts of an exam beyond its classes and probabilities, from the server's
+// classification. Kept only in the per-day aggregates (docs/storage.md "Monitoring
+// aggregates"), not in the exam row: a replay or a read never needs them.
+struct ExamSignals {
+  bool ood_checked = false;  // the model has an OOD reference, so ood_distance is set
+  double ood_distance = 0;   // Mahalanobis distance, finite when ood_checked
+  bool out_of_distribution = false;
+  bool out_of_range = false;    // some feature outside the training min/max
+  bool has_warnings = false;    // the validator warned about something
+  bool figo_disagrees = false;  // the FIGO rule class differs from the server's class
+  // Per feature, its bin (0..kReferenceBins-1) in the model's monitoring reference; -1 when the
+  // model has no reference.
+  std::array<int8_t, kNumFeatures> feature_bins = NoFeatureBins();
+
+  static std::array<int8_t, kNumFeatures> NoFeatureBins() {
+    std::array<int8_t, kNumFeatures> b;
+    b.fill(-1);
+    return b;
+  }
+};
+
 // What the HTTP layer hands over after validating and re-evaluating an exam.
 struct ExamInput {
   std::string client_exam_id;  // idempotency key, 1..128 bytes; unique per principal
@@ -106,16 +130,22 @@ struct ExamInput {
   int64_t model_version = 0;  // the version the client states it used (>= 1)
   int server_class = 0;       // the server's native re-evaluation with that version
   std::array<double, kNumClasses> server_probabilities{};
-  bool agreement = false;        // fetal::CompareResults: same class, max_abs_diff within tolerance
-  double max_abs_diff = 0;       // max |p_server - p_client|
+  bool agreement = false;   // fetal::CompareResults: same class, max_abs_diff within tolerance
+  double max_abs_diff = 0;  // max |p_server - p_client|
+  // The conformal prediction set of the server's evaluation (bit c = class c; it holds
+  // server_class); 0 when that model version carries no sets, and for exams stored before sets.
+  unsigned server_set = 0;
   std::string patient_ref;       // optional, may be empty
   std::string note;              // optional, may be empty
   std::string client_timestamp;  // as sent by the client (validated by the HTTP layer)
+  // The browser runtime's build id (the WebAssembly build), optional, 0..128 bytes of text.
+  std::string runtime_build;
+  ExamSignals signals;  // not stored in the exam row, not read back (default on reads)
 };
 
-// The canonical exam form (docs/storage.md) new rows are hashed with: version 2 covers the
-// submitter's principal id; rows stored before principals existed keep version 1.
-inline constexpr int kExamContentVersion = 2;
+// The canonical exam form (docs/storage.md) new rows are hashed with: version 3 covers the
+// runtime build, version 2 the submitter's principal id; older rows keep their version.
+inline constexpr int kExamContentVersion = 3;
 
 struct ExamRecord {
   int64_t id = 0;  // server-assigned, > 0, increasing in submission order per database
@@ -127,7 +157,7 @@ struct ExamRecord {
   // Actor::principal_id of the submitter: the exam's owner. 0 for rows stored before
   // principals existed whose token could not be found when the database was migrated.
   int64_t submitted_by_id = 0;
-  int content_version = kExamContentVersion;  // the canonical form covering this row: 1 or 2
+  int content_version = kExamContentVersion;  // the canonical form covering this row: 1 to 3
 };
 
 struct SubmitResult {
@@ -153,6 +183,80 @@ struct ExamFilter {
 struct ExamPage {
   std::vector<ExamRecord> exams;  // ascending id
   std::string next_cursor;        // empty when there is no further page
+};
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes: what became of an exam, recorded later by its clinician. Every correction is a new
+// version; no version is ever changed.
+
+struct OutcomeInput {
+  int final_reading = 0;               // the clinician's final CTG reading, class 0..kNumClasses-1
+  std::optional<int> apgar_5min;       // 0..10
+  std::optional<double> umbilical_ph;  // 6.5..7.8
+  std::optional<double> base_deficit;  // -5..30 mmol/L
+  std::optional<bool> nicu_admission;
+};
+
+struct OutcomeRecord {
+  int64_t exam_id = 0;
+  int64_t version = 0;  // 1, 2, ... per exam
+  OutcomeInput input;
+  std::string recorded_by;  // Actor::name
+  int64_t recorded_by_id = 0;
+  int64_t recorded_ms = 0;
+  int64_t audit_seq = 0;       // its exam.outcome event
+  std::string content_sha256;  // hex SHA-256 of its canonical form (docs/storage.md)
+};
+
+struct OutcomeResult {
+  OutcomeRecord outcome;
+  bool replayed = false;  // the latest version already said exactly this; nothing was stored
+};
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring aggregates: per UTC day of the exam's client time, model version, submitter and
+// runtime build, kept up to date in the transaction that stores each exam or outcome.
+
+struct DayCounts {
+  int64_t exams = 0;
+  std::array<int64_t, kNumClasses> client_class{};
+  std::array<int64_t, kNumClasses> server_class{};
+  std::array<double, kNumClasses> probability_sum{};  // server, calibrated
+  double confidence_sum = 0;                          // sum of the server's top probability
+  double confidence_sq_sum = 0;                       // sum of its square
+  // Per server class k, the sum of p_k over the exams the server put in class k.
+  std::array<double, kNumClasses> confidence_by_class{};
+  int64_t ood_checked = 0;
+  int64_t ood = 0;
+  double ood_distance_sum = 0;  // over ood_checked exams
+  int64_t out_of_range = 0;
+  int64_t with_warnings = 0;
+  int64_t figo_disagree = 0;
+  int64_t disagree = 0;  // client/server disagreement
+  // Exams with an outcome (latest version): confusion[final reading][server class], and the
+  // server's top probability in ten bins of width 0.1: exams, confidence sum, correct.
+  int64_t outcomes = 0;
+  std::array<std::array<int64_t, kNumClasses>, kNumClasses> confusion{};
+  std::array<int64_t, 10> calibration_exams{};
+  std::array<double, 10> calibration_confidence{};
+  std::array<int64_t, 10> calibration_correct{};
+  std::array<std::array<int64_t, kReferenceBins>, kNumFeatures> feature_bins{};
+
+  void Add(const DayCounts& other);
+};
+
+struct DayStats {
+  int64_t day = 0;  // days since 1970-01-01 (UTC) of the exams' client_time
+  int64_t model_version = 0;
+  std::string runtime_build;
+  DayCounts counts;
+};
+
+struct DayStatsFilter {
+  int64_t from_day = 0;  // inclusive
+  int64_t to_day = 0;    // inclusive
+  std::optional<int64_t> model_version;
+  std::optional<int64_t> submitted_by_id;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -358,6 +462,23 @@ class Store {
   // rows that existed before the first page.
   virtual StoreStatus ListExams(const ExamFilter& filter, const std::string& cursor, int limit,
                                 ExamPage* out) = 0;
+
+  // --- outcomes ---
+  // Stores a new version of exam `exam_id`'s outcome with its "exam.outcome" audit event and
+  // the exam's aggregates moved to the new reading, in one durable transaction. When the latest
+  // version holds exactly this input, nothing is stored: OK with replayed=true and that
+  // version. NotFound when there is no such exam; InvalidArgument (field named) for a value out
+  // of its range. The caller checks who may record it.
+  virtual StoreStatus RecordOutcome(int64_t exam_id, const OutcomeInput& outcome, const Actor& by,
+                                    OutcomeResult* out) = 0;
+  // The latest version; *out reset when the exam has none (or does not exist).
+  virtual StoreStatus GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRecord>* out) = 0;
+
+  // --- monitoring ---
+  // The aggregates of the days in the filter, summed over submitters: one entry per day, model
+  // version and runtime build that has exams, ascending day. InvalidArgument when from_day >
+  // to_day or the range spans more than 3700 days.
+  virtual StoreStatus QueryDayStats(const DayStatsFilter& filter, std::vector<DayStats>* out) = 0;
 
   // --- audit ---
   // Appends durably (group committed) and returns the stored event.

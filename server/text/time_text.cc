@@ -28,6 +28,58 @@ std::string FormatTime(int64_t ms) {
   return buf;
 }
 
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days.
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, int* m, int* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+}  // namespace
+
+std::string FormatDay(int64_t day) {
+  int64_t y;
+  int m, d;
+  CivilFromDays(day, &y, &m, &d);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(y), m, d);
+  return buf;
+}
+
+bool ParseDay(const std::string& s, int64_t* day) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  int v[3] = {0, 0, 0};
+  const size_t starts[3] = {0, 5, 8}, lengths[3] = {4, 2, 2};
+  for (int k = 0; k < 3; ++k) {
+    for (size_t i = starts[k]; i < starts[k] + lengths[k]; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v[k] = v[k] * 10 + (s[i] - '0');
+    }
+  }
+  if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31) return false;
+  const int64_t candidate = DaysFromCivil(v[0], v[1], v[2]);
+  if (FormatDay(candidate) != s) return false;  // 2026-02-30 and the like
+  *day = candidate;
+  return true;
+}
+
 bool ParseTime(const std::string& s, int64_t* ms) {
   // YYYY-MM-DDTHH:MM:SS
   auto digits = [&](size_t pos, size_t n, int* v) {

@@ -19,5 +19,10 @@ std::string FormatTime(int64_t ms);
 // millisecond); false if malformed.
 bool ParseTime(const std::string& text, int64_t* ms);
 
+// Days since 1970-01-01 (UTC) <-> "YYYY-MM-DD" (proleptic Gregorian). ParseDay accepts exactly
+// that form with a real date (no 2026-02-30); false otherwise.
+std::string FormatDay(int64_t day);
+bool ParseDay(const std::string& text, int64_t* day);
+
 }  // namespace text
 }  // namespace fetal

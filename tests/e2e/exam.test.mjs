@@ -41,7 +41,24 @@ describe('exam form', { skip: skip ?? false }, () => {
     await page.waitForSelector('[data-testid="result-class"]');
   }
 
-  for (const cls of ['Normal', 'Suspect', 'Pathological']) {
+  const CLASSES = ['Normal', 'Suspect', 'Pathological'];
+
+  test('an exam whose prediction set holds two classes says: refer for senior review', async () => {
+    // A dataset row the native CLI gives a two-class set while it is within the training data.
+    const wide = native.find((r) => r.set.includes(';') && r.ood_flag === '0' && r.out_of_range === '');
+    assert.ok(wide, 'the native CLI gave no in-distribution row a two-class set');
+    await typeRow(rows.lines[Number(wide.row)].split(',').slice(0, 21));
+    const names = wide.set.split(';');
+    assert.equal(await page.textContent('[data-testid="prediction-set"] strong'), 'Prediction set (95%): ');
+    assert.match(await page.textContent('[data-testid="prediction-set"]'), new RegExp(`${names.join(' or ')}`));
+    const note = await page.textContent('[data-testid="refer-review"]');
+    assert.match(note, /Refer for senior review\./);
+    assert.match(note, new RegExp(`cannot rule out: ${names.join(' or ')}\\.`));
+    assert.doesNotMatch(note, /unlike the training data/);
+    await shot(page, 'result-refer-en');
+  });
+
+  for (const cls of CLASSES) {
     test(`a dataset row the CLI classifies ${cls} gives the same result in the browser`, async () => {
       const expected = rowPredictedAs(cls);
       const values = rows.lines[Number(expected.row)].split(',').slice(0, 21);
@@ -60,6 +77,10 @@ describe('exam form', { skip: skip ?? false }, () => {
       assert.equal(ood, String(nativeOod));
       const flags = await page.$$eval('.figo-flags li', (els) => els.map((el) => el.dataset.flag).join(';'));
       assert.equal(flags, expected.figo_flags);
+      // The prediction set and the referral are the native ones.
+      const set = await page.$eval('[data-testid="prediction-set"]', (el) => el.dataset.set);
+      assert.equal(set, expected.set.split(';').map((name) => CLASSES.indexOf(name)).join(','));
+      assert.equal(await page.isVisible('[data-testid="refer-review"]'), expected.refer_for_review === '1');
       assert.match(await page.textContent('[data-testid="model-version"]'), /^Model v1 · [0-9a-f]{12}$/);
       if (cls === 'Pathological') await shot(page, 'result-en');
     });

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fetal/monitoring_reference.h"
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
 #include "test_models.h"
@@ -85,6 +86,14 @@ void ExpectSameModel(const Model& a, const Model& b) {
   EXPECT_EQ(a.metrics.ece, b.metrics.ece);
   EXPECT_EQ(a.metrics.recall, b.metrics.recall);
   EXPECT_EQ(a.metrics.splits, b.metrics.splits);
+  ASSERT_EQ(a.input_differences.size(), b.input_differences.size());
+  for (size_t i = 0; i < a.input_differences.size(); ++i) {
+    EXPECT_EQ(a.input_differences[i].input, b.input_differences[i].input);
+    EXPECT_EQ(a.input_differences[i].reference, b.input_differences[i].reference);
+  }
+  EXPECT_EQ(a.conformal.level, b.conformal.level);
+  EXPECT_EQ(a.conformal.floor, b.conformal.floor);
+  EXPECT_EQ(a.conformal.calibration_rows, b.conformal.calibration_rows);
   ASSERT_EQ(a.trees.size(), b.trees.size());
   for (size_t t = 0; t < a.trees.size(); ++t) {
     const Tree& x = a.trees[t];
@@ -121,6 +130,32 @@ TEST_F(BundleTest, RoundTripKeepsEveryField) {
 }
 
 TEST_F(BundleTest, WriteIsDeterministic) { EXPECT_EQ(WriteBundle(model_), bytes_); }
+
+TEST_F(BundleTest, MonitoringSectionIsOptionalAndReadFromTheBytes) {
+  bool found = true;
+  MonitoringReference reference;
+  ASSERT_TRUE(MonitoringReferenceFromBundle(bytes_.data(), bytes_.size(), &reference, &found).ok());
+  EXPECT_FALSE(found);  // a bundle without one: no reference
+
+  reference.rows = 3;
+  for (auto& f : reference.features) f = {{}, {3}};  // one bin: a constant feature
+  reference.features[4] = {{0.5, 2}, {1, 1, 1}};
+  reference.class_prior = {0.5, 0.25, 0.25};
+  reference.predicted_class_mix = {0.25, 0.5, 0.25};
+  reference.top_probability = {{0.9}, {2, 1}};
+  Model with = model_;
+  with.monitoring_section = MonitoringReferenceToJson(reference);
+  Bytes bytes = WriteBundle(with);
+  Model read;
+  ASSERT_TRUE(Read(bytes, &read).ok());  // what classifies skips the section
+  EXPECT_TRUE(read.monitoring_section.empty());
+  ExpectSameModel(model_, read);
+  MonitoringReference back;
+  ASSERT_TRUE(MonitoringReferenceFromBundle(bytes.data(), bytes.size(), &back, &found).ok());
+  ASSERT_TRUE(found);
+  EXPECT_EQ(MonitoringReferenceToJson(back), with.monitoring_section);
+  EXPECT_EQ(back.features[4].edges, (std::vector<double>{0.5, 2}));
+}
 
 TEST_F(BundleTest, SplitCoversAreStoredAsTheSumOfTheirChildren) {
   Model m = model_;
@@ -252,12 +287,111 @@ TEST_F(BundleTest, WrongMagicIsNotABundle) {
 
 TEST_F(BundleTest, OtherFormatVersionIsUnsupportedWithBothVersionsNamed) {
   Bytes b = bytes_;
-  PutU32At(&b, 4, 2);
+  PutU32At(&b, 4, 3);
   Rehash(&b);
   Status s = Read(b);
   EXPECT_EQ(s.code(), Status::Code::kUnsupported);
-  EXPECT_TRUE(Contains(s.message(), "version 2")) << s.message();
-  EXPECT_TRUE(Contains(s.message(), "version 1")) << s.message();
+  EXPECT_TRUE(Contains(s.message(), "version 3")) << s.message();
+  EXPECT_TRUE(Contains(s.message(), "versions 1 to 2")) << s.message();
+  PutU32At(&b, 4, 0);
+  Rehash(&b);
+  EXPECT_EQ(Read(b).code(), Status::Code::kUnsupported);
+}
+
+// A model with both optional sections of format 2.
+Model WithSections(Model m) {
+  m.input_differences = {{17, 0}, {18, 0}};
+  m.conformal.level = 0.95;
+  m.conformal.floor = {0.61f, 0.043f, 0.125f};
+  m.conformal.calibration_rows = {1646, 292, 175};
+  return m;
+}
+
+TEST_F(BundleTest, SectionsRoundTripAndTheInputsAreRequired) {
+  const Model model = WithSections(model_);
+  const Bytes bytes = WriteBundle(model);
+  nlohmann::json h = nlohmann::json::parse(HeaderText(bytes));
+  EXPECT_EQ(h["sections"]["inputs"],
+            nlohmann::json::parse(R"({"version":1,"input":[17,18],"reference":[0,0]})"));
+  EXPECT_EQ(h["sections"]["conformal"]["version"], 1);
+  EXPECT_EQ(h["sections"]["conformal"]["calibration_rows"], nlohmann::json({1646, 292, 175}));
+  EXPECT_EQ(h["required_sections"], nlohmann::json({"inputs"}));
+  Model read;
+  ASSERT_TRUE(Read(bytes, &read).ok()) << Read(bytes).ToString();
+  ExpectSameModel(model, read);
+  ASSERT_EQ(read.input_differences.size(), 2u);
+  EXPECT_EQ(read.input_differences[1].input, 18);
+  EXPECT_EQ(read.input_differences[1].reference, 0);
+  EXPECT_EQ(read.conformal.level, 0.95);
+  EXPECT_EQ(read.conformal.floor, model.conformal.floor);
+  EXPECT_EQ(read.conformal.calibration_rows, model.conformal.calibration_rows);
+  EXPECT_EQ(WriteBundle(read), bytes);
+  // A model without sections writes none.
+  EXPECT_FALSE(nlohmann::json::parse(HeaderText(bytes_)).contains("sections"));
+}
+
+TEST_F(BundleTest, AVersion1BundleStillLoadsAndHasNoSets) {
+  // Format 1 is format 2 without sections: the same bytes with version 1 are a version-1 bundle.
+  Bytes v1 = bytes_;
+  PutU32At(&v1, 4, 1);
+  Rehash(&v1);
+  Model read;
+  ASSERT_TRUE(Read(v1, &read).ok()) << Read(v1).ToString();
+  EXPECT_EQ(read.format_version, 1);
+  EXPECT_EQ(read.conformal.level, 0);
+  EXPECT_TRUE(read.input_differences.empty());
+  ExpectSameModel(model_, read);
+}
+
+TEST_F(BundleTest, UnknownSectionsAreSkippedUnlessRequired) {
+  const Bytes bytes = WriteBundle(WithSections(model_));
+  nlohmann::json h = nlohmann::json::parse(HeaderText(bytes));
+  // A later optional section (say a monitoring reference) and a later version of a known one.
+  h["sections"]["monitoring"] = {{"version", 1}, {"histograms", {1, 2, 3}}};
+  h["sections"]["conformal"]["version"] = 2;
+  Model read;
+  ASSERT_TRUE(Read(WithHeader(bytes, h.dump()), &read).ok());
+  EXPECT_EQ(read.conformal.level, 0) << "a conformal section of an unknown version is skipped";
+  EXPECT_EQ(read.input_differences.size(), 2u);
+  // Required, they are refused rather than silently skipped.
+  for (const char* name : {"monitoring", "conformal"}) {
+    nlohmann::json r = h;
+    r["required_sections"].push_back(name);
+    Status s = Read(WithHeader(bytes, r.dump()));
+    EXPECT_EQ(s.code(), Status::Code::kUnsupported) << name;
+    EXPECT_TRUE(Contains(s.message(), "section this build does not read")) << s.message();
+  }
+  nlohmann::json r = h;
+  r["sections"]["inputs"]["version"] = 2;  // required by the writer, now unreadable
+  EXPECT_EQ(Read(WithHeader(bytes, r.dump())).code(), Status::Code::kUnsupported);
+}
+
+TEST_F(BundleTest, BadSectionsAreRefusedNamingWhat) {
+  const Bytes bytes = WriteBundle(WithSections(model_));
+  struct Change {
+    const char* pointer;
+    nlohmann::json value;
+    const char* says;
+  } changes[] = {
+      {"/sections/inputs/input", {17, 21}, "feature indices"},
+      {"/sections/inputs/input", {17, 1e30}, "feature indices"},
+      {"/sections/inputs/reference", {0}, "'sections.inputs.reference'"},
+      {"/sections/inputs/reference", {0, 17}, "input differences"},
+      {"/sections/conformal/level", 1.5, "conformal level"},
+      {"/sections/conformal/floor", {0.5, "x", 0.1}, "'sections.conformal.floor'"},
+      {"/sections/conformal/calibration_rows", {1, -2, 3}, "conformal level"},
+      {"/sections/conformal/level", "high", "'sections.conformal.level'"},
+  };
+  for (const Change& c : changes) {
+    nlohmann::json h = nlohmann::json::parse(HeaderText(bytes));
+    h[nlohmann::json::json_pointer(c.pointer)] = c.value;
+    Status s = Read(WithHeader(bytes, h.dump()));
+    EXPECT_FALSE(s.ok()) << c.pointer;
+    EXPECT_TRUE(Contains(s.message(), c.says)) << c.pointer << ": " << s.message();
+  }
+  nlohmann::json h = nlohmann::json::parse(HeaderText(bytes));
+  h["sections"] = 3;
+  EXPECT_EQ(Read(WithHeader(bytes, h.dump())).code(), Status::Code::kCorruption);
 }
 
 TEST_F(BundleTest, UnchangedHeaderRebuiltByTheTestHelperIsAccepted) {

@@ -28,17 +28,22 @@
 namespace fetal {
 namespace {
 
-// A model trained on the published data as `fetal-model train` does, smaller (180 trees) so
-// that explaining every row stays quick under the sanitizers. Trained once per test binary.
+// A model trained on the published data as `fetal-model train --search fixed` does with the
+// default recipe (its inputs re-express the histogram mean and median relative to the baseline;
+// it carries prediction sets), smaller (180 trees) so that explaining every row stays quick
+// under the sanitizers. Trained once per test binary.
 const Model& TrainedModel() {
   static const Model* model = [] {
     trainer::Dataset data;
     if (!trainer::LoadDataset(testing::DatasetPath(), &data).ok()) std::abort();
     trainer::TrainParams params;
     params.rounds = 60;
-    params.temperature_folds = 3;
+    params.inner_folds = 3;
+    trainer::SearchSpace fixed;
+    if (!trainer::SearchSpace::Named("fixed", params, &fixed)) std::abort();
     auto* m = new Model;
-    if (!trainer::TrainModel(data, params, "2026-01-01T00:00:00Z", nullptr, m, nullptr).ok()) {
+    if (!trainer::TrainModel(data, fixed, params, "2026-01-01T00:00:00Z", nullptr, m, nullptr)
+             .ok()) {
       std::abort();
     }
     return m;
@@ -114,6 +119,8 @@ void ExpectSameClassification(const Classification& a, const Classification& b,
   EXPECT_EQ(a.ood.out_of_distribution, b.ood.out_of_distribution) << where;
   EXPECT_EQ(a.ood.out_of_range, b.ood.out_of_range) << where;
   ExpectSameFigo(a.figo, b.figo, where);
+  EXPECT_EQ(a.prediction_set, b.prediction_set) << where;
+  EXPECT_EQ(a.refer_for_review, b.refer_for_review) << where;
 }
 
 TEST(ClassifierTest, ClassifyIsTheSeparateStepsOnEveryDatasetRow) {
@@ -126,10 +133,15 @@ TEST(ClassifierTest, ClassifyIsTheSeparateStepsOnEveryDatasetRow) {
   ASSERT_TRUE(Evaluator::Create(model, &evaluator).ok());
   ASSERT_TRUE(Explainer::Create(model, &explainer).ok());
 
+  ASSERT_FALSE(model.input_differences.empty());
+  ASSERT_GT(model.conformal.level, 0);
   size_t classified = 0, refused = 0, with_warnings = 0, with_flags = 0, out_of_range = 0;
+  size_t wide_sets = 0, referred = 0;
   Classification c;
   for (const std::vector<float>& exam : Exams(model)) {
     const float* x = exam.data();
+    float inputs[kNumFeatures];  // what the trees see
+    ModelInputs(model.input_differences, x, inputs);
     const std::string where = "exam " + std::to_string(classified + refused);
     classifier->Classify(x, ClassifyOptions(), &c);
 
@@ -146,19 +158,30 @@ TEST(ClassifierTest, ClassifyIsTheSeparateStepsOnEveryDatasetRow) {
     EXPECT_EQ(c.warning_count(), warnings) << where;
     with_warnings += warnings > 0;
 
-    float margins[kNumClasses], p[kNumClasses], raw[kNumClasses];
-    evaluator->Margins(x, margins);
-    evaluator->Predict(x, p);
-    evaluator->PredictRaw(x, raw);
+    float margins[kNumClasses], p[kNumClasses], raw[kNumClasses], fast[kNumClasses];
+    evaluator->Margins(inputs, margins);
+    evaluator->Predict(inputs, p);
+    evaluator->PredictRaw(inputs, raw);
+    classifier->Predict(x, fast);
     for (int k = 0; k < kNumClasses; ++k) {
       EXPECT_EQ(c.margins[k], margins[k]) << where;
       EXPECT_EQ(c.probabilities[k], p[k]) << where;
       EXPECT_EQ(c.raw_probabilities[k], raw[k]) << where;
     }
     EXPECT_EQ(c.predicted_class, ArgMax(p)) << where;
+    for (int k = 0; k < kNumClasses; ++k) EXPECT_EQ(fast[k], p[k]) << where;
+
+    const unsigned set = PredictionSet(model.conformal, p);
+    EXPECT_EQ(c.prediction_set, set) << where;
+    EXPECT_TRUE((set >> c.predicted_class) & 1u) << where;
+    for (int k = 0; k < kNumClasses; ++k) {
+      EXPECT_EQ(((set >> k) & 1u) != 0, k == c.predicted_class || p[k] >= model.conformal.floor[k])
+          << where;
+    }
+    wide_sets += (set & (set - 1)) != 0;
 
     std::vector<float> contributions(kNumClasses * kContributionsPerClass);
-    explainer->Explain(x, contributions.data());
+    explainer->Explain(inputs, contributions.data());
     EXPECT_EQ(c.contributions, contributions) << where;
 
     const OodResult ood = CheckOod(model, x);
@@ -172,6 +195,11 @@ TEST(ClassifierTest, ClassifyIsTheSeparateStepsOnEveryDatasetRow) {
     const FigoResult figo = EvaluateFigo(x);
     ExpectSameFigo(figo, c.figo, where);
     with_flags += !figo.flags.empty();
+
+    EXPECT_EQ(c.refer_for_review,
+              (set & (set - 1)) != 0 || ood.out_of_distribution || !ood.out_of_range.empty())
+        << where;
+    referred += c.refer_for_review;
   }
   // The exams reach every branch compared above.
   EXPECT_GT(classified, 2126u);
@@ -179,6 +207,57 @@ TEST(ClassifierTest, ClassifyIsTheSeparateStepsOnEveryDatasetRow) {
   EXPECT_GT(with_warnings, 0u);
   EXPECT_GT(out_of_range, 0u);
   EXPECT_GT(with_flags, 0u);
+  EXPECT_GT(wide_sets, 0u);
+  EXPECT_GT(referred, wide_sets);
+}
+
+TEST(ClassifierTest, BatchPredictionEqualsOneExamAtATime) {
+  const Model& model = TrainedModel();
+  std::unique_ptr<Classifier> classifier = MakeClassifier(model);
+  ASSERT_TRUE(classifier);
+  ExamTable table;
+  ASSERT_TRUE(testing::LoadDataset(&table));
+  // More rows than one chunk of the batch path, and not a multiple of it.
+  const size_t n = 203;
+  std::vector<float> batch(n * kNumClasses);
+  classifier->PredictBatch(table.features.data(), n, batch.data());
+  for (size_t i = 0; i < n; ++i) {
+    float one[kNumClasses];
+    classifier->Predict(&table.features[i * kNumFeatures], one);
+    for (int k = 0; k < kNumClasses; ++k) EXPECT_EQ(batch[i * kNumClasses + k], one[k]) << i;
+  }
+}
+
+TEST(ClassifierTest, TheTreesSeeTheReExpressedInputs) {
+  // The same model without its input differences is a different function of the exam.
+  Model plain = TrainedModel();
+  plain.input_differences.clear();
+  std::unique_ptr<Classifier> with = MakeClassifier(TrainedModel()),
+                              without = MakeClassifier(plain);
+  ASSERT_TRUE(with && without);
+  ExamTable table;
+  ASSERT_TRUE(testing::LoadDataset(&table));
+  size_t differ = 0;
+  for (size_t r = 0; r < table.rows; ++r) {
+    float a[kNumClasses], b[kNumClasses];
+    with->Predict(&table.features[r * kNumFeatures], a);
+    without->Predict(&table.features[r * kNumFeatures], b);
+    differ += a[0] != b[0];
+  }
+  EXPECT_GT(differ, table.rows / 2);
+}
+
+TEST(ClassifierTest, AModelWithoutSetsGivesNoSetAndRefersOnlyUnusualExams) {
+  Model model = TrainedModel();
+  model.conformal = ConformalSets();
+  std::unique_ptr<Classifier> classifier = MakeClassifier(model);
+  ASSERT_TRUE(classifier);
+  Classification c;
+  const auto exam = testing::ValidExam();
+  classifier->Classify(exam.data(), ClassifyOptions(), &c);
+  ASSERT_TRUE(c.classified);
+  EXPECT_EQ(c.prediction_set, 0u);
+  EXPECT_EQ(c.refer_for_review, c.ood.out_of_distribution || !c.ood.out_of_range.empty());
 }
 
 TEST(ClassifierTest, WithoutExplainThereAreNoContributionsAndTheRestIsTheSame) {
@@ -302,7 +381,9 @@ TEST(ClassifierTest, CreateRefusesAModelTooDeepToExplain) {
   std::unique_ptr<Explainer> explainer;
   ASSERT_TRUE(Explainer::Create(deepest, &explainer).ok());
   std::vector<float> contributions(kNumClasses * kContributionsPerClass);
-  explainer->Explain(exam.data(), contributions.data());
+  float inputs[kNumFeatures];
+  ModelInputs(deepest.input_differences, exam.data(), inputs);
+  explainer->Explain(inputs, contributions.data());
   EXPECT_EQ(c.contributions, contributions);
 }
 

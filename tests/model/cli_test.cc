@@ -55,8 +55,9 @@ size_t CountLines(const std::string& s) {
   return n;
 }
 
-// Fast parameters: the CLI tests check plumbing, the trainer tests check accuracy.
-const std::string kFast = " --rounds 20 --temperature-folds 2";
+// Fast parameters: the CLI tests check plumbing, the trainer tests check accuracy. The fixed
+// recipe is the default one (inputs relative to the baseline, prediction sets), smaller.
+const std::string kFast = " --rounds 20 --inner-folds 2 --search fixed";
 
 class CliTest : public ::testing::Test {
  protected:
@@ -84,7 +85,7 @@ TEST_F(CliTest, NoVerbOrUnknownVerbIsAUsageError) {
 
 TEST_F(CliTest, EveryVerbHasHelp) {
   for (const char* verb : {"train", "cv", "predict", "import-xgboost", "inspect", "sign", "verify",
-                           "keygen", "tune"}) {
+                           "keygen", "folds"}) {
     CliRun r = Cli(std::string(verb) + " --help");
     EXPECT_EQ(r.code, 0) << verb;
     EXPECT_NE(r.out.find(std::string("usage: fetal-model ") + verb), std::string::npos) << verb;
@@ -120,9 +121,25 @@ TEST_F(CliTest, TrainWithFoldsRecordsMetricsInCardAndBundle) {
   EXPECT_NE(md.find("| macro-F1 | 0."), std::string::npos) << md;
   EXPECT_NE(md.find("Confusion matrix (summed over the 25 splits)"), std::string::npos);
   EXPECT_NE(md.find("Per-class calibration"), std::string::npos);
+  // The published data and folds: the reference models' figures beside this model's.
+  EXPECT_NE(md.find("### Against the reference models on the same folds"), std::string::npos);
+  EXPECT_NE(md.find("| HistGradientBoosting, defaults | 0.946 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| **this procedure, nested** | **0."), std::string::npos) << md;
   r = Cli("inspect --json '" + out + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"splits\": 25"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, CardComparesWithTheReferencesOnlyOnTheirFolds) {
+  std::string folds = kTmp + "/seed3.csv", out = kTmp + "/seed3.fhm", card = kTmp + "/seed3.md";
+  CliRun r = Cli("folds --data '" + kData + "' --seed 3 --repeats 1 --out '" + folds + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Cli("train --data '" + kData + "' --folds '" + folds + "' --out '" + out + "' --card '" +
+          card + "' --created 2026-01-01T00:00:00Z" + kFast);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string md = Slurp(card);
+  EXPECT_NE(md.find("so they are not compared here"), std::string::npos) << md;
+  EXPECT_EQ(md.find("HistGradientBoosting"), std::string::npos) << md;
 }
 
 TEST_F(CliTest, TrainBadInput) {
@@ -160,19 +177,73 @@ TEST_F(CliTest, CvPrintsTheTableAndWritesPredictions) {
   for (const char* column : {"accuracy", "macroF1", "balAcc", "rec_S", "logloss", "brier", "ECE"})
     EXPECT_NE(r.out.find(column), std::string::npos) << column;
   EXPECT_NE(r.out.find("mean ± std over 25 splits"), std::string::npos);
+  for (const char* column : {"cov_N", "cov_S", "cov_P", "size", "recipe chosen"})
+    EXPECT_NE(r.out.find(column), std::string::npos) << column;
+  EXPECT_NE(r.out.find("conformal prediction sets, level 0.95"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("set size over all test rows: mean 1."), std::string::npos) << r.out;
   std::string csv = Slurp(predictions);
-  EXPECT_EQ(csv.substr(0, csv.find('\n')), "repeat,fold,row,p_normal,p_suspect,p_pathological");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "repeat,fold,row,p_normal,p_suspect,p_pathological,set");
   EXPECT_EQ(CountLines(csv), 1u + 5u * 2126u) << "one line per test row of every split";
+  // Every row's set names at least its predicted class.
+  EXPECT_EQ(csv.find(",\n"), std::string::npos);
 }
 
-TEST_F(CliTest, TuneBadInput) {
-  // The search itself takes minutes (docs/training.md); here only its argument checking.
-  CliRun r = Cli("tune --data '" + kData + "'");
+TEST_F(CliTest, CvNestedSearchWritesItsLog) {
+  // The nested search's code path on a toy grid and one repeat of folds drawn by `folds`.
+  std::string folds = kTmp + "/one_repeat.csv", log = kTmp + "/search.csv";
+  CliRun r = Cli("folds --data '" + kData + "' --seed 3 --repeats 1 --out '" + folds + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Cli("cv --quiet --search tiny --jobs 2 --inner-folds 2 --data '" + kData + "' --folds '" +
+          folds + "' --search-log '" + log + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("search \"tiny\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mean ± std over 5 splits"), std::string::npos) << r.out;
+  std::string csv = Slurp(log);
+  EXPECT_EQ(csv.substr(0, csv.find(',')), "repeat");
+  // 5 splits x (2 inputs + 1 refinement) x 2 calibrators, one chosen per split.
+  EXPECT_EQ(CountLines(csv), 1u + 5u * 6u) << csv;
+  size_t chosen = 0;
+  for (size_t at = 0; (at = csv.find(",1\n", at)) != std::string::npos; ++at) ++chosen;
+  EXPECT_EQ(chosen, 5u) << csv;
+}
+
+TEST_F(CliTest, FoldsDrawsStratifiedRepeatsAndIsReproducible) {
+  CliRun a = Cli("folds --data '" + kData + "' --seed 7");
+  ASSERT_EQ(a.code, 0) << a.err;
+  EXPECT_EQ(a.out.substr(0, a.out.find('\n')), "row,repeat0,repeat1,repeat2,repeat3,repeat4");
+  EXPECT_EQ(CountLines(a.out), 1u + 2126u);
+  EXPECT_EQ(Cli("folds --data '" + kData + "' --seed 7").out, a.out);
+  EXPECT_NE(Cli("folds --data '" + kData + "' --seed 8").out, a.out);
+  // Each fold of repeat 0 holds 35 or 36 of the 176 Pathological exams (data rows of class 3).
+  std::string data = Slurp(kData);
+  std::vector<int> per_fold(5, 0);
+  size_t line_start = a.out.find('\n') + 1, data_line = data.find('\n') + 1;
+  while (line_start < a.out.size()) {
+    size_t end = a.out.find('\n', line_start), data_end = data.find('\n', data_line);
+    std::string row = a.out.substr(line_start, end - line_start);
+    std::string exam = data.substr(data_line, data_end - data_line);
+    if (exam.substr(exam.rfind(',') + 1).rfind("3", 0) == 0) {
+      per_fold[std::stoi(row.substr(row.find(',') + 1))]++;
+    }
+    line_start = end + 1;
+    data_line = data_end + 1;
+  }
+  for (int n : per_fold) EXPECT_TRUE(n == 35 || n == 36) << n;
+  CliRun r = Cli("folds --data '" + kData + "'");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("--folds"), std::string::npos) << r.err;
-  r = Cli("tune --data '" + kData + "' --folds '" + kFolds + "' --stage 4");
+  EXPECT_NE(r.err.find("--seed"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, BadSearchOrInputsAreUsageErrors) {
+  CliRun r = Cli("cv --data '" + kData + "' --folds '" + kFolds + "' --search huge");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("--stage must be an integer 1..3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--search must be default, tiny or fixed"), std::string::npos) << r.err;
+  r = Cli("train --data '" + kData + "' --out x.fhm --inputs histogram_mean");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--inputs must be none or FEATURE-REFERENCE"), std::string::npos) << r.err;
+  r = Cli("train --data '" + kData + "' --out x.fhm --calibrator platt");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--calibrator must be temperature or vector"), std::string::npos) << r.err;
 }
 
 TEST_F(CliTest, CvBadFolds) {
@@ -200,11 +271,15 @@ TEST_F(CliTest, PredictClassifiesEveryRow) {
   EXPECT_EQ(r.code, failed ? 1 : 0) << r.err;
   EXPECT_EQ(r.out.substr(0, r.out.find('\n')),
             "row,class,p_normal,p_suspect,p_pathological,ood_distance,ood_flag,out_of_range,"
-            "figo_class,figo_flags");
+            "figo_class,figo_flags,set,refer_for_review");
   EXPECT_EQ(CountLines(r.out) - 1 + failed, 2126u);
   EXPECT_LT(failed, 50u);
   EXPECT_NE(r.out.find("\n0,"), std::string::npos);
   EXPECT_NE(r.out.find("\n2125,"), std::string::npos);
+  // Every row ends with its prediction set and the review flag; some sets are wide and refer.
+  EXPECT_EQ(r.out.find(",,0\n"), std::string::npos) << "no row without a set";
+  EXPECT_NE(r.out.find(",Suspect;Pathological,1\n"), std::string::npos);
+  EXPECT_NE(r.out.find(",Normal,0\n"), std::string::npos);
 }
 
 TEST_F(CliTest, PredictExplainAddsContributionColumns) {
@@ -215,6 +290,11 @@ TEST_F(CliTest, PredictExplainAddsContributionColumns) {
   std::string csv = Slurp(out);
   std::string header = csv.substr(0, csv.find('\n'));
   EXPECT_NE(header.find(",contrib_baseline_value,"), std::string::npos) << header;
+  // The default recipe takes the histogram mean and median relative to the baseline; their
+  // contributions are named so.
+  EXPECT_NE(header.find(",contrib_histogram_mean_minus_baseline_value,"), std::string::npos)
+      << header;
+  EXPECT_EQ(header.find(",contrib_histogram_mean,"), std::string::npos) << header;
   EXPECT_NE(header.find(",contrib_bias,ood_distance"), std::string::npos) << header;
 }
 
@@ -256,6 +336,10 @@ TEST_F(CliTest, InspectHumanAndJson) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("created         2026-01-01T00:00:00Z"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("trees           60"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("format          2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("prediction sets level 0.95"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("relative: histogram_mean_minus_baseline_value"), std::string::npos)
+      << r.out;
   r = Cli("inspect --json '" + bundle_ + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"content_sha256\""), std::string::npos);
@@ -336,6 +420,7 @@ TEST_F(CliTest, ImportXgboost) {
   fetal::trainer::TrainParams params;
   params.max_depth = 6;
   params.rounds = 20;
+  params.input_differences = {};  // an external model reads the features as entered
   std::unique_ptr<fetal::trainer::Booster> booster;
   ASSERT_TRUE(fetal::trainer::Booster::Train(data.table, fetal::trainer::AllRows(data.table),
                                              params, &booster)
@@ -350,6 +435,8 @@ TEST_F(CliTest, ImportXgboost) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("xgboost-import"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("trees           60"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("prediction sets none in this bundle"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("relative:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("temperature     1.0000"), std::string::npos) << r.out;
   r = Cli("predict --model '" + kTmp + "/imported.fhm' --input '" + kData + "'");
   EXPECT_EQ(r.code, FailedRows(r.err) ? 1 : 0) << r.err;

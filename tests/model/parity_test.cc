@@ -1,7 +1,9 @@
 // Parity with libxgboost: models trained in-process with the XGBoost C API (the default model's
 // booster, and imported depth-4, -6 and -8 models), imported from its JSON, written to a bundle
 // and read back; then every row of the dataset (and the same rows with missing values, infinities
-// and -0) must get libxgboost's probabilities, margins and TreeSHAP contributions.
+// and -0) must get libxgboost's probabilities, margins and TreeSHAP contributions. The shipped
+// recipe, trained by the trainer on model inputs (features re-expressed), is checked through the
+// Classifier, which computes those inputs itself, single exam and batch.
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -14,8 +16,10 @@
 #include <gtest/gtest.h>
 
 #include "fetal/bundle.h"
+#include "fetal/classifier.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
+#include "fetal/trainer/booster.h"
 #include "fetal/trainer/dataset.h"
 #include "fetal/trainer/trainer.h"
 #include "xgb_oracle.h"
@@ -75,7 +79,8 @@ struct Case {
 };
 
 // The booster behind the default model: the trainer's parameters on the de-duplicated rows, as
-// `fetal-model train` (and bench/model) trains it.
+// `fetal-model train` (and bench/model) trains it. Its trees split on the model inputs; here they
+// are fed rows as they are, which checks the trees alone.
 std::string DefaultModelJson() {
   trainer::Dataset data;
   Status s = trainer::LoadDataset(std::string(FETAL_DATA_DIR) + "/fetal_health.csv", &data);
@@ -306,6 +311,83 @@ TEST(XgboostImportTest, BaseScoreIsAddedToEveryClassMargin) {
       EXPECT_NEAR(margins[c], expected[r * kNumClasses + c], 1e-6) << "row " << r;
     }
   }
+}
+
+// The shipped recipe (trainer::TrainParams' defaults: histogram mean and median relative to the
+// baseline) trained by the trainer on every row: the Classifier, given the features as entered,
+// returns what libxgboost returns on the model inputs — margins, probabilities and TreeSHAP.
+TEST(ShippedRecipeParity, ClassifierMatchesLibxgboostOnTheModelInputsOnEveryRow) {
+  const Dataset& data = Data();
+  ExamTable table;
+  table.rows = data.rows;
+  table.features = data.features;
+  for (float label : data.labels) table.labels.push_back(static_cast<int>(label));
+  table.has_labels = true;
+  std::vector<size_t> rows(data.rows);
+  for (size_t r = 0; r < rows.size(); ++r) rows[r] = r;
+  const trainer::TrainParams params;
+  ASSERT_FALSE(params.input_differences.empty()) << "the shipped recipe re-expresses inputs";
+  std::unique_ptr<trainer::Booster> booster;
+  ASSERT_TRUE(trainer::Booster::Train(table, rows, params, &booster).ok());
+  std::string json;
+  ASSERT_TRUE(booster->SaveJson(&json).ok());
+  const XgbOracle oracle(json);
+  Model model;
+  ASSERT_TRUE(ImportXgboostJson(json, &model).ok());
+  model.input_differences = params.input_differences;
+  const std::vector<uint8_t> bytes = WriteBundle(model);
+  Model loaded;
+  ASSERT_TRUE(ReadBundle(bytes.data(), bytes.size(), &loaded).ok());
+  ASSERT_EQ(loaded.input_differences.size(), params.input_differences.size());
+  std::unique_ptr<Classifier> classifier;
+  ASSERT_TRUE(Classifier::Create(loaded, &classifier).ok());
+
+  std::vector<float> inputs(data.features.size());
+  for (size_t r = 0; r < data.rows; ++r)
+    ModelInputs(params.input_differences, &data.features[r * kNumFeatures],
+                &inputs[r * kNumFeatures]);
+  const size_t n = data.rows;
+  const std::vector<float> margins = oracle.Predict(inputs.data(), n, XgbOracle::Output::kMargins);
+  const std::vector<float> probabilities =
+      oracle.Predict(inputs.data(), n, XgbOracle::Output::kProbabilities);
+  const std::vector<float> contributions =
+      oracle.Predict(inputs.data(), n, XgbOracle::Output::kContributions);
+  std::vector<float> batch(n * kNumClasses);
+  classifier->PredictBatch(data.features.data(), n, batch.data());
+  // The batch explanations apply the model inputs too: the same contributions as Explain.
+  std::vector<float> batch_contributions(n * kNumClasses * kContributionsPerClass);
+  classifier->ExplainBatch(data.features.data(), n, batch_contributions.data());
+  size_t classified = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const float* x = &data.features[r * kNumFeatures];
+    for (int c = 0; c < kNumClasses; ++c)
+      ASSERT_NEAR(batch[r * kNumClasses + c], probabilities[r * kNumClasses + c],
+                  kProbabilityTolerance)
+          << "row " << r << " class " << c;
+    float explained[kNumClasses * kContributionsPerClass];
+    classifier->Explain(x, explained);
+    for (size_t i = 0; i < std::size(explained); ++i) {
+      ASSERT_NEAR(explained[i], contributions[r * std::size(explained) + i], kContributionTolerance)
+          << "row " << r << " contribution " << i;
+      ASSERT_EQ(explained[i], batch_contributions[r * std::size(explained) + i])
+          << "ExplainBatch differs from Explain at row " << r << " contribution " << i;
+    }
+    Classification result;
+    ClassifyOptions no_explanation;
+    no_explanation.explain = false;
+    classifier->Classify(x, no_explanation, &result);
+    if (!result.classified) continue;
+    ++classified;
+    for (int c = 0; c < kNumClasses; ++c) {
+      ASSERT_NEAR(result.margins[c], margins[r * kNumClasses + c],
+                  1e-5 * (1 + std::abs(result.margins[c])))
+          << "row " << r << " class " << c;
+      ASSERT_NEAR(result.probabilities[c], probabilities[r * kNumClasses + c],
+                  kProbabilityTolerance)
+          << "row " << r << " class " << c;
+    }
+  }
+  EXPECT_GT(classified, 2000u);
 }
 
 }  // namespace

@@ -51,6 +51,13 @@ Status LoadDataset(const std::string& path, Dataset* out) {
   return Status::Ok();
 }
 
+XgbOracle::XgbOracle(const std::string& json) {
+  Check(XGBoosterCreate(nullptr, 0, &booster_), "XGBoosterCreate");
+  Check(XGBoosterLoadModelFromBuffer(booster_, json.data(), json.size()),
+        "XGBoosterLoadModelFromBuffer");
+  Check(XGBoosterSetParam(booster_, "nthread", "1"), "nthread");
+}
+
 XgbOracle::XgbOracle(const Dataset& data, const TrainParams& params) {
   DMatrixHandle train = nullptr;
   Check(XGDMatrixCreateFromMat(data.features.data(), data.rows, kNumFeatures, NAN, &train),
@@ -75,13 +82,6 @@ XgbOracle::XgbOracle(const Dataset& data, const TrainParams& params) {
     Check(XGBoosterUpdateOneIter(booster_, i, train), "XGBoosterUpdateOneIter");
   }
   Check(XGDMatrixFree(train), "XGDMatrixFree");
-}
-
-XgbOracle::XgbOracle(const std::string& json) {
-  Check(XGBoosterCreate(nullptr, 0, &booster_), "XGBoosterCreate");
-  Check(XGBoosterLoadModelFromBuffer(booster_, json.data(), json.size()),
-        "XGBoosterLoadModelFromBuffer");
-  Check(XGBoosterSetParam(booster_, "nthread", "1"), "nthread");
 }
 
 XgbOracle::~XgbOracle() { XGBoosterFree(booster_); }

@@ -115,6 +115,13 @@ TEST_P(HttpApiTest, RolesAreEnforcedOnEveryRoute) {
       {"POST", "/api/v1/exams:batch", "{\"exams\":[]}", "application/json", false, {"clinician"}},
       {"GET", "/api/v1/exams", "", "", false, {"clinician", "auditor"}},
       {"GET", "/api/v1/exams/1", "", "", false, {"clinician", "auditor"}},
+      {"POST",
+       "/api/v1/exams/1/outcome",
+       "{\"final_reading\":\"Normal\"}",
+       "application/json",
+       false,
+       {"clinician"}},
+      {"GET", "/api/v1/monitoring", "", "", false, {"auditor", "admin"}},
       {"GET", "/api/v1/audit", "", "", false, {"auditor"}},
       {"GET", "/api/v1/audit/1", "", "", false, {"auditor"}},
       {"GET", "/api/v1/audit/verify", "", "", false, {"auditor"}},
@@ -527,6 +534,42 @@ TEST_P(HttpApiTest, ActiveModelHasEtagSignatureAnd304) {
   EXPECT_TRUE(list["models"][0].contains("metrics"));
 }
 
+TEST_P(HttpApiTest, TheServerResultCarriesThePredictionSetOfAModelThatHasOne) {
+  // Version 3 carries prediction sets whose floors put Suspect in every set.
+  Model v3 = TinyModel(3);
+  v3.conformal.level = 0.95;
+  v3.conformal.floor = {1.0f, 0.0f, 1.0f};
+  v3.conformal.calibration_rows = {100, 20, 10};
+  const std::string bytes = BundleBytes(v3);
+  auto up = Post("/api/v1/models", admin_, bytes, "application/octet-stream",
+                 {{"X-Model-Signature", Sign(keys_, bytes)}});
+  ASSERT_TRUE(up);
+  ASSERT_EQ(up->status, 201) << up->body;
+
+  std::unique_ptr<Classifier> classifier;
+  ASSERT_TRUE(Classifier::Create(v3, &classifier).ok());
+  float f[kNumFeatures], p[kNumClasses];
+  for (int i = 0; i < kNumFeatures; ++i) f[i] = static_cast<float>(kExamFeatures[i]);
+  classifier->Predict(f, p);
+  json expected = json::array();
+  const unsigned set = PredictionSet(v3.conformal, p);
+  for (int c = 0; c < kNumClasses; ++c)
+    if ((set >> c) & 1u) expected.push_back(std::string(kClassNames[c]));
+  ASSERT_GE(expected.size(), 1u);
+  EXPECT_TRUE((set >> 1) & 1u);
+
+  json exam = Exam("with-set");
+  exam["client_result"]["model_version"] = 3;
+  json stored = Submit(exam, clinician_);
+  EXPECT_EQ(stored["server_result"]["set"], expected) << stored.dump();
+  json read = Body(Get("/api/v1/exams/" + std::to_string(stored["id"].get<int64_t>()), clinician_));
+  EXPECT_EQ(read["server_result"]["set"], expected) << read.dump();
+  EXPECT_EQ(read["content_sha256"], stored["content_sha256"]);
+  // A model without sets: no "set" at all.
+  json plain = Submit(Exam("without-set"), clinician_);
+  EXPECT_FALSE(plain["server_result"].contains("set")) << plain.dump();
+}
+
 TEST_P(HttpApiTest, UploadActivateAndRollBack) {
   const std::string v2 = BundleBytes(TinyModel(2, 0.2f));
   const std::string sig2 = Sign(keys_, v2);
@@ -930,6 +973,7 @@ TEST_P(HttpApiTest, ConcurrentClientsOnEveryRoute) {
         if (expect(got, 200, "GET /exams/{id}")) {
           stored.erase("replayed");
           stored.erase("warnings");
+          stored["outcome"] = nullptr;  // GET /exams/{id} adds the latest outcome: none yet
           if (json::parse(got->body) != stored) report("GET differs from POST: " + got->body);
         }
         expect(client->Get("/api/v1/session", auth), 200, "GET /session");

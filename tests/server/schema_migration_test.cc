@@ -1,5 +1,6 @@
-// Opening a database written by the first schema (version 1) migrates it to principals
-// (docs/storage.md "Schema versions"), on SQLite and PostgreSQL. The version-1 database is built
+// Opening a database written by the first schema (version 1) migrates it to principals, and one
+// written by version 2 gains prediction sets (docs/storage.md "Schema versions"), on SQLite and
+// PostgreSQL. The version-1 database is built
 // here as that schema's code wrote it, with its hash chain, including what it allowed and the
 // current code refuses: a token name handed to a second token after the first was revoked, and a
 // subnormal probability.
@@ -53,6 +54,22 @@ std::string Version1Tables(bool pg) {
          "NOT NULL, metadata_json TEXT NOT NULL, created_ms BIGINT NOT NULL, active INTEGER NOT "
          "NULL DEFAULT 0, bundle " +
          blob + " NOT NULL);";
+}
+
+// The second schema: version 1 with exams owned by principals.
+std::string Version2Tables(bool pg) {
+  std::string sql = Version1Tables(pg);
+  const auto replace = [&sql](const std::string& from, const std::string& to) {
+    const size_t at = sql.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    sql.replace(at, from.size(), to);
+  };
+  replace("('schema_version', '1')", "('schema_version', '2')");
+  replace("audit_seq BIGINT NOT NULL, UNIQUE (submitted_by, client_exam_id));",
+          "audit_seq BIGINT NOT NULL, submitted_by_id BIGINT NOT NULL DEFAULT 0, content_version "
+          "INTEGER NOT NULL DEFAULT 2, CONSTRAINT exams_principal_key UNIQUE (submitted_by_id, "
+          "client_exam_id, submitted_by));");
+  return sql;
 }
 
 std::string Quoted(const std::string& s) {
@@ -123,16 +140,21 @@ class SchemaMigrationTest : public ::testing::TestWithParam<std::string> {
     head_ = hash;
   }
 
-  // Stores exam `id` submitted under `name` with its exam.submit event, in the version-1 form.
-  void Exam(int64_t id, const std::string& name, const ExamInput& e) {
+  // Stores exam `id` submitted under `name` with its exam.submit event: in the version-1 form,
+  // or given an owner (a principal, version 2) in the version-2 form.
+  void Exam(int64_t id, const std::string& name, const ExamInput& e, int64_t owner = -1) {
     ExamRecord rec{id, e, name, 1795000000000 + seq_ + 1, seq_ + 1, ""};
-    rec.content_version = 1;
+    rec.content_version = owner < 0 ? 1 : 2;
+    rec.submitted_by_id = owner < 0 ? 0 : owner;
     const storage::ExamNumbers n = storage::FormatExamNumbers(e);
+    const std::string version2 =
+        owner < 0 ? "" : ", " + std::to_string(owner) + ", " + std::to_string(rec.content_version);
     Sql("INSERT INTO exams VALUES (" + std::to_string(id) + ", " + Quoted(name) + ", " +
         Quoted(e.client_exam_id) + ", " + Quoted(e.body_sha256) + ", " + Quoted(n.features) +
         ", 1, " + Quoted(n.client_probabilities) + ", 1, 1, " + Quoted(n.server_probabilities) +
         ", 0, " + n.max_abs_diff + ", '', " + Quoted(e.note) + ", " + Quoted(e.client_timestamp) +
-        ", " + std::to_string(rec.received_ms) + ", " + std::to_string(rec.audit_seq) + ")");
+        ", " + std::to_string(rec.received_ms) + ", " + std::to_string(rec.audit_seq) + version2 +
+        ")");
     Event(name, "clinician", "exam.submit", "exam/" + std::to_string(id),
           "exam_sha256=" + storage::ExamContentHash(rec));
   }
@@ -193,7 +215,7 @@ TEST_P(SchemaMigrationTest, Version1DatabaseMigratesToPrincipals) {
   ASSERT_TRUE(store_->SubmitExam(AnExam("k1", 0.4), Actor{"ward-3", "clinician", "", 2}, &r).ok());
   EXPECT_FALSE(r.replayed);
   EXPECT_GT(r.exam.id, 4);  // PostgreSQL's sequence may have skipped the replays' ids
-  EXPECT_EQ(r.exam.content_version, 2);
+  EXPECT_EQ(r.exam.content_version, storage::kExamContentVersion);
   const int64_t new_id = r.exam.id;
   storage::ExamFilter mine;
   mine.submitted_by_id = 2;
@@ -216,10 +238,57 @@ TEST_P(SchemaMigrationTest, Version1DatabaseMigratesToPrincipals) {
   ASSERT_TRUE(store_->VerifyAudit(&v).ok());
   EXPECT_TRUE(v.ok) << v.problem;
   store_.reset();
-  Sql("UPDATE storage_meta SET value = '3' WHERE key = 'schema_version'");
+  Sql("UPDATE storage_meta SET value = '5' WHERE key = 'schema_version'");
   s = Open();
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("schema version 3"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("schema version 5"), std::string::npos) << s.ToString();
+}
+
+// Version 2 -> 3: the exams stored before read back with no set (0) and their hashes unchanged;
+// new exams keep the server's set, which reads back as stored and is covered by the chain.
+TEST_P(SchemaMigrationTest, Version2DatabaseGainsPredictionSets) {
+  const bool pg = GetParam() == "postgresql";
+  Sql(Version2Tables(pg));
+  Token(1, "ward-3", false);
+  Exam(1, "ward-3", AnExam("k1", 0.1), 1);
+  if (pg) Sql("SELECT setval('exams_id_seq', 1); SELECT setval('tokens_id_seq', 1)");
+
+  StoreStatus s = Open();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ExamRecord old;
+  ASSERT_TRUE(store_->GetExam(1, &old).ok());
+  EXPECT_EQ(old.input.server_set, 0u);
+  EXPECT_EQ(old.content_version, 2);
+  EXPECT_EQ(old.submitted_by_id, 1);
+
+  ExamInput with_set = AnExam("k2", 0.2);
+  with_set.server_set = 6;  // Suspect or Pathological; server_class is Suspect
+  storage::SubmitResult r;
+  ASSERT_TRUE(store_->SubmitExam(with_set, Actor{"ward-3", "clinician", "", 1}, &r).ok());
+  const int64_t with_set_id = r.exam.id;
+  ExamRecord got;
+  ASSERT_TRUE(store_->GetExam(with_set_id, &got).ok());
+  EXPECT_EQ(got.input.server_set, 6u);
+  EXPECT_EQ(got.content_sha256, r.exam.content_sha256);
+  storage::AuditVerifyResult v;
+  ASSERT_TRUE(store_->VerifyAudit(&v).ok());
+  EXPECT_TRUE(v.ok) << v.problem << " at " << v.first_bad_seq;
+  EXPECT_EQ(v.length, 3);
+
+  // A set that does not hold the server's class is refused, naming the field.
+  ExamInput wrong = AnExam("k3", 0.3);
+  wrong.server_set = 4;  // Pathological only; server_class is Suspect
+  s = store_->SubmitExam(wrong, Actor{"ward-3", "clinician", "", 1}, &r);
+  EXPECT_EQ(s.code(), StoreStatus::Code::kInvalidArgument);
+  EXPECT_EQ(s.field(), "server_set") << s.ToString();
+
+  // Opening again changes nothing.
+  s = Open();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(store_->GetExam(with_set_id, &got).ok());
+  EXPECT_EQ(got.input.server_set, 6u);
+  ASSERT_TRUE(store_->VerifyAudit(&v).ok());
+  EXPECT_TRUE(v.ok) << v.problem;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, SchemaMigrationTest, ::testing::Values("sqlite", "postgresql"),

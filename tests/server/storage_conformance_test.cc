@@ -152,6 +152,8 @@ ExamInput MakeExam(int i, const std::string& key_prefix = "k") {
   e.model_version = 1 + i % 2;
   e.server_class = e.client_class;
   e.server_probabilities = e.client_probabilities;
+  // Every third exam without a prediction set (as from a model that has none), the others with one.
+  e.server_set = i % 3 == 0 ? 0u : (1u << e.server_class) | (i % 2 ? 4u : 0u);
   e.agreement = i % 5 != 0;
   e.max_abs_diff = e.agreement ? 0 : 0.25;
   e.patient_ref = i % 4 == 0 ? "" : "P-" + std::to_string(i);
@@ -273,6 +275,8 @@ TEST_P(StoreTest, SubmittedExamReadsBackExactly) {
   EXPECT_EQ(got.input.patient_ref, in.patient_ref);
   EXPECT_EQ(got.input.max_abs_diff, in.max_abs_diff);
   EXPECT_EQ(got.input.agreement, in.agreement);
+  EXPECT_EQ(got.input.server_set, in.server_set);
+  EXPECT_NE(in.server_set, 0u);
   EXPECT_EQ(got.submitted_by, "clin-a");
   EXPECT_EQ(got.content_sha256, r.exam.content_sha256);
 
@@ -632,6 +636,52 @@ TEST_P(StoreTest, TamperedExamRowIsReportedAtItsSubmitEvent) {
   AuditVerifyResult v = Verify();
   EXPECT_FALSE(v.ok);
   EXPECT_EQ(v.first_bad_seq, victim.exam.audit_seq);
+}
+
+TEST_P(StoreTest, AChangedPredictionSetIsReportedAtItsSubmitEvent) {
+  SubmitResult with_set = Submit(MakeExam(1)), without = Submit(MakeExam(3));
+  ASSERT_NE(with_set.exam.input.server_set, 0u);
+  ASSERT_EQ(without.exam.input.server_set, 0u);
+  ASSERT_TRUE(Verify().ok);
+  RawExec("UPDATE exams SET server_set = 7 WHERE id = " + std::to_string(without.exam.id));
+  AuditVerifyResult v = Verify();
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(v.first_bad_seq, without.exam.audit_seq);
+}
+
+TEST_P(StoreTest, InvalidPredictionSetNamesTheField) {
+  ExamInput e = MakeExam(2);
+  for (unsigned bad : {8u, 1u << ((e.server_class + 1) % kNumClasses)}) {
+    e.server_set = bad;
+    SubmitResult r;
+    StoreStatus s = store_->SubmitExam(e, Clinician(), &r);
+    EXPECT_EQ(s.code(), StoreStatus::Code::kInvalidArgument) << bad;
+    EXPECT_EQ(s.field(), "server_set") << s.ToString();
+  }
+}
+
+TEST_P(StoreTest, ADatabaseFromBeforePredictionSetsGainsTheColumnOnOpen) {
+  // Exams stored before the column existed carried no set; dropping the column and going back to
+  // schema version 2 makes this database what such a server left behind.
+  std::vector<SubmitResult> old;
+  for (int i : {0, 3, 6}) old.push_back(Submit(MakeExam(i, "old")));
+  store_.reset();
+  RawExec("ALTER TABLE exams DROP COLUMN server_set");
+  RawExec("UPDATE storage_meta SET value = '2' WHERE key = 'schema_version'");
+  ASSERT_TRUE(Reopen().ok());
+  for (const SubmitResult& r : old) {
+    ExamRecord got;
+    ASSERT_TRUE(store_->GetExam(r.exam.id, &got).ok());
+    EXPECT_EQ(got.input.server_set, 0u);
+    EXPECT_EQ(got.content_sha256, r.exam.content_sha256) << "the hash of an old exam is unchanged";
+  }
+  SubmitResult fresh = Submit(MakeExam(4, "new"));
+  ExamRecord got;
+  ASSERT_TRUE(store_->GetExam(fresh.exam.id, &got).ok());
+  EXPECT_EQ(got.input.server_set, MakeExam(4).server_set);
+  EXPECT_TRUE(Verify().ok);
+  ASSERT_TRUE(Reopen().ok()) << "a second open finds the column and changes nothing";
+  EXPECT_TRUE(Verify().ok);
 }
 
 TEST_P(StoreTest, DeletedOrSmuggledExamRowIsReported) {

@@ -69,6 +69,8 @@ for (const { name, file } of modelPaths()) {
         assertClose(c.rawProbabilities, expected.rawProbabilities, PROBABILITY_TOLERANCE, `${where} raw`);
         assert.deepEqual(c.margins, expected.margins, `${where}: margins`);
         assert.deepEqual(Array.from(c.contributions), expected.contributions, `${where}: contributions`);
+        assert.deepEqual(c.predictionSet, expected.predictionSet, `${where}: prediction set`);
+        assert.equal(c.referForReview, expected.referForReview, `${where}: refer for review`);
         if (expected.ood) {
           const d = num(expected.ood.distance);
           assert.ok(Math.abs(c.ood.distance - d) <= 1e-9 * Math.max(1, d), `${where}: OOD ${c.ood.distance} vs ${d}`);

@@ -6,10 +6,11 @@
 //
 //   fetal-wasm-reference classify --model BUNDLE --input CSV
 //   fetal-wasm-reference predict-batch --model BUNDLE (--input CSV | --exams TXT)
-//                                   (PredictBatch on every row, no validation: NaN cells take
-//                                   default branches)
+//                                   (PredictBatch on every row's model inputs, no validation:
+//                                   NaN cells take default branches)
 //   fetal-wasm-reference explain-batch --model BUNDLE (--input CSV | --exams TXT)
-//                                   (Explainer::ExplainBatch on every row, no validation)
+//                                   (Explainer::ExplainBatch on every row's model inputs, no
+//                                   validation)
 //   fetal-wasm-reference validate --model BUNDLE --exams TXT
 //   (TXT: one exam a line, 21 numbers in strtod syntax, so nan, inf and -0 work)
 //   fetal-wasm-reference train-xgboost --data CSV --out MODEL.json [--depth 6] [--rounds 200]
@@ -137,24 +138,38 @@ int Classify(const std::map<std::string, std::string>& flags) {
       rows.push_back(row);
       continue;
     }
+    // The trees and TreeSHAP see the model's inputs; validation, OOD and FIGO the features.
+    float inputs[fetal::kNumFeatures];
+    fetal::ModelInputs(model.input_differences, x, inputs);
     float p[fetal::kNumClasses], raw[fetal::kNumClasses], margins[fetal::kNumClasses];
     float contributions[fetal::kNumClasses * fetal::kContributionsPerClass];
-    evaluator->Predict(x, p);
-    evaluator->PredictRaw(x, raw);
-    evaluator->Margins(x, margins);
-    explainer->Explain(x, contributions);
+    evaluator->Predict(inputs, p);
+    evaluator->PredictRaw(inputs, raw);
+    evaluator->Margins(inputs, margins);
+    explainer->Explain(inputs, contributions);
     row["classified"] = true;
     row["class"] = fetal::ArgMax(p);
+    const unsigned set = fetal::PredictionSet(model.conformal, p);
+    json set_json = json::array();
+    for (int k = 0; k < fetal::kNumClasses; ++k)
+      if ((set >> k) & 1u) set_json.push_back(k);
+    row["predictionSet"] = set_json;
+    const fetal::OodResult ood =
+        fetal::CheckOod(model, x);  // out of range even without a reference
+    const bool has_reference = fetal::HasUsableOodReference(model);
     row["probabilities"] = std::vector<double>(p, p + fetal::kNumClasses);
     row["rawProbabilities"] = std::vector<double>(raw, raw + fetal::kNumClasses);
     row["margins"] = std::vector<double>(margins, margins + fetal::kNumClasses);
     row["contributions"] = std::vector<double>(std::begin(contributions), std::end(contributions));
-    if (fetal::HasUsableOodReference(model)) {
-      fetal::OodResult ood = fetal::CheckOod(model, x);
+    if (has_reference) {
       row["ood"] = {{"distance", Number(ood.distance)},
                     {"outOfDistribution", ood.out_of_distribution},
                     {"outOfRange", ood.out_of_range}};
     }
+    // docs/training.md: refer for senior review when the set holds several classes or the exam
+    // is unlike the training data.
+    row["referForReview"] = set_json.size() > 1 || (has_reference && ood.out_of_distribution) ||
+                            !ood.out_of_range.empty();
     fetal::FigoResult figo = fetal::EvaluateFigo(x);
     json flags_json = json::array();
     for (const fetal::FigoFlag& f : figo.flags) {
@@ -198,6 +213,15 @@ std::vector<float> ReadExams(const std::map<std::string, std::string>& flags) {
   return LoadCsv(Require(flags, "--input")).features;
 }
 
+// The exams as the trees see them: each row through the model's inputs (model.h ModelInputs).
+std::vector<float> ModelInputRows(const fetal::Model& model, std::vector<float> exams) {
+  for (size_t r = 0; r < exams.size() / fetal::kNumFeatures; ++r) {
+    float* x = &exams[r * fetal::kNumFeatures];
+    fetal::ModelInputs(model.input_differences, x, x);
+  }
+  return exams;
+}
+
 int PredictBatch(const std::map<std::string, std::string>& flags) {
   fetal::Model model = LoadModel(Require(flags, "--model"));
   const std::vector<float> exams = ReadExams(flags);
@@ -206,7 +230,7 @@ int PredictBatch(const std::map<std::string, std::string>& flags) {
   fetal::Status s = fetal::Evaluator::Create(model, &evaluator);
   if (!s.ok()) Die(s.ToString());
   std::vector<float> p(rows * fetal::kNumClasses);
-  evaluator->PredictBatch(exams.data(), rows, p.data());
+  evaluator->PredictBatch(ModelInputRows(model, exams).data(), rows, p.data());
   json out = {{"rows", rows}, {"probabilities", std::vector<double>(p.begin(), p.end())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;
@@ -220,7 +244,7 @@ int ExplainBatch(const std::map<std::string, std::string>& flags) {
   fetal::Status s = fetal::Explainer::Create(model, &explainer);
   if (!s.ok()) Die(s.ToString());
   std::vector<float> c(rows * fetal::kNumClasses * fetal::kContributionsPerClass);
-  explainer->ExplainBatch(exams.data(), rows, c.data());
+  explainer->ExplainBatch(ModelInputRows(model, exams).data(), rows, c.data());
   json out = {{"rows", rows}, {"contributions", std::vector<double>(c.begin(), c.end())}};
   std::printf("%s\n", out.dump().c_str());
   return 0;

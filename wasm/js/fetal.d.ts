@@ -100,6 +100,11 @@ export interface ModelInfo {
   trainingRange: { min: number[]; max: number[] };
   /** Mahalanobis distance above which an exam is flagged; null if the bundle has no OOD data. */
   oodThreshold: number | null;
+  /** [input, reference] pairs: the model's input `input` is feature[input] - feature[reference]
+   *  (its contribution is that difference's). Empty: the inputs are the features. */
+  inputDifferences: [number, number][];
+  /** Coverage level of the conformal prediction sets (e.g. 0.95); 0 if the bundle has none. */
+  setLevel: number;
 }
 
 export interface FigoFlag {
@@ -119,9 +124,16 @@ export interface Classification {
   /** softmax(margin), what libxgboost predicts. */
   rawProbabilities: [number, number, number];
   margins: [number, number, number];
-  /** 3 * 22: per class, the 21 feature contributions then the bias; each class's 22 values
-   *  sum to its margin (raw margin scale, before temperature). */
+  /** 3 * 22: per class, the 21 input contributions then the bias; each class's 22 values
+   *  sum to its margin (raw margin scale, before temperature). Input i is feature i, or the
+   *  difference info().inputDifferences names for it. */
   contributions: Float32Array;
+  /** Conformal prediction set at info().setLevel: class indices, ascending; it always holds
+   *  classIndex. Empty if the bundle has no sets. */
+  predictionSet: (0 | 1 | 2)[];
+  /** The set holds more than one class, or the exam is unlike the training data: the result
+   *  should say "refer for senior review". */
+  referForReview: boolean;
   ood: {
     /** Mahalanobis distance; NaN if the bundle has no OOD reference. */
     distance: number;
@@ -231,8 +243,9 @@ export interface FetalModel {
   /** 1 for each exam with a validation error, else 0. */
   validateBatch(features: Float32Array | ArrayLike<number>, n?: number): Uint8Array;
   /** TreeSHAP contributions of n exams (row-major n*21) into out (n*3*22, allocated if absent):
-   *  per exam and class, 21 feature contributions then the bias, summing to the class margin
-   *  (as `contributions` in classify()). Rows are not validated. */
+   *  per exam and class, 21 contributions, one per model input (ModelInfo.inputDifferences),
+   *  then the bias, summing to the class margin (as `contributions` in classify()). Rows are not
+   *  validated. */
   explainBatch(features: Float32Array | ArrayLike<number>, n?: number, out?: Float32Array): Float32Array;
   /** Frees the model's wasm memory; later calls throw. */
   dispose(): void;

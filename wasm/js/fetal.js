@@ -33,6 +33,8 @@ const N_FIGO_CLASS = 13;
 const N_WARNINGS = 14;
 const N_FIGO_FLAGS = 15;
 const N_OUT_OF_RANGE = 16;
+const N_PREDICTION_SET = 17;  // bit c: class c is in the set
+const N_REFER = 18;
 
 const FIGO_CLASS_NAMES = Object.freeze(['Normal', 'Suspicious', 'Pathological']);
 
@@ -276,6 +278,8 @@ class FetalRuntime {
         rawProbabilities: [num[b + N_RAW], num[b + N_RAW + 1], num[b + N_RAW + 2]],
         margins: [num[b + N_MARGINS], num[b + N_MARGINS + 1], num[b + N_MARGINS + 2]],
         contributions: core.HEAPF32.slice(c, c + NUM_CLASSES * CONTRIBUTIONS_PER_CLASS),
+        predictionSet: [0, 1, 2].filter((k) => (num[b + N_PREDICTION_SET] >> k) & 1),
+        referForReview: num[b + N_REFER] === 1,
         ood: {
           distance: num[b + N_OOD_DISTANCE],
           threshold: num[b + N_OOD_THRESHOLD],
@@ -401,7 +405,8 @@ class FetalModel {
 
   /**
    * TreeSHAP contributions of n exams (row-major n*21) into `out` (n*3*22), allocated when not
-   * given: per exam and class, 21 feature contributions then the bias. Rows are not validated.
+   * given: per exam and class, 21 contributions (one per model input) then the bias. Rows are not
+   * validated.
    */
   explainBatch(features, n = Math.floor(features.length / NUM_FEATURES), out) {
     const handle = this._handle();

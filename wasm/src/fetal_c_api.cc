@@ -51,7 +51,9 @@ enum ClassifyNumber {
   kWarningCount = 14,
   kFigoFlagCount = 15,
   kOutOfRangeCount = 16,
-  kClassifyNumberCount = 17,
+  kPredictionSet = 17,  // bit c: class c is in the conformal set; 0 = the model has no sets
+  kReferForReview = 18,
+  kClassifyNumberCount = 19,
 };
 
 // Fixed scratch slots for the single-exam path: static storage, so no call allocates them and
@@ -169,6 +171,13 @@ std::string BuildInfoJson(const Classifier& classifier, const uint8_t* data, siz
   } else {
     w.Key("oodThreshold").Null();
   }
+  // [input, reference] pairs: that input is feature[input] - feature[reference].
+  w.Key("inputDifferences").BeginArray();
+  for (const InputDifference& d : m.input_differences) {
+    w.BeginArray().Int(d.input).Int(d.reference).EndArray();
+  }
+  w.EndArray();
+  w.Key("setLevel").Number(m.conformal.level);
   w.EndObject();
   return w.str();
 }
@@ -273,7 +282,7 @@ FETAL_API void fetal_predict_batch(const LoadedModel* model, const float* exams,
   model->classifier->PredictBatch(exams, n, probabilities);
 }
 
-// n exams -> n * 3 * 22 TreeSHAP contributions (per class: 21 features, then the bias), as
+// n exams -> n * 3 * 22 TreeSHAP contributions (per class: one per model input, then the bias), as
 // Classifier::ExplainBatch; rows are not validated. No allocation.
 FETAL_API void fetal_explain_batch(const LoadedModel* model, const float* exams, size_t n,
                                    float* contributions) {
@@ -318,6 +327,8 @@ FETAL_API int fetal_classify(const LoadedModel* model, const float* exam, double
     numbers[kMargins + k] = c.margins[k];
   }
   numbers[kClassIndex] = c.predicted_class;
+  numbers[kPredictionSet] = c.prediction_set;
+  numbers[kReferForReview] = c.refer_for_review;
   std::copy(c.contributions.begin(), c.contributions.end(), contributions);
 
   numbers[kOodDistance] = c.ood.distance;

@@ -6,7 +6,7 @@
 
 import type { CsvRowError, FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
-import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText } from './format.js';
+import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText, inputKey, inputName } from './format.js';
 import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
@@ -179,11 +179,13 @@ function countChart(counts: number[]): SVGElement {
 }
 
 // Export columns: line, class, the three probabilities, [label,] the predicted class's TreeSHAP
-// contributions (contrib_<feature key> x21, contrib_bias: log-odds before temperature, summing
-// to that class's margin, as `fetal-model predict --explain` writes them), model_version, error.
+// contributions, one per model input (contrib_<feature key>, or contrib_<feature key>_minus_
+// <reference key> for an input taken relative to another feature; contrib_bias: log-odds before
+// temperature, summing to that class's margin, as `fetal-model predict --explain` writes them),
+// model_version, error.
 function exportCsv(r: BatchResult): void {
   const names = rt.classNames;
-  const contributionColumns = [...getSchema().map((f) => `contrib_${f.key}`), 'contrib_bias'];
+  const contributionColumns = [...getSchema().map((_, i) => `contrib_${inputKey(i, r.info)}`), 'contrib_bias'];
   const header = ['line', 'class', 'p_normal', 'p_suspect', 'p_pathological'];
   if (r.labels) header.push('label');
   header.push(...contributionColumns, 'model_version', 'error');
@@ -229,7 +231,7 @@ function filteredRows(r: BatchResult): number[] {
   return rows;
 }
 
-// A row's strongest contributions to its predicted class, largest first: feature, signed value
+// A row's strongest contributions to its predicted class, largest first: model input, signed value
 // (toward the class if positive).
 function topContributions(r: BatchResult, i: number): HTMLElement {
   const values = r.contributions.subarray(i * PER_CLASS, i * PER_CLASS + getSchema().length);
@@ -239,7 +241,7 @@ function topContributions(r: BatchResult, i: number): HTMLElement {
   return h('ul', { class: 'why-list' }, order.map((f) => {
     const toward = values[f] > 0;
     return h('li', { class: toward ? 'toward' : 'away' },
-      `${featureName(f)} ${toward ? '+' : '−'}${fixed(Math.abs(values[f]), 2)}`,
+      `${inputName(f, r.info)} ${toward ? '+' : '−'}${fixed(Math.abs(values[f]), 2)}`,
       h('span', { class: 'sr-only' }, ` ${toward ? t('result.toward', { class: cls }) : t('result.away', { class: cls })}`));
   }));
 }

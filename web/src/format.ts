@@ -2,7 +2,7 @@
 // current language from machine fields only: feature keys, units, rule ids, flag ids, values and
 // bounds. The core's English `message` is never shown, so a Portuguese screen stays Portuguese.
 
-import type { CsvRowError, FeatureInfo, Finding, FigoFlag } from './fetal.js';
+import type { CsvRowError, FeatureInfo, Finding, FigoFlag, ModelInfo } from './fetal.js';
 import { featureText, num, t, tOr } from './i18n.js';
 
 let schema: readonly FeatureInfo[] = [];
@@ -30,6 +30,28 @@ export function unitLong(f: FeatureInfo): string {
 export function featureName(index: number): string {
   const f = schema[index];
   return f ? featureText(f).label : `#${index}`;
+}
+
+// The feature model input `index` is taken relative to (ModelInfo.inputDifferences), or -1.
+export function inputReference(index: number, info: ModelInfo): number {
+  const pair = info.inputDifferences.find(([input]) => input === index);
+  return pair ? pair[1] : -1;
+}
+
+// The name of model input `index`, whose contribution TreeSHAP reports: the feature, or its
+// difference from the feature it is taken relative to.
+export function inputName(index: number, info: ModelInfo): string {
+  const reference = inputReference(index, info);
+  if (reference < 0) return featureName(index);
+  return t('result.input.relative', { feature: featureName(index), reference: featureName(reference) });
+}
+
+// The key of model input `index`, as `fetal-model predict --explain` names its column:
+// <feature key>, or <feature key>_minus_<reference key>.
+export function inputKey(index: number, info: ModelInfo): string {
+  const reference = inputReference(index, info);
+  const key = schema[index]?.key ?? `#${index}`;
+  return reference < 0 ? key : `${key}_minus_${schema[reference]?.key ?? `#${reference}`}`;
 }
 
 export function featureHelp(index: number): string {

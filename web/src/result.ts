@@ -1,9 +1,11 @@
-// The result card: model class with calibrated probabilities, the contributions behind it, the
-// FIGO cross-check beside it, the out-of-distribution badge, and which model scored it.
+// The result card: model class with calibrated probabilities and the prediction set, "refer for
+// senior review" when the set holds several classes or the exam is unlike the training data, the
+// contributions behind it, the FIGO cross-check beside it, the out-of-distribution badge, and
+// which model scored it.
 
 import type { Classification, ModelInfo } from './fetal.js';
 import { h } from './dom.js';
-import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, unitLabel } from './format.js';
+import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, inputName, inputReference, unitLabel } from './format.js';
 import { num, pct, t } from './i18n.js';
 
 const TOP_CONTRIBUTIONS = 8;
@@ -36,7 +38,48 @@ function probabilityBars(result: Classification): HTMLElement {
   );
 }
 
-function contributionChart(result: Classification, features: readonly number[]): HTMLElement {
+// The conformal prediction set ("Suspect or Pathological") and what its level means. Nothing for a
+// model without sets.
+function predictionSet(result: Classification, info: ModelInfo): HTMLElement | null {
+  if (!result.predictionSet.length || !(info.setLevel > 0)) return null;
+  const level = pct(info.setLevel, 0);
+  return h(
+    'p',
+    { class: 'prediction-set', 'data-testid': 'prediction-set', 'data-set': result.predictionSet.join(',') },
+    h('strong', {}, `${t('result.set', { level })}: `),
+    result.predictionSet.map(className).join(t('result.set.or')),
+    h('span', { class: 'help' }, ` ${t('result.set.help', { level })}`),
+  );
+}
+
+// "Refer for senior review" and why, when the core says so.
+function reviewNote(result: Classification): HTMLElement | null {
+  if (!result.referForReview) return null;
+  const ood = result.ood.outOfDistribution || result.ood.outOfRange.length > 0;
+  return h(
+    'p',
+    { class: 'note review-note', role: 'status', 'data-testid': 'refer-review' },
+    h('strong', {}, `⚠ ${t('result.review')}`),
+    result.predictionSet.length > 1
+      ? ` ${t('result.review.set', { classes: result.predictionSet.map(className).join(t('result.set.or')) })}`
+      : null,
+    ood ? ` ${t('result.review.ood')}` : null,
+  );
+}
+
+// The name and the value of model input `index`: the feature, or its difference from another
+// feature when the model takes it relative to one (ModelInfo.inputDifferences).
+function inputOf(index: number, info: ModelInfo, features: readonly number[]): { name: string; value: string } {
+  const reference = inputReference(index, info);
+  if (reference < 0) return { name: featureName(index), value: `${num(features[index])}${unitSuffix(index)}` };
+  const diff = features[index] - features[reference];
+  return {
+    name: inputName(index, info),
+    value: `${diff > 0 ? '+' : diff < 0 ? '−' : ''}${num(Math.abs(diff))}${unitSuffix(index)}`,
+  };
+}
+
+function contributionChart(result: Classification, info: ModelInfo, features: readonly number[]): HTMLElement {
   const nFeatures = features.length;
   const c = result.classIndex;
   const stride = nFeatures + 1; // 21 features + bias per class
@@ -54,6 +97,7 @@ function contributionChart(result: Classification, features: readonly number[]):
       'ul',
       { class: 'contrib-list' },
       top.map(({ index, value }) => {
+        const input = inputOf(index, info, features);
         const toward = value > 0;
         const bar = h('span', { class: `contrib-bar ${toward ? 'toward' : 'away'}` });
         bar.style.width = `${(Math.abs(value) / scale) * 100}%`;
@@ -62,8 +106,8 @@ function contributionChart(result: Classification, features: readonly number[]):
         return h(
           'li',
           {},
-          h('span', { class: 'contrib-name' }, featureName(index),
-            h('span', { class: 'contrib-input' }, ` = ${num(features[index])}${unitSuffix(index)}`)),
+          h('span', { class: 'contrib-name' }, input.name,
+            h('span', { class: 'contrib-input' }, ` = ${input.value}`)),
           neg,
           pos,
           h(
@@ -113,9 +157,11 @@ export function resultCard(result: Classification, info: ModelInfo, features: re
           h('span', { class: 'result-prob' }, pct(result.probabilities[result.classIndex]))),
         h('h3', {}, t('result.probabilities')),
         probabilityBars(result),
+        predictionSet(result, info),
       ),
       figo,
     ),
+    reviewNote(result),
     h(
       'p',
       { class: agree ? 'note agree-note' : 'note disagree-note', 'data-testid': 'figo-agreement', 'data-agree': String(agree) },
@@ -141,7 +187,7 @@ export function resultCard(result: Classification, info: ModelInfo, features: re
           h('ul', {}, result.warnings.map((w) => h('li', {}, `${featureName(w.feature)}: ${findingText(w)}`))),
         )
       : null,
-    h('section', { class: 'contrib-section' }, h('h3', {}, t('result.contributions')), contributionChart(result, features)),
+    h('section', { class: 'contrib-section' }, h('h3', {}, t('result.contributions')), contributionChart(result, info, features)),
     h(
       'footer',
       { class: 'result-footer' },

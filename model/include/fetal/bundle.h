@@ -15,7 +15,8 @@
 
 namespace fetal {
 
-inline constexpr int32_t kBundleFormatVersion = 1;
+// Written by WriteBundle; ReadBundle reads versions 1 to this (docs/bundle-format.md).
+inline constexpr int32_t kBundleFormatVersion = 2;
 
 // Serializes `model` into bundle bytes. Deterministic: the same Model gives the same bytes.
 // Precondition: the model passes CheckModel().

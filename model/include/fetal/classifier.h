@@ -2,9 +2,11 @@
 //
 // Owns a Model with its Evaluator and Explainer and runs every step the product shows beside a
 // verdict, in one order: validate (hard limits, cross-field rules, training-range warnings) ->
-// probabilities (calibrated and raw) and margins -> TreeSHAP contributions -> out-of-distribution
-// check -> FIGO rule cross-check. The WebAssembly API, `fetal-model predict` and the server are
-// serialisers over Classify(); none of them repeats these steps.
+// probabilities (calibrated and raw) and margins -> conformal prediction set -> TreeSHAP
+// contributions -> out-of-distribution check -> FIGO rule cross-check -> whether to refer the
+// exam for senior review. The trees see the model's inputs (model.h ModelInputs); every other
+// step reads the exam's features as entered. The WebAssembly API, `fetal-model predict` and the
+// server are serialisers over Classify(); none of them repeats these steps.
 //
 // Thread-safety: a Classifier is immutable after Create(). Every const method may be called
 // concurrently from any number of threads (the explainer is built once, under a mutex, by the
@@ -42,7 +44,12 @@ struct Classification {
   std::array<float, kNumClasses> raw_probabilities{};  // softmax(margin), libxgboost's predict
   std::array<float, kNumClasses> margins{};            // base score + leaf values, per class
 
-  // kNumClasses * kContributionsPerClass TreeSHAP values (see explainer.h); empty unless
+  // The conformal prediction set (model.h ConformalSets): bit c is set when class c is in it. It
+  // always holds predicted_class. 0 when the model carries no sets.
+  unsigned prediction_set = 0;
+
+  // kNumClasses * kContributionsPerClass TreeSHAP values (see explainer.h) over the model's
+  // inputs (a re-expressed input's value is attributed to that input); empty unless
   // ClassifyOptions::explain.
   std::vector<float> contributions;
 
@@ -53,6 +60,11 @@ struct Classification {
   OodResult ood;
 
   FigoResult figo;
+
+  // The result says "refer for senior review": the prediction set holds more than one class, or
+  // the exam is unlike the training data (Mahalanobis flag or a feature outside the training
+  // range).
+  bool refer_for_review = false;
 
   // Number of findings with Severity::kWarning.
   size_t warning_count() const;
@@ -78,15 +90,17 @@ class Classifier {
 
   // The fast path: calibrated probabilities only, no validation, no allocation.
   void Predict(const float* features, float* probabilities) const {
-    evaluator_->Predict(features, probabilities);
+    float inputs[kNumFeatures];
+    ModelInputs(model_.input_differences, features, inputs);
+    evaluator_->Predict(inputs, probabilities);
   }
-  // n exams row-major -> n * kNumClasses calibrated probabilities; no validation.
-  void PredictBatch(const float* features, size_t n, float* probabilities) const {
-    evaluator_->PredictBatch(features, n, probabilities);
-  }
-  // TreeSHAP contributions of one exam into contributions[kNumClasses * kContributionsPerClass].
+  // n exams row-major -> n * kNumClasses calibrated probabilities; no validation, no allocation.
+  void PredictBatch(const float* features, size_t n, float* probabilities) const;
+  // TreeSHAP contributions of one exam into contributions[kNumClasses * kContributionsPerClass],
+  // over the model inputs (as Classification::contributions).
   void Explain(const float* features, float* contributions) const;
-  // n exams row-major -> n * kNumClasses * kContributionsPerClass contributions; no validation.
+  // n exams row-major -> n * kNumClasses * kContributionsPerClass contributions, each exam's the
+  // same bits as Explain's; no validation, no allocation.
   void ExplainBatch(const float* features, size_t n, float* contributions) const;
 
  private:

@@ -232,5 +232,21 @@ std::vector<int> StratifiedFolds(const ExamTable& table, const std::vector<size_
   return fold;
 }
 
+std::string GenerateFoldsCsv(const ExamTable& table, int repeats, int k, uint64_t seed) {
+  const std::vector<size_t> rows = AllRows(table);
+  std::vector<std::vector<int>> folds;
+  for (int r = 0; r < repeats; ++r)
+    folds.push_back(StratifiedFolds(table, rows, k, seed * 1000 + r));
+  std::string out = "row";
+  for (int r = 0; r < repeats; ++r) out += ",repeat" + std::to_string(r);
+  out += "\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out += std::to_string(i);
+    for (int r = 0; r < repeats; ++r) out += "," + std::to_string(folds[r][i]);
+    out += "\n";
+  }
+  return out;
+}
+
 }  // namespace trainer
 }  // namespace fetal

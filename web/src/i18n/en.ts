@@ -121,6 +121,14 @@ const strings = {
   'result.sample':
     'Sample exam (dataset line {line}), not a patient’s: it stays on this device and is never submitted to the server. Press New exam to enter a patient’s exam.',
   'result.liveSummary': 'Result: {class}, probability {probability}. FIGO: {figo}.',
+  'result.set': 'Prediction set ({level})',
+  'result.set.or': ' or ',
+  'result.set.help':
+    'The classes the model cannot rule out: for each class, at least {level} of exams of that class get a set that contains it.',
+  'result.review': 'Refer for senior review.',
+  'result.review.set': 'For this exam the model cannot rule out: {classes}.',
+  'result.review.ood': 'The exam is unlike the training data.',
+  'result.input.relative': '{feature} − {reference}',
 
   'class.0': 'Normal',
   'class.1': 'Suspect',

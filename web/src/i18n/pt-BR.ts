@@ -120,6 +120,14 @@ export const ptBR: Dictionary = {
     'result.sample':
       'Exame de exemplo (linha {line} do conjunto de dados), não de uma paciente: fica neste dispositivo e nunca é enviado ao servidor. Clique em Novo exame para registrar o exame de uma paciente.',
     'result.liveSummary': 'Resultado: {class}, probabilidade {probability}. FIGO: {figo}.',
+    'result.set': 'Conjunto de predição ({level})',
+    'result.set.or': ' ou ',
+    'result.set.help':
+      'As classes que o modelo não consegue descartar: para cada classe, ao menos {level} dos exames dessa classe recebem um conjunto que a contém.',
+    'result.review': 'Encaminhar para avaliação de um profissional sênior.',
+    'result.review.set': 'Neste exame o modelo não consegue descartar: {classes}.',
+    'result.review.ood': 'O exame é diferente dos dados de treinamento.',
+    'result.input.relative': '{feature} − {reference}',
 
     'class.0': 'Normal',
     'class.1': 'Suspeito',

@@ -58,5 +58,10 @@ Status ParseFolds(std::string_view text, size_t rows, std::vector<CvSplit>* out)
 std::vector<int> StratifiedFolds(const ExamTable& table, const std::vector<size_t>& rows, int k,
                                  uint64_t seed);
 
+// A folds file (the format ParseFolds reads) of `repeats` repeats of stratified k-fold over every
+// row of `table`; repeat r (< 1000) uses StratifiedFolds with seed `seed * 1000 + r`, so the
+// repeats of different seeds never share a shuffle.
+std::string GenerateFoldsCsv(const ExamTable& table, int repeats, int k, uint64_t seed);
+
 }  // namespace trainer
 }  // namespace fetal

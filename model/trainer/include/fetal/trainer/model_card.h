@@ -13,7 +13,8 @@ namespace trainer {
 
 // `cv` may be null (no cross-validation was run); the card then says so instead of metrics.
 // Deterministic: depends only on its inputs (no clock), so the card is reproducible too.
-std::string RenderModelCard(const Model& model, const Dataset& data, const TrainParams& params,
+// `space` is the search that chose the recipe (summary.fit holds what it found).
+std::string RenderModelCard(const Model& model, const Dataset& data, const SearchSpace& space,
                             const TrainSummary& summary, const CvResult* cv);
 
 // "0.9512 ± 0.0101" style cell.
