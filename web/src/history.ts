@@ -6,7 +6,7 @@ import { h, replaceChildren } from './dom.js';
 import { className, featureName, figoClassName, getSchema } from './format.js';
 import { dateTime, num, pct, t } from './i18n.js';
 import { heldPrompt } from './held.js';
-import { latestOutcome, outcomeForm, outcomeSummary, rememberOutcome } from './outcome.js';
+import { outcomeForm, outcomeSummary, outcomeVersions, rememberVersions } from './outcome.js';
 import { READINGS } from './outcome-rules.js';
 import { shortHash } from './result.js';
 import { SAMPLES } from './samples.js';
@@ -17,14 +17,14 @@ let root: HTMLElement;
 let flash = '';
 let openOutcome: string | null = null;  // the entry whose outcome form is shown
 
-// Opens (or closes) an entry's outcome form, after asking the server for its latest version.
+// Opens (or closes) an entry's outcome form, after asking the server for the exam's versions.
 async function toggleOutcome(e: HistoryEntry, token: string): Promise<void> {
   if (openOutcome === e.id) {
     openOutcome = null;
   } else {
     openOutcome = e.id;
-    const latest = e.serverExamId === undefined ? undefined : await latestOutcome(e.serverExamId, token);
-    if (latest) await rememberOutcome(e.id, latest);
+    const versions = e.serverExamId === undefined ? undefined : await outcomeVersions(e.serverExamId, token);
+    if (versions) await rememberVersions(e.id, versions);
   }
   await render();
   root.querySelector<HTMLElement>(`tr[data-exam-id="${CSS.escape(e.id)}"] .outcome-toggle`)?.focus();

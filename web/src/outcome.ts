@@ -1,8 +1,8 @@
 // Outcome entry from the history: a clinician records, for an exam the server has, the final CTG
 // reading and the optional neonatal outcome (POST /api/v1/exams/{id}/outcome). The form checks
 // the server's ranges as the user types and shows the server's 422 on the field it names. A
-// correction is a new version on the server (never an overwrite); the versions this device
-// recorded, and the latest one the server reports, are listed under the form. With the server
+// correction is a new version on the server (never an overwrite); every version the server holds
+// (GET /api/v1/exams/{id}/outcomes) is listed under the form. With the server
 // unreachable the outcome is kept on the entry (pendingOutcome) and sent with the submission
 // queue (sendPendingOutcomes); an outcome is idempotent by content, so a resend is harmless.
 
@@ -45,18 +45,30 @@ export async function postOutcome(examId: string | number, body: OutcomeBody, to
   return { kind: 'refused', status: r.status, message: problem?.message || `HTTP ${r.status}` };
 }
 
-// The latest version the server holds (GET /exams/{id} → outcome), or undefined when it cannot say.
-export async function latestOutcome(examId: string | number, token: string): Promise<OutcomeVersion | null | undefined> {
+// Every version the server holds, oldest first (GET /exams/{id}/outcomes), or undefined when it
+// cannot say (unreachable, or the exam is not visible to this token).
+export async function outcomeVersions(examId: string | number, token: string): Promise<OutcomeVersion[] | undefined> {
   try {
-    const r = await fetch(`api/v1/exams/${encodeURIComponent(String(examId))}`, {
+    const r = await fetch(`api/v1/exams/${encodeURIComponent(String(examId))}/outcomes`, {
       headers: { Authorization: `Bearer ${token}` }, cache: 'no-store',
     });
+    noteServer(true);
     if (!r.ok) return undefined;
-    const exam = (await r.json()) as { outcome?: OutcomeVersion | null };
-    return exam.outcome === undefined ? undefined : exam.outcome;
+    const body = (await r.json()) as { outcomes?: OutcomeVersion[] };
+    return Array.isArray(body.outcomes) ? body.outcomes : undefined;
   } catch {
+    noteServer(false);
     return undefined;
   }
+}
+
+// The server's list replaces what the entry had: it also holds versions recorded elsewhere.
+export async function rememberVersions(entryId: string, versions: OutcomeVersion[]): Promise<HistoryEntry | undefined> {
+  const entry = await getEntry(entryId);
+  if (!entry) return undefined;
+  const next = { ...entry, outcomes: [...versions].sort((a, b) => a.version - b.version) };
+  await putEntry(next);
+  return next;
 }
 
 // Versions by number, one each, ascending.
