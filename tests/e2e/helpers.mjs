@@ -6,7 +6,7 @@
 // model/{default.fhm,signing-key.pem,signing-public.pem}; web/dist must have been built against
 // the same public key (scripts/build-web.sh). FETAL_CHROMIUM overrides /usr/bin/chromium.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -204,9 +204,18 @@ export async function openApp(context, base, { lang = 'en', hash = '#/exam' } = 
   return page;
 }
 
+// Saves a full-page screenshot as tests/e2e/screenshots/<name>.png and fails when it was not
+// written or is blank: a page of one colour compresses to a few kilobytes, a rendered screen of
+// this app to tens of them. Returns the path.
+export const MIN_SCREENSHOT_BYTES = 20_000;
 export async function shot(page, name) {
   mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  const path = join(screenshots, `${name}.png`);
+  rmSync(path, { force: true });
+  await page.screenshot({ path, fullPage: true });
+  const size = existsSync(path) ? statSync(path).size : 0;
+  if (size < MIN_SCREENSHOT_BYTES) throw new Error(`screenshot ${path} is ${size} bytes: not written, or blank`);
+  return path;
 }
 
 // Runs the native CLI: `fetal-model predict` on a CSV text; returns its parsed output rows.

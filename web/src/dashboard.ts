@@ -27,6 +27,8 @@ const verdictWord = (v: Verdict) => t(`dash.verdict.${v}`);
 const label = (w: MonitoringWindow) => w.start.slice(5);
 const span = (w: MonitoringWindow) => (w.start === w.end ? w.start : `${w.start} – ${w.end}`);
 const pctOrDash = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : pct(v, digits));
+// A share of a window's exams; a window without exams has none (the server says 0).
+const share = (w: MonitoringWindow, v: number) => (w.exams > 0 ? pct(v) : '—');
 const interval = (ci: [number, number] | null | undefined) => (ci ? `${pct(ci[0])} – ${pct(ci[1])}` : '—');
 
 function featureLabel(key: string): string {
@@ -34,13 +36,17 @@ function featureLabel(key: string): string {
   return i >= 0 ? featureName(i) : key;
 }
 
+let asked = 0;  // the latest request; an answer to an earlier one (other filters) is dropped
+
 async function load(): Promise<void> {
   const token = await getToken();
   if (!token) return;
+  const mine = ++asked;
   loading = true;
   problem = '';
   render();
   const r = await fetchMonitoring(query, token);
+  if (mine !== asked) return;
   loading = false;
   if (r.kind === 'ok') data = r.data;
   else problem = r.kind === 'unreachable' ? t('dash.unreachable') : t('dash.error', { status: r.status, message: r.message });
@@ -131,18 +137,20 @@ function driftChart(m: Monitoring): HTMLElement {
   const keys = ws.find((w) => w.drift)?.drift?.features.map((f) => f.key) ?? getSchema().map((f) => f.key);
   const rows = [...keys.map(featureLabel), t('dash.drift.prediction')];
   const note = t('dash.drift.note', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3), js: num(th.js_alert, 3), p: num(th.chi2_p_alert, 4) });
+  // Why a cell has no verdict: the bundle carries no reference, or the window no exams of it.
+  const none = m.reference.available ? t('dash.drift.noData') : t('dash.drift.noReference');
   const chart = heatMap('dash-drift', t('dash.drift'), rows, ws.map(label), (r, c) => {
     const d = ws[c].drift;
     const few = d?.enough_data === false
       ? ` — ${t('dash.drift.few', { exams: num(d.exams ?? ws[c].exams), min: num(th.min_drift_exams ?? 0) })}` : '';
-    if (!d) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${t('dash.drift.noData')}` };
+    if (!d) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${none}` };
     if (r === keys.length) {
       const p = d.prediction;
       return { cls: few ? 'verdict-few' : driftCell(p.verdict), mark: p.verdict === 'alert' ? '!' : p.verdict === 'warn' ? '·' : '',
         title: `${rows[r]}, ${span(ws[c])}: χ² ${p.chi2 === null ? '—' : num(p.chi2, 2)}, p ${p.p_value === null ? '—' : num(p.p_value, 4)} — ${verdictWord(p.verdict)}${few}` };
     }
     const f = d.features.find((x) => x.key === keys[r]);
-    if (!f) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${t('dash.drift.noData')}` };
+    if (!f) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${none}` };
     return { cls: few ? 'verdict-few' : driftCell(f.verdict), mark: f.verdict === 'alert' ? '!' : f.verdict === 'warn' ? '·' : '',
       title: `${rows[r]}, ${span(ws[c])}: PSI ${f.psi === null ? '—' : num(f.psi, 3)}, JS ${f.js === null ? '—' : num(f.js, 3)} — ${verdictWord(f.verdict)}${few}` };
   });
@@ -157,7 +165,7 @@ function driftChart(m: Monitoring): HTMLElement {
     { label: t('dash.legend.ok', { warn: num(th.psi_warn, 3) }), cls: 'verdict-ok' },
     { label: t('dash.legend.warn', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3) }), cls: 'verdict-warn' },
     { label: t('dash.legend.alert', { alert: num(th.psi_alert, 3), js: num(th.js_alert, 3) }), cls: 'verdict-alert' },
-    { label: t('dash.drift.noData'), cls: 'verdict-none' },
+    { label: none, cls: 'verdict-none' },
     { label: t('dash.legend.few', { min: num(th.min_drift_exams ?? 0) }), cls: 'verdict-few' },
   ]);
 }
@@ -176,7 +184,8 @@ function oodChart(m: Monitoring): HTMLElement {
   ]);
   const table = dataTable(t('dash.ood'),
     [t('dash.col.window'), t('dash.col.ood'), t('dash.col.oodDistance'), t('dash.col.outOfRange'), t('dash.col.warnings'), t('dash.col.figo')],
-    ws.map((w) => [span(w), pct(w.ood.rate), w.ood.mean_distance === null ? '—' : num(w.ood.mean_distance, 2), pct(w.out_of_range_share), pct(w.warning_share), pct(w.figo_disagreement_rate)]),
+    ws.map((w) => [span(w), share(w, w.ood.rate), w.ood.mean_distance === null ? '—' : num(w.ood.mean_distance, 2), share(w, w.out_of_range_share),
+      share(w, w.warning_share), share(w, w.figo_disagreement_rate)]),
     'ood-table');
   return chartFigure('dash-ood', t('dash.ood'), null, chart, table,
     [{ label: t('dash.col.ood'), cls: 'series-ood' }, { label: t('dash.col.outOfRange'), cls: 'series-range' }, { label: t('dash.legend.threshold'), cls: 'threshold' }]);
@@ -223,7 +232,7 @@ function performanceChart(m: Monitoring): HTMLElement {
   const table = dataTable(t('dash.performance'),
     [t('dash.col.window'), t('dash.col.outcomes'), t('dash.col.coverage'), t('dash.col.real'), t('dash.col.realCi'), t('dash.col.macroF1'), t('dash.col.ece'),
       t('dash.col.estimated'), t('dash.col.estimatedCi')],
-    ws.map((w) => [span(w), num(w.outcomes.count), pct(w.outcomes.share), pctOrDash(w.performance?.accuracy), interval(w.performance?.accuracy_ci),
+    ws.map((w) => [span(w), num(w.outcomes.count), share(w, w.outcomes.share), pctOrDash(w.performance?.accuracy), interval(w.performance?.accuracy_ci),
       w.performance ? num(w.performance.macro_f1, 3) : '—', w.performance ? num(w.performance.ece, 3) : '—',
       pctOrDash(w.estimated?.accuracy), interval(w.estimated?.accuracy_ci)]),
     'performance-table');
@@ -232,7 +241,7 @@ function performanceChart(m: Monitoring): HTMLElement {
       [{ label: t('dash.col.real'), cls: 'series-real' }, { label: t('dash.legend.estimated'), cls: 'series-estimated' }]),
     chartFigure('dash-coverage', t('dash.coverage'), null, coverage,
       dataTable(t('dash.coverage'), [t('dash.col.window'), t('dash.col.outcomes'), t('dash.col.coverage')],
-        ws.map((w) => [span(w), num(w.outcomes.count), pct(w.outcomes.share)]))),
+        ws.map((w) => [span(w), num(w.outcomes.count), share(w, w.outcomes.share)]))),
     performanceByClass(m));
 }
 

@@ -113,8 +113,20 @@ function limitText(field: keyof typeof LIMITS): { min: string; max: string } {
   return { min: num(LIMITS[field].min), max: num(LIMITS[field].max) };
 }
 
+// The expected form of a field, in the UI's language; null for a field without one here.
+function expectedText(field: OutcomeField | null): string | null {
+  if (field === 'final_reading') return t('outcome.error.reading');
+  if (field && field in LIMITS) {
+    const f = field as keyof typeof LIMITS;
+    return t(`outcome.error.range.${f}`, limitText(f));
+  }
+  return null;
+}
+
 function problemText(p: OutcomeProblem): string {
-  if (p.rule === 'server') return t('outcome.error.server', { message: p.text ?? '' });
+  // The server's 422 names the field; its message is in English, so a field this form knows is
+  // explained in the UI's language (the same limits) and only other messages are quoted.
+  if (p.rule === 'server') return t('outcome.error.server', { message: expectedText(p.field) ?? p.text ?? '' });
   if (p.field === 'final_reading') return t('outcome.error.reading');
   if (p.rule === 'number') return t('outcome.error.number', { text: p.text ?? '' });
   const field = p.field as keyof typeof LIMITS;

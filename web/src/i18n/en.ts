@@ -380,6 +380,7 @@ const strings = {
   'dash.drift.note': 'Population stability index of each feature against the model’s training reference: warning from {warn}, alert from {alert} (or Jensen–Shannon from {js}). Prediction row: class mix against the training prior, alert when the chi-square p-value is below {p}. ! = alert, · = warning.',
   'dash.drift.prediction': 'Prediction (class mix)',
   'dash.drift.noData': 'no data',
+  'dash.drift.noReference': 'no monitoring reference in this model’s bundle',
   'dash.drift.few': 'too few exams for a verdict ({exams}, at least {min} needed)',
   'dash.legend.few': 'Too few exams (under {min}): no verdict',
   'dash.noBuild': '(none sent)',

@@ -378,6 +378,7 @@ export const ptBR: Dictionary = {
     'dash.drift.note': 'Índice de estabilidade populacional de cada variável em relação à referência de treino do modelo: atenção a partir de {warn}, alerta a partir de {alert} (ou Jensen–Shannon a partir de {js}). Linha de predição: distribuição de classes contra a distribuição a priori do treino, alerta quando o valor-p do qui-quadrado é menor que {p}. ! = alerta, · = atenção.',
     'dash.drift.prediction': 'Predição (distribuição de classes)',
     'dash.drift.noData': 'sem dados',
+    'dash.drift.noReference': 'o pacote deste modelo não tem referência de monitoramento',
     'dash.drift.few': 'exames insuficientes para um veredito ({exams}; são necessários ao menos {min})',
     'dash.legend.few': 'Exames insuficientes (menos de {min}): sem veredito',
     'dash.noBuild': '(nenhum enviado)',
