@@ -147,7 +147,7 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     await page.click('#nav-settings');
     if (await page.locator('#clear-token').count()) {
       await page.click('#clear-token');
-      await page.waitForSelector('#token');
+      await page.waitForSelector(`text=${say('en', 'settings.tokenNone')}`);
     }
     await page.fill('#token', token);
     await page.click('#save-token');
@@ -208,7 +208,9 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     }
     const alerting = await page.$$eval('#dash-drift g.cell.verdict-alert', (gs) => [...new Set(gs.map((g) => Number(g.dataset.row)))]);
     assert.deepEqual(alerting.filter((r) => r < keys.length), [row]);
-    assert.equal(await page.getAttribute('[data-testid="tile-drift"]', 'data-verdict'), 'ok');  // the last day: too few exams
+    // At a glance, drift is the latest day with enough exams for a verdict (the last has too few).
+    assert.equal(await page.getAttribute('[data-testid="tile-drift"]', 'data-verdict'), 'alert');
+    assert.equal(await page.textContent('[data-testid="tile-drift"] .tile-detail'), `Alert on: ${english.baseline_value} (${DAYS[5]})`);
     assert.equal(await page.locator('[data-testid="dash-no-reference"]').count(), 0);
 
     // Out of distribution, per day, as the native core flags the exams.
@@ -251,7 +253,7 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
     const volume = await tableRows('volume-table');
     assert.deepEqual(volume.map((r) => r[1]), week.map((exams) => String(exams.length)));
     const row = keys.indexOf('baseline_value');
-    assert.equal(await page.textContent('[data-testid="tile-drift"] .tile-verdict'), say('pt-BR', 'dash.verdict.ok'));
+    assert.equal(await page.textContent('[data-testid="tile-drift"] .tile-verdict'), say('pt-BR', 'dash.verdict.alert'));
     assert.match(await heatCell(row, SHIFT_FROM).locator('title').textContent(), new RegExp(`PSI [\\d,]+, JS [\\d,]+ — ${say('pt-BR', 'dash.verdict.alert')}$`));
     assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'dashboard-pt');

@@ -60,6 +60,7 @@ describe('outcome entry from the history', { skip: skip ?? false }, () => {
 
   for (const [lang, examRow] of [['en', 70], ['pt-BR', 71]]) {
     const dec = (v) => (lang === 'en' ? v : v.replace('.', ','));
+    const short = lang === 'en' ? 'en' : 'pt';
 
     test(`${lang}: a typed exam is submitted and offers the outcome form`, async () => {
       await page.selectOption('#lang', lang);
@@ -87,7 +88,7 @@ describe('outcome entry from the history', { skip: skip ?? false }, () => {
       assert.equal(await message('base_deficit').textContent(), say(lang, 'outcome.error.range.base_deficit', { min: -5, max: 30 }));
       await save();
       assert.match(await form().locator('.error-summary').textContent(), new RegExp(say(lang, 'outcome.errorsTitle', { count: 4 }).replace(/[()]/g, '\\$&')));
-      await shot(page, `outcome-errors-${lang}`);
+      await shot(page, `outcome-errors-${short}`);
       assert.equal(outcomeRequests.length, before);
       assert.equal(await serverOutcome(lang), null);
     });
@@ -137,7 +138,7 @@ describe('outcome entry from the history', { skip: skip ?? false }, () => {
       const versions = () => form().locator('[data-testid="outcome-versions"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.version));
       assert.deepEqual(await versions(), ['2', '1']);
       if (lang === 'pt-BR') assert.deepEqual(await englishOnPage(page), []);
-      await shot(page, `outcome-form-${lang}`);
+      await shot(page, `outcome-form-${short}`);
 
       // Version 3 from another device of the same clinician: the form lists it once reopened.
       const r = await server.api(`/api/v1/exams/${entries[lang].serverExamId}/outcome`, {

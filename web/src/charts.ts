@@ -124,10 +124,14 @@ export function chartFigure(id: string, title: string, note: string | null, char
 // is readable without colour) and a title with its numbers.
 export function heatMap(id: string, title: string, rows: string[], cols: string[],
   cell: (r: number, c: number) => { cls: string; mark: string; title: string }): SVGElement {
-  const labelW = 210, cw = Math.max(8, Math.min(28, (W - labelW - 8) / Math.max(1, cols.length))), ch = 16, top = 4;
+  // Cells up to 44 units wide, so that a week's date labels fit under their columns; the SVG is
+  // drawn at its own size (width attribute, CSS max-width 100 %), never stretched: a short range
+  // keeps the labels' size.
+  const labelW = Math.min(320, 12 + 6.2 * Math.max(0, ...rows.map((r) => r.length))), cw = Math.max(8, Math.min(44, (W - labelW - 8) / Math.max(1, cols.length))), ch = 16, top = 4;
   const height = top + rows.length * ch + 26;
-  const every = Math.ceil(cols.length / 8);
-  return svg('svg', { viewBox: `0 0 ${labelW + cols.length * cw + 8} ${height}`, class: 'chart-svg heatmap', role: 'img', 'aria-labelledby': `${id}-svg-title` },
+  const every = Math.ceil((cols.length * 40) / (W - labelW - 8));  // a label needs about 40 units
+  const width = labelW + cols.length * cw + 8;
+  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, class: 'heatmap', role: 'img', 'aria-labelledby': `${id}-svg-title` },
     svg('title', { id: `${id}-svg-title` }, title),
     rows.map((r, i) => svg('text', { x: labelW - 6, y: top + i * ch + ch * 0.72, class: 'axis row-label', 'text-anchor': 'end' }, r)),
     cols.map((c, j) => (j % every === 0 ? svg('text', { x: labelW + j * cw + cw / 2, y: height - 8, class: 'axis', 'text-anchor': 'middle' }, c) : null)),

@@ -10,7 +10,7 @@ import {
 } from './charts.js';
 import { h, replaceChildren } from './dom.js';
 import { className, featureName, getSchema } from './format.js';
-import { num, pct, t } from './i18n.js';
+import { lang, num, pct, t } from './i18n.js';
 import {
   fetchMonitoring, totals, type Monitoring, type MonitoringQuery, type MonitoringWindow, type Verdict,
 } from './monitoring-data.js';
@@ -27,6 +27,16 @@ const verdictWord = (v: Verdict) => t(`dash.verdict.${v}`);
 const label = (w: MonitoringWindow) => w.start.slice(5);
 const span = (w: MonitoringWindow) => (w.start === w.end ? w.start : `${w.start} – ${w.end}`);
 const pctOrDash = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : pct(v, digits));
+// A p-value or a threshold on one: four decimals, or for smaller ones (alert thresholds are
+// divided among the window's tests) one digit times a power of ten, never a bare "0".
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+function pText(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (v === 0 || v >= 1e-4) return num(v, 4);
+  const [mantissa, exponent] = v.toExponential(1).split('e');
+  return `${num(Number(mantissa), 1)}×10⁻${String(-Number(exponent)).split('').map((d) => SUPERSCRIPT[Number(d)]).join('')}`;
+}
+
 // A share of a window's exams; a window without exams has none (the server says 0).
 const share = (w: MonitoringWindow, v: number) => (w.exams > 0 ? pct(v) : '—');
 const interval = (ci: [number, number] | null | undefined) => (ci ? `${pct(ci[0])} – ${pct(ci[1])}` : '—');
@@ -53,7 +63,12 @@ async function load(): Promise<void> {
   render();
 }
 
+// The filter form is built once per language and kept across renders, so that what the user is
+// typing survives an answer arriving meanwhile.
+let filterForm: { el: HTMLElement; lang: string } | null = null;
+
 function filters(): HTMLElement {
+  if (filterForm && filterForm.lang === lang()) return filterForm.el;
   const field = (id: keyof MonitoringQuery, type: string, extra: Record<string, string> = {}) => {
     const el = h('input', { id: `dash-${id}`, name: id, type, ...extra }) as HTMLInputElement;
     el.value = query[id] ?? '';
@@ -74,6 +89,7 @@ function filters(): HTMLElement {
     query = { from: v('from'), to: v('to'), window: windowSelect.value as 'day' | 'week', model_version: v('model_version'), submitted_by: v('submitted_by') };
     void load();
   });
+  filterForm = { el: form, lang: lang() };
   return form;
 }
 
@@ -90,7 +106,9 @@ function atAGlance(m: Monitoring): HTMLElement {
   const withExams = m.windows.filter((w) => w.exams > 0);
   const last = withExams[withExams.length - 1];
   const lastPerf = [...m.windows].reverse().find((w) => w.performance);
-  const drift = last?.drift;
+  // Drift from the latest window with enough exams for a verdict (a short last day has none).
+  const driftWindow = [...withExams].reverse().find((w) => w.drift && w.drift.enough_data !== false);
+  const drift = driftWindow?.drift ?? null;
   const alerting = drift ? drift.features.filter((f) => f.verdict === 'alert').map((f) => featureLabel(f.key)) : [];
   const th = m.thresholds;
   return h('section', { 'aria-labelledby': 'dash-glance' },
@@ -98,7 +116,9 @@ function atAGlance(m: Monitoring): HTMLElement {
     h('ul', { class: 'tiles' },
       tile('exams', t('dash.tile.exams'), num(sum.exams), t('dash.tile.examsDetail', { windows: m.windows.length, outcomes: num(sum.outcomes) }), null),
       tile('drift', t('dash.tile.drift'), drift ? t('dash.tile.driftCount', { count: alerting.length, total: drift.features.length }) : '—',
-        !m.reference.available ? t('dash.noReference') : alerting.length ? t('dash.tile.driftAlerting', { features: alerting.join(', ') }) : t('dash.tile.driftNone'),
+        !m.reference.available ? t('dash.noReference')
+          : !driftWindow ? t('dash.tile.driftFew', { min: num(m.thresholds.min_drift_exams ?? 0) })
+            : `${alerting.length ? t('dash.tile.driftAlerting', { features: alerting.join(', ') }) : t('dash.tile.driftNone')} (${span(driftWindow)})`,
         drift ? drift.verdict : null),
       tile('ood', t('dash.tile.ood'), last ? pct(last.ood.rate) : '—', t('dash.tile.threshold', { value: pct(th.ood_rate_alert) }),
         last ? (last.ood.rate >= th.ood_rate_alert ? 'alert' : 'ok') : null),
@@ -136,7 +156,7 @@ function driftChart(m: Monitoring): HTMLElement {
   const th = m.thresholds;
   const keys = ws.find((w) => w.drift)?.drift?.features.map((f) => f.key) ?? getSchema().map((f) => f.key);
   const rows = [...keys.map(featureLabel), t('dash.drift.prediction')];
-  const note = t('dash.drift.note', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3), js: num(th.js_alert, 3), p: num(th.chi2_p_alert, 4) });
+  const note = t('dash.drift.note', { warn: num(th.psi_warn, 3), alert: num(th.psi_alert, 3), js: num(th.js_alert, 3), p: pText(th.chi2_p_alert) });
   // Why a cell has no verdict: the bundle carries no reference, or the window no exams of it.
   const none = m.reference.available ? t('dash.drift.noData') : t('dash.drift.noReference');
   const chart = heatMap('dash-drift', t('dash.drift'), rows, ws.map(label), (r, c) => {
@@ -147,7 +167,7 @@ function driftChart(m: Monitoring): HTMLElement {
     if (r === keys.length) {
       const p = d.prediction;
       return { cls: few ? 'verdict-few' : driftCell(p.verdict), mark: p.verdict === 'alert' ? '!' : p.verdict === 'warn' ? '·' : '',
-        title: `${rows[r]}, ${span(ws[c])}: χ² ${p.chi2 === null ? '—' : num(p.chi2, 2)}, p ${p.p_value === null ? '—' : num(p.p_value, 4)} — ${verdictWord(p.verdict)}${few}` };
+        title: `${rows[r]}, ${span(ws[c])}: χ² ${p.chi2 === null ? '—' : num(p.chi2, 2)}, p ${pText(p.p_value)} — ${verdictWord(p.verdict)}${few}` };
     }
     const f = d.features.find((x) => x.key === keys[r]);
     if (!f) return { cls: driftCell(null), mark: '', title: `${rows[r]}, ${span(ws[c])}: ${none}` };
@@ -159,7 +179,7 @@ function driftChart(m: Monitoring): HTMLElement {
       const f = w.drift?.features.find((x) => x.key === k);
       return f ? `${f.psi === null ? '—' : num(f.psi, 3)} ${verdictWord(f.verdict)}` : '—';
     })]),
-    [rows[keys.length], ...ws.map((w) => (w.drift ? `p ${w.drift.prediction.p_value === null ? '—' : num(w.drift.prediction.p_value, 4)} ${verdictWord(w.drift.prediction.verdict)}` : '—'))]],
+    [rows[keys.length], ...ws.map((w) => (w.drift ? `p ${pText(w.drift.prediction.p_value)} ${verdictWord(w.drift.prediction.verdict)}` : '—'))]],
     'drift-table');
   return chartFigure('dash-drift', t('dash.drift'), note, chart, table, [
     { label: t('dash.legend.ok', { warn: num(th.psi_warn, 3) }), cls: 'verdict-ok' },

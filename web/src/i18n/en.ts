@@ -363,6 +363,7 @@ const strings = {
   'dash.tile.driftCount': '{count} of {total} features in alert',
   'dash.tile.driftAlerting': 'Alert on: {features}',
   'dash.tile.driftNone': 'No feature over the alert threshold',
+  'dash.tile.driftFew': 'No window with enough exams for a verdict (at least {min})',
   'dash.tile.ood': 'Unlike the training data',
   'dash.tile.threshold': 'Alert at {value}',
   'dash.tile.disagreement': 'Client/server disagreements in range',

@@ -361,6 +361,7 @@ export const ptBR: Dictionary = {
     'dash.tile.driftCount': '{count} de {total} variáveis em alerta',
     'dash.tile.driftAlerting': 'Alerta em: {features}',
     'dash.tile.driftNone': 'Nenhuma variável acima do limiar de alerta',
+    'dash.tile.driftFew': 'Nenhuma janela com exames suficientes para um veredito (pelo menos {min})',
     'dash.tile.ood': 'Diferentes dos dados de treino',
     'dash.tile.threshold': 'Alerta a partir de {value}',
     'dash.tile.disagreement': 'Divergências navegador/servidor no período',
