@@ -135,5 +135,24 @@ StoreStatus SqlStore::GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRec
   return s;
 }
 
+StoreStatus SqlStore::ListOutcomes(int64_t exam_id, std::vector<OutcomeRecord>* out) {
+  std::vector<OutcomeRecord> versions;
+  StoreStatus s = readers_.Run([&](SqlConn* c) {
+    versions.clear();  // a retried read starts over
+    SqlRows rows;
+    StoreStatus st = c->Exec(std::string("SELECT ") + kOutcomeColumns +
+                                 " FROM exam_outcomes WHERE exam_id = $1 ORDER BY version",
+                             {SqlValue::Int(exam_id)}, &rows);
+    for (size_t i = 0; st.ok() && i < rows.size(); ++i) {
+      OutcomeRecord o;
+      st = RowToOutcome(rows[i], &o);
+      if (st.ok()) versions.push_back(std::move(o));
+    }
+    return st;
+  });
+  if (s.ok()) *out = std::move(versions);
+  return s;
+}
+
 }  // namespace storage
 }  // namespace fetal
