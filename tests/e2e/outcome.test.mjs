@@ -135,6 +135,8 @@ describe('outcome entry from the history', { skip: skip ?? false }, () => {
       await page.waitForSelector(`text=${say(lang, 'outcome.stored', { version: 2 })}`);
       const stored = await serverOutcome(lang);
       assert.deepEqual([stored.version, stored.final_reading, stored.apgar_5min], [2, 'Suspect', 8]);
+      // The form shows the stored version with the language's decimal mark.
+      assert.equal(await field('umbilical_ph').inputValue(), lang === 'pt-BR' ? '7,21' : '7.21');
       const versions = () => form().locator('[data-testid="outcome-versions"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.version));
       assert.deepEqual(await versions(), ['2', '1']);
       if (lang === 'pt-BR') assert.deepEqual(await englishOnPage(page), []);

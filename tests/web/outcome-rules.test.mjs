@@ -57,6 +57,10 @@ describe('outcome form checks', () => {
     assert.deepEqual(input, { final_reading: 'Suspect', apgar_5min: '9', umbilical_ph: '7.3', base_deficit: '', nicu_admission: 'no' });
     assert.deepEqual(rules.validateOutcome(input).body, stored);
     assert.deepEqual(rules.inputFrom(null), blank);
+    // In Portuguese the form shows a decimal comma, and reads it back to the same body.
+    const pt = rules.inputFrom(stored, ',');
+    assert.equal(pt.umbilical_ph, '7,3');
+    assert.deepEqual(rules.validateOutcome(pt).body, stored);
   });
 
   test("the server's 422 is mapped onto the form's fields by the last part of its path", () => {

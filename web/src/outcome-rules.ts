@@ -70,9 +70,10 @@ export function validateOutcome(input: OutcomeInput): { body: OutcomeBody | null
   return { body: problems.length ? null : (body as OutcomeBody), problems };
 }
 
-// The form showing a stored version (to correct it).
-export function inputFrom(v: OutcomeBody | null): OutcomeInput {
-  const text = (x: number | undefined) => (x === undefined || x === null ? '' : String(x));
+// The form showing a stored version (to correct it), numbers written with the language's decimal
+// mark ('.' or ',') as the user would type them.
+export function inputFrom(v: OutcomeBody | null, decimalMark: '.' | ',' = '.'): OutcomeInput {
+  const text = (x: number | undefined) => (x === undefined || x === null ? '' : String(x).replace('.', decimalMark));
   return {
     final_reading: v?.final_reading ?? '',
     apgar_5min: text(v?.apgar_5min),

@@ -9,7 +9,7 @@
 import { entriesWithStatus, getEntry, putEntry, type HistoryEntry } from './db.js';
 import { h, replaceChildren } from './dom.js';
 import { className } from './format.js';
-import { dateTime, num, t, type StringKey } from './i18n.js';
+import { dateTime, lang, num, t, type StringKey } from './i18n.js';
 import { noteServer } from './net.js';
 import {
   inputFrom, LIMITS, OUTCOME_FIELDS, READINGS, serverProblems, validateOutcome,
@@ -175,7 +175,7 @@ function versionsTable(versions: OutcomeVersion[]): HTMLElement {
 export function outcomeForm(entry: HistoryEntry, token: string, changed: (entry: HistoryEntry, message: string) => void): HTMLElement {
   const versions = entry.outcomes ?? [];
   const latest = versions[versions.length - 1] ?? null;
-  const input: OutcomeInput = inputFrom(entry.pendingOutcome ?? latest);
+  const input: OutcomeInput = inputFrom(entry.pendingOutcome ?? latest, lang() === 'pt-BR' ? ',' : '.');
   const touched = new Set<OutcomeField>();
   let attempted = false;
   let serverSaid: OutcomeProblem[] = [];
