@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test: installs what is missing, checks the C++ formatting, builds everything, and runs the
 # native suites (ctest, which starts its own throwaway PostgreSQL), the sanitizer builds (ASan +
-# UBSan of the model core, ThreadSanitizer of the server), the WebAssembly tests in Node, the end-to-end tests in real Chromium against the
-# real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
+# UBSan of the model core, ThreadSanitizer of the server), the WebAssembly tests in Node, the web
+# app's unit tests in Node, the end-to-end tests in real Chromium against the real server, the fault tests (several servers behind nginx on PostgreSQL) and a short fuzzing
 # pass.
 #
 # Every step and suite runs under `timeout`. A step or suite that fails, crashes, is cancelled or
@@ -116,6 +116,8 @@ step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
 step "wasm tests (node)"
 suite node-wasm node 900 node --test tests/wasm/
 step "web build";        build web-build 900 scripts/build-web.sh
+step "web unit tests (node)"
+suite node-web node 300 node --test tests/web/
 step "end-to-end tests (chromium)"
 suite node-e2e node 1200 node --test --test-concurrency=1 tests/e2e/
 step "fault tests";      suite fault fault 1500 tests/fault/run.sh

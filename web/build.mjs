@@ -1,4 +1,5 @@
-// Builds the static web app into web/dist/ (see web/README.md).
+// Builds the static web app into web/dist/ (see web/README.md): app.js, the chunks it shares with
+// the lazily loaded operations views (ops-*.js), the service worker, and the copied files.
 //
 //   node web/build.mjs            (run from the repository root, or via scripts/build-web.sh)
 //
@@ -50,12 +51,22 @@ if (existsSync(pubkeyPath)) {
   console.warn(`build-web: WARNING no public key at ${pubkeyPath}: the app will refuse every model update`);
 }
 
+// The runtime build id: which WebAssembly runtime this app ships (the exams it submits carry it,
+// so the server can count client/server disagreements by browser build).
+const runtimeHash = createHash('sha256');
+for (const f of WASM_FILES) runtimeHash.update(f).update(readFileSync(join(wasmDir, f)));
+const runtimeBuild = `wasm-${runtimeHash.digest('hex').slice(0, 16)}`;
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'model'), { recursive: true });
 
-await build({
-  entryPoints: [join(webDir, 'src/main.ts')],
-  outfile: join(out, 'app.js'),
+// app.js, and the chunks it loads on demand (the operations views, ops.ts) or shares with them.
+const app = await build({
+  entryPoints: { app: join(webDir, 'src/main.ts') },
+  outdir: out,
+  splitting: true,
+  chunkNames: '[name]-[hash]',  // beside app.js, so that './fetal.js' resolves from every chunk
+  metafile: true,
   bundle: true,
   format: 'esm',
   target: 'es2022',
@@ -63,11 +74,18 @@ await build({
   // Source maps only on request (FETAL_WEB_SOURCEMAP=1): dist/ is what users download.
   sourcemap: process.env.FETAL_WEB_SOURCEMAP === '1' ? 'linked' : false,
   external: ['./fetal.js'],
-  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki) },
+  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki), __FETAL_RUNTIME_BUILD__: JSON.stringify(runtimeBuild) },
   logLevel: 'warning',
 });
 
-cpSync(join(webDir, 'index.html'), join(out, 'index.html'));
+// Chunks app.js imports statically are fetched with it (modulepreload), not after it.
+const appOutput = Object.entries(app.metafile.outputs).find(([, o]) => o.entryPoint)?.[1];
+const preloads = (appOutput?.imports ?? []).filter((i) => i.kind === 'import-statement' && !i.external)
+  .map((i) => `  <link rel="modulepreload" href="${relative(out, resolve(i.path))}">\n`).join('');
+const indexHtml = readFileSync(join(webDir, 'index.html'), 'utf8');
+const anchor = '  <script type="module" async src="boot.js"></script>\n';
+if (!indexHtml.includes(anchor)) fail('web/index.html lacks the boot.js script tag the chunk preloads go before');
+writeFileSync(join(out, 'index.html'), indexHtml.replace(anchor, preloads + anchor));
 cpSync(join(webDir, 'public'), out, { recursive: true });
 for (const f of WASM_FILES) cpSync(join(wasmDir, f), join(out, f));
 cpSync(modelPath, join(out, 'model/default.fhm'));
@@ -136,6 +154,7 @@ await build({
 });
 writeFileSync(join(out, 'build-info.json'), JSON.stringify({
   buildId,
+  runtimeBuild,
   wasmDir: relative(repo, wasmDir),
   model: relative(repo, modelPath),
   publicKey: pubkeySpki ? relative(repo, pubkeyPath) : null,

@@ -1,7 +1,7 @@
 // monitoring_bench: the monitoring answer for a year of day windows over N stored exams.
 // Loads N exams (default 1,000,000) through Store::SubmitExamBatch, spread over 365 exam days,
-// 2 model versions, 4 submitters and 3 runtime builds (each exam adds to its aggregate row in
-// its own transaction, as in production), then times QueryDayStats + BuildReport (what
+// 2 model versions, 4 submitters and 3 runtime builds (the exams add to their aggregate rows in
+// their batch's transaction, as in production), then times QueryDayStats + BuildReport (what
 // GET /api/v1/monitoring does besides HTTP) for the whole year, and prints the load rate.
 //
 //   monitoring_bench [--dir DIR | --url URL] [--exams N] [--repeat R]

@@ -12,8 +12,8 @@
 #include "http/query.h"
 #include "http/responses.h"
 #include "http/router.h"
-#include "monitoring/reference.h"
 #include "outcome_json.h"
+#include "storage/exam_signals.h"
 #include "text/excerpt.h"
 #include "text/storable.h"
 
@@ -68,14 +68,7 @@ bool PrepareExam(const Services& svc, const json& body, const std::string& prefi
   Agreement agreement = CompareResults(input->client_class, input->client_probabilities, server);
   input->agreement = agreement.agree;
   input->max_abs_diff = agreement.max_abs_difference;
-  storage::ExamSignals& signals = input->signals;
-  signals.ood_checked = server.has_ood_reference && std::isfinite(server.ood.distance);
-  signals.ood_distance = signals.ood_checked ? server.ood.distance : 0;
-  signals.out_of_distribution = server.ood.out_of_distribution;
-  signals.out_of_range = !server.ood.out_of_range.empty();
-  signals.has_warnings = server.warning_count() > 0;
-  signals.figo_disagrees = FigoClassIndex(server.figo.figo_class) != server.predicted_class;
-  monitoring::BinExam(model.reference.get(), input->features.data(), &signals);
+  input->signals = storage::SignalsOf(server, model.reference.get(), input->features.data());
   return true;
 }
 

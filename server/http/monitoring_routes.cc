@@ -183,6 +183,9 @@ void AppendMonitoringMetrics(const Services& svc, std::string* text) {
   const json& drift = w["drift"];
   AppendGauge(p + "drift_verdict", "Worst drift verdict of the last 7 days: 0 ok, 1 warn, 2 alert.",
               "", VerdictLevel(drift["verdict"]), true, text);
+  AppendGauge(p + "prediction_drift_verdict",
+              "Class-mix drift verdict of the last 7 days: 0 ok, 2 alert.", "",
+              VerdictLevel(drift["prediction"]["verdict"]), true, text);
   AppendGauge(p + "prediction_drift_p_value",
               "Chi-square p-value of the server class mix against the reference.", "",
               drift["prediction"]["p_value"], true, text);

@@ -27,13 +27,15 @@ json Drift(const ReportRequest& request, const storage::DayCounts& of_reference)
   json features = json::array();
   for (int i = 0; i < kNumFeatures; ++i) {
     const ReferenceBins& bins = ref.features[i];
+    std::vector<double> expected = bins.counts;
     std::vector<double> actual(bins.counts.size(), 0);
     for (size_t b = 0; b < actual.size() && b < storage::kReferenceBins; ++b) {
       actual[b] = static_cast<double>(of_reference.feature_bins[i][b]);
     }
-    const double psi = Psi(bins.counts, actual);
-    const double js = JensenShannon(bins.counts, actual);
-    const double p = ChiSquareGoodnessOfFit(actual, bins.counts).p_value;
+    MergeSparseBins(t.min_expected_per_bin, &expected, &actual);
+    const double psi = Psi(expected, actual);
+    const double js = JensenShannon(expected, actual);
+    const double p = ChiSquareGoodnessOfFit(actual, expected).p_value;
     int level = (psi >= t.psi_alert || js >= t.js_alert) && p < t.feature_p_alert ? 2
                 : psi >= t.psi_warn && p < t.feature_p_warn                       ? 1
                                                                                   : 0;
@@ -151,6 +153,7 @@ json BuildReport(const ReportRequest& request, const std::vector<storage::DaySta
                        {"chi2_p_alert", t.chi2_p_alert},
                        {"feature_p_warn", t.feature_p_warn},
                        {"feature_p_alert", t.feature_p_alert},
+                       {"min_expected_per_bin", t.min_expected_per_bin},
                        {"ood_rate_alert", t.ood_rate_alert},
                        {"disagreement_alert", t.disagreement_alert},
                        {"min_drift_exams", t.min_drift_exams}};

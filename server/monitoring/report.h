@@ -19,17 +19,28 @@
 namespace fetal {
 namespace monitoring {
 
+// An unchanged window runs kNumFeatures + 1 drift tests (each feature, the class mix); each
+// alerts below this p-value over that count (Bonferroni), so the chance that any of them
+// alerts on a window without a change is at most this.
+inline constexpr double kWindowFalseAlarmRate = 0.001;
+inline constexpr double kDriftAlertP = kWindowFalseAlarmRate / (kNumFeatures + 1);
+
 // docs/monitoring.md explains each threshold.
 struct Thresholds {
   double psi_warn = 0.1;
   double psi_alert = 0.25;
   double js_alert = 0.1;
-  double chi2_p_alert = 0.001;
+  double chi2_p_alert = kDriftAlertP;
   // A feature's PSI or JS above its threshold counts only when the window's bin counts also
   // differ from the reference's proportions beyond chance (chi-square p below these): PSI of a
-  // small sample is large by chance alone. 1e-4 is about 0.001 over the 21 features.
+  // small sample is large by chance alone.
   double feature_p_warn = 0.01;
-  double feature_p_alert = 1e-4;
+  double feature_p_alert = kDriftAlertP;
+  // Reference bins expecting fewer of the window's exams than this are merged with their
+  // neighbours before PSI, JS and chi-square (MergeSparseBins). At the alert p-values (about
+  // 1e-5) chi-square's approximation needs this many: with 5, a bin expecting 7.5 exams that
+  // got 22 scored p 5e-7 where its exact binomial tail is about 1e-5 (docs/monitoring.md).
+  double min_expected_per_bin = 20;
   double ood_rate_alert = 0.1;
   int64_t disagreement_alert = 1;
   // Below this many exams (of the reference's model version) a window's drift is computed but

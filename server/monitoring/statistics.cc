@@ -33,6 +33,34 @@ double LogGamma(double a) {
 
 }  // namespace
 
+void MergeSparseBins(double min_expected, std::vector<double>* expected_counts,
+                     std::vector<double>* actual_counts) {
+  const double expected_total = Total(*expected_counts);
+  const double actual_total = Total(*actual_counts);
+  if (expected_total <= 0 || actual_total <= 0) return;
+  // A bin is closed once the actual total times its expected share reaches min_expected.
+  const double enough = min_expected * expected_total / actual_total;
+  std::vector<double> e, a;
+  double e_open = 0, a_open = 0;
+  for (size_t i = 0; i < expected_counts->size(); ++i) {
+    e_open += (*expected_counts)[i];
+    a_open += (*actual_counts)[i];
+    if (e_open >= enough) {
+      e.push_back(e_open);
+      a.push_back(a_open);
+      e_open = a_open = 0;
+    }
+  }
+  if (e.empty()) {
+    e.push_back(0);
+    a.push_back(0);
+  }
+  e.back() += e_open;
+  a.back() += a_open;
+  *expected_counts = std::move(e);
+  *actual_counts = std::move(a);
+}
+
 double Psi(const std::vector<double>& expected_counts, const std::vector<double>& actual_counts) {
   if (Total(expected_counts) <= 0 || Total(actual_counts) <= 0) return 0;
   const std::vector<double> e = Proportions(expected_counts, kMinProportion);

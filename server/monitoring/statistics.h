@@ -20,6 +20,16 @@ inline constexpr int kClasses = 3;
 // either side contributes a large but finite amount instead of infinity.
 inline constexpr double kMinProportion = 1e-4;
 
+// Merges adjacent bins, left to right, until each merged bin expects at least `min_expected` of
+// the actual total under the expected proportions; a short tail joins the last merged bin. Both
+// vectors are merged alike (same sizes in, same sizes out). Why: with tied training values a
+// decile bin can hold 1 % of the data, so a window of 100 exams expects one exam there, and
+// the chi-square p-value (its approximation wants several expected per bin, more the smaller
+// the p-value read) and PSI are then large by chance alone. Nothing is merged when either
+// total is 0.
+void MergeSparseBins(double min_expected, std::vector<double>* expected_counts,
+                     std::vector<double>* actual_counts);
+
 // Population stability index: sum over bins of (a - e) * ln(a / e), with a and e the actual and
 // expected proportions (each count over its total, floored at kMinProportion). 0 when either
 // total is 0.

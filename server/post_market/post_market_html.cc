@@ -123,7 +123,8 @@ void Summary(const json& r, Page* page) {
                                            : "&ndash;"});
   page->Row({"Out-of-distribution rate", Pct(r["data_quality"]["ood"]["rate"])});
   page->Row({"Client/server disagreements", Esc(r["client_server_disagreement"]["count"])});
-  page->Row({"Worst drift verdict over the period", VerdictCell(r["drift"]["verdict"])});
+  page->Row(
+      {"Worst drift verdict (whole period and each week)", VerdictCell(r["drift"]["verdict"])});
   page->EndTable();
 }
 

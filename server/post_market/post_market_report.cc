@@ -291,14 +291,20 @@ StoreStatus BuildReport(storage::Store* store, const Period& period, const std::
     performance_months.push_back(std::move(performance));
   }
 
-  // The worst whole-period verdict over the versions with a reference; null when none has one.
+  // The worst verdict over the versions with a reference, of the whole period and of each week:
+  // a change that started late in a long period is diluted in the whole-period figures, so the
+  // summary must not say "ok" when a week alerted. Null when no version has a reference.
   json worst = nullptr;
-  for (const json& v : drift) {
-    const json& verdict = v["period"].is_object() ? v["period"]["verdict"] : json();
-    if (verdict.is_null()) continue;
+  const auto take = [&worst](const json& verdict) {
+    if (!verdict.is_string()) return;
     if (worst.is_null() || verdict == "alert" || (verdict == "warn" && worst == "ok")) {
       worst = verdict;
     }
+  };
+  for (const json& v : drift) {
+    if (!v["period"].is_object()) continue;
+    take(v["period"]["verdict"]);
+    for (const json& week : v["by_week"]) take(week["verdict"]);
   }
   json disagreement = all["client_server_disagreement"];
   disagreement["by_week"] = std::move(disagreement_weeks);

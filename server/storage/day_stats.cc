@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <tuple>
 #include <type_traits>
 
@@ -14,51 +15,89 @@ namespace {
 
 constexpr int64_t kMsPerDay = 86400000;
 
-// Calls f(column name, member of each of `c`...) for every counter, in the table's column order.
-// One list drives the DDL, the upsert, the sums read back and the arithmetic, so they cannot
-// disagree.
+// Calls f(member of each of `c`...) for every counter, in the packed order (docs/storage.md
+// "Monitoring aggregates" names them). One list drives the packing, the unpacking and the
+// negation, so they cannot disagree.
 template <class F, class... Counts>
-void VisitColumns(F&& f, Counts&... c) {
-  auto each = [&](const std::string& base, auto&&... arrays) {
+void VisitCounters(F&& f, Counts&... c) {
+  auto each = [&](auto&&... arrays) {
     const size_t n = std::get<0>(std::forward_as_tuple(arrays...)).size();
-    for (size_t k = 0; k < n; ++k) f(base + "_" + std::to_string(k), arrays[k]...);
+    for (size_t k = 0; k < n; ++k) f(arrays[k]...);
   };
-  f(std::string("exams"), c.exams...);
-  each("client", c.client_class...);
-  each("server", c.server_class...);
-  each("prob_sum", c.probability_sum...);
-  f(std::string("conf_sum"), c.confidence_sum...);
-  f(std::string("conf_sq_sum"), c.confidence_sq_sum...);
-  each("conf_by_class", c.confidence_by_class...);
-  f(std::string("ood_checked"), c.ood_checked...);
-  f(std::string("ood"), c.ood...);
-  f(std::string("ood_distance_sum"), c.ood_distance_sum...);
-  f(std::string("out_of_range"), c.out_of_range...);
-  f(std::string("with_warnings"), c.with_warnings...);
-  f(std::string("figo_disagree"), c.figo_disagree...);
-  f(std::string("disagree"), c.disagree...);
-  f(std::string("outcomes"), c.outcomes...);
-  for (int r = 0; r < kNumClasses; ++r) each("confusion_" + std::to_string(r), c.confusion[r]...);
-  each("cal_exams", c.calibration_exams...);
-  each("cal_conf", c.calibration_confidence...);
-  each("cal_correct", c.calibration_correct...);
-  for (int i = 0; i < kNumFeatures; ++i) each("bin_" + std::to_string(i), c.feature_bins[i]...);
+  f(c.exams...);
+  each(c.client_class...);
+  each(c.server_class...);
+  each(c.probability_sum...);
+  f(c.confidence_sum...);
+  f(c.confidence_sq_sum...);
+  each(c.confidence_by_class...);
+  f(c.ood_checked...);
+  f(c.ood...);
+  f(c.ood_distance_sum...);
+  f(c.out_of_range...);
+  f(c.with_warnings...);
+  f(c.figo_disagree...);
+  f(c.disagree...);
+  f(c.outcomes...);
+  for (int r = 0; r < kNumClasses; ++r) each(c.confusion[r]...);
+  each(c.calibration_exams...);
+  each(c.calibration_confidence...);
+  each(c.calibration_correct...);
+  for (int i = 0; i < kNumFeatures; ++i) each(c.feature_bins[i]...);
 }
 
-// The additions without the column names (DayCounts::Add runs per aggregate row of a query).
+// The additions spelled out (DayCounts::Add runs per aggregate row of a query).
 template <class T, size_t N>
 void AddArray(std::array<T, N>& a, const std::array<T, N>& b) {
   for (size_t k = 0; k < N; ++k) a[k] += b[k];
 }
 
-// Counts of one aggregate row fit 32 bits; PostgreSQL sums INTEGER into BIGINT on its fast path,
-// where a BIGINT column would be summed as NUMERIC (several times slower over a year of rows).
-const char* SqlType(const int64_t&) { return "INTEGER"; }
-const char* SqlType(const double&) { return "DOUBLE PRECISION"; }
-SqlValue Value(int64_t v) { return SqlValue::Int(v); }
-SqlValue Value(double v) { return SqlValue::Double(v); }
-void Read(const SqlValue& v, int64_t* out) { *out = v.AsInt(); }
-void Read(const SqlValue& v, double* out) { *out = v.AsDouble(); }
+// The packed form: counts as zigzag LEB128 varints (most are small: one or two bytes), sums as
+// the 8 little-endian bytes of their IEEE bits. A row packs to some 450 bytes, which PostgreSQL
+// keeps inline and uncompressed (a value over about 2 kB would be TOASTed and decompressed on
+// every read).
+void Pack(int64_t v, std::string* out) {
+  uint64_t z = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+  while (z >= 0x80) {
+    out->push_back(static_cast<char>(z | 0x80));
+    z >>= 7;
+  }
+  out->push_back(static_cast<char>(z));
+}
+void Pack(double v, std::string* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  for (int b = 0; b < 8; ++b) out->push_back(static_cast<char>(bits >> (8 * b)));
+}
+// Each reads one value at *p, not past `end`; false when the bytes run out or a varint is longer
+// than 64 bits.
+bool Unpack(const char** p, const char* end, int64_t* v) {
+  uint64_t z = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*p == end) return false;
+    const auto byte = static_cast<unsigned char>(*(*p)++);
+    z |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *v = static_cast<int64_t>(z >> 1) ^ -static_cast<int64_t>(z & 1);
+      return true;
+    }
+  }
+  return false;
+}
+bool Unpack(const char** p, const char* end, double* v) {
+  if (end - *p < 8) return false;
+  uint64_t bits = 0;
+  for (int b = 0; b < 8; ++b) {
+    bits |= static_cast<uint64_t>(static_cast<unsigned char>((*p)[b])) << (8 * b);
+  }
+  *p += 8;
+  std::memcpy(v, &bits, 8);
+  return true;
+}
+
+StoreStatus WrongLength() {
+  return StoreStatus::Corruption("exam_day_stats: a row's packed counts do not parse");
+}
 
 int FloorDiv(int64_t a, int64_t b) { return static_cast<int>(a / b - (a % b < 0 ? 1 : 0)); }
 
@@ -93,69 +132,63 @@ void DayCounts::Add(const DayCounts& o) {
 
 DayCounts Subtract(const DayCounts& a, const DayCounts& b) {
   DayCounts negative = b;
-  VisitColumns([](const std::string&, auto& v) { v = -v; }, negative);
+  VisitCounters([](auto& v) { v = -v; }, negative);
   DayCounts out = a;
   out.Add(negative);
   return out;
 }
 
-std::string DayStatsTableSql() {
-  std::string sql =
-      "CREATE TABLE IF NOT EXISTS exam_day_stats (day BIGINT NOT NULL, model_version BIGINT NOT "
-      "NULL, submitted_by_id BIGINT NOT NULL, runtime_build TEXT NOT NULL";
-  DayCounts c;
-  VisitColumns([&](const std::string& name,
-                   auto& v) { sql += ", " + name + " " + SqlType(v) + " NOT NULL DEFAULT 0"; },
-               c);
-  sql += ", PRIMARY KEY (day, model_version, submitted_by_id, runtime_build));";
-  return sql;
+std::string DayStatsTableSql(Dialect dialect) {
+  return std::string(
+             "CREATE TABLE IF NOT EXISTS exam_day_stats (day BIGINT NOT NULL, model_version BIGINT "
+             "NOT NULL, submitted_by_id BIGINT NOT NULL, runtime_build TEXT NOT NULL, counts ") +
+         (dialect == Dialect::kPostgres ? "BYTEA" : "BLOB") +
+         " NOT NULL, PRIMARY KEY (day, model_version, submitted_by_id, runtime_build));";
 }
 
-const std::string& DayStatsUpsertSql() {
-  static const std::string sql = [] {
-    std::string names, values, updates;
-    int n = 4;
-    DayCounts c;
-    VisitColumns(
-        [&](const std::string& name, auto&) {
-          names += ", " + name;
-          values += ", $" + std::to_string(++n);
-          updates += (updates.empty() ? "" : ", ") + name + " = exam_day_stats." + name +
-                     " + excluded." + name;
-        },
-        c);
-    return "INSERT INTO exam_day_stats (day, model_version, submitted_by_id, runtime_build" +
-           names + ") VALUES ($1, $2, $3, $4" + values +
-           ") ON CONFLICT (day, model_version, submitted_by_id, runtime_build) DO UPDATE SET " +
-           updates;
-  }();
-  return sql;
+StoreStatus FlushDayStats(SqlConn* conn, PendingDayStats* pending) {
+  static const std::string read =
+      "SELECT counts FROM exam_day_stats WHERE day = $1 AND model_version = $2 AND "
+      "submitted_by_id = $3 AND runtime_build = $4";
+  static const std::string write =
+      "INSERT INTO exam_day_stats (day, model_version, submitted_by_id, runtime_build, counts) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, model_version, submitted_by_id, "
+      "runtime_build) DO UPDATE SET counts = excluded.counts";
+  for (const auto& [key, add] : *pending) {
+    std::vector<SqlValue> params = {SqlValue::Int(key.day), SqlValue::Int(key.model_version),
+                                    SqlValue::Int(key.submitted_by_id),
+                                    SqlValue::Text(key.runtime_build)};
+    SqlRows rows;
+    StoreStatus s = conn->Exec(read, params, &rows);
+    if (!s.ok()) return s;
+    DayCounts sum = add;
+    if (!rows.empty()) {
+      DayCounts stored;
+      if (!UnpackDayCounts(rows[0][0].AsBlob(), &stored)) return WrongLength();
+      sum.Add(stored);
+    }
+    params.push_back(SqlValue::Blob(PackDayCounts(sum)));
+    s = conn->Exec(write, params, nullptr);
+    if (!s.ok()) return s;
+  }
+  pending->clear();
+  return StoreStatus::Ok();
 }
 
-std::vector<SqlValue> DayStatsParams(int64_t day, int64_t model_version, int64_t submitted_by_id,
-                                     const std::string& runtime_build, const DayCounts& add) {
-  std::vector<SqlValue> params = {SqlValue::Int(day), SqlValue::Int(model_version),
-                                  SqlValue::Int(submitted_by_id), SqlValue::Text(runtime_build)};
-  DayCounts copy = add;
-  VisitColumns([&](const std::string&, auto& v) { params.push_back(Value(v)); }, copy);
-  return params;
+std::string PackDayCounts(const DayCounts& c) {
+  std::string out;
+  out.reserve(512);
+  DayCounts copy = c;
+  VisitCounters([&](auto& v) { Pack(v, &out); }, copy);
+  return out;
 }
 
-const std::string& DayStatsSumColumns() {
-  static const std::string sql = [] {
-    std::string out;
-    DayCounts c;
-    VisitColumns([&](const std::string& name,
-                     auto&) { out += (out.empty() ? "SUM(" : ", SUM(") + name + ")"; },
-                 c);
-    return out;
-  }();
-  return sql;
-}
-
-void RowToDayCounts(const SqlRow& row, size_t first, DayCounts* out) {
-  size_t k = first;
-  VisitColumns([&](const std::string&, auto& v) { Read(row.at(k++), &v); }, *out);
+bool UnpackDayCounts(const std::string& bytes, DayCounts* out) {
+  const char* p = bytes.data();
+  const char* end = p + bytes.size();
+  bool ok = true;
+  VisitCounters([&](auto& v) { ok = ok && Unpack(&p, end, &v); }, *out);
+  return ok && p == end;
 }
 
 int64_t ExamDay(const std::string& client_timestamp, int64_t fallback_ms) {

@@ -1,4 +1,4 @@
-// SqlStore: reading the monitoring aggregates (day_stats.h), summed over submitters.
+// SqlStore: reading the monitoring aggregates (day_stats.h), summed over submitters in C++.
 #include "storage/day_stats.h"
 #include "storage/sql_store.h"
 
@@ -15,8 +15,7 @@ StoreStatus SqlStore::QueryDayStats(const DayStatsFilter& filter, std::vector<Da
   if (filter.to_day - filter.from_day >= kMaxDays) {
     return StoreStatus::InvalidArgument("the range spans more than 3700 days", "from");
   }
-  std::string sql = "SELECT day, model_version, runtime_build, " + DayStatsSumColumns() +
-                    " FROM exam_day_stats WHERE day >= $1 AND day <= $2";
+  std::string sql = std::string(kDayStatsSelect) + " WHERE day >= $1 AND day <= $2";
   std::vector<SqlValue> params = {SqlValue::Int(filter.from_day), SqlValue::Int(filter.to_day)};
   if (filter.model_version) {
     params.push_back(SqlValue::Int(*filter.model_version));
@@ -26,16 +25,24 @@ StoreStatus SqlStore::QueryDayStats(const DayStatsFilter& filter, std::vector<Da
     params.push_back(SqlValue::Int(*filter.submitted_by_id));
     sql += " AND submitted_by_id = $" + std::to_string(params.size());
   }
-  sql += " GROUP BY day, model_version, runtime_build ORDER BY day, model_version, runtime_build";
+  sql += " ORDER BY day, model_version, runtime_build";
   SqlRows rows;
   StoreStatus s = readers_.Run([&](SqlConn* c) { return c->Exec(sql, params, &rows); });
   if (!s.ok()) return s;
-  std::vector<DayStats> result(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    result[i].day = rows[i][0].AsInt();
-    result[i].model_version = rows[i][1].AsInt();
-    result[i].runtime_build = rows[i][2].AsText();
-    RowToDayCounts(rows[i], 3, &result[i].counts);
+  // Rows of one (day, model_version, runtime_build), one per submitter, come together: summed.
+  std::vector<DayStats> result;
+  DayCounts row_counts;
+  for (const SqlRow& row : rows) {
+    const int64_t day = row[0].AsInt(), version = row[1].AsInt();
+    const std::string& build = row[2].AsText();
+    if (!UnpackDayCounts(row[3].AsBlob(), &row_counts)) {
+      return StoreStatus::Corruption("exam_day_stats: a row's counts have the wrong length");
+    }
+    if (result.empty() || result.back().day != day || result.back().model_version != version ||
+        result.back().runtime_build != build) {
+      result.push_back(DayStats{day, version, build, DayCounts()});
+    }
+    result.back().counts.Add(row_counts);
   }
   *out = std::move(result);
   return StoreStatus::Ok();

@@ -200,6 +200,8 @@ bool GroupCommitter::TryCommitGroup(const std::vector<OpPtr>& group, size_t* fai
       if (!s.ok()) return abort_group(s);
     }
     const ChainHead saved_head = txn.head;
+    PendingDayStats saved_day_stats;
+    if (savepoint) saved_day_stats = txn.day_stats;
     txn.statement_failed = false;
     results[i] = group[i]->fn(txn);
     if (!savepoint) {
@@ -215,11 +217,14 @@ bool GroupCommitter::TryCommitGroup(const std::vector<OpPtr>& group, size_t* fai
       s = conn->Exec("RELEASE SAVEPOINT op");
     } else {
       txn.head = saved_head;
+      txn.day_stats = std::move(saved_day_stats);
       s = conn->Exec("ROLLBACK TO SAVEPOINT op");
       if (s.ok()) s = conn->Exec("RELEASE SAVEPOINT op");
     }
     if (!s.ok()) return abort_group(s);
   }
+  s = FlushDayStats(conn, &txn.day_stats);
+  if (!s.ok()) return abort_group(s);
   s = conn->Exec("COMMIT");
   if (!s.ok()) {
     // Nothing of this group is acknowledged; clients retry with their idempotency keys.

@@ -109,19 +109,15 @@ StoreStatus SqlStore::RecordOutcome(int64_t exam_id, const OutcomeInput& outcome
                          " outcome_sha256=" + rec.content_sha256};
         st = AppendEvent(txn, e, nullptr);
         if (!st.ok()) return st;
-        // Exams stored before the aggregates existed are not in them (content version < 3).
-        if (exam.content_version >= 3) {
-          DayCounts delta = OutcomeContribution(exam.input, outcome.final_reading);
-          if (latest) {
-            delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
-          }
-          st = txn.Exec(DayStatsUpsertSql(),
-                        DayStatsParams(ExamDay(exam.input.client_timestamp, exam.received_ms),
-                                       exam.input.model_version, exam.submitted_by_id,
-                                       exam.input.runtime_build, delta),
-                        nullptr);
-          if (!st.ok()) return st;
+        // Every stored exam is in the aggregates (the migration to version 5 added the older).
+        DayCounts delta = OutcomeContribution(exam.input, outcome.final_reading);
+        if (latest) {
+          delta = Subtract(delta, OutcomeContribution(exam.input, latest->input.final_reading));
         }
+        txn.day_stats[DayStatsKey{ExamDay(exam.input.client_timestamp, exam.received_ms),
+                                  exam.input.model_version, exam.submitted_by_id,
+                                  exam.input.runtime_build}]
+            .Add(delta);
         result.outcome = std::move(rec);
         result.replayed = false;
         return StoreStatus::Ok();
@@ -136,6 +132,25 @@ StoreStatus SqlStore::GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRec
   StoreStatus s =
       readers_.Run([&](SqlConn* c) { return LatestOutcome(c, exam_id, &latest, nullptr); });
   if (s.ok()) *out = std::move(latest);
+  return s;
+}
+
+StoreStatus SqlStore::ListOutcomes(int64_t exam_id, std::vector<OutcomeRecord>* out) {
+  std::vector<OutcomeRecord> versions;
+  StoreStatus s = readers_.Run([&](SqlConn* c) {
+    versions.clear();  // a retried read starts over
+    SqlRows rows;
+    StoreStatus st = c->Exec(std::string("SELECT ") + kOutcomeColumns +
+                                 " FROM exam_outcomes WHERE exam_id = $1 ORDER BY version",
+                             {SqlValue::Int(exam_id)}, &rows);
+    for (size_t i = 0; st.ok() && i < rows.size(); ++i) {
+      OutcomeRecord o;
+      st = RowToOutcome(rows[i], &o);
+      if (st.ok()) versions.push_back(std::move(o));
+    }
+    return st;
+  });
+  if (s.ok()) *out = std::move(versions);
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "storage/day_stats.h"
+#include "storage/day_stats_rebuild.h"
 #include "storage/shadow_tables.h"
 
 namespace fetal {
@@ -166,9 +167,8 @@ StoreStatus MigrateToPredictionSets(Dialect d, SqlConn* c) {
 }
 
 // Version 3 -> 4: exams carry the browser runtime's build id; outcomes (versions, never
-// changed) and the monitoring aggregates appear. Exams stored before are not in the aggregates
-// (docs/storage.md "Monitoring aggregates"). ExamsTable has no runtime_build: an empty database
-// gets it here too.
+// changed) and the monitoring aggregates appear (made anew by the step to version 5).
+// ExamsTable has no runtime_build: an empty database gets it here too.
 StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
   StoreStatus s = AddExamColumnIfMissing(d, c, "runtime_build", "TEXT NOT NULL DEFAULT ''");
   if (!s.ok()) return s;
@@ -180,8 +180,20 @@ StoreStatus MigrateToMonitoring(Dialect d, SqlConn* c) {
       "  recorded_by_id BIGINT NOT NULL, recorded_ms BIGINT NOT NULL,"
       "  audit_seq BIGINT NOT NULL, PRIMARY KEY (exam_id, version));"
       // The verification walk reads a page of events' outcomes by seq.
-      "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);" +
-      DayStatsTableSql());
+      "CREATE INDEX IF NOT EXISTS exam_outcomes_by_seq ON exam_outcomes (audit_seq);");
+}
+
+// Version 4 -> 5: the aggregates keep their counters packed in one column (day_stats.h), and are
+// rebuilt from the stored exams and outcomes (day_stats_rebuild.h): exams stored before version 4
+// were never added to them, and those stored by version 4 had their features binned at double
+// precision against float edges.
+constexpr int64_t kRebuildBatchExams = 1000;
+
+StoreStatus MigrateToPackedDayStats(Dialect d, SqlConn* c) {
+  StoreStatus s = c->ExecScript("DROP TABLE IF EXISTS exam_day_stats;" + DayStatsTableSql(d));
+  if (!s.ok()) return s;
+  DayStatsRebuild rebuilt;
+  return RebuildDayStats(c, kRebuildBatchExams, &rebuilt);
 }
 
 StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
@@ -194,6 +206,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   if (rows.empty()) {  // an empty database
     s = c->ExecScript(CreateTables(d) + CreateCheckpointTable(d));
     if (s.ok()) s = MigrateToMonitoring(d, c);
+    if (s.ok()) s = MigrateToPackedDayStats(d, c);
     if (s.ok()) s = c->ExecScript(ShadowTablesSql());
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
@@ -217,7 +230,11 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
     s = MigrateToMonitoring(d, c);
     if (!s.ok()) return s;
   }
-  if (version < 5) {  // version 4 -> 5: shadow evaluation's tables (shadow_tables.h)
+  if (version < 5) {
+    s = MigrateToPackedDayStats(d, c);
+    if (!s.ok()) return s;
+  }
+  if (version < 6) {  // version 5 -> 6: shadow evaluation's tables (shadow_tables.h)
     s = c->ExecScript(ShadowTablesSql());
     if (!s.ok()) return s;
   }

@@ -55,6 +55,7 @@ class SqlStore : public Store {
   StoreStatus RecordOutcome(int64_t exam_id, const OutcomeInput& outcome, const Actor& by,
                             OutcomeResult* out) override;
   StoreStatus GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRecord>* out) override;
+  StoreStatus ListOutcomes(int64_t exam_id, std::vector<OutcomeRecord>* out) override;
   StoreStatus QueryDayStats(const DayStatsFilter& filter, std::vector<DayStats>* out) override;
 
   StoreStatus AppendAudit(const AuditEntry& entry, AuditEvent* out) override;

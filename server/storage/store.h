@@ -514,6 +514,8 @@ class Store {
                                     OutcomeResult* out) = 0;
   // The latest version; *out reset when the exam has none (or does not exist).
   virtual StoreStatus GetLatestOutcome(int64_t exam_id, std::optional<OutcomeRecord>* out) = 0;
+  // Every version, ascending; empty when the exam has none (or does not exist).
+  virtual StoreStatus ListOutcomes(int64_t exam_id, std::vector<OutcomeRecord>* out) = 0;
 
   // --- monitoring ---
   // The aggregates of the days in the filter, summed over submitters: one entry per day, model

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/day_stats.h"
 #include "storage/sql.h"
 
 namespace fetal {
@@ -32,6 +33,12 @@ struct WriteTxn {
   // PostgreSQL: exam ids taken from the sequence once per group (exam_queries.cc).
   std::vector<int64_t> exam_ids;  // unused ids, descending (back() is the next one)
   int64_t exams_expected = 0;     // submissions still to come in this group (allocation hint)
+
+  // The monitoring aggregate contributions of the group's operations so far, written just
+  // before COMMIT, one read-modify-write per row (day_stats.h): a group of exams of one day
+  // updates its row once, not once per exam. Restored with `head` when an operation's savepoint
+  // is rolled back.
+  PendingDayStats day_stats;
 
   // Runs one statement; a failure marks the transaction (statement_failed).
   StoreStatus Exec(const std::string& sql, const std::vector<SqlValue>& params, SqlRows* rows) {

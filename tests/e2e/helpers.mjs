@@ -6,7 +6,7 @@
 // model/{default.fhm,signing-key.pem,signing-public.pem}; web/dist must have been built against
 // the same public key (scripts/build-web.sh). FETAL_CHROMIUM overrides /usr/bin/chromium.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -204,9 +204,18 @@ export async function openApp(context, base, { lang = 'en', hash = '#/exam' } = 
   return page;
 }
 
+// Saves a full-page screenshot as tests/e2e/screenshots/<name>.png and fails when it was not
+// written or is blank: a page of one colour compresses to a few kilobytes, a rendered screen of
+// this app to tens of them. Returns the path.
+export const MIN_SCREENSHOT_BYTES = 20_000;
 export async function shot(page, name) {
   mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+  const path = join(screenshots, `${name}.png`);
+  rmSync(path, { force: true });
+  await page.screenshot({ path, fullPage: true });
+  const size = existsSync(path) ? statSync(path).size : 0;
+  if (size < MIN_SCREENSHOT_BYTES) throw new Error(`screenshot ${path} is ${size} bytes: not written, or blank`);
+  return path;
 }
 
 // Runs the native CLI: `fetal-model predict` on a CSV text; returns its parsed output rows.
@@ -226,6 +235,31 @@ export async function nativePredict(csvText, model = defaultModel, extraArgs = [
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+// Types row `index` of the dataset (0 = the first after the header) into a new exam: an exam as a
+// clinician enters one, not one of the sample buttons (those are never submitted). The form's
+// fields are in the schema's order, which is the dataset's column order.
+export async function fillExamRow(page, index) {
+  const { appSchema } = await import('./strings.mjs');
+  const schema = await appSchema();
+  const values = datasetRows().lines[index].split(',').slice(0, schema.length);
+  await page.click('#nav-exam');
+  await page.click('#new-exam');
+  for (let i = 0; i < schema.length; i++) await page.fill(`#f-${schema[i].key}`, values[i]);
+}
+
+// The app's history entries (its own IndexedDB), newest first.
+export function historyEntries(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('fetal-health');
+    req.onsuccess = () => {
+      const get = req.result.transaction('history').objectStore('history').index('createdAt').getAll();
+      get.onsuccess = () => resolve(get.result.reverse());
+      get.onerror = () => reject(get.error);
+    };
+    req.onerror = () => reject(req.error);
+  }));
 }
 
 export async function cli(bin, args) {

@@ -42,7 +42,7 @@ describe('plain static host', { skip: skip ?? false }, () => {
     await page.click('[data-sample="suspect"]');
     await page.click('#classify');
     assert.equal(await page.textContent('[data-testid="result-class"]'), 'Suspect');
-    assert.match(await page.textContent('.saved-note'), /Set a server token/);
+    assert.match(await page.textContent('[data-testid="sample-note"]'), /never submitted/);
     await page.click('#nav-model');
     await page.waitForSelector('[data-testid="update-status"][data-code="unreachable"]');
     assert.equal(await page.textContent('[data-testid="model-page-version"]'), '1');

@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { closeBrowser, launchBrowser, openApp } from '../e2e/helpers.mjs';
+import { closeBrowser, fillExamRow, launchBrowser, openApp } from '../e2e/helpers.mjs';
 import {
   CLUSTER, ROOT_DIR, closeHttpConnections, finish, freePortBlock, request, run, runSync, watchdog,
 } from './faultlib.mjs';
@@ -48,10 +48,9 @@ await wasm.arrayBuffer();
 
 context = await launchBrowser('nginx');
 const page = await openApp(context, lb);
-async function classifyAndSubmit(sample) {
-  await page.click('#nav-exam');
-  await page.click('#new-exam');
-  await page.click(`[data-sample="${sample}"]`);
+// Types dataset row `row` (the sample buttons' exams are never submitted) and submits it.
+async function classifyAndSubmit(row) {
+  await fillExamRow(page, row);
   await page.click('#classify');
   await page.waitForSelector('[data-testid="result-class"]');
   await page.waitForFunction(() => document.querySelector('.saved-note')?.textContent.trim());
@@ -74,7 +73,7 @@ await page.click('#nav-settings');
 await page.fill('#token', clinician);
 await page.click('#save-token');
 await page.waitForSelector(`text=…${clinician.slice(-4)}`);
-const first = await classifyAndSubmit('normal');
+const first = await classifyAndSubmit(10);
 check(first.length === 1, `the submitted exam is stored ${first.length} times (expected once)`);
 check(first[0]?.agreement?.match === true, `server re-evaluation disagrees: ${JSON.stringify(first[0]?.agreement)}`);
 
@@ -82,7 +81,7 @@ check(first[0]?.agreement?.match === true, `server re-evaluation disagrees: ${JS
 await run(CLUSTER, ['kill', '2'], env);
 await page.reload();
 await page.waitForSelector('body[data-ready="true"]', { timeout: 15000 });
-const second = await classifyAndSubmit('pathological');
+const second = await classifyAndSubmit(20);
 check(second.length === 1, `after killing an instance the exam is stored ${second.length} times (expected once)`);
 const verify = await request(lb, auditor, 'GET', '/api/v1/audit/verify');
 check(verify.json?.ok === true, `audit chain: ${verify.text}`);

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -200,6 +201,55 @@ TEST_P(DriftSimulatorTest, NoChangeRaisesNoAlertAndTheEstimateCoversTheRealAccur
   EXPECT_GE(covered, windows_seen * 9 / 10) << covered << " of " << windows_seen << "\n" << log;
   std::printf("no-change windows: %d, alerts: %d, estimate covered the real accuracy in %d\n",
               windows_seen, alerts, covered);
+}
+
+// The metric names an alerting rule's expression reads (fetal_...), in file order.
+std::vector<std::string> MetricsOfAlertRules(const std::string& rules, int* alerts) {
+  std::vector<std::string> names;
+  *alerts = 0;
+  std::istringstream lines(rules);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.find("- alert:") != std::string::npos) ++*alerts;
+    const size_t expr = line.find("expr:");
+    if (expr == std::string::npos) continue;
+    for (size_t at = line.find("fetal_", expr); at != std::string::npos;
+         at = line.find("fetal_", at)) {
+      size_t end = at;
+      while (end < line.size() && (std::isalnum(static_cast<unsigned char>(line[end])) ||
+                                   line[end] == '_' || line[end] == ':')) {
+        ++end;
+      }
+      names.push_back(line.substr(at, end - at));
+      at = end;
+    }
+  }
+  return names;
+}
+
+// promtool is not at hand: every metric deploy/prometheus/fetal-alerts.yml alerts on must be one
+// GET /api/v1/metrics exports once the current window has exams, outcomes and a reference.
+TEST_P(DriftSimulatorTest, EveryMetricTheAlertRulesReadIsExported) {
+  UploadModelWithReference();
+  const time_t now = time(nullptr);
+  Simulate("--days 3 --per-day 120 --outcome-share 0.5 --outcome-delay 0 --seed 5 --start " +
+               text_day(now / 86400 - 2),
+           "model2.fhm", 2);
+  auto r = Get("/api/v1/metrics", admin_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  int alerts = 0;
+  const std::vector<std::string> names =
+      MetricsOfAlertRules(ReadFileOrEmpty(std::string(FETAL_SOURCE_DIR) +
+                                          "/deploy/prometheus/fetal-alerts.yml"),
+                          &alerts);
+  EXPECT_GE(alerts, 7);
+  EXPECT_GE(names.size(), static_cast<size_t>(alerts));  // every rule reads at least one
+  for (const std::string& name : names) {
+    const bool exported = r->body.find("\n" + name + " ") != std::string::npos ||
+                          r->body.find("\n" + name + "{") != std::string::npos;
+    EXPECT_TRUE(exported) << name << " is in an alert rule but not in /metrics:\n" << r->body;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DriftSimulatorTest, ::testing::Values("sqlite", "postgresql"),

@@ -7,6 +7,7 @@
 #include "monitoring/reference.h"
 #include "monitoring/statistics.h"
 #include "storage/day_stats.h"
+#include "storage/exam_signals.h"
 #include "text/time_text.h"
 
 namespace fetal {
@@ -110,6 +111,45 @@ TEST(Estimate, ConfidenceBased) {
   EXPECT_NEAR(e.recall[2], 0.7 / 0.9, 1e-12);
 }
 
+TEST(MergeSparseBins, NeighboursJoinUntilEachExpectsEnough) {
+  // 100 actual exams against proportions (.5, .02, .03, .2, .01, .24): expected counts
+  // 50, 2, 3, 20, 1, 24. Left to right, closing a bin at 5 expected: 50 | 2+3 | 20 | 1+24.
+  std::vector<double> expected = {50, 2, 3, 20, 1, 24};
+  std::vector<double> actual = {40, 7, 0, 25, 3, 25};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{50, 5, 20, 25}));
+  EXPECT_EQ(actual, (std::vector<double>{40, 7, 25, 28}));
+  // A short tail joins the last closed bin: 20 exams expect 12, 7.2, 0.4, 0.4 -> 12 | 8.
+  expected = {60, 36, 2, 2};
+  actual = {10, 5, 3, 2};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{60, 40}));
+  EXPECT_EQ(actual, (std::vector<double>{10, 10}));
+  // Too few exams for two bins: one bin (every statistic is then 0).
+  actual = {1, 0, 0, 1};
+  expected = {50, 2, 2, 46};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected, (std::vector<double>{100}));
+  EXPECT_EQ(Psi(expected, actual), 0);
+  // Nothing observed: unchanged.
+  expected = {1, 2};
+  actual = {0, 0};
+  MergeSparseBins(5, &expected, &actual);
+  EXPECT_EQ(expected.size(), 2u);
+}
+
+TEST(BinFeatures, BinsTheFloatTheModelReads) {
+  // The trainer fits edges on float features: 0.003 as a float is 0.0030000000260770321. A live
+  // 0.003 must land in the bin that starts there, as the training rows equal to it did.
+  MonitoringReference reference;
+  for (ReferenceBins& b : reference.features) b = {{static_cast<float>(0.003)}, {1, 1}};
+  double features[kNumFeatures];
+  for (double& f : features) f = 0.003;
+  storage::ExamSignals signals;
+  storage::BinFeatures(&reference, features, &signals);
+  for (int i = 0; i < kNumFeatures; ++i) EXPECT_EQ(signals.feature_bins[i], 1) << i;
+}
+
 TEST(ReferenceBins, EdgesBelongToTheUpperBin) {
   ReferenceBins bins{{1, 2, 3}, {1, 1, 1, 1}};
   EXPECT_EQ(BinOf(bins, 0.5), 0);
@@ -172,27 +212,30 @@ TEST(ReferenceBins, FitAndJsonRoundTrip) {
   EXPECT_FALSE(FitMonitoringReference(nan_row.data(), labels, p, {}, 4, &r).ok());
 }
 
-TEST(DayCounts, AddCoversEveryColumnOfTheTable) {
-  // Every column a distinct non-zero value, read as the store reads a row: a - a must be zero in
-  // every column, which it is only if Add adds every column the table has.
-  const size_t columns = storage::DayStatsParams(0, 0, 0, "", storage::DayCounts()).size() - 4;
-  storage::SqlRow row(columns);
-  for (size_t k = 0; k < columns; ++k) row[k] = storage::SqlValue::Int(static_cast<int64_t>(k) + 1);
+TEST(DayCounts, AddCoversEveryCounterPacked) {
+  // Every counter a distinct value (each int64 counter k + 1 in the varint form of one byte a
+  // value: zigzag 2(k + 1) below 128), unpacked as the store reads a row: a - a must pack to all
+  // zeros, and (a + a) - a to a, which holds only if Add and Subtract cover every counter.
   storage::DayCounts a;
-  storage::RowToDayCounts(row, 0, &a);
+  const std::string zeros = storage::PackDayCounts(a);
+  std::string bytes = zeros;
+  for (size_t k = 0; k < bytes.size(); ++k) bytes[k] = static_cast<char>(2 * (k % 60 + 1));
+  ASSERT_TRUE(storage::UnpackDayCounts(bytes, &a));
   EXPECT_EQ(a.exams, 1);
-  const auto params = storage::DayStatsParams(0, 0, 0, "", storage::Subtract(a, a));
-  for (size_t k = 4; k < params.size(); ++k) {
-    EXPECT_EQ(params[k].type == storage::SqlValue::Type::kInt ? params[k].i : params[k].d, 0)
-        << "column " << k - 4;
-  }
+  EXPECT_EQ(storage::PackDayCounts(a), bytes);  // round trip
+  EXPECT_EQ(storage::PackDayCounts(storage::Subtract(a, a)), zeros);
   storage::DayCounts twice = a;
   twice.Add(a);
-  const auto doubled = storage::DayStatsParams(0, 0, 0, "", twice);
-  for (size_t k = 4; k < doubled.size(); ++k) {
-    const double v = doubled[k].type == storage::SqlValue::Type::kInt ? doubled[k].i : doubled[k].d;
-    EXPECT_EQ(v, 2.0 * (k - 3)) << "column " << k - 4;
-  }
+  EXPECT_EQ(storage::PackDayCounts(storage::Subtract(twice, a)), bytes);
+  // Large and negative counts round-trip; bytes that run short or run over are refused.
+  a.exams = -3;
+  a.feature_bins[20][9] = int64_t{1} << 40;
+  storage::DayCounts back;
+  ASSERT_TRUE(storage::UnpackDayCounts(storage::PackDayCounts(a), &back));
+  EXPECT_EQ(back.exams, -3);
+  EXPECT_EQ(back.feature_bins[20][9], int64_t{1} << 40);
+  EXPECT_FALSE(storage::UnpackDayCounts(bytes.substr(1), &back));
+  EXPECT_FALSE(storage::UnpackDayCounts(bytes + '\x02', &back));
 }
 
 TEST(Days, ParseAndFormat) {

@@ -97,6 +97,63 @@ TEST_P(OutcomeMonitoringTest, OutcomeVersionsReplaysAndTheExamShowsTheLatest) {
   EXPECT_EQ(Body(r)["ok"], true) << r->body;
 }
 
+TEST_P(OutcomeMonitoringTest, EveryVersionIsListedForWhoMayReadTheExam) {
+  const int64_t id = SubmitAt("l-1", "2026-11-20T10:00:00Z")["id"];
+  const std::string path = "/api/v1/exams/" + std::to_string(id) + "/outcomes";
+  auto r = Get(path, clinician_);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(Body(r), json({{"exam_id", id}, {"outcomes", json::array()}}));
+
+  std::vector<json> stored;
+  for (const json& body : {json{{"final_reading", "Normal"}, {"apgar_5min", 9}},
+                           json{{"final_reading", "Suspect"}, {"umbilical_ph", 7.1}},
+                           json{{"final_reading", "Suspect"}, {"nicu_admission", true}}}) {
+    r = PostOutcome(id, body, clinician_);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+    json v = Body(r);
+    v.erase("replayed");
+    stored.push_back(v);
+  }
+  // Oldest first, each exactly as POST returned it; the exam's owner and auditors alike.
+  for (const std::string& token : {clinician_, auditor_}) {
+    r = Get(path, token);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(Body(r)["outcomes"], json(stored)) << r->body;
+  }
+  // Each read is an exam.read event saying what was read.
+  r = Get("/api/v1/audit?after=" + std::to_string(stored.back()["audit_seq"].get<int64_t>()),
+          auditor_);
+  ASSERT_TRUE(r);
+  int outcome_reads = 0;
+  const json events = Body(r)["events"];
+  for (const json& e : events) {
+    if (e["action"] == "exam.read" && e["details"] == "outcomes" && e["outcome"] == "ok") {
+      EXPECT_EQ(e["object"], "exam/" + std::to_string(id));
+      ++outcome_reads;
+    }
+  }
+  EXPECT_EQ(outcome_reads, 2) << r->body;
+
+  // Another clinician's exam and a missing one look alike; admins do not read exams.
+  r = Get(path, clinician2_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+  r = Get("/api/v1/exams/" + std::to_string(id + 1000) + "/outcomes", auditor_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;
+  r = Get(path, admin_);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403) << r->body;
+  r = Get(path, "");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401) << r->body;
+  // The verification still holds: reading appends events, it changes no version.
+  EXPECT_EQ(Body(Get("/api/v1/audit/verify", auditor_))["ok"], true);
+}
+
 TEST_P(OutcomeMonitoringTest, AnEditedOrDeletedOutcomeBreaksVerification) {
   const int64_t id = SubmitAt("t-1", "2026-11-20T10:00:00Z")["id"];
   auto r = PostOutcome(id, {{"final_reading", "Normal"}}, clinician_);

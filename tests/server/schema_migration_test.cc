@@ -1,15 +1,19 @@
-// Opening a database written by the first schema (version 1) migrates it to principals, and one
-// written by version 2 gains prediction sets (docs/storage.md "Schema versions"), on SQLite and
-// PostgreSQL. The version-1 database is built
+// Opening a database written by the first schema (version 1) migrates it to principals, one
+// written by version 2 gains prediction sets, and one written by version 3 or 4 has its
+// monitoring aggregates built from the stored exams (docs/storage.md "Schema versions"), on
+// SQLite and PostgreSQL. The version-1 database is built
 // here as that schema's code wrote it, with its hash chain, including what it allowed and the
 // current code refuses: a token name handed to a second token after the first was revoked, and a
 // subnormal probability.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "server_fixture.h"
 #include "storage/canonical.h"
 #include "storage/store.h"
 #include "test_support.h"
@@ -290,6 +294,129 @@ TEST_P(SchemaMigrationTest, Version2DatabaseGainsPredictionSets) {
   ASSERT_TRUE(store_->VerifyAudit(&v).ok());
   EXPECT_TRUE(v.ok) << v.problem;
 }
+
+// Equal JSON, but floating-point numbers only to 1e-12 relative: the rebuild sums a row's
+// probabilities and distances in other groups than the live writes did.
+bool SameFigures(const json& a, const json& b) {
+  if (a.is_number_float() || b.is_number_float()) {
+    if (!a.is_number() || !b.is_number()) return false;
+    const double x = a.get<double>(), y = b.get<double>();
+    return std::fabs(x - y) <= 1e-12 * std::max(std::fabs(x), std::fabs(y));
+  }
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_array()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!SameFigures(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  if (a.is_object()) {
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      if (!b.contains(it.key()) || !SameFigures(it.value(), b[it.key()])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
+// A real fetal-server over a database migrated from versions 4 and 3: GET /monitoring counts
+// the exams stored before the aggregates existed, with the figures the server had computed for
+// them as they were submitted.
+class MigratedMonitoringTest : public ServerFixture {
+ protected:
+  void SubmitOn(const std::string& id, const std::string& day, bool nudge = false) {
+    json exam = Exam(id);
+    exam["client_time"] = day + "T09:30:00Z";
+    if (nudge) {  // a browser that showed another class: a client/server disagreement
+      const std::string cls = exam["client_result"]["class"];
+      exam["client_result"]["class"] = cls == "Normal" ? "Suspect" : "Normal";
+    }
+    submitted_.push_back(Submit(exam, clinician_)["id"].get<int64_t>());
+  }
+
+  json Windows() {
+    auto r = Get("/api/v1/monitoring?from=2026-11-01&to=2026-11-05", auditor_);
+    EXPECT_TRUE(r);
+    if (!r) return json();
+    EXPECT_EQ(r->status, 200) << r->body;
+    return Body(r)["windows"];
+  }
+
+  void Downgrade(const std::string& sql) {
+    ASSERT_EQ(server_.Stop(), 0);
+    RawSql(sql);
+    ASSERT_TRUE(StartServer(DefaultArgs()));
+  }
+
+  std::vector<int64_t> submitted_;
+};
+
+TEST_P(MigratedMonitoringTest, ExamsStoredBeforeTheAggregatesAreCounted) {
+  for (const char* day : {"2026-11-01", "2026-11-01", "2026-11-01", "2026-11-04", "2026-11-04"}) {
+    SubmitOn("m-" + std::to_string(submitted_.size()), day);
+  }
+  SubmitOn("m-nudged", "2026-11-02", true);
+  // More than one page of the rebuild (1,000 exams by id), on a day of their own.
+  for (int first = 0; first < 1500; first += 500) {
+    json batch = {{"exams", json::array()}};
+    for (int i = first; i < first + 500; ++i) {
+      json exam = Exam("bulk-" + std::to_string(i));
+      exam["client_time"] = "2026-11-03T08:00:00Z";
+      batch["exams"].push_back(exam);
+    }
+    auto r = Post("/api/v1/exams:batch", clinician_, batch.dump());
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body.substr(0, 300);
+  }
+  auto r = Post("/api/v1/exams/" + std::to_string(submitted_[0]) + "/outcome", clinician_,
+                R"({"final_reading": "Pathological"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  const json live = Windows();
+  ASSERT_EQ(live.size(), 5u) << live;
+  ASSERT_EQ(live[0]["exams"], 3);
+  ASSERT_EQ(live[0]["outcomes"]["count"], 1);
+
+  // Version 4 whose aggregates were lost: rebuilt, outcome included, to the same answer.
+  Downgrade(
+      "DELETE FROM exam_day_stats;"
+      "UPDATE storage_meta SET value = '4' WHERE key = 'schema_version';");
+  const json rebuilt = Windows();
+  EXPECT_TRUE(SameFigures(rebuilt, live)) << rebuilt << "\n" << live;
+
+  // Version 3: no aggregates, no outcomes, no runtime builds.
+  Downgrade(
+      "DROP TABLE exam_day_stats; DROP TABLE exam_outcomes;"
+      "ALTER TABLE exams DROP COLUMN runtime_build;"
+      "UPDATE storage_meta SET value = '3' WHERE key = 'schema_version';");
+  const json migrated = Windows();
+  ASSERT_EQ(migrated.size(), live.size()) << migrated;
+  int64_t exams = 0;
+  for (size_t i = 0; i < live.size(); ++i) {
+    exams += migrated[i]["exams"].get<int64_t>();
+    for (const char* same :
+         {"exams", "class_mix", "mean_probabilities", "ood", "out_of_range_share", "warning_share",
+          "figo_disagreement_rate", "client_server_disagreement", "drift", "estimated"}) {
+      EXPECT_TRUE(SameFigures(migrated[i][same], live[i][same]))
+          << same << " of " << live[i]["start"] << ": " << migrated[i][same] << " against "
+          << live[i][same];
+    }
+    EXPECT_EQ(migrated[i]["outcomes"]["count"], 0);
+  }
+  EXPECT_EQ(exams, static_cast<int64_t>(submitted_.size()) + 1500);
+  EXPECT_EQ(migrated[2]["exams"], 1500);
+  EXPECT_EQ(migrated[1]["client_server_disagreement"]["count"], 1);
+
+  // Outcomes recorded after the migration land on the migrated exams' rows.
+  r = Post("/api/v1/exams/" + std::to_string(submitted_[0]) + "/outcome", clinician_,
+           R"({"final_reading": "Pathological"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_TRUE(SameFigures(Windows()[0]["performance"], live[0]["performance"]));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MigratedMonitoringTest,
+                         ::testing::Values("sqlite", "postgresql"), BackendName);
 
 INSTANTIATE_TEST_SUITE_P(Backends, SchemaMigrationTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& backend) {

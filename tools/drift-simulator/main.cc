@@ -3,11 +3,14 @@
 // tools/drift-simulator/README.md explains the options and the output.
 #include <httplib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -72,7 +75,15 @@ struct Run {
 bool PostJson(Run& run, const std::string& path, const std::string& secret, const json& body,
               json* answer) {
   httplib::Headers headers = {{"Authorization", "Bearer " + secret}};
-  auto r = run.http->Post(path.c_str(), headers, body.dump(), "application/json");
+  const std::string text = body.dump();
+  auto r = run.http->Post(path.c_str(), headers, text, "application/json");
+  // A server with its default per-token rate limit answers 429 to a fast replay: wait as told
+  // and send the same body again (exams and outcomes are idempotent), a bounded number of times.
+  for (int attempt = 0; r && (r->status == 429 || r->status == 503) && attempt < 60; ++attempt) {
+    const int wait_s = std::clamp(std::atoi(r->get_header_value("Retry-After").c_str()), 1, 10);
+    std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+    r = run.http->Post(path.c_str(), headers, text, "application/json");
+  }
   if (!r || (r->status != 200 && r->status != 201)) {
     std::fprintf(stderr, "fetal-drift-sim: POST %s: %s\n", path.c_str(),
                  r ? (std::to_string(r->status) + " " + r->body.substr(0, 400)).c_str()

@@ -1,7 +1,13 @@
 // IndexedDB storage: the exam history (which doubles as the submission queue) and a small
 // key-value store for settings and model state. One database, opened once per page.
 
-export type SubmissionStatus = 'queued' | 'submitted' | 'rejected';
+// queued: waiting to be sent. held: classified while no token was set; sent only once the user
+// confirms (it would otherwise be attributed to whoever enters a token next). local: never sent
+// (a sample exam, or the user chose to keep a held exam on this device).
+import type { OutcomeBody, OutcomeVersion } from './outcome-rules.js';
+
+export type SubmissionStatus = 'queued' | 'submitted' | 'rejected' | 'held' | 'local';
+export type SampleId = 'normal' | 'suspect' | 'pathological';
 
 export interface StoredResult {
   classIndex: number;
@@ -17,6 +23,7 @@ export interface HistoryEntry {
   createdAt: number;          // ms since epoch, when it was classified
   features: number[];         // 21 values, schema order
   patientRef?: string;
+  sample?: SampleId;          // made from a sample button: a dataset row, not a patient's exam
   result: StoredResult;
   modelVersion: number;
   modelHash: string;
@@ -28,6 +35,9 @@ export interface HistoryEntry {
   serverExamId?: string | number;
   agreementMatch?: boolean;  // the server's native re-evaluation agreed with this browser's
   agreementDiff?: number;    // largest absolute probability difference it found
+  outcomes?: OutcomeVersion[]; // outcome versions recorded from this device or read from the server, ascending
+  pendingOutcome?: OutcomeBody; // saved while the server was unreachable; sent with the queue
+  outcomeError?: string;        // why the server refused the last pending outcome
 }
 
 const DB_NAME = 'fetal-health';

@@ -4,6 +4,7 @@
 // an exam is the one active when the exam started: a verified update waits until "New exam".
 
 import type { Classification, FeatureInfo, Finding, FetalRuntime, ModelInfo } from './fetal.js';
+import { parseDecimal } from './decimal.js';
 import { h, replaceChildren } from './dom.js';
 import {
   bound, className, featureHelp, featureName, figoClassName, findingText, getSchema, groupHelp, groupTitle, unitLabel, unitLong,
@@ -12,16 +13,25 @@ import { lang, pct, t } from './i18n.js';
 import { activeModel, adoptPending, onModelChange, pendingModel } from './models.js';
 import { resultCard } from './result.js';
 import { SAMPLES } from './samples.js';
-import { enqueue, getToken, newExamId, type ExamBody } from './submit.js';
+import type { SampleId, SubmissionStatus } from './db.js';
+import { enqueue, newExamId, RUNTIME_BUILD, type ExamBody } from './submit.js';
 
 // What became of the last classified exam's history entry.
-type SavedNote = 'result.savedQueued' | 'result.savedNoToken' | 'result.notSaved';
+type SavedNote = 'result.savedQueued' | 'result.savedHeld' | 'result.savedSample' | 'result.notSaved';
+const SAVED_NOTE: Partial<Record<SubmissionStatus, SavedNote>> = {
+  queued: 'result.savedQueued',
+  held: 'result.savedHeld',
+  local: 'result.savedSample',
+};
 
 interface ExamState {
   values: string[];
   touched: boolean[];
   attempted: boolean;            // Classify was pressed: empty fields now count as errors
-  result: { classification: Classification; info: ModelInfo; savedNote: SavedNote | null; values: string[] } | null;
+  result: {
+    classification: Classification; info: ModelInfo; savedNote: SavedNote | null; values: string[]; sample: SampleId | null;
+  } | null;
+  sample: SampleId | null;       // the exam was started from a sample button (until New exam)
   lastClassified: string | null; // values of the exam last saved, so a second press does not duplicate
   patientRef: string;
   note: string;
@@ -39,6 +49,7 @@ const state: ExamState = {
   patientRef: '',
   note: '',
   notice: '',
+  sample: null,
 };
 
 function n(): number {
@@ -53,6 +64,7 @@ function resetState(): void {
   state.lastClassified = null;
   state.patientRef = '';
   state.note = '';
+  state.sample = null;
 }
 
 function pristine(): boolean {
@@ -60,12 +72,7 @@ function pristine(): boolean {
 }
 
 // Accepts a decimal comma and a typographic minus, as typed on Brazilian keyboards.
-export function parseValue(text: string): number {
-  const s = text.trim().replace(/\u2212/g, '-').replace(',', '.');
-  if (s === '') return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return NaN;
-  return Number(s);
-}
+const parseValue = parseDecimal;
 
 interface FieldMessage {
   severity: 'error' | 'warning';
@@ -160,6 +167,7 @@ function examBody(id: string, features: number[], c: Classification, info: Model
       model_version: info.version,
     },
     client_time: time,
+    runtime_build: RUNTIME_BUILD,
   };
   if (state.patientRef.trim()) body.patient_ref = state.patientRef.trim();
   if (state.note.trim()) body.note = state.note.trim();
@@ -185,10 +193,10 @@ async function classify(): Promise<void> {
     renderSummary();
     return;
   }
-  const key = JSON.stringify([state.values, state.patientRef, state.note, info.hash]);
+  const key = JSON.stringify([state.values, state.patientRef, state.note, info.hash, state.sample]);
   const previousNote = state.result?.savedNote ?? null;
   // The result is shown first: a storage failure must not hide it.
-  state.result = { classification: r.result, info, savedNote: previousNote, values: [...state.values] };
+  state.result = { classification: r.result, info, savedNote: previousNote, values: [...state.values], sample: state.sample };
   renderResult(true);
   if (key === state.lastClassified) return;
   state.lastClassified = key;
@@ -197,7 +205,7 @@ async function classify(): Promise<void> {
   const c = r.result;
   let savedNote: SavedNote;
   try {
-    await enqueue(
+    const status = await enqueue(
       {
         id,
         createdAt: now.getTime(),
@@ -217,8 +225,9 @@ async function classify(): Promise<void> {
         attempts: 0,
       },
       examBody(id, features, c, info, now.toISOString()),
+      state.sample ?? undefined,
     );
-    savedNote = (await getToken()) ? 'result.savedQueued' : 'result.savedNoToken';
+    savedNote = SAVED_NOTE[status] ?? 'result.savedQueued';
   } catch {
     savedNote = 'result.notSaved';
   }
@@ -238,10 +247,11 @@ function renderResult(announce: boolean): void {
     live.textContent = '';
     return;
   }
-  const { classification: c, info, savedNote } = state.result;
+  const { classification: c, info, savedNote, sample } = state.result;
+  const line = SAMPLES.find((s) => s.id === sample)?.line;
   replaceChildren(area,
     h('p', { id: 'stale-note', class: 'banner stale', role: 'status', hidden: true }, t('result.stale')),
-    resultCard(c, info, state.result.values.map(parseValue)),
+    resultCard(c, info, state.result.values.map(parseValue), sample ? t('result.sample', { line: line ?? '' }) : undefined),
     h('p', { class: 'muted saved-note' }, savedNote ? t(savedNote) : ''));
   updateStale();
   if (announce) {
@@ -287,12 +297,13 @@ function newExam(): void {
   root.querySelector<HTMLInputElement>('input')?.focus();
 }
 
-function loadSample(values: number[]): void {
+function loadSample(id: SampleId, values: number[]): void {
   if (state.result) {
     // A sample is a new exam: finish the current one first (and switch model if one waits).
     resetState();
     adoptPending();
   }
+  state.sample = id;
   const comma = lang() === 'pt-BR';
   state.values = values.map((v) => (comma ? String(v).replace('.', ',') : String(v)));
   state.touched = values.map(() => true);
@@ -377,7 +388,7 @@ export function render(): void {
     h('p', { class: 'intro' }, t('form.intro')),
     h('div', { class: 'samples' },
       h('span', {}, t('form.samples')),
-      SAMPLES.map((s) => h('button', { type: 'button', class: `sample sample-${s.id}`, 'data-sample': s.id, onclick: () => loadSample(s.values) },
+      SAMPLES.map((s) => h('button', { type: 'button', class: `sample sample-${s.id}`, 'data-sample': s.id, onclick: () => loadSample(s.id, s.values) },
         t(`form.sample.${s.id}`)))),
     h('div', { id: 'model-banner', class: 'banner', role: 'status', hidden: true }),
     h('div', { id: 'error-summary', class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true }),

@@ -13,7 +13,8 @@ import * as batch from './batch.js';
 import * as history from './history.js';
 import * as modelPage from './modelpage.js';
 import * as settings from './settings.js';
-import { onQueueChange, startQueue } from './submit.js';
+import { getToken, onQueueChange, startQueue } from './submit.js';
+import { checkSession, mayAudit, mayMonitor, onSessionChange, restoreSession } from './session.js';
 import { onReachabilityChange, serverReachable } from './net.js';
 
 // What boot.js leaves in globalThis.__fetalBoot.
@@ -22,8 +23,31 @@ interface Boot {
   builtin: LoadModelResult;
 }
 
-type View = 'exam' | 'batch' | 'history' | 'model' | 'settings';
-const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'settings'];
+type View = 'exam' | 'batch' | 'history' | 'model' | 'monitoring' | 'audit' | 'settings';
+const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'monitoring', 'audit', 'settings'];
+
+// The operations views are offered to the tokens that may use them (the server enforces it).
+function offered(v: View): boolean {
+  if (v === 'monitoring') return mayMonitor();
+  if (v === 'audit') return mayAudit();
+  return true;
+}
+
+// The operations views' code (ops.ts), loaded when one is first shown.
+type Ops = typeof import('./ops.js');
+let ops: Promise<Ops> | null = null;
+function opsViews(): Promise<Ops> {
+  ops ??= import('./ops.js').then((m) => {
+    m.dashboard.initDashboard(containers.monitoring);
+    m.audit.initAudit(containers.audit);
+    return m;
+  }, (e: unknown) => {
+    ops = null;  // try again next time
+    replaceChildren(containers[current], h('p', { class: 'error-summary', role: 'alert' }, t('app.loadFailed', { message: String(e) })));
+    throw e;
+  });
+  return ops;
+}
 const LANG_NAMES: Record<Lang, string> = { en: 'English', 'pt-BR': 'Português (Brasil)' };
 
 let current: View = 'exam';
@@ -51,7 +75,7 @@ function renderHeader(): void {
       h('span', { class: 'logo', 'aria-hidden': 'true' }, '♥'),
       h('span', {}, h('strong', {}, t('app.title')), h('span', { class: 'tagline' }, t('app.tagline')))),
     h('nav', { 'aria-label': t('nav.label') },
-      h('ul', {}, VIEWS.map((v) =>
+      h('ul', {}, VIEWS.filter((v) => offered(v) || v === current).map((v) =>
         h('li', {}, h('a', { href: `#/${v}`, id: `nav-${v}`, 'aria-current': v === current ? 'page' : null }, t(`nav.${v}`)))))),
     h('div', { class: 'header-tools' },
       netStatus(),
@@ -82,6 +106,12 @@ function renderView(): void {
       break;
     case 'model':
       modelPage.render();
+      break;
+    case 'monitoring':
+      void opsViews().then((m) => current === 'monitoring' && m.dashboard.render(), () => undefined);
+      break;
+    case 'audit':
+      void opsViews().then((m) => current === 'audit' && m.audit.render(), () => undefined);
       break;
     case 'settings':
       void settings.render();
@@ -168,6 +198,11 @@ async function start(): Promise<void> {
   onModelChange(() => {
     if (current === 'model') modelPage.render();
   });
+  // A token's role decides the operations views: the header, and the view if it is one of them.
+  onSessionChange(() => {
+    renderHeader();
+    if (current === 'monitoring' || current === 'audit') renderView();
+  });
   const net = () => renderHeader();
   onReachabilityChange(() => document.getElementById('net-status')?.replaceWith(netStatus()));
   window.addEventListener('online', net);
@@ -182,6 +217,11 @@ async function start(): Promise<void> {
   void settings.requestPersistence();
   startQueue();
   startPeriodicChecks();
+  void (async () => {
+    await restoreSession();
+    const token = await getToken();
+    if (token) await checkSession(token);
+  })();
 }
 
 void start();

@@ -122,7 +122,8 @@ function contributionChart(result: Classification, info: ModelInfo, features: re
   );
 }
 
-export function resultCard(result: Classification, info: ModelInfo, features: readonly number[]): HTMLElement {
+// `notice`: said at the top of the card (a sample exam says that it is one).
+export function resultCard(result: Classification, info: ModelInfo, features: readonly number[], notice?: string): HTMLElement {
   const agree = result.figo.classIndex === result.classIndex;
   const flags = result.figo.flags;
   const ood = result.ood;
@@ -142,6 +143,7 @@ export function resultCard(result: Classification, info: ModelInfo, features: re
   return h(
     'article',
     { class: `result-card class-${result.classIndex}`, 'aria-labelledby': 'result-heading' },
+    notice ? h('p', { class: 'banner sample-note', 'data-testid': 'sample-note' }, notice) : null,
     h(
       'div',
       { class: 'result-top' },

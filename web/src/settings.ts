@@ -1,35 +1,23 @@
-// Settings: the clinician's server token (entered once, kept in IndexedDB on this device), and
-// what the browser granted for offline use.
+// Settings: the server token (entered once, kept in IndexedDB on this device), who the server
+// says it belongs to, and what the browser granted for offline use.
 
 import { h, replaceChildren } from './dom.js';
+import { heldPrompt } from './held.js';
 import { t } from './i18n.js';
-import { getToken, setToken } from './submit.js';
+import { checkSession, clearSession, session } from './session.js';
+import { getToken, heldEntries, setToken } from './submit.js';
 
 let root: HTMLElement;
 let flash = '';
-let session: { state: 'ok'; name: string; role: string } | { state: 'refused'; message: string } | { state: 'unknown' } | null = null;
-
-// Asks the server who the token belongs to, so a mistyped or revoked token is caught here and
-// not at the first submission.
-async function checkSession(token: string): Promise<void> {
-  try {
-    const r = await fetch('api/v1/session', { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-    const body = (await r.json().catch(() => null)) as { name?: string; role?: string; error?: { message?: string } } | null;
-    if (r.ok && body?.name) session = { state: 'ok', name: body.name, role: body.role ?? '' };
-    else if (r.status === 401 || r.status === 403) session = { state: 'refused', message: body?.error?.message ?? `HTTP ${r.status}` };
-    else session = { state: 'unknown' };
-  } catch {
-    session = { state: 'unknown' };
-  }
-}
 
 function sessionLine(): HTMLElement | null {
-  if (!session) return null;
-  if (session.state === 'ok') {
-    return h('p', { 'data-testid': 'session', class: session.role === 'clinician' ? 'flash' : 'reason' },
-      t(session.role === 'clinician' ? 'settings.session' : 'settings.sessionRole', { name: session.name, role: session.role }));
+  const s = session();
+  if (!s) return null;
+  if (s.state === 'ok') {
+    return h('p', { 'data-testid': 'session', class: s.role === 'clinician' ? 'flash' : 'muted' },
+      t(s.role === 'clinician' ? 'settings.session' : 'settings.sessionRole', { name: s.name, role: s.role }));
   }
-  if (session.state === 'refused') return h('p', { 'data-testid': 'session', class: 'reason' }, t('settings.sessionRefused', { message: session.message }));
+  if (s.state === 'refused') return h('p', { 'data-testid': 'session', class: 'reason' }, t('settings.sessionRefused', { message: s.message }));
   return h('p', { 'data-testid': 'session', class: 'muted' }, t('settings.sessionUnknown'));
 }
 let persisted: boolean | null = null;
@@ -45,7 +33,10 @@ export async function requestPersistence(): Promise<void> {
 
 export async function render(): Promise<void> {
   const token = await getToken();
-  if (token && !session) await checkSession(token);
+  if (token && !session()) await checkSession(token);
+  const s = session();
+  // Exams classified before a token was set wait for the user's word (only a clinician may submit).
+  const held = token && s?.state === 'ok' && s.role === 'clinician' ? (await heldEntries()).length : 0;
   const input = h('input', {
     id: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'token-help token-state',
   }) as HTMLInputElement;
@@ -60,7 +51,7 @@ export async function render(): Promise<void> {
       h('button', { type: 'submit', class: 'primary', id: 'save-token' }, t('settings.save')),
       token ? h('button', { type: 'button', id: 'clear-token', onclick: async () => {
         await setToken(null);
-        session = null;
+        await clearSession();
         flash = t('settings.cleared');
         await render();
       } }, t('settings.clear')) : null),
@@ -70,6 +61,7 @@ export async function render(): Promise<void> {
     const value = input.value.trim();
     if (!value) return;
     await setToken(value);
+    await clearSession();  // what was known about the previous token does not hold for this one
     await checkSession(value);
     flash = t('settings.saved');
     await render();
@@ -79,6 +71,12 @@ export async function render(): Promise<void> {
     root,
     h('h1', {}, t('settings.title')),
     form,
+    held && s?.state === 'ok'
+      ? heldPrompt(held, s.name, (message) => {
+          flash = message;
+          void render();
+        })
+      : null,
     h('h2', {}, t('settings.offline')),
     h('p', {}, sw ? t('settings.swReady') : t('settings.swMissing')),
     h('h2', {}, t('settings.storage')),
