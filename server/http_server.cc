@@ -91,6 +91,7 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   AddCheckpointRoutes(router_.get());
   AddModelRoutes(router_.get());
   AddShadowRoutes(router_.get());
+  AddReleaseRoutes(router_.get());
   AddOutcomeRoutes(router_.get());
   AddMonitoringRoutes(router_.get());
   AddReportRoutes(router_.get());

@@ -64,6 +64,10 @@ class ModelRegistry {
   // The active model record including its bundle bytes, checked as Get checks. NotFound when
   // none is active.
   storage::StoreStatus Active(std::shared_ptr<const storage::ModelRecord>* out);
+  // The model public key (SPKI PEM) bundles and release manifests are verified with; empty
+  // when none is configured.
+  const std::string& public_key_pem() const { return public_key_pem_; }
+
   // Forget the cached active model (after this process activated another version).
   void InvalidateActive();
 

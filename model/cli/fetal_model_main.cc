@@ -159,6 +159,8 @@ void Usage(FILE* out) {
       "  sign            --key PRIVATE.pem BUNDLE         writes BUNDLE.sig\n"
       "  verify          --pubkey PUBLIC.pem BUNDLE       reads BUNDLE.sig\n"
       "  keygen          --private PRIVATE.pem --public PUBLIC.pem\n"
+      "  release         --key PRIVATE.pem --site S --sequence K --stable B --candidate B\n"
+      "                  --out-dir DIR                  sign a staged rollout's manifests\n"
       "  folds           --data CSV --seed N [--out CSV]  draw new cross-validation folds\n");
 }
 
@@ -187,6 +189,7 @@ int main(int argc, char** argv) {
   if (verb == "sign") return Sign(args);
   if (verb == "verify") return Verify(args);
   if (verb == "keygen") return Keygen(args);
+  if (verb == "release") return Release(args);
   if (verb == "folds") return FoldsVerb(args);
   std::fprintf(stderr, "fetal-model: unknown verb \"%s\"\n", verb.c_str());
   Usage(stderr);

@@ -20,5 +20,8 @@ int Sign(const std::vector<std::string>& argv);
 int Verify(const std::vector<std::string>& argv);
 int Keygen(const std::vector<std::string>& argv);
 
+// Release manifests (release_verb.cc).
+int Release(const std::vector<std::string>& argv);
+
 }  // namespace cli
 }  // namespace fetal

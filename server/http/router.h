@@ -117,6 +117,8 @@ void AddCheckpointRoutes(Router* router);  // POST /audit/checkpoint, GET /audit
 void AddModelRoutes(Router* router);  // GET /models..., POST /models, POST /models/{v}/activate
 // GET /models/shadows; POST, DELETE /models/{v}/shadow; /shadow/replay, /shadow/report
 void AddShadowRoutes(Router* router);
+// GET /releases, /releases/current; POST /releases, /releases/{sequence}/start|step|halt|promote
+void AddReleaseRoutes(Router* router);
 void AddOutcomeRoutes(Router* router);     // POST /exams/{id}/outcome
 void AddMonitoringRoutes(Router* router);  // GET /monitoring
 void AddReportRoutes(Router* router);      // GET /reports/post-market

@@ -7,6 +7,7 @@
 
 #include "storage/day_stats.h"
 #include "storage/day_stats_rebuild.h"
+#include "storage/release_tables.h"
 #include "storage/shadow_tables.h"
 
 namespace fetal {
@@ -208,6 +209,7 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
     if (s.ok()) s = MigrateToMonitoring(d, c);
     if (s.ok()) s = MigrateToPackedDayStats(d, c);
     if (s.ok()) s = c->ExecScript(ShadowTablesSql());
+    if (s.ok()) s = c->ExecScript(ReleaseTablesSql());
     if (!s.ok()) return s;
     return c->Exec("INSERT INTO storage_meta (key, value) VALUES ('schema_version', $1)",
                    {SqlValue::Text(std::to_string(kSchemaVersion))}, nullptr);
@@ -236,6 +238,10 @@ StoreStatus MigrateLocked(Dialect d, SqlConn* c) {
   }
   if (version < 6) {  // version 5 -> 6: shadow evaluation's tables (shadow_tables.h)
     s = c->ExecScript(ShadowTablesSql());
+    if (!s.ok()) return s;
+  }
+  if (version < 7) {  // version 6 -> 7: release manifests and rollouts (release_tables.h)
+    s = c->ExecScript(ReleaseTablesSql());
     if (!s.ok()) return s;
   }
   s = c->ExecScript(CreateCheckpointTable(d));

@@ -34,8 +34,9 @@ inline constexpr char kChainLockSql[] = "SELECT pg_advisory_xact_lock(7277046850
 // storage_meta.schema_version this code writes. 1: the first schema; 2: exams belong to a
 // principal; 3: exams keep the server's prediction set; 4: exams carry their runtime build,
 // outcomes and the monitoring aggregates; 5: the aggregates rebuilt from the stored exams; 6:
-// shadow evaluation's tables (docs/storage.md "Schema versions").
-inline constexpr int kSchemaVersion = 6;
+// shadow evaluation's tables; 7: release manifests and rollouts (docs/storage.md "Schema
+// versions").
+inline constexpr int kSchemaVersion = 7;
 
 // Creates the tables of an empty database, or migrates an older one step by step to
 // kSchemaVersion, in one transaction under the write lock, so several processes may open one

@@ -83,6 +83,12 @@ class SqlStore : public Store {
   StoreStatus ListShadowPairs(int64_t version, int64_t from_ms, int64_t to_ms,
                               int64_t after_exam_id, int limit,
                               std::vector<ShadowPair>* out) override;
+  StoreStatus PutReleaseSet(const std::vector<ReleaseRecord>& set, const Actor& by) override;
+  StoreStatus ListReleases(std::vector<ReleaseRecord>* out) override;
+  StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) override;
+  StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) override;
+  StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, const Actor& by,
+                            const std::string& evidence, RolloutRecord* out) override;
 
   StoreStatus Stats(StoreStats* out) override;
   WriteHealth CheckWrites(int wait_ms) override;

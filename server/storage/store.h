@@ -415,6 +415,37 @@ struct ActivationNote {
   std::string details;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Release manifests and staged rollouts (docs/rollout.md). The store keeps the signed bytes as
+// uploaded and never changes them; which one is published is the rollout's state.
+
+// One stored manifest. `manifest` is the exact signed bytes, `signature` its base64 signature.
+struct ReleaseRecord {
+  int64_t sequence = 0;
+  std::string kind;  // "rollout" | "revert" | "promote"
+  std::string site;
+  std::string manifest;
+  std::string signature;
+  int steps = 0;  // a rollout's number of steps (its steps_percent); 0 for the endings
+  int64_t uploaded_ms = 0;
+  std::string uploaded_by;   // Actor::name
+  int64_t published_ms = 0;  // 0 while not published
+};
+
+// A started rollout, keyed by its manifest's sequence.
+struct RolloutRecord {
+  int64_t sequence = 0;
+  std::string state;  // "running" | "halted" | "promoted"
+  int step = 0;       // index into the rollout manifest's steps_percent
+  int steps = 0;
+  int64_t step_started_ms = 0;  // when the current step began: the start of its window
+  int64_t started_ms = 0;
+  std::string started_by;
+  int64_t ended_ms = 0;  // halted or promoted; 0 while running
+};
+
+enum class RolloutAction { kStart, kStep, kHalt, kPromote };
+
 struct StoreStats {
   int64_t exams = 0;
   int64_t mismatches = 0;
@@ -590,6 +621,31 @@ class Store {
   virtual StoreStatus ListShadowPairs(int64_t version, int64_t from_ms, int64_t to_ms,
                                       int64_t after_exam_id, int limit,
                                       std::vector<ShadowPair>* out) = 0;
+
+  // --- release manifests and staged rollouts ---
+  // Stores a signed set, rollout first then revert and promote (already verified by the caller:
+  // the store does not parse manifests); appends "release.upload". Conflict naming "sequence"
+  // unless the rollout's sequence is above every stored one, or "site" when the set's site
+  // differs from the stored manifests'.
+  virtual StoreStatus PutReleaseSet(const std::vector<ReleaseRecord>& set, const Actor& by) = 0;
+  // Every stored manifest, ascending sequence then kind.
+  virtual StoreStatus ListReleases(std::vector<ReleaseRecord>* out) = 0;
+  // The published manifest of highest sequence and the rollout it belongs to (for an ending,
+  // the rollout it ends). NotFound when nothing is published.
+  virtual StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) = 0;
+  // NotFound when no rollout started at `sequence` (none uploaded, for kStart).
+  virtual StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) = 0;
+  // One decision on the rollout uploaded at `sequence`, in one transaction with its audit event
+  // ("release.rollout.<start|step|halt|promote>", object "release/<sequence>", `evidence` as
+  // its details):
+  //   kStart   publishes the rollout manifest at step 0. Conflict when a rollout is running,
+  //            this one was started before, or a manifest of higher sequence is published.
+  //   kStep    moves a running rollout to its next step. Conflict at the last step.
+  //   kHalt    publishes the revert manifest; the rollout is "halted".
+  //   kPromote publishes the promotion; only from the last step. The rollout is "promoted".
+  // A halted or promoted rollout takes no further decision (Conflict). *out is the new state.
+  virtual StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, const Actor& by,
+                                    const std::string& evidence, RolloutRecord* out) = 0;
 
   virtual StoreStatus Stats(StoreStats* out) = 0;
 

@@ -1,0 +1,316 @@
+// Release manifests and staged rollouts against a real fetal-server, on SQLite and on a real
+// PostgreSQL: `fetal-model release` signs a set the server accepts and serves byte for byte; a
+// tampered byte, another key, a replayed lower sequence, an unregistered version or hash, or a
+// manifest not in canonical form is refused with the field named and the refusal audited; a
+// rollout starts, steps, halts (the pre-signed revert is then what /releases/current serves) or
+// is promoted, and each decision is in the audit chain with its evidence.
+#include "fetal/release_manifest.h"
+#include "fetal/sha256.h"
+#include "fetal/signature.h"
+#include "server_fixture.h"
+
+namespace fetal {
+namespace testing_support {
+namespace {
+
+constexpr char kSite[] = "hospital-a";
+constexpr char kSalt[] = "00112233445566778899aabbccddeeff";
+
+class ReleaseRolloutTest : public ServerFixture {
+ protected:
+  void SetUp() override {
+    ServerFixture::SetUp();
+    if (HasFailure()) return;
+    bundle_v2_ = BundleBytes(TinyModel(2, 0.2f));
+    WriteFile(dir_ + "/model-v2.fhm", bundle_v2_);
+    WriteFile(dir_ + "/private.pem", keys_.private_pem);
+    auto r = Post("/api/v1/models", admin_, bundle_v2_, "application/octet-stream",
+                  {{"X-Model-Signature", Sign(keys_, bundle_v2_)}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+
+  ReleaseModel V1() const { return {1, Sha256Hex(bundle_v1_.data(), bundle_v1_.size())}; }
+  ReleaseModel V2() const { return {2, Sha256Hex(bundle_v2_.data(), bundle_v2_.size())}; }
+
+  static ReleaseSet MakeSet(int64_t sequence, const ReleaseModel& stable,
+                            const ReleaseModel& candidate) {
+    ReleaseSet set;
+    Status s = MakeReleaseSet(kSite, sequence, stable, candidate, {5, 25, 100}, kSalt,
+                              "2026-12-01T09:00:00Z", "2099-01-01T00:00:00Z", &set);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return set;
+  }
+
+  // The upload body of three (manifest bytes, signing key) pairs.
+  static json UploadBody(const std::vector<std::pair<std::string, std::string>>& signed_by) {
+    json body = {{"manifests", json::array()}};
+    for (const auto& [bytes, key] : signed_by) {
+      std::string signature;
+      EXPECT_TRUE(SignBytes(key, bytes, &signature).ok());
+      body["manifests"].push_back({{"manifest", bytes}, {"signature", signature}});
+    }
+    return body;
+  }
+
+  json SignedSet(const ReleaseSet& set) const {
+    return UploadBody({{CanonicalManifest(set.rollout), keys_.private_pem},
+                       {CanonicalManifest(set.revert), keys_.private_pem},
+                       {CanonicalManifest(set.promote), keys_.private_pem}});
+  }
+
+  httplib::Result Upload(const json& body) { return Post("/api/v1/releases", admin_, body.dump()); }
+
+  json Decide(int64_t sequence, const std::string& action, int expected_status = 200) {
+    auto r = Post("/api/v1/releases/" + std::to_string(sequence) + "/" + action, admin_, "");
+    EXPECT_TRUE(r);
+    if (!r) return json();
+    EXPECT_EQ(r->status, expected_status) << action << ": " << r->body;
+    return Body(r);
+  }
+
+  // GET /releases/current's body; fails the test unless 200 and the signature verifies with
+  // the model public key over the exact manifest bytes.
+  json Current() {
+    auto r = Get("/api/v1/releases/current");
+    EXPECT_TRUE(r);
+    if (!r) return json();
+    EXPECT_EQ(r->status, 200) << r->body;
+    json body = Body(r);
+    EXPECT_TRUE(VerifyBytes(keys_.public_pem, body["manifest"].get<std::string>(),
+                            body["signature"].get<std::string>())
+                    .ok());
+    return body;
+  }
+
+  // The audit events with `action`, oldest first (reads the whole chain as the auditor).
+  std::vector<json> AuditEvents(const std::string& action) {
+    std::vector<json> found;
+    json after = 0;
+    while (!after.is_null()) {
+      json page = Body(Get("/api/v1/audit?limit=1000&after=" + after.dump(), auditor_));
+      for (const json& e : page["events"]) {
+        if (e["action"] == action) found.push_back(e);
+      }
+      after = page["next_after"];
+    }
+    return found;
+  }
+
+  void ExpectChainIntact() {
+    json verify = Body(Get("/api/v1/audit/verify", auditor_));
+    EXPECT_EQ(verify["ok"], true) << verify.dump();
+  }
+
+  // Expects `body` refused with `status`, `code` naming `field`, and one more refused upload
+  // in the audit chain.
+  void ExpectRefused(const json& body, int status, const std::string& code,
+                     const std::string& field) {
+    SCOPED_TRACE(code + " " + field);
+    const size_t refused_before = RefusedUploads();
+    auto r = Upload(body);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+    json error = Body(r)["error"];
+    EXPECT_EQ(error["code"], code) << r->body;
+    EXPECT_EQ(error["field"], field) << r->body;
+    EXPECT_EQ(RefusedUploads(), refused_before + 1);
+  }
+
+  size_t RefusedUploads() {
+    size_t n = 0;
+    for (const json& e : AuditEvents("release.upload")) n += e["outcome"] == "refused";
+    return n;
+  }
+
+  std::string bundle_v2_;
+};
+
+TEST_P(ReleaseRolloutTest, CliSignedSetIsServedByteForByte) {
+  int status = 0;
+  const std::string out =
+      RunCommand(std::string("'") + FETAL_MODEL_BIN + "' release --key '" + dir_ +
+                     "/private.pem' --site " + kSite + " --sequence 41 --stable '" + dir_ +
+                     "/model.fhm' --candidate '" + dir_ +
+                     "/model-v2.fhm' --steps 5,25,100 --out-dir '" + dir_ + "' 2>&1",
+                 &status);
+  ASSERT_EQ(status, 0) << out;
+  const std::string rollout_bytes = ReadFileOrEmpty(dir_ + "/release-41-rollout.json");
+  const std::string revert_bytes = ReadFileOrEmpty(dir_ + "/release-42-revert.json");
+  ReleaseManifest rollout;
+  ASSERT_TRUE(ParseManifest(rollout_bytes, &rollout).ok()) << rollout_bytes;
+  EXPECT_EQ(rollout.stable.version, 1);
+  EXPECT_EQ(rollout.stable.sha256, V1().sha256);
+  EXPECT_EQ(rollout.candidate->sha256, V2().sha256);
+  std::string sig = ReadFileOrEmpty(dir_ + "/release-42-revert.json.sig");
+  while (!sig.empty() && sig.back() == '\n') sig.pop_back();
+  EXPECT_TRUE(VerifyBytes(keys_.public_pem, revert_bytes, sig).ok());
+
+  // Nothing is published before a rollout starts.
+  auto none = Get("/api/v1/releases/current");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+
+  auto r = Post("/api/v1/releases", admin_, ReadFileOrEmpty(dir_ + "/release-41.set.json"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  EXPECT_EQ(Body(r)["candidate_version"], 2);
+  Decide(41, "start");
+  json current = Current();
+  EXPECT_EQ(current["manifest"], rollout_bytes) << "the server must serve the signed bytes";
+  EXPECT_EQ(current["sequence"], 41);
+  EXPECT_EQ(current["candidate_percent"], 5);
+
+  // Browsers revalidate: the same state answers 304, a step changes the ETag.
+  auto first = Get("/api/v1/releases/current");
+  ASSERT_TRUE(first);
+  const std::string etag = first->get_header_value("ETag");
+  EXPECT_EQ(first->get_header_value("Cache-Control"), "no-cache");
+  auto again = Get("/api/v1/releases/current", "", {{"If-None-Match", etag}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 304);
+  Decide(41, "step");
+  auto stepped = Get("/api/v1/releases/current", "", {{"If-None-Match", etag}});
+  ASSERT_TRUE(stepped);
+  EXPECT_EQ(stepped->status, 200);
+  EXPECT_EQ(Body(stepped)["candidate_percent"], 25);
+
+  // Halting publishes the revert the engineer signed, unchanged.
+  Decide(41, "halt");
+  current = Current();
+  EXPECT_EQ(current["manifest"], revert_bytes);
+  EXPECT_EQ(current["kind"], "revert");
+  EXPECT_EQ(current["candidate_percent"], 0);
+}
+
+TEST_P(ReleaseRolloutTest, RefusesWhatWasNotSignedAsASet) {
+  const ReleaseSet set = MakeSet(41, V1(), V2());
+  const std::string rollout = CanonicalManifest(set.rollout);
+  const std::string revert = CanonicalManifest(set.revert);
+  const std::string promote = CanonicalManifest(set.promote);
+  const std::string key = keys_.private_pem;
+
+  // One byte changed after signing: 5 % becomes 6 %.
+  json tampered = SignedSet(set);
+  std::string bytes = tampered["manifests"][0]["manifest"];
+  const size_t at = bytes.find("[5,");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 1] = '6';
+  tampered["manifests"][0]["manifest"] = bytes;
+  ExpectRefused(tampered, 422, "signature_invalid", "manifests[0].signature");
+
+  // Signed with another key.
+  ExpectRefused(UploadBody({{rollout, key}, {revert, NewKeys().private_pem}, {promote, key}}), 422,
+                "signature_invalid", "manifests[1].signature");
+
+  // Well signed but not canonical: the same object printed with spaces.
+  const std::string spaced = json::parse(rollout).dump(1);
+  ExpectRefused(UploadBody({{spaced, key}, {revert, key}, {promote, key}}), 422, "invalid_manifest",
+                "manifests[0].manifest");
+
+  // Signed, but the endings do not belong to this rollout (a promotion of another candidate).
+  const ReleaseSet other = MakeSet(41, V1(), ReleaseModel{3, std::string(64, 'a')});
+  ExpectRefused(UploadBody(
+                    {{rollout, key}, {revert, key}, {CanonicalManifest(other.promote), key}}),
+                422, "invalid_release_set", "manifests[2].stable");
+
+  // A version the registry does not hold, and a registered version with another hash.
+  ExpectRefused(SignedSet(MakeSet(41, V1(), ReleaseModel{9, V2().sha256})), 422, "unknown_version",
+                "manifests[0].candidate");
+  ExpectRefused(SignedSet(MakeSet(41, ReleaseModel{1, std::string(64, 'b')}, V2())), 422,
+                "hash_mismatch", "manifests[0].stable");
+
+  // Nothing refused was stored.
+  json list = Body(Get("/api/v1/releases", auditor_));
+  EXPECT_TRUE(list["manifests"].empty()) << list.dump();
+
+  // The set itself is accepted; replaying it, or a lower sequence, is refused.
+  auto r = Upload(SignedSet(set));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 201) << r->body;
+  ExpectRefused(SignedSet(set), 409, "sequence_not_newer", "manifests[0].sequence");
+  ExpectRefused(SignedSet(MakeSet(40, V1(), V2())), 409, "sequence_not_newer",
+                "manifests[0].sequence");
+  ReleaseSet elsewhere = MakeSet(50, V1(), V2());
+  for (ReleaseManifest* m : {&elsewhere.rollout, &elsewhere.revert, &elsewhere.promote}) {
+    m->site = "hospital-b";
+  }
+  ExpectRefused(SignedSet(elsewhere), 409, "wrong_site", "manifests[0].site");
+
+  // Only an admin uploads; anyone reads the current manifest.
+  auto clinician = Post("/api/v1/releases", clinician_, SignedSet(MakeSet(60, V1(), V2())).dump());
+  ASSERT_TRUE(clinician);
+  EXPECT_EQ(clinician->status, 403);
+  list = Body(Get("/api/v1/releases", auditor_));
+  ASSERT_EQ(list["manifests"].size(), 3u) << list.dump();
+  EXPECT_EQ(list["manifests"][0]["manifest"], rollout);
+  ExpectChainIntact();
+}
+
+TEST_P(ReleaseRolloutTest, RolloutStepsToPromotionWithEachDecisionAudited) {
+  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  // Decisions need a started rollout, and each only where it applies.
+  Decide(41, "step", 404);
+  Decide(99, "start", 404);
+  json state = Decide(41, "start");
+  EXPECT_EQ(state["state"], "running");
+  EXPECT_EQ(state["candidate_percent"], 5);
+  Decide(41, "start", 409);
+  Decide(41, "promote", 409);  // only from the last step
+  EXPECT_EQ(Decide(41, "step")["candidate_percent"], 25);
+  EXPECT_EQ(Decide(41, "step")["candidate_percent"], 100);
+  Decide(41, "step", 409);  // no step after the last
+  state = Decide(41, "promote");
+  EXPECT_EQ(state["state"], "promoted");
+  Decide(41, "halt", 409);  // a promoted rollout cannot be halted into its revert
+
+  json current = Current();
+  EXPECT_EQ(current["kind"], "promote");
+  EXPECT_EQ(current["sequence"], 42);
+  EXPECT_EQ(current["candidate_percent"], 100);
+  ReleaseManifest promote;
+  ASSERT_TRUE(ParseManifest(current["manifest"], &promote).ok());
+  EXPECT_EQ(promote.stable.version, 2);
+
+  // The chain holds every decision with the percentages it moved between.
+  const std::vector<std::pair<std::string, std::pair<int, int>>> expected =
+      {{"release.rollout.start", {-1, 5}},
+       {"release.rollout.step", {5, 25}},
+       {"release.rollout.step", {25, 100}},
+       {"release.rollout.promote", {100, 100}}};
+  for (const auto& [action, percents] : expected) {
+    std::vector<json> events = AuditEvents(action);
+    ASSERT_FALSE(events.empty()) << action;
+    bool found = false;
+    for (const json& e : events) {
+      EXPECT_EQ(e["object"], "release/41");
+      EXPECT_EQ(e["actor"]["role"], "admin");
+      json details = json::parse(e["details"].get<std::string>(), nullptr, false);
+      ASSERT_TRUE(details.is_object()) << e.dump();
+      EXPECT_EQ(details["decision"], "manual");
+      found |= details["percent_after"] == percents.second &&
+               (percents.first < 0 || details["percent_before"] == percents.first);
+    }
+    EXPECT_TRUE(found) << action;
+  }
+  ExpectChainIntact();
+}
+
+TEST_P(ReleaseRolloutTest, OnlyOneRolloutRunsAndAnOlderOneCannotStartAfterANewer) {
+  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  ASSERT_EQ(Upload(SignedSet(MakeSet(45, V1(), V2())))->status, 201);
+  Decide(45, "start");
+  Decide(41, "start", 409);  // one runs already
+  Decide(45, "halt");
+  EXPECT_EQ(Current()["sequence"], 46);
+  Decide(41, "start", 409);  // 46 is published: browsers would refuse 41
+  Decide(45, "start", 409);  // started before
+  ExpectChainIntact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReleaseRolloutTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
+
+}  // namespace
+}  // namespace testing_support
+}  // namespace fetal
