@@ -73,7 +73,10 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
       auth_(store, &metrics_, std::chrono::milliseconds(config.token_cache_ms), config.rate_limit,
             config.rate_burst, config.max_in_flight, config.unknown_token_rate),
       http_(std::make_unique<BoundedServer>()),
-      shadow_(std::make_unique<ShadowEvaluator>(store, registry, config.shadow_queue)) {
+      shadow_(std::make_unique<ShadowEvaluator>(store, registry, config.shadow_queue)),
+      rollout_monitor_(
+          std::make_unique<RolloutMonitor>(store, registry,
+                                           config.data_dir + "/activation-policy.json")) {
   Services services;
   services.config = &config_;
   services.store = store;

@@ -18,6 +18,7 @@
 #include "http/caller.h"
 #include "metrics.h"
 #include "model_registry.h"
+#include "rollout/rollout_monitor.h"
 #include "shadow/shadow_evaluator.h"
 #include "static_files.h"
 #include "storage/store.h"
@@ -55,6 +56,8 @@ class ApiServer {
   // Declared before the router, so destroyed after it: no handler can offer an exam once its
   // worker stops.
   std::unique_ptr<ShadowEvaluator> shadow_;
+  // Takes a running rollout's automatic decisions (its own thread).
+  std::unique_ptr<RolloutMonitor> rollout_monitor_;
   std::unique_ptr<Router> router_;
 };
 

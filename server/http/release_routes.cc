@@ -250,7 +250,7 @@ void RolloutDecision(const Services& svc, const httplib::Request& req, httplib::
   int64_t sequence;
   if (!PathId(req, res, "release sequence", &sequence)) return;
   storage::RolloutRecord rollout;
-  StoreStatus s = DecideRollout(svc.store, sequence, kAction, caller.actor(),
+  StoreStatus s = DecideRollout(svc.store, sequence, kAction, -1, caller.actor(),
                                 json{{"decision", "manual"}}, &rollout);
   if (s.code() == Code::kNotFound) {
     SendError(res, 404, "not_found", s.message());

@@ -66,12 +66,24 @@ json RolloutJson(const storage::RolloutRecord& r, const ReleaseManifest& manifes
 }
 
 StoreStatus DecideRollout(storage::Store* store, int64_t sequence, storage::RolloutAction action,
-                          const storage::Actor& by, json evidence, storage::RolloutRecord* out) {
+                          int from_step, const storage::Actor& by, json evidence,
+                          storage::RolloutRecord* out) {
   ReleaseManifest manifest;
   StoreStatus s = LoadRolloutManifest(store, sequence, &manifest);
   if (!s.ok()) return s;
+  int64_t not_after = 0;
+  if (action == storage::RolloutAction::kStart &&
+      (!text::ParseTime(manifest.not_after, &not_after) || not_after <= text::NowMs())) {
+    // Browsers would refuse it: nothing would roll out, and nothing could be reverted.
+    return StoreStatus::Conflict("the set's not_after " + manifest.not_after + " has passed",
+                                 "sequence");
+  }
   storage::RolloutRecord before;
   s = store->GetRollout(sequence, &before);
+  if (s.ok() && from_step >= 0 && before.step != from_step) {
+    return StoreStatus::Conflict("the rollout moved from the step this decision evaluated",
+                                 "sequence");
+  }
   if (s.ok()) {
     evidence["percent_before"] = CandidatePercent(before, manifest);
   } else if (s.code() != StoreStatus::Code::kNotFound) {
@@ -92,7 +104,8 @@ StoreStatus DecideRollout(storage::Store* store, int64_t sequence, storage::Roll
     case storage::RolloutAction::kHalt: evidence["percent_after"] = 0; break;
     case storage::RolloutAction::kPromote: evidence["percent_after"] = 100; break;
   }
-  return store->ChangeRollout(sequence, action, by, evidence.dump(), out);
+  if (from_step < 0 && s.ok()) from_step = before.step;
+  return store->ChangeRollout(sequence, action, from_step, by, evidence.dump(), out);
 }
 
 }  // namespace server

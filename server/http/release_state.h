@@ -42,12 +42,14 @@ nlohmann::json PublishedReleaseJson(const PublishedRelease& published);
 // A rollout's state for the API.
 nlohmann::json RolloutJson(const storage::RolloutRecord& rollout, const ReleaseManifest& manifest);
 
-// Takes `action` on the rollout uploaded at `sequence` (Store::ChangeRollout). The audit event's
-// details are `evidence` with the candidate percentage before and after added. *out is the new
-// state.
+// Takes `action` on the rollout uploaded at `sequence` (Store::ChangeRollout), from the step the
+// caller evaluated (`from_step`), or from the current one (-1: an admin's request). The audit
+// event's details are `evidence` with the candidate percentage before and after added. *out is
+// the new state. Conflict for a start after the set's not_after.
 storage::StoreStatus DecideRollout(storage::Store* store, int64_t sequence,
-                                   storage::RolloutAction action, const storage::Actor& by,
-                                   nlohmann::json evidence, storage::RolloutRecord* out);
+                                   storage::RolloutAction action, int from_step,
+                                   const storage::Actor& by, nlohmann::json evidence,
+                                   storage::RolloutRecord* out);
 
 }  // namespace server
 }  // namespace fetal

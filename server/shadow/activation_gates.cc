@@ -38,6 +38,33 @@ bool ReadFraction(const json& j, const char* key, double* out, std::string* erro
   return true;
 }
 
+bool ReadRolloutPolicy(const json& j, ActivationPolicy::Rollout* r, std::string* error) {
+  static const char* const kKnown[] = {"window_seconds",
+                                       "min_exams_per_cohort",
+                                       "max_disagreement_increase",
+                                       "max_ood_rate_increase",
+                                       "min_class_mix_p_value",
+                                       "max_estimated_accuracy_drop"};
+  if (!j.is_object()) {
+    *error = "must be an object";
+    return false;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || it.key() == k;
+    if (!known) {
+      *error = "unknown field \"" + it.key() + "\"";
+      return false;
+    }
+  }
+  return ReadInt(j, "window_seconds", 1, 30 * 86400, &r->window_seconds, error) &&
+         ReadInt(j, "min_exams_per_cohort", 1, 100000000, &r->min_exams_per_cohort, error) &&
+         ReadFraction(j, "max_disagreement_increase", &r->max_disagreement_increase, error) &&
+         ReadFraction(j, "max_ood_rate_increase", &r->max_ood_rate_increase, error) &&
+         ReadFraction(j, "min_class_mix_p_value", &r->min_class_mix_p_value, error) &&
+         ReadFraction(j, "max_estimated_accuracy_drop", &r->max_estimated_accuracy_drop, error);
+}
+
 }  // namespace
 
 bool LoadActivationPolicy(const std::string& path, ActivationPolicy* out, std::string* error) {
@@ -62,7 +89,8 @@ bool LoadActivationPolicy(const std::string& path, ActivationPolicy* out, std::s
                                        "min_agreement",
                                        "min_labelled_exams",
                                        "max_pathological_recall_drop",
-                                       "max_macro_f1_drop"};
+                                       "max_macro_f1_drop",
+                                       "rollout"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     bool known = false;
     for (const char* k : kKnown) known = known || it.key() == k;
@@ -90,6 +118,10 @@ bool LoadActivationPolicy(const std::string& path, ActivationPolicy* out, std::s
     *error = where + e;
     return false;
   }
+  if (j.contains("rollout") && !ReadRolloutPolicy(j["rollout"], &p.rollout, &e)) {
+    *error = where + "rollout." + e;
+    return false;
+  }
   *out = p;
   return true;
 }
@@ -102,7 +134,14 @@ json PolicyJson(const ActivationPolicy& p) {
               {"min_agreement", p.min_agreement},
               {"min_labelled_exams", p.min_labelled_exams},
               {"max_pathological_recall_drop", p.max_pathological_recall_drop},
-              {"max_macro_f1_drop", p.max_macro_f1_drop}};
+              {"max_macro_f1_drop", p.max_macro_f1_drop},
+              {"rollout",
+               {{"window_seconds", p.rollout.window_seconds},
+                {"min_exams_per_cohort", p.rollout.min_exams_per_cohort},
+                {"max_disagreement_increase", p.rollout.max_disagreement_increase},
+                {"max_ood_rate_increase", p.rollout.max_ood_rate_increase},
+                {"min_class_mix_p_value", p.rollout.min_class_mix_p_value},
+                {"max_estimated_accuracy_drop", p.rollout.max_estimated_accuracy_drop}}}};
 }
 
 std::vector<Gate> EvaluateGates(const ActivationPolicy& p, bool loaded, bool has_active,

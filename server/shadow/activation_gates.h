@@ -33,6 +33,18 @@ struct ActivationPolicy {
   // active model's; likewise macro-F1.
   double max_pathological_recall_drop = 0.05;
   double max_macro_f1_drop = 0.03;
+  // A staged rollout (docs/rollout.md), under "rollout" in the file: after each window of
+  // window_seconds from the start of a step, with at least min_exams_per_cohort exams in each
+  // cohort, the canary cohort is compared with the stable one; any trip halts the rollout,
+  // otherwise it steps (promoted after its last step).
+  struct Rollout {
+    int64_t window_seconds = 86400;
+    int64_t min_exams_per_cohort = 100;
+    double max_disagreement_increase = 0.02;    // client/server disagreement rate, canary - stable
+    double max_ood_rate_increase = 0.05;        // OOD rate, canary - stable
+    double min_class_mix_p_value = 0.001;       // chi-square of the canary's mix vs the stable's
+    double max_estimated_accuracy_drop = 0.05;  // confidence-based estimate, stable - canary
+  } rollout;
 };
 
 // Reads `path`: absent -> the defaults (enforce = false); present -> its fields over the

@@ -111,13 +111,18 @@ StoreStatus StartRollout(WriteTxn& txn, int64_t sequence, const Actor& by, Rollo
 }
 
 // kStep, kHalt, kPromote on a running rollout.
-StoreStatus MoveRollout(WriteTxn& txn, int64_t sequence, RolloutAction action, RolloutRecord* out) {
+StoreStatus MoveRollout(WriteTxn& txn, int64_t sequence, RolloutAction action, int from_step) {
   RolloutRecord r;
   StoreStatus s = ReadRollout(txn, sequence, &r);
   if (!s.ok()) return s;
   if (r.state != "running") {
     return StoreStatus::Conflict("the rollout at sequence " + std::to_string(sequence) + " is " +
                                      r.state + "; it takes no further decision",
+                                 "sequence");
+  }
+  if (from_step >= 0 && r.step != from_step) {
+    return StoreStatus::Conflict("the rollout moved from step " + std::to_string(from_step + 1) +
+                                     " before this decision",
                                  "sequence");
   }
   const bool last = r.step + 1 >= r.steps;
@@ -239,14 +244,15 @@ StoreStatus SqlStore::GetRollout(int64_t sequence, RolloutRecord* out) {
   return StoreStatus::Ok();
 }
 
-StoreStatus SqlStore::ChangeRollout(int64_t sequence, RolloutAction action, const Actor& by,
-                                    const std::string& evidence, RolloutRecord* out) {
+StoreStatus SqlStore::ChangeRollout(int64_t sequence, RolloutAction action, int from_step,
+                                    const Actor& by, const std::string& evidence,
+                                    RolloutRecord* out) {
   RolloutRecord result;
   StoreStatus s = committer_->Run(
       [&](WriteTxn& txn) -> StoreStatus {
         StoreStatus st = action == RolloutAction::kStart
                              ? StartRollout(txn, sequence, by, &result)
-                             : MoveRollout(txn, sequence, action, &result);
+                             : MoveRollout(txn, sequence, action, from_step);
         if (st.ok() && action != RolloutAction::kStart) st = ReadRollout(txn, sequence, &result);
         if (!st.ok()) return st;
         return AppendEvent(txn,

@@ -87,7 +87,7 @@ class SqlStore : public Store {
   StoreStatus ListReleases(std::vector<ReleaseRecord>* out) override;
   StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) override;
   StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) override;
-  StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, const Actor& by,
+  StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, int from_step, const Actor& by,
                             const std::string& evidence, RolloutRecord* out) override;
 
   StoreStatus Stats(StoreStats* out) override;

@@ -643,9 +643,12 @@ class Store {
   //   kStep    moves a running rollout to its next step. Conflict at the last step.
   //   kHalt    publishes the revert manifest; the rollout is "halted".
   //   kPromote publishes the promotion; only from the last step. The rollout is "promoted".
-  // A halted or promoted rollout takes no further decision (Conflict). *out is the new state.
-  virtual StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, const Actor& by,
-                                    const std::string& evidence, RolloutRecord* out) = 0;
+  // A halted or promoted rollout takes no further decision (Conflict). `from_step` >= 0: only
+  // if the rollout is at that step (Conflict otherwise: a decision evaluated on a step another
+  // instance has left already). *out is the new state.
+  virtual StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, int from_step,
+                                    const Actor& by, const std::string& evidence,
+                                    RolloutRecord* out) = 0;
 
   virtual StoreStatus Stats(StoreStats* out) = 0;
 

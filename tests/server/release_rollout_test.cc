@@ -3,11 +3,16 @@
 // tampered byte, another key, a replayed lower sequence, an unregistered version or hash, or a
 // manifest not in canonical form is refused with the field named and the refusal audited; a
 // rollout starts, steps, halts (the pre-signed revert is then what /releases/current serves) or
-// is promoted, and each decision is in the audit chain with its evidence.
+// is promoted, and each decision is in the audit chain with its evidence; a version-6 database
+// gains the release tables.
+#include <chrono>
+#include <thread>
+
 #include "fetal/release_manifest.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
 #include "server_fixture.h"
+#include "text/time_text.h"
 
 namespace fetal {
 namespace testing_support {
@@ -307,6 +312,165 @@ TEST_P(ReleaseRolloutTest, OnlyOneRolloutRunsAndAnOlderOneCannotStartAfterANewer
   Decide(45, "start", 409);  // started before
   ExpectChainIntact();
 }
+
+// A database of schema version 6 (before releases) gains the release tables when a server of
+// version 7 opens it, and the rollouts work on it.
+TEST_P(ReleaseRolloutTest, Version6DatabaseGainsTheReleaseTables) {
+  ASSERT_EQ(server_.Stop(), 0);
+  RawSql(
+      "DROP TABLE release_manifests; DROP TABLE rollouts;"
+      "UPDATE storage_meta SET value = '6' WHERE key = 'schema_version';");
+  ASSERT_TRUE(StartServer(DefaultArgs()));
+  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  Decide(41, "start");
+  EXPECT_EQ(Current()["sequence"], 41);
+  // Opening it again changes nothing.
+  ASSERT_EQ(server_.Stop(), 0);
+  ASSERT_TRUE(StartServer(DefaultArgs()));
+  EXPECT_EQ(Current()["sequence"], 41);
+}
+
+// Automatic decisions: a candidate (version 3) in the canary cohort, exams from both cohorts,
+// and a policy with a short window.
+class AutomaticRolloutTest : public ReleaseRolloutTest {
+ protected:
+  static constexpr int kWindowSeconds = 3;
+  static constexpr int kExamsPerCohort = 30;
+
+  // Registers version 3: as version 1 when `pathological_bias` is 0, else with that much added
+  // to the Pathological score of every exam (a shifted bias, the class mix moves).
+  void RegisterCandidate(float pathological_bias) {
+    Model m = TinyModel(3);
+    m.base_score[2] += pathological_bias;
+    std::unique_ptr<Evaluator> evaluator;
+    ASSERT_TRUE(Evaluator::Create(m, &evaluator).ok());
+    candidate_ = std::move(evaluator);
+    bundle_v3_ = BundleBytes(m);
+    auto r = Post("/api/v1/models", admin_, bundle_v3_, "application/octet-stream",
+                  {{"X-Model-Signature", Sign(keys_, bundle_v3_)}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 201) << r->body;
+    WriteFile(dir_ + "/data/activation-policy.json",
+              json{{"enforce", false},
+                   {"rollout",
+                    {{"window_seconds", kWindowSeconds},
+                     {"min_exams_per_cohort", kExamsPerCohort}}}}
+                  .dump());
+    ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V3())))->status, 201);
+  }
+
+  ReleaseModel V3() const { return {3, Sha256Hex(bundle_v3_.data(), bundle_v3_.size())}; }
+
+  // An exam as a browser running `version` (evaluated by `evaluator`) submits it; the baseline
+  // varies so the model sees more than one exam.
+  static json CohortExam(const std::string& id, int i, const Evaluator& evaluator,
+                         int64_t version) {
+    double features[kNumFeatures];
+    std::copy(kExamFeatures, kExamFeatures + kNumFeatures, features);
+    features[0] = 110 + (i % 40);
+    return ExamAs(id, features, evaluator, version);
+  }
+
+  // Both cohorts submit kExamsPerCohort exams each.
+  void SubmitBothCohorts(const std::string& tag) {
+    for (int i = 0; i < kExamsPerCohort; ++i) {
+      Submit(CohortExam(tag + "-stable-" + std::to_string(i), i, *evaluator_, 1), clinician_);
+      Submit(CohortExam(tag + "-canary-" + std::to_string(i), i, *candidate_, 3), clinician2_);
+    }
+  }
+
+  // Polls GET /releases until `done` holds of rollout 41 or `seconds` pass; returns its state.
+  template <typename Done>
+  json WaitForRollout(double seconds, Done done) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
+    json rollout;
+    do {
+      json list = Body(Get("/api/v1/releases", auditor_));
+      if (list.contains("rollouts") && !list["rollouts"].empty()) rollout = list["rollouts"][0];
+      if (!rollout.is_null() && done(rollout)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return rollout;
+  }
+
+  json LastDecision(const std::string& action) {
+    std::vector<json> events = AuditEvents(action);
+    if (events.empty()) return json();
+    json details = json::parse(events.back()["details"].get<std::string>(), nullptr, false);
+    details["actor"] = events.back()["actor"];
+    return details;
+  }
+
+  std::unique_ptr<Evaluator> candidate_;
+  std::string bundle_v3_;
+};
+
+// The check: a candidate that shifts the Pathological rate on the canary cohort is
+// halted automatically within two windows, the revert is what browsers are then served, and
+// the chain holds the decision with the measured values.
+TEST_P(AutomaticRolloutTest, PathologicalShiftOnTheCanaryHaltsWithinTwoWindows) {
+  RegisterCandidate(4.0f);
+  Decide(41, "start");
+  SubmitBothCohorts("shift");
+  const json rollout =
+      WaitForRollout(3 * kWindowSeconds + 2, [](const json& r) { return r["state"] != "running"; });
+  ASSERT_EQ(rollout["state"], "halted") << rollout.dump();
+  int64_t started = 0, ended = 0;
+  ASSERT_TRUE(text::ParseTime(rollout["started"], &started));
+  ASSERT_TRUE(text::ParseTime(rollout["ended"], &ended));
+  EXPECT_LE(ended - started, 2 * kWindowSeconds * 1000) << rollout.dump();
+
+  json current = Current();
+  EXPECT_EQ(current["kind"], "revert");
+  EXPECT_EQ(current["sequence"], 42);
+  EXPECT_EQ(current["manifest"], CanonicalManifest(MakeSet(41, V1(), V3()).revert));
+  EXPECT_EQ(current["candidate_percent"], 0);
+
+  const json halt = LastDecision("release.rollout.halt");
+  ASSERT_TRUE(halt.is_object());
+  EXPECT_EQ(halt["actor"]["role"], "system");
+  EXPECT_EQ(halt["decision"], "automatic");
+  EXPECT_EQ(halt["percent_before"], 5);
+  EXPECT_EQ(halt["percent_after"], 0);
+  EXPECT_EQ(halt["cohorts"][1]["cohort"], "canary");
+  EXPECT_EQ(halt["cohorts"][1]["class_counts"][2], kExamsPerCohort) << halt.dump();
+  bool mix_tripped = false;
+  for (const json& signal : halt["signals"]) {
+    if (signal["signal"] == "class_mix_p_value") {
+      mix_tripped = signal["tripped"] == true && signal["measured"].get<double>() < 0.001;
+    }
+  }
+  EXPECT_TRUE(mix_tripped) << halt.dump();
+  ExpectChainIntact();
+}
+
+// A candidate that behaves as the stable version steps after a window, and waits at its new
+// step while the canary cohort has not sent enough exams since.
+TEST_P(AutomaticRolloutTest, PassingWindowStepsAndTooFewExamsWait) {
+  RegisterCandidate(0.0f);
+  Decide(41, "start");
+  SubmitBothCohorts("same");
+  json rollout = WaitForRollout(3 * kWindowSeconds + 2,
+                                [](const json& r) { return r["candidate_percent"] != 5; });
+  ASSERT_EQ(rollout["state"], "running") << rollout.dump();
+  EXPECT_EQ(rollout["candidate_percent"], 25) << rollout.dump();
+  const json step = LastDecision("release.rollout.step");
+  ASSERT_TRUE(step.is_object());
+  EXPECT_EQ(step["decision"], "automatic");
+  EXPECT_EQ(step["enough_exams"], true);
+  for (const json& signal : step["signals"]) EXPECT_EQ(signal["tripped"], false) << step.dump();
+
+  // No canary exam since the step began: another window passes without a decision.
+  std::this_thread::sleep_for(std::chrono::seconds(kWindowSeconds + 1));
+  rollout = WaitForRollout(0, [](const json&) { return true; });
+  EXPECT_EQ(rollout["candidate_percent"], 25) << rollout.dump();
+  EXPECT_EQ(rollout["state"], "running");
+  ExpectChainIntact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AutomaticRolloutTest, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReleaseRolloutTest, ::testing::Values("sqlite", "postgresql"),
                          BackendName);

@@ -171,13 +171,19 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
 
   // An exam whose client result is exactly what the server's model computes (agreement: match).
   json Exam(const std::string& id, const double* features = kExamFeatures) const {
+    return ExamAs(id, features, *evaluator_, 1);
+  }
+
+  // An exam as a browser running model `version`, whose results `evaluator` computes, submits it.
+  static json ExamAs(const std::string& id, const double* features, const Evaluator& evaluator,
+                     int64_t version) {
     float f[kNumFeatures], p[kNumClasses];
     json feats = json::object();
     for (int i = 0; i < kNumFeatures; ++i) {
       f[i] = static_cast<float>(features[i]);
       feats[std::string(FeatureSchema()[i].key)] = features[i];
     }
-    evaluator_->Predict(f, p);
+    evaluator.Predict(f, p);
     return json{{"client_exam_id", id},
                 {"client_time", "2026-11-28T13:45:00Z"},
                 {"features", feats},
@@ -186,7 +192,7 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
                   {"probabilities",
                    {static_cast<double>(p[0]), static_cast<double>(p[1]),
                     static_cast<double>(p[2])}},
-                  {"model_version", 1}}}};
+                  {"model_version", version}}}};
   }
 
   // Submits `exam` as `token` and returns the stored exam; fails the test unless 201.

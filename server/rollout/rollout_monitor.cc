@@ -1,0 +1,96 @@
+#include "rollout/rollout_monitor.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "http/release_state.h"
+#include "rollout/cohort_signals.h"
+#include "shadow/activation_gates.h"
+#include "text/time_text.h"
+
+namespace fetal {
+namespace server {
+namespace {
+
+constexpr auto kTick = std::chrono::seconds(1);
+// Exams tallied per cohort and window at most: enough for every signal's test, bounded work.
+constexpr int64_t kMaxExamsPerCohort = 20000;
+
+}  // namespace
+
+RolloutMonitor::RolloutMonitor(storage::Store* store, ModelRegistry* registry,
+                               std::string policy_path)
+    : store_(store),
+      registry_(registry),
+      policy_path_(std::move(policy_path)),
+      worker_([this] { WorkerLoop(); }) {}
+
+RolloutMonitor::~RolloutMonitor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+void RolloutMonitor::WorkerLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    wake_.wait_for(lock, kTick, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    Evaluate();
+    lock.lock();
+  }
+}
+
+void RolloutMonitor::Evaluate() {
+  PublishedRelease current;
+  if (!LoadPublishedRelease(store_, &current).ok()) return;  // none, or the store is down
+  const storage::RolloutRecord& rollout = current.rollout;
+  if (rollout.state != "running" || current.manifest.kind != "rollout") return;
+  ActivationPolicy policy;
+  std::string error;
+  if (!LoadActivationPolicy(policy_path_, &policy, &error)) {
+    // A broken policy must not step a rollout on defaults nobody chose; it waits until fixed.
+    // Said once per distinct error, not every second.
+    if (error != last_error_) std::fprintf(stderr, "rollout monitor: %s\n", error.c_str());
+    last_error_ = error;
+    return;
+  }
+  last_error_.clear();
+  const int64_t now = text::NowMs();
+  const int64_t window_ms = policy.rollout.window_seconds * 1000;
+  if (now - rollout.step_started_ms < window_ms) return;
+  const ReleaseManifest& m = current.rollout_manifest;
+  // The canary's exams since its step began; the stable cohort's since one window before the
+  // rollout started, so that at a 100 % step (no browser left on stable) there is a reference.
+  CohortTally stable, canary;
+  storage::StoreStatus s =
+      TallyCohort(store_, registry_, m.stable.version, rollout.started_ms - window_ms, now,
+                  kMaxExamsPerCohort, &stable);
+  if (s.ok()) {
+    s = TallyCohort(store_, registry_, m.candidate->version, rollout.step_started_ms, now,
+                    kMaxExamsPerCohort, &canary);
+  }
+  if (!s.ok()) return;
+  CohortVerdict verdict = CompareCohorts(policy.rollout, stable, canary);
+  if (!verdict.enough) return;
+  verdict.evidence["window_seconds"] = policy.rollout.window_seconds;
+  verdict.evidence["from_step"] = rollout.step;
+  const bool last = rollout.step + 1 >= rollout.steps;
+  const storage::RolloutAction action = verdict.tripped ? storage::RolloutAction::kHalt
+                                        : last          ? storage::RolloutAction::kPromote
+                                                        : storage::RolloutAction::kStep;
+  storage::Actor system{"rollout-monitor", "system", "", 0};
+  storage::RolloutRecord after;
+  s = DecideRollout(store_, rollout.sequence, action, rollout.step, system, verdict.evidence,
+                    &after);
+  if (!s.ok() && s.code() != storage::StoreStatus::Code::kConflict) {
+    std::fprintf(stderr, "rollout monitor: %s\n", s.message().c_str());
+  }
+}
+
+}  // namespace server
+}  // namespace fetal
