@@ -138,7 +138,7 @@ int Release(const std::vector<std::string>& argv) {
   ReleaseSet set;
   s = MakeReleaseSet(site, sequence, stable, candidate, steps, salt, UtcTime(issued_time),
                      UtcTime(not_after_time), &set);
-  if (!s.ok()) return Fail(kExitUsage, "--" + s.field() + ": " + s.message());
+  if (!s.ok()) return Fail(kExitUsage, s.message());  // names the manifest field
 
   nlohmann::json upload = {{"manifests", nlohmann::json::array()}};
   for (const ReleaseManifest* m : {&set.rollout, &set.revert, &set.promote}) {

@@ -225,6 +225,12 @@ TEST_P(ReleaseRolloutTest, RefusesWhatWasNotSignedAsASet) {
   ExpectRefused(SignedSet(MakeSet(41, ReleaseModel{1, std::string(64, 'b')}, V2())), 422,
                 "hash_mismatch", "manifests[0].stable");
 
+  // Not a set at all, or a pair without its signature.
+  ExpectRefused(json{{"manifests", json::array()}}, 400, "invalid_body", "manifests");
+  json unsigned_set = SignedSet(set);
+  unsigned_set["manifests"][2].erase("signature");
+  ExpectRefused(unsigned_set, 400, "invalid_body", "manifests[2]");
+
   // Nothing refused was stored.
   json list = Body(Get("/api/v1/releases", auditor_));
   EXPECT_TRUE(list["manifests"].empty()) << list.dump();
