@@ -1095,6 +1095,49 @@ TEST_P(StoreTest, PingAndStats) {
   EXPECT_STREQ(store_->backend(), GetParam() == "sqlite" ? "sqlite" : "postgresql");
 }
 
+// Two instances may evaluate the same rollout window: the decision taken from a step the rollout
+// has left already is refused, so a rollout never moves twice on one evaluation; and a set whose
+// sequence is not above every stored one is refused.
+TEST_P(StoreTest, RolloutDecisionFromAStepAlreadyLeftIsRefused) {
+  const Actor admin{"admin", "admin", "req-1", 1};
+  std::vector<ReleaseRecord> set(3);
+  const char* kinds[] = {"rollout", "revert", "promote"};
+  for (int i = 0; i < 3; ++i) {
+    set[i].sequence = i == 0 ? 41 : 42;
+    set[i].kind = kinds[i];
+    set[i].site = "hospital-a";
+    set[i].manifest = std::string("{\"kind\":\"") + kinds[i] + "\"}";
+    set[i].signature = "sig-" + std::to_string(i);
+    set[i].steps = i == 0 ? 3 : 0;
+  }
+  ASSERT_TRUE(store_->PutReleaseSet(set, admin).ok());
+  EXPECT_EQ(store_->PutReleaseSet(set, admin).code(), StoreStatus::Code::kConflict);
+  RolloutRecord r;
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStart, -1, admin, "{}", &r).ok());
+  EXPECT_EQ(r.step, 0);
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, "{}", &r).ok());
+  EXPECT_EQ(r.step, 1);
+  // The second instance, which also evaluated step 0.
+  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, "{}", &r).code(),
+            StoreStatus::Code::kConflict);
+  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kHalt, 0, admin, "{}", &r).code(),
+            StoreStatus::Code::kConflict);
+  ASSERT_TRUE(store_->GetRollout(41, &r).ok());
+  EXPECT_EQ(r.step, 1);
+  EXPECT_EQ(r.state, "running");
+  ReleaseRecord published;
+  ASSERT_TRUE(store_->GetPublishedRelease(&published, &r).ok());
+  EXPECT_EQ(published.kind, "rollout");
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kHalt, 1, admin, "{}", &r).ok());
+  EXPECT_EQ(r.state, "halted");
+  ASSERT_TRUE(store_->GetPublishedRelease(&published, &r).ok());
+  EXPECT_EQ(published.kind, "revert");
+  EXPECT_EQ(published.sequence, 42);
+  EXPECT_EQ(published.manifest, set[1].manifest);
+  EXPECT_EQ(published.signature, set[1].signature);
+  EXPECT_TRUE(Verify().ok);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const ::testing::TestParamInfo<std::string>& tpi) {
                            return tpi.param;
