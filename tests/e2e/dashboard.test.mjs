@@ -238,6 +238,9 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
       const n = r.reduce((a, b) => a + b, 0);
       return n ? pct1(r[k] / n) : '—';
     }));
+    // The per-class table shows recall, and says so.
+    const recallHead = await page.$$eval('[data-testid="recall"] thead th', (ths) => ths.map((th) => th.textContent));
+    assert.deepEqual(recallHead.slice(1), [say('en', 'dash.col.realRecall'), say('en', 'dash.col.estimatedRecall')]);
     assert.doesNotMatch(await page.textContent('main'), /NaN|undefined|null/);
     await shot(page, 'dashboard-en');
   });

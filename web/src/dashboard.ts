@@ -296,7 +296,7 @@ function performanceByClass(m: Monitoring): HTMLElement | null {
               h('tr', {}, h('th', { scope: 'row' }, className(i)), row.map((v) => h('td', { class: 'num' }, num(v)))))))
         : h('p', { class: 'muted', 'data-testid': 'confusion' }, t('dash.none'))),
     h('section', { class: 'by-table' }, h('h3', {}, t('dash.recall')),
-      dataTable(t('dash.recall'), [t('dash.col.class'), t('dash.col.real'), t('dash.col.estimated')],
+      dataTable(t('dash.recall'), [t('dash.col.class'), t('dash.col.realRecall'), t('dash.col.estimatedRecall')],
         [0, 1, 2].map((k) => [className(k), pctOrDash(recall[k]), expected[k] > 0 ? pct(estimated[k] / expected[k]) : '—']), 'recall')));
 }
 

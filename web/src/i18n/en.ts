@@ -424,6 +424,8 @@ const strings = {
   'dash.col.macroF1': 'Macro-F1',
   'dash.col.ece': 'ECE',
   'dash.col.estimated': 'Estimated accuracy',
+  'dash.col.realRecall': 'Real recall',
+  'dash.col.estimatedRecall': 'Estimated recall',
   'dash.col.estimatedCi': 'Estimated interval',
 
   'audit.title': 'Audit log',

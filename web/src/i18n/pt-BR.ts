@@ -422,6 +422,8 @@ export const ptBR: Dictionary = {
     'dash.col.macroF1': 'F1 macro',
     'dash.col.ece': 'ECE',
     'dash.col.estimated': 'Acurácia estimada',
+    'dash.col.realRecall': 'Sensibilidade real',
+    'dash.col.estimatedRecall': 'Sensibilidade estimada',
     'dash.col.estimatedCi': 'Intervalo estimado',
 
     'audit.title': 'Registro de auditoria',
