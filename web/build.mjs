@@ -8,6 +8,8 @@
 //   FETAL_DEFAULT_MODEL the bundle shipped inside the app         (build/model/default.fhm)
 //   FETAL_MODEL_PUBKEY  PEM (SPKI) public key that model updates must be signed with
 //                       (build/model/signing-public.pem); without it the app refuses all updates
+//   FETAL_SITE          the site release manifests must name (docs/rollout.md); without it the
+//                       app ignores manifests and follows the server's active model
 //   FETAL_WEB_OUT       output folder                              (web/dist)
 //   FETAL_WEB_SOURCEMAP 1 to emit app.js.map
 import { build } from 'esbuild';
@@ -51,6 +53,10 @@ if (existsSync(pubkeyPath)) {
   console.warn(`build-web: WARNING no public key at ${pubkeyPath}: the app will refuse every model update`);
 }
 
+// The site the app follows release manifests for, built in beside the key that signs them.
+const site = process.env.FETAL_SITE ?? '';
+if (site && !/^[a-z0-9-]{1,64}$/.test(site)) fail(`FETAL_SITE "${site}" must be 1 to 64 of a-z 0-9 - (the manifests' site)`);
+
 // The runtime build id: which WebAssembly runtime this app ships (the exams it submits carry it,
 // so the server can count client/server disagreements by browser build).
 const runtimeHash = createHash('sha256');
@@ -74,7 +80,11 @@ const app = await build({
   // Source maps only on request (FETAL_WEB_SOURCEMAP=1): dist/ is what users download.
   sourcemap: process.env.FETAL_WEB_SOURCEMAP === '1' ? 'linked' : false,
   external: ['./fetal.js'],
-  define: { __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki), __FETAL_RUNTIME_BUILD__: JSON.stringify(runtimeBuild) },
+  define: {
+    __FETAL_PUBKEY_SPKI__: JSON.stringify(pubkeySpki),
+    __FETAL_RELEASE_SITE__: JSON.stringify(site),
+    __FETAL_RUNTIME_BUILD__: JSON.stringify(runtimeBuild),
+  },
   logLevel: 'warning',
 });
 
@@ -158,8 +168,9 @@ writeFileSync(join(out, 'build-info.json'), JSON.stringify({
   wasmDir: relative(repo, wasmDir),
   model: relative(repo, modelPath),
   publicKey: pubkeySpki ? relative(repo, pubkeyPath) : null,
+  site: site || null,
   files: precache,
 }, null, 2) + '\n');
 
 console.log(`build-web: ${relative(repo, out)} (build ${buildId}, ${files.length} files, wasm from ${relative(repo, wasmDir)}, ` +
-  `model ${relative(repo, modelPath)}, public key ${pubkeySpki ? relative(repo, pubkeyPath) : 'NONE'})`);
+  `model ${relative(repo, modelPath)}, public key ${pubkeySpki ? relative(repo, pubkeyPath) : 'NONE'}, site ${site || 'none'})`);

@@ -9,6 +9,7 @@ import {
   activeModel, activeModelOrigin, checkForUpdate, hasPublicKey, highestVersionSeen, lastUpdateStatus, pendingModel,
   type UpdateStatus,
 } from './models.js';
+import { releaseView } from './release.js';
 
 let root: HTMLElement;
 
@@ -51,6 +52,7 @@ function statusText(s: UpdateStatus): string {
   return t(`model.status.${s.code}`, {
     version: s.version ?? '',
     highest: s.highest ?? '',
+    sequence: s.sequence ?? '',
     status: s.status ?? '',
     message: s.message ?? '',
   });
@@ -67,6 +69,7 @@ export function render(): void {
   const pending = pendingModel();
   const status = lastUpdateStatus();
   const refused = status && !['upToDate', 'updated', 'unreachable'].includes(status.code);
+  const release = releaseView();
   const tables = card && card.version === info.version && card.created === info.created ? card : null;
   const confusion = tables?.confusion;
 
@@ -92,6 +95,13 @@ export function render(): void {
       status ? h('p', { class: 'muted' }, t('model.lastCheck', { time: dateTime(status.at) })) : null,
       pending ? h('p', { class: 'banner', 'data-testid': 'pending-model' }, t('model.pending', { version: pending.info().version })) : null,
       h('p', { class: 'muted' }, t('model.highestSeen', { version: highestVersionSeen() })),
+      release
+        ? h('p', { class: 'muted', 'data-testid': 'release', 'data-sequence': release.sequence, 'data-candidate': String(release.candidate) },
+          release.cohort === null
+            ? t('model.release.noCohort', { sequence: release.sequence, kind: release.kind })
+            : t('model.release', { sequence: release.sequence, kind: release.kind, cohort: release.cohort, percent: release.candidatePercent }),
+          ' ', h('span', { 'data-testid': 'device-id', 'data-device-id': release.deviceId }, t('model.deviceId', { id: release.deviceId })))
+        : null,
       h('button', { type: 'button', id: 'check-update', onclick: async () => {
         await checkForUpdate();
         render();

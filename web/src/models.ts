@@ -1,18 +1,28 @@
 // Model manager: which bundle scores exams, and how a new one gets in.
 //
-// The app ships a default bundle in dist/model/. A newer one comes only from the server's
-// GET /api/v1/models/active and is used only after (1) its ECDSA P-256 / SHA-256 signature
-// verifies against the public key built into the app, (2) the SHA-256 of its content matches the
-// hash it carries (and the ETag), (3) the WASM core loads it, and (4) its version is not lower than
-// the highest version this browser has ever accepted (persisted), so a compromised or confused
-// server cannot roll clinicians back. A verified update waits as "pending" until the exam in
-// progress is finished (switch on the next exam).
+// The app ships a default bundle in dist/model/. A newer one comes only from the server, and is
+// used only after (1) its ECDSA P-256 / SHA-256 signature verifies against the public key built
+// into the app, (2) the SHA-256 of its content matches the hash it carries (and the ETag), and
+// (3) the WASM core loads it. Which one, and what stops a rollback:
+// - when the server publishes a release manifest (release.ts, docs/rollout.md), the model the
+//   accepted manifest assigns to this browser's cohort, fetched by version
+//   (GET /api/v1/models/{version}) and taken only if its version and file SHA-256 are the ones
+//   the manifest names: anti-rollback is the manifest's sequence, so a halted rollout can send
+//   this browser back to the stable version;
+// - otherwise the server's GET /api/v1/models/active, taken only if its version is not lower than
+//   the highest this browser has ever accepted (persisted), so a compromised or confused server
+//   cannot roll clinicians back.
+// A verified update waits as "pending" until the exam in progress is finished (switch on the next
+// exam).
 
 import type { FetalModel, FetalRuntime, LoadModelResult } from './fetal.js';
 import { kvGet, kvSet } from './db.js';
 import { noteServer } from './net.js';
+import { checkRelease } from './release.js';
+import type { ReleaseModel } from './release-manifest.js';
+import { hasPublicKey, hex, sha256Hex, verifySignature } from './signing.js';
 
-declare const __FETAL_PUBKEY_SPKI__: string; // base64 DER SubjectPublicKeyInfo, '' if none
+export { hasPublicKey };
 
 export type ModelOrigin = 'builtin' | 'server';
 
@@ -31,8 +41,17 @@ export interface UpdateStatus {
     | 'invalid'
     | 'httpError'
     | 'noCrypto'
-    | 'keyMissing';
+    | 'keyMissing'
+    // release manifests (release.ts)
+    | 'manifestBadSignature'
+    | 'manifestInvalid'
+    | 'manifestWrongSite'
+    | 'manifestReplay'
+    | 'manifestConflict'
+    | 'manifestExpired'
+    | 'notInManifest';
   version?: number;
+  sequence?: number;
   highest?: number;
   status?: number;
   message?: string;
@@ -43,6 +62,8 @@ interface StoredBundle {
   version: number;
   hash: string;
   etag: string | null;
+  sha256?: string;     // of the whole file (absent in bundles stored by older apps)
+  assigned?: boolean;  // taken because a release manifest names it: used even when older
 }
 
 const MODEL_URL = 'api/v1/models/active';
@@ -63,6 +84,10 @@ let checking: Promise<UpdateStatus> | null = null;
 // Resolves once the persisted state (highest version seen, last status, stored bundle) is read.
 let persisted: Promise<void> = Promise.resolve();
 const listeners: Array<() => void> = [];
+// The SHA-256 of each loaded model's whole bundle file (what release manifests name); the
+// built-in one is read when first needed.
+const fileSha256 = new WeakMap<FetalModel, string>();
+let builtinModel: FetalModel | null = null;
 
 export function onModelChange(fn: () => void): void {
   listeners.push(fn);
@@ -86,10 +111,6 @@ export function lastUpdateStatus(): UpdateStatus | null {
 export function highestVersionSeen(): number {
   return highestSeen;
 }
-export function hasPublicKey(): boolean {
-  return __FETAL_PUBKEY_SPKI__.length > 0;
-}
-
 function modelOrError(r: LoadModelResult): FetalModel | string {
   return r.ok ? r.model : `${r.error.code}: ${r.error.message}`;
 }
@@ -141,6 +162,7 @@ export async function initModels(runtime: FetalRuntime, builtinLoad: Promise<Loa
   if (typeof builtin === 'string') throw new Error(`model/default.fhm: ${builtin}`);
   active = builtin;
   activeOrigin = 'builtin';
+  builtinModel = builtin;
 
   // The stored bundle, the highest version seen and the last status, once IndexedDB has them.
   // With the hint saying a stored bundle is at least as new as the built-in one, the start waits
@@ -150,9 +172,10 @@ export async function initModels(runtime: FetalRuntime, builtinLoad: Promise<Loa
     highestSeen = Math.max(highestSeen, seen ?? 0);
     lastStatus = status ?? lastStatus;
     if (stored) setStoredVersionHint(stored.version);
-    if (stored && stored.version >= builtin.info().version) {
+    if (stored && (stored.version >= builtin.info().version || stored.assigned)) {
       const fromServer = await load(new Uint8Array(stored.bytes));
       if (typeof fromServer !== 'string' && fromServer.info().hash === stored.hash) {
+        fileSha256.set(fromServer, stored.sha256 ?? await sha256Hex(new Uint8Array(stored.bytes)));
         if (starting) {
           active = fromServer;
           activeOrigin = 'server';
@@ -191,29 +214,6 @@ export function adoptPending(): boolean {
   return true;
 }
 
-function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64.trim());
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-let publicKey: Promise<CryptoKey> | null = null;
-function importPublicKey(): Promise<CryptoKey> {
-  publicKey ??= crypto.subtle.importKey(
-    'spki',
-    base64ToBytes(__FETAL_PUBKEY_SPKI__),
-    { name: 'ECDSA', namedCurve: 'P-256' },
-    false,
-    ['verify'],
-  );
-  return publicKey;
-}
-
 async function setStatus(status: UpdateStatus): Promise<UpdateStatus> {
   lastStatus = status;
   await kvSet('model.lastStatus', status);
@@ -232,68 +232,131 @@ export function checkForUpdate(): Promise<UpdateStatus> {
 async function doCheck(): Promise<UpdateStatus> {
   await persisted;  // the highest version seen decides what a rollback is
   const now = Date.now();
-  const current = (pending ?? active).info();
-  const stored = await kvGet<StoredBundle>('model.server');
-  const headers: Record<string, string> = {};
-  if (stored?.etag && stored.hash === current.hash) headers['If-None-Match'] = stored.etag;
+  const release = await checkRelease(now);
+  if (release.kind === 'refused') {
+    return setStatus({ at: now, version: (pending ?? active).info().version, ...release.status });
+  }
+  return release.kind === 'assigned' ? followManifest(now, release.model) : checkActive(now);
+}
 
+interface Download {
+  bytes: Uint8Array<ArrayBuffer>;
+  digest: string;      // the content hash the bundle carries (FetalModel.info().hash)
+  fileDigest: string;  // SHA-256 of the whole file
+  etag: string | null;
+}
+
+// Fetches a bundle and checks its signature and hashes. A status when refused or not modified.
+async function download(url: string, init: RequestInit, now: number): Promise<Download | UpdateStatus> {
+  const version = (pending ?? active).info().version;
   let response: Response;
   try {
-    response = await fetch(MODEL_URL, { headers, cache: 'no-store' });
+    response = await fetch(url, init);
   } catch {
     noteServer(false);
-    return setStatus({ at: now, code: 'unreachable', version: current.version });
+    return { at: now, code: 'unreachable', version };
   }
   noteServer(response.status !== 404); // a static host without the API answers 404
-  if (response.status === 304) return setStatus({ at: now, code: 'upToDate', version: current.version });
+  if (response.status === 304) return { at: now, code: 'upToDate', version };
   if (!response.ok) {
     // A plain static host has no API: that is "unreachable", not an error worth alarming about.
     const code = response.status === 404 ? 'unreachable' : 'httpError';
-    return setStatus({ at: now, code, status: response.status, version: current.version });
+    return { at: now, code, status: response.status, version };
   }
   const bytes: Uint8Array<ArrayBuffer> = new Uint8Array(await response.arrayBuffer());
   const etag = response.headers.get('ETag');
   const signature = response.headers.get('X-Model-Signature');
 
-  if (!hasPublicKey()) return setStatus({ at: now, code: 'keyMissing' });
-  if (!globalThis.crypto?.subtle) return setStatus({ at: now, code: 'noCrypto' });
-  if (!signature) return setStatus({ at: now, code: 'noSignature' });
-
-  let signatureOk = false;
-  try {
-    signatureOk = await crypto.subtle.verify(
-      { name: 'ECDSA', hash: 'SHA-256' },
-      await importPublicKey(),
-      base64ToBytes(signature),
-      bytes,
-    );
-  } catch {
-    signatureOk = false;
-  }
-  if (!signatureOk) return setStatus({ at: now, code: 'badSignature' });
+  if (!hasPublicKey()) return { at: now, code: 'keyMissing' };
+  if (!globalThis.crypto?.subtle) return { at: now, code: 'noCrypto' };
+  if (!signature) return { at: now, code: 'noSignature' };
+  if (!(await verifySignature(signature, bytes))) return { at: now, code: 'badSignature' };
 
   // The bundle ends with the SHA-256 of everything before it (its content hash). The server's
   // ETag names the bytes it sent: accept the SHA-256 of the whole file or the content hash.
-  if (bytes.length < 32) return setStatus({ at: now, code: 'badHash' });
-  const digest = hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes.subarray(0, bytes.length - 32))));
+  if (bytes.length < 32) return { at: now, code: 'badHash' };
+  const digest = await sha256Hex(bytes.slice(0, bytes.length - 32));
   const carried = hex(bytes.subarray(bytes.length - 32));
   const etagHash = etag?.replace(/^W\//, '').replace(/"/g, '').toLowerCase() ?? null;
-  const fileDigest = etagHash === null ? null : hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+  const fileDigest = await sha256Hex(bytes);
   if (digest !== carried || (etagHash !== null && etagHash !== digest && etagHash !== fileDigest)) {
-    return setStatus({ at: now, code: 'badHash' });
+    return { at: now, code: 'badHash' };
   }
+  return { bytes, digest, fileDigest, etag };
+}
 
-  if (digest === current.hash) {
-    await storeServerBundle({ bytes: bytes.slice().buffer, version: current.version, hash: digest, etag });
+// Loads a verified download; a status when the core refuses it or its hash is not the one checked.
+async function loadDownload(d: Download, now: number): Promise<FetalModel | UpdateStatus> {
+  const loaded = await load(d.bytes);
+  if (typeof loaded === 'string') return { at: now, code: 'invalid', message: loaded };
+  if (loaded.info().hash !== d.digest) {
+    loaded.dispose();
+    return { at: now, code: 'badHash' };
+  }
+  return loaded;
+}
+
+// Keeps a verified, loaded model and makes it the one used from the next exam.
+async function install(loaded: FetalModel, d: Download, assigned: boolean, now: number): Promise<UpdateStatus> {
+  const version = loaded.info().version;
+  fileSha256.set(loaded, d.fileDigest);
+  await storeServerBundle({ bytes: d.bytes.slice().buffer, version, hash: d.digest, etag: d.etag, sha256: d.fileDigest, assigned });
+  highestSeen = Math.max(highestSeen, version);
+  await kvSet('model.highestSeen', highestSeen);
+  if (pending && pending !== loaded) pending.dispose();
+  pending = loaded;
+  return setStatus({ at: now, code: 'updated', version });
+}
+
+// The SHA-256 of the file `model` was loaded from.
+async function fileSha256Of(model: FetalModel): Promise<string | null> {
+  const known = fileSha256.get(model);
+  if (known !== undefined || model !== builtinModel) return known ?? null;
+  try {
+    const r = await fetch('model/default.fhm'); // the service worker's copy
+    if (!r.ok) return null;
+    const sha = await sha256Hex(new Uint8Array(await r.arrayBuffer()));
+    fileSha256.set(model, sha);
+    return sha;
+  } catch {
+    return null;
+  }
+}
+
+// Runs the model the accepted manifest assigns: up to date when it already does, else fetches
+// that version and takes it only if its version and file SHA-256 are the ones named.
+async function followManifest(now: number, assigned: ReleaseModel): Promise<UpdateStatus> {
+  const current = pending ?? active;
+  if ((await fileSha256Of(current)) === assigned.sha256) {
+    return setStatus({ at: now, code: 'upToDate', version: current.info().version });
+  }
+  const d = await download(`api/v1/models/${assigned.version}`, {}, now);
+  if ('code' in d) return setStatus(d);
+  if (d.fileDigest !== assigned.sha256) return setStatus({ at: now, code: 'notInManifest', version: assigned.version });
+  const loaded = await loadDownload(d, now);
+  if ('code' in loaded) return setStatus(loaded);
+  if (loaded.info().version !== assigned.version) {
+    loaded.dispose();
+    return setStatus({ at: now, code: 'notInManifest', version: assigned.version });
+  }
+  return install(loaded, d, true, now);
+}
+
+// No manifest to follow: the server's active model, under the version rule.
+async function checkActive(now: number): Promise<UpdateStatus> {
+  const current = (pending ?? active).info();
+  const stored = await kvGet<StoredBundle>('model.server');
+  const headers: Record<string, string> = {};
+  if (stored?.etag && stored.hash === current.hash) headers['If-None-Match'] = stored.etag;
+  const d = await download(MODEL_URL, { headers, cache: 'no-store' }, now);
+  if ('code' in d) return setStatus(d);
+
+  if (d.digest === current.hash) {
+    await storeServerBundle({ bytes: d.bytes.slice().buffer, version: current.version, hash: d.digest, etag: d.etag, sha256: d.fileDigest });
     return setStatus({ at: now, code: 'upToDate', version: current.version });
   }
-
-  const loaded = await load(bytes);
-  if (typeof loaded === 'string') return setStatus({ at: now, code: 'invalid', message: loaded });
-  if (loaded.info().hash !== digest) {
-    loaded.dispose();
-    return setStatus({ at: now, code: 'badHash' });
-  }
+  const loaded = await loadDownload(d, now);
+  if ('code' in loaded) return setStatus(loaded);
   const version = loaded.info().version;
   if (version < highestSeen) {
     loaded.dispose();
@@ -303,13 +366,7 @@ async function doCheck(): Promise<UpdateStatus> {
     loaded.dispose();
     return setStatus({ at: now, code: 'sameVersionDifferent', version });
   }
-
-  await storeServerBundle({ bytes: bytes.slice().buffer, version, hash: digest, etag });
-  highestSeen = Math.max(highestSeen, version);
-  await kvSet('model.highestSeen', highestSeen);
-  if (pending && pending !== loaded) pending.dispose();
-  pending = loaded;
-  return setStatus({ at: now, code: 'updated', version });
+  return install(loaded, d, false, now);
 }
 
 export function startPeriodicChecks(): void {

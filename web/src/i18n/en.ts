@@ -332,6 +332,21 @@ const strings = {
   'model.status.httpError': 'Update check failed: HTTP {status}.',
   'model.status.keyMissing': 'Refused an update: no signing public key was built into this app.',
   'model.status.noCrypto': 'Refused an update: this browser context has no WebCrypto (HTTPS needed).',
+  // release manifests (docs/rollout.md)
+  'model.status.manifestBadSignature': 'Refused a release manifest: its signature does not verify against the built-in key.',
+  'model.status.manifestInvalid': 'Refused a release manifest: {message}.',
+  'model.status.manifestWrongSite': 'Refused a release manifest for another site ({message}).',
+  'model.status.manifestReplay':
+    'Refused release manifest {sequence}: this browser already accepted {highest} (an old manifest replayed).',
+  'model.status.manifestConflict':
+    'Refused release manifest {sequence}: it differs from the one of the same sequence already accepted; reported to the server.',
+  'model.status.manifestExpired': 'The release manifest expired on {message}; keeping version {version}.',
+  'model.status.notInManifest':
+    'Refused a bundle: it is not version {version} with the SHA-256 the release manifest names.',
+  'model.release':
+    'Release manifest {sequence} ({kind}). This device is in cohort {cohort} of 100; the candidate goes to cohorts below {percent}.',
+  'model.release.noCohort': 'Release manifest {sequence} ({kind}): every device runs the stable version.',
+  'model.deviceId': 'Device id (for staged rollouts): {id}',
 
   'nav.monitoring': 'Monitoring',
   'nav.audit': 'Audit',

@@ -330,6 +330,21 @@ export const ptBR: Dictionary = {
     'model.status.httpError': 'Falha ao verificar atualização: HTTP {status}.',
     'model.status.keyMissing': 'Atualização recusada: nenhuma chave pública de assinatura foi embutida neste aplicativo.',
     'model.status.noCrypto': 'Atualização recusada: este contexto do navegador não tem WebCrypto (é preciso HTTPS).',
+    // release manifests (docs/rollout.md)
+    'model.status.manifestBadSignature': 'Manifesto de versão recusado: a assinatura não confere com a chave embutida.',
+    'model.status.manifestInvalid': 'Manifesto de versão recusado: {message}.',
+    'model.status.manifestWrongSite': 'Manifesto de versão de outro local recusado ({message}).',
+    'model.status.manifestReplay':
+      'Manifesto de versão {sequence} recusado: este navegador já aceitou o {highest} (um manifesto antigo reenviado).',
+    'model.status.manifestConflict':
+      'Manifesto de versão {sequence} recusado: difere do de mesma sequência já aceito; comunicado ao servidor.',
+    'model.status.manifestExpired': 'O manifesto de versão expirou em {message}; mantendo a versão {version}.',
+    'model.status.notInManifest':
+      'Pacote recusado: não é a versão {version} com o SHA-256 que o manifesto de versão indica.',
+    'model.release':
+      'Manifesto de versão {sequence} ({kind}). Este dispositivo está no grupo {cohort} de 100; a versão candidata vai para os grupos abaixo de {percent}.',
+    'model.release.noCohort': 'Manifesto de versão {sequence} ({kind}): todos os dispositivos usam a versão estável.',
+    'model.deviceId': 'Identificador do dispositivo (para implantação gradual): {id}',
 
     'nav.monitoring': 'Monitoramento',
     'nav.audit': 'Auditoria',
