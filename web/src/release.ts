@@ -92,6 +92,7 @@ async function reportConflict(site: string, held: HeldManifest, offered: string)
 export async function checkRelease(now: number): Promise<ReleaseCheck> {
   const site = __FETAL_RELEASE_SITE__;
   if (!site) return { kind: 'none' };
+  const id = await deviceId(); // made at the first check, so that it exists before any rollout
   let response: Response;
   try {
     response = await fetch(CURRENT_URL, { cache: 'no-store' });
@@ -133,7 +134,6 @@ export async function checkRelease(now: number): Promise<ReleaseCheck> {
   if (!held || held.manifest !== answer.manifest) {
     await kvSet(HELD_KEY, { sequence: m.sequence, manifest: answer.manifest, signature: answer.signature } satisfies HeldManifest);
   }
-  const id = await deviceId();
   const cohort = m.cohort_salt ? await cohortOf(m.cohort_salt, id) : null;
   const { model, candidate } = assignedModel(m, cohort, answer.candidate_percent);
   view = { sequence: m.sequence, kind: m.kind, cohort, candidatePercent: answer.candidate_percent, candidate, deviceId: id };
