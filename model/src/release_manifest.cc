@@ -6,9 +6,6 @@
 #include <nlohmann/json.hpp>
 
 namespace fetal {
-namespace {
-
-using nlohmann::json;
 
 bool IsLowerHex(const std::string& s, size_t length) {
   if (s.size() != length) return false;
@@ -17,6 +14,18 @@ bool IsLowerHex(const std::string& s, size_t length) {
   }
   return true;
 }
+
+bool IsReleaseSite(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+namespace {
+
+using nlohmann::json;
 
 // "YYYY-MM-DDTHH:MM:SSZ": one spelling per instant, so byte order is time order.
 bool IsUtcTime(const std::string& s) {
@@ -101,13 +110,8 @@ const char* ReleaseKindName(ReleaseKind kind) {
 }
 
 Status CheckManifest(const ReleaseManifest& m) {
-  if (m.site.empty() || m.site.size() > 64) {
-    return Status::InvalidArgument("site must be 1 to 64 characters", "site");
-  }
-  for (char c : m.site) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
-      return Status::InvalidArgument("site may hold only a-z, 0-9 and -", "site");
-    }
+  if (!IsReleaseSite(m.site)) {
+    return Status::InvalidArgument("site must be 1 to 64 of a-z, 0-9 and -", "site");
   }
   if (m.sequence < 1) return Status::InvalidArgument("sequence must be >= 1", "sequence");
   Status s = CheckModel(m.stable, "stable");

@@ -1,14 +1,17 @@
 // POST /releases (a signed set of release manifests), GET /releases, GET /releases/current,
-// POST /releases/{sequence}/start|step|halt|promote (docs/api.md, docs/rollout.md).
+// POST /releases/{sequence}/start|step|halt|promote, POST /releases/conflicts (docs/api.md,
+// docs/rollout.md).
 //
 // The server verifies what it is given and publishes it byte for byte; it holds no release key,
 // so it can choose among the manifests an engineer signed but never make one.
 #include <httplib.h>
 
+#include "exam_json.h"
 #include "fetal/release_manifest.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
 #include "http/body.h"
+#include "http/caller.h"
 #include "http/etag.h"
 #include "http/query.h"
 #include "http/release_state.h"
@@ -273,6 +276,60 @@ void RolloutDecision(const Services& svc, const httplib::Request& req, httplib::
   SendJson(res, 200, RolloutJson(rollout, manifest));
 }
 
+// A browser that holds a manifest and is offered another of the same sequence with other bytes
+// (a revert after a promotion, or the reverse: docs/rollout.md) refuses it and reports it here.
+// Nothing is stored but the audit event: the report is evidence, not a decision.
+void ReportManifestConflict(const Services& svc, const httplib::Request& req,
+                            httplib::Response& res, const Caller& caller) {
+  json body;
+  if (!ParseJsonBody(req, res, 16, &body)) return;
+  FieldErrors errors;
+  auto add = [&](const std::string& field, const char* rule, const std::string& expected,
+                 const json& value) {
+    errors.Add(
+        FieldError{field, rule, field + " must be " + expected, expected, ValueExcerpt(value)});
+  };
+  if (!body.is_object()) {
+    add("", "type", "an object {\"site\", \"sequence\", \"held_sha256\", \"offered_sha256\"}",
+        body);
+    SendValidation(res, errors);
+    return;
+  }
+  const json& site = body.contains("site") ? body["site"] : json();
+  if (!site.is_string() || !IsReleaseSite(site.get<std::string>())) {
+    add("site", site.is_null() ? "required" : "format", "1 to 64 of a-z 0-9 -", site);
+  }
+  const json& sequence = body.contains("sequence") ? body["sequence"] : json();
+  if (!sequence.is_number_integer() || sequence.get<int64_t>() < 1) {
+    add("sequence", sequence.is_null() ? "required" : "range", "an integer >= 1", sequence);
+  }
+  for (const char* field : {"held_sha256", "offered_sha256"}) {
+    const json& v = body.contains(field) ? body[field] : json();
+    if (!v.is_string() || !IsLowerHex(v.get<std::string>(), 64)) {
+      add(field, v.is_null() ? "required" : "format", "64 lowercase hex characters", v);
+    }
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key != "site" && key != "sequence" && key != "held_sha256" && key != "offered_sha256") {
+      add(key, "unknown_field",
+          "absent: the fields are site, sequence, held_sha256, offered_sha256", value);
+    }
+  }
+  if (errors.empty() && body["held_sha256"] == body["offered_sha256"]) {
+    add("offered_sha256", "conflict", "other than held_sha256: the same bytes do not conflict",
+        body["offered_sha256"]);
+  }
+  if (!errors.empty()) {
+    SendValidation(res, errors);
+    return;
+  }
+  const std::string object = "release/" + std::to_string(sequence.get<int64_t>());
+  if (!AuditAccess(svc.store, res, caller, "release.manifest.conflict", object, "reported",
+                   body.dump()))
+    return;
+  SendJson(res, 202, json{{"recorded", true}});
+}
+
 }  // namespace
 
 void AddReleaseRoutes(Router* router) {
@@ -291,6 +348,8 @@ void AddReleaseRoutes(Router* router) {
                RolloutDecision<RolloutAction::kHalt>);
   router->Post(R"(/api/v1/releases/(\d+)/promote)", "/api/v1/releases/{sequence}/promote", kAdmin,
                RolloutDecision<RolloutAction::kPromote>);
+  router->Post("/api/v1/releases/conflicts", "/api/v1/releases/conflicts", kAnyRole,
+               ReportManifestConflict, {{}, 4096, "application/json"});
 }
 
 }  // namespace server

@@ -319,6 +319,61 @@ TEST_P(ReleaseRolloutTest, OnlyOneRolloutRunsAndAnOlderOneCannotStartAfterANewer
   ExpectChainIntact();
 }
 
+// A browser that holds the revert and is offered the promotion of the same sequence (or the
+// reverse) reports it: any signed-in caller, recorded in the audit chain as evidence; bad input
+// is a 4xx naming the field, and nothing is recorded for it.
+TEST_P(ReleaseRolloutTest, ManifestConflictReportsAreAuditedAndCheckedField) {
+  const std::string held(64, 'a'), offered(64, 'b');
+  const json report = {{"site", kSite},
+                       {"sequence", 42},
+                       {"held_sha256", held},
+                       {"offered_sha256", offered}};
+  auto r = Post("/api/v1/releases/conflicts", clinician_, report.dump());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202) << r->body;
+  EXPECT_EQ(Body(r), json({{"recorded", true}}));
+  std::vector<json> events = AuditEvents("release.manifest.conflict");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["actor"]["name"], "nurse-a") << events[0].dump();
+  EXPECT_EQ(events[0]["outcome"], "reported");
+  EXPECT_EQ(events[0]["object"], "release/42");
+  EXPECT_EQ(json::parse(events[0]["details"].get<std::string>()), report);
+
+  auto refused = [&](json body, const std::string& field, int status = 422) {
+    SCOPED_TRACE(body.dump());
+    auto a = Post("/api/v1/releases/conflicts", auditor_, body.dump());
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->status, status) << a->body;
+    EXPECT_EQ(Body(a)["error"]["field"], field) << a->body;
+  };
+  auto with = [&](const std::string& key, const json& value) {
+    json b = report;
+    if (value.is_discarded()) {
+      b.erase(key);
+    } else {
+      b[key] = value;
+    }
+    return b;
+  };
+  refused(with("site", "Hospital A"), "site");
+  refused(with("site", json::value_t::discarded), "site");
+  refused(with("sequence", 0), "sequence");
+  refused(with("sequence", "42"), "sequence");
+  refused(with("held_sha256", std::string(64, 'A')), "held_sha256");
+  refused(with("offered_sha256", std::string(63, 'b')), "offered_sha256");
+  refused(with("offered_sha256", held), "offered_sha256");  // the same bytes conflict with nothing
+  refused(with("note", "x"), "note");
+  refused(json::array(), "");
+  auto bad_json = Post("/api/v1/releases/conflicts", clinician_, "{\"site\":");
+  ASSERT_TRUE(bad_json);
+  EXPECT_EQ(bad_json->status, 400) << bad_json->body;
+  auto anonymous = Post("/api/v1/releases/conflicts", "", report.dump());
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401) << anonymous->body;
+  EXPECT_EQ(AuditEvents("release.manifest.conflict").size(), 1u);
+  ExpectChainIntact();
+}
+
 // A database of schema version 6 (before releases) gains the release tables when a server of
 // version 7 opens it, and the rollouts work on it.
 TEST_P(ReleaseRolloutTest, Version6DatabaseGainsTheReleaseTables) {

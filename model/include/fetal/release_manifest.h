@@ -14,6 +14,7 @@
 // Native only (the signature needs OpenSSL). Thread-safety: pure functions. Nothing throws.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,11 @@ struct ReleaseManifest {
   std::string issued;     // ISO 8601 UTC, "YYYY-MM-DDTHH:MM:SSZ"
   std::string not_after;  // same form, after issued: browsers refuse the manifest after it
 };
+
+// A site name: 1 to 64 of a-z, 0-9 and -.
+bool IsReleaseSite(const std::string& s);
+// `s` is exactly `length` lowercase hex digits.
+bool IsLowerHex(const std::string& s, size_t length);
 
 // The canonical bytes of `m`. Precondition: CheckManifest(m) is OK.
 std::string CanonicalManifest(const ReleaseManifest& m);
