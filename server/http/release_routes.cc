@@ -290,8 +290,10 @@ void ReportManifestConflict(const Services& svc, const httplib::Request& req,
         FieldError{field, rule, field + " must be " + expected, expected, ValueExcerpt(value)});
   };
   if (!body.is_object()) {
-    add("", "type", "an object {\"site\", \"sequence\", \"held_sha256\", \"offered_sha256\"}",
-        body);
+    const std::string expected =
+        "{\"site\", \"sequence\", \"held_sha256\", \"offered_sha256\"} (docs/api.md)";
+    errors.Add(FieldError{"", "type", "the request body must be a JSON object " + expected,
+                          expected, ValueExcerpt(body)});
     SendValidation(res, errors);
     return;
   }

@@ -363,7 +363,10 @@ TEST_P(ReleaseRolloutTest, ManifestConflictReportsAreAuditedAndCheckedField) {
   refused(with("offered_sha256", std::string(63, 'b')), "offered_sha256");
   refused(with("offered_sha256", held), "offered_sha256");  // the same bytes conflict with nothing
   refused(with("note", "x"), "note");
-  refused(json::array(), "");
+  auto not_object = Post("/api/v1/releases/conflicts", clinician_, "[]");
+  ASSERT_TRUE(not_object);
+  EXPECT_EQ(not_object->status, 422) << not_object->body;
+  EXPECT_EQ(Body(not_object)["error"]["details"][0]["rule"], "type") << not_object->body;
   auto bad_json = Post("/api/v1/releases/conflicts", clinician_, "{\"site\":");
   ASSERT_TRUE(bad_json);
   EXPECT_EQ(bad_json->status, 400) << bad_json->body;
