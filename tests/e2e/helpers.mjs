@@ -54,16 +54,18 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// One fetal-server process on a fixed port and data directory; start() again after stop()
-// restarts it on the same origin (the browser's service worker and IndexedDB are per origin).
+// One fetal-server process on a fixed port and data directory, serving `root` (web/dist unless
+// given); start() again after stop() restarts it on the same origin (the browser's service
+// worker and IndexedDB are per origin).
 // stop() gives the server STOP_GRACE_MS to finish after SIGTERM: its graceful shutdown waits
 // for the connections a browser keeps open to reach the keep-alive timeout (5 s by default),
 // so it takes about 5 s whenever Chromium is still open.
 const STOP_GRACE_MS = 10_000;
 export class FetalServer {
-  constructor({ port, dataDir }) {
+  constructor({ port, dataDir, root = webRoot }) {
     this.port = port;
     this.dataDir = dataDir;
+    this.root = root;
     this.base = `http://127.0.0.1:${port}`;
     this.proc = null;
     this.log = '';
@@ -73,7 +75,7 @@ export class FetalServer {
     this.proc = spawn(serverBin, [
       '--listen', `127.0.0.1:${this.port}`,
       '--data-dir', this.dataDir,
-      '--web-root', webRoot,
+      '--web-root', this.root,
       '--default-model', defaultModel,
       '--model-pubkey', publicKey,
       '--threads', '8',
@@ -136,9 +138,10 @@ export class FetalServer {
   }
 }
 
-export async function startServer(prefix) {
+// `root`: the web app to serve (web/dist unless given).
+export async function startServer(prefix, { root } = {}) {
   const dataDir = tempDir(prefix);
-  const server = new FetalServer({ port: await freePort(), dataDir });
+  const server = new FetalServer({ port: await freePort(), dataDir, root });
   try {
     await server.start();
   } catch (e) {
