@@ -251,6 +251,7 @@ describe('staged rollout in two browser profiles', { skip: skip ?? false }, () =
     const promotion = { sequence: 2, kind: 'promote', ...release.promote, rollout_sequence: 1, rollout_state: 'promoted', candidate_percent: 100 };
     await withCurrentRelease(a, { body: promotion }, async () => {
       assert.equal(await checkNow(a), 'manifestConflict');
+      assert.equal(await checkNow(a), 'manifestConflict'); // offered again: refused, reported once
     });
     assert.deepEqual(await state(a), { version: 2, sequence: 2, candidate: false });
     const audit = await api('/api/v1/audit?limit=1000', { token: auditor });

@@ -67,22 +67,29 @@ function isCurrentAnswer(v: unknown): v is CurrentAnswer {
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
+// The last conflict the server recorded, so that a proxy offering the same bytes at every check
+// fills the audit chain with one event per page, not one per check.
+let reported = '';
+
 // Best effort: the refusal stands whether or not the server records it (it needs a token).
 async function reportConflict(site: string, held: HeldManifest, offered: string): Promise<void> {
   const token = await getToken();
   if (!token) return;
+  const body = JSON.stringify({
+    site,
+    sequence: held.sequence,
+    held_sha256: await sha256Hex(utf8(held.manifest)),
+    offered_sha256: await sha256Hex(utf8(offered)),
+  });
+  if (body === reported) return;
   try {
-    await fetch(CONFLICTS_URL, {
+    const r = await fetch(CONFLICTS_URL, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({
-        site,
-        sequence: held.sequence,
-        held_sha256: await sha256Hex(utf8(held.manifest)),
-        offered_sha256: await sha256Hex(utf8(offered)),
-      }),
+      body,
       cache: 'no-store',
     });
+    if (r.ok) reported = body;
   } catch {
     // unreachable: the next offer of the same bytes is reported again
   }
@@ -100,8 +107,10 @@ export async function checkRelease(now: number): Promise<ReleaseCheck> {
     noteServer(false);
     return { kind: 'refused', status: { code: 'unreachable' } };
   }
+  // Nothing published, or a static host without the API: the check of the active model says
+  // whether the server answered.
+  if (response.status === 404) return { kind: 'none' };
   noteServer(true);
-  if (response.status === 404) return { kind: 'none' }; // nothing published, or a static host
   if (!response.ok) return { kind: 'refused', status: { code: 'httpError', status: response.status } };
   let answer: unknown;
   try {
