@@ -128,7 +128,7 @@ export function rolloutSection(): HTMLElement | null {
         ? t('dash.rollout.window.running', { seconds: num(r.window_seconds ?? 0), due: time(r.window?.decision_due),
           decision: t(`dash.rollout.action.${r.would_decide ?? 'wait'}`) })
         : t('dash.rollout.window.ended', { to: time(r.window?.to) })));
-      body.push(cohortsTable(r), signalsTable(r));
+      body.push(h('h3', {}, t('dash.rollout.cohorts')), cohortsTable(r), h('h3', {}, t('dash.rollout.signals')), signalsTable(r));
     }
   }
   return h('section', { class: 'dash-section', 'aria-labelledby': 'dash-h-rollout', 'data-testid': 'rollout-section' },
