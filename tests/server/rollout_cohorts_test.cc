@@ -138,6 +138,10 @@ TEST_P(RolloutCohortsTest, CohortsSideBySideAreTheExamsEachCohortSent) {
   auto clinician = Get("/api/v1/monitoring/rollout", clinician_);
   ASSERT_TRUE(clinician);
   EXPECT_EQ(clinician->status, 403);
+  auto unknown = Get("/api/v1/monitoring/rollout?sequence=41", auditor_);  // takes no parameter
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 400) << unknown->body;
+  EXPECT_EQ(Body(unknown)["error"]["field"], "sequence") << unknown->body;
 
   // Halted by hand: the figures up to the halt, whatever arrives afterwards.
   Decide(41, "halt");
