@@ -173,7 +173,9 @@ TEST_P(RolloutCohortsTest, CohortsSideBySideAreTheExamsEachCohortSent) {
 // cohort (champion) sees the same exams as the canary cohort (challenger), so what differs
 // between the cohorts is the model alone, and the canary's Pathological rate jumps.
 TEST_P(RolloutCohortsTest, ChallengerPassingShadowButShiftingPathologicalIsHaltedWithinTwoWindows) {
-  constexpr int kWindowSeconds = 5;
+  // Short, yet long enough for both simulator runs to post their exams within the first window
+  // on a loaded machine.
+  constexpr int kWindowSeconds = 8;
   const Model champion = TrainedModel(3);
   Model challenger = champion;
   challenger.model_version = 4;
