@@ -4,6 +4,7 @@
 
 #include "fetal/classifier.h"
 #include "monitoring/statistics.h"
+#include "text/time_text.h"
 
 namespace fetal {
 namespace server {
@@ -99,18 +100,54 @@ CohortVerdict CompareCohorts(const ActivationPolicy::Rollout& policy, const Coho
   const double drop = estimate(stable) - estimate(canary);
   signal("estimated_accuracy_drop", drop, policy.max_estimated_accuracy_drop,
          drop > policy.max_estimated_accuracy_drop);
-  auto cohort = [](const char* name, const CohortTally& t) {
+  auto cohort = [&](const char* name, const CohortTally& t) {
     return json{{"cohort", name},
                 {"version", t.version},
                 {"exams", t.exams},
-                {"class_counts", t.class_counts}};
+                {"class_counts", t.class_counts},
+                {"disagreements", t.disagreements},
+                {"disagreement_rate", rate(t.disagreements, t.exams)},
+                {"ood", t.ood},
+                {"ood_rate", rate(t.ood, t.exams)},
+                {"estimated_accuracy", t.exams > 0 ? json(estimate(t)) : json(nullptr)}};
   };
-  v.evidence = json{{"decision", "automatic"},
-                    {"enough_exams", v.enough},
+  v.evidence = json{{"enough_exams", v.enough},
                     {"min_exams_per_cohort", policy.min_exams_per_cohort},
                     {"cohorts", {cohort("stable", stable), cohort("canary", canary)}},
                     {"signals", std::move(signals)}};
   return v;
+}
+
+CohortWindows WindowsOf(const storage::RolloutRecord& rollout, int64_t window_seconds,
+                        int64_t to_ms) {
+  return CohortWindows{rollout.started_ms - window_seconds * 1000, rollout.step_started_ms, to_ms};
+}
+
+json WindowsJson(const CohortWindows& w) {
+  return json{{"stable_from", text::FormatTime(w.stable_from_ms)},
+              {"canary_from", text::FormatTime(w.canary_from_ms)},
+              {"to", text::FormatTime(w.to_ms)}};
+}
+
+StoreStatus EvaluateCohorts(storage::Store* store, ModelRegistry* registry,
+                            const ActivationPolicy::Rollout& policy,
+                            const ReleaseManifest& manifest, const CohortWindows& windows,
+                            CohortVerdict* out) {
+  CohortTally stable, canary;
+  StoreStatus s = TallyCohort(store, registry, manifest.stable.version, windows.stable_from_ms,
+                              windows.to_ms, kMaxExamsPerCohort, &stable);
+  if (s.ok()) {
+    s = TallyCohort(store, registry, manifest.candidate->version, windows.canary_from_ms,
+                    windows.to_ms, kMaxExamsPerCohort, &canary);
+  }
+  if (s.ok()) *out = CompareCohorts(policy, stable, canary);
+  return s;
+}
+
+std::optional<storage::RolloutAction> DecisionOn(const CohortVerdict& verdict, bool last_step) {
+  if (!verdict.enough) return std::nullopt;
+  if (verdict.tripped) return storage::RolloutAction::kHalt;
+  return last_step ? storage::RolloutAction::kPromote : storage::RolloutAction::kStep;
 }
 
 }  // namespace server

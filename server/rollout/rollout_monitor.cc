@@ -13,8 +13,6 @@ namespace server {
 namespace {
 
 constexpr auto kTick = std::chrono::seconds(1);
-// Exams tallied per cohort and window at most: enough for every signal's test, bounded work.
-constexpr int64_t kMaxExamsPerCohort = 20000;
 
 }  // namespace
 
@@ -63,29 +61,21 @@ void RolloutMonitor::Evaluate() {
   const int64_t now = text::NowMs();
   const int64_t window_ms = policy.rollout.window_seconds * 1000;
   if (now - rollout.step_started_ms < window_ms) return;
-  const ReleaseManifest& m = current.rollout_manifest;
-  // The canary's exams since its step began; the stable cohort's since one window before the
-  // rollout started, so that at a 100 % step (no browser left on stable) there is a reference.
-  CohortTally stable, canary;
-  storage::StoreStatus s =
-      TallyCohort(store_, registry_, m.stable.version, rollout.started_ms - window_ms, now,
-                  kMaxExamsPerCohort, &stable);
-  if (s.ok()) {
-    s = TallyCohort(store_, registry_, m.candidate->version, rollout.step_started_ms, now,
-                    kMaxExamsPerCohort, &canary);
-  }
+  const CohortWindows windows = WindowsOf(rollout, policy.rollout.window_seconds, now);
+  CohortVerdict verdict;
+  storage::StoreStatus s = EvaluateCohorts(store_, registry_, policy.rollout,
+                                           current.rollout_manifest, windows, &verdict);
   if (!s.ok()) return;
-  CohortVerdict verdict = CompareCohorts(policy.rollout, stable, canary);
-  if (!verdict.enough) return;
+  const std::optional<storage::RolloutAction> action =
+      DecisionOn(verdict, rollout.step + 1 >= rollout.steps);
+  if (!action) return;  // too few exams: the window stretches
+  verdict.evidence["decision"] = "automatic";
   verdict.evidence["window_seconds"] = policy.rollout.window_seconds;
+  verdict.evidence["window"] = WindowsJson(windows);
   verdict.evidence["from_step"] = rollout.step;
-  const bool last = rollout.step + 1 >= rollout.steps;
-  const storage::RolloutAction action = verdict.tripped ? storage::RolloutAction::kHalt
-                                        : last          ? storage::RolloutAction::kPromote
-                                                        : storage::RolloutAction::kStep;
   storage::Actor system{"rollout-monitor", "system", "", 0};
   storage::RolloutRecord after;
-  s = DecideRollout(store_, rollout.sequence, action, rollout.step, system, verdict.evidence,
+  s = DecideRollout(store_, rollout.sequence, *action, rollout.step, system, verdict.evidence,
                     &after);
   if (!s.ok() && s.code() != storage::StoreStatus::Code::kConflict) {
     std::fprintf(stderr, "rollout monitor: %s\n", s.message().c_str());

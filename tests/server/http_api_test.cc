@@ -122,6 +122,7 @@ TEST_P(HttpApiTest, RolesAreEnforcedOnEveryRoute) {
        false,
        {"clinician"}},
       {"GET", "/api/v1/monitoring", "", "", false, {"auditor", "admin"}},
+      {"GET", "/api/v1/monitoring/rollout", "", "", false, {"auditor", "admin"}},
       {"GET", "/api/v1/audit", "", "", false, {"auditor"}},
       {"GET", "/api/v1/audit/1", "", "", false, {"auditor"}},
       {"GET", "/api/v1/audit/verify", "", "", false, {"auditor"}},

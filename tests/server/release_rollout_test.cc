@@ -8,23 +8,16 @@
 #include <chrono>
 #include <thread>
 
-#include "fetal/release_manifest.h"
-#include "fetal/sha256.h"
-#include "fetal/signature.h"
-#include "server_fixture.h"
-#include "text/time_text.h"
+#include "release_fixture.h"
 
 namespace fetal {
 namespace testing_support {
 namespace {
 
-constexpr char kSite[] = "hospital-a";
-constexpr char kSalt[] = "00112233445566778899aabbccddeeff";
-
-class ReleaseRolloutTest : public ServerFixture {
+class ReleaseRolloutTest : public ReleaseFixture {
  protected:
   void SetUp() override {
-    ServerFixture::SetUp();
+    ReleaseFixture::SetUp();
     if (HasFailure()) return;
     bundle_v2_ = BundleBytes(TinyModel(2, 0.2f));
     WriteFile(dir_ + "/model-v2.fhm", bundle_v2_);
@@ -35,77 +28,8 @@ class ReleaseRolloutTest : public ServerFixture {
     ASSERT_EQ(r->status, 201) << r->body;
   }
 
-  ReleaseModel V1() const { return {1, Sha256Hex(bundle_v1_.data(), bundle_v1_.size())}; }
-  ReleaseModel V2() const { return {2, Sha256Hex(bundle_v2_.data(), bundle_v2_.size())}; }
-
-  static ReleaseSet MakeSet(int64_t sequence, const ReleaseModel& stable,
-                            const ReleaseModel& candidate) {
-    ReleaseSet set;
-    Status s = MakeReleaseSet(kSite, sequence, stable, candidate, {5, 25, 100}, kSalt,
-                              "2026-12-01T09:00:00Z", "2099-01-01T00:00:00Z", &set);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return set;
-  }
-
-  // The upload body of three (manifest bytes, signing key) pairs.
-  static json UploadBody(const std::vector<std::pair<std::string, std::string>>& signed_by) {
-    json body = {{"manifests", json::array()}};
-    for (const auto& [bytes, key] : signed_by) {
-      std::string signature;
-      EXPECT_TRUE(SignBytes(key, bytes, &signature).ok());
-      body["manifests"].push_back({{"manifest", bytes}, {"signature", signature}});
-    }
-    return body;
-  }
-
-  json SignedSet(const ReleaseSet& set) const {
-    return UploadBody({{CanonicalManifest(set.rollout), keys_.private_pem},
-                       {CanonicalManifest(set.revert), keys_.private_pem},
-                       {CanonicalManifest(set.promote), keys_.private_pem}});
-  }
-
-  httplib::Result Upload(const json& body) { return Post("/api/v1/releases", admin_, body.dump()); }
-
-  json Decide(int64_t sequence, const std::string& action, int expected_status = 200) {
-    auto r = Post("/api/v1/releases/" + std::to_string(sequence) + "/" + action, admin_, "");
-    EXPECT_TRUE(r);
-    if (!r) return json();
-    EXPECT_EQ(r->status, expected_status) << action << ": " << r->body;
-    return Body(r);
-  }
-
-  // GET /releases/current's body; fails the test unless 200 and the signature verifies with
-  // the model public key over the exact manifest bytes.
-  json Current() {
-    auto r = Get("/api/v1/releases/current");
-    EXPECT_TRUE(r);
-    if (!r) return json();
-    EXPECT_EQ(r->status, 200) << r->body;
-    json body = Body(r);
-    EXPECT_TRUE(VerifyBytes(keys_.public_pem, body["manifest"].get<std::string>(),
-                            body["signature"].get<std::string>())
-                    .ok());
-    return body;
-  }
-
-  // The audit events with `action`, oldest first (reads the whole chain as the auditor).
-  std::vector<json> AuditEvents(const std::string& action) {
-    std::vector<json> found;
-    json after = 0;
-    while (!after.is_null()) {
-      json page = Body(Get("/api/v1/audit?limit=1000&after=" + after.dump(), auditor_));
-      for (const json& e : page["events"]) {
-        if (e["action"] == action) found.push_back(e);
-      }
-      after = page["next_after"];
-    }
-    return found;
-  }
-
-  void ExpectChainIntact() {
-    json verify = Body(Get("/api/v1/audit/verify", auditor_));
-    EXPECT_EQ(verify["ok"], true) << verify.dump();
-  }
+  ReleaseModel V1() const { return Of(1, bundle_v1_); }
+  ReleaseModel V2() const { return Of(2, bundle_v2_); }
 
   // Expects `body` refused with `status`, `code` naming `field`, and one more refused upload
   // in the audit chain.
@@ -113,7 +37,7 @@ class ReleaseRolloutTest : public ServerFixture {
                      const std::string& field) {
     SCOPED_TRACE(code + " " + field);
     const size_t refused_before = RefusedUploads();
-    auto r = Upload(body);
+    auto r = UploadSet(body);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, status) << r->body;
     json error = Body(r)["error"];
@@ -236,7 +160,7 @@ TEST_P(ReleaseRolloutTest, RefusesWhatWasNotSignedAsASet) {
   EXPECT_TRUE(list["manifests"].empty()) << list.dump();
 
   // The set itself is accepted; replaying it, or a lower sequence, is refused.
-  auto r = Upload(SignedSet(set));
+  auto r = UploadSet(SignedSet(set));
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 201) << r->body;
   ExpectRefused(SignedSet(set), 409, "sequence_not_newer", "manifests[0].sequence");
@@ -259,7 +183,7 @@ TEST_P(ReleaseRolloutTest, RefusesWhatWasNotSignedAsASet) {
 }
 
 TEST_P(ReleaseRolloutTest, RolloutStepsToPromotionWithEachDecisionAudited) {
-  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
   // Decisions need a started rollout, and each only where it applies.
   Decide(41, "step", 404);
   Decide(99, "start", 404);
@@ -308,8 +232,8 @@ TEST_P(ReleaseRolloutTest, RolloutStepsToPromotionWithEachDecisionAudited) {
 }
 
 TEST_P(ReleaseRolloutTest, OnlyOneRolloutRunsAndAnOlderOneCannotStartAfterANewer) {
-  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
-  ASSERT_EQ(Upload(SignedSet(MakeSet(45, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(45, V1(), V2())))->status, 201);
   Decide(45, "start");
   Decide(41, "start", 409);  // one runs already
   Decide(45, "halt");
@@ -385,7 +309,7 @@ TEST_P(ReleaseRolloutTest, Version6DatabaseGainsTheReleaseTables) {
       "DROP TABLE release_manifests; DROP TABLE rollouts;"
       "UPDATE storage_meta SET value = '6' WHERE key = 'schema_version';");
   ASSERT_TRUE(StartServer(DefaultArgs()));
-  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
   Decide(41, "start");
   EXPECT_EQ(Current()["sequence"], 41);
   // Opening it again changes nothing.
@@ -420,10 +344,10 @@ class AutomaticRolloutTest : public ReleaseRolloutTest {
                     {{"window_seconds", kWindowSeconds},
                      {"min_exams_per_cohort", kExamsPerCohort}}}}
                   .dump());
-    ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V3())))->status, 201);
+    ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V3())))->status, 201);
   }
 
-  ReleaseModel V3() const { return {3, Sha256Hex(bundle_v3_.data(), bundle_v3_.size())}; }
+  ReleaseModel V3() const { return Of(3, bundle_v3_); }
 
   // An exam as a browser running `version` (evaluated by `evaluator`) submits it; the baseline
   // varies so the model sees more than one exam.
@@ -443,29 +367,6 @@ class AutomaticRolloutTest : public ReleaseRolloutTest {
     }
   }
 
-  // Polls GET /releases until `done` holds of rollout 41 or `seconds` pass; returns its state.
-  template <typename Done>
-  json WaitForRollout(double seconds, Done done) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(int(seconds * 1000));
-    json rollout;
-    do {
-      json list = Body(Get("/api/v1/releases", auditor_));
-      if (list.contains("rollouts") && !list["rollouts"].empty()) rollout = list["rollouts"][0];
-      if (!rollout.is_null() && done(rollout)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    } while (std::chrono::steady_clock::now() < deadline);
-    return rollout;
-  }
-
-  json LastDecision(const std::string& action) {
-    std::vector<json> events = AuditEvents(action);
-    if (events.empty()) return json();
-    json details = json::parse(events.back()["details"].get<std::string>(), nullptr, false);
-    details["actor"] = events.back()["actor"];
-    return details;
-  }
-
   std::unique_ptr<Evaluator> candidate_;
   std::string bundle_v3_;
 };
@@ -477,19 +378,7 @@ TEST_P(AutomaticRolloutTest, PathologicalShiftOnTheCanaryHaltsWithinTwoWindows) 
   RegisterCandidate(4.0f);
   Decide(41, "start");
   SubmitBothCohorts("shift");
-  const json rollout =
-      WaitForRollout(3 * kWindowSeconds + 2, [](const json& r) { return r["state"] != "running"; });
-  ASSERT_EQ(rollout["state"], "halted") << rollout.dump();
-  int64_t started = 0, ended = 0;
-  ASSERT_TRUE(text::ParseTime(rollout["started"], &started));
-  ASSERT_TRUE(text::ParseTime(rollout["ended"], &ended));
-  EXPECT_LE(ended - started, 2 * kWindowSeconds * 1000) << rollout.dump();
-
-  json current = Current();
-  EXPECT_EQ(current["kind"], "revert");
-  EXPECT_EQ(current["sequence"], 42);
-  EXPECT_EQ(current["manifest"], CanonicalManifest(MakeSet(41, V1(), V3()).revert));
-  EXPECT_EQ(current["candidate_percent"], 0);
+  ASSERT_NO_FATAL_FAILURE(ExpectHaltedWithinTwoWindows(kWindowSeconds, MakeSet(41, V1(), V3())));
 
   const json halt = LastDecision("release.rollout.halt");
   ASSERT_TRUE(halt.is_object());

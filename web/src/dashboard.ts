@@ -1,7 +1,9 @@
 // The operations dashboard (auditor and admin tokens): from GET /api/v1/monitoring, what was
 // classified (volume and class mix), whether it still looks like the training data (feature ×
 // window drift against the bundle's reference), out-of-distribution exams and client/server
-// disagreement, and real performance where outcomes are known beside the label-free estimate.
+// disagreement, and real performance where outcomes are known beside the label-free estimate;
+// while a staged rollout runs (and for the last one), its two cohorts side by side
+// (rollout-cohorts.ts).
 // At a glance first (the latest window's verdicts), then one chart per question, each with its
 // numbers as a table.
 
@@ -9,11 +11,12 @@ import {
   chartFigure, dataTable, heatMap, line, stackedBars, timeChart, whiskers,
 } from './charts.js';
 import { h, replaceChildren } from './dom.js';
-import { className, featureName, getSchema } from './format.js';
+import { className, featureName, getSchema, pText } from './format.js';
 import { lang, num, pct, t } from './i18n.js';
 import {
   fetchMonitoring, totals, type Monitoring, type MonitoringQuery, type MonitoringWindow, type Verdict,
 } from './monitoring-data.js';
+import { loadRollout, rolloutSection } from './rollout-cohorts.js';
 import { mayMonitor } from './session.js';
 import { getToken } from './submit.js';
 
@@ -27,16 +30,6 @@ const verdictWord = (v: Verdict) => t(`dash.verdict.${v}`);
 const label = (w: MonitoringWindow) => w.start.slice(5);
 const span = (w: MonitoringWindow) => (w.start === w.end ? w.start : `${w.start} – ${w.end}`);
 const pctOrDash = (v: number | null | undefined, digits = 1) => (v === null || v === undefined ? '—' : pct(v, digits));
-// A p-value or a threshold on one: four decimals, or for smaller ones (alert thresholds are
-// divided among the window's tests) one digit times a power of ten, never a bare "0".
-const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
-function pText(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '—';
-  if (v === 0 || v >= 1e-4) return num(v, 4);
-  const [mantissa, exponent] = v.toExponential(1).split('e');
-  return `${num(Number(mantissa), 1)}×10⁻${String(-Number(exponent)).split('').map((d) => SUPERSCRIPT[Number(d)]).join('')}`;
-}
-
 // A share of a window's exams; a window without exams has none (the server says 0).
 const share = (w: MonitoringWindow, v: number) => (w.exams > 0 ? pct(v) : '—');
 const interval = (ci: [number, number] | null | undefined) => (ci ? `${pct(ci[0])} – ${pct(ci[1])}` : '—');
@@ -55,7 +48,7 @@ async function load(): Promise<void> {
   loading = true;
   problem = '';
   render();
-  const r = await fetchMonitoring(query, token);
+  const [r] = await Promise.all([fetchMonitoring(query, token), loadRollout(token)]);
   if (mine !== asked) return;
   loading = false;
   if (r.kind === 'ok') data = r.data;
@@ -317,6 +310,7 @@ export function render(): void {
           h('p', { role: 'status', class: problem ? 'reason' : 'muted', 'data-testid': 'dash-status' },
             loading ? t('dash.loading') : problem || (m ? t('dash.range', { from: m.from, to: m.to, window: t(`dash.window.${m.window}`) }) : '')),
           m && !m.reference.available ? h('p', { class: 'banner stale', 'data-testid': 'dash-no-reference' }, t('dash.noReference')) : null,
+          rolloutSection(),
           m && m.windows.length
             ? [
                 atAGlance(m),

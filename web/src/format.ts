@@ -137,3 +137,13 @@ export function headerErrorText(errors: readonly CsvRowError[]): string {
   if (missing.length) parts.push(csvErrorText(missing[0], missing.map((e) => `"${e.field}"`).join(', ')));
   return parts.join('; ');
 }
+
+// A p-value or a threshold on one: four decimals, or for smaller ones (alert thresholds are
+// divided among the window's tests) one digit times a power of ten, never a bare "0".
+const SUPERSCRIPT = '⁰¹²³⁴⁵⁶⁷⁸⁹';
+export function pText(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (v === 0 || v >= 1e-4) return num(v, 4);
+  const [mantissa, exponent] = v.toExponential(1).split('e');
+  return `${num(Number(mantissa), 1)}×10⁻${String(-Number(exponent)).split('').map((d) => SUPERSCRIPT[Number(d)]).join('')}`;
+}
