@@ -115,16 +115,17 @@ class ReleaseFixture : public SimulatorFixture {
     return rollout;
   }
 
-  // Waits (at most three windows) for the first rollout listed to end; expects it halted within
-  // two windows of its start, and the revert of `set` to be what browsers are then served.
+  // Expects the first rollout listed to be halted within two of its windows, and the revert of
+  // `set` to be what browsers are then served. "Within two windows" is counted in windows the
+  // monitor judged, not in seconds: a window is judged once it has lasted `window_seconds` and
+  // holds enough exams of both cohorts, and a judged window that trips nothing steps the rollout.
+  // So at most one automatic step may precede the halt. Wall time is only a bound on the wait
+  // (generous: on a loaded machine submitting the cohorts' exams alone can outlast a window).
   void ExpectHaltedWithinTwoWindows(int window_seconds, const ReleaseSet& set) {
-    const json rollout = WaitForRollout(3 * window_seconds + 2,
+    const json rollout = WaitForRollout(10 * window_seconds + 60,
                                         [](const json& r) { return r["state"] != "running"; });
     ASSERT_EQ(rollout["state"], "halted") << rollout.dump();
-    int64_t started = 0, ended = 0;
-    ASSERT_TRUE(text::ParseTime(rollout["started"], &started));
-    ASSERT_TRUE(text::ParseTime(rollout["ended"], &ended));
-    EXPECT_LE(ended - started, 2 * window_seconds * 1000) << rollout.dump();
+    EXPECT_LE(AuditEvents("release.rollout.step").size(), 1u) << rollout.dump();
     json current = Current();
     EXPECT_EQ(current["kind"], "revert");
     EXPECT_EQ(current["sequence"], set.revert.sequence);
