@@ -66,11 +66,12 @@ struct Gate {
 
 // Every gate, in a fixed order: signature_and_self_test (the caller checked it: `loaded`),
 // min_shadow_exams, min_agreement, min_labelled_exams, pathological_recall_drop,
-// macro_f1_drop. Without a champion (`has_champion` false: the first activation, or the
-// candidate is the active version) the shadow gates pass with kNoChampion as their detail.
+// macro_f1_drop. Without a champion (`has_champion` false: the first activation, an active
+// version that does not verify, or the candidate is the active version) the shadow gates pass
+// with kNoChampion as their detail.
 inline constexpr char kNoChampion[] =
-    "no champion to compare with (no version is active, or the candidate is the active version "
-    "itself): this gate does not apply";
+    "no champion to compare with (no version is active, the active version's bundle does not "
+    "verify, or the candidate is the active version itself): this gate does not apply";
 std::vector<Gate> EvaluateGates(const ActivationPolicy& policy, bool loaded, bool has_champion,
                                 const ShadowTally& tally);
 
