@@ -27,13 +27,8 @@ server=$build/bin/fetal-server
 command -v wrk >/dev/null || { echo "bench: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -x "$server" ] || { echo "bench: $server not found; build the fetal-server target first" >&2; exit 1; }
 
-tmp=$(mktemp -d /tmp/fetal-bench-XXXXXX)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=bench/server/lib.sh
+. "$here/lib.sh"  # makes $tmp; removes it and stops the server on exit
 
 if [ ! -f "$bundle" ]; then
   [ -x "$build/bin/fetal-test-bundle" ] || { echo "bench: no bundle at $bundle and no fetal-test-bundle" >&2; exit 1; }
@@ -45,22 +40,10 @@ fi
 shadow=${FETAL_BENCH_SHADOW:-}
 pubkey=()
 [ -n "$shadow" ] && pubkey=(--model-pubkey "$build/model/signing-public.pem")
-"$server" --listen 127.0.0.1:0 --data-dir "$tmp/data" --default-model "$bundle" --rate-limit 0 \
-  --max-in-flight 64 "${pubkey[@]}" \
-  >"$tmp/server.log" 2>&1 &
-pid=$!
-port=
-for _ in $(seq 1 300); do
-  port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$tmp/server.log" | grep -o '[0-9]*$' || true)
-  [ -n "$port" ] && break
-  kill -0 "$pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "bench: server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
-url=http://127.0.0.1:$port
-token=$("$server" token create --role clinician --name bench --data-dir "$tmp/data" 2>/dev/null)
-auth="Authorization: Bearer $token"
-admin="Authorization: Bearer $(head -1 "$tmp/data/admin-token")"
+bench_start_server "$server" "$tmp/data" "$tmp/server.log" --default-model "$bundle" "${pubkey[@]}"
+url=$bench_url
+auth=$bench_auth
+admin=$bench_admin
 if [ -n "$shadow" ]; then
   shadow_version=$(curl -fsS -X POST -H "$admin" -H "Content-Type: application/octet-stream" \
     -H "X-Model-Signature: $(cat "$shadow.sig")" --data-binary @"$shadow" "$url/api/v1/models" |
@@ -69,9 +52,6 @@ if [ -n "$shadow" ]; then
   echo "bench: model version $shadow_version ($shadow) in shadow" >&2
 fi
 
-# Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds.
-to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
-
 rows=()
 run() {  # run NAME CONNECTIONS SCRIPT ARG
   local name=$1 conns=$2 script=$3 arg=$4 threads=2
@@ -79,11 +59,11 @@ run() {  # run NAME CONNECTIONS SCRIPT ARG
   local out
   out=$(wrk -t"$threads" -c"$conns" -d"${seconds}s" --latency -H "$auth" -s "$here/$script" "$url" -- "$arg")
   local rps p50 p99 non2xx errors
-  rps=$(echo "$out" | awk '/^Requests\/sec/ { printf "%.0f", $2 }')
-  p50=$(to_ms "$(echo "$out" | awk '$1 == "50%" { print $2 }')")
-  p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
-  non2xx=$(echo "$out" | awk '/Non-2xx/ { print $NF }'); non2xx=${non2xx:-0}
-  errors=$(echo "$out" | awk '/Socket errors/ { gsub(",", ""); print $4 + $6 + $8 + $10 }'); errors=${errors:-0}
+  rps=$(wrk_figure rps "$out")
+  p50=$(wrk_figure p50 "$out")
+  p99=$(wrk_figure p99 "$out")
+  non2xx=$(wrk_figure non2xx "$out")
+  errors=$(wrk_figure errors "$out")
   rows+=("$(printf '%-30s %6s %10s %10s %10s %8s %8s' "$name" "$conns" "$rps" "$p50" "$p99" "$non2xx" "$errors")")
   if [ "$name" = "POST /api/v1/exams (durable)" ] && [ "$conns" = 64 ]; then
     target=$(awk -v r="$rps" -v p="$p99" -v n="$non2xx" -v e="$errors" \

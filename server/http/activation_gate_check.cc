@@ -20,13 +20,12 @@ using Code = storage::StoreStatus::Code;
 constexpr int64_t kMsPerDay = 86400000;
 constexpr size_t kMaxActivationJsonItems = 16;
 
-void RecordRefusal(const Services& svc, const Caller& caller, int64_t version,
+void RecordRefusal(const Services& svc, const Caller& caller, const GateRequest& request,
                    const std::string& details) {
   // Best effort: the refusal stands whether or not it could be recorded.
   storage::AuditEvent ignored;
-  svc.store->AppendAudit(storage::AuditEntry{caller.actor(), "model.activate",
-                                             "model/" + std::to_string(version), "refused",
-                                             details},
+  svc.store->AppendAudit(storage::AuditEntry{caller.actor(), request.refusal_action,
+                                             request.refusal_object, "refused", details},
                          &ignored);
 }
 
@@ -85,13 +84,12 @@ bool ParseActivationBody(const httplib::Request& req, httplib::Response& res,
   return true;
 }
 
-bool CheckActivationGates(const Services& svc, httplib::Response& res, const Caller& caller,
-                          int64_t version, const std::optional<std::string>& override_reason,
-                          storage::ActivationNote* note) {
+bool CheckGates(const Services& svc, httplib::Response& res, const Caller& caller,
+                const GateRequest& request, GateResult* result) {
   ActivationPolicy policy;
   std::string error;
   if (!LoadActivationPolicy(svc.config->data_dir + "/activation-policy.json", &policy, &error)) {
-    RecordRefusal(svc, caller, version,
+    RecordRefusal(svc, caller, request,
                   Dump(json{{"policy_error", text::StorableCopy(text::Excerpt(error, 300))}}));
     SendError(res, 500, "activation_policy_invalid",
               "the activation policy cannot be read, so no version may be activated until it is "
@@ -99,7 +97,7 @@ bool CheckActivationGates(const Services& svc, httplib::Response& res, const Cal
                   error);
     return false;
   }
-  // The active model: the champion the candidate is measured against.
+  // The registry's active version: the champion of an activation, and said in every answer.
   // An active model whose stored bundle no longer verifies is no champion: the admin must be
   // able to put a good version back, so it is treated as none (and said so in the evidence).
   std::shared_ptr<const storage::ModelRecord> active_record;
@@ -110,45 +108,77 @@ bool CheckActivationGates(const Services& svc, httplib::Response& res, const Cal
     SendStoreError(res, s);
     return false;
   }
-  const bool has_active = s.ok() && active_record->version != version;
+  const int64_t active_version = s.ok() ? active_record->version : 0;
+  const int64_t champion = request.champion != 0 ? request.champion : active_version;
+  const bool has_champion = champion != 0 && champion != request.candidate;
   ShadowTally tally;
-  if (has_active) {
-    ModelVersion active;
-    s = svc.registry->Get(active_record->version, &active);
+  if (has_champion) {
+    ModelVersion champion_model;
+    s = svc.registry->Get(champion, &champion_model);
     const int64_t now = text::NowMs();
     if (s.ok()) {
-      s = BuildShadowTally(svc.store, active, version, now - policy.window_days * kMsPerDay,
-                           now + 1, &tally);
+      s = BuildShadowTally(svc.store, champion_model, request.candidate,
+                           now - policy.window_days * kMsPerDay, now + 1, &tally);
+    }
+    if (s.code() == Code::kNotFound) {
+      SendError(res, 404, "not_found", s.message());
+      return false;
     }
     if (!s.ok()) {
       SendStoreError(res, s);
       return false;
     }
   }
-  const std::vector<Gate> gates = EvaluateGates(policy, true, has_active, tally);
+  const std::vector<Gate> gates = EvaluateGates(policy, true, has_champion, tally);
   const bool passed = AllPassed(gates);
-  json evidence = {{"active_version", has_active ? json(active_record->version) : json(nullptr)},
+  const auto version_or_null = [](int64_t v) { return v != 0 ? json(v) : json(nullptr); };
+  json evidence = {{"active_version", version_or_null(active_version)},
+                   {"champion_version", has_champion ? json(champion) : json(nullptr)},
                    {"gates", GatesJson(gates, false)},
                    {"policy", PolicyJson(policy)}};
   if (!active_error.empty()) {
     evidence["active_model_error"] = text::StorableCopy(text::Excerpt(active_error, 300));
   }
-  if (!passed && policy.enforce && !override_reason) {
-    RecordRefusal(svc, caller, version, Dump(evidence));
+  json report = {{"version", request.candidate},
+                 {"active_version", evidence["active_version"]},
+                 {"champion_version", evidence["champion_version"]},
+                 {"gates", GatesJson(gates)},
+                 {"policy", PolicyJson(policy)}};
+  if (!has_champion) report["note"] = kNoChampion;
+  if (!passed && policy.enforce && !request.override_reason) {
+    RecordRefusal(svc, caller, request, Dump(evidence));
+    const std::string against =
+        request.champion != 0 ? " against its release's stable version " + std::to_string(champion)
+                              : "";
     SendError(res, 409, "activation_gates_failed",
-              "model version " + std::to_string(version) +
-                  " does not pass the activation gates (see details.gates); shadow it longer, "
-                  "or an admin may override with {\"override_reason\": \"...\"}",
-              "",
-              json{{"version", version},
-                   {"active_version", evidence["active_version"]},
-                   {"gates", GatesJson(gates)},
-                   {"policy", PolicyJson(policy)}});
+              "model version " + std::to_string(request.candidate) +
+                  " does not pass the activation gates" + against +
+                  " (see details.gates); shadow it longer, or an admin may override with "
+                  "{\"override_reason\": \"...\"}",
+              "", report);
     return false;
   }
-  if (override_reason) evidence["override_reason"] = *override_reason;
-  note->outcome = !passed && override_reason ? "override" : "ok";
-  note->details = Dump(evidence);
+  result->outcome = !passed && request.override_reason ? "override" : "ok";
+  if (request.override_reason) evidence["override_reason"] = *request.override_reason;
+  report["outcome"] = result->outcome;
+  result->details = std::move(evidence);
+  result->report = std::move(report);
+  return true;
+}
+
+bool CheckActivationGates(const Services& svc, httplib::Response& res, const Caller& caller,
+                          int64_t version, const std::optional<std::string>& override_reason,
+                          storage::ActivationNote* note, json* report) {
+  GateRequest request;
+  request.candidate = version;
+  request.refusal_action = "model.activate";
+  request.refusal_object = "model/" + std::to_string(version);
+  request.override_reason = override_reason;
+  GateResult result;
+  if (!CheckGates(svc, res, caller, request, &result)) return false;
+  note->outcome = result.outcome;
+  note->details = Dump(result.details);
+  if (report) *report = std::move(result.report);
   return true;
 }
 

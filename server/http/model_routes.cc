@@ -177,10 +177,12 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
   int64_t newest = 0;
   for (const auto& m : existing) newest = std::max(newest, m.version);
   // Activating on upload passes the same gates as activating later (a new version has no
-  // shadow record yet, so under an enforced policy only the first model can be).
+  // shadow record yet, so under an enforced policy only a first model can be: there is no
+  // champion to compare with).
   storage::ActivationNote note;
+  json gates;
   if (activate && model.model_version > newest &&
-      !CheckActivationGates(svc, res, caller, model.model_version, std::nullopt, &note)) {
+      !CheckActivationGates(svc, res, caller, model.model_version, std::nullopt, &note, &gates)) {
     return;
   }
   if (model.model_version <= newest) {
@@ -218,7 +220,9 @@ void UploadModel(const Services& svc, const httplib::Request& req, httplib::Resp
     record.active = true;
   }
   res.set_header("Location", "/api/v1/models/" + std::to_string(record.version));
-  SendJson(res, 201, ModelRecordToJson(record));
+  json body = ModelRecordToJson(record);
+  if (activate) body["activation_gates"] = std::move(gates);
+  SendJson(res, 201, body);
 }
 
 void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Response& res,
@@ -232,7 +236,8 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
   ModelVersion loaded;
   if (!ReloadModelVersion(svc, res, version, &loaded)) return;
   storage::ActivationNote note;
-  if (!CheckActivationGates(svc, res, caller, version, override_reason, &note)) return;
+  json gates;
+  if (!CheckActivationGates(svc, res, caller, version, override_reason, &note, &gates)) return;
   StoreStatus s = svc.store->ActivateModel(version, caller.actor(), note);
   if (!s.ok()) {
     SendStoreError(res, s);
@@ -247,7 +252,9 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
     return;
   }
   record.active = true;
-  SendJson(res, 200, ModelRecordToJson(record));
+  json body = ModelRecordToJson(record);
+  body["activation_gates"] = std::move(gates);
+  SendJson(res, 200, body);
 }
 
 }  // namespace

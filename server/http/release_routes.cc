@@ -10,14 +10,17 @@
 #include "fetal/release_manifest.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
+#include "http/activation_gate_check.h"
 #include "http/body.h"
 #include "http/caller.h"
 #include "http/etag.h"
+#include "http/model_access.h"
 #include "http/query.h"
 #include "http/release_state.h"
 #include "http/responses.h"
 #include "http/router.h"
 #include "model_registry.h"
+#include "shadow/shadow_evaluator.h"
 #include "text/excerpt.h"
 #include "text/storable.h"
 #include "text/time_text.h"
@@ -245,16 +248,9 @@ void CurrentRelease(const Services& svc, const httplib::Request& req, httplib::R
   res.set_content(body, "application/json");
 }
 
-// The four decisions an admin takes by hand; automatic ones go through the same
-// DecideRollout (release_state.h) with their measured evidence.
-template <storage::RolloutAction kAction>
-void RolloutDecision(const Services& svc, const httplib::Request& req, httplib::Response& res,
-                     const Caller& caller) {
-  int64_t sequence;
-  if (!PathId(req, res, "release sequence", &sequence)) return;
-  storage::RolloutRecord rollout;
-  StoreStatus s = DecideRollout(svc.store, sequence, kAction, -1, caller.actor(),
-                                json{{"decision", "manual"}}, &rollout);
+// Answers a decision taken (the rollout's new state, with `extra`'s fields) or refused.
+void SendDecision(const Services& svc, httplib::Response& res, int64_t sequence, StoreStatus s,
+                  const storage::RolloutRecord& rollout, const json& extra = json::object()) {
   if (s.code() == Code::kNotFound) {
     SendError(res, 404, "not_found", s.message());
     return;
@@ -273,7 +269,68 @@ void RolloutDecision(const Services& svc, const httplib::Request& req, httplib::
     SendStoreError(res, s);
     return;
   }
-  SendJson(res, 200, RolloutJson(rollout, manifest));
+  json body = RolloutJson(rollout, manifest);
+  body.update(extra);
+  SendJson(res, 200, body);
+}
+
+// A start passes the activation gates first, for the candidate against the release's stable
+// version (the champion browsers fall back to), whichever version the registry has active; an
+// admin may override them with a written reason, as an activation (activation_gate_check.h).
+void StartRollout(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                  const Caller& caller) {
+  int64_t sequence;
+  if (!PathId(req, res, "release sequence", &sequence)) return;
+  GateRequest gate;
+  if (!ParseActivationBody(req, res, &gate.override_reason)) return;
+  ReleaseManifest manifest;
+  storage::RolloutRecord rollout;
+  StoreStatus s = LoadRolloutManifest(svc.store, sequence, &manifest);
+  if (s.ok()) {
+    s = svc.store->GetRollout(sequence, &rollout);
+    // Said before measuring anything: no gate could make a second start possible.
+    if (s.ok()) {
+      s = StoreStatus::Conflict("the rollout at sequence " + std::to_string(sequence) +
+                                    " was started before",
+                                "sequence");
+    } else if (s.code() == Code::kNotFound) {
+      s = StoreStatus::Ok();
+    }
+  }
+  if (!s.ok()) {
+    SendDecision(svc, res, sequence, s, rollout);
+    return;
+  }
+  // The candidate must load here as a version being activated must.
+  ModelVersion loaded;
+  if (!ReloadModelVersion(svc, res, manifest.candidate->version, &loaded)) return;
+  gate.candidate = manifest.candidate->version;
+  gate.champion = manifest.stable.version;
+  gate.refusal_action = "release.rollout.start";
+  gate.refusal_object = "release/" + std::to_string(sequence);
+  GateResult gates;
+  if (!CheckGates(svc, res, caller, gate, &gates)) return;
+  s = DecideRollout(svc.store, sequence, storage::RolloutAction::kStart, -1, caller.actor(),
+                    json{{"decision", "manual"}, {"activation_gates", gates.details}}, &rollout,
+                    gates.outcome);
+  SendDecision(svc, res, sequence, s, rollout, json{{"activation_gates", gates.report}});
+}
+
+// The decisions an admin takes by hand on a started rollout; automatic ones go through the same
+// DecideRollout (release_state.h) with their measured evidence.
+template <storage::RolloutAction kAction>
+void RolloutDecision(const Services& svc, const httplib::Request& req, httplib::Response& res,
+                     const Caller& caller) {
+  int64_t sequence;
+  if (!PathId(req, res, "release sequence", &sequence)) return;
+  storage::RolloutRecord rollout;
+  StoreStatus s = DecideRollout(svc.store, sequence, kAction, -1, caller.actor(),
+                                json{{"decision", "manual"}}, &rollout);
+  if (s.ok() && kAction == storage::RolloutAction::kPromote) {
+    svc.registry->InvalidateActive();  // the candidate is the active version now
+    svc.shadow->Refresh();             // and left the shadow set if it was in it
+  }
+  SendDecision(svc, res, sequence, s, rollout);
 }
 
 // A browser that holds a manifest and is offered another of the same sequence with other bytes
@@ -343,7 +400,7 @@ void AddReleaseRoutes(Router* router) {
                {{}, 65536, "application/json"});
   using storage::RolloutAction;
   router->Post(R"(/api/v1/releases/(\d+)/start)", "/api/v1/releases/{sequence}/start", kAdmin,
-               RolloutDecision<RolloutAction::kStart>);
+               StartRollout, {{}, 8192, "application/json"});
   router->Post(R"(/api/v1/releases/(\d+)/step)", "/api/v1/releases/{sequence}/step", kAdmin,
                RolloutDecision<RolloutAction::kStep>);
   router->Post(R"(/api/v1/releases/(\d+)/halt)", "/api/v1/releases/{sequence}/halt", kAdmin,

@@ -67,7 +67,7 @@ json RolloutJson(const storage::RolloutRecord& r, const ReleaseManifest& manifes
 
 StoreStatus DecideRollout(storage::Store* store, int64_t sequence, storage::RolloutAction action,
                           int from_step, const storage::Actor& by, json evidence,
-                          storage::RolloutRecord* out) {
+                          storage::RolloutRecord* out, const std::string& outcome) {
   ReleaseManifest manifest;
   StoreStatus s = LoadRolloutManifest(store, sequence, &manifest);
   if (!s.ok()) return s;
@@ -105,7 +105,14 @@ StoreStatus DecideRollout(storage::Store* store, int64_t sequence, storage::Roll
     case storage::RolloutAction::kPromote: evidence["percent_after"] = 100; break;
   }
   if (from_step < 0 && s.ok()) from_step = before.step;
-  return store->ChangeRollout(sequence, action, from_step, by, evidence.dump(), out);
+  storage::RolloutChange change;
+  if (action == storage::RolloutAction::kPromote) {
+    change.activate_version = manifest.candidate->version;
+    evidence["activated_version"] = change.activate_version;
+  }
+  change.outcome = outcome;
+  change.evidence = evidence.dump();
+  return store->ChangeRollout(sequence, action, from_step, by, change, out);
 }
 
 }  // namespace server

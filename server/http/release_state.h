@@ -44,12 +44,14 @@ nlohmann::json RolloutJson(const storage::RolloutRecord& rollout, const ReleaseM
 
 // Takes `action` on the rollout uploaded at `sequence` (Store::ChangeRollout), from the step the
 // caller evaluated (`from_step`), or from the current one (-1: an admin's request). The audit
-// event's details are `evidence` with the candidate percentage before and after added. *out is
-// the new state. Conflict for a start after the set's not_after.
+// event's details are `evidence` with the candidate percentage before and after added, its
+// outcome `outcome`. A promotion also makes the rollout's candidate the registry's active version
+// in the same transaction (the caller then forgets its cached active model). *out is the new
+// state. Conflict for a start after the set's not_after.
 storage::StoreStatus DecideRollout(storage::Store* store, int64_t sequence,
                                    storage::RolloutAction action, int from_step,
                                    const storage::Actor& by, nlohmann::json evidence,
-                                   storage::RolloutRecord* out);
+                                   storage::RolloutRecord* out, const std::string& outcome = "ok");
 
 }  // namespace server
 }  // namespace fetal

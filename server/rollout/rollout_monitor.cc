@@ -80,6 +80,8 @@ void RolloutMonitor::Evaluate() {
   if (!s.ok() && s.code() != storage::StoreStatus::Code::kConflict) {
     std::fprintf(stderr, "rollout monitor: %s\n", s.message().c_str());
   }
+  // A promotion changed the active version: this instance serves it now, not after its cache.
+  if (s.ok() && action == storage::RolloutAction::kPromote) registry_->InvalidateActive();
 }
 
 }  // namespace server

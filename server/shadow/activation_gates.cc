@@ -99,7 +99,6 @@ bool LoadActivationPolicy(const std::string& path, ActivationPolicy* out, std::s
       return false;
     }
   }
-  p.enforce = true;
   p.source = path;
   if (j.contains("enforce")) {
     if (!j["enforce"].is_boolean()) {
@@ -144,7 +143,7 @@ json PolicyJson(const ActivationPolicy& p) {
                 {"max_estimated_accuracy_drop", p.rollout.max_estimated_accuracy_drop}}}};
 }
 
-std::vector<Gate> EvaluateGates(const ActivationPolicy& p, bool loaded, bool has_active,
+std::vector<Gate> EvaluateGates(const ActivationPolicy& p, bool loaded, bool has_champion,
                                 const ShadowTally& t) {
   std::vector<Gate> gates;
   gates.push_back(Gate{"signature_and_self_test", true, loaded, loaded,
@@ -197,11 +196,12 @@ std::vector<Gate> EvaluateGates(const ActivationPolicy& p, bool loaded, bool has
     g.detail += " (no labelled exam yet: cannot be measured)";
   }
   gates.push_back(g);
-  // Without an active model there is nothing to compare with: every shadow gate passes, saying so.
-  if (!has_active) {
+  // Without a champion (the first activation: no version is active) there is nothing to compare
+  // with and no model the shadow ran beside: the shadow gates do not apply, and say so.
+  if (!has_champion) {
     for (size_t i = 1; i < gates.size(); ++i) {
       gates[i].passed = true;
-      gates[i].detail = "no active model to compare with: passes";
+      gates[i].detail = kNoChampion;
     }
   }
   return gates;

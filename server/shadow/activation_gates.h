@@ -1,12 +1,12 @@
 // Activation gates: what a version must show in shadow before it may become the active model,
 // read from a written policy (docs/model-changes.md "Activation gates").
 //
-// The policy is DATA_DIR/activation-policy.json, read at every activation (an edit takes
-// effect at the next one, no restart). When the file is absent the built-in defaults below are
-// evaluated and recorded but do not refuse (enforce = false): the registry behaves as before
-// gates existed until a hospital writes its policy. A file that exists but does not parse, or
-// holds an unknown field or a value out of range, refuses every activation until fixed: a typo
-// must not switch safety checks off.
+// The policy is DATA_DIR/activation-policy.json, read at every activation and rollout start (an
+// edit takes effect at the next one, no restart). When the file is absent the built-in defaults
+// below apply and refuse like a written policy: a hospital that never wrote one still has gates.
+// Switching them off takes a written file saying so ({"enforce": false}). A file that exists but
+// does not parse, or holds an unknown field or a value out of range, refuses every activation
+// until fixed: a typo must not switch safety checks off.
 //
 // Thread-safety: pure functions over their arguments (LoadActivationPolicy reads a file).
 #pragma once
@@ -23,8 +23,8 @@ namespace fetal {
 namespace server {
 
 struct ActivationPolicy {
-  bool enforce = false;  // false only for the built-in defaults; a written file defaults to true
-  std::string source;    // the file's path, or "built-in defaults (no <path>)"
+  bool enforce = true;       // false only when a written file says so
+  std::string source;        // the file's path, or "built-in defaults (no <path>)"
   int64_t window_days = 90;  // shadow exams received in the last window_days days count
   int64_t min_shadow_exams = 200;
   double min_agreement = 0.90;      // share of exams where shadow and active agree
@@ -47,8 +47,8 @@ struct ActivationPolicy {
   } rollout;
 };
 
-// Reads `path`: absent -> the defaults (enforce = false); present -> its fields over the
-// defaults, enforce defaulting to true. False with *error naming the field and the expected form.
+// Reads `path`: absent -> the defaults (enforced); present -> its fields over the defaults. False
+// with *error naming the field and the expected form.
 bool LoadActivationPolicy(const std::string& path, ActivationPolicy* out, std::string* error);
 
 // The policy file's fields and their defaults, as JSON (answers and the audit event carry it).
@@ -66,9 +66,13 @@ struct Gate {
 
 // Every gate, in a fixed order: signature_and_self_test (the caller checked it: `loaded`),
 // min_shadow_exams, min_agreement, min_labelled_exams, pathological_recall_drop,
-// macro_f1_drop. Without an active model (`has_active` false: the first activation, or the
-// candidate is the active version) the shadow gates pass with a detail saying why.
-std::vector<Gate> EvaluateGates(const ActivationPolicy& policy, bool loaded, bool has_active,
+// macro_f1_drop. Without a champion (`has_champion` false: the first activation, an active
+// version that does not verify, or the candidate is the active version) the shadow gates pass
+// with kNoChampion as their detail.
+inline constexpr char kNoChampion[] =
+    "no champion to compare with (no version is active, the active version's bundle does not "
+    "verify, or the candidate is the active version itself): this gate does not apply";
+std::vector<Gate> EvaluateGates(const ActivationPolicy& policy, bool loaded, bool has_champion,
                                 const ShadowTally& tally);
 
 bool AllPassed(const std::vector<Gate>& gates);

@@ -111,37 +111,39 @@ StoreStatus SqlStore::CheckModelExists(WriteTxn& txn, int64_t version) {
 }
 
 StoreStatus SqlStore::ActivateModel(int64_t version, const Actor& by, const ActivationNote& note) {
-  return committer_->Run(
-      [&](WriteTxn& txn) -> StoreStatus {
-        StoreStatus st = CheckModelExists(txn, version);
-        if (!st.ok()) return st;
-        SqlRows rows;
-        st = txn.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
-        if (!st.ok()) return st;
-        std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
-        st = txn.Exec(
-            "UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END "
-            "WHERE active = 1 OR version = $1",
-            {SqlValue::Int(version)}, nullptr);
-        if (!st.ok()) return st;
-        AuditEntry e{by, "model.activate", "model/" + std::to_string(version), note.outcome,
-                     "previous=" + previous + (note.details.empty() ? "" : " " + note.details)};
-        st = AppendEvent(txn, e, nullptr);
-        if (!st.ok()) return st;
-        // The active model is what shadows are compared with: it leaves the shadow set.
-        rows.clear();
-        st = txn.Exec("SELECT version FROM shadow_models WHERE version = $1",
-                      {SqlValue::Int(version)}, &rows);
-        if (!st.ok() || rows.empty()) return st;
-        st = txn.Exec("DELETE FROM shadow_models WHERE version = $1", {SqlValue::Int(version)},
-                      nullptr);
-        if (!st.ok()) return st;
-        return AppendEvent(txn,
-                           AuditEntry{by, "model.shadow.stop", "model/" + std::to_string(version),
-                                      "ok", "activated"},
-                           nullptr);
-      },
-      Isolation::kSavepoint);
+  return committer_->Run([&](WriteTxn& txn)
+                             -> StoreStatus { return ActivateInTxn(txn, version, by, note); },
+                         Isolation::kSavepoint);
+}
+
+StoreStatus SqlStore::ActivateInTxn(WriteTxn& txn, int64_t version, const Actor& by,
+                                    const ActivationNote& note) {
+  StoreStatus st = CheckModelExists(txn, version);
+  if (!st.ok()) return st;
+  SqlRows rows;
+  st = txn.Exec("SELECT version FROM models WHERE active = 1", {}, &rows);
+  if (!st.ok()) return st;
+  std::string previous = rows.empty() ? "none" : std::to_string(rows[0][0].AsInt());
+  st = txn.Exec(
+      "UPDATE models SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END "
+      "WHERE active = 1 OR version = $1",
+      {SqlValue::Int(version)}, nullptr);
+  if (!st.ok()) return st;
+  AuditEntry e{by, "model.activate", "model/" + std::to_string(version), note.outcome,
+               "previous=" + previous + (note.details.empty() ? "" : " " + note.details)};
+  st = AppendEvent(txn, e, nullptr);
+  if (!st.ok()) return st;
+  // The active model is what shadows are compared with: it leaves the shadow set.
+  rows.clear();
+  st = txn.Exec("SELECT version FROM shadow_models WHERE version = $1", {SqlValue::Int(version)},
+                &rows);
+  if (!st.ok() || rows.empty()) return st;
+  st = txn.Exec("DELETE FROM shadow_models WHERE version = $1", {SqlValue::Int(version)}, nullptr);
+  if (!st.ok()) return st;
+  return AppendEvent(txn,
+                     AuditEntry{by, "model.shadow.stop", "model/" + std::to_string(version), "ok",
+                                "activated"},
+                     nullptr);
 }
 
 }  // namespace storage

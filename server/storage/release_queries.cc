@@ -245,7 +245,7 @@ StoreStatus SqlStore::GetRollout(int64_t sequence, RolloutRecord* out) {
 }
 
 StoreStatus SqlStore::ChangeRollout(int64_t sequence, RolloutAction action, int from_step,
-                                    const Actor& by, const std::string& evidence,
+                                    const Actor& by, const RolloutChange& change,
                                     RolloutRecord* out) {
   RolloutRecord result;
   StoreStatus s = committer_->Run(
@@ -255,10 +255,19 @@ StoreStatus SqlStore::ChangeRollout(int64_t sequence, RolloutAction action, int 
                              : MoveRollout(txn, sequence, action, from_step);
         if (st.ok() && action != RolloutAction::kStart) st = ReadRollout(txn, sequence, &result);
         if (!st.ok()) return st;
-        return AppendEvent(txn,
-                           AuditEntry{by, std::string("release.rollout.") + ActionName(action),
-                                      "release/" + std::to_string(sequence), "ok", evidence},
-                           nullptr);
+        st = AppendEvent(txn,
+                         AuditEntry{by, std::string("release.rollout.") + ActionName(action),
+                                    "release/" + std::to_string(sequence), change.outcome,
+                                    change.evidence},
+                         nullptr);
+        if (!st.ok() || action != RolloutAction::kPromote || change.activate_version == 0) {
+          return st;
+        }
+        // Browsers that follow /models/active rather than manifests get the promoted version at
+        // the same moment as those that follow the promote manifest.
+        ActivationNote note;
+        note.details = "{\"promoted_by\":\"release/" + std::to_string(sequence) + "\"}";
+        return ActivateInTxn(txn, change.activate_version, by, note);
       },
       Isolation::kSavepoint);
   if (s.ok()) *out = result;

@@ -88,7 +88,7 @@ class SqlStore : public Store {
   StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) override;
   StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) override;
   StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, int from_step, const Actor& by,
-                            const std::string& evidence, RolloutRecord* out) override;
+                            const RolloutChange& change, RolloutRecord* out) override;
 
   StoreStatus Stats(StoreStats* out) override;
   WriteHealth CheckWrites(int wait_ms) override;
@@ -105,6 +105,9 @@ class SqlStore : public Store {
   StoreStatus AddExamToDayStats(WriteTxn& txn, const ExamRecord& rec);
   // NotFound unless the registry holds `version` (model_queries.cc).
   static StoreStatus CheckModelExists(WriteTxn& txn, int64_t version);
+  // ActivateModel's work inside a transaction the caller runs (model_queries.cc).
+  static StoreStatus ActivateInTxn(WriteTxn& txn, int64_t version, const Actor& by,
+                                   const ActivationNote& note);
   StoreStatus FindReplay(WriteTxn& txn, const ExamInput& in, const Actor& by,
                          const std::string& field_prefix, SubmitResult* out);
 

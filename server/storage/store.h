@@ -446,6 +446,15 @@ struct RolloutRecord {
 
 enum class RolloutAction { kStart, kStep, kHalt, kPromote };
 
+// What a rollout decision records, and what it changes besides the rollout.
+struct RolloutChange {
+  std::string outcome = "ok";  // the audit event's: "override" for a start past failing gates
+  std::string evidence;        // the audit event's details (JSON)
+  // kPromote: the rollout's candidate, made the registry's active version in the decision's
+  // transaction (its own "model.activate" event); 0 activates nothing. Ignored by other actions.
+  int64_t activate_version = 0;
+};
+
 struct StoreStats {
   int64_t exams = 0;
   int64_t mismatches = 0;
@@ -636,18 +645,21 @@ class Store {
   // NotFound when no rollout started at `sequence` (none uploaded, for kStart).
   virtual StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) = 0;
   // One decision on the rollout uploaded at `sequence`, in one transaction with its audit event
-  // ("release.rollout.<start|step|halt|promote>", object "release/<sequence>", `evidence` as
-  // its details):
+  // ("release.rollout.<start|step|halt|promote>", object "release/<sequence>", change.outcome
+  // and change.evidence as its outcome and details):
   //   kStart   publishes the rollout manifest at step 0. Conflict when a rollout is running,
   //            this one was started before, or a manifest of higher sequence is published.
   //   kStep    moves a running rollout to its next step. Conflict at the last step.
   //   kHalt    publishes the revert manifest; the rollout is "halted".
-  //   kPromote publishes the promotion; only from the last step. The rollout is "promoted".
+  //   kPromote publishes the promotion; only from the last step. The rollout is "promoted", and
+  //            change.activate_version becomes the active version as ActivateModel makes it
+  //            (NotFound, nothing changed, when it is not registered).
+  //   kHalt and kStep leave the active version as it is.
   // A halted or promoted rollout takes no further decision (Conflict). `from_step` >= 0: only
   // if the rollout is at that step (Conflict otherwise: a decision evaluated on a step another
   // instance has left already). *out is the new state.
   virtual StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, int from_step,
-                                    const Actor& by, const std::string& evidence,
+                                    const Actor& by, const RolloutChange& change,
                                     RolloutRecord* out) = 0;
 
   virtual StoreStatus Stats(StoreStats* out) = 0;

@@ -37,6 +37,15 @@ describe('model updates', { skip: skip ?? false }, () => {
     }
   });
 
+  // Activates `version` past the activation gates, with the written reason they require.
+  function activate(version) {
+    return server.api(`/api/v1/models/${version}/activate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ override_reason: 'end-to-end test of how browsers take model updates' }),
+    });
+  }
+
   async function checkNow() {
     await page.click('#nav-model');
     const before = await page.$eval('[data-testid="update-status"]', (el) => el.parentElement.textContent);
@@ -57,12 +66,17 @@ describe('model updates', { skip: skip ?? false }, () => {
     await page.click('#nav-exam');
     await page.fill('#f-baseline_value', '140'); // an exam is in progress
 
-    const upload = await server.api('/api/v1/models?activate=true', {
+    const upload = await server.api('/api/v1/models', {
       method: 'POST',
       body: readFileSync(v2),
       headers: { 'Content-Type': 'application/octet-stream', 'X-Model-Signature': readFileSync(`${v2}.sig`, 'utf8').trim() },
     });
     assert.equal(upload.status, 201, JSON.stringify(upload.body));
+    // Version 2 was never evaluated in shadow: the activation gates pass it only with a reason.
+    const refused = await server.api('/api/v1/models/2/activate', { method: 'POST' });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    const activated = await activate(2);
+    assert.equal(activated.status, 200, JSON.stringify(activated.body));
 
     assert.equal(await checkNow(), 'updated');
     assert.equal(await page.textContent('[data-testid="model-page-version"]'), '1');
@@ -119,7 +133,7 @@ describe('model updates', { skip: skip ?? false }, () => {
   });
 
   test('a rollback to a lower version is refused', async () => {
-    const r = await server.api('/api/v1/models/1/activate', { method: 'POST' });
+    const r = await activate(1);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(await checkNow(), 'rollback');
     assert.match(await page.textContent('[data-testid="update-status"]'), /lower than version 2/);

@@ -55,8 +55,11 @@ if (upload.status !== 201 && upload.status !== 200) throw new Error(`upload: ${u
 
 async function switchAndWatch(version, via, watched) {
   const t0 = Date.now();
+  // Neither version was evaluated in shadow: the activation gates pass them only with a reason.
   const r = await fetch(`${instance(via)}/api/v1/models/${version}/activate`, {
-    method: 'POST', headers: { Authorization: `Bearer ${admin}` },
+    method: 'POST',
+    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ override_reason: 'fault test: how fast an activation reaches every instance' }),
   });
   const text = await r.text();
   if (r.status !== 200) throw new Error(`activate ${version} on instance ${via}: ${r.status} ${text}`);

@@ -19,7 +19,6 @@ namespace fetal {
 namespace testing_support {
 
 inline constexpr char kSite[] = "hospital-a";
-inline constexpr char kSalt[] = "00112233445566778899aabbccddeeff";
 
 class ReleaseFixture : public SimulatorFixture {
  protected:
@@ -29,29 +28,9 @@ class ReleaseFixture : public SimulatorFixture {
   }
 
   static ReleaseSet MakeSet(int64_t sequence, const ReleaseModel& stable,
-                            const ReleaseModel& candidate) {
-    ReleaseSet set;
-    Status s = MakeReleaseSet(kSite, sequence, stable, candidate, {5, 25, 100}, kSalt,
-                              "2026-12-01T09:00:00Z", "2099-01-01T00:00:00Z", &set);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return set;
-  }
-
-  // The upload body of three (manifest bytes, signing key) pairs.
-  static json UploadBody(const std::vector<std::pair<std::string, std::string>>& signed_by) {
-    json body = {{"manifests", json::array()}};
-    for (const auto& [bytes, key] : signed_by) {
-      std::string signature;
-      EXPECT_TRUE(SignBytes(key, bytes, &signature).ok());
-      body["manifests"].push_back({{"manifest", bytes}, {"signature", signature}});
-    }
-    return body;
-  }
-
-  json SignedSet(const ReleaseSet& set) const {
-    return UploadBody({{CanonicalManifest(set.rollout), keys_.private_pem},
-                       {CanonicalManifest(set.revert), keys_.private_pem},
-                       {CanonicalManifest(set.promote), keys_.private_pem}});
+                            const ReleaseModel& candidate,
+                            const std::vector<int>& steps = {5, 25, 100}) {
+    return MakeReleaseSetAt(kSite, sequence, stable, candidate, steps);
   }
 
   httplib::Result UploadSet(const json& body) {

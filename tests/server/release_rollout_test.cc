@@ -6,6 +6,7 @@
 // is promoted, and each decision is in the audit chain with its evidence; a version-6 database
 // gains the release tables.
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "release_fixture.h"
@@ -22,6 +23,8 @@ class ReleaseRolloutTest : public ReleaseFixture {
     bundle_v2_ = BundleBytes(TinyModel(2, 0.2f));
     WriteFile(dir_ + "/model-v2.fhm", bundle_v2_);
     WriteFile(dir_ + "/private.pem", keys_.private_pem);
+    // The rollout's mechanics: the gates a start passes are StartIsGatedAgainstTheStableVersion's.
+    WritePolicy({{"enforce", false}});
     auto r = Post("/api/v1/models", admin_, bundle_v2_, "application/octet-stream",
                   {{"X-Model-Signature", Sign(keys_, bundle_v2_)}});
     ASSERT_TRUE(r);
@@ -30,6 +33,20 @@ class ReleaseRolloutTest : public ReleaseFixture {
 
   ReleaseModel V1() const { return Of(1, bundle_v1_); }
   ReleaseModel V2() const { return Of(2, bundle_v2_); }
+
+  // The registry's active version as browsers without manifest support see it.
+  std::string ActiveVersion() {
+    auto r = Get("/api/v1/models/active");
+    EXPECT_TRUE(r);
+    return r ? r->get_header_value("X-Model-Version") : "";
+  }
+
+  // An audit event's details; a model.activate event's follow "previous=<version> ".
+  static json Details(const json& event) {
+    const std::string text = event["details"].get<std::string>();
+    const size_t brace = text.find('{');
+    return brace == std::string::npos ? json() : json::parse(text.substr(brace), nullptr, false);
+  }
 
   // Expects `body` refused with `status`, `code` naming `field`, and one more refused upload
   // in the audit chain.
@@ -194,10 +211,21 @@ TEST_P(ReleaseRolloutTest, RolloutStepsToPromotionWithEachDecisionAudited) {
   Decide(41, "promote", 409);  // only from the last step
   EXPECT_EQ(Decide(41, "step")["candidate_percent"], 25);
   EXPECT_EQ(Decide(41, "step")["candidate_percent"], 100);
-  Decide(41, "step", 409);  // no step after the last
+  Decide(41, "step", 409);          // no step after the last
+  EXPECT_EQ(ActiveVersion(), "1");  // stepping publishes manifests, the registry stays
   state = Decide(41, "promote");
   EXPECT_EQ(state["state"], "promoted");
   Decide(41, "halt", 409);  // a promoted rollout cannot be halted into its revert
+  // The promotion made the candidate the registry's active version, audited in its transaction.
+  EXPECT_EQ(ActiveVersion(), "2");
+  EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 2);
+  std::vector<json> activations = AuditEvents("model.activate");
+  ASSERT_FALSE(activations.empty());
+  EXPECT_EQ(activations.back()["object"], "model/2");
+  EXPECT_EQ(activations.back()["actor"]["role"], "admin");
+  EXPECT_EQ(Details(activations.back())["promoted_by"], "release/41") << activations.back();
+  EXPECT_EQ(activations.back()["details"].get<std::string>().rfind("previous=1 ", 0), 0u);
+  EXPECT_EQ(Details(AuditEvents("release.rollout.promote").back())["activated_version"], 2);
 
   json current = Current();
   EXPECT_EQ(current["kind"], "promote");
@@ -238,8 +266,84 @@ TEST_P(ReleaseRolloutTest, OnlyOneRolloutRunsAndAnOlderOneCannotStartAfterANewer
   Decide(41, "start", 409);  // one runs already
   Decide(45, "halt");
   EXPECT_EQ(Current()["sequence"], 46);
-  Decide(41, "start", 409);  // 46 is published: browsers would refuse 41
-  Decide(45, "start", 409);  // started before
+  EXPECT_EQ(ActiveVersion(), "1");  // a halt leaves the active version as it was
+  Decide(41, "start", 409);         // 46 is published: browsers would refuse 41
+  Decide(45, "start", 409);         // started before
+  ExpectChainIntact();
+}
+
+// Without a policy file the built-in defaults are enforced at a start: the candidate is measured
+// against the release's stable version, even when the registry has another version active, and
+// a failing gate refuses with every gate's value (the body of a refused activation). A written
+// reason overrides it, and the start event holds the reason with the values.
+TEST_P(ReleaseRolloutTest, StartIsGatedAgainstTheStableVersion) {
+  ASSERT_EQ(std::remove((dir_ + "/data/activation-policy.json").c_str()), 0);
+  const std::string bundle_v3 = BundleBytes(TinyModel(3, 0.3f));
+  auto up = Post("/api/v1/models", admin_, bundle_v3, "application/octet-stream",
+                 {{"X-Model-Signature", Sign(keys_, bundle_v3)}});
+  ASSERT_EQ(up->status, 201) << up->body;
+  // The registry's active version is 2 (put there past the gates), the release's stable 1.
+  auto activated =
+      Post("/api/v1/models/2/activate", admin_,
+           json{{"override_reason", "ward pilot of version 2 approved by the board"}}.dump());
+  ASSERT_EQ(activated->status, 200) << activated->body;
+  EXPECT_EQ(Body(activated)["activation_gates"]["outcome"], "override");
+  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), {3, Sha256Hex(bundle_v3.data(), bundle_v3.size())})))
+                ->status,
+            201);
+
+  auto refused = Post("/api/v1/releases/41/start", admin_, "");
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->status, 409) << refused->body;
+  const json error = Body(refused)["error"];
+  EXPECT_EQ(error["code"], "activation_gates_failed");
+  const json& details = error["details"];
+  EXPECT_EQ(details["version"], 3);
+  EXPECT_EQ(details["champion_version"], 1) << details;
+  EXPECT_EQ(details["active_version"], 2) << details;
+  EXPECT_EQ(details["policy"]["enforce"], true);
+  EXPECT_NE(details["policy"]["source"].get<std::string>().find("built-in defaults"),
+            std::string::npos);
+  ASSERT_EQ(details["gates"].size(), 6u) << details;
+  EXPECT_EQ(details["gates"][1]["name"], "min_shadow_exams");
+  EXPECT_EQ(details["gates"][1]["measured"], 0);
+  EXPECT_EQ(details["gates"][1]["threshold"], 200);
+  EXPECT_EQ(details["gates"][1]["passed"], false);
+  EXPECT_EQ(Get("/api/v1/releases/current")->status, 404);  // nothing published
+  std::vector<json> starts = AuditEvents("release.rollout.start");
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0]["outcome"], "refused");
+  EXPECT_EQ(starts[0]["object"], "release/41");
+  EXPECT_EQ(Details(starts[0])["gates"][1]["measured"], 0);
+
+  // The override is validated as an activation's, then recorded with the values.
+  auto too_short = Post("/api/v1/releases/41/start", admin_, R"({"override_reason":"ok"})");
+  EXPECT_EQ(too_short->status, 422);
+  EXPECT_EQ(Body(too_short)["error"]["field"], "override_reason");
+  EXPECT_EQ(Post("/api/v1/releases/41/start", admin_, R"({"why":"a reason long enough here"})")
+                ->status,
+            422);
+  const std::string reason = "canary approved by the clinical safety board, ref CSB-2026-31";
+  auto started =
+      Post("/api/v1/releases/41/start", admin_, json{{"override_reason", reason}}.dump());
+  ASSERT_EQ(started->status, 200) << started->body;
+  const json state = Body(started);
+  EXPECT_EQ(state["state"], "running");
+  EXPECT_EQ(state["activation_gates"]["outcome"], "override");
+  EXPECT_EQ(state["activation_gates"]["champion_version"], 1);
+  EXPECT_EQ(Current()["sequence"], 41);
+  starts = AuditEvents("release.rollout.start");
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[1]["outcome"], "override");
+  const json gates = Details(starts[1])["activation_gates"];
+  EXPECT_EQ(gates["override_reason"], reason) << starts[1];
+  EXPECT_EQ(gates["champion_version"], 1);
+  EXPECT_EQ(gates["gates"][1]["passed"], false);
+  // A second start is a conflict, not another gate evaluation.
+  auto again = Post("/api/v1/releases/41/start", admin_, json{{"override_reason", reason}}.dump());
+  EXPECT_EQ(again->status, 409);
+  EXPECT_EQ(Body(again)["error"]["code"], "rollout_conflict");
+  EXPECT_EQ(AuditEvents("release.rollout.start").size(), 2u);
   ExpectChainIntact();
 }
 
@@ -327,7 +431,7 @@ class AutomaticRolloutTest : public ReleaseRolloutTest {
 
   // Registers version 3: as version 1 when `pathological_bias` is 0, else with that much added
   // to the Pathological score of every exam (a shifted bias, the class mix moves).
-  void RegisterCandidate(float pathological_bias) {
+  void RegisterCandidate(float pathological_bias, const std::vector<int>& steps = {5, 25, 100}) {
     Model m = TinyModel(3);
     m.base_score[2] += pathological_bias;
     std::unique_ptr<Evaluator> evaluator;
@@ -344,7 +448,7 @@ class AutomaticRolloutTest : public ReleaseRolloutTest {
                     {{"window_seconds", kWindowSeconds},
                      {"min_exams_per_cohort", kExamsPerCohort}}}}
                   .dump());
-    ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V3())))->status, 201);
+    ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V3(), steps)))->status, 201);
   }
 
   ReleaseModel V3() const { return Of(3, bundle_v3_); }
@@ -379,6 +483,7 @@ TEST_P(AutomaticRolloutTest, PathologicalShiftOnTheCanaryHaltsWithinTwoWindows) 
   Decide(41, "start");
   SubmitBothCohorts("shift");
   ASSERT_NO_FATAL_FAILURE(ExpectHaltedWithinTwoWindows(kWindowSeconds, MakeSet(41, V1(), V3())));
+  EXPECT_EQ(ActiveVersion(), "1");
 
   const json halt = LastDecision("release.rollout.halt");
   ASSERT_TRUE(halt.is_object());
@@ -419,6 +524,29 @@ TEST_P(AutomaticRolloutTest, PassingWindowStepsAndTooFewExamsWait) {
   rollout = WaitForRollout(0, [](const json&) { return true; });
   EXPECT_EQ(rollout["candidate_percent"], 25) << rollout.dump();
   EXPECT_EQ(rollout["state"], "running");
+  ExpectChainIntact();
+}
+
+// A one-step rollout whose canary behaves as the stable cohort is promoted by the monitor after
+// its window, and the candidate becomes the registry's active version with it.
+TEST_P(AutomaticRolloutTest, PassingLastWindowPromotesAndActivatesTheCandidate) {
+  RegisterCandidate(0.0f, {100});
+  Decide(41, "start");
+  SubmitBothCohorts("promote");
+  const json rollout =
+      WaitForRollout(3 * kWindowSeconds + 2, [](const json& r) { return r["state"] != "running"; });
+  ASSERT_EQ(rollout["state"], "promoted") << rollout.dump();
+  EXPECT_EQ(Current()["kind"], "promote");
+  EXPECT_EQ(ActiveVersion(), "3");
+  const json promote = LastDecision("release.rollout.promote");
+  ASSERT_TRUE(promote.is_object());
+  EXPECT_EQ(promote["decision"], "automatic");
+  EXPECT_EQ(promote["activated_version"], 3);
+  std::vector<json> activations = AuditEvents("model.activate");
+  ASSERT_FALSE(activations.empty());
+  EXPECT_EQ(activations.back()["object"], "model/3");
+  EXPECT_EQ(activations.back()["actor"]["name"], "rollout-monitor");
+  EXPECT_EQ(Details(activations.back())["promoted_by"], "release/41");
   ExpectChainIntact();
 }
 

@@ -15,7 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fetal/evaluator.h"
+#include "fetal/release_manifest.h"
 #include "fetal/schema.h"
+#include "fetal/signature.h"
 #include "test_support.h"
 
 namespace fetal {
@@ -153,6 +155,42 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
                        const std::string& content_type = "application/json",
                        httplib::Headers extra = {}) {
     return Client()->Post(path.c_str(), Auth(token, std::move(extra)), body, content_type.c_str());
+  }
+
+  // Writes DATA_DIR/activation-policy.json (docs/model-changes.md "Activation gates"); read at
+  // the next activation or rollout start. Without it the built-in defaults are enforced.
+  void WritePolicy(const json& policy) {
+    WriteFile(dir_ + "/data/activation-policy.json", policy.dump(2));
+  }
+
+  // A release set as `fetal-model release` makes it (fetal/release_manifest.h), valid until 2099.
+  static ReleaseSet MakeReleaseSetAt(const std::string& site, int64_t sequence,
+                                     const ReleaseModel& stable, const ReleaseModel& candidate,
+                                     const std::vector<int>& steps = {5, 25, 100}) {
+    ReleaseSet set;
+    Status s =
+        MakeReleaseSet(site, sequence, stable, candidate, steps, "00112233445566778899aabbccddeeff",
+                       "2026-12-01T09:00:00Z", "2099-01-01T00:00:00Z", &set);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return set;
+  }
+
+  // The POST /releases body of three (manifest bytes, signing key) pairs.
+  static json UploadBody(const std::vector<std::pair<std::string, std::string>>& signed_by) {
+    json body = {{"manifests", json::array()}};
+    for (const auto& [bytes, key] : signed_by) {
+      std::string signature;
+      EXPECT_TRUE(SignBytes(key, bytes, &signature).ok());
+      body["manifests"].push_back({{"manifest", bytes}, {"signature", signature}});
+    }
+    return body;
+  }
+
+  // The POST /releases body of `set`, signed with the fixture's key.
+  json SignedSet(const ReleaseSet& set) const {
+    return UploadBody({{CanonicalManifest(set.rollout), keys_.private_pem},
+                       {CanonicalManifest(set.revert), keys_.private_pem},
+                       {CanonicalManifest(set.promote), keys_.private_pem}});
   }
 
   // Runs SQL on the server's database behind its back: the tamper tests' attacker, who has

@@ -10,6 +10,7 @@
 #include "fetal/bundle.h"
 #include "fetal/classifier.h"
 #include "fetal/csv.h"
+#include "fetal/sha256.h"
 #include "simulator_fixture.h"
 
 namespace fetal {
@@ -52,10 +53,6 @@ class ShadowEvaluationTest : public SimulatorFixture {
     }
     ADD_FAILURE() << "shadow evaluation did not catch up: evaluated "
                   << Metric("fetal_shadow_evaluated_total") << " of " << evaluated;
-  }
-
-  void WritePolicy(const json& policy) {
-    WriteFile(dir_ + "/data/activation-policy.json", policy.dump(2));
   }
 
   // The audit events with `action` on `object`, oldest first. (Reading the log appends to it:
@@ -104,7 +101,9 @@ int ClassOf(const Classifier& c, const float* features) {
 // The champion (version 2), a challenger trained with most Pathological rows relabelled Normal
 // (version 3: markedly lower Pathological recall) and a challenger trained like the champion
 // with more rounds (version 4). Version 3 runs in shadow as exams arrive; version 4 is replayed
-// over the stored exams afterwards.
+// over the stored exams afterwards. Version 3 is stopped at the gate, with the measured values,
+// both when activated and when a staged rollout of it from version 2 starts; a written reason
+// overrides either and is in the audit chain.
 TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   UploadModelWithReference();  // version 2, active
   const std::string bad = BundleBytes(TrainedModel(3, 30, [](trainer::Dataset* d) {
@@ -195,7 +194,17 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
     EXPECT_LT(perf["mcnemar"]["mid_p"].get<double>(), 0.05);
   }
 
-  // Without a policy file the gates are evaluated and recorded, and do not refuse. Write one.
+  // Without a policy file the built-in defaults refuse it, on the same measurement.
+  auto by_default = Post("/api/v1/models/3/activate", admin_, "");
+  ASSERT_TRUE(by_default);
+  ASSERT_EQ(by_default->status, 409) << by_default->body;
+  const json default_details = Body(by_default)["error"]["details"];
+  EXPECT_EQ(default_details["policy"]["enforce"], true);
+  EXPECT_NE(default_details["policy"]["source"].get<std::string>().find("built-in defaults"),
+            std::string::npos);
+  EXPECT_EQ((*FindGate(default_details["gates"], "pathological_recall_drop"))["passed"], false);
+
+  // The hospital's written policy.
   WritePolicy({{"min_shadow_exams", 300},
                {"min_agreement", 0.8},
                {"min_labelled_exams", 100},
@@ -226,10 +235,51 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   // Still version 2, and the refusal is in the audit chain with its values.
   EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 2);
   std::vector<json> events = AuditEvents("model.activate", "model/3");
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0]["outcome"], "refused");
-  EXPECT_NE(events[0]["details"].get<std::string>().find("pathological_recall_drop"),
-            std::string::npos);
+  ASSERT_EQ(events.size(), 2u);
+  for (const json& e : events) {
+    EXPECT_EQ(e["outcome"], "refused");
+    EXPECT_NE(e["details"].get<std::string>().find("pathological_recall_drop"), std::string::npos);
+  }
+
+  // A staged rollout of version 3 from version 2 meets the same gates at its start, with the
+  // same measured values, and the same override.
+  const std::string v2_bytes = ReadFileOrEmpty(dir_ + "/model2.fhm");
+  auto uploaded = Post("/api/v1/releases", admin_,
+                       SignedSet(MakeReleaseSetAt("hospital-a", 41,
+                                                  {2, Sha256Hex(v2_bytes.data(), v2_bytes.size())},
+                                                  {3, Sha256Hex(bad.data(), bad.size())}))
+                           .dump());
+  ASSERT_EQ(uploaded->status, 201) << uploaded->body;
+  auto start_refused = Post("/api/v1/releases/41/start", admin_, "");
+  ASSERT_TRUE(start_refused);
+  ASSERT_EQ(start_refused->status, 409) << start_refused->body;
+  const json start_error = Body(start_refused)["error"];
+  EXPECT_EQ(start_error["code"], "activation_gates_failed");
+  EXPECT_EQ(start_error["details"]["champion_version"], 2);
+  const json* start_recall = FindGate(start_error["details"]["gates"], "pathological_recall_drop");
+  ASSERT_NE(start_recall, nullptr);
+  EXPECT_EQ((*start_recall)["passed"], false);
+  EXPECT_EQ((*start_recall)["measured"], (*recall)["measured"]);
+  EXPECT_DOUBLE_EQ((*start_recall)["active"].get<double>(),
+                   r3["performance"]["active"]["recall"]["Pathological"].get<double>());
+  EXPECT_DOUBLE_EQ((*start_recall)["shadow"].get<double>(),
+                   r3["performance"]["shadow"]["recall"]["Pathological"].get<double>());
+  EXPECT_EQ(Get("/api/v1/releases/current")->status, 404);
+  const std::string start_reason =
+      "Canary of 5 % approved by the clinical safety board, CSB-2026-15";
+  auto start_overridden =
+      Post("/api/v1/releases/41/start", admin_, json{{"override_reason", start_reason}}.dump());
+  ASSERT_EQ(start_overridden->status, 200) << start_overridden->body;
+  std::vector<json> starts = AuditEvents("release.rollout.start", "release/41");
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0]["outcome"], "refused");
+  EXPECT_EQ(starts[1]["outcome"], "override");
+  const json start_details = json::parse(starts[1]["details"].get<std::string>(), nullptr, false);
+  EXPECT_EQ(start_details["activation_gates"]["override_reason"], start_reason);
+  EXPECT_EQ((*FindGate(start_details["activation_gates"]["gates"],
+                       "pathological_recall_drop"))["measured"],
+            (*recall)["measured"]);
+  EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 2);  // a start activates nothing
 
   // The good challenger passes every gate; the event records the values.
   auto ok = Post("/api/v1/models/4/activate", admin_, "");
@@ -267,9 +317,9 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   ASSERT_EQ(overridden->status, 200) << overridden->body;
   EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 3);
   events = AuditEvents("model.activate", "model/3");
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[1]["outcome"], "override");
-  const std::string text = events[1]["details"].get<std::string>();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2]["outcome"], "override");
+  const std::string text = events[2]["details"].get<std::string>();
   details = json::parse(text.substr(text.find('{')), nullptr, false);
   EXPECT_EQ(details["override_reason"], reason);
   EXPECT_EQ(details["active_version"], 4);
@@ -280,6 +330,44 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   auto verify = Get("/api/v1/audit/verify", auditor_);
   ASSERT_TRUE(verify);
   EXPECT_EQ(Body(verify)["ok"], true) << verify->body;
+}
+
+// Without a policy file the built-in defaults are enforced: a version with no shadow record is
+// refused. With no version active there is no champion: the comparison gates do not apply, and
+// the answer says so.
+TEST_P(ShadowEvaluationTest, DefaultPolicyIsEnforcedAndAFirstActivationHasNoChampion) {
+  const std::string v2 = BundleBytes(TinyModel(2, 0.05f));
+  Upload(v2, false);
+  auto refused = Post("/api/v1/models/2/activate", admin_, "");
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->status, 409) << refused->body;
+  const json details = Body(refused)["error"]["details"];
+  EXPECT_EQ(details["policy"]["enforce"], true);
+  EXPECT_EQ(details["champion_version"], 1);
+  const json* count = FindGate(details["gates"], "min_shadow_exams");
+  ASSERT_NE(count, nullptr);
+  EXPECT_EQ((*count)["measured"], 0);
+  EXPECT_EQ((*count)["threshold"], 200);
+  EXPECT_EQ((*count)["passed"], false);
+  EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 1);
+
+  // No version active (a first start that stopped between registering and activating).
+  RawSql("UPDATE models SET active = 0");
+  auto first = Post("/api/v1/models/2/activate", admin_, "");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  const json gates = Body(first)["activation_gates"];
+  EXPECT_TRUE(gates["champion_version"].is_null()) << gates;
+  EXPECT_TRUE(gates["active_version"].is_null()) << gates;
+  EXPECT_NE(gates["note"].get<std::string>().find("does not apply"), std::string::npos) << gates;
+  EXPECT_EQ(gates["outcome"], "ok");
+  ASSERT_EQ(gates["gates"].size(), 6u);
+  for (size_t i = 1; i < gates["gates"].size(); ++i) {
+    EXPECT_EQ(gates["gates"][i]["passed"], true) << gates["gates"][i];
+    EXPECT_NE(gates["gates"][i]["detail"].get<std::string>().find("no champion"),
+              std::string::npos);
+  }
+  EXPECT_EQ(Body(Get("/api/v1/models"))["active_version"], 2);
 }
 
 // Shadow routes: who may call them, what they refuse, and the policy file's errors.

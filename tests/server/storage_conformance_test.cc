@@ -1113,14 +1113,14 @@ TEST_P(StoreTest, RolloutDecisionFromAStepAlreadyLeftIsRefused) {
   ASSERT_TRUE(store_->PutReleaseSet(set, admin).ok());
   EXPECT_EQ(store_->PutReleaseSet(set, admin).code(), StoreStatus::Code::kConflict);
   RolloutRecord r;
-  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStart, -1, admin, "{}", &r).ok());
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStart, -1, admin, {"ok", "{}"}, &r).ok());
   EXPECT_EQ(r.step, 0);
-  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, "{}", &r).ok());
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, {"ok", "{}"}, &r).ok());
   EXPECT_EQ(r.step, 1);
   // The second instance, which also evaluated step 0.
-  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, "{}", &r).code(),
+  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kStep, 0, admin, {"ok", "{}"}, &r).code(),
             StoreStatus::Code::kConflict);
-  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kHalt, 0, admin, "{}", &r).code(),
+  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kHalt, 0, admin, {"ok", "{}"}, &r).code(),
             StoreStatus::Code::kConflict);
   ASSERT_TRUE(store_->GetRollout(41, &r).ok());
   EXPECT_EQ(r.step, 1);
@@ -1128,13 +1128,72 @@ TEST_P(StoreTest, RolloutDecisionFromAStepAlreadyLeftIsRefused) {
   ReleaseRecord published;
   ASSERT_TRUE(store_->GetPublishedRelease(&published, &r).ok());
   EXPECT_EQ(published.kind, "rollout");
-  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kHalt, 1, admin, "{}", &r).ok());
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kHalt, 1, admin, {"ok", "{}"}, &r).ok());
   EXPECT_EQ(r.state, "halted");
   ASSERT_TRUE(store_->GetPublishedRelease(&published, &r).ok());
   EXPECT_EQ(published.kind, "revert");
   EXPECT_EQ(published.sequence, 42);
   EXPECT_EQ(published.manifest, set[1].manifest);
   EXPECT_EQ(published.signature, set[1].signature);
+  EXPECT_TRUE(Verify().ok);
+}
+
+// A promotion makes the candidate the active version in its own transaction, with both events;
+// a promotion naming an unregistered version changes nothing; a halt activates nothing.
+TEST_P(StoreTest, PromotionActivatesTheCandidateAtomically) {
+  const Actor admin{"admin", "admin", "req-1", 1};
+  ModelRecord model;
+  for (int64_t v : {1, 2}) {
+    const std::string bundle = "bundle-" + std::to_string(v);
+    ASSERT_TRUE(store_->PutModel({v, bundle, "s", HashOf(bundle), "{}"}, admin, &model).ok());
+  }
+  ASSERT_TRUE(store_->ActivateModel(1, admin).ok());
+  const char* kinds[] = {"rollout", "revert", "promote"};
+  for (int64_t first : {41, 45}) {
+    std::vector<ReleaseRecord> set(3);
+    for (int i = 0; i < 3; ++i) {
+      set[i].sequence = i == 0 ? first : first + 1;
+      set[i].kind = kinds[i];
+      set[i].site = "hospital-a";
+      set[i].manifest = kinds[i];
+      set[i].signature = "sig";
+      set[i].steps = i == 0 ? 1 : 0;
+    }
+    ASSERT_TRUE(store_->PutReleaseSet(set, admin).ok());
+  }
+  RolloutRecord r;
+  ASSERT_TRUE(store_->ChangeRollout(41, RolloutAction::kStart, -1, admin, {"ok", "{}"}, &r).ok());
+  StoreStats before;
+  ASSERT_TRUE(store_->Stats(&before).ok());
+  EXPECT_EQ(store_->ChangeRollout(41, RolloutAction::kPromote, 0, admin, {"ok", "{}", 9}, &r)
+                .code(),
+            StoreStatus::Code::kNotFound);
+  StoreStats after;
+  ASSERT_TRUE(store_->Stats(&after).ok());
+  EXPECT_EQ(after.audit_length, before.audit_length);  // nothing of it was kept
+  ASSERT_TRUE(store_->GetRollout(41, &r).ok());
+  EXPECT_EQ(r.state, "running");
+  ASSERT_TRUE(store_->GetActiveModel(&model).ok());
+  EXPECT_EQ(model.version, 1);
+
+  ASSERT_TRUE(
+      store_->ChangeRollout(41, RolloutAction::kPromote, 0, admin, {"ok", "{}", 2}, &r).ok());
+  EXPECT_EQ(r.state, "promoted");
+  ASSERT_TRUE(store_->GetActiveModel(&model).ok());
+  EXPECT_EQ(model.version, 2);
+  std::vector<AuditEvent> events;
+  ASSERT_TRUE(store_->ListAudit(before.audit_length, 10, &events).ok());
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].entry.action, "release.rollout.promote");
+  EXPECT_EQ(events[1].entry.action, "model.activate");
+  EXPECT_EQ(events[1].entry.object, "model/2");
+  EXPECT_EQ(events[1].entry.details.rfind("previous=1 ", 0), 0u) << events[1].entry.details;
+
+  // The next rollout halts: the active version stays 2.
+  ASSERT_TRUE(store_->ChangeRollout(45, RolloutAction::kStart, -1, admin, {"ok", "{}"}, &r).ok());
+  ASSERT_TRUE(store_->ChangeRollout(45, RolloutAction::kHalt, 0, admin, {"ok", "{}", 1}, &r).ok());
+  ASSERT_TRUE(store_->GetActiveModel(&model).ok());
+  EXPECT_EQ(model.version, 2);
   EXPECT_TRUE(Verify().ok);
 }
 
