@@ -247,7 +247,14 @@ void ActivateModel(const Services& svc, const httplib::Request& req, httplib::Re
     return;
   }
   record.active = true;
-  SendJson(res, 200, ModelRecordToJson(record));
+  // The gates as evaluated, so the admin sees every value the activation passed (or overrode).
+  json body = ModelRecordToJson(record);
+  json activation = json::parse(note.details, nullptr, false);
+  if (activation.is_object()) {
+    activation["outcome"] = note.outcome;
+    body["activation"] = std::move(activation);
+  }
+  SendJson(res, 200, body);
 }
 
 }  // namespace
