@@ -1,6 +1,6 @@
 // The operations pages in Chromium against the real fetal-server: the model registry (cards side
 // by side, shadow, the shadow report, activation gates and their override) and the releases
-// (upload of a set `fetal-model release` signed, start, step, halt), as an admin, in English and
+// (upload of a set `fetal-model release` signed, start, step, halt, promote), as an admin, in English and
 // Brazilian Portuguese; an auditor sees the same pages without any action. What the pages show is
 // checked against independent oracles: the classes `fetal-model predict` gives each submitted
 // exam with each model (agreement, class mix, disagreement table, the gates' measured values),
@@ -61,6 +61,19 @@ describe('operations pages', { skip: skip ?? false }, () => {
   };
 
   const useToken = (token) => enterToken(page, token, say('en', 'settings.tokenNone'));
+
+  // Starts the rollout of `row`. A server that gates the start as activation does answers with
+  // the same 409 body: the page shows the same table and takes the same override.
+  async function start(row, sequence, percent) {
+    await page.click(`${row} button[data-action="start"]`);
+    await idle('releases');
+    if (await page.locator('[data-testid="rollout-gates"]').count()) {
+      assert.equal(await page.getAttribute('[data-testid="rollout-gates-table"] tr[data-gate="min_shadow_exams"]', 'data-passed'), 'false');
+      await page.fill('#start-override-reason', REASON);
+      await page.click('#start-override-submit');
+    }
+    assert.equal(await answer(200), say('en', 'rel.done.start', { sequence, percent }));
+  }
 
   async function openView(view) {
     await page.click(`#nav-${view}`);
@@ -213,15 +226,7 @@ describe('operations pages', { skip: skip ?? false }, () => {
     assert.match(await answer(409), /409 sequence_not_newer: .*\(field: manifests\[0\]\.sequence\)$/);
     await idle('releases');
 
-    await page.click(`${row} button[data-action="start"]`);
-    await idle('releases');
-    if (await page.locator('[data-testid="rollout-gates"]').count()) {
-      // A server that gates the start as activation does: the same table, the same override.
-      assert.equal(await page.getAttribute('[data-testid="rollout-gates-table"] tr[data-gate="min_shadow_exams"]', 'data-passed'), 'false');
-      await page.fill('#start-override-reason', REASON);
-      await page.click('#start-override-submit');
-    }
-    assert.equal(await answer(200), say('en', 'rel.done.start', { sequence: 1, percent: 5 }));
+    await start(row, 1, 5);
     await idle('releases');
     assert.deepEqual(await state(), ['running', '5 %']);
     assert.equal(await page.isDisabled(`${row} button[data-action="promote"]`), true, 'promotion only from the last step');
@@ -245,13 +250,32 @@ describe('operations pages', { skip: skip ?? false }, () => {
     await shot(page, 'releases-en');
   });
 
+  test('a second set is stepped to its last step and promoted from the page', async () => {
+    await cli(modelBin, ['release', '--key', signingKey, '--site', 'e2e-ward', '--sequence', '3', '--stable', defaultModel,
+      '--candidate', v2, '--steps', '50,100', '--out-dir', dir]);
+    await page.setInputFiles('#release-file', join(dir, 'release-3.set.json'));
+    await page.click('#release-upload-run');
+    assert.equal(await answer(201), say('en', 'rel.uploaded', { sequence: 3, candidate: 2 }));
+    const row = '[data-testid="release-sets"] tr[data-sequence="3"]';
+    await start(row, 3, 50);
+    await page.click(`${row} button[data-action="step"]`);
+    assert.equal(await answer(200), say('en', 'rel.done.step', { sequence: 3, percent: 100 }));
+    assert.equal(await page.isDisabled(`${row} button[data-action="step"]`), true, 'no step after the last');
+    await page.click(`${row} button[data-action="promote"]`);
+    assert.equal(await answer(200), say('en', 'rel.done.promote', { sequence: 3 }));
+    assert.equal(await page.getAttribute(row, 'data-state'), 'promoted');
+    assert.equal(await page.textContent(`${row} [data-testid="release-percent"]`), '100 %');
+    const current = (await server.api('/api/v1/releases/current')).body;
+    assert.deepEqual([current.kind, current.sequence, current.candidate_percent], ['promote', 4, 100]);
+  });
+
   test('the pages render in Brazilian Portuguese with no English text left', async () => {
     await page.selectOption('#lang', 'pt-BR');
     await page.waitForSelector(`#view-releases h1:has-text("${say('pt-BR', 'rel.title')}")`);
     await idle('releases');
     assert.equal(await page.textContent('#view-releases h1'), say('pt-BR', 'rel.title'));
     assert.equal(await page.textContent('[data-testid="release-sets"] tr[data-sequence="1"] [data-testid="release-state"]'), say('pt-BR', 'rel.state.halted'));
-    assert.equal(await page.textContent('[data-testid="ops-answer"]'), say('pt-BR', 'rel.done.halt', { sequence: 1 }));
+    assert.equal(await page.textContent('[data-testid="ops-answer"]'), say('pt-BR', 'rel.done.promote', { sequence: 3 }));
     assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'releases-pt-BR');
     await openView('registry');
