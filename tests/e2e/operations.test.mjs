@@ -81,32 +81,46 @@ describe('operations pages', { skip: skip ?? false }, () => {
     await idle(view);
   }
 
+  // `fetal-model predict` with `model` over `rows` (dataset lines split), indexed by row: a row
+  // its validator refuses is left out (undefined).
+  async function predict(rows, model) {
+    const out = [];
+    for (const r of await nativePredict(`${datasetRows().header}\n${rows.map((r) => r.join(',')).join('\n')}\n`, model)) out[Number(r.row)] = r;
+    return out;
+  }
+
+  // Submits one dataset row as a clinician's exam, with `result` (a `fetal-model predict` row) as
+  // what the browser showed with model `version`; returns the stored exam.
+  async function submitExam(id, keys, row, result, version) {
+    const r = await server.api('/api/v1/exams', {
+      method: 'POST', token: clinician, headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        client_exam_id: id, client_time: new Date().toISOString(),
+        features: Object.fromEntries(keys.map((k, j) => [k, Number(row[j])])),
+        client_result: { class: result.class, probabilities: [result.p_normal, result.p_suspect, result.p_pathological].map(Number), model_version: version },
+      }),
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  }
+
   // Every 50th row of the dataset (a mix of the three classes) as a clinician's exams; the
   // first WITH_OUTCOME get the dataset's class as their outcome. The oracle: each model's class
   // for each exam from `fetal-model predict`.
   async function submitExams() {
     const keys = (await appSchema()).map((f) => f.key);
-    const { header, lines } = datasetRows();
+    const { lines } = datasetRows();
     const rows = Array.from({ length: EXAMS }, (_, i) => lines[i * 50].split(','));
-    const csv = `${header}\n${rows.map((r) => r.join(',')).join('\n')}\n`;
-    const [active, shadow] = [await nativePredict(csv), await nativePredict(csv, v2)];
+    const [active, shadow] = [await predict(rows), await predict(rows, v2)];
     for (let i = 0; i < EXAMS; i++) {
       const a = CLASSES.indexOf(active[i].class), s = CLASSES.indexOf(shadow[i].class);
       oracle.agree += a === s;
       oracle.mix[0][a]++;
       oracle.mix[1][s]++;
       oracle.table[a][s]++;
-      const r = await server.api('/api/v1/exams', {
-        method: 'POST', token: clinician, headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          client_exam_id: `e2e-ops-${i}`, client_time: new Date().toISOString(),
-          features: Object.fromEntries(keys.map((k, j) => [k, Number(rows[i][j])])),
-          client_result: { class: active[i].class, probabilities: [active[i].p_normal, active[i].p_suspect, active[i].p_pathological].map(Number), model_version: 1 },
-        }),
-      });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const exam = await submitExam(`e2e-ops-${i}`, keys, rows[i], active[i], 1);
       if (i < WITH_OUTCOME) {
-        const o = await server.api(`/api/v1/exams/${r.body.id}/outcome`, {
+        const o = await server.api(`/api/v1/exams/${exam.id}/outcome`, {
           method: 'POST', token: clinician, headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ final_reading: CLASSES[Number(rows[i][keys.length]) - 1] }),
         });
@@ -269,13 +283,47 @@ describe('operations pages', { skip: skip ?? false }, () => {
     assert.deepEqual([current.kind, current.sequence, current.candidate_percent], ['promote', 4, 100]);
   });
 
+  test('a rollout the server halts by itself shows the decision and the signal that tripped', async () => {
+    // One-second windows and five exams per cohort: the rollout monitor decides at once.
+    const policyFile = join(server.dataDir, 'activation-policy.json');
+    const policy = JSON.parse(readFileSync(policyFile, 'utf8'));
+    writeFileSync(policyFile, JSON.stringify({ ...policy, rollout: { window_seconds: 1, min_exams_per_cohort: 5 } }));
+    await cli(modelBin, ['release', '--key', signingKey, '--site', 'e2e-ward', '--sequence', '5', '--stable', defaultModel,
+      '--candidate', v2, '--steps', '5,25,100', '--out-dir', dir]);
+    await page.setInputFiles('#release-file', join(dir, 'release-5.set.json'));
+    await page.click('#release-upload-run');
+    await answer(201);
+    const row = '[data-testid="release-sets"] tr[data-sequence="5"]';
+    await start(row, 5, 5);
+
+    // The stable cohort classifies Normal exams; the canary cohort (version 2) only Pathological
+    // ones: a class mix the chi-square test cannot take for the stable one's.
+    const keys = (await appSchema()).map((f) => f.key);
+    const rows = datasetRows().lines.map((l) => l.split(','));
+    const [byV1, byV2] = [await predict(rows), await predict(rows, v2)];
+    const pick = (predicted, cls) => rows.map((_, i) => i).filter((i) => predicted[i]?.class === cls).slice(0, 5);
+    for (const i of pick(byV1, 'Normal')) await submitExam(`e2e-ops-stable-${i}`, keys, rows[i], byV1[i], 1);
+    for (const i of pick(byV2, 'Pathological')) await submitExam(`e2e-ops-canary-${i}`, keys, rows[i], byV2[i], 2);
+
+    const deadline = Date.now() + 30_000;
+    while ((await server.api('/api/v1/releases/current')).body.kind !== 'revert') {
+      assert.ok(Date.now() < deadline, 'the rollout monitor did not halt the rollout');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await page.click('#view-releases [data-testid="ops-refresh"]');
+    await idle('releases');
+    assert.equal(await page.getAttribute(row, 'data-state'), 'halted');
+    const halt = await page.textContent(`${row} [data-testid="release-decisions"] li[data-action="halt"]`);
+    assert.match(halt, / · rollout-monitor \(system\) · automatic · tripped: .*class-mix shift \(p-value\) (< 0\.0001|0\.000\d) \(threshold 0\.001\)/);
+  });
+
   test('the pages render in Brazilian Portuguese with no English text left', async () => {
     await page.selectOption('#lang', 'pt-BR');
     await page.waitForSelector(`#view-releases h1:has-text("${say('pt-BR', 'rel.title')}")`);
     await idle('releases');
     assert.equal(await page.textContent('#view-releases h1'), say('pt-BR', 'rel.title'));
     assert.equal(await page.textContent('[data-testid="release-sets"] tr[data-sequence="1"] [data-testid="release-state"]'), say('pt-BR', 'rel.state.halted'));
-    assert.equal(await page.textContent('[data-testid="ops-answer"]'), say('pt-BR', 'rel.done.promote', { sequence: 3 }));
+    assert.equal(await page.textContent('[data-testid="ops-answer"]'), say('pt-BR', 'rel.done.start', { sequence: 5, percent: 5 }));
     assert.deepEqual(await englishOnPage(page), []);
     await shot(page, 'releases-pt-BR');
     await openView('registry');
@@ -299,7 +347,7 @@ describe('operations pages', { skip: skip ?? false }, () => {
 
     await openView('releases');
     await page.waitForSelector('[data-testid="release-sets"] tr[data-sequence="1"][data-state="halted"]');
-    assert.equal(await page.locator('#view-releases button, #view-releases form, #view-releases input').count(), 0);
+    assert.equal(await page.locator('#view-releases button:not([data-testid="ops-refresh"]), #view-releases form, #view-releases input').count(), 0);
     assert.deepEqual(await cspViolations(page), []);
   });
 

@@ -47,7 +47,9 @@ let reportVersion: number | null = null;
 let reportMessage = '';
 let gates: { version: number; verdict: GateVerdict; refused: boolean } | null = null;
 let replay: Replay | null = null;
-const page = new OpsPage(() => render());
+// The window asked for, kept across renders (a page of results continues the same window).
+let replayWindow = { version: '', from: '', to: '' };
+const page = new OpsPage(() => render(), () => load());
 
 function ms(iso: string): number {
   return Date.parse(iso);
@@ -85,9 +87,9 @@ function shadowAction(version: number, on: boolean): Promise<void> {
 
 function activate(version: number, reason?: string): Promise<void> {
   return page.run(async () => {
-    const a = await call<{ activation?: GateVerdict }>(`models/${version}/activate`,
+    const a = await call<{ activation?: GateVerdict & { outcome?: string } }>(`models/${version}/activate`,
       { method: 'POST', json: reason === undefined ? undefined : { override_reason: reason } });
-    page.note(a, () => t(reason === undefined ? 'reg.activated' : 'reg.overridden', { version }));
+    page.note(a, () => t(a.body?.activation?.outcome === 'override' ? 'reg.overridden' : 'reg.activated', { version }));
     const refused = gateRefusal(a);
     if (refused) {
       gates = { version, verdict: refused, refused: true };
@@ -102,6 +104,7 @@ function activate(version: number, reason?: string): Promise<void> {
 }
 
 function doReplay(version: number, from: string, to: string, cursor?: string): Promise<void> {
+  replayWindow = { version: String(version), from, to };
   return page.run(async () => {
     const q = new URLSearchParams();
     if (from) q.set('from', String(new Date(from).getTime()));
@@ -167,9 +170,11 @@ function replaySection(list: ModelInfo[]): HTMLElement | null {
   if (!mayOperate()) return null;
   const candidates = list.filter((m) => !m.active);
   if (!candidates.length) return null;
-  const version = h('select', { id: 'replay-version' }, candidates.map((m) => h('option', { value: m.version }, t('reg.version', { version: m.version })))) as HTMLSelectElement;
-  const from = h('input', { id: 'replay-from', type: 'datetime-local' }) as HTMLInputElement;
-  const to = h('input', { id: 'replay-to', type: 'datetime-local' }) as HTMLInputElement;
+  const w = replayWindow;
+  const version = h('select', { id: 'replay-version' }, candidates.map((m) => h('option', { value: m.version, selected: String(m.version) === w.version },
+    t('reg.version', { version: m.version })))) as HTMLSelectElement;
+  const from = h('input', { id: 'replay-from', type: 'datetime-local', value: w.from }) as HTMLInputElement;
+  const to = h('input', { id: 'replay-to', type: 'datetime-local', value: w.to }) as HTMLInputElement;
   const field = (input: HTMLElement, label: string) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
   const form = h('form', { class: 'dash-filters', id: 'replay-form', 'aria-label': t('reg.replay') },
     field(version, t('reg.replay.version')), field(from, t('reg.replay.from')), field(to, t('reg.replay.to')),
@@ -187,7 +192,7 @@ function replaySection(list: ModelInfo[]): HTMLElement | null {
           version: replay.version, exams: num(replay.exams), stored: num(replay.stored),
           already: num(replay.already_evaluated), refused: num(replay.refused) }),
           replay.next_cursor ? h('button', { type: 'button', id: 'replay-more', disabled: page.busy,
-            onclick: () => void doReplay(replay!.version, from.value, to.value, replay!.next_cursor!) }, t('reg.replay.more')) : null)
+            onclick: () => void doReplay(replay!.version, w.from, w.to, replay!.next_cursor!) }, t('reg.replay.more')) : null)
       : null);
 }
 
@@ -322,11 +327,9 @@ export function render(): void {
   root.dataset.busy = String(page.busy);
 }
 
-// Shows the page with the server's current state (each time it is opened, and on a change of
-// language or token): an operator acts on what the server holds now, not on what it held.
+// Each time the page is opened, and on a change of language or token.
 export function show(): void {
-  if (mayMonitor() && !page.busy) void page.run(load);
-  else render();
+  page.show(mayMonitor());
 }
 
 export function initRegistry(container: HTMLElement): void {

@@ -5,7 +5,7 @@
 // revert the engineer signed with the set; it holds no key and cannot sign anything itself.
 
 import { h, replaceChildren } from './dom.js';
-import { dateTime, num, t } from './i18n.js';
+import { dateTime, num, t, tOr } from './i18n.js';
 import { call, read } from './ops-api.js';
 import { OpsPage } from './ops-page.js';
 import { failingGates, gateRefusal, gatesTable, overrideForm, type GateVerdict } from './gates.js';
@@ -13,7 +13,10 @@ import { mayMonitor, mayOperate } from './session.js';
 
 interface Decision {
   action: string; time: string; actor: { name: string; role: string }; audit_seq: number;
-  evidence: { decision?: string; percent_before?: number; percent_after?: number } | string;
+  evidence: {
+    decision?: string; percent_before?: number; percent_after?: number;
+    signals?: { signal: string; measured: number; threshold: number; tripped: boolean }[];
+  } | string;
 }
 interface ReleaseSet {
   sequence: number; site: string; stable_version: number; candidate_version: number; steps_percent: number[];
@@ -25,7 +28,7 @@ type Action = 'start' | 'step' | 'halt' | 'promote';
 let root: HTMLElement;
 let sets: ReleaseSet[] | null = null;
 let gates: { sequence: number; verdict: GateVerdict } | null = null;
-const page = new OpsPage(() => render());
+const page = new OpsPage(() => render(), () => load());
 
 async function load(): Promise<void> {
   sets = (await read<{ sets: ReleaseSet[] }>('releases')).sets;
@@ -60,9 +63,18 @@ function stateText(s: ReleaseSet): string {
   return t(`rel.state.${s.state}`);
 }
 
+// Four decimals, and "< 0.0001" rather than 0 for a tiny p-value.
+function small(v: number): string {
+  return v > 0 && v < 1e-4 ? `< ${num(1e-4)}` : num(v, 4);
+}
+
 function decisionText(d: Decision): string {
   const e = typeof d.evidence === 'object' ? d.evidence : {};
-  const how = e.decision === 'automatic' ? t('rel.automatic') : t('rel.manual');
+  // An automatic decision says why: the signals that tripped on the canary cohort, or none.
+  const tripped = (e.signals ?? []).filter((s) => s.tripped)
+    .map((s) => t('rel.signal', { signal: tOr(`signal.${s.signal}`, s.signal), measured: small(s.measured), threshold: small(s.threshold) }));
+  const how = e.decision !== 'automatic' ? t('rel.manual')
+    : `${t('rel.automatic')} · ${tripped.length ? t('rel.tripped', { signals: tripped.join('; ') }) : t('rel.noneTripped')}`;
   const move = e.percent_before === undefined ? `→ ${num(e.percent_after ?? 0)} %` : `${num(e.percent_before)} % → ${num(e.percent_after ?? 0)} %`;
   return `${dateTime(Date.parse(d.time))} · ${t(`rel.action.${d.action as Action}`)} · ${move} · ${d.actor.name} (${d.actor.role}) · ${how}`;
 }
@@ -151,11 +163,9 @@ export function render(): void {
   root.dataset.busy = String(page.busy);
 }
 
-// Shows the page with the server's current state (each time it is opened, and on a change of
-// language or token): an operator acts on what the server holds now, not on what it held.
+// Each time the page is opened, and on a change of language or token.
 export function show(): void {
-  if (mayMonitor() && !page.busy) void page.run(load);
-  else render();
+  page.show(mayMonitor());
 }
 
 export function initReleases(container: HTMLElement): void {
