@@ -159,7 +159,10 @@ bool CheckGates(const Services& svc, httplib::Response& res, const Caller& calle
     return false;
   }
   result->outcome = !passed && request.override_reason ? "override" : "ok";
-  if (request.override_reason) evidence["override_reason"] = *request.override_reason;
+  if (request.override_reason) {
+    evidence["override_reason"] = *request.override_reason;
+    report["override_reason"] = *request.override_reason;
+  }
   report["outcome"] = result->outcome;
   result->details = std::move(evidence);
   result->report = std::move(report);

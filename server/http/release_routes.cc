@@ -16,6 +16,7 @@
 #include "http/etag.h"
 #include "http/model_access.h"
 #include "http/query.h"
+#include "http/release_list.h"
 #include "http/release_state.h"
 #include "http/responses.h"
 #include "http/router.h"
@@ -190,36 +191,13 @@ void UploadReleaseSet(const Services& svc, const httplib::Request& req, httplib:
 
 void ListReleases(const Services& svc, const httplib::Request&, httplib::Response& res,
                   const Caller&) {
-  std::vector<storage::ReleaseRecord> manifests;
-  StoreStatus s = svc.store->ListReleases(&manifests);
+  json body;
+  StoreStatus s = ListReleasesJson(svc.store, &body);
   if (!s.ok()) {
     SendStoreError(res, s);
     return;
   }
-  json out = json::array();
-  json rollouts = json::array();
-  for (const auto& m : manifests) {
-    storage::RolloutRecord rollout;
-    ReleaseManifest parsed;
-    if (m.kind == "rollout" && (s = svc.store->GetRollout(m.sequence, &rollout)).ok() &&
-        (s = LoadRolloutManifest(svc.store, m.sequence, &parsed)).ok()) {
-      rollouts.push_back(RolloutJson(rollout, parsed));
-    }
-    if (!s.ok() && s.code() != Code::kNotFound) {
-      SendStoreError(res, s);
-      return;
-    }
-    out.push_back(json{{"sequence", m.sequence},
-                       {"kind", m.kind},
-                       {"site", m.site},
-                       {"uploaded", text::FormatTime(m.uploaded_ms)},
-                       {"uploaded_by", m.uploaded_by},
-                       {"published", m.published_ms > 0 ? json(text::FormatTime(m.published_ms))
-                                                        : json(nullptr)},
-                       {"manifest", m.manifest},
-                       {"signature", m.signature}});
-  }
-  SendJson(res, 200, json{{"manifests", std::move(out)}, {"rollouts", std::move(rollouts)}});
+  SendJson(res, 200, body);
 }
 
 // What browsers fetch: the published manifest as signed, its signature, and the current step of

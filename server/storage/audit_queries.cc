@@ -37,11 +37,7 @@ StoreStatus SqlStore::ListAudit(int64_t after_seq, int limit, std::vector<AuditE
                    {SqlValue::Int(after_seq), SqlValue::Int(limit)}, &rows);
   });
   if (!s.ok()) return s;
-  out->clear();
-  for (const auto& r : rows) {
-    out->emplace_back();
-    RowToAudit(r, &out->back());
-  }
+  RowsToAudit(rows, out);
   return StoreStatus::Ok();
 }
 

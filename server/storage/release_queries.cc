@@ -2,6 +2,8 @@
 // rollouts"). Every upload and every rollout decision is audited in its own transaction.
 #include "storage/audit_chain.h"
 #include "storage/release_tables.h"
+#include "storage/rows.h"
+#include "storage/schema.h"
 #include "storage/sql_store.h"
 
 namespace fetal {
@@ -241,6 +243,18 @@ StoreStatus SqlStore::GetRollout(int64_t sequence, RolloutRecord* out) {
     return StoreStatus::NotFound("no rollout was started at sequence " + std::to_string(sequence));
   }
   *out = RowToRollout(rows[0]);
+  return StoreStatus::Ok();
+}
+
+StoreStatus SqlStore::ListRolloutDecisions(std::vector<AuditEvent>* out) {
+  SqlRows rows;
+  StoreStatus s = readers_.Run([&](SqlConn* c) {
+    return c->Exec(std::string("SELECT ") + kAuditColumns + " FROM audit WHERE " +
+                       kRolloutDecisionFilter + " ORDER BY seq",
+                   {}, &rows);
+  });
+  if (!s.ok()) return s;
+  RowsToAudit(rows, out);
   return StoreStatus::Ok();
 }
 

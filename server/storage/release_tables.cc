@@ -14,7 +14,9 @@ std::string ReleaseTablesSql() {
          "CREATE TABLE IF NOT EXISTS rollouts ("
          "  sequence BIGINT PRIMARY KEY, state TEXT NOT NULL, step INTEGER NOT NULL,"
          "  steps INTEGER NOT NULL, step_started_ms BIGINT NOT NULL, started_ms BIGINT NOT NULL,"
-         "  started_by TEXT NOT NULL, ended_ms BIGINT NOT NULL DEFAULT 0);";
+         "  started_by TEXT NOT NULL, ended_ms BIGINT NOT NULL DEFAULT 0);"
+         "CREATE INDEX IF NOT EXISTS audit_rollout_decisions ON audit (seq) WHERE " +
+         std::string(kRolloutDecisionFilter) + ";";
 }
 
 }  // namespace storage

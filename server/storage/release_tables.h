@@ -18,7 +18,14 @@ inline constexpr char kReleaseColumns[] =
 inline constexpr char kRolloutColumns[] =
     "sequence, state, step, steps, step_started_ms, started_ms, started_by, ended_ms";
 
-// CREATE TABLE IF NOT EXISTS for release_manifests and rollouts (same DDL on both backends).
+// The audit events that are rollout decisions. The partial index on audit uses the same text:
+// both planners use a partial index only for a query that repeats its condition.
+inline constexpr char kRolloutDecisionFilter[] =
+    "action IN ('release.rollout.start', 'release.rollout.step', 'release.rollout.halt', "
+    "'release.rollout.promote')";
+
+// CREATE TABLE IF NOT EXISTS for release_manifests and rollouts, and the partial index of the
+// rollout decisions in the audit table (same DDL on both backends).
 std::string ReleaseTablesSql();
 
 }  // namespace storage

@@ -83,6 +83,14 @@ void RowToAudit(const SqlRow& r, AuditEvent* out) {
   out->hash = r[10].AsText();
 }
 
+void RowsToAudit(const SqlRows& rows, std::vector<AuditEvent>* out) {
+  out->clear();
+  for (const auto& r : rows) {
+    out->emplace_back();
+    RowToAudit(r, &out->back());
+  }
+}
+
 void RowToToken(const SqlRow& r, TokenRecord* out) {
   out->id = r[0].AsInt();
   out->name = r[1].AsText();

@@ -13,6 +13,8 @@ StoreStatus RowToExam(const SqlRow& row, ExamRecord* out);
 // Also recomputes content_sha256. Corruption when the stored values do not parse.
 StoreStatus RowToOutcome(const SqlRow& row, OutcomeRecord* out);
 void RowToAudit(const SqlRow& row, AuditEvent* out);
+// Replaces *out with the events of `rows`, in their order.
+void RowsToAudit(const SqlRows& rows, std::vector<AuditEvent>* out);
 void RowToToken(const SqlRow& row, TokenRecord* out);
 void RowToCheckpoint(const SqlRow& row, SignedCheckpoint* out);
 // Reads the bundle too when the row has it (kModelColumns + ", bundle").

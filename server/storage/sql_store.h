@@ -87,6 +87,7 @@ class SqlStore : public Store {
   StoreStatus ListReleases(std::vector<ReleaseRecord>* out) override;
   StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) override;
   StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) override;
+  StoreStatus ListRolloutDecisions(std::vector<AuditEvent>* out) override;
   StoreStatus ChangeRollout(int64_t sequence, RolloutAction action, int from_step, const Actor& by,
                             const RolloutChange& change, RolloutRecord* out) override;
 

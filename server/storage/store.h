@@ -644,6 +644,10 @@ class Store {
   virtual StoreStatus GetPublishedRelease(ReleaseRecord* manifest, RolloutRecord* rollout) = 0;
   // NotFound when no rollout started at `sequence` (none uploaded, for kStart).
   virtual StoreStatus GetRollout(int64_t sequence, RolloutRecord* out) = 0;
+  // Every rollout decision taken (the "release.rollout.*" audit events, which ChangeRollout
+  // appends), ascending seq: each stored set's history. A partial index keeps the cost to the
+  // number of decisions, not the length of the chain.
+  virtual StoreStatus ListRolloutDecisions(std::vector<AuditEvent>* out) = 0;
   // One decision on the rollout uploaded at `sequence`, in one transaction with its audit event
   // ("release.rollout.<start|step|halt|promote>", object "release/<sequence>", change.outcome
   // and change.evidence as its outcome and details):

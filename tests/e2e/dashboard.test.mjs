@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer, tearDown, webRoot,
+  datasetRows, englishOnPage, launchBrowser, missingPrerequisite, nativePredict, openApp, shot, startServer, tearDown, useToken as enterToken,
+  webRoot,
 } from './helpers.mjs';
 import { appSchema, languageFiles } from './strings.mjs';
 
@@ -143,17 +144,7 @@ describe('operations dashboard and audit page', { skip: skip ?? false }, () => {
   const pct1 = (v) => `${(100 * v).toFixed(1)}%`;
   const tableRows = (testid) => page.$$eval(`[data-testid="${testid}"] tbody tr`, (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
 
-  async function useToken(token) {
-    await page.click('#nav-settings');
-    if (await page.locator('#clear-token').count()) {
-      await page.click('#clear-token');
-      await page.waitForSelector(`text=${say('en', 'settings.tokenNone')}`);
-    }
-    await page.fill('#token', token);
-    await page.click('#save-token');
-    await page.waitForSelector(`[data-testid="token-state"]:has-text("…${token.slice(-4)}")`);
-    await page.waitForSelector('[data-testid="session"]');
-  }
+  const useToken = (token) => enterToken(page, token, say('en', 'settings.tokenNone'));
 
   async function showWeek() {
     await page.click('#nav-monitoring');

@@ -293,6 +293,20 @@ export async function englishOnPage(page) {
   return patterns.filter((re) => re.test(text)).map((re) => re.source);
 }
 
+// Enters `token` in Settings (removing the one there first) and waits until the server has said
+// whose it is. `noneText`: the Settings text for "no token" in the page's language.
+export async function useToken(page, token, noneText) {
+  await page.click('#nav-settings');
+  if (await page.locator('#clear-token').count()) {
+    await page.click('#clear-token');
+    await page.waitForSelector(`text=${noneText}`);
+  }
+  await page.fill('#token', token);
+  await page.click('#save-token');
+  await page.waitForSelector(`[data-testid="token-state"]:has-text("…${token.slice(-4)}")`);
+  await page.waitForSelector('[data-testid="session"]');
+}
+
 export function cspViolations(page) {
   return page.evaluate(() => window.__cspViolations ?? []);
 }

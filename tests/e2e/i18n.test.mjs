@@ -28,7 +28,7 @@ describe('translations', () => {
 
   test('Portuguese strings are translated (identical only where the word is the same)', () => {
     // Words that are the same in both languages, and formats with no words at all.
-    const same = new Set(['Normal', 'bpm', 'bpm²', '%', 'FIGO', 'P(Normal)', 'OK', 'ECE', 'Id', 'Seq', 'Hash',
+    const same = new Set(['Normal', 'bpm', 'bpm²', '%', 'FIGO', 'P(Normal)', 'OK', 'ECE', 'Id', 'Seq', 'Hash', '{n} bytes', 'v{stable} → v{candidate}',
       '{feature} − {reference}']);
     const untranslated = Object.entries(D['pt-BR'].strings)
       .filter(([key, v]) => v === D.en.strings[key] && !same.has(v))

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <tuple>
 
 #include "release_fixture.h"
 
@@ -405,17 +406,80 @@ TEST_P(ReleaseRolloutTest, ManifestConflictReportsAreAuditedAndCheckedField) {
   ExpectChainIntact();
 }
 
+// GET /releases lists each stored set with its state and the decisions taken on it, as the
+// operations page shows them: who, when, and the percentages each decision moved between, the
+// same events the audit chain holds.
+TEST_P(ReleaseRolloutTest, ListShowsEachSetWithItsStateAndDecisions) {
+  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  auto list = [&](const std::string& token) {
+    auto r = Get("/api/v1/releases", token);
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    return r ? Body(r) : json();
+  };
+  EXPECT_EQ(Get("/api/v1/releases", clinician_)->status, 403);
+  json set = list(auditor_)["sets"][0];
+  EXPECT_EQ(set["sequence"], 41);
+  EXPECT_EQ(set["site"], kSite);
+  EXPECT_EQ(set["stable_version"], 1);
+  EXPECT_EQ(set["candidate_version"], 2);
+  EXPECT_EQ(set["steps_percent"], json({5, 25, 100}));
+  EXPECT_EQ(set["state"], "uploaded");
+  EXPECT_TRUE(set["candidate_percent"].is_null());
+  EXPECT_TRUE(set["step_started"].is_null());
+  EXPECT_EQ(set["decisions"], json::array());
+
+  Decide(41, "start");
+  json stepped = Decide(41, "step");
+  Decide(41, "halt");
+  ASSERT_EQ(Upload(SignedSet(MakeSet(43, V1(), V2())))->status, 201);
+  json body = list(admin_);
+  ASSERT_EQ(body["sets"].size(), 2u) << body.dump();
+  set = body["sets"][0];
+  EXPECT_EQ(set["state"], "halted");
+  EXPECT_EQ(set["step"], 1);
+  EXPECT_EQ(set["candidate_percent"], 0);
+  EXPECT_EQ(set["step_started"], stepped["step_started"]);
+  EXPECT_EQ(body["sets"][1]["sequence"], 43);
+  EXPECT_EQ(body["sets"][1]["state"], "uploaded");
+
+  const std::vector<std::tuple<std::string, json, int>> expected = {{"start", nullptr, 5},
+                                                                    {"step", 5, 25},
+                                                                    {"halt", 25, 0}};
+  ASSERT_EQ(set["decisions"].size(), expected.size()) << set.dump();
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const json& d = set["decisions"][i];
+    const auto& [action, before, after] = expected[i];
+    SCOPED_TRACE(action);
+    EXPECT_EQ(d["action"], action);
+    EXPECT_EQ(d["actor"]["role"], "admin");
+    EXPECT_EQ(d["evidence"]["decision"], "manual");
+    EXPECT_EQ(d["evidence"]["percent_after"], after);
+    if (!before.is_null()) EXPECT_EQ(d["evidence"]["percent_before"], before);
+    // The very event of the chain, by its seq.
+    json event = Body(Get("/api/v1/audit/" + d["audit_seq"].dump(), auditor_));
+    EXPECT_EQ(event["action"], "release.rollout." + action) << event.dump();
+    EXPECT_EQ(event["object"], "release/41");
+    EXPECT_EQ(event["time"], d["time"]);
+    EXPECT_EQ(event["actor"]["name"], d["actor"]["name"]);
+  }
+  ExpectChainIntact();
+}
+
 // A database of schema version 6 (before releases) gains the release tables when a server of
 // version 7 opens it, and the rollouts work on it.
 TEST_P(ReleaseRolloutTest, Version6DatabaseGainsTheReleaseTables) {
   ASSERT_EQ(server_.Stop(), 0);
   RawSql(
-      "DROP TABLE release_manifests; DROP TABLE rollouts;"
+      "DROP TABLE release_manifests; DROP TABLE rollouts; DROP INDEX audit_rollout_decisions;"
       "UPDATE storage_meta SET value = '6' WHERE key = 'schema_version';");
   ASSERT_TRUE(StartServer(DefaultArgs()));
   ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
   Decide(41, "start");
   EXPECT_EQ(Current()["sequence"], 41);
+  // The step to 7 creates the decisions' index again, and the list shows the decision.
+  json listed = Body(Get("/api/v1/releases", auditor_));
+  ASSERT_EQ(listed["sets"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["sets"][0]["decisions"].size(), 1u) << listed.dump();
   // Opening it again changes nothing.
   ASSERT_EQ(server_.Stop(), 0);
   ASSERT_TRUE(StartServer(DefaultArgs()));

@@ -296,6 +296,9 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   EXPECT_EQ(details["active_version"], 2);
   EXPECT_EQ(details["gates"].size(), 6u);
   for (const json& g : details["gates"]) EXPECT_EQ(g["passed"], true) << g;
+  // The answer shows the admin the same gates the event records.
+  EXPECT_EQ(Body(ok)["activation_gates"]["gates"], details["gates"]) << ok->body;
+  EXPECT_EQ(Body(ok)["activation_gates"]["outcome"], "ok");
 
   // Overriding needs a written reason: validated, then recorded with the gate values.
   auto short_reason = Post("/api/v1/models/3/activate", admin_, R"({"override_reason":"why"})");
@@ -322,6 +325,8 @@ TEST_P(ShadowEvaluationTest, GatesStopALowRecallChallengerAndPassAGoodOne) {
   const std::string text = events[2]["details"].get<std::string>();
   details = json::parse(text.substr(text.find('{')), nullptr, false);
   EXPECT_EQ(details["override_reason"], reason);
+  EXPECT_EQ(Body(overridden)["activation_gates"]["outcome"], "override");
+  EXPECT_EQ(Body(overridden)["activation_gates"]["override_reason"], reason);
   EXPECT_EQ(details["active_version"], 4);
   EXPECT_EQ((*FindGate(details["gates"], "pathological_recall_drop"))["passed"], false);
   // Now active, version 3 has left the shadow set.

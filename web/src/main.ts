@@ -23,12 +23,13 @@ interface Boot {
   builtin: LoadModelResult;
 }
 
-type View = 'exam' | 'batch' | 'history' | 'model' | 'monitoring' | 'audit' | 'settings';
-const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'monitoring', 'audit', 'settings'];
+type View = 'exam' | 'batch' | 'history' | 'model' | 'monitoring' | 'registry' | 'releases' | 'audit' | 'settings';
+const VIEWS: View[] = ['exam', 'batch', 'history', 'model', 'monitoring', 'registry', 'releases', 'audit', 'settings'];
+const OPS_VIEWS: View[] = ['monitoring', 'registry', 'releases', 'audit'];
 
 // The operations views are offered to the tokens that may use them (the server enforces it).
 function offered(v: View): boolean {
-  if (v === 'monitoring') return mayMonitor();
+  if (v === 'monitoring' || v === 'registry' || v === 'releases') return mayMonitor();
   if (v === 'audit') return mayAudit();
   return true;
 }
@@ -40,6 +41,8 @@ function opsViews(): Promise<Ops> {
   ops ??= import('./ops.js').then((m) => {
     m.dashboard.initDashboard(containers.monitoring);
     m.audit.initAudit(containers.audit);
+    m.registry.initRegistry(containers.registry);
+    m.releases.initReleases(containers.releases);
     return m;
   }, (e: unknown) => {
     ops = null;  // try again next time
@@ -109,6 +112,12 @@ function renderView(): void {
       break;
     case 'monitoring':
       void opsViews().then((m) => current === 'monitoring' && m.dashboard.render(), () => undefined);
+      break;
+    case 'registry':
+      void opsViews().then((m) => current === 'registry' && m.registry.show(), () => undefined);
+      break;
+    case 'releases':
+      void opsViews().then((m) => current === 'releases' && m.releases.show(), () => undefined);
       break;
     case 'audit':
       void opsViews().then((m) => current === 'audit' && m.audit.render(), () => undefined);
@@ -201,7 +210,7 @@ async function start(): Promise<void> {
   // A token's role decides the operations views: the header, and the view if it is one of them.
   onSessionChange(() => {
     renderHeader();
-    if (current === 'monitoring' || current === 'audit') renderView();
+    if (OPS_VIEWS.includes(current)) renderView();
   });
   const net = () => renderHeader();
   onReachabilityChange(() => document.getElementById('net-status')?.replaceWith(netStatus()));

@@ -39,6 +39,10 @@ export function mayMonitor(): boolean {
 export function mayAudit(): boolean {
   return role() === 'auditor';
 }
+// Only admins change the model registry and rollouts; auditors see the same pages read-only.
+export function mayOperate(): boolean {
+  return role() === 'admin';
+}
 
 // The session remembered from the last check (before the server is asked again).
 export async function restoreSession(): Promise<void> {
