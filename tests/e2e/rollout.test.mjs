@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -108,6 +108,9 @@ describe('staged rollout in two browser profiles', { skip: skip ?? false }, () =
     await promisify(execFile)(process.execPath, [join(repo, 'web/build.mjs')], { env: { ...process.env, FETAL_SITE: SITE, FETAL_WEB_OUT: root } });
     assert.equal(JSON.parse(readFileSync(join(root, 'build-info.json'), 'utf8')).site, SITE);
     server = await startServer('rollout', { root });
+    // What browsers do with manifests is checked here; whether a version may be activated or
+    // rolled out (the activation gates) is checked against the server in tests/server.
+    writeFileSync(join(server.dataDir, 'activation-policy.json'), JSON.stringify({ enforce: false }));
     clinician = await server.createToken('clinician', 'e2e-rollout-ward');
     auditor = await server.createToken('auditor', 'e2e-rollout-audit');
 
