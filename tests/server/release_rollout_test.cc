@@ -289,7 +289,7 @@ TEST_P(ReleaseRolloutTest, StartIsGatedAgainstTheStableVersion) {
            json{{"override_reason", "ward pilot of version 2 approved by the board"}}.dump());
   ASSERT_EQ(activated->status, 200) << activated->body;
   EXPECT_EQ(Body(activated)["activation_gates"]["outcome"], "override");
-  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), {3, Sha256Hex(bundle_v3.data(), bundle_v3.size())})))
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), {3, Sha256Hex(bundle_v3.data(), bundle_v3.size())})))
                 ->status,
             201);
 
@@ -410,7 +410,7 @@ TEST_P(ReleaseRolloutTest, ManifestConflictReportsAreAuditedAndCheckedField) {
 // operations page shows them: who, when, and the percentages each decision moved between, the
 // same events the audit chain holds.
 TEST_P(ReleaseRolloutTest, ListShowsEachSetWithItsStateAndDecisions) {
-  ASSERT_EQ(Upload(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), V2())))->status, 201);
   auto list = [&](const std::string& token) {
     auto r = Get("/api/v1/releases", token);
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
@@ -431,7 +431,7 @@ TEST_P(ReleaseRolloutTest, ListShowsEachSetWithItsStateAndDecisions) {
   Decide(41, "start");
   json stepped = Decide(41, "step");
   Decide(41, "halt");
-  ASSERT_EQ(Upload(SignedSet(MakeSet(43, V1(), V2())))->status, 201);
+  ASSERT_EQ(UploadSet(SignedSet(MakeSet(43, V1(), V2())))->status, 201);
   json body = list(admin_);
   ASSERT_EQ(body["sets"].size(), 2u) << body.dump();
   set = body["sets"][0];
