@@ -289,7 +289,8 @@ TEST_P(ReleaseRolloutTest, StartIsGatedAgainstTheStableVersion) {
            json{{"override_reason", "ward pilot of version 2 approved by the board"}}.dump());
   ASSERT_EQ(activated->status, 200) << activated->body;
   EXPECT_EQ(Body(activated)["activation_gates"]["outcome"], "override");
-  ASSERT_EQ(UploadSet(SignedSet(MakeSet(41, V1(), {3, Sha256Hex(bundle_v3.data(), bundle_v3.size())})))
+  ASSERT_EQ(UploadSet(
+                SignedSet(MakeSet(41, V1(), {3, Sha256Hex(bundle_v3.data(), bundle_v3.size())})))
                 ->status,
             201);
 

@@ -198,7 +198,9 @@ TEST_P(RolloutCohortsTest, ChallengerPassingShadowButShiftingPathologicalIsHalte
   const std::string challenger_bytes = BundleBytes(challenger);
   WriteFile(dir_ + "/model3.fhm", champion_bytes);
   WriteFile(dir_ + "/model4.fhm", challenger_bytes);
-  Upload(champion_bytes, true);
+  Upload(champion_bytes, false);
+  ASSERT_NO_FATAL_FAILURE(
+      ActivatePastGates(3, "the champion of a rollout test, never evaluated in shadow"));
   Upload(challenger_bytes, false);
 
   // Shadow: the challenger beside the champion on simulated days of the dataset's exams, every

@@ -53,10 +53,14 @@ class SimulatorFixture : public ServerFixture {
     const std::string bytes = BundleBytes(TrainedModel(2));
     WriteFile(dir_ + "/model2.fhm", bytes);
     Upload(bytes, false);
-    auto r = Post("/api/v1/models/2/activate", admin_,
-                  json{{"override_reason",
-                        "the reference model of a monitoring test, never evaluated in shadow"}}
-                      .dump());
+    ActivatePastGates(2, "the reference model of a monitoring test, never evaluated in shadow");
+  }
+
+  // Activates registered `version` past the activation gates with a written reason, as an admin
+  // would a version that was never evaluated in shadow.
+  void ActivatePastGates(int64_t version, const std::string& reason) {
+    auto r = Post("/api/v1/models/" + std::to_string(version) + "/activate", admin_,
+                  json{{"override_reason", reason}}.dump());
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << r->body;
   }
