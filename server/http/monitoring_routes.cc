@@ -178,8 +178,10 @@ void GetRolloutCohorts(const Services& svc, const httplib::Request&, httplib::Re
   }
   const bool running = rollout.state == "running";
   const int64_t now = text::NowMs();
+  // Windows are [from, to) in milliseconds; a live view ends after this millisecond, so an exam
+  // answered in the same millisecond as this request is counted.
   const CohortWindows windows =
-      WindowsOf(rollout, policy.rollout.window_seconds, running ? now : rollout.ended_ms);
+      WindowsOf(rollout, policy.rollout.window_seconds, running ? now + 1 : rollout.ended_ms);
   CohortVerdict verdict;
   s = EvaluateCohorts(svc.store, svc.registry, policy.rollout, current.rollout_manifest, windows,
                       &verdict);

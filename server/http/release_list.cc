@@ -70,6 +70,9 @@ StoreStatus ListReleasesJson(storage::Store* store, json* out) {
   if (!s.ok()) return s;
   std::map<std::string, json> decisions;  // by audit object, "release/<sequence>"
   for (const auto& e : events) {
+    // What was done to the set: a start the gates refused changed nothing (the audit page lists
+    // the attempt); a start past them with a written reason did, and says so in its evidence.
+    if (e.entry.outcome == "refused") continue;
     decisions[e.entry.object].push_back(DecisionJson(e));
   }
   json listed = json::array(), rollouts = json::array(), sets = json::array();

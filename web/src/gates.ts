@@ -8,7 +8,7 @@ import { num, t, tOr } from './i18n.js';
 import type { Answer } from './ops-api.js';
 
 export interface Gate {
-  name: string; threshold: unknown; measured: unknown; passed: boolean; detail?: string;
+  name: string; threshold: unknown; measured: unknown; passed: boolean;
   active?: number | null; shadow?: number | null;
 }
 export interface GateVerdict { gates: Gate[]; policy?: { source?: string; enforce?: boolean } }
@@ -35,8 +35,9 @@ export function gatesTable(verdict: GateVerdict, testid: string): HTMLElement {
     h('thead', {}, h('tr', {}, [t('gates.col.gate'), t('gates.col.threshold'), t('gates.col.measured'), t('gates.col.active'),
       t('gates.col.shadow'), t('gates.col.verdict')].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, verdict.gates.map((g) => h('tr', { 'data-gate': g.name, 'data-passed': String(g.passed), class: g.passed ? null : 'differs' },
-      // The server's explanation is English: kept as the row's tooltip, the gate's name is translated.
-      h('th', { scope: 'row', title: g.detail ?? '' }, tOr(`gate.${g.name}`, g.name)),
+      // The gate's name and what it measures in the page's language (the server's own sentence is
+      // English; it stays in the answer and the audit chain).
+      h('th', { scope: 'row', title: tOr(`gate.help.${g.name}`, '') }, tOr(`gate.${g.name}`, g.name)),
       h('td', { class: 'num' }, value(g.threshold)),
       h('td', { class: 'num', 'data-testid': 'gate-measured' }, value(g.measured)),
       h('td', { class: 'num' }, value(g.active)),
