@@ -110,14 +110,17 @@ step "thread sanitizer build (TSan) of the server and its tests"
 # The server's threads (HTTP workers, the group committer, the reader pool, caches) under
 # ThreadSanitizer: the storage suite and the HTTP suites, each on SQLite and on a throwaway
 # PostgreSQL. A race ends the process that has it, which fails its suite (tests/server/CMakeLists.txt).
-# Left out: drift_simulator_test and post_market_report_test train a model in process with libxgboost
-# (OpenMP threads ThreadSanitizer cannot see into) and replay thousands of exams; the server paths
-# they drive (batches, outcomes, the aggregates, GET /monitoring) are outcome_monitoring_test's.
+# shadow_evaluation_test and release_rollout_test drive the shadow worker and the rollout monitor,
+# threads of their own; they train small models in process with libxgboost, whose OpenMP threads
+# ThreadSanitizer cannot see into, so the step runs with OMP_NUM_THREADS=1 (no OpenMP thread).
+# Left out: drift_simulator_test, post_market_report_test and rollout_cohorts_test replay
+# thousands of exams through the drift simulator; the server paths they drive (batches, outcomes,
+# the aggregates, GET /monitoring, the cohorts) are outcome_monitoring_test's and the two above.
 TSAN_SUITES="storage_conformance_test server_unit_test monitoring_statistics_test outcome_monitoring_test \
 http_api_test crash_test bounded_waits_test audit_anchor_test backup_test model_trust_test hostile_client_test \
-schema_migration_test"
+schema_migration_test shadow_evaluation_test release_rollout_test"
 build tsan-build 3600 bash -c "cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_TSAN=ON -DFETAL_BUILD_BENCH=OFF >/dev/null && cmake --build build-tsan -j2 --target fetal-server fetal-audit $TSAN_SUITES"
-suite ctest-tsan ctest 1200 bash -c "cd build-tsan && ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
+suite ctest-tsan ctest 1200 bash -c "cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
 step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
 step "wasm tests (node)"
 suite node-wasm node 900 node --test tests/wasm/
