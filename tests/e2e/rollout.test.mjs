@@ -47,6 +47,8 @@ describe('staged rollout in two browser profiles', { skip: skip ?? false }, () =
   // "Check for updates now" on the model page; the status code it ends with.
   async function checkNow({ page }) {
     await page.click('#nav-model');
+    // The model view renders after the click returns: wait for it before marking its status.
+    await page.waitForSelector('[data-testid="update-status"]');
     await page.$eval('[data-testid="update-status"]', (el) => { el.dataset.code = 'checking'; });
     await page.click('#check-update');
     await page.waitForFunction(() => document.querySelector('[data-testid="update-status"]')?.dataset.code !== 'checking');
@@ -270,6 +272,7 @@ describe('staged rollout in two browser profiles', { skip: skip ?? false }, () =
     assert.deepEqual(await state(c), { version: 1 });
     requestsOfC.length = 0;
     await c.page.click('#nav-model');
+    await c.page.waitForSelector('[data-testid="update-status"]');
     await c.page.$eval('[data-testid="update-status"]', (el) => { el.dataset.code = 'checking'; });
     await c.context.setOffline(false); // the app checks by itself when the network returns
     await c.page.waitForFunction(() => document.querySelector('[data-testid="update-status"]')?.dataset.code === 'updated', null, { timeout: 15_000 });
