@@ -1,5 +1,6 @@
 #include "rollout/rollout_monitor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -60,7 +61,7 @@ void RolloutMonitor::Evaluate() {
   last_error_.clear();
   const int64_t now = text::NowMs();
   const int64_t window_ms = policy.rollout.window_seconds * 1000;
-  if (now - rollout.step_started_ms < window_ms) return;
+  if (now - rollout.step_started_ms < window_ms || now < next_judgement_ms_) return;
   const CohortWindows windows = WindowsOf(rollout, policy.rollout.window_seconds, now);
   CohortVerdict verdict;
   storage::StoreStatus s = EvaluateCohorts(store_, registry_, policy.rollout,
@@ -68,7 +69,10 @@ void RolloutMonitor::Evaluate() {
   if (!s.ok()) return;
   const std::optional<storage::RolloutAction> action =
       DecisionOn(verdict, rollout.step + 1 >= rollout.steps);
-  if (!action) return;  // too few exams: the window stretches
+  if (!action) {  // too few exams: the window stretches, judged again a tenth of a window later
+    next_judgement_ms_ = now + std::min<int64_t>(window_ms / 10, 60000);
+    return;
+  }
   verdict.evidence["decision"] = "automatic";
   verdict.evidence["window_seconds"] = policy.rollout.window_seconds;
   verdict.evidence["window"] = WindowsJson(windows);

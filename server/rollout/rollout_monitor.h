@@ -42,7 +42,10 @@ class RolloutMonitor {
   std::condition_variable wake_;
   bool stopping_ = false;   // guarded by mu_
   std::string last_error_;  // the policy's last error; only the worker (Evaluate) uses it
-  std::thread worker_;      // last: started once every member above is ready
+  // After a window judged with too few exams, when it is judged again (only the worker uses it):
+  // counting a cohort reads and reclassifies up to its cap of exams, too much to redo every second.
+  int64_t next_judgement_ms_ = 0;
+  std::thread worker_;  // last: started once every member above is ready
 };
 
 }  // namespace server
