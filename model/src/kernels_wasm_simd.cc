@@ -97,7 +97,7 @@ inline void WasmLevels(const uint8_t* slot, const uint8_t* index, const v128_t (
 // kMaxLevelDepth deep), `at` holding each lane's position there: each lane's node slot and
 // threshold index gathered one byte at a time (the node is kLevelLanes * position + lane bytes
 // into the level), then one swizzle-and-compare. Picking among the level's 32 node vectors by
-// bitselect, as the levels above do, takes V8 about three times the instructions, with spills.
+// bitselect, as the levels above do, takes V8 about twice the instructions, and spills.
 inline v128_t WasmBottomLevel(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
                               v128_t at) {
   v128_t s = wasm_i8x16_splat(0), x = s;
