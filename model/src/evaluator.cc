@@ -4,8 +4,10 @@
 //   deep (vector tables up to 6, deep tables for 7 and 8);
 // - WebAssembly SIMD128 level tables (kernels_wasm_simd.cc): the wasm build, models up to 8 deep
 //   with tree k adding to class k % 3 and at most 255 thresholds a feature (every XGBoost
-//   multiclass model at its common settings);
-// - otherwise the portable kernels (kernels_portable.cc).
+//   multiclass model at its common settings); batches of models 5 deep take its QuickScorer
+//   kernel, deeper models the level walk two exams at a time;
+// - otherwise the portable kernels (kernels_portable.cc); in the wasm build only their node
+//   walk, exam by exam.
 // All of them give the same margins bit for bit; probabilities are softmax of those here.
 #include "fetal/evaluator.h"
 
@@ -55,16 +57,20 @@ void KernelBlockMargins(const EvaluatorLayout& layout, const float* features, si
     if (layout.level_max_depth <= internal::kLevelDepth) {
       return internal::WasmRankBlockMargins(layout, features, rows, margins);
     }
-    for (size_t r = 0; r < rows; ++r) {
-      internal::WasmLevelMargins(layout, features + r * kNumFeatures, margins + r * kNumClasses);
-    }
-    return;
+    return internal::WasmLevelBlockMargins(layout, features, rows, margins);
   }
-#endif
+  // Models the level tables do not take walk their nodes exam by exam: the same sums as the
+  // block walk, without its code in the module.
+  for (size_t r = 0; r < rows; ++r) {
+    internal::ExpandRow(features + r * kNumFeatures, slots);
+    layout.Margins(slots, margins + r * kNumClasses);
+  }
+#else
   for (size_t r = 0; r < rows; ++r) {
     internal::ExpandRow(features + r * kNumFeatures, slots + r * kSlots);
   }
   layout.BlockMargins(slots, rows, margins);
+#endif
 }
 
 void BatchProbabilities(const EvaluatorLayout& layout, const float* features, size_t n,

@@ -78,6 +78,11 @@ inline int SplitSlot(const Tree& tree, int node) {
 // x into the expanded row (see the top of this file).
 inline void ExpandRow(const float* x, float* slots) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
+#ifdef __wasm__
+  // The wasm build runs it once per exam beside far longer work (trees deeper than its tables,
+  // explanations): a plain loop, not the unrolled, vectorized one (module size).
+#pragma clang loop unroll(disable) vectorize(disable)
+#endif
   for (int f = 0; f < kNumFeatures; ++f) {
     const float v = x[f];
     const bool missing = std::isnan(v);
@@ -280,6 +285,10 @@ void Avx512DeepBlockMargins(const EvaluatorLayout& layout, const float* features
 #ifdef __wasm_simd128__
 // ---- WebAssembly SIMD128 kernels (kernels_wasm_simd.cc); only when layout.use_wasm_levels ----
 void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, float* margins);
+// A block of `rows` exams -> rows * kNumClasses margins, the same as WasmLevelMargins per exam:
+// any depth the level tables take.
+void WasmLevelBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                           float* margins);
 // A block of `rows` <= kBlockRows exams -> rows * kNumClasses margins.
 void WasmRankBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
                           float* margins);

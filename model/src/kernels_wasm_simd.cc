@@ -4,11 +4,13 @@
 // its 8-bit rank, and every tree is laid out as a depth-5 or depth-6 heap (its group's deepest
 // tree) in "level tables", 16 trees per group, one byte lane per tree
 // (EvaluatorLayout::BuildWasmLevelTables); a tree splitting below depth 6 walks on from there.
-// - One exam: the 16 trees of a group walk level by level at once; each lane's node is picked
-//   among the level's node vectors by a bitselect tree on the lane's path so far, its feature
-//   rank by i8x16.swizzle, and one u8 compare decides the 16 steps.
+// - One exam: the 16 trees of a group walk level by level at once; for the first five levels
+//   each lane's node is picked among the level's node vectors by a bitselect tree on the lane's
+//   path so far, its feature rank by i8x16.swizzle, and one u8 compare decides the 16 steps; a
+//   sixth level gathers each lane's node byte by byte (v128.load8_lane), then the same compare.
 // - A batch of a model whose tables are 5 deep: QuickScorer over 16 exams per vector, one tree
-//   at a time, byte-plane leaf sets (deeper models run the one-exam kernel per exam).
+//   at a time, byte-plane leaf sets. Deeper models take the one-exam walk two exams at a time:
+//   each table vector is loaded once for both, and their independent dependency chains overlap.
 // A missing value ranks 255 (right of every split) for splits sending it right, 0 for the
 // others. Results are identical to the portable kernels': the same comparisons and the same
 // float additions in the same order.
@@ -48,49 +50,110 @@ inline void LoadBarrier(v128_t computed) {
 // (u8x16.le is two instructions on x64, u8x16.gt three.)
 inline v128_t GoesLeft(v128_t rank, v128_t index) { return wasm_u8x16_le(rank, index); }
 
-// Sixteen trees, one per byte lane, walked level by level. At level L lane t stands at
-// position p_t = (b_0 ... b_{L-1}) in binary, b_j its go-right bits so far; the node's slot
-// and threshold index are picked among the level's 2^L node vectors by a bitselect tree on
-// those bits (lowest first), then one swizzle-and-compare gives b_L for all 16 trees (held
-// inverted, as go-left masks). Levels kFirst .. kFirst + kCount - 1, unrolled.
-template <int kFirst, int kCount>
-inline void WasmLevels(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
-                       v128_t* left) {
+// Sixteen trees, one per byte lane, walked through the first kLevelDepth levels for kExams
+// exams at once (each table vector loaded once for all of them). At level L lane t stands at
+// position p_t = (b_0 ... b_{L-1}) in binary, b_j its go-right bits so far; the node's slot and
+// threshold index are picked among the level's 2^L node vectors by a bitselect tree on those
+// bits, b_0 first (so only the last bitselect waits for the level above), then one
+// swizzle-and-compare gives b_L for all 16 trees (held inverted, as go-left masks). Unrolled.
+template <int kExams>
+inline void WasmLevels(const uint8_t* slot, const uint8_t* index, const v128_t (*rank)[3],
+                       v128_t (*left)[kLevelDepth]) {
 #pragma clang loop unroll(full)
-  for (int level = kFirst; level < kFirst + kCount; ++level) {
-    if (level > 0) LoadBarrier(left[level - 1]);
+  for (int level = 0; level < kLevelDepth; ++level) {
+#pragma clang loop unroll(full)
+    for (int e = 0; e < kExams; ++e) {
+      if (level > 0) LoadBarrier(left[e][level - 1]);
+    }
     const int first = (1 << level) - 1;
-    v128_t s[1 << (kFirst + kCount - 1)], x[1 << (kFirst + kCount - 1)];
+    v128_t s[kExams][1 << (kLevelDepth - 1)], x[kExams][1 << (kLevelDepth - 1)];
 #pragma clang loop unroll(full)
     for (int p = 0; p < (1 << level); ++p) {
-      s[p] = wasm_v128_load(slot + kLevelLanes * (first + p));
-      x[p] = wasm_v128_load(index + kLevelLanes * (first + p));
-    }
+      const v128_t sp = wasm_v128_load(slot + kLevelLanes * (first + p));
+      const v128_t xp = wasm_v128_load(index + kLevelLanes * (first + p));
 #pragma clang loop unroll(full)
-    for (int j = level - 1; j >= 0; --j) {
-#pragma clang loop unroll(full)
-      for (int q = 0; q < (1 << j); ++q) {
-        s[q] = wasm_v128_bitselect(s[2 * q], s[2 * q + 1], left[j]);
-        x[q] = wasm_v128_bitselect(x[2 * q], x[2 * q + 1], left[j]);
+      for (int e = 0; e < kExams; ++e) {
+        s[e][p] = sp;
+        x[e][p] = xp;
       }
     }
-    left[level] = GoesLeft(PickRanks(rank, s[0]), x[0]);
+#pragma clang loop unroll(full)
+    for (int e = 0; e < kExams; ++e) {
+#pragma clang loop unroll(full)
+      for (int j = 0; j < level; ++j) {
+        const int half = 1 << (level - 1 - j);
+#pragma clang loop unroll(full)
+        for (int q = 0; q < half; ++q) {
+          s[e][q] = wasm_v128_bitselect(s[e][q], s[e][q + half], left[e][j]);
+          x[e][q] = wasm_v128_bitselect(x[e][q], x[e][q + half], left[e][j]);
+        }
+      }
+      left[e][level] = GoesLeft(PickRanks(rank[e], s[e][0]), x[e][0]);
+    }
   }
 }
 
-// Each lane's leaf (0 .. 2^depth - 1) in a group of depth kLevelDepth or kMaxLevelDepth.
-inline v128_t WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
-                              int depth) {
-  v128_t left[kMaxLevelDepth];
-  WasmLevels<0, kLevelDepth>(slot, index, rank, left);
-  if (depth > kLevelDepth) WasmLevels<kLevelDepth, 1>(slot, index, rank, left);
-  // Bit depth - 1 - L of the leaf is level L's go-right bit.
-  v128_t leaf = wasm_i8x16_splat(0);
-  for (int level = 0; level < depth; ++level) {
-    leaf = wasm_v128_or(leaf, wasm_v128_andnot(wasm_i8x16_splat(int8_t(1 << (depth - 1 - level))),
-                                               left[level]));
+// Go-left masks of the level below the first kLevelDepth ones (the last of a group
+// kMaxLevelDepth deep), `at` holding each lane's position there: each lane's node slot and
+// threshold index gathered one byte at a time (the node is kLevelLanes * position + lane bytes
+// into the level), then one swizzle-and-compare. Picking among the level's 32 node vectors by
+// bitselect, as the levels above do, takes V8 about twice the instructions, and spills.
+inline v128_t WasmBottomLevel(const uint8_t* slot, const uint8_t* index, const v128_t* rank,
+                              v128_t at) {
+  v128_t s = wasm_i8x16_splat(0), x = s;
+#define FETAL_GATHER(t)                                                \
+  do {                                                                 \
+    const size_t n = kLevelLanes * wasm_u8x16_extract_lane(at, t) + t; \
+    s = wasm_v128_load8_lane(slot + n, s, t);                          \
+    x = wasm_v128_load8_lane(index + n, x, t);                         \
+  } while (0)
+  FETAL_GATHER(0);
+  FETAL_GATHER(1);
+  FETAL_GATHER(2);
+  FETAL_GATHER(3);
+  FETAL_GATHER(4);
+  FETAL_GATHER(5);
+  FETAL_GATHER(6);
+  FETAL_GATHER(7);
+  FETAL_GATHER(8);
+  FETAL_GATHER(9);
+  FETAL_GATHER(10);
+  FETAL_GATHER(11);
+  FETAL_GATHER(12);
+  FETAL_GATHER(13);
+  FETAL_GATHER(14);
+  FETAL_GATHER(15);
+#undef FETAL_GATHER
+  return GoesLeft(PickRanks(rank, s), x);
+}
+
+// Each lane's leaf (0 .. 2^depth - 1) in a group of depth kLevelDepth or kMaxLevelDepth, for
+// each of kExams exams.
+template <int kExams>
+inline void WasmLevelLeaves(const uint8_t* slot, const uint8_t* index, const v128_t (*rank)[3],
+                            int depth, v128_t* leaf) {
+  v128_t left[kExams][kLevelDepth];
+  WasmLevels<kExams>(slot, index, rank, left);
+#pragma clang loop unroll(full)
+  for (int e = 0; e < kExams; ++e) {
+    // Bit kLevelDepth - 1 - L of the position is level L's go-right bit.
+    leaf[e] = wasm_i8x16_splat(0);
+    for (int level = 0; level < kLevelDepth; ++level) {
+      leaf[e] =
+          wasm_v128_or(leaf[e],
+                       wasm_v128_andnot(wasm_i8x16_splat(int8_t(1 << (kLevelDepth - 1 - level))),
+                                        left[e][level]));
+    }
   }
-  return leaf;
+  if (depth > kLevelDepth) {
+    const size_t bottom = kLevelLanes * kLevelNodes;
+#pragma clang loop unroll(full)
+    for (int e = 0; e < kExams; ++e) {
+      const v128_t left_bottom = WasmBottomLevel(slot + bottom, index + bottom, rank[e], leaf[e]);
+      leaf[e] = wasm_v128_or(wasm_i8x16_add(leaf[e], leaf[e]),
+                             wasm_v128_andnot(wasm_i8x16_splat(1), left_bottom));
+    }
+  }
 }
 
 constexpr size_t kLevelSlots = 48;  // 2 * kNumFeatures slots, padded to three registers
@@ -109,59 +172,100 @@ inline void ExamRanks(const EvaluatorLayout& layout, const float* features, uint
   }
 }
 
-}  // namespace
-
-// One exam through every tree with the level tables. Lane t of group g is tree 16g + t, class
-// (g + t) % 3: acc[j] holds class (g + j) % 3 during group g, so the three sums stay in
-// registers and each class adds its leaves in tree order.
-void WasmLevelMargins(const EvaluatorLayout& layout, const float* features, float* margins) {
+// An exam's ranks as three vectors and, where some tree is deeper than the tables, its expanded
+// row for the walk. Not inlined, as AddGroupLeaves: one copy serves the one-exam and the
+// two-exam walk (module size).
+__attribute__((noinline)) void ExamStart(const EvaluatorLayout& layout, const float* features,
+                                         v128_t* rank, float* slots) {
   alignas(16) uint8_t rank_bytes[kLevelSlots] = {};
   ExamRanks(layout, features, rank_bytes, 1);
-  const v128_t rank[3] = {wasm_v128_load(rank_bytes), wasm_v128_load(rank_bytes + 16),
-                          wasm_v128_load(rank_bytes + 32)};
-  // Trees deeper than the tables walk their nodes from there, on the expanded row.
-  float slots[kSlots];
+  rank[0] = wasm_v128_load(rank_bytes);
+  rank[1] = wasm_v128_load(rank_bytes + 16);
+  rank[2] = wasm_v128_load(rank_bytes + 32);
   if (!layout.level_deep.empty()) ExpandRow(features, slots);
-  const size_t groups = layout.level_groups.size();
-  float acc0 = layout.base_score[0], acc1 = layout.base_score[1], acc2 = layout.base_score[2];
-  for (const EvaluatorLayout::LevelGroup& g : layout.level_groups) {
-    alignas(16) uint8_t at[kLevelLanes];
-    wasm_v128_store(at, WasmLevelLeaves(layout.level_slot.data() + g.nodes,
-                                        layout.level_index.data() + g.nodes, rank, int(g.depth)));
-    const float* leaf = layout.level_leaf.data() + g.leaves;
-    float v[kLevelLanes];
-    for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[(t << g.depth) + at[t]];
-    if (g.deep) {
-      const uint32_t* deep = layout.level_deep.data() + g.leaves;
-      for (size_t t = 0; t < kLevelLanes; ++t) {
-        const uint32_t d = deep[(t << g.depth) + at[t]];
-        if (d != 0) v[t] = EvaluatorLayout::Walk(layout.nodes.data() + (d - 1), slots);
-      }
+}
+
+// Adds group g's leaves, `leaves` holding each lane's leaf, to an exam's sums: acc[j] holds
+// class (g + j) % 3 during group g (lane t of group g is tree 16g + t, class (g + t) % 3), and
+// is left holding class (g + 1 + j) % 3 for the next group; each class adds its leaves in tree
+// order.
+__attribute__((noinline)) void AddGroupLeaves(const EvaluatorLayout& layout,
+                                              const EvaluatorLayout::LevelGroup& g, v128_t leaves,
+                                              const float* slots, float* acc) {
+  alignas(16) uint8_t at[kLevelLanes];
+  wasm_v128_store(at, leaves);
+  const float* leaf = layout.level_leaf.data() + g.leaves;
+  float v[kLevelLanes];
+  for (size_t t = 0; t < kLevelLanes; ++t) v[t] = leaf[(t << g.depth) + at[t]];
+  if (g.deep) {
+    // Trees deeper than the tables walk their nodes from there, on the expanded row.
+    const uint32_t* deep = layout.level_deep.data() + g.leaves;
+    for (size_t t = 0; t < kLevelLanes; ++t) {
+      const uint32_t d = deep[(t << g.depth) + at[t]];
+      if (d != 0) v[t] = EvaluatorLayout::Walk(layout.nodes.data() + (d - 1), slots);
     }
-    acc0 += v[0];
-    acc1 += v[1];
-    acc2 += v[2];
-    acc0 += v[3];
-    acc1 += v[4];
-    acc2 += v[5];
-    acc0 += v[6];
-    acc1 += v[7];
-    acc2 += v[8];
-    acc0 += v[9];
-    acc1 += v[10];
-    acc2 += v[11];
-    acc0 += v[12];
-    acc1 += v[13];
-    acc2 += v[14];
-    acc0 += v[15];
-    const float next = acc0;  // the next group's lane 0 is the class after this one's
-    acc0 = acc1;
-    acc1 = acc2;
-    acc2 = next;
   }
-  margins[groups % kNumClasses] = acc0;
-  margins[(groups + 1) % kNumClasses] = acc1;
-  margins[(groups + 2) % kNumClasses] = acc2;
+  float acc0 = acc[0], acc1 = acc[1], acc2 = acc[2];
+  acc0 += v[0];
+  acc1 += v[1];
+  acc2 += v[2];
+  acc0 += v[3];
+  acc1 += v[4];
+  acc2 += v[5];
+  acc0 += v[6];
+  acc1 += v[7];
+  acc2 += v[8];
+  acc0 += v[9];
+  acc1 += v[10];
+  acc2 += v[11];
+  acc0 += v[12];
+  acc1 += v[13];
+  acc2 += v[14];
+  acc0 += v[15];
+  acc[0] = acc1;
+  acc[1] = acc2;
+  acc[2] = acc0;
+}
+
+// kExams exams (kNumFeatures floats each, consecutive) through every tree with the level
+// tables, each exam's sums added as for that exam alone.
+template <int kExams>
+inline void LevelMargins(const EvaluatorLayout& layout, const float* features, float* margins) {
+  v128_t rank[kExams][3];
+  float slots[kExams][kSlots];
+  float acc[kExams][3];
+  for (int e = 0; e < kExams; ++e) {
+    ExamStart(layout, features + e * kNumFeatures, rank[e], slots[e]);
+    for (int c = 0; c < 3; ++c) acc[e][c] = layout.base_score[c];
+  }
+  for (const EvaluatorLayout::LevelGroup& g : layout.level_groups) {
+    v128_t leaves[kExams];
+    WasmLevelLeaves<kExams>(layout.level_slot.data() + g.nodes, layout.level_index.data() + g.nodes,
+                            rank, int(g.depth), leaves);
+#pragma clang loop unroll(full)
+    for (int e = 0; e < kExams; ++e) AddGroupLeaves(layout, g, leaves[e], slots[e], acc[e]);
+  }
+  const size_t groups = layout.level_groups.size();
+  for (int e = 0; e < kExams; ++e) {
+    for (int c = 0; c < 3; ++c) margins[e * kNumClasses + (groups + c) % kNumClasses] = acc[e][c];
+  }
+}
+
+}  // namespace
+
+// Not inlined into WasmLevelBlockMargins' odd last exam: one copy in the module.
+__attribute__((noinline)) void WasmLevelMargins(const EvaluatorLayout& layout,
+                                                const float* features, float* margins) {
+  LevelMargins<1>(layout, features, margins);
+}
+
+void WasmLevelBlockMargins(const EvaluatorLayout& layout, const float* features, size_t rows,
+                           float* margins) {
+  size_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    LevelMargins<2>(layout, features + r * kNumFeatures, margins + r * kNumClasses);
+  }
+  if (r < rows) WasmLevelMargins(layout, features + r * kNumFeatures, margins + r * kNumClasses);
 }
 
 namespace {

@@ -22,6 +22,17 @@ function assertClose(actual, expected, tolerance, what) {
   }
 }
 
+// Every dataset row with a few cells replaced (different ones per row, reaching every feature):
+// NaN (missing), +Infinity, -Infinity, -0.
+function withSpecialValues(features) {
+  const special = [NaN, Infinity, -Infinity, -0];
+  const x = Float32Array.from(features);
+  for (let r = 0; r < x.length / 21; ++r) {
+    for (let k = 0; k < 3; ++k) x[r * 21 + ((r * 5 + k * 8) % 21)] = special[(r + k) % 4];
+  }
+  return x;
+}
+
 function stripKey(findings) {
   return findings.map(({ key, ...rest }) => rest);
 }
@@ -111,13 +122,7 @@ for (const { name, file } of modelPaths()) {
     });
 
     test('missing values, infinities and -0: predictions and explanations are the native scalar code\'s bits', () => {
-      // Every dataset row with a few cells replaced (different ones per row, reaching every
-      // feature): NaN (missing), +Infinity, -Infinity, -0.
-      const special = [NaN, Infinity, -Infinity, -0];
-      const x = Float32Array.from(table.features);
-      for (let r = 0; r < table.rows; ++r) {
-        for (let k = 0; k < 3; ++k) x[r * 21 + ((r * 5 + k * 8) % 21)] = special[(r + k) % 4];
-      }
+      const x = withSpecialValues(table.features);
       const dir = mkdtempSync(path.join(tmpdir(), 'fetal-wasm-special-'));
       try {
         const text = path.join(dir, 'exams.txt');
@@ -137,6 +142,23 @@ for (const { name, file } of modelPaths()) {
         assert.deepEqual(Array.from(model.explainBatch(x, table.rows)), contributions);
       } finally {
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('classifyBatch() of 1, 2, 3, 17, 64 and 65 exams gives each exam predict()\'s bits', () => {
+      // Batches take exams in blocks of 64 and, for models deeper than 5, two at a time: sizes
+      // that leave an odd exam, a partial block or a block and one exam over.
+      const x = withSpecialValues(table.features);
+      const single = new Float32Array(3);
+      for (const n of [1, 2, 3, 17, 64, 65]) {
+        for (const from of [0, 1001]) {
+          const exams = x.subarray(from * 21, (from + n) * 21);
+          const batch = model.classifyBatch(exams, n);
+          for (let r = 0; r < n; ++r) {
+            model.predict(exams.subarray(r * 21, (r + 1) * 21), single);
+            assert.deepEqual(Array.from(single), Array.from(batch.subarray(r * 3, r * 3 + 3)), `${n} exams from row ${from}: exam ${r}`);
+          }
+        }
       }
     });
 
