@@ -153,10 +153,9 @@ async function start(): Promise<void> {
   const main = $('#main');
   let rt: FetalRuntime;
   try {
-    // Everything start-up needs, at once. boot.js (async, small, so it runs before this bundle
-    // has downloaded) has compiled the wasm while it streamed in, instantiated the runtime and
-    // loaded the built-in model, marking fetal:runtime and fetal:model; without it this does the
-    // same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
+    // Everything start-up needs, at once. boot.js (the script before this one) is compiling the
+    // wasm as it streams in, then instantiates the runtime and loads the built-in model, marking
+    // fetal:runtime and fetal:model; on a page without it this does the same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
     // IndexedDB or for the model card (initModels, modelPage.loadCard).
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
     const boot = (globalThis as { __fetalBoot?: Promise<Boot> }).__fetalBoot;
