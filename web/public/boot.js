@@ -1,8 +1,7 @@
-// Runs before app.js (both are deferred module scripts, which run in document order; this one is
-// small and the page's HTML is short, so that is as soon as it arrives): compiles
-// fetal-core.wasm while it downloads, instantiates the runtime and loads the built-in model, so
-// that app.js finds them under way (web/src/main.ts, web/src/models.ts) and the app is up about
-// when the runtime could first classify. A host that serves .wasm with another
+// Runs as soon as it arrives (async, before app.js, which is larger, has downloaded and been
+// parsed): compiles fetal-core.wasm while it downloads, instantiates the runtime and loads the
+// built-in model, so that app.js finds them ready (web/src/main.ts, web/src/models.ts) and the
+// app is up about when the runtime could first classify. A host that serves .wasm with another
 // MIME type makes compileStreaming fail: the runtime then compiles the usual way. Any failure
 // here leaves the promise rejected and app.js reports it as a load failure.
 const base = import.meta.url;
