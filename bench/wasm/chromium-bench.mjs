@@ -7,13 +7,14 @@
 // the native library's figures measured in the same run.
 //
 // Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
-//                                          [--previous DIST] [--cold-only | --start-only]
+//                                          [--previous DIST] [--cold-only | --start-only] [--runs N]
 //   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
 //   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
 //   fetal-core.wasm; e.g. bench/wasm/build-previous.sh main), in the same run, beside this one.
 //   --start-only: only the start-up figures: the whole app cold, next to the runtime's own cold
 //   start on the default model, and on a second visit (service worker, a real profile), next to
 //   the same visit of a one-script page (the platform's floor), in the same run.
+//   --runs N: cold starts and second visits per figure (default 7; each figure is their median).
 // FETAL_WEB_DIST=DIR measures another build of the web app (default web/dist).
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
 // is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
@@ -33,7 +34,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const previousAt = process.argv.indexOf('--previous');
 const PREVIOUS_DIST = previousAt > 0 ? path.resolve(process.argv[previousAt + 1]) : null;
 const EXAMS = 100000;
-const COLD_RUNS = 7;
+const runsAt = process.argv.indexOf('--runs');
+const COLD_RUNS = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
 const CHROMIUM = process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
