@@ -2,7 +2,8 @@
 // is up; with the server stopped the app still reloads (service worker) and classifies, the exam
 // waits in the IndexedDB queue, and after the server restarts it lands exactly once (a replay of
 // the same client_exam_id is answered with the original). A 4xx rejection shows the server's
-// reason and is not retried.
+// reason and is not retried. A later visit with the worker stopped reads the app's files straight
+// from its cache (static routes).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { fillExamRow, historyEntries, launchBrowser, missingPrerequisite, openApp, shot, startServer, tearDown } from './helpers.mjs';
@@ -100,6 +101,32 @@ describe('offline and submission queue', { skip: skip ?? false }, () => {
     assert.equal(replay.status, 200);
     assert.equal(replay.exam.id, stored[0].id);
     assert.equal((await serverExams(entry.id)).length, 1);
+  });
+
+  test('a later visit reads every file of the app from the cache without starting the service worker, and loads the runtime and the model once', async () => {
+    await server.stop();
+    try {
+      // What the browser does 30 s after the worker's last event; the next visit then starts it
+      // unless its static routes answer first.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      await cdp.detach();
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+      const entries = await page.evaluate(() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+        .map((e) => ({ file: e.entryType === 'navigation' ? 'the page' : new URL(e.name).pathname.split('/').pop(), source: e.workerMatchedSourceType })));
+      const sources = Object.fromEntries(entries.map((e) => [e.file, e.source]));
+      for (const file of ['the page', 'boot.js', 'app.js', 'fetal.js', 'fetal-core.js', 'fetal-core.wasm', 'default.fhm', 'styles.css']) {
+        assert.equal(sources[file], 'cache', `${file} came from ${sources[file]}, not the cache by a static route`);
+      }
+      // boot.js runs before app.js, which uses what it started: one download of each.
+      assert.equal(entries.filter((e) => e.file === 'fetal-core.wasm').length, 1);
+      assert.equal(entries.filter((e) => e.file === 'default.fhm').length, 1);
+      assert.equal(await page.evaluate(() => performance.getEntriesByName('fetal:model').length), 1);
+    } finally {
+      await server.start();
+    }
   });
 
   test('a rejected exam shows the server reason and is not retried', async () => {

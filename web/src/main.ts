@@ -147,19 +147,31 @@ function mark(stage: string): void {
   performance.mark(`fetal:${stage}`);
 }
 
+// What boot.js started, or undefined on a page without it (or where it failed to load). boot.js
+// is async and nearly always runs before this larger bundle, but not always (both may come from
+// a cache at once); this bundle then waits for the load event, which waits for async scripts,
+// rather than loading the runtime and the model a second time.
+async function bootStarted(): Promise<Promise<Boot> | undefined> {
+  const started = () => (globalThis as { __fetalBoot?: Promise<Boot> }).__fetalBoot;
+  if (!started() && document.querySelector('script[src="boot.js"]') && document.readyState !== 'complete') {
+    await new Promise((resolve) => window.addEventListener('load', resolve, { once: true }));
+  }
+  return started();
+}
+
 async function start(): Promise<void> {
   mark('script');
   setLang(initialLang());
   const main = $('#main');
   let rt: FetalRuntime;
   try {
-    // Everything start-up needs, at once. boot.js (async, small, so it runs before this bundle
-    // has downloaded) has compiled the wasm while it streamed in, instantiated the runtime and
-    // loaded the built-in model, marking fetal:runtime and fetal:model; without it this does the
-    // same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
+    // Everything start-up needs, at once. boot.js (async, small, so it nearly always runs before
+    // this bundle has downloaded) is compiling the wasm as it streams in, then instantiates the
+    // runtime and loads the built-in model, marking fetal:runtime and fetal:model; without it
+    // this does the same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
     // IndexedDB or for the model card (initModels, modelPage.loadCard).
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
-    const boot = (globalThis as { __fetalBoot?: Promise<Boot> }).__fetalBoot;
+    const boot = await bootStarted();
     let builtin: Promise<LoadModelResult>;
     if (boot) {
       const booted = await boot;
