@@ -558,11 +558,21 @@ TEST_P(HostileHttpTest, InFlightRequestsPerTokenAreLimited) {
                                "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
                           "5\r\n{\"cli"));
   }
-  // The two requests are in flight once the server waits for their bodies.
+  // The two requests are in flight once the server waits for their bodies. On a loaded machine
+  // the server may take a while to get to them (a clean-clone run once saw 200 for 2 s), so the
+  // wait is bounded by time, half the server's 10 s read timeout (which would end the held
+  // requests), and a failure says what the held requests got.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   auto r = Get("/api/v1/session", clinician_);
-  for (int i = 0; i < 100 && r && r->status != 429; ++i) {
+  while (r && r->status != 429 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     r = Get("/api/v1/session", clinician_);
+  }
+  if (!r || r->status != 429) {
+    for (auto& h : held) {
+      const RawResponse answer = h->Read(/*timeout_ms=*/200, /*close_wait_ms=*/0);
+      ADD_FAILURE() << "a held request got status " << answer.status << " (0: none yet)";
+    }
   }
   ExpectError(r, 429, "too_many_in_flight");
   EXPECT_EQ(r->get_header_value("Retry-After"), "1");
