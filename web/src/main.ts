@@ -168,8 +168,8 @@ async function start(): Promise<void> {
     // Everything start-up needs, at once. boot.js (async, small, so it nearly always runs before
     // this bundle has downloaded) is compiling the wasm as it streams in, then instantiates the
     // runtime and loads the built-in model, marking fetal:runtime and fetal:model; without it
-    // this does the same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form waits for
-    // IndexedDB or for the model card (initModels, modelPage.loadCard).
+    // this does the same here. IndexedDB opens meanwhile. Nothing on the way to a ready exam form
+    // waits for IndexedDB or for the model card (initModels, modelPage.loadCard).
     void openDatabase().catch(() => undefined);  // its errors surface where it is used
     const boot = await bootStarted();
     let builtin: Promise<LoadModelResult>;

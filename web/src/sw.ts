@@ -6,9 +6,9 @@
 // what to do when they fail. A model installed from the server lives in IndexedDB.
 // Where the browser has static routes (Chromium 123+), the same rules are also declared at
 // install, so a later visit loads the shell and its assets straight from the cache without
-// starting this worker (its start-up and one message round trip per request were most of a
-// second visit's first 60-90 ms); the fetch handler below serves the rest, and every request in
-// browsers without static routes.
+// starting this worker or passing each request through it (on the development VM that did not
+// measurably shorten a second visit: bench/wasm/RESULTS.md); the fetch handler below serves the
+// rest, and every request in browsers without static routes.
 
 declare const __PRECACHE__: string[];
 declare const __BUILD_ID__: string;
