@@ -14,6 +14,7 @@
 #include "cold.h"
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
+#include "model_check.h"
 
 namespace fetal {
 namespace {
@@ -682,7 +683,8 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
     return Status::Corruption("bundle node count " + std::to_string(node_count) +
                               " does not match the trees' " + std::to_string(planes.next_node));
   }
-  return CheckModel(*out);
+  // Its params text is the dump of the header's "params" object (ParseHeader).
+  return internal::CheckModelExceptParams(*out);
 }
 
 std::string BundleContentHash(const uint8_t* data, size_t size) {

@@ -438,6 +438,7 @@ TEST_F(BundleTest, HeaderFieldsOfTheWrongTypeAreNamed) {
       {"/base_score", {1, 2}, "base_score"},
       {"/metrics/recall", {1, 2, "x"}, "metrics.recall"},
       {"/training_range", 3, "training_range"},
+      {"/params", {1, 2}, "params"},  // ReadBundle's check then need not parse params again
   };
   for (const Change& c : changes) {
     nlohmann::json h = nlohmann::json::parse(HeaderText(bytes_));
