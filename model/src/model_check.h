@@ -1,4 +1,4 @@
-// CheckModel() without its params rule, for ReadBundle: the params text it sets is the dump of
+// CheckModel() without its params rule, for ReadBundle: the params text it sets is the text of
 // a JSON object it has just parsed (the header's "params"), so parsing it once more to see
 // that it is an object could only repeat work. Internal to the model library.
 #pragma once
