@@ -47,7 +47,13 @@ bool ParsePlainDecimal(const char* text, double* value, const char** end) {
   if (w != 0 && (exponent < -19 || exponent > 19)) return false;
 
   double v = 0;
-  if (w != 0) {
+  if (w != 0 && w <= (uint64_t(1) << 53)) {
+    // Clinger's fast path: w and 10^|e| (|e| <= 19 < 23) are exact doubles, so one multiplication
+    // or division rounds correctly. 10^k is built by multiplying by 10, exact at every step.
+    double power = 1;
+    for (int k = exponent < 0 ? -exponent : exponent; k > 0; --k) power *= 10;
+    v = exponent < 0 ? double(w) / power : double(w) * power;
+  } else if (w != 0) {
     // w * 10^e = w * 5^e * 2^e. The product or quotient by 5^|e| is computed exactly over four
     // 32-bit limbs (x[3] the highest), in steps of at most 5^13 < 2^32, in 64-bit arithmetic;
     // for e < 0, w is first moved to the top of the 128 bits, leaving >= 83 quotient bits.
