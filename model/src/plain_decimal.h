@@ -1,7 +1,8 @@
-// Correctly rounded decimal-to-double conversion of the numbers JSON writers print, in 64- and
-// 128-bit integer arithmetic. In the WebAssembly build it answers strtod for the numbers it
-// takes (wasm/src/strtod_fast_path.cc): musl's strtod computes in 128-bit long double, which
-// WebAssembly runs as software floating point, and a model header holds hundreds of numbers.
+// Correctly rounded decimal-to-double conversion of the numbers JSON writers print: one double
+// operation on exact operands where that suffices (Clinger's fast path), 64-bit integer
+// arithmetic over 32-bit limbs otherwise. In the WebAssembly build it answers strtod for the
+// numbers it takes (wasm/src/strtod_fast_path.cc): musl's strtod computes in 128-bit long double,
+// which WebAssembly runs as software floating point, and a model header holds hundreds of numbers.
 // Internal to the model library.
 #pragma once
 
