@@ -7,13 +7,17 @@
 // the native library's figures measured in the same run.
 //
 // Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
-//                                          [--previous DIST] [--cold-only | --start-only] [--runs N]
+//                                          [--previous DIST] [--cold-only | --start-only | --model-load]
+//                                          [--runs N]
 //   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
 //   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
 //   fetal-core.wasm; e.g. bench/wasm/build-previous.sh main), in the same run, beside this one.
 //   --start-only: only the start-up figures: the whole app cold, next to the runtime's own cold
 //   start on the default model, and on a second visit (service worker, a real profile), next to
 //   the same visit of a one-script page (the platform's floor), in the same run.
+//   --model-load: only the model load of a cold page (loadModelAsync on the default model, its
+//   first call in the page), this build and --previous's alternating page by page, each page in
+//   a new browser context.
 //   --runs N: cold starts and second visits per figure (default 7; each figure is their median).
 // FETAL_WEB_DIST=DIR measures another build of the web app (default web/dist).
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
@@ -46,22 +50,24 @@ const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'ap
 // The page a deployment would write: preload hints for the module, its glue, the wasm and the
 // bundle (as web/index.html has), so the four downloads run in parallel, and the wasm compiled
 // while it streams in, before fetal.js has loaded (loadFetal's wasmModule option).
-const COLD_PAGE = (model) => `<!doctype html><meta charset="utf-8"><title>cold start</title>
-<link rel="modulepreload" href="/dist/fetal.js">
-<link rel="modulepreload" href="/dist/fetal-core.js">
-<link rel="preload" href="/dist/fetal-core.wasm" as="fetch" type="application/wasm" crossorigin>
+const COLD_PAGE = (model, dist = 'dist') => `<!doctype html><meta charset="utf-8"><title>cold start</title>
+<link rel="modulepreload" href="/${dist}/fetal.js">
+<link rel="modulepreload" href="/${dist}/fetal-core.js">
+<link rel="preload" href="/${dist}/fetal-core.wasm" as="fetch" type="application/wasm" crossorigin>
 <link rel="preload" href="/model/${model}.fhm" as="fetch" crossorigin>
 <script type="module">
   const marks = {};
   const exam = [120,0,0,0,0,0,0,73,0.5,43,2.4,64,62,126,2,0,120,137,121,73,1];
   const bundle = fetch('/model/${model}.fhm').then((r) => r.arrayBuffer())
     .then((b) => { marks.bundleMs = performance.now(); return b; });
-  const wasmModule = WebAssembly.compileStreaming(fetch('/dist/fetal-core.wasm'));
-  const { loadFetal } = await import('/dist/fetal.js');
+  const wasmModule = WebAssembly.compileStreaming(fetch('/${dist}/fetal-core.wasm'));
+  const { loadFetal } = await import('/${dist}/fetal.js');
   marks.importMs = performance.now();
   const runtime = await loadFetal({ wasmModule });
   marks.runtimeMs = performance.now();
-  const loaded = await runtime.loadModelAsync(await bundle);
+  const bytes = await bundle;
+  marks.loadStartMs = performance.now();
+  const loaded = await runtime.loadModelAsync(bytes);
   marks.modelMs = performance.now();
   // The first classification: class and calibrated probabilities (predict), then the full
   // result the app shows (classify: + TreeSHAP, OOD, FIGO).
@@ -267,8 +273,9 @@ function serve(models) {
       serveApp(pathname.slice('/app/'.length), res);
       return;
     }
+    const query = new URL(req.url, 'http://x').searchParams;
     const route = pathname === '/cold.html'
-      ? { body: COLD_PAGE(new URL(req.url, 'http://x').searchParams.get('model')), type: MIME['.html'] }
+      ? { body: COLD_PAGE(query.get('model'), query.get('dist') ?? 'dist'), type: MIME['.html'] }
       : routes.get(pathname);
     if (req.url === '/favicon.ico') {
       res.writeHead(204).end();
@@ -328,8 +335,8 @@ async function withBrowser(fn, kind = 'context') {
 }
 
 // One load of the runtime's cold page (COLD_PAGE): its marks, checked.
-async function runtimeVisit(page, origin, model) {
-  await page.goto(`${origin}/cold.html?model=${model}`);
+async function runtimeVisit(page, origin, model, dist = 'dist') {
+  await page.goto(`${origin}/cold.html?model=${model}&dist=${dist}`);
   await page.waitForFunction(() => window.__cold, null, { timeout: 30000 });
   const cold = await page.evaluate(() => window.__cold);
   if (!cold.ok) throw new Error('cold start: the first classification failed or disagreed');
@@ -364,6 +371,26 @@ async function coldStart(origin, model, kind) {
     stagesMs: { fetalJsImported: stage('importMs'), wasmInstantiated: stage('runtimeMs'),
       bundleFetched: stage('bundleMs'), modelLoaded: stage('modelMs'), firstClassification: stage('ms'),
       firstFullResult: stage('fullMs') },
+    modelLoadMedianMs: median(stages.map((s) => s.modelMs - s.loadStartMs)),
+  };
+}
+
+// The model load alone (loadModelAsync, the first in a cold page) of this build and the
+// previous one, alternating page by page in new contexts so that machine load falls on both.
+async function modelLoadBeside(origin) {
+  const loads = { dist: [], previous: [] };
+  for (let i = 0; i < COLD_RUNS; ++i) {
+    for (const dist of i % 2 ? ['previous', 'dist'] : ['dist', 'previous']) {
+      await withBrowser(async (context) => {
+        const page = context.pages()[0] ?? await context.newPage();
+        const cold = await runtimeVisit(page, origin, 'default', dist);
+        loads[dist].push(cold.modelMs - cold.loadStartMs);
+      });
+    }
+  }
+  return {
+    runs: COLD_RUNS, modelLoadMedianMs: median(loads.dist), previousModelLoadMedianMs: median(loads.previous),
+    all: loads.dist, previousAll: loads.previous,
   };
 }
 
@@ -373,6 +400,21 @@ const server = await serve(modelPaths());
 const origin = `http://127.0.0.1:${server.address().port}`;
 const report = { host: 'chromium', models: [], sizes: shippedBytes() };
 const startOnly = process.argv.includes('--start-only');
+if (process.argv.includes('--model-load')) {
+  if (!PREVIOUS_DIST) throw new Error('--model-load needs --previous DIST');
+  try {
+    const figures = await modelLoadBeside(origin);
+    console.log(`model load, cold page, default model, median of ${figures.runs}: this build ${figures.modelLoadMedianMs.toFixed(1)} ms, previous ${figures.previousModelLoadMedianMs.toFixed(1)} ms`);
+    console.log(JSON.stringify(figures));
+  } finally {
+    try {
+      await closeChromium(runningBrowser);
+    } finally {
+      await closeHttpServer(server);
+    }
+  }
+  process.exit(0);
+}
 try {
   const withApp = startOnly || modelsAt < 0;
   report.appColdStart = withApp ? await appColdStart(origin) : null;

@@ -100,6 +100,7 @@ export function printReport(host, report) {
       const st = m.coldStart.stagesMs;
       lines.push(`|   stages (median ms from navigation): fetal.js ${st.fetalJsImported.toFixed(0)}, wasm ready ${st.wasmInstantiated.toFixed(0)}, bundle fetched ${st.bundleFetched.toFixed(0)}, model loaded ${st.modelLoaded.toFixed(0)}, classified ${st.firstClassification.toFixed(0)} |`);
     }
+    if (m.coldStart.modelLoadMedianMs !== undefined) row('  model load alone (loadModelAsync, first in the page)', `${m.coldStart.modelLoadMedianMs.toFixed(1)} ms`, '-', '-');
     if (m.coldStart.warmMedianMs !== undefined) row('warm start (reload, cached)', `${m.coldStart.warmMedianMs.toFixed(1)} ms`, '-', '-');
     row(`predict() single exam, median`, us(w.predict.medianUs), us(n.predictMedianNs / 1000), ratio(w.predict.medianUs, n.predictMedianNs / 1000));
     row(`predict() single exam, p99`, us(w.predict.p99Us), us(n.predictP99Ns / 1000), ratio(w.predict.p99Us, n.predictP99Ns / 1000));

@@ -24,8 +24,8 @@ function coldStart(bundle) {
     const out = execFileSync(process.execPath, [path.join(HERE, 'node-cold-start.mjs'), WASM_DIST, bundle], { encoding: 'utf8' });
     runs.push(JSON.parse(out.trim().split('\n').pop()));
   }
-  const sorted = runs.map((r) => r.firstClassificationMs).sort((a, b) => a - b);
-  return { runs: runs.length, medianMs: sorted[Math.floor(sorted.length / 2)], all: runs };
+  const median = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  return { runs: runs.length, medianMs: median('firstClassificationMs'), modelLoadMedianMs: median('modelLoadMs'), all: runs };
 }
 
 const runtime = await loadRuntime();

@@ -14,6 +14,7 @@
 #include "cold.h"
 #include "fetal/schema.h"
 #include "fetal/sha256.h"
+#include "model_check.h"
 
 namespace fetal {
 namespace {
@@ -354,6 +355,63 @@ FETAL_COLD Status ParseSections(const Json& header, Model* model) {
   return r.status();
 }
 
+// Whether the body of a JSON string (between its quotes, escapes undone as a JSON parser undoes
+// them) is the ASCII text `key`. Only \uXXXX can stand for a letter or digit; the other escapes
+// stand for quotes, slashes and control characters.
+FETAL_COLD bool KeyIs(std::string_view body, std::string_view key) {
+  size_t k = 0;
+  for (size_t i = 0; i < body.size(); ++i, ++k) {
+    unsigned c = static_cast<unsigned char>(body[i]);
+    if (c == '\\') {
+      c = static_cast<unsigned char>(body[++i]);
+      if (c == 'u') {
+        unsigned code = 0;
+        for (size_t end = i + 4; i < end;) {
+          const char h = body[++i] | 0x20;  // lower case
+          code = 16 * code + unsigned(h <= '9' ? h - '0' : h - 'a' + 10);
+        }
+        c = code;
+      } else if (c != '"' && c != '/' && c != '\\') {
+        c = 0;  // \b \f \n \r \t: control characters
+      }
+    }
+    if (k == key.size() || c != static_cast<unsigned char>(key[k])) return false;
+  }
+  return k == key.size();
+}
+
+// The text of the object that member `key` of the JSON object `text` holds, as the bundle writes
+// it; of the last such member, the one the parser keeps. Empty if no member `key` holds an object.
+// Kept as written rather than serialized again from the parsed value: WriteBundle writes it in
+// nlohmann's compact form, which serializing would give again, and the WebAssembly module then
+// needs no JSON serializer (~2.8 KB gzipped, compiled on first use during a cold load).
+// Precondition: `text` parsed as a JSON object.
+FETAL_COLD std::string_view ObjectMemberText(std::string_view text, std::string_view key) {
+  std::string_view found;
+  int depth = 0;
+  bool expect_key = false, matched = false;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      const size_t first = ++i;
+      for (; i < text.size() && text[i] != '"'; ++i) i += text[i] == '\\';
+      if (depth == 1 && expect_key) matched = KeyIs(text.substr(first, i - first), key);
+      expect_key = false;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      if (depth == 2 && matched) start = i;
+      expect_key = depth == 1;
+    } else if (c == '}' || c == ']') {
+      if (depth-- == 2 && matched) found = text.substr(start, i + 1 - start);
+    } else if (c == ',' && depth == 1) {
+      expect_key = true;
+      matched = false;
+    }
+  }
+  return found;
+}
+
 FETAL_COLD Status ParseHeader(std::string_view text, Model* model) {
   // Parsed from a std::string like every other JSON text of the library (params, XGBoost
   // models): one instantiation of nlohmann's parser in the WebAssembly build, not two.
@@ -371,9 +429,7 @@ FETAL_COLD Status ParseHeader(std::string_view text, Model* model) {
   r.String(header, "", "source", &model->source);
   r.String(header, "", "training_data_sha256", &model->training_data_sha256);
   r.String(header, "", "figo_ruleset", &model->figo_ruleset);
-  if (const Json* params = r.Object(header, "", "params")) {
-    model->params_json = params->dump(-1, ' ', false, Json::error_handler_t::replace);
-  }
+  if (r.Object(header, "", "params")) model->params_json = ObjectMemberText(text, "params");
   if (const Json* m = r.Object(header, "", "metrics")) {
     ModelMetrics& metrics = model->metrics;
     r.Number(*m, "metrics", "accuracy", &metrics.accuracy);
@@ -682,7 +738,8 @@ Status ReadBundle(const uint8_t* data, size_t size, Model* out, const BundleRead
     return Status::Corruption("bundle node count " + std::to_string(node_count) +
                               " does not match the trees' " + std::to_string(planes.next_node));
   }
-  return CheckModel(*out);
+  // Its params text is the header's "params" object as written, which the parser accepted.
+  return internal::CheckModelExceptParams(*out);
 }
 
 std::string BundleContentHash(const uint8_t* data, size_t size) {

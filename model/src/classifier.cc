@@ -25,15 +25,30 @@ bool HasUsableOodReference(const Model& model) {
 Classifier::~Classifier() = default;
 
 Status Classifier::Create(Model model, std::unique_ptr<Classifier>* out) {
+  Status s = CheckModel(model);
+  if (!s.ok()) return s;
+  return CreateChecked(std::move(model), out);
+}
+
+Status Classifier::CreateFromBundle(const uint8_t* data, size_t size,
+                                    const BundleReadOptions& options,
+                                    std::unique_ptr<Classifier>* out) {
+  Model model;
+  Status s = ReadBundle(data, size, &model, options);  // a model it returns passes CheckModel
+  if (!s.ok()) return s;
+  return CreateChecked(std::move(model), out);
+}
+
+Status Classifier::CreateChecked(Model model, std::unique_ptr<Classifier>* out) {
   std::unique_ptr<Classifier> classifier(new Classifier());
   classifier->model_ = std::move(model);
-  Status s = Evaluator::Create(classifier->model_, &classifier->evaluator_);
+  Status s = Evaluator::CreateChecked(classifier->model_, &classifier->evaluator_);
   if (!s.ok()) return s;
   // Past the depth limit Explainer::Create refuses the model: let it say so now. Below it the
   // explainer cannot fail (the model passed CheckModel) and is built on first use.
   if (classifier->evaluator_->max_depth() > kMaxExplainDepth) {
     std::unique_ptr<Explainer> explainer;
-    s = Explainer::Create(classifier->model_, &explainer);
+    s = Explainer::CreateChecked(classifier->model_, &explainer);
     if (!s.ok()) return s;
   }
   classifier->has_ood_reference_ = HasUsableOodReference(classifier->model_);
@@ -44,7 +59,7 @@ Status Classifier::Create(Model model, std::unique_ptr<Classifier>* out) {
 const Explainer& Classifier::GetExplainer() const {
   std::lock_guard<std::mutex> lock(explainer_mu_);
   // Cannot fail: Create() checked the model and its depth.
-  if (!explainer_) Explainer::Create(model_, &explainer_);
+  if (!explainer_) Explainer::CreateChecked(model_, &explainer_);
   return *explainer_;
 }
 

@@ -94,6 +94,10 @@ Evaluator::~Evaluator() = default;
 Status Evaluator::Create(const Model& model, std::unique_ptr<Evaluator>* out) {
   Status s = CheckModel(model);
   if (!s.ok()) return s;
+  return CreateChecked(model, out);
+}
+
+Status Evaluator::CreateChecked(const Model& model, std::unique_ptr<Evaluator>* out) {
   std::unique_ptr<Evaluator> evaluator(new Evaluator());
   evaluator->layout_.reset(new EvaluatorLayout());
   EvaluatorLayout& layout = *evaluator->layout_;

@@ -41,8 +41,14 @@ void ExplainGroupsPortable(const ExplainerLayout& layout, const float* slots, fl
 Explainer::~Explainer() = default;
 
 Status Explainer::Create(const Model& model, std::unique_ptr<Explainer>* out) {
+  Status s = CheckModel(model);
+  if (!s.ok()) return s;
+  return CreateChecked(model, out);
+}
+
+Status Explainer::CreateChecked(const Model& model, std::unique_ptr<Explainer>* out) {
   int max_depth = 0;
-  Status s = CheckExplainable(model, &max_depth);
+  Status s = internal::CheckExplainDepth(model, &max_depth);
   if (!s.ok()) return s;
   std::unique_ptr<Explainer> explainer(new Explainer());
   explainer->layout_.reset(new ExplainerLayout());

@@ -350,6 +350,10 @@ void BuildExplainerLayout(const Model& model, int max_depth, int lanes, Explaine
 Status CheckExplainable(const Model& model, int* max_depth) {
   Status s = CheckModel(model);
   if (!s.ok()) return s;
+  return internal::CheckExplainDepth(model, max_depth);
+}
+
+Status internal::CheckExplainDepth(const Model& model, int* max_depth) {
   *max_depth = 0;
   for (size_t t = 0; t < model.trees.size(); ++t) {
     const int depth = TreeDepth(model.trees[t]);

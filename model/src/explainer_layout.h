@@ -124,6 +124,10 @@ struct ExplainerLayout {
 // Builds the layout. Precondition: the model passed CheckExplainable with this max_depth.
 void BuildExplainerLayout(const Model& model, int max_depth, int lanes, ExplainerLayout* out);
 
+// CheckExplainable() without CheckModel(): the depth limit alone. Sets *max_depth.
+// Precondition: CheckModel(model) is ok.
+Status CheckExplainDepth(const Model& model, int* max_depth);
+
 // Gauss-Legendre nodes and weights on [0, 1], in double, with IEEE arithmetic only (the same
 // bits natively and in WebAssembly). 1 <= points <= kShapMaxPoints.
 void GaussLegendre01(int points, double* nodes, double* weights);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cold.h"
+#include "model_check.h"
 
 namespace fetal {
 namespace {
@@ -118,7 +119,7 @@ __attribute__((noinline)) Status CheckTree(const Tree& tree, size_t index) {
 }  // namespace
 
 // Once per load (the per-tree work is CheckTree).
-FETAL_COLD Status CheckModel(const Model& model) {
+FETAL_COLD Status internal::CheckModelExceptParams(const Model& model) {
   if (model.trees.empty()) return Status::Corruption("model has no trees");
   if (model.trees.size() > 0xffffffffu) return Status::Unsupported("model has too many trees");
   for (size_t t = 0; t < model.trees.size(); ++t) {
@@ -163,6 +164,12 @@ FETAL_COLD Status CheckModel(const Model& model) {
     return Status::InvalidArgument("conformal level must be 0 or in (0, 1), floors in [0, 1]",
                                    "conformal");
   }
+  return Status::Ok();
+}
+
+FETAL_COLD Status CheckModel(const Model& model) {
+  Status s = internal::CheckModelExceptParams(model);
+  if (!s.ok()) return s;
   if (!model.params_json.empty()) {
     Json params = Json::parse(model.params_json, nullptr, false);
     if (params.is_discarded() || !params.is_object()) {

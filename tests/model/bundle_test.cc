@@ -298,6 +298,36 @@ TEST_F(BundleTest, OtherFormatVersionIsUnsupportedWithBothVersionsNamed) {
   EXPECT_EQ(Read(b).code(), Status::Code::kUnsupported);
 }
 
+// The params text is the header's "params" object as written: for a bundle WriteBundle wrote,
+// its compact form (what serializing the parsed object gives); for any other header, the object
+// the JSON parser reads there, whatever the spacing, key escapes, repeats or strings hold.
+TEST_F(BundleTest, ParamsTextIsTheObjectTheParserReads) {
+  model_.params_json =
+      R"({ "max_depth": 4, "eta": 0.05, "note": "a } and a \" and {[", "w": [1, {"x": 2}] })";
+  const Bytes bytes = WriteBundle(model_);
+  Model read;
+  ASSERT_TRUE(Read(bytes, &read).ok());
+  EXPECT_EQ(read.params_json, nlohmann::json::parse(model_.params_json).dump());
+
+  const std::string header = HeaderText(bytes);
+  const size_t at = header.find("\"params\":");
+  ASSERT_NE(at, std::string::npos);
+  const std::string before = header.substr(0, at), after = header.substr(at + 9);
+  for (const std::string& changed : {
+           before + "\"params\" :\n  " + after,                     // spacing
+           before + "\"par\\u0061ms\":" + after,                    // an escaped key
+           before + "\"params\":{\"old\":1},\"params\":" + after,   // the last one counts
+           before + "\"params\\n\":{\"x\":1},\"params\":" + after,  // a key that only looks like it
+           "{\"x\":\"\\\"params\\\":{}\"," + header.substr(1),  // a string that only looks like it
+       }) {
+    const nlohmann::json parsed = nlohmann::json::parse(changed);
+    Model m;
+    Status s = Read(WithHeader(bytes, changed), &m);
+    ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << changed.substr(0, 200);
+    EXPECT_EQ(nlohmann::json::parse(m.params_json), parsed["params"]) << changed.substr(0, 200);
+  }
+}
+
 // A model with both optional sections of format 2.
 Model WithSections(Model m) {
   m.input_differences = {{17, 0}, {18, 0}};
@@ -438,6 +468,7 @@ TEST_F(BundleTest, HeaderFieldsOfTheWrongTypeAreNamed) {
       {"/base_score", {1, 2}, "base_score"},
       {"/metrics/recall", {1, 2, "x"}, "metrics.recall"},
       {"/training_range", 3, "training_range"},
+      {"/params", {1, 2}, "params"},  // ReadBundle's check then need not parse params again
   };
   for (const Change& c : changes) {
     nlohmann::json h = nlohmann::json::parse(HeaderText(bytes_));

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "fetal/bundle.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
 #include "fetal/figo.h"
@@ -393,6 +394,60 @@ TEST(ClassifierTest, CreateRefusesAModelCheckModelRefuses) {
   std::unique_ptr<Classifier> classifier;
   EXPECT_FALSE(Classifier::Create(broken, &classifier).ok());
   EXPECT_FALSE(classifier);
+}
+
+// A model from anywhere but a bundle just read is checked in full, each rule on its own: the
+// check that CreateFromBundle leaves to ReadBundle is not left out of Create.
+TEST(ClassifierTest, CreateRefusesEachRuleBrokenAlone) {
+  std::vector<Model> broken(4, TrainedModel());
+  broken[0].params_json = "[1, 2]";            // params not a JSON object
+  broken[1].trees[5].feature[0] = 40;          // split on a feature out of range
+  broken[2].trees[7].value[0] = NAN;           // threshold not finite
+  broken[3].ood.inverse_covariance.resize(3);  // neither 0 nor 21x21 values
+  for (size_t i = 0; i < broken.size(); ++i) {
+    std::unique_ptr<Classifier> classifier;
+    Status s = Classifier::Create(broken[i], &classifier);
+    EXPECT_FALSE(s.ok()) << "model " << i;
+    EXPECT_FALSE(classifier) << "model " << i;
+    std::unique_ptr<Evaluator> evaluator;
+    EXPECT_EQ(Evaluator::Create(broken[i], &evaluator).code(), s.code()) << "model " << i;
+    EXPECT_FALSE(evaluator) << "model " << i;
+  }
+}
+
+TEST(ClassifierTest, CreateFromBundleIsReadBundleThenCreate) {
+  const std::vector<uint8_t> bytes = WriteBundle(TrainedModel());
+  Model read;
+  ASSERT_TRUE(ReadBundle(bytes.data(), bytes.size(), &read).ok());
+  std::unique_ptr<Classifier> expected = MakeClassifier(read);
+  std::unique_ptr<Classifier> loaded;
+  Status s = Classifier::CreateFromBundle(bytes.data(), bytes.size(), BundleReadOptions(), &loaded);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(loaded->model().params_json, read.params_json);
+  EXPECT_EQ(loaded->evaluator().max_depth(), expected->evaluator().max_depth());
+  for (const std::vector<float>& exam : Exams(TrainedModel())) {
+    Classification a, b;
+    loaded->Classify(exam.data(), ClassifyOptions(), &a);
+    expected->Classify(exam.data(), ClassifyOptions(), &b);
+    ASSERT_EQ(a.classified, b.classified);
+    EXPECT_EQ(a.margins, b.margins);
+    EXPECT_EQ(a.probabilities, b.probabilities);
+    EXPECT_EQ(a.contributions, b.contributions);
+  }
+
+  // What ReadBundle refuses, CreateFromBundle refuses with the same status, and makes nothing.
+  std::vector<uint8_t> damaged = bytes;
+  damaged[damaged.size() / 2] ^= 1;
+  Model scratch;
+  const Status read_status = ReadBundle(damaged.data(), damaged.size(), &scratch);
+  ASSERT_FALSE(read_status.ok());
+  s = Classifier::CreateFromBundle(damaged.data(), damaged.size(), BundleReadOptions(), &loaded);
+  EXPECT_EQ(s.ToString(), read_status.ToString());
+  std::unique_ptr<Classifier> none;
+  EXPECT_FALSE(
+      Classifier::CreateFromBundle(damaged.data(), damaged.size(), BundleReadOptions(), &none)
+          .ok());
+  EXPECT_FALSE(none);
 }
 
 TEST(ClassifierTest, WithoutAnOodReferenceTheDistanceIsUnknownAndRangesStillListed) {

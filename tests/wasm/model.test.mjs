@@ -175,6 +175,19 @@ for (const { name, file } of modelPaths()) {
       assert.ok(info.oodThreshold > 0);
       assert.equal(info.metrics.recall.length, 3);
       assert.ok(Object.isFrozen(info), 'info is immutable');
+      // The header's numbers as the wasm build read them (its own decimal conversion for short
+      // numbers, musl's strtod for the rest) are the doubles V8's JSON.parse reads: bit for bit.
+      const header = JSON.parse(Buffer.from(bytes.subarray(28, 28 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true))).toString('utf8'));
+      assert.equal(info.temperature, header.temperature);
+      assert.deepEqual(info.baseScore, header.base_score.map(Math.fround));
+      assert.deepEqual(info.trainingRange.min, header.training_range.min.map(Math.fround));
+      assert.deepEqual(info.trainingRange.max, header.training_range.max.map(Math.fround));
+      for (const [key, field] of [['accuracy', 'accuracy'], ['macroF1', 'macro_f1'], ['balancedAccuracy', 'balanced_accuracy'],
+        ['logLoss', 'log_loss'], ['brier', 'brier'], ['ece', 'ece'], ['recall', 'recall']]) {
+        assert.deepEqual(info.metrics[key], header.metrics[field], key);
+      }
+      assert.equal(info.oodThreshold, header.ood.threshold);
+      assert.equal(info.setLevel, header.sections?.conformal?.level ?? 0);
       if (name === 'default') {
         assert.equal(info.source, 'fetal-model train');
         assert.ok(info.metrics.splits > 0 && info.metrics.accuracy > 0.9, JSON.stringify(info.metrics));

@@ -253,9 +253,7 @@ FETAL_API LoadedModel* fetal_model_load(const uint8_t* data, size_t size, uint32
   }
   BundleReadOptions options;
   options.verify_content_hash = (flags & kContentHashVerified) == 0;
-  Model model;
-  Status s = ReadBundle(data, size, &model, options);
-  if (s.ok()) s = Classifier::Create(std::move(model), &loaded->classifier);
+  Status s = Classifier::CreateFromBundle(data, size, options, &loaded->classifier);
   if (!s.ok()) {
     WriteError(StatusCodeName(s.code()), s.message());
     return nullptr;

@@ -24,8 +24,9 @@ std::vector<uint8_t> WriteBundle(const Model& model);
 
 // Parses bundle bytes. Rejects, with a message saying which: wrong magic, unsupported format
 // version, truncation, content hash mismatch, schema mismatch (feature names/order), and
-// structurally invalid trees (child index out of range, cycles, bad feature index).
-// On failure *out is left unspecified.
+// structurally invalid trees (child index out of range, cycles, bad feature index). On success
+// *out passes CheckModel() (Classifier::CreateFromBundle relies on it); on failure it is left
+// unspecified.
 struct BundleReadOptions {
   // Recompute the content hash (SHA-256 of all but the last 32 bytes) and compare it with the
   // trailer. Turn off only when the caller has just made that comparison itself (the web app

@@ -14,10 +14,13 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "fetal/bundle.h"
 #include "fetal/evaluator.h"
 #include "fetal/explainer.h"
 #include "fetal/figo.h"
@@ -76,6 +79,11 @@ class Classifier {
   // first explanation, not here: a browser's first prediction does not wait for it.
   // Fails for a model CheckModel() refuses or one too deep to explain (kMaxExplainDepth).
   static Status Create(Model model, std::unique_ptr<Classifier>* out);
+  // ReadBundle(data, size, options) then Create(), the model checked once (ReadBundle's check)
+  // rather than twice: what a browser's model load runs. Fails as either would; `data` is only
+  // read during the call.
+  static Status CreateFromBundle(const uint8_t* data, size_t size, const BundleReadOptions& options,
+                                 std::unique_ptr<Classifier>* out);
   ~Classifier();
 
   const Model& model() const { return model_; }
@@ -105,6 +113,8 @@ class Classifier {
 
  private:
   Classifier() = default;
+  // Create() without CheckModel(). Precondition: CheckModel(model) is ok.
+  static Status CreateChecked(Model model, std::unique_ptr<Classifier>* out);
   const Explainer& GetExplainer() const;
 
   Model model_;

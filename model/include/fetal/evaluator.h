@@ -23,6 +23,7 @@ struct EvaluatorLayout;  // model/src/evaluator_layout.h
 class Evaluator {
  public:
   // Compiles `model` into the evaluator's layout. The evaluator keeps no reference to `model`.
+  // Fails for a model CheckModel() refuses.
   static Status Create(const Model& model, std::unique_ptr<Evaluator>* out);
   ~Evaluator();
 
@@ -41,7 +42,11 @@ class Evaluator {
   int max_depth() const { return max_depth_; }
 
  private:
+  friend class Classifier;  // compiles the model it has just checked once, not twice
   Evaluator() = default;
+  // Create() without CheckModel(). Precondition: CheckModel(model) is ok (the caller has just
+  // run it, or ReadBundle has just returned ok for `model`).
+  static Status CreateChecked(const Model& model, std::unique_ptr<Evaluator>* out);
   std::unique_ptr<internal::EvaluatorLayout> layout_;
   double temperature_ = 1.0;
   int max_depth_ = 0;

@@ -52,7 +52,10 @@ class Explainer {
   size_t memory_bytes() const;
 
  private:
+  friend class Classifier;  // builds it for the model it has checked, without a second check
   Explainer() = default;
+  // Create() without CheckModel(). Precondition: CheckModel(model) is ok.
+  static Status CreateChecked(const Model& model, std::unique_ptr<Explainer>* out);
   std::unique_ptr<internal::ExplainerLayout> layout_;
 };
 
