@@ -569,7 +569,9 @@ TEST_P(HostileHttpTest, InFlightRequestsPerTokenAreLimited) {
   while (r && r->status != 429 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     for (size_t i = 0; i < held.size(); ++i) {
-      if (held[i]->Read(/*timeout_ms=*/0, /*close_wait_ms=*/0).status == 429) ASSERT_TRUE(hold(i));
+      if (held[i]->Read(/*timeout_ms=*/0, /*close_wait_ms=*/0).status == 429) {
+        ASSERT_TRUE(hold(i));
+      }
     }
     r = Get("/api/v1/session", clinician_);
   }
