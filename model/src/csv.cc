@@ -143,8 +143,11 @@ double PowerOfTen(int e) {
 }
 
 // Parses a whole cell as a decimal number ("-1", "0.006", ".5", "1e-3", "+2.").
-// Locale-independent; exact for up to 19 significant digits and |exponent| <= 22, which covers
-// every value a CTG feature can take. Returns false if the cell is not entirely a number.
+// Locale-independent. Correctly rounded for up to 15 significant digits and |exponent| <= 22
+// (one operation on exact operands), which covers every value a CTG feature is written with;
+// 16 to 19 digits are rounded twice (to double, then by the power of ten), which can be one unit
+// in the last place of a double off, far below the float each feature is kept as. Digits past
+// 19 only scale the value. Returns false if the cell is not entirely a number.
 bool ParseNumber(std::string_view s, double* out) {
   size_t i = 0;
   bool negative = false;
