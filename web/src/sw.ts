@@ -54,8 +54,13 @@ sw.addEventListener('install', (event: RoutingInstallEvent) => {
     (async () => {
       const cache = await caches.open(CACHE);
       await cache.addAll(urls.map((u) => new Request(u, { cache: 'reload' })));
-      // A browser that rejects the rules still has the fetch handler: not a reason to fail.
-      await event.addRoutes?.(staticRoutes()).catch((e: unknown) => console.warn('static routes not added', e));
+      // A browser that rejects the rules, by a rejection or a throw, still has the fetch
+      // handler: not a reason to fail the install.
+      try {
+        await event.addRoutes?.(staticRoutes());
+      } catch (e) {
+        console.warn('static routes not added', e);
+      }
       await sw.skipWaiting();
     })(),
   );
