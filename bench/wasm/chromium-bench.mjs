@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { closeChromium, closeHttpServer, launchChromium } from '../../tests/e2e/shutdown.mjs';
-import { DATASET, WASM_DIST, WEB_DIST, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
+import { DATASET, WASM_DIST, WEB_DIST, median, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const previousAt = process.argv.indexOf('--previous');
@@ -110,8 +110,6 @@ function serveApp(relative, res) {
     : 'application/octet-stream');
   res.writeHead(200, { 'Content-Type': type, 'Cache-Control': 'no-cache' }).end(readFileSync(file));
 }
-
-const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 // Marks the moment the app says it is ready (body[data-ready], set once the runtime, the model
 // and the exam form are up) as window.__appReady, in every page of the context.

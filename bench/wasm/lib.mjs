@@ -1,7 +1,9 @@
-// Helpers shared by bench/wasm/node-bench.mjs and bench/wasm/chromium-bench.mjs (Node side only).
+// Helpers shared by the bench/wasm scripts (Node side only).
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 import { DATASET, ROOT, WASM_DIST, modelPaths, reference, referenceWithEnv } from '../../tests/wasm/support.mjs';
@@ -9,6 +11,20 @@ import { DATASET, ROOT, WASM_DIST, modelPaths, reference, referenceWithEnv } fro
 export { DATASET, ROOT, WASM_DIST, modelPaths, reference };
 
 export const WEB_DIST = path.resolve(ROOT, process.env.FETAL_WEB_DIST ?? 'web/dist');
+
+/** The median (of an even count, the mean of the two middle values). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One cold start of the runtime in `dist` in a fresh Node process (node-cold-start.mjs). */
+export function nodeColdStart(dist, bundle) {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node-cold-start.mjs');
+  const out = execFileSync(process.execPath, [script, dist, bundle], { encoding: 'utf8', timeout: 60000 });
+  return JSON.parse(out.trim().split('\n').pop());
+}
 
 function gzipSize(bytes) {
   return gzipSync(bytes, { level: 9 }).length;

@@ -5,27 +5,21 @@
 // Usage: node bench/wasm/node-bench.mjs [--json OUT.json]
 // Needs scripts/build-wasm.sh, scripts/build.sh (bin/fetal-wasm-reference, bin/fetal-model) and
 // scripts/default-model.sh; paths as in tests/wasm/support.mjs (FETAL_WASM_DIST, ...).
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { loadRuntime } from '../../tests/wasm/support.mjs';
-import { WASM_DIST, datasetFeatures, modelPaths, nativeFigures, printReport, shippedBytes } from './lib.mjs';
+import {
+  WASM_DIST, datasetFeatures, median, modelPaths, nativeFigures, nodeColdStart, printReport, shippedBytes,
+} from './lib.mjs';
 import { measureModel } from './measure.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXAMS = 100000;
 const COLD_RUNS = 7;
 
 function coldStart(bundle) {
-  const runs = [];
-  for (let i = 0; i < COLD_RUNS; ++i) {
-    const out = execFileSync(process.execPath, [path.join(HERE, 'node-cold-start.mjs'), WASM_DIST, bundle], { encoding: 'utf8' });
-    runs.push(JSON.parse(out.trim().split('\n').pop()));
-  }
-  const median = (key) => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
-  return { runs: runs.length, medianMs: median('firstClassificationMs'), modelLoadMedianMs: median('modelLoadMs'), all: runs };
+  const runs = Array.from({ length: COLD_RUNS }, () => nodeColdStart(WASM_DIST, bundle));
+  const of = (key) => median(runs.map((r) => r[key]));
+  return { runs: runs.length, medianMs: of('firstClassificationMs'), modelLoadMedianMs: of('modelLoadMs'), all: runs };
 }
 
 const runtime = await loadRuntime();

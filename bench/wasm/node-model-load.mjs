@@ -6,12 +6,12 @@
 // Usage: node bench/wasm/node-model-load.mjs NEW_DIST OLD_DIST BUNDLE [--runs N] [--warm N]
 // e.g.   node bench/wasm/node-model-load.mjs build-wasm/dist /tmp/prev build/model/default.fhm
 // (OLD_DIST from bench/wasm/build-previous.sh). Prints JSON medians for each build.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+import { median, nodeColdStart } from './lib.mjs';
+
 const [newDist, oldDist, bundle] = process.argv.slice(2);
 if (!bundle) throw new Error('usage: node-model-load.mjs NEW_DIST OLD_DIST BUNDLE [--runs N] [--warm N]');
 const option = (name, fallback) => {
@@ -20,18 +20,6 @@ const option = (name, fallback) => {
 };
 const RUNS = option('--runs', 15);
 const WARM = option('--warm', 30);
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-function coldRun(dist) {
-  const out = execFileSync(process.execPath, [path.join(HERE, 'node-cold-start.mjs'), dist, bundle],
-    { encoding: 'utf8', timeout: 60000 });
-  return JSON.parse(out.trim().split('\n').pop());
-}
 
 // Loads (the wasm call alone: loadModel, content hash verified in wasm) after `WARM` loads that
 // let the engine tier the code up.
@@ -54,7 +42,7 @@ async function warmLoads(dist) {
 const builds = { new: { dist: newDist, cold: [] }, old: { dist: oldDist, cold: [] } };
 for (let i = 0; i < RUNS; ++i) {
   for (const build of i % 2 ? [builds.old, builds.new] : [builds.new, builds.old]) {
-    build.cold.push(coldRun(build.dist));
+    build.cold.push(nodeColdStart(build.dist, bundle));
   }
 }
 const report = {};
