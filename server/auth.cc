@@ -75,15 +75,15 @@ TokenCache::TokenCache(storage::Store* store, std::chrono::milliseconds ttl, dou
     : store_(store),
       ttl_(ttl),
       unknown_rate_(unknown_rate),
-      lookup_budget_(2 * unknown_rate),
-      budget_updated_(std::chrono::steady_clock::now()) {}
+      lookups_{2 * unknown_rate, std::chrono::steady_clock::now()} {}
 
-bool TokenCache::TakeLookup(std::chrono::steady_clock::time_point now) {
-  double elapsed = std::chrono::duration<double>(now - budget_updated_).count();
-  budget_updated_ = now;
-  lookup_budget_ = std::min(2 * unknown_rate_, lookup_budget_ + elapsed * unknown_rate_);
-  if (lookup_budget_ < 1.0) return false;
-  lookup_budget_ -= 1.0;
+bool TokenBucket::Take(std::chrono::steady_clock::time_point now, double rate, double capacity) {
+  if (now > last) {
+    tokens = std::min(capacity, tokens + std::chrono::duration<double>(now - last).count() * rate);
+    last = now;
+  }
+  if (tokens < 1.0) return false;
+  tokens -= 1.0;
   return true;
 }
 
@@ -121,7 +121,7 @@ storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::
       return storage::StoreStatus::NotFound("unknown token");
     }
     // Known tokens whose cache entry expired are refreshed freely; only unseen ones count.
-    if (it == entries_.end() && !TakeLookup(now)) {
+    if (it == entries_.end() && !lookups_.Take(now, unknown_rate_, 2 * unknown_rate_)) {
       *throttled = true;
       return storage::StoreStatus::Unavailable("too many look-ups of unknown tokens");
     }
@@ -144,20 +144,12 @@ storage::StoreStatus TokenCache::Find(const std::string& token_sha256, storage::
   return s;
 }
 
-bool RateLimiter::Allow(int64_t token_id, int* retry_after_s) {
+bool RateLimiter::Allow(int64_t token_id, std::chrono::steady_clock::time_point now,
+                        int* retry_after_s) {
   if (rate_ <= 0) return true;
-  auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = buckets_.find(token_id);
-  if (it == buckets_.end()) it = buckets_.emplace(token_id, Bucket{burst_, now}).first;
-  Bucket& b = it->second;
-  double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
-  b.last = now;
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
-    return true;
-  }
+  TokenBucket& b = buckets_.try_emplace(token_id, TokenBucket{burst_, now}).first->second;
+  if (b.Take(now, rate_, burst_)) return true;
   *retry_after_s = std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / rate_)));
   return false;
 }

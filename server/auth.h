@@ -39,6 +39,17 @@ bool LooksLikeToken(const std::string& secret);
 // Constant-time equality of two equally long strings (false if lengths differ).
 bool ConstantTimeEquals(const std::string& a, const std::string& b);
 
+// A token bucket: refilled at `rate` per second up to `capacity`. Callers read the clock before
+// they take the lock that guards the bucket, so `now` may be older than an earlier call's: such a
+// call refills nothing and leaves `last` where it is. (A negative refill once emptied a bucket of
+// 100,000 per second after a lock wait of a few milliseconds.)
+struct TokenBucket {
+  double tokens;
+  std::chrono::steady_clock::time_point last;
+  // Refills up to `now`, then takes one token when there is a whole one; true if it did.
+  bool Take(std::chrono::steady_clock::time_point now, double rate, double capacity);
+};
+
 // Caches token lookups for `ttl` so a request does not cost a database read; a revoked token
 // stops working within `ttl`. Hashes the database does not know are remembered too (for
 // kUnknownTokenTtl, at most kMaxUnknownTokens of them), and look-ups of hashes not seen before
@@ -60,7 +71,6 @@ class TokenCache {
     storage::TokenRecord record;
     std::chrono::steady_clock::time_point fetched;
   };
-  bool TakeLookup(std::chrono::steady_clock::time_point now);  // requires mu_
   void RememberUnknown(const std::string& hash, std::chrono::steady_clock::time_point now);
 
   storage::Store* store_;
@@ -71,8 +81,7 @@ class TokenCache {
   // Unknown hashes and when they were looked up, oldest first in unknown_order_.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> unknown_;  // mu_
   std::deque<std::string> unknown_order_;                                           // mu_
-  double lookup_budget_;                                  // guarded by mu_
-  std::chrono::steady_clock::time_point budget_updated_;  // guarded by mu_
+  TokenBucket lookups_;  // of unseen hashes; guarded by mu_
 };
 
 // Token bucket per token id: `rate` requests per second, bursts of up to `burst`.
@@ -80,16 +89,16 @@ class RateLimiter {
  public:
   RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
   // True if the request may proceed; otherwise *retry_after_s is how long to wait (>= 1).
-  bool Allow(int64_t token_id, int* retry_after_s);
+  bool Allow(int64_t token_id, int* retry_after_s) {
+    return Allow(token_id, std::chrono::steady_clock::now(), retry_after_s);
+  }
+  // The same at the clock reading `now`, which may be older than another caller's.
+  bool Allow(int64_t token_id, std::chrono::steady_clock::time_point now, int* retry_after_s);
 
  private:
-  struct Bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point last;
-  };
   double rate_, burst_;
   std::mutex mu_;
-  std::unordered_map<int64_t, Bucket> buckets_;
+  std::unordered_map<int64_t, TokenBucket> buckets_;
 };
 
 // At most `max_per_token` requests of one token in flight at once (0 = no limit), so one token

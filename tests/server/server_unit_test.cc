@@ -115,6 +115,35 @@ TEST(RateLimiterTest, AllowsTheBurstThenRefusesPerToken) {
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(off.Allow(1, &retry));
 }
 
+TEST(RateLimiterTest, AClockReadingOlderThanTheLastRefillDoesNotEmptyTheBucket) {
+  // Two requests read the clock, and the later reader takes the lock first. The earlier reading
+  // is not time running backwards: it once drained a 100,000/s bucket after a few ms of waiting.
+  RateLimiter limiter(/*rate=*/100000, /*burst=*/2);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ms = [&](int n) { return t0 + std::chrono::milliseconds(n); };
+  int retry = 0;
+  EXPECT_TRUE(limiter.Allow(7, ms(10), &retry));
+  EXPECT_TRUE(limiter.Allow(7, ms(0), &retry)) << "one whole token was left";
+  EXPECT_FALSE(limiter.Allow(7, ms(10), &retry)) << "empty, and no time since the latest reading";
+  EXPECT_TRUE(limiter.Allow(7, ms(11), &retry)) << "1 ms at 100,000/s refills it";
+}
+
+TEST(TokenBucketTest, RefillsAtItsRateUpToItsCapacityAndNeverFromAnOlderReading) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ms = [&](int n) { return t0 + std::chrono::milliseconds(n); };
+  TokenBucket bucket{1, t0};
+  EXPECT_TRUE(bucket.Take(ms(0), /*rate=*/2, /*capacity=*/3));
+  EXPECT_FALSE(bucket.Take(ms(400), 2, 3)) << "0.8 of a token";
+  EXPECT_TRUE(bucket.Take(ms(1400), 2, 3));  // 2.8 tokens, 1.8 left
+  EXPECT_TRUE(bucket.Take(ms(100), 2, 3)) << "an older reading takes the token that is there";
+  EXPECT_FALSE(bucket.Take(ms(100), 2, 3)) << "and refills nothing: 0.8 left";
+  // Refilled from 1,400 ms, not from the older reading: 1.3 tokens, one take and no second.
+  EXPECT_TRUE(bucket.Take(ms(1650), 2, 3));
+  EXPECT_FALSE(bucket.Take(ms(1650), 2, 3));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(bucket.Take(ms(60000), 2, 3)) << "take " << i;
+  EXPECT_FALSE(bucket.Take(ms(60000), 2, 3)) << "a minute refills only up to the capacity";
+}
+
 TEST(InFlightLimiterTest, HoldsAtMostNPerTokenAndReleasesWithTheSlot) {
   InFlightLimiter limiter(2);
   {
