@@ -14,6 +14,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+# GoogleTest prints only failing tests and its summary: a failure's own lines then come first in
+# what ctest --output-on-failure shows, not after hundreds of passing ones (a CI log that keeps
+# only the start of a long output once lost the failure itself this way).
+export GTEST_BRIEF=1
 LOGS=$(mktemp -d)
 passed=0
 failed=0
