@@ -5,7 +5,8 @@
 // CRYPTO_memcmp, so no timing depends on how much of a guessed secret was right.
 //
 // Thread-safety: the functions are pure; TokenCache and RateLimiter lock internally and may be
-// used from any number of threads. Lifetime: a TokenCache's store must outlive it.
+// used from any number of threads (a TokenBucket alone does not lock). Lifetime: a TokenCache's
+// store must outlive it.
 #pragma once
 
 #include <chrono>
@@ -39,10 +40,10 @@ bool LooksLikeToken(const std::string& secret);
 // Constant-time equality of two equally long strings (false if lengths differ).
 bool ConstantTimeEquals(const std::string& a, const std::string& b);
 
-// A token bucket: refilled at `rate` per second up to `capacity`. Callers read the clock before
-// they take the lock that guards the bucket, so `now` may be older than an earlier call's: such a
-// call refills nothing and leaves `last` where it is. (A negative refill once emptied a bucket of
-// 100,000 per second after a lock wait of a few milliseconds.)
+// A token bucket: refilled at `rate` per second up to `capacity`. It has no lock of its own; its
+// owner's lock guards it. Callers read the clock before they take that lock, so `now` may be older
+// than an earlier call's: such a call refills nothing and leaves `last` where it is. (A negative
+// refill once emptied a bucket of 100,000 per second after a lock wait of a few milliseconds.)
 struct TokenBucket {
   double tokens;
   std::chrono::steady_clock::time_point last;
