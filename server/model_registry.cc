@@ -92,6 +92,7 @@ StoreStatus ModelRegistry::Load(int64_t version, ModelVersion* out) {
 StoreStatus ModelRegistry::Active(std::shared_ptr<const storage::ModelRecord>* out) {
   auto now = std::chrono::steady_clock::now();
   std::shared_ptr<const storage::ModelRecord> previous;
+  uint64_t generation = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (active_ && now - active_fetched_ < active_ttl_) {
@@ -99,6 +100,7 @@ StoreStatus ModelRegistry::Active(std::shared_ptr<const storage::ModelRecord>* o
       return StoreStatus::Ok();
     }
     previous = active_;
+    generation = active_generation_;
   }
   auto record = std::make_shared<storage::ModelRecord>();
   StoreStatus s = store_->GetActiveModel(record.get());
@@ -112,15 +114,21 @@ StoreStatus ModelRegistry::Active(std::shared_ptr<const storage::ModelRecord>* o
     if (!s.ok()) return s;
   }
   std::lock_guard<std::mutex> lock(mu_);
-  active_ = record;
-  active_fetched_ = now;
-  *out = active_;
+  // An invalidation since the read above means another version may have become active after
+  // this record was read: return it to this caller (its request began before the activation
+  // finished) but do not cache it, or it would be served until the TTL ran out.
+  if (active_generation_ == generation) {
+    active_ = record;
+    active_fetched_ = now;
+  }
+  *out = std::move(record);
   return StoreStatus::Ok();
 }
 
 void ModelRegistry::InvalidateActive() {
   std::lock_guard<std::mutex> lock(mu_);
   active_.reset();
+  ++active_generation_;
 }
 
 bool ModelRegistry::CheckUpload(const std::string& bundle, const std::string& signature,

@@ -68,7 +68,8 @@ class ModelRegistry {
   // when none is configured.
   const std::string& public_key_pem() const { return public_key_pem_; }
 
-  // Forget the cached active model (after this process activated another version).
+  // Forget the cached active model (after this process activated another version). An Active()
+  // call whose database read began before this does not cache what it read.
   void InvalidateActive();
 
   // Checks an uploaded bundle: signature (base64 P1363, signature.h), parse, classifier, self-test.
@@ -95,6 +96,7 @@ class ModelRegistry {
   std::map<int64_t, ModelVersion> loaded_;                // guarded by mu_
   std::shared_ptr<const storage::ModelRecord> active_;    // guarded by mu_
   std::chrono::steady_clock::time_point active_fetched_;  // guarded by mu_
+  uint64_t active_generation_ = 0;  // guarded by mu_; InvalidateActive counts up
 };
 
 // Reads a whole file; false with *error naming the path on failure.
