@@ -4,6 +4,7 @@
 // app is up about when the runtime could first classify. A host that serves .wasm with another
 // MIME type makes compileStreaming fail: the runtime then compiles the usual way. Any failure
 // here leaves the promise rejected and app.js reports it as a load failure.
+performance.mark('fetal:boot');  // the start-up stages: web/README.md ("Start-up")
 const base = import.meta.url;
 const wasmModule = WebAssembly.compileStreaming(fetch(new URL('fetal-core.wasm', base))).catch(() => null);
 const model = fetch(new URL('model/default.fhm', base));
@@ -11,10 +12,12 @@ globalThis.__fetalBoot = (async () => {
   const { loadFetal } = await import('./fetal.js');
   const compiled = await wasmModule;
   const runtime = await loadFetal(compiled ? { wasmModule: compiled } : { wasmUrl: new URL('fetal-core.wasm', base) });
-  performance.mark('fetal:runtime');  // the start-up stages (web/src/main.ts marks the others)
+  performance.mark('fetal:runtime');
   const response = await model;
   if (!response.ok) throw new Error(`model/default.fhm: HTTP ${response.status}`);
-  const builtin = await runtime.loadModelAsync(await response.arrayBuffer());
+  const bytes = await response.arrayBuffer();
+  performance.mark('fetal:fetched');
+  const builtin = await runtime.loadModelAsync(bytes);
   performance.mark('fetal:model');
   return { runtime, builtin };
 })();
