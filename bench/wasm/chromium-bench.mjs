@@ -7,7 +7,7 @@
 // the native library's figures measured in the same run.
 //
 // Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
-//                                          [--previous DIST] [--cold-only | --start-only | --model-load]
+//                                          [--previous DIST] [--cold-only | --start-only | --model-load | --code-cache]
 //                                          [--runs N]
 //   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
 //   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
@@ -18,8 +18,11 @@
 //   --model-load: only the model load of a cold page (loadModelAsync on the default model, its
 //   first call in the page), this build and --previous's alternating page by page, each page in
 //   a new browser context.
+//   --code-cache: only whether Chromium keeps the wasm's compiled code between visits of the app
+//   (codeCacheCheck: one traced first visit, one second visit; prints what the trace shows).
 //   --runs N: cold starts and second visits per figure (default 7; each figure is their median).
-// FETAL_WEB_DIST=DIR measures another build of the web app (default web/dist).
+// FETAL_WEB_DIST=DIR measures another build of the web app (default web/dist);
+// FETAL_CHROMIUM_JS_FLAGS='--flag ...' starts Chromium with those V8 flags (diagnosis only).
 // Serves the wasm build from a throwaway HTTP server on 127.0.0.1 (random port). The bench page
 // is cross-origin isolated (COOP/COEP) only so performance.now() resolves to 5 us instead of
 // 100 us; the runtime itself needs no isolation (see the cold-start page, which has none).
@@ -41,8 +44,10 @@ const EXAMS = 100000;
 const runsAt = process.argv.indexOf('--runs');
 const COLD_RUNS = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
 const CHROMIUM = process.env.FETAL_CHROMIUM ?? '/usr/bin/chromium';
+// FETAL_CHROMIUM_JS_FLAGS: V8 flags for the bench's Chromium (a diagnosis, e.g. of --code-cache).
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ...(process.env.FETAL_CHROMIUM_JS_FLAGS ? [`--js-flags=${process.env.FETAL_CHROMIUM_JS_FLAGS}`] : [])];
 
 const MIME = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm',
   '.html': 'text/html; charset=utf-8', '.csv': 'text/csv', '.fhm': 'application/octet-stream' };
@@ -171,10 +176,12 @@ async function appColdStart(origin) {
 
 // A second visit, as a clinician's browser makes it: a real (persistent) profile whose first
 // visit installed the service worker and stayed open CODE_CACHE_DWELL_MS, then new pages that
-// navigate to the app again, the worker stopped before each (workersStopped). Both matter: a private context (what browser.newContext() gives)
-// keeps no compiled code between pages, and V8 writes a wasm module's optimized code to the cache
-// only once 2 s have passed without new optimized code, so a first visit closed at once leaves
-// nothing for the next (each visit then compiles and runs the model loader unoptimized again).
+// navigate to the app again, the worker stopped before each (workersStopped). A private context
+// (what browser.newContext() gives) keeps nothing between pages; a real profile keeps the
+// service worker, its cache and the scripts' code cache. V8 would write the wasm's optimized code
+// to the cache 2 s after the last of it was produced, which is what the dwell leaves room for;
+// on this platform it never does (codeCacheCheck, --code-cache), so every visit compiles the
+// wasm's functions on first call and runs the model loader unoptimized.
 // Each app visit is paired with one of FLOOR_PAGE in the same profile: the platform's own cost of
 // a second visit, which the app's figure includes; `gapMs` is the median of app minus floor.
 const CODE_CACHE_DWELL_MS = 3000;
@@ -209,6 +216,51 @@ async function appSecondVisit(origin) {
     return {
       runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
       floorMedianMs: median(floorMs), floorAll: floorMs, gapMs: median(ms.map((m, i) => m - floorMs[i])),
+    };
+  }, 'process');
+}
+
+// Whether Chromium keeps the wasm's compiled code for the next visit, from a trace: a first visit
+// of the app in a real profile, left open CODE_CACHE_DWELL_MS (plus a margin), then a second
+// visit as appSecondVisit makes it. Counts the events Blink traces when V8 hands it a module to
+// cache (v8.wasm.cachedModule, first visit) and when a compile finds one (v8.wasm.moduleCacheHit,
+// second visit), and the functions the second visit compiled on first call (wasm.CompileLazy):
+// with a cache hit, those that were optimized on the first visit are not among them.
+async function codeCacheCheck(origin) {
+  if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
+  return withBrowser(async (context) => {
+    await watchAppReady(context);
+    const holder = context.pages()[0] ?? await context.newPage();  // hosts the trace session
+    const cdp = await context.newCDPSession(holder);
+    const events = [];
+    cdp.on('Tracing.dataCollected', (e) => events.push(...e.value));
+    const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+    await cdp.send('Tracing.start', {
+      traceConfig: { includedCategories: ['disabled-by-default-devtools.timeline', 'v8.wasm',
+        'disabled-by-default-v8.wasm.detailed', 'blink.user_timing'] },
+      transferMode: 'ReportEvents',
+    });
+    const first = await context.newPage();
+    await appVisit(first, origin);
+    await first.evaluate(() => navigator.serviceWorker.ready);
+    await new Promise((resolve) => setTimeout(resolve, CODE_CACHE_DWELL_MS + 500));
+    await first.close();
+    await holder.evaluate(() => performance.mark('fetal-bench:second-visit'));
+    const second = await workersStopped(context);
+    const visit = await appVisit(second, origin);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await cdp.send('Tracing.end');
+    await Promise.race([complete, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    const split = events.find((e) => e.name === 'fetal-bench:second-visit')?.ts;
+    if (split === undefined) throw new Error('code cache check: the trace lost its own mark');
+    const count = (name, after) => events.filter((e) => e.name === name && (after ? e.ts > split : e.ts < split)).length;
+    return {
+      cachedOnFirstVisit: count('v8.wasm.cachedModule', false),
+      compiledModuleCallbacks: count('v8.wasm.compiledModule', false),
+      cacheHitsOnSecondVisit: count('v8.wasm.moduleCacheHit', true),
+      lazyCompilationsOnSecondVisit: count('wasm.CompileLazy', true),
+      optimizedOnFirstVisit: count('wasm.TopTierCompilation', false),
+      secondVisitMs: visit.ms,
     };
   }, 'process');
 }
@@ -398,12 +450,10 @@ const server = await serve(modelPaths());
 const origin = `http://127.0.0.1:${server.address().port}`;
 const report = { host: 'chromium', models: [], sizes: shippedBytes() };
 const startOnly = process.argv.includes('--start-only');
-if (process.argv.includes('--model-load')) {
-  if (!PREVIOUS_DIST) throw new Error('--model-load needs --previous DIST');
+// Runs `measure`, then closes the browser and the server whatever happened.
+async function thenClose(measure) {
   try {
-    const figures = await modelLoadBeside(origin);
-    console.log(`model load, cold page, default model, median of ${figures.runs}: this build ${figures.modelLoadMedianMs.toFixed(1)} ms, previous ${figures.previousModelLoadMedianMs.toFixed(1)} ms`);
-    console.log(JSON.stringify(figures));
+    return await measure();
   } finally {
     try {
       await closeChromium(runningBrowser);
@@ -411,9 +461,25 @@ if (process.argv.includes('--model-load')) {
       await closeHttpServer(server);
     }
   }
+}
+
+if (process.argv.includes('--code-cache')) {
+  const c = await thenClose(() => codeCacheCheck(origin));
+  if (!c) throw new Error('--code-cache needs the web app (scripts/build-web.sh)');
+  console.log(`wasm code cache: first visit (open ${(CODE_CACHE_DWELL_MS + 500) / 1000} s): ${c.optimizedOnFirstVisit} functions optimized, ` +
+    `${c.compiledModuleCallbacks} hand-overs to the cache (v8.wasm.compiledModule), ${c.cachedOnFirstVisit} modules cached (v8.wasm.cachedModule); ` +
+    `second visit (${c.secondVisitMs.toFixed(0)} ms to ready): ${c.cacheHitsOnSecondVisit} cache hits (v8.wasm.moduleCacheHit), ` +
+    `${c.lazyCompilationsOnSecondVisit} functions compiled on first call (wasm.CompileLazy)`);
   process.exit(0);
 }
-try {
+if (process.argv.includes('--model-load')) {
+  if (!PREVIOUS_DIST) throw new Error('--model-load needs --previous DIST');
+  const figures = await thenClose(() => modelLoadBeside(origin));
+  console.log(`model load, cold page, default model, median of ${figures.runs}: this build ${figures.modelLoadMedianMs.toFixed(1)} ms, previous ${figures.previousModelLoadMedianMs.toFixed(1)} ms`);
+  console.log(JSON.stringify(figures));
+  process.exit(0);
+}
+await thenClose(async () => {
   const withApp = startOnly || modelsAt < 0;
   report.appColdStart = withApp ? await appColdStart(origin) : null;
   report.appSecondVisit = withApp ? await appSecondVisit(origin) : null;
@@ -450,13 +516,7 @@ try {
     });
     report.models.at(-1).trees = report.models.at(-1).native.trees;
   }
-} finally {
-  try {
-    await closeChromium(runningBrowser);
-  } finally {
-    await closeHttpServer(server);
-  }
-}
+});
 const jsonAt = process.argv.indexOf('--json');
 if (process.argv.includes('--cold-only')) process.exit(0);
 if (startOnly) {
