@@ -37,6 +37,9 @@ endif()
 if(FETAL_BUILD_SERVER)
   # Debian ships cpp-httplib compiled, with pkg-config only; keep its -DCPPHTTPLIB_* flags.
   pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  # The static files' compressed copies (server/compressed_files.h).
+  pkg_check_modules(BROTLIENC REQUIRED IMPORTED_TARGET libbrotlienc)
+  find_package(ZLIB REQUIRED)
   find_package(SQLite3 REQUIRED)
   pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 endif()

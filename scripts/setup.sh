@@ -8,7 +8,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   emscripten libeigen3-dev nlohmann-json3-dev libcpp-httplib-dev
   libxgboost-dev xgboost libgtest-dev libbenchmark-dev
-  libsqlite3-dev sqlite3 libpqxx-dev postgresql libssl-dev openssl zlib1g-dev
+  libsqlite3-dev sqlite3 libpqxx-dev postgresql libssl-dev openssl zlib1g-dev libbrotli-dev
   clang libclang-rt-14-dev clang-format clang-tidy
   chromium wrk nginx-light
 )

@@ -70,6 +70,8 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
                      const AuditSigner* audit_signer)
     : config_(config),
       static_files_(config.web_root),
+      // The built app is about 0.5 MB; these bounds only matter for a web root far larger.
+      compressed_files_(64 << 20, 8 << 20),
       auth_(store, &metrics_, std::chrono::milliseconds(config.token_cache_ms), config.rate_limit,
             config.rate_burst, config.max_in_flight, config.unknown_token_rate),
       http_(std::make_unique<BoundedServer>()),
@@ -83,6 +85,7 @@ ApiServer::ApiServer(const ServerConfig& config, storage::Store* store, ModelReg
   services.registry = registry;
   services.metrics = &metrics_;
   services.static_files = &static_files_;
+  services.compressed_files = &compressed_files_;
   services.audit_signer = audit_signer;
   services.shadow = shadow_.get();
   services.instance = InstanceName();
@@ -199,7 +202,8 @@ void ApiServer::InstallHooks() {
                    {"ms", std::round(seconds * 1e6) / 1e3},
                    {"token", request.token_name.empty() ? json(nullptr) : json(request.token_name)},
                    {"remote", req.remote_addr},
-                   {"bytes", res.body.size()}};
+                   // A static file is sent from its shared copy, not from the body.
+                   {"bytes", res.body.empty() ? res.content_length_ : res.body.size()}};
       std::string text = Dump(line);
       text += '\n';
       std::fwrite(text.data(), 1, text.size(), stdout);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "audit_signer.h"
+#include "compressed_files.h"
 #include "config.h"
 #include "http/caller.h"
 #include "metrics.h"
@@ -50,6 +51,7 @@ class ApiServer {
 
   const ServerConfig config_;
   StaticFiles static_files_;
+  CompressedFiles compressed_files_;
   Metrics metrics_;
   Authenticator auth_;
   std::unique_ptr<httplib::Server> http_;

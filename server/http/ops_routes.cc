@@ -4,8 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
+#include <memory>
 
 #include "http/etag.h"
 #include "http/request_context.h"
@@ -105,6 +104,11 @@ void Session(const Services&, const httplib::Request&, httplib::Response& res,
                 {"role", RoleName(caller.role)}});
 }
 
+// `etag` ("...") with the coding's name before its closing quote: "...-br".
+std::string CodedEtag(const std::string& etag, Coding coding) {
+  return etag.substr(0, etag.size() - 1) + "-" + CodingName(coding) + "\"";
+}
+
 void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Response& res,
                  const Caller&) {
   RequestContext& request = CurrentRequest();
@@ -122,19 +126,36 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
     return;
   }
   res.set_header("Cache-Control", file.cache_control);
-  res.set_header("ETag", file.etag);
-  if (EtagMatches(req.get_header_value("If-None-Match"), file.etag)) {
+  const bool compressible = IsCompressible(file.mime);
+  Coding coding =
+      compressible ? PreferredCoding(req.get_header_value("Accept-Encoding")) : Coding::kIdentity;
+  if (compressible) res.set_header("Vary", "Accept-Encoding");
+  // Each coding of a version has its own ETag; a client holding any of them is up to date.
+  const std::string if_none_match = req.get_header_value("If-None-Match");
+  if (EtagMatches(if_none_match, file.etag) ||
+      (coding != Coding::kIdentity && EtagMatches(if_none_match, CodedEtag(file.etag, coding)))) {
+    res.set_header("ETag", coding == Coding::kIdentity ? file.etag : CodedEtag(file.etag, coding));
     res.status = 304;
     return;
   }
-  std::ifstream in(file.path, std::ios::binary);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) {
+  std::shared_ptr<const std::string> bytes = svc.compressed_files->Get(file, &coding);
+  if (!bytes) {
     SendError(res, 500, "internal", "cannot read " + req.path);
     return;
   }
+  res.set_header("ETag", coding == Coding::kIdentity ? file.etag : CodedEtag(file.etag, coding));
   res.status = 200;
-  res.set_content(std::move(content), file.mime.c_str());
+  if (bytes->empty()) {
+    res.set_content(std::string(), file.mime.c_str());
+    return;
+  }
+  // Sent from the shared copy by a provider with a length, which cpp-httplib never compresses
+  // again (it would, per request, were this the body).
+  if (coding != Coding::kIdentity) res.set_header("Content-Encoding", CodingName(coding));
+  res.set_content_provider(bytes->size(), file.mime.c_str(),
+                           [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+                             return sink.write(bytes->data() + offset, length);
+                           });
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 
 #include "audit_signer.h"
 #include "auth.h"
+#include "compressed_files.h"
 #include "config.h"
 #include "http/caller.h"
 #include "metrics.h"
@@ -49,10 +50,11 @@ struct Services {
   ModelRegistry* registry = nullptr;
   Metrics* metrics = nullptr;
   const StaticFiles* static_files = nullptr;
-  const AuditSigner* audit_signer = nullptr;  // signs checkpoints; the server's audit key
-  ShadowEvaluator* shadow = nullptr;          // classifies new exams with the versions in shadow
-  std::string instance;                       // "host:pid", reported by /health
-  int64_t started_ms = 0;                     // process start, ms since the epoch
+  CompressedFiles* compressed_files = nullptr;  // the static files' compressed copies
+  const AuditSigner* audit_signer = nullptr;    // signs checkpoints; the server's audit key
+  ShadowEvaluator* shadow = nullptr;            // classifies new exams with the versions in shadow
+  std::string instance;                         // "host:pid", reported by /health
+  int64_t started_ms = 0;                       // process start, ms since the epoch
 };
 
 // `caller` is filled for routes with roles; for public routes it is default (no token read).

@@ -732,6 +732,68 @@ TEST_P(HttpApiTest, StaticFilesHaveTypesSecurityHeadersAndNoTraversal) {
   }
 }
 
+// Static files go out in the coding the client prefers (br, then gzip), each version compressed
+// once: the bytes decode to the file, each coding has its own ETag, a new version of the file is
+// compressed anew, and a client that accepts neither gets the file as it is.
+TEST_P(HttpApiTest, StaticFilesGoOutCompressedInTheCodingTheClientAccepts) {
+  std::string text;
+  for (int i = 0; i < 2000; ++i) {
+    text += "export const line" + std::to_string(i) + " = " + std::to_string(i * 7) + ";\n";
+  }
+  WriteFile(dir_ + "/web/big.js", text);
+  auto get = [&](const std::string& accept, httplib::Headers extra = {}) {
+    auto client = Client();
+    client->set_decompress(false);  // the bytes as sent
+    extra.emplace("Accept-Encoding", accept);
+    return client->Get("/big.js", extra);
+  };
+  struct Case {
+    std::string accept, coding;
+  };
+  for (const Case& c : std::vector<Case>{{"br", "br"},
+                                         {"gzip, deflate, br, zstd", "br"},
+                                         {"BR;q=0.5, gzip", "br"},
+                                         {"gzip", "gzip"},
+                                         {"br;q=0, gzip", "gzip"},
+                                         {"gzip;q=0", ""},
+                                         {"identity", ""},
+                                         {"", ""}}) {
+    for (int request = 0; request < 2; ++request) {  // the first compresses, the second is a copy
+      auto r = get(c.accept);
+      ASSERT_TRUE(r) << c.accept;
+      EXPECT_EQ(r->status, 200) << c.accept;
+      EXPECT_EQ(r->get_header_value("Content-Encoding"), c.coding) << c.accept;
+      EXPECT_EQ(r->get_header_value("Vary"), "Accept-Encoding") << c.accept;
+      EXPECT_EQ(r->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+      EXPECT_TRUE(Decoded(r->body, c.coding) == text) << c.accept;
+      if (!c.coding.empty()) {
+        EXPECT_LT(r->body.size(), text.size() / 4) << c.accept;
+      }
+      const std::string etag = r->get_header_value("ETag");
+      EXPECT_EQ(etag.find("-" + c.coding + "\""),
+                c.coding.empty() ? std::string::npos : etag.size() - c.coding.size() - 2)
+          << etag;
+      EXPECT_EQ(get(c.accept, {{"If-None-Match", etag}})->status, 304) << c.accept;
+    }
+  }
+  text += "export const last = 1;\n";
+  WriteFile(dir_ + "/web/big.js", text);
+  for (const char* coding : {"br", "gzip"}) {
+    auto r = get(coding);
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(Decoded(r->body, coding) == text) << coding << ": the new version";
+  }
+  // What is not text (nor wasm) is sent as it is, with no Vary.
+  WriteFile(dir_ + "/web/data.bin", text);
+  auto client = Client();
+  client->set_decompress(false);
+  auto binary = client->Get("/data.bin", {{"Accept-Encoding", "br, gzip"}});
+  ASSERT_TRUE(binary);
+  EXPECT_EQ(binary->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(binary->get_header_value("Vary"), "");
+  EXPECT_TRUE(binary->body == text);
+}
+
 TEST_P(HttpApiTest, MetricsForAdminsInPrometheusFormat) {
   Submit(Exam("m-1"), clinician_);
   // Requests are counted when logged, just after the response is sent: allow a moment.

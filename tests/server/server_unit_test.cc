@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "auth.h"
+#include "compressed_files.h"
 #include "config.h"
 #include "exam_json.h"
 #include "fetal/sha256.h"
@@ -504,6 +505,90 @@ TEST_F(StaticFilesTest, ResolvesInsideTheRootOnly) {
     EXPECT_FALSE(files.Resolve(bad, &f)) << bad;
   }
   EXPECT_FALSE(StaticFiles("").Resolve("/", &f));
+}
+
+TEST(CodingTest, PrefersBrotliThenGzipWhenAcceptedWithAPositiveQ) {
+  struct Case {
+    const char* accept;
+    Coding coding;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"gzip, deflate, br, zstd", Coding::kBrotli},
+           {"br", Coding::kBrotli},
+           {" Br ; q=0.1 ", Coding::kBrotli},
+           {"gzip", Coding::kGzip},
+           {"x-gzip", Coding::kGzip},
+           {"br;q=0, gzip;q=0.5", Coding::kGzip},
+           {"br;q=0.000", Coding::kIdentity},
+           {"br;q=nonsense", Coding::kIdentity},
+           {"gzip;q=2", Coding::kIdentity},
+           {"deflate, zstd", Coding::kIdentity},
+           {"*", Coding::kIdentity},
+           {"brotli, gzipped", Coding::kIdentity},
+           {"", Coding::kIdentity},
+           {",,;;,", Coding::kIdentity},
+       }) {
+    EXPECT_EQ(PreferredCoding(c.accept), c.coding) << c.accept;
+  }
+  EXPECT_TRUE(IsCompressible("text/javascript; charset=utf-8"));
+  EXPECT_TRUE(IsCompressible("application/wasm"));
+  EXPECT_TRUE(IsCompressible("image/svg+xml"));
+  EXPECT_FALSE(IsCompressible("application/octet-stream"));
+  EXPECT_FALSE(IsCompressible("image/png"));
+}
+
+TEST_F(StaticFilesTest, CompressedCopiesAreKeptPerVersionWithinTheirBounds) {
+  std::string text;
+  for (int i = 0; i < 500; ++i) text += "const value" + std::to_string(i) + " = 1;\n";
+  testing_support::WriteFile(dir_ + "/root/app.js", text);
+  StaticFiles files(dir_ + "/root");
+  StaticFile file;
+  ASSERT_TRUE(files.Resolve("/app.js", &file));
+
+  CompressedFiles copies(/*max_bytes=*/1 << 20, /*max_file_bytes=*/1 << 20);
+  Coding coding = Coding::kBrotli;
+  auto first = copies.Get(file, &coding);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(coding, Coding::kBrotli);
+  EXPECT_TRUE(testing_support::Decoded(*first, "br") == text);
+  coding = Coding::kBrotli;
+  EXPECT_EQ(copies.Get(file, &coding), first) << "the same version is compressed once";
+  coding = Coding::kGzip;
+  auto gzip = copies.Get(file, &coding);
+  EXPECT_EQ(coding, Coding::kGzip);
+  EXPECT_TRUE(testing_support::Decoded(*gzip, "gzip") == text);
+  coding = Coding::kIdentity;
+  EXPECT_TRUE(*copies.Get(file, &coding) == text);
+
+  // A new version (another ETag) replaces the old copy.
+  testing_support::WriteFile(dir_ + "/root/app.js", text + "const more = 2;\n");
+  ASSERT_TRUE(files.Resolve("/app.js", &file));
+  coding = Coding::kBrotli;
+  EXPECT_TRUE(testing_support::Decoded(*copies.Get(file, &coding), "br") ==
+              text + "const more = 2;\n");
+
+  // A file that compression does not shrink is sent as it is.
+  testing_support::WriteFile(dir_ + "/root/tiny.js", "x");
+  StaticFile tiny;
+  ASSERT_TRUE(files.Resolve("/tiny.js", &tiny));
+  coding = Coding::kBrotli;
+  EXPECT_EQ(*copies.Get(tiny, &coding), "x");
+  EXPECT_EQ(coding, Coding::kIdentity);
+
+  // Over either bound: the file as it is, nothing kept.
+  CompressedFiles small_files(1 << 20, /*max_file_bytes=*/100);
+  coding = Coding::kGzip;
+  EXPECT_TRUE(*small_files.Get(file, &coding) == text + "const more = 2;\n");
+  EXPECT_EQ(coding, Coding::kIdentity);
+  CompressedFiles full(/*max_bytes=*/100, 1 << 20);
+  coding = Coding::kGzip;
+  EXPECT_TRUE(*full.Get(file, &coding) == text + "const more = 2;\n");
+  EXPECT_EQ(coding, Coding::kIdentity);
+
+  // A file that went away after it was resolved: no bytes.
+  unlink(file.path.c_str());
+  coding = Coding::kIdentity;
+  EXPECT_EQ(copies.Get(file, &coding), nullptr);
 }
 
 TEST(StaticTypesTest, MimeTypesAndCacheControl) {

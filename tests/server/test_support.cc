@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include <brotli/decode.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -128,6 +130,33 @@ std::string ReadFileOrEmpty(const std::string& path) {
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+std::string Decoded(const std::string& body, const std::string& coding) {
+  const std::string refused = "<not decodable>";
+  if (coding.empty()) return body;
+  std::string out(64 << 20, '\0');  // ample for the test files
+  if (coding == "br") {
+    size_t size = out.size();
+    if (BrotliDecoderDecompress(body.size(), reinterpret_cast<const uint8_t*>(body.data()), &size,
+                                reinterpret_cast<uint8_t*>(&out[0])) !=
+        BROTLI_DECODER_RESULT_SUCCESS) {
+      return refused;
+    }
+    out.resize(size);
+    return out;
+  }
+  if (coding != "gzip") return refused;
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return refused;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  zs.avail_in = static_cast<uInt>(body.size());
+  zs.next_out = reinterpret_cast<Bytef*>(&out[0]);
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : refused;
 }
 
 std::string RunCommand(const std::string& command, int* status) {

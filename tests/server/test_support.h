@@ -34,6 +34,10 @@ void RemoveTree(const std::string& path);
 void WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFileOrEmpty(const std::string& path);
 
+// `body` decoded from its Content-Encoding ("br", "gzip", or "" for none); "<not decodable>" when
+// it is not valid data of that coding.
+std::string Decoded(const std::string& body, const std::string& coding);
+
 // The first sanitizer report (ThreadSanitizer, AddressSanitizer, LeakSanitizer, UBSan runtime
 // error) in a process's output and what follows it, or "" when there is none.
 std::string SanitizerReport(const std::string& output);
