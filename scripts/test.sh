@@ -122,7 +122,7 @@ step "thread sanitizer build (TSan) of the server and its tests"
 # the aggregates, GET /monitoring, the cohorts) are outcome_monitoring_test's and the two above.
 TSAN_SUITES="storage_conformance_test server_unit_test monitoring_statistics_test outcome_monitoring_test \
 http_api_test crash_test bounded_waits_test audit_anchor_test backup_test model_trust_test hostile_client_test \
-schema_migration_test shadow_evaluation_test release_rollout_test"
+schema_migration_test shadow_evaluation_test release_rollout_test model_registry_test"
 build tsan-build 3600 bash -c "cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_TSAN=ON -DFETAL_BUILD_BENCH=OFF >/dev/null && cmake --build build-tsan -j2 --target fetal-server fetal-audit $TSAN_SUITES"
 suite ctest-tsan ctest 1200 bash -c "cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
 step "wasm build";       build wasm-build 2400 scripts/build-wasm.sh
