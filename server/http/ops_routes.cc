@@ -130,7 +130,8 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
   Coding coding =
       compressible ? PreferredCoding(req.get_header_value("Accept-Encoding")) : Coding::kIdentity;
   if (compressible) res.set_header("Vary", "Accept-Encoding");
-  // Each coding of a version has its own ETag; a client holding any of them is up to date.
+  // Each coding of a version has its own ETag. The file's own ETag, or that of the coding this
+  // answer would be sent in, means the client is up to date (another coding's ETag does not).
   const std::string if_none_match = req.get_header_value("If-None-Match");
   if (EtagMatches(if_none_match, file.etag) ||
       (coding != Coding::kIdentity && EtagMatches(if_none_match, CodedEtag(file.etag, coding)))) {
