@@ -5,9 +5,9 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <utility>
+
+#include "model_registry.h"  // ReadFile
 
 namespace fetal {
 namespace server {
@@ -109,10 +109,9 @@ std::shared_ptr<const std::string> CompressedFiles::Get(const StaticFile& file, 
       return it->second.bytes;
     }
   }
-  std::ifstream in(file.path, std::ios::binary);
-  auto raw = std::make_shared<std::string>((std::istreambuf_iterator<char>(in)),
-                                           std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return nullptr;
+  auto raw = std::make_shared<std::string>();
+  std::string error;
+  if (!ReadFile(file.path, raw.get(), &error)) return nullptr;
   if (*coding == Coding::kIdentity) return raw;
   if (raw->size() > max_file_bytes_) {
     *coding = Coding::kIdentity;

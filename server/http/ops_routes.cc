@@ -132,10 +132,12 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
   if (compressible) res.set_header("Vary", "Accept-Encoding");
   // Each coding of a version has its own ETag. The file's own ETag, or that of the coding this
   // answer would be sent in, means the client is up to date (another coding's ETag does not).
+  auto etag_of = [&file](Coding c) {
+    return c == Coding::kIdentity ? file.etag : CodedEtag(file.etag, c);
+  };
   const std::string if_none_match = req.get_header_value("If-None-Match");
-  if (EtagMatches(if_none_match, file.etag) ||
-      (coding != Coding::kIdentity && EtagMatches(if_none_match, CodedEtag(file.etag, coding)))) {
-    res.set_header("ETag", coding == Coding::kIdentity ? file.etag : CodedEtag(file.etag, coding));
+  if (EtagMatches(if_none_match, file.etag) || EtagMatches(if_none_match, etag_of(coding))) {
+    res.set_header("ETag", etag_of(coding));
     res.status = 304;
     return;
   }
@@ -144,7 +146,7 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
     SendError(res, 500, "internal", "cannot read " + req.path);
     return;
   }
-  res.set_header("ETag", coding == Coding::kIdentity ? file.etag : CodedEtag(file.etag, coding));
+  res.set_header("ETag", etag_of(coding));  // Get may have fallen back to identity
   res.status = 200;
   if (bytes->empty()) {
     res.set_content(std::string(), file.mime.c_str());
