@@ -1,10 +1,9 @@
 // CompressedFiles: the web app's files in the content codings browsers accept, each compressed once
 // per file version and kept in memory.
 //
-// Why: cpp-httplib compresses a response body on every request, and with Brotli it uses the
-// encoder's default quality (11, its slowest): 150-190 ms of CPU for the app's 105 KB chunk on the
-// development VM, on a public route. Compressing once per version (path and ETag) makes every
-// later request a copy from memory, and lets the same files go out at the best ratio.
+// Why: compressing per request at the best ratio costs 130-190 ms of CPU for the app's 105 KB
+// chunk (content_coding.h); once per version (path and ETag), every later request is a copy from
+// memory, and the files can still go out at the best ratio.
 //
 // Thread-safety: Get may be called concurrently.
 #pragma once
@@ -15,26 +14,11 @@
 #include <mutex>
 #include <string>
 
+#include "content_coding.h"
 #include "static_files.h"
 
 namespace fetal {
 namespace server {
-
-enum class Coding { kIdentity, kGzip, kBrotli };
-
-// The Content-Encoding value of `coding` ("" for identity).
-const char* CodingName(Coding coding);
-
-// The coding to answer a request with, from its Accept-Encoding header: br, else gzip, when the
-// header lists it with a q-value above 0; identity otherwise (no header, "*" alone, or neither).
-Coding PreferredCoding(const std::string& accept_encoding);
-
-// Whether files of this Content-Type shrink when compressed (text, JavaScript, JSON, SVG, wasm).
-bool IsCompressible(const std::string& mime);
-
-// `bytes` compressed with `coding` at its best ratio (gzip level 9, Brotli quality 11); false when
-// the encoder fails. Precondition: coding is not kIdentity.
-bool Compress(Coding coding, const std::string& bytes, std::string* out);
 
 class CompressedFiles {
  public:

@@ -142,10 +142,16 @@ void ApiServer::InstallHooks() {
     if (request.active) res.set_header("X-Request-Id", request.request_id);
   });
   // cpp-httplib's own refusals (unknown route, unparsable or oversized request line or headers)
-  // arrive here with an empty body; give them the API's error shape.
+  // arrive here with no body; give them the API's error shape. A route's error has its body
+  // already, sent by EncodeBody; one still in res.body (the exception handler's) is encoded here.
+  // "Handled" makes the library set the Content-Length of what EncodeBody left.
   http_->set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
-        if (!res.body.empty() || res.status == 304)
+        if (!res.body.empty()) {
+          EncodeBody(req, res);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (res.content_provider_ || res.status == 304)
           return httplib::Server::HandlerResponse::Unhandled;
         // The library refused the request before routing: what follows on the connection is
         // of unknown shape, so it is closed after this answer.
@@ -172,6 +178,7 @@ void ApiServer::InstallHooks() {
           default:
             SendError(res, res.status, "bad_request", "the HTTP request could not be processed");
         }
+        EncodeBody(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }));
   http_->set_exception_handler(
@@ -202,7 +209,7 @@ void ApiServer::InstallHooks() {
                    {"ms", std::round(seconds * 1e6) / 1e3},
                    {"token", request.token_name.empty() ? json(nullptr) : json(request.token_name)},
                    {"remote", req.remote_addr},
-                   // A static file is sent from its shared copy, not from the body.
+                   // Bodies are sent from a shared copy (EncodeBody, SendShared), not res.body.
                    {"bytes", res.body.empty() ? res.content_length_ : res.body.size()}};
       std::string text = Dump(line);
       text += '\n';

@@ -57,3 +57,22 @@ wrk_figure() {
     errors) echo "$2" | awk '/Socket errors/ { gsub(",", ""); n = $4 + $6 + $8 + $10 } END { print n + 0 }' ;;
   esac
 }
+
+# bench_codings NAME PATH CONNECTIONS SECONDS [HEADER]: one row per Accept-Encoding (a browser's,
+# gzip alone, identity) of GET PATH on the running server: req/s, p50, p99 and the bytes of one
+# answer. HEADER (such as "$bench_auth") goes with every request.
+bench_codings_header() {
+  printf '%-9s %-22s %8s %8s %8s %9s\n' build accept-encoding req/s p50_ms p99_ms bytes
+}
+bench_codings() {
+  local name=$1 path=$2 conns=$3 seconds=$4 extra=() accept bytes out
+  [ -n "${5:-}" ] && extra=(-H "$5")
+  for accept in "gzip, deflate, br" "gzip" "identity"; do
+    bytes=$(curl -s -o /dev/null -w '%{size_download}' "${extra[@]}" -H "Accept-Encoding: $accept" \
+      "$bench_url$path")
+    out=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency "${extra[@]}" -H "Accept-Encoding: $accept" \
+      "$bench_url$path")
+    printf '%-9s %-22s %8s %8s %8s %9s\n' "$name" "\"$accept\"" "$(wrk_figure rps "$out")" \
+      "$(wrk_figure p50 "$out")" "$(wrk_figure p99 "$out")" "$bytes"
+  done
+}

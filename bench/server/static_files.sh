@@ -30,19 +30,14 @@ servers=("$build/bin/fetal-server")
 names=(this)
 if [ -n "$previous" ]; then servers=("$previous" "${servers[@]}"); names=(previous this); fi
 echo "file: /$file ($(stat -c %s "$web/$file") bytes); ${seconds}s per run, 8 connections, $rounds rounds"
-printf '%-9s %-22s %8s %8s %8s %9s\n' build accept-encoding req/s p50_ms p99_ms bytes
+bench_codings_header
 for round in $(seq 1 "$rounds"); do
   for i in "${!servers[@]}"; do
     rm -rf "$tmp/data"
     mkdir -p "$tmp/data"
     bench_start_server "${servers[$i]}" "$tmp/data" "$tmp/server.log" --no-request-log \
       --web-root "$web" --default-model "$build/model/default.fhm" --model-pubkey ""
-    for accept in "gzip, deflate, br" "gzip" "identity"; do
-      bytes=$(curl -s -o /dev/null -w '%{size_download}' -H "Accept-Encoding: $accept" "$bench_url/$file")
-      out=$(wrk -t2 -c8 -d"${seconds}s" --latency -H "Accept-Encoding: $accept" "$bench_url/$file")
-      printf '%-9s %-22s %8s %8s %8s %9s\n' "${names[$i]}" "\"$accept\"" "$(wrk_figure rps "$out")" \
-        "$(wrk_figure p50 "$out")" "$(wrk_figure p99 "$out")" "$bytes"
-    done
+    bench_codings "${names[$i]}" "/$file" 8 "$seconds"
     bench_stop_server
   done
 done

@@ -148,17 +148,8 @@ void ServeStatic(const Services& svc, const httplib::Request& req, httplib::Resp
   }
   res.set_header("ETag", etag_of(coding));  // Get may have fallen back to identity
   res.status = 200;
-  if (bytes->empty()) {
-    res.set_content(std::string(), file.mime.c_str());
-    return;
-  }
-  // Sent from the shared copy by a provider with a length, which cpp-httplib never compresses
-  // again (it would, per request, were this the body).
   if (coding != Coding::kIdentity) res.set_header("Content-Encoding", CodingName(coding));
-  res.set_content_provider(bytes->size(), file.mime.c_str(),
-                           [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
-                             return sink.write(bytes->data() + offset, length);
-                           });
+  SendShared(res, std::move(bytes), file.mime);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <utility>
+
+#include "content_coding.h"
+
 namespace fetal {
 namespace server {
 
@@ -54,6 +58,44 @@ void SendValidation(httplib::Response& res, const FieldErrors& errors) {
     message += " (the first " + std::to_string(errors.listed().size()) + " are listed)";
   }
   SendError(res, 422, "validation_failed", message, first.field, std::move(details));
+}
+
+void SendShared(httplib::Response& res, std::shared_ptr<const std::string> bytes,
+                const std::string& mime) {
+  const size_t size = bytes->size();
+  if (size == 0) {  // a provider of length 0 would be taken for one without a length
+    res.set_content(std::string(), mime.c_str());
+    return;
+  }
+  res.headers.erase("Content-Type");  // set_content_provider adds one; set_content replaces
+  res.set_content_provider(size, mime.c_str(),
+                           [bytes](size_t offset, size_t length, httplib::DataSink& sink) {
+                             return sink.write(bytes->data() + offset, length);
+                           });
+}
+
+void EncodeBody(const httplib::Request& req, httplib::Response& res) {
+  if (res.body.empty() || res.has_header("Content-Encoding")) return;
+  const std::string mime = res.get_header_value("Content-Type");
+  auto bytes = std::make_shared<std::string>(std::move(res.body));
+  res.body.clear();
+  if (IsCompressible(mime) && bytes->size() >= kMinEncodedBody) {
+    res.headers.erase("Vary");
+    res.set_header("Vary", "Accept-Encoding");
+    const Coding coding = PreferredCoding(req.get_header_value("Accept-Encoding"));
+    auto packed = std::make_shared<std::string>();
+    if (coding != Coding::kIdentity && Compress(coding, Effort::kFast, *bytes, packed.get()) &&
+        packed->size() < bytes->size()) {
+      bytes = std::move(packed);
+      res.set_header("Content-Encoding", CodingName(coding));
+      const std::string etag = res.get_header_value("ETag");
+      if (!etag.empty() && etag.rfind("W/", 0) != 0) {
+        res.headers.erase("ETag");
+        res.set_header("ETag", "W/" + etag);
+      }
+    }
+  }
+  SendShared(res, std::move(bytes), mime);
 }
 
 }  // namespace server

@@ -23,11 +23,13 @@ bool Router::Authenticate(const Route& route, const httplib::Request& req, httpl
 std::function<void(const httplib::Request&, httplib::Response&)> Router::Bodiless(Route route) {
   return [this, route](const httplib::Request& req, httplib::Response& res) {
     CurrentRequest().route = route.label;
-    if (!CheckQueryParams(req, res, route.options.params)) return;
     Caller caller;
     InFlightSlot slot;
-    if (!Authenticate(route, req, res, &caller, &slot)) return;
-    route.handler(services_, req, res, caller);
+    if (CheckQueryParams(req, res, route.options.params) &&
+        Authenticate(route, req, res, &caller, &slot)) {
+      route.handler(services_, req, res, caller);
+    }
+    EncodeBody(req, res);
   };
 }
 
@@ -49,10 +51,10 @@ void Router::Post(const std::string& pattern, const std::string& label, RoleSet 
         !AdmitBody(req, res, framing, route.options.max_body, route.options.media_type) ||
         !Authenticate(route, req, res, &caller, &slot)) {
       if (framing.has_body) CloseConnectionAfterResponse();  // refused unread
-      return;
+    } else if (!framing.has_body || ReadBody(req, res, reader, framing, route.options.max_body)) {
+      route.handler(services_, req, res, caller);
     }
-    if (framing.has_body && !ReadBody(req, res, reader, framing, route.options.max_body)) return;
-    route.handler(services_, req, res, caller);
+    EncodeBody(req, res);
   });
 }
 
@@ -67,12 +69,14 @@ void Router::RefuseOtherDeletes() {
     SendError(res, 405, "method_not_allowed",
               "DELETE is not supported on " + text::Excerpt(req.path, 200) +
                   "; the API uses GET and POST (and DELETE on /api/v1/models/{version}/shadow)");
+    EncodeBody(req, res);
   });
 }
 
 void Router::GetAnyOtherPath(Handler handler) {
   http_->Get("/.*", [this, handler](const httplib::Request& req, httplib::Response& res) {
     handler(services_, req, res, Caller());
+    EncodeBody(req, res);
   });
 }
 
@@ -81,6 +85,7 @@ void Router::RefuseOtherPosts() {
                         const httplib::ContentReader&) {
     if (FramingOf(req).has_body) CloseConnectionAfterResponse();
     SendError(res, 404, "not_found", "no route for POST " + text::Excerpt(req.path, 200));
+    EncodeBody(req, res);
   });
 }
 

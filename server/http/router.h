@@ -9,8 +9,9 @@
 // authenticates the caller and holds one of the token's in-flight slots for the request (401,
 // 429, 403); then reads the body, counting and cut at the limit (413). POST routes are
 // cpp-httplib content-reader routes, so nothing of a body is read before all of that passed.
-// Handlers are plain functions of the Services they work with; a POST handler finds its body in
-// req.body.
+// Every answer, the handler's or one of those refusals, then leaves through EncodeBody
+// (http/responses.h). Handlers are plain functions of the Services they work with; a POST handler
+// finds its body in req.body.
 //
 // Thread-safety: register every route before the server runs; handlers then run concurrently
 // on the worker threads. Lifetime: everything Services points to, the httplib::Server and the

@@ -18,6 +18,7 @@
 #include "fetal/classifier.h"
 #include "fetal/sha256.h"
 #include "fetal/signature.h"
+#include "http/responses.h"  // kMinEncodedBody
 #include "server_fixture.h"
 
 namespace fetal {
@@ -792,6 +793,83 @@ TEST_P(HttpApiTest, StaticFilesGoOutCompressedInTheCodingTheClientAccepts) {
   EXPECT_EQ(binary->get_header_value("Content-Encoding"), "");
   EXPECT_EQ(binary->get_header_value("Vary"), "");
   EXPECT_TRUE(binary->body == text);
+}
+
+// API answers are compressed by the server, once per answer at a fast setting (cpp-httplib would
+// use Brotli's slowest), in the coding the client prefers and with Vary; answers under
+// server::kMinEncodedBody bytes, and clients that accept neither coding, get the JSON as it is.
+TEST_P(HttpApiTest, ApiAnswersGoOutCompressedInTheCodingTheClientAccepts) {
+  for (int i = 0; i < 12; ++i) Submit(Exam("coded-" + std::to_string(i)), clinician_);
+  auto get = [&](const std::string& path, const std::string& accept) {
+    auto client = Client();
+    client->set_decompress(false);  // the bytes as sent
+    return client->Get(path.c_str(), Auth(auditor_, {{"Accept-Encoding", accept}}));
+  };
+  const std::string list = "/api/v1/exams?limit=1000";
+  auto plain = get(list, "identity");
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->status, 200) << plain->body;
+  ASSERT_GT(plain->body.size(), 4 * server::kMinEncodedBody);
+  EXPECT_EQ(plain->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(plain->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(Body(plain)["exams"].size(), 12u);
+  struct Case {
+    std::string accept, coding;
+  };
+  for (const Case& c : std::vector<Case>{{"br", "br"},
+                                         {"gzip, deflate, br", "br"},
+                                         {"gzip", "gzip"},
+                                         {"br;q=0, gzip", "gzip"},
+                                         {"gzip;q=0, br;q=0", ""}}) {
+    auto r = get(list, c.accept);
+    ASSERT_TRUE(r) << c.accept;
+    EXPECT_EQ(r->status, 200) << c.accept;
+    EXPECT_EQ(r->get_header_value("Content-Encoding"), c.coding) << c.accept;
+    EXPECT_EQ(r->get_header_value("Vary"), "Accept-Encoding") << c.accept;
+    EXPECT_EQ(r->get_header_value("Content-Type"), "application/json") << c.accept;
+    EXPECT_EQ(r->get_header_value_count("Content-Type"), 1u) << c.accept;
+    EXPECT_EQ(r->get_header_value("Content-Length"), std::to_string(r->body.size()));
+    EXPECT_TRUE(Decoded(r->body, c.coding) == plain->body) << c.accept;
+    if (!c.coding.empty()) {
+      EXPECT_LT(r->body.size(), plain->body.size() / 3) << c.accept;
+    }
+  }
+  // HEAD names the length GET would send.
+  auto client = Client();
+  auto head = client->Head(list.c_str(), Auth(auditor_, {{"Accept-Encoding", "gzip"}}));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_EQ(head->get_header_value("Content-Length"),
+            std::to_string(get(list, "gzip")->body.size()));
+  // Small answers, errors included, go out as they are.
+  auto small = get("/api/v1/session", "br, gzip");
+  ASSERT_TRUE(small);
+  ASSERT_LT(small->body.size(), server::kMinEncodedBody);
+  EXPECT_EQ(small->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(small->get_header_value("Vary"), "");
+  EXPECT_EQ(Body(small)["role"], "auditor");
+  auto missing = get("/api/v1/exams/999999", "br, gzip");
+  ExpectErrorShape(missing, 404, "not_found");
+  EXPECT_EQ(missing->get_header_value("Content-Encoding"), "");
+  // So does an error of the library's own (an unknown method), through the error hook.
+  auto unknown = client->Put("/api/v1/exams", Auth(admin_, {{"Accept-Encoding", "br"}}), "{}",
+                             "application/json");
+  ExpectErrorShape(unknown, 405, "method_not_allowed");
+  // A long error is compressed like any answer: every field of an exam invalid.
+  json bad = Exam("all-wrong");
+  for (auto& [name, value] : bad["features"].items()) value = "not a number: " + name;
+  auto refused = Client();
+  refused->set_decompress(false);
+  auto r = refused->Post("/api/v1/exams", Auth(clinician_, {{"Accept-Encoding", "gzip"}}),
+                         bad.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "gzip");
+  json body = json::parse(Decoded(r->body, "gzip"), nullptr, false);
+  ASSERT_TRUE(body.is_object());
+  EXPECT_EQ(body["error"]["code"], "validation_failed");
+  EXPECT_GE(body["error"]["details"].size(), 10u);
 }
 
 TEST_P(HttpApiTest, MetricsForAdminsInPrometheusFormat) {

@@ -2,6 +2,7 @@
 // and in-flight limiters, exam JSON decoding and writing, the JSON pre-scan, storable text and
 // numbers, excerpts, the hashed byte forms, and static file resolution.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -21,6 +23,7 @@
 #include "exam_json.h"
 #include "fetal/sha256.h"
 #include "http/json_shape.h"
+#include "http/responses.h"
 #include "static_files.h"
 #include "storage/canonical.h"
 #include "test_support.h"
@@ -535,6 +538,78 @@ TEST(CodingTest, PrefersBrotliThenGzipWhenAcceptedWithAPositiveQ) {
   EXPECT_TRUE(IsCompressible("image/svg+xml"));
   EXPECT_FALSE(IsCompressible("application/octet-stream"));
   EXPECT_FALSE(IsCompressible("image/png"));
+}
+
+// What a response would send: its body, or what its provider writes.
+std::string SentBytes(httplib::Response& res) {
+  if (!res.body.empty() || !res.content_provider_) return res.body;
+  std::string out;
+  httplib::DataSink sink;
+  sink.write = [&out](const char* data, size_t n) {
+    out.append(data, n);
+    return true;
+  };
+  EXPECT_TRUE(res.content_provider_(0, res.content_length_, sink));
+  EXPECT_EQ(out.size(), res.content_length_);
+  return out;
+}
+
+TEST(EncodeBodyTest, CompressesLargeCompressibleAnswersOnceAndSendsEveryBodyAsItsOwnCopy) {
+  std::string json_text = "{\"exams\":[";
+  for (int i = 0; i < 200; ++i)
+    json_text += "{\"id\":" + std::to_string(i) + ",\"class\":\"Normal\"},";
+  json_text += "{}]}";
+  ASSERT_GE(json_text.size(), kMinEncodedBody);
+  auto answer = [](const std::string& accept, const std::string& body, const char* mime) {
+    httplib::Request req;
+    if (!accept.empty()) req.set_header("Accept-Encoding", accept);
+    auto res = std::make_unique<httplib::Response>();
+    res->set_header("ETag", "\"abc\"");
+    res->set_content(body, mime);
+    EncodeBody(req, *res);
+    return res;
+  };
+  for (const char* coding : {"br", "gzip"}) {
+    auto res = answer(coding, json_text, "application/json");
+    EXPECT_TRUE(res->body.empty()) << "sent by a provider, which cpp-httplib never recompresses";
+    EXPECT_EQ(res->get_header_value("Content-Encoding"), coding);
+    EXPECT_EQ(res->get_header_value("Vary"), "Accept-Encoding");
+    EXPECT_EQ(res->get_header_value("ETag"), "W/\"abc\"") << "another representation: weak";
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(res->get_header_value_count("Content-Type"), 1u);
+    const std::string sent = SentBytes(*res);
+    EXPECT_LT(sent.size(), json_text.size() / 4) << coding;
+    EXPECT_TRUE(testing_support::Decoded(sent, coding) == json_text) << coding;
+  }
+  // Identity: the same bytes, still through a provider, with Vary and the strong ETag.
+  auto plain = answer("identity", json_text, "application/json");
+  EXPECT_EQ(plain->get_header_value("Content-Encoding"), "");
+  EXPECT_EQ(plain->get_header_value("Vary"), "Accept-Encoding");
+  EXPECT_EQ(plain->get_header_value("ETag"), "\"abc\"");
+  EXPECT_TRUE(SentBytes(*plain) == json_text);
+  // Small, or not compressible: as it is, without Vary.
+  for (const auto& [body, mime] :
+       std::vector<std::pair<std::string, const char*>>{{"{\"ok\":true}", "application/json"},
+                                                        {json_text, "application/octet-stream"}}) {
+    auto res = answer("br, gzip", body, mime);
+    EXPECT_EQ(res->get_header_value("Content-Encoding"), "") << mime;
+    EXPECT_EQ(res->get_header_value("Vary"), "") << mime;
+    EXPECT_EQ(res->get_header_value("ETag"), "\"abc\"") << mime;
+    EXPECT_TRUE(SentBytes(*res) == body) << mime;
+  }
+  // No body (a 304), or a body already sent by a provider: left alone.
+  httplib::Request req;
+  req.set_header("Accept-Encoding", "br");
+  httplib::Response not_modified;
+  not_modified.status = 304;
+  EncodeBody(req, not_modified);
+  EXPECT_FALSE(not_modified.content_provider_);
+  EXPECT_FALSE(not_modified.has_header("Content-Encoding"));
+  httplib::Response shared;
+  SendShared(shared, std::make_shared<const std::string>(json_text), "application/json");
+  EncodeBody(req, shared);
+  EXPECT_FALSE(shared.has_header("Content-Encoding"));
+  EXPECT_TRUE(SentBytes(shared) == json_text);
 }
 
 TEST_F(StaticFilesTest, CompressedCopiesAreKeptPerVersionWithinTheirBounds) {
