@@ -455,7 +455,9 @@ TEST_P(ReleaseRolloutTest, ListShowsEachSetWithItsStateAndDecisions) {
     EXPECT_EQ(d["actor"]["role"], "admin");
     EXPECT_EQ(d["evidence"]["decision"], "manual");
     EXPECT_EQ(d["evidence"]["percent_after"], after);
-    if (!before.is_null()) EXPECT_EQ(d["evidence"]["percent_before"], before);
+    if (!before.is_null()) {
+      EXPECT_EQ(d["evidence"]["percent_before"], before);
+    }
     // The very event of the chain, by its seq.
     json event = Body(Get("/api/v1/audit/" + d["audit_seq"].dump(), auditor_));
     EXPECT_EQ(event["action"], "release.rollout." + action) << event.dump();
