@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, ASan + UBSan, coverage in every library they reach) into
-# build-fuzz/ and runs each one.
+# build-fuzz/ and runs each one, as many at once as there are cores (FUZZ_JOBS to change that).
 #
 #   scripts/fuzz.sh                  smoke run: every harness for FUZZ_SECONDS (default 10) from
 #                                    its committed seeds; what the test command runs
@@ -8,22 +8,27 @@
 #                                    build-fuzz/corpus/<name>/ that grows across runs
 #   scripts/fuzz.sh --only NAME ...  just that harness (bundle, csv, validator, xgboost_import,
 #                                    exam_json, http_api), combinable with --long
+#   scripts/fuzz.sh --build-only     build the harnesses, run none (the test command builds them
+#                                    in the background while other suites run)
 #
-# A finding stops the run with a non-zero exit; the input that triggered it is kept in
-# build-fuzz/artifacts/<name>/ and can be replayed with: build-fuzz/bin/fuzz_<name> FILE
+# A finding makes the run exit non-zero (the other harnesses still finish); the input that
+# triggered it is kept in build-fuzz/artifacts/<name>/ and can be replayed with:
+# build-fuzz/bin/fuzz_<name> FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD_DIR=${FETAL_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-10}
 mode=smoke
+build_only=false
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --long) mode=long; seconds=600
             if [[ ${2:-} =~ ^[0-9]+$ ]]; then seconds=$2; shift; fi ;;
     --only) only+=("$2"); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --build-only) build_only=true ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -46,12 +51,17 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 targets=()
 for name in "${names[@]}"; do targets+=(--target "fuzz_$name"); done
 cmake --build "$BUILD_DIR" -j2 "${targets[@]}" >/dev/null
+if $build_only; then
+  echo "fuzz.sh: built ${#names[@]} harnesses in $BUILD_DIR"
+  exit 0
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-failed=()
-for name in "${names[@]}"; do
+# Runs one harness; prints its result line and leaves its name in $failed_list on a finding.
+fuzz_one() {
+  local name=$1 seeds artifacts corpus extra=() log started rc runs cov
   seeds=$ROOT/fuzz/corpus/$name
   artifacts=$ROOT/$BUILD_DIR/artifacts/$name/
   mkdir -p "$artifacts"
@@ -61,7 +71,6 @@ for name in "${names[@]}"; do
   else
     corpus=$(mktemp -d)  # the smoke run starts from the seeds and leaves nothing behind
   fi
-  extra=()
   case "$name" in
     csv) extra=(-dict="$ROOT/fuzz/dict/csv.dict") ;;
     xgboost_import|exam_json) extra=(-dict="$ROOT/fuzz/dict/json.dict") ;;
@@ -70,12 +79,10 @@ for name in "${names[@]}"; do
   esac
   log=$ROOT/$BUILD_DIR/fuzz_$name.log
   started=$(date +%s)
-  set +e
+  rc=0
   "$ROOT/$BUILD_DIR/bin/fuzz_$name" "$corpus" "$seeds" "${extra[@]}" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1
-  rc=$?
-  set -e
+    -artifact_prefix="$artifacts" -print_final_stats=1 >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
   if [ $rc -eq 0 ]; then
@@ -83,10 +90,22 @@ for name in "${names[@]}"; do
   else
     echo "fuzz_$name: FAILED (exit $rc); log $log, input kept in $artifacts" >&2
     grep -E 'ERROR|invariant|runtime error|SUMMARY' "$log" | head -5 >&2 || true
-    failed+=("$name")
+    echo "$name" >>"$failed_list"
   fi
   [ "$mode" = long ] || rm -rf "$corpus"
+}
+
+# The harnesses run side by side, one per core (FUZZ_JOBS): each is one process fuzzing on one
+# thread, so two at once take the time of one on a two-core machine.
+jobs=${FUZZ_JOBS:-$(nproc)}
+failed_list=$(mktemp)
+for name in "${names[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$name" &
 done
+wait
+mapfile -t failed <"$failed_list"
+rm -f "$failed_list"
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: findings in ${failed[*]}" >&2
