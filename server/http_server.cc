@@ -126,6 +126,10 @@ void ApiServer::InstallHooks() {
   // Runs after the headers and before any of the body is read (BoundedServer begins the request
   // context just before).
   http_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    // Range requests are answered with the whole representation (RFC 9110 section 14.2 lets a
+    // server ignore Range). cpp-httplib would send the requested slice under the 200 every
+    // handler sets, which a client takes for the whole body; nothing here needs ranges.
+    const_cast<httplib::Request&>(req).ranges.clear();
     return CheckFraming(req, res) ? httplib::Server::HandlerResponse::Unhandled
                                   : httplib::Server::HandlerResponse::Handled;
   });
@@ -138,6 +142,8 @@ void ApiServer::InstallHooks() {
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
     res.set_header("X-Frame-Options", "DENY");
+    res.headers.erase("Accept-Ranges");  // the library offers "bytes" on HEAD
+    res.set_header("Accept-Ranges", "none");
     const RequestContext& request = CurrentRequest();
     if (request.active) res.set_header("X-Request-Id", request.request_id);
   });
@@ -165,6 +171,12 @@ void ApiServer::InstallHooks() {
             SendError(res, 413, "payload_too_large", "the request body is over the server's limit");
             break;
           case 414: SendError(res, 414, "uri_too_long", "the request URI is too long"); break;
+          case 416:  // cpp-httplib parses Range before routing; a well-formed one is ignored
+            SendError(res, 416, "invalid_range",
+                      "the Range header is malformed (a well-formed one is ignored: answers are "
+                      "always whole)",
+                      "Range");
+            break;
           case 400:
             if (HeadersTooLarge()) {
               SendError(res, 431, "headers_too_large",

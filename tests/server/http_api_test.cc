@@ -872,6 +872,44 @@ TEST_P(HttpApiTest, ApiAnswersGoOutCompressedInTheCodingTheClientAccepts) {
   EXPECT_GE(body["error"]["details"].size(), 10u);
 }
 
+// Answers are always whole: a well-formed Range is ignored (cpp-httplib would send the slice
+// under a 200, which a client takes for the whole file), a malformed one is a 416.
+TEST_P(HttpApiTest, RangeRequestsGetTheWholeAnswer) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "export const v" + std::to_string(i) + " = 1;\n";
+  WriteFile(dir_ + "/web/ranged.js", text);
+  for (int i = 0; i < 12; ++i) Submit(Exam("ranged-" + std::to_string(i)), clinician_);
+  auto client = Client();
+  client->set_decompress(false);
+  auto whole_list = client->Get("/api/v1/exams", Auth(auditor_, {{"Accept-Encoding", "identity"}}));
+  ASSERT_TRUE(whole_list);
+  ASSERT_EQ(whole_list->status, 200);
+  for (const char* range : {"bytes=0-9", "bytes=-5", "bytes=10-", "bytes=0-1,5-9"}) {
+    for (const std::string accept : {"identity", "br"}) {
+      auto file = client->Get("/ranged.js", {{"Range", range}, {"Accept-Encoding", accept}});
+      ASSERT_TRUE(file) << range;
+      EXPECT_EQ(file->status, 200) << range;
+      EXPECT_FALSE(file->has_header("Content-Range")) << range;
+      EXPECT_EQ(file->get_header_value("Accept-Ranges"), "none");
+      EXPECT_TRUE(Decoded(file->body, accept == "br" ? "br" : "") == text) << range << accept;
+    }
+    auto list = client->Get("/api/v1/exams",
+                            Auth(auditor_, {{"Range", range}, {"Accept-Encoding", "identity"}}));
+    ASSERT_TRUE(list) << range;
+    EXPECT_EQ(list->status, 200) << range;
+    EXPECT_FALSE(list->has_header("Content-Range")) << range;
+    EXPECT_TRUE(list->body == whole_list->body) << range;
+  }
+  auto head = client->Head("/ranged.js");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->get_header_value("Accept-Ranges"), "none");
+  EXPECT_EQ(head->get_header_value_count("Accept-Ranges"), 1u);
+  auto malformed = client->Get("/ranged.js", {{"Range", "bytes=9-1"}});
+  ExpectErrorShape(malformed, 416, "invalid_range");
+  EXPECT_EQ(Body(malformed)["error"]["field"], "Range");
+  EXPECT_EQ(Get("/ranged.js")->status, 200) << "the server still answers";
+}
+
 TEST_P(HttpApiTest, MetricsForAdminsInPrometheusFormat) {
   Submit(Exam("m-1"), clinician_);
   // Requests are counted when logged, just after the response is sent: allow a moment.
