@@ -153,6 +153,9 @@ void ApiServer::InstallHooks() {
   // "Handled" makes the library set the Content-Length of what EncodeBody left.
   http_->set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        // A Range the library failed to parse (416) can leave its first ranges in req.ranges,
+        // which the library would then apply to this answer.
+        const_cast<httplib::Request&>(req).ranges.clear();
         if (!res.body.empty()) {
           EncodeBody(req, res);
           return httplib::Server::HandlerResponse::Handled;
