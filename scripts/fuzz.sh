@@ -95,8 +95,9 @@ fuzz_one() {
   [ "$mode" = long ] || rm -rf "$corpus"
 }
 
-# The harnesses run side by side, one per core (FUZZ_JOBS): each is one process fuzzing on one
-# thread, so two at once take the time of one on a two-core machine.
+# The harnesses run side by side, one per core (FUZZ_JOBS): each is one process fuzzing one input
+# at a time (http_api's server threads aside), so two at once take about the time of one on a
+# two-core machine.
 jobs=${FUZZ_JOBS:-$(nproc)}
 failed_list=$(mktemp)
 for name in "${names[@]}"; do
