@@ -68,7 +68,9 @@ bool ParsePlainDecimal(const char* text, double* value, const char** end) {
       uint64_t five = 1;
       for (int i = left < 13 ? left : 13; i > 0; --i) five *= 5;
       uint64_t carry = 0;
+#ifdef __clang__
 #pragma clang loop unroll(disable)
+#endif
       for (int i = 0; i < 4; ++i) {
         const int limb = exponent < 0 ? 3 - i : i;
         const uint64_t current = exponent < 0 ? carry << 32 | x[limb] : x[limb] * five + carry;

@@ -140,7 +140,7 @@ bool SearchSpace::Named(const std::string& name, const TrainParams& base, Search
 
 std::string SearchSpace::Describe() const {
   std::string out = "search \"" + name + "\"\n  stage 1 inputs:";
-  for (const auto& inputs : this->inputs) out += " [" + DescribeInputs(inputs) + "]";
+  for (const auto& set : inputs) out += " [" + DescribeInputs(set) + "]";
   out += "\n  stage 1 class weights:";
   for (const auto& w : class_weights)
     out += " (" + Format(w[0]) + "," + Format(w[1]) + "," + Format(w[2]) + ")";
