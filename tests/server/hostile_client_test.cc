@@ -28,8 +28,15 @@ constexpr int64_t kSlackKb = 8 * 1024;
 int64_t BoundKb(int64_t route_limit) { return 2 * route_limit / 1024 + kSlackKb; }
 
 // A sanitizer's allocator and shadow memory multiply what a process holds: the bound is then
-// printed but not enforced (the other promises are).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+// printed but not enforced (the other promises are). GCC says so with __SANITIZE_*__, clang 14
+// with __has_feature only.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define FETAL_TEST_UNDER_SANITIZER
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__) || \
+    defined(FETAL_TEST_UNDER_SANITIZER)
 constexpr bool kSanitizerBuild = true;
 #else
 constexpr bool kSanitizerBuild = false;
