@@ -45,9 +45,11 @@ done
 [ ${#names[@]} -gt 0 ] || { echo "fuzz.sh: no harness matches ${only[*]}" >&2; exit 2; }
 
 echo "fuzz.sh: building ${names[*]} in $BUILD_DIR"
+# Tests are configured but not built here: the test command builds the model core's test programs
+# in this tree too (target fetal_model_tests) and runs them under its ASan + UBSan.
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DFETAL_BUILD_FUZZ=ON -DFETAL_BUILD_TESTS=OFF -DFETAL_BUILD_BENCH=OFF >/dev/null
+  -DFETAL_BUILD_FUZZ=ON -DFETAL_BUILD_TESTS=ON -DFETAL_BUILD_BENCH=OFF >/dev/null
 targets=()
 for name in "${names[@]}"; do targets+=(--target "fuzz_$name"); done
 cmake --build "$BUILD_DIR" -j2 "${targets[@]}" >/dev/null
