@@ -180,8 +180,7 @@ export async function initModels(runtime: FetalRuntime, builtinLoad: Promise<Loa
           active = fromServer;
           activeOrigin = 'server';
         } else {
-          pending = fromServer;
-          emit();
+          pending = fromServer;  // announced by the emit() below
         }
       }
     }
