@@ -142,7 +142,7 @@ http_api_test crash_test bounded_waits_test audit_anchor_test backup_test model_
 schema_migration_test shadow_evaluation_test release_rollout_test model_registry_test"
 step "default model, sanitizer and fuzzing builds: started in the background"
 (
-  queued default-model 1800 scripts/default-model.sh
+  queued default-model 1800 env FETAL_CV_REPEATS=1 scripts/default-model.sh
   queued tsan-build 3600 bash -c "cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_TSAN=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFETAL_BUILD_BENCH=OFF >/dev/null \
     && cmake --build build-tsan -j2 --target fetal-server fetal-audit $TSAN_SUITES"
