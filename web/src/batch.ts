@@ -6,7 +6,7 @@
 
 import type { CsvRowError, FetalRuntime, FetalModel, Finding, ModelInfo } from './fetal.js';
 import { h, replaceChildren, svg } from './dom.js';
-import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText, inputKey, inputName } from './format.js';
+import { className, csvErrorText, featureName, findingText, getSchema, headerErrorText, inputKey, inputName, strongestInputs } from './format.js';
 import { fixed, num, t } from './i18n.js';
 import { activeModel } from './models.js';
 
@@ -235,8 +235,7 @@ function filteredRows(r: BatchResult): number[] {
 // (toward the class if positive).
 function topContributions(r: BatchResult, i: number): HTMLElement {
   const values = r.contributions.subarray(i * PER_CLASS, i * PER_CLASS + getSchema().length);
-  const order = Array.from(values.keys()).sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]))
-    .slice(0, TOP_CONTRIBUTIONS).filter((f) => values[f] !== 0);
+  const order = strongestInputs(values, TOP_CONTRIBUTIONS);
   const cls = className(r.classes[i]);
   return h('ul', { class: 'why-list' }, order.map((f) => {
     const toward = values[f] > 0;

@@ -46,6 +46,15 @@ export function inputName(index: number, info: ModelInfo): string {
   return t('result.input.relative', { feature: featureName(index), reference: featureName(reference) });
 }
 
+// The `n` model inputs that contribute the most (by magnitude), largest first, leaving out those
+// that contribute nothing. `values`: one class's contributions, one per model input (no bias).
+export function strongestInputs(values: ArrayLike<number>, n: number): number[] {
+  return Array.from({ length: values.length }, (_, i) => i)
+    .sort((a, b) => Math.abs(values[b]) - Math.abs(values[a]))
+    .slice(0, n)
+    .filter((i) => values[i] !== 0);
+}
+
 // The key of model input `index`, as `fetal-model predict --explain` names its column:
 // <feature key>, or <feature key>_minus_<reference key>.
 export function inputKey(index: number, info: ModelInfo): string {

@@ -5,7 +5,7 @@
 
 import type { Classification, ModelInfo } from './fetal.js';
 import { h } from './dom.js';
-import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, inputName, inputReference, unitLabel } from './format.js';
+import { className, featureName, figoClassName, figoFlagText, findingText, getSchema, inputName, inputReference, strongestInputs, unitLabel } from './format.js';
 import { num, pct, t } from './i18n.js';
 
 const TOP_CONTRIBUTIONS = 8;
@@ -83,10 +83,8 @@ function contributionChart(result: Classification, info: ModelInfo, features: re
   const nFeatures = features.length;
   const c = result.classIndex;
   const stride = nFeatures + 1; // 21 features + bias per class
-  const items: { index: number; value: number }[] = [];
-  for (let i = 0; i < nFeatures; i++) items.push({ index: i, value: result.contributions[c * stride + i] });
-  items.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
-  const top = items.slice(0, TOP_CONTRIBUTIONS).filter((x) => x.value !== 0);
+  const values = result.contributions.subarray(c * stride, c * stride + nFeatures);
+  const top = strongestInputs(values, TOP_CONTRIBUTIONS).map((index) => ({ index, value: values[index] }));
   const scale = Math.max(1e-9, ...top.map((x) => Math.abs(x.value)));
   const cls = className(c);
   return h(
