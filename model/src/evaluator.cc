@@ -13,9 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
-#include <string>
 
 #include "evaluator_layout.h"
 
@@ -130,9 +128,7 @@ Status Evaluator::CreateChecked(const Model& model, std::unique_ptr<Evaluator>* 
     }
   }
 #ifdef FETAL_HAVE_AVX512
-  // FETAL_EVALUATOR_KERNEL=scalar forces the portable code (tests compare both).
-  const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
-  if (internal::CpuHasAvx512() && !(kernel && std::string(kernel) == "scalar")) {
+  if (internal::UseAvx512Kernels()) {
     layout.BuildSimdTables();
     if (layout.have_tables) layout.BuildRankTables();
     layout.use_avx512 = layout.have_tables;

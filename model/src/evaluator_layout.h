@@ -270,6 +270,9 @@ struct EvaluatorLayout {
 #ifdef FETAL_HAVE_AVX512
 // ---- AVX-512 kernels (kernels_avx512.cc); only when layout.use_avx512 ----
 bool CpuHasAvx512();
+// CpuHasAvx512(), unless FETAL_EVALUATOR_KERNEL=scalar asks for the portable kernels (the
+// evaluator's and the explainer's; read at each call: tests set it between two models).
+bool UseAvx512Kernels();
 // One exam of kNumFeatures floats -> kNumClasses margins.
 void Avx512Margins(const EvaluatorLayout& layout, const float* features, float* margins);
 // A block of `rows` <= kBlockRows exams -> rows * kNumClasses margins; `scratch` holds

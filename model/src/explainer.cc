@@ -5,9 +5,6 @@
 #include "fetal/explainer.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
-#include <string>
 
 #include "evaluator_layout.h"
 #include "explainer_kernel.h"
@@ -16,18 +13,6 @@
 namespace fetal {
 
 using internal::ExplainerLayout;
-
-namespace {
-
-#ifdef FETAL_HAVE_AVX512
-bool UseAvx512() {
-  // FETAL_EVALUATOR_KERNEL=scalar forces the portable kernels (tests compare both).
-  const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
-  return internal::CpuHasAvx512() && !(kernel && std::string(kernel) == "scalar");
-}
-#endif
-
-}  // namespace
 
 namespace internal {
 
@@ -54,7 +39,7 @@ Status Explainer::CreateChecked(const Model& model, std::unique_ptr<Explainer>* 
   explainer->layout_.reset(new ExplainerLayout());
   int lanes = internal::kShapPortableLanes;
 #ifdef FETAL_HAVE_AVX512
-  if (UseAvx512()) lanes = internal::kShapAvx512Lanes;
+  if (internal::UseAvx512Kernels()) lanes = internal::kShapAvx512Lanes;
 #endif
   internal::BuildExplainerLayout(model, max_depth, lanes, explainer->layout_.get());
   *out = std::move(explainer);

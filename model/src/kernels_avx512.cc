@@ -24,6 +24,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 namespace fetal {
 namespace internal {
@@ -427,6 +429,11 @@ bool CpuHasAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
                           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("bmi2");
   return has;
+}
+
+bool UseAvx512Kernels() {
+  const char* kernel = std::getenv("FETAL_EVALUATOR_KERNEL");
+  return CpuHasAvx512() && !(kernel && std::strcmp(kernel, "scalar") == 0);
 }
 
 }  // namespace internal
