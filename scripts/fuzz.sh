@@ -10,6 +10,8 @@
 #                                    exam_json, http_api), combinable with --long
 #   scripts/fuzz.sh --build-only     build the harnesses, run none (the test command builds them
 #                                    in the background while other suites run)
+#   scripts/fuzz.sh --configure-only configure build-fuzz, build nothing (the test command builds
+#                                    the model core's test programs there first)
 #
 # A finding makes the run exit non-zero (the other harnesses still finish); the input that
 # triggered it is kept in build-fuzz/artifacts/<name>/ and can be replayed with:
@@ -21,6 +23,7 @@ BUILD_DIR=${FETAL_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-10}
 mode=smoke
 build_only=false
+configure_only=false
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
             if [[ ${2:-} =~ ^[0-9]+$ ]]; then seconds=$2; shift; fi ;;
     --only) only+=("$2"); shift ;;
     --build-only) build_only=true ;;
+    --configure-only) configure_only=true ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -44,12 +48,13 @@ for source in fuzz/fuzz_*.cc; do
 done
 [ ${#names[@]} -gt 0 ] || { echo "fuzz.sh: no harness matches ${only[*]}" >&2; exit 2; }
 
-echo "fuzz.sh: building ${names[*]} in $BUILD_DIR"
+if $configure_only; then echo "fuzz.sh: configuring $BUILD_DIR"; else echo "fuzz.sh: building ${names[*]} in $BUILD_DIR"; fi
 # Tests are configured but not built here: the test command builds the model core's test programs
 # in this tree too (target fetal_model_tests) and runs them under its ASan + UBSan.
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DFETAL_BUILD_FUZZ=ON -DFETAL_BUILD_TESTS=ON -DFETAL_BUILD_BENCH=OFF >/dev/null
+$configure_only && exit 0
 targets=()
 for name in "${names[@]}"; do targets+=(--target "fuzz_$name"); done
 cmake --build "$BUILD_DIR" -j2 "${targets[@]}" >/dev/null

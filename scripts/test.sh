@@ -146,7 +146,8 @@ step "default model, sanitizer and fuzzing builds: started in the background"
   queued tsan-build 3600 bash -c "cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFETAL_TSAN=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DFETAL_BUILD_BENCH=OFF >/dev/null \
     && cmake --build build-tsan -j2 --target fetal-server fetal-audit $TSAN_SUITES"
-  queued fuzz-build 3600 bash -c 'scripts/fuzz.sh --build-only && cmake --build build-fuzz -j2 --target fetal_model_tests'
+  queued asan-build 3600 bash -c 'scripts/fuzz.sh --configure-only && cmake --build build-fuzz -j2 --target fetal_model_tests'
+  queued fuzz-build 3600 scripts/fuzz.sh --build-only
 ) &
 queue_pid=$!
 step "native tests (ctest)"
@@ -172,13 +173,15 @@ join tsan-build "thread sanitizer build (TSan, clang) of the server and its test
 # thousands of exams through the drift simulator; the server paths they drive (batches, outcomes,
 # the aggregates, GET /monitoring, the cohorts) are outcome_monitoring_test's and the two above.
 suite ctest-tsan ctest 1200 bash -c "cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
-join fuzz-build "fuzzing build (clang: ASan + UBSan + coverage), with the model core's test programs"
-# The model core's tests under ASan + UBSan, in the fuzzing tree (label `model`).
+join asan-build "the model core's test programs in the fuzzing tree (clang: ASan + UBSan + coverage)"
+# The model core's tests under ASan + UBSan, in the fuzzing tree (label `model`), while the
+# harnesses build there in the background.
 # Left out: the cross-validation of the full default recipe (5 folds of 900 trees), whose time is
 # libxgboost's own training (not instrumented); the same fold, metric and card code of ours runs
 # under ASan in the nested search test beside it, and at full size in ctest above.
 suite ctest-asan ctest 2400 bash -c "cd build-fuzz && ctest --output-on-failure -j2 --timeout 1200 -L '^model\$' \
   -E '^CrossValidate\.DefaultRecipeReachesTheTargetsOnThePublishedFolds\$'"
+join fuzz-build "fuzzing build"
 step "fuzzing (smoke)";  suite fuzz fuzz 600 scripts/fuzz.sh
 wait "$queue_pid"
 queue_pid=
