@@ -93,9 +93,9 @@ const appOutput = Object.entries(app.metafile.outputs).find(([, o]) => o.entryPo
 const preloads = (appOutput?.imports ?? []).filter((i) => i.kind === 'import-statement' && !i.external)
   .map((i) => `  <link rel="modulepreload" href="${relative(out, resolve(i.path))}">\n`).join('');
 const indexHtml = readFileSync(join(webDir, 'index.html'), 'utf8');
-const anchor = '  <script type="module" async src="boot.js"></script>\n';
-if (!indexHtml.includes(anchor)) fail('web/index.html lacks the boot.js script tag the chunk preloads go before');
-writeFileSync(join(out, 'index.html'), indexHtml.replace(anchor, preloads + anchor));
+const anchor = '  <script type="module" src="app.js"></script>\n';
+if (!indexHtml.includes(anchor)) fail('web/index.html lacks the app.js script tag the chunk preloads go after');
+writeFileSync(join(out, 'index.html'), indexHtml.replace(anchor, anchor + preloads));
 cpSync(join(webDir, 'public'), out, { recursive: true });
 for (const f of WASM_FILES) cpSync(join(wasmDir, f), join(out, f));
 cpSync(modelPath, join(out, 'model/default.fhm'));
