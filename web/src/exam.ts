@@ -97,7 +97,11 @@ function fieldMessages(): FieldMessage[][] {
       unparsable.add(i);
     }
   });
-  const findings: Finding[] = rt.validate(features, activeModel());
+  // A finding is shown only on a touched field or after an attempt to classify, so a pristine
+  // form (the first one drawn, a new exam) has none to show: skipping the call keeps the
+  // validator's first, cold run off the way to a ready form.
+  const anyShown = state.attempted || state.touched.some(Boolean);
+  const findings: Finding[] = anyShown ? rt.validate(features, activeModel()) : [];
   for (const finding of findings) {
     const i = finding.feature;
     if (i < 0 || i >= out.length || unparsable.has(i)) continue;
