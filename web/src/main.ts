@@ -231,18 +231,35 @@ async function start(): Promise<void> {
 
   mark('rendered');
   document.body.dataset.ready = 'true';
-  void modelPage.loadCard().then(() => {
-    if (current === 'model') modelPage.render();
+  // None of this draws the form. Run in the same task, its first (cold) run kept the form from
+  // being painted and taking input for 15-20 ms of a cold start (bench/wasm/RESULTS.md).
+  afterNextPaint(() => {
+    void modelPage.loadCard().then(() => {
+      if (current === 'model') modelPage.render();
+    });
+    void registerServiceWorker();
+    void settings.requestPersistence();
+    startQueue();
+    startPeriodicChecks();
+    void (async () => {
+      await restoreSession();
+      const token = await getToken();
+      if (token) await checkSession(token);
+    })();
   });
-  void registerServiceWorker();
-  void settings.requestPersistence();
-  startQueue();
-  startPeriodicChecks();
-  void (async () => {
-    await restoreSession();
-    const token = await getToken();
-    if (token) await checkSession(token);
-  })();
+}
+
+// Runs fn in a task after the next frame is painted (a task queued from a frame callback runs
+// after that frame's paint), or after 100 ms in a page that paints no frames (a hidden tab).
+function afterNextPaint(fn: () => void): void {
+  let ran = false;
+  const once = () => {
+    if (ran) return;
+    ran = true;
+    fn();
+  };
+  requestAnimationFrame(() => setTimeout(once, 0));
+  setTimeout(once, 100);
 }
 
 void start();
