@@ -97,11 +97,9 @@ function fieldMessages(): FieldMessage[][] {
       unparsable.add(i);
     }
   });
-  // A finding is shown only on a touched field or after an attempt to classify, so a pristine
-  // form (the first one drawn, a new exam) has none to show: skipping the call keeps the
-  // validator's first, cold run off the way to a ready form.
-  const anyShown = state.attempted || state.touched.some(Boolean);
-  const findings: Finding[] = anyShown ? rt.validate(features, activeModel()) : [];
+  // A form nobody has typed in (the first one drawn, a new exam) has no finding to show: skipping
+  // the call keeps the validator's first, cold run off the way to a ready form.
+  const findings: Finding[] = findingsShown() ? rt.validate(features, activeModel()) : [];
   for (const finding of findings) {
     const i = finding.feature;
     if (i < 0 || i >= out.length || unparsable.has(i)) continue;
@@ -110,6 +108,11 @@ function fieldMessages(): FieldMessage[][] {
     out[i].push({ severity: finding.severity, text: findingText(finding) });
   }
   return out;
+}
+
+// A finding is shown only on a touched field or after an attempt to classify.
+function findingsShown(): boolean {
+  return state.attempted || state.touched.some(Boolean);
 }
 
 function fieldId(f: FeatureInfo): string {
@@ -425,7 +428,8 @@ export function render(): void {
       h('section', { id: 'result-area', class: 'result-area', 'aria-label': t('result.title') })),
     h('div', { id: 'result-live', class: 'sr-only', role: 'status', 'aria-live': 'polite' }),
   );
-  updateMessages();
+  // Fields are drawn without messages; with nothing typed and no attempt there is none to add.
+  if (findingsShown() || state.values.some((v) => v.trim() !== '')) updateMessages();
   if (state.attempted) renderSummary();
   renderResult(false);
   renderBanner();
