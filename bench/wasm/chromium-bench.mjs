@@ -8,7 +8,7 @@
 //
 // Usage: node bench/wasm/chromium-bench.mjs [--json OUT.json] [--models NAME,...]
 //                                          [--previous DIST] [--cold-only | --start-only | --model-load | --code-cache]
-//                                          [--runs N]
+//                                          [--previous-app WEB_DIST] [--runs N]
 //   --models: only these models (default, xgboost-d6-r200, xgboost-d8-r200).
 //   --previous DIST: also measures another build of the runtime (fetal.js, fetal-core.js,
 //   fetal-core.wasm; e.g. bench/wasm/build-previous.sh main), in the same run, beside this one.
@@ -20,6 +20,9 @@
 //   a new browser context.
 //   --code-cache: only whether Chromium keeps the wasm's compiled code between visits of the app
 //   (codeCacheCheck: one traced first visit, one second visit; prints what the trace shows).
+//   --previous-app WEB_DIST: also the whole app's cold start of another build of the web app (e.g.
+//   web/dist built at an earlier commit), alternating with this one's run by run, each run
+//   paired with its own run of the runtime's cold page.
 //   --runs N: cold starts and second visits per figure (default 7; each figure is their median).
 // FETAL_WEB_DIST=DIR measures another build of the web app (default web/dist);
 // FETAL_CHROMIUM_JS_FLAGS='--flag ...' starts Chromium with those V8 flags (diagnosis only).
@@ -40,6 +43,8 @@ import { DATASET, WASM_DIST, WEB_DIST, median, modelPaths, nativeFigures, printR
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const previousAt = process.argv.indexOf('--previous');
 const PREVIOUS_DIST = previousAt > 0 ? path.resolve(process.argv[previousAt + 1]) : null;
+const previousAppAt = process.argv.indexOf('--previous-app');
+const PREVIOUS_APP = previousAppAt > 0 ? path.resolve(process.argv[previousAppAt + 1]) : null;
 const EXAMS = 100000;
 const runsAt = process.argv.indexOf('--runs');
 const COLD_RUNS = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
@@ -104,9 +109,9 @@ const BENCH_PAGE = (dist) => `<!doctype html><meta charset="utf-8"><title>bench<
 
 // The built web app (web/dist), as a static host would serve it; no API behind it, so the app
 // runs on its built-in default model, as it does offline.
-function serveApp(relative, res) {
-  const file = path.resolve(WEB_DIST, relative || 'index.html');
-  if (!file.startsWith(WEB_DIST + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+function serveApp(root, relative, res) {
+  const file = path.resolve(root, relative || 'index.html');
+  if (!file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
     res.writeHead(404).end();
     return;
   }
@@ -131,8 +136,8 @@ async function watchAppReady(context) {
 
 // One navigation to the app: ms from navigation to ready, and the stages web/src/main.ts marks
 // (fetal:script, :runtime, :model, :rendered).
-async function appVisit(page, origin) {
-  await page.goto(`${origin}/app/index.html`);
+async function appVisit(page, origin, app = 'app') {
+  await page.goto(`${origin}/${app}/index.html`);
   await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
   return page.evaluate(() => ({
     ms: window.__appReady,
@@ -151,27 +156,33 @@ function medianStages(stages) {
 // Cold start of the whole app: navigation until it is ready, in a new browser context each time
 // (empty caches, no service worker). Each run is followed by one of the runtime's own cold page
 // (the default model's first possible classification), so the two see the same machine load:
-// `gapMs` is the median of the per-pair differences, app minus runtime.
+// `gapMs` is the median of the per-pair differences, app minus runtime. With --previous-app,
+// that build's runs alternate with this one's (`previous`: its figures, measured the same way).
 async function appColdStart(origin) {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) return null;
-  const runs = [];
-  const runtime = [];
+  const builds = [{ app: 'app', runs: [], runtime: [] }];
+  if (PREVIOUS_APP) builds.push({ app: 'previous-app', runs: [], runtime: [] });
   for (let i = 0; i < COLD_RUNS; ++i) {
-    await withBrowser(async (context) => {
-      await watchAppReady(context);
-      const page = context.pages()[0] ?? await context.newPage();
-      runs.push(await appVisit(page, origin));
-    });
-    await withBrowser(async (context) => {
-      const page = context.pages()[0] ?? await context.newPage();
-      runtime.push((await runtimeVisit(page, origin, 'default')).ms);
-    });
+    for (const build of i % 2 ? [...builds].reverse() : builds) {
+      await withBrowser(async (context) => {
+        await watchAppReady(context);
+        const page = context.pages()[0] ?? await context.newPage();
+        build.runs.push(await appVisit(page, origin, build.app));
+      });
+      await withBrowser(async (context) => {
+        const page = context.pages()[0] ?? await context.newPage();
+        build.runtime.push((await runtimeVisit(page, origin, 'default')).ms);
+      });
+    }
   }
-  const ms = runs.map((r) => r.ms);
-  return {
-    runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
-    runtimeMedianMs: median(runtime), runtimeAll: runtime, gapMs: median(ms.map((m, i) => m - runtime[i])),
+  const figures = ({ runs, runtime }) => {
+    const ms = runs.map((r) => r.ms);
+    return {
+      runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
+      runtimeMedianMs: median(runtime), runtimeAll: runtime, gapMs: median(ms.map((m, i) => m - runtime[i])),
+    };
   };
+  return { ...figures(builds[0]), previous: PREVIOUS_APP ? figures(builds[1]) : null };
 }
 
 // A second visit, as a clinician's browser makes it: a real (persistent) profile whose first
@@ -320,7 +331,11 @@ function serve(models) {
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url, 'http://x').pathname;
     if (pathname.startsWith('/app/')) {
-      serveApp(pathname.slice('/app/'.length), res);
+      serveApp(WEB_DIST, pathname.slice('/app/'.length), res);
+      return;
+    }
+    if (PREVIOUS_APP && pathname.startsWith('/previous-app/')) {
+      serveApp(PREVIOUS_APP, pathname.slice('/previous-app/'.length), res);
       return;
     }
     const query = new URL(req.url, 'http://x').searchParams;
@@ -539,6 +554,10 @@ function printStartUp(r) {
   const a = r.appColdStart;
   console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${a.runs} cold starts: ${a.medianMs.toFixed(1)} ms (stages, ms from navigation: ${stages(a.stagesMs)})`);
   console.log(`  the runtime's own cold page, each run right after the app's (default model): first possible classification, median ${a.runtimeMedianMs.toFixed(1)} ms; app ready minus that, median of the ${a.runs} pairs: ${a.gapMs.toFixed(1)} ms (app runs ${a.all.map((x) => x.toFixed(0)).join(' ')}; runtime ${a.runtimeAll.map((x) => x.toFixed(0)).join(' ')})`);
+  if (a.previous) {
+    const p = a.previous;
+    console.log(`previous app (${PREVIOUS_APP}), its runs alternating with these: navigation to ready form, median ${p.medianMs.toFixed(1)} ms (stages: ${stages(p.stagesMs)}); the runtime's page after each, median ${p.runtimeMedianMs.toFixed(1)} ms; app ready minus that, median of the ${p.runs} pairs: ${p.gapMs.toFixed(1)} ms (app runs ${p.all.map((x) => x.toFixed(0)).join(' ')})`);
+  }
   if (r.appSecondVisit) {
     const v = r.appSecondVisit;
     console.log(`whole app, second visit (service worker, a real profile): navigation to ready form, median of ${v.runs}: ${v.medianMs.toFixed(1)} ms (stages: ${stages(v.stagesMs)})`);
