@@ -122,7 +122,10 @@ function serveApp(root, relative, res) {
 }
 
 // Marks the moment the app says it is ready (body[data-ready], set once the runtime, the model
-// and the exam form are up) as window.__appReady, in every page of the context.
+// and the exam form are up) as window.__appReady, and the first paint of the exam form (its title,
+// elementtiming="exam-form": Element Timing's renderTime, when the frame that shows it was
+// presented) as window.__formPainted, in every page of the context. The two differ by the form's
+// style, layout and paint, which run after the app's last script of start-up.
 async function watchAppReady(context) {
   await context.addInitScript(() => {
     new MutationObserver((_, observer) => {
@@ -131,16 +134,24 @@ async function watchAppReady(context) {
         observer.disconnect();
       }
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if (entry.identifier === 'exam-form' && window.__formPainted === undefined) window.__formPainted = entry.renderTime || entry.loadTime;
+      }
+    }).observe({ type: 'element', buffered: true });
   });
 }
 
-// One navigation to the app: ms from navigation to ready, and the stages web/src/main.ts marks
-// (fetal:script, :runtime, :model, :rendered).
+// One navigation to the app: ms from navigation to ready and to the form's first paint, and the
+// stages web/src/main.ts marks (fetal:script, :runtime, :model, :rendered).
 async function appVisit(page, origin, app = 'app') {
   await page.goto(`${origin}/${app}/index.html`);
   await page.waitForFunction(() => window.__appReady, null, { timeout: 30000 });
+  // A build without the attribute (an older --previous-app) has no paint figure: NaN.
+  await page.waitForFunction(() => window.__formPainted || !document.querySelector('[elementtiming="exam-form"]'), null, { timeout: 30000 });
   return page.evaluate(() => ({
     ms: window.__appReady,
+    paintedMs: window.__formPainted ?? NaN,
     stages: Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('fetal:'))
       .map((m) => [m.name.slice('fetal:'.length), m.startTime])),
     fromServiceWorker: navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined,
@@ -177,9 +188,11 @@ async function appColdStart(origin) {
   }
   const figures = ({ runs, runtime }) => {
     const ms = runs.map((r) => r.ms);
+    const painted = runs.map((r) => r.paintedMs);
     return {
       runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
       runtimeMedianMs: median(runtime), runtimeAll: runtime, gapMs: median(ms.map((m, i) => m - runtime[i])),
+      paintedMedianMs: median(painted), paintedAll: painted, paintedGapMs: median(painted.map((m, i) => m - runtime[i])),
     };
   };
   return { ...figures(builds[0]), previous: PREVIOUS_APP ? figures(builds[1]) : null };
@@ -223,10 +236,12 @@ async function appSecondVisit(origin) {
       throw new Error('second visit: a page was not controlled by the service worker');
     }
     const ms = runs.map((r) => r.ms);
+    const painted = runs.map((r) => r.paintedMs);
     const floorMs = floor.map((r) => r.ms);
     return {
       runs: runs.length, medianMs: median(ms), all: ms, stagesMs: medianStages(runs.map((r) => r.stages)),
       floorMedianMs: median(floorMs), floorAll: floorMs, gapMs: median(ms.map((m, i) => m - floorMs[i])),
+      paintedMedianMs: median(painted), paintedAll: painted,
     };
   }, 'process');
 }
@@ -547,6 +562,8 @@ if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify(report, n
 // The whole app's start next to the runtime's own first classification, same run.
 function printStartUp(r) {
   const stages = (s) => Object.entries(s).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  const painted = (f, versus) => Number.isNaN(f.paintedMedianMs) ? '  the form\'s first paint: not measured (no elementtiming="exam-form" in this build)'
+    : `  the form's first paint (Element Timing): median ${f.paintedMedianMs.toFixed(1)} ms${versus !== undefined ? `; minus the runtime's page, median of the pairs: ${versus.toFixed(1)} ms` : ''} (runs ${f.paintedAll.map((x) => x.toFixed(0)).join(' ')})`;
   if (!r.appColdStart) {
     console.log('whole app: web/dist not built (scripts/build-web.sh), app start not measured');
     return;
@@ -554,13 +571,16 @@ function printStartUp(r) {
   const a = r.appColdStart;
   console.log(`whole app (web/dist, built-in model, no server): navigation to ready form, median of ${a.runs} cold starts: ${a.medianMs.toFixed(1)} ms (stages, ms from navigation: ${stages(a.stagesMs)})`);
   console.log(`  the runtime's own cold page, each run right after the app's (default model): first possible classification, median ${a.runtimeMedianMs.toFixed(1)} ms; app ready minus that, median of the ${a.runs} pairs: ${a.gapMs.toFixed(1)} ms (app runs ${a.all.map((x) => x.toFixed(0)).join(' ')}; runtime ${a.runtimeAll.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(painted(a, a.paintedGapMs));
   if (a.previous) {
     const p = a.previous;
     console.log(`previous app (${PREVIOUS_APP}), its runs alternating with these: navigation to ready form, median ${p.medianMs.toFixed(1)} ms (stages: ${stages(p.stagesMs)}); the runtime's page after each, median ${p.runtimeMedianMs.toFixed(1)} ms; app ready minus that, median of the ${p.runs} pairs: ${p.gapMs.toFixed(1)} ms (app runs ${p.all.map((x) => x.toFixed(0)).join(' ')})`);
+    console.log(painted(p, p.paintedGapMs));
   }
   if (r.appSecondVisit) {
     const v = r.appSecondVisit;
     console.log(`whole app, second visit (service worker, a real profile): navigation to ready form, median of ${v.runs}: ${v.medianMs.toFixed(1)} ms (stages: ${stages(v.stagesMs)})`);
     console.log(`  the floor, a one-script page served by its own service worker, each run right after the app's: median ${v.floorMedianMs.toFixed(1)} ms; app minus floor, median of the ${v.runs} pairs: ${v.gapMs.toFixed(1)} ms (app runs ${v.all.map((x) => x.toFixed(0)).join(' ')}; floor ${v.floorAll.map((x) => x.toFixed(0)).join(' ')})`);
+    console.log(painted(v));
   }
 }
