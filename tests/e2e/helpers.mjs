@@ -5,7 +5,7 @@
 // Environment: FETAL_BUILD_DIR (default build) holds bin/fetal-server, bin/fetal-model and
 // model/{default.fhm,signing-key.pem,signing-public.pem}; web/dist must have been built against
 // the same public key (scripts/build-web.sh). FETAL_CHROMIUM overrides /usr/bin/chromium.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { closeChromium, closeHttpServer, hasExited, launchChromium, stopProcess } from './shutdown.mjs';
+import { closeChromium, closeHttpServer, hasExited, launchChromium, spawnTied, stopProcess } from './shutdown.mjs';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const buildDir = resolve(repo, process.env.FETAL_BUILD_DIR ?? 'build');
@@ -72,7 +72,7 @@ export class FetalServer {
   }
 
   async start() {
-    this.proc = spawn(serverBin, [
+    this.proc = spawnTied(serverBin, [
       '--listen', `127.0.0.1:${this.port}`,
       '--data-dir', this.dataDir,
       '--web-root', this.root,

@@ -5,6 +5,7 @@
 // never awaited on its own, because when that event has already fired (or the child's handles
 // are gone) nothing is left in the loop and `node --test` cancels the hook with "Promise
 // resolution is still pending but the event loop has already resolved".
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 // True when `promise` settled within `ms`; false when the time ran out first. Never rejects.
@@ -16,6 +17,13 @@ export async function within(promise, ms) {
   } finally {
     clearTimeout(timer);
   }
+}
+
+// spawn(), with the child tied to this process: setpriv (util-linux) sets the child's
+// parent-death signal to SIGTERM before it execs the command, so a test process killed from
+// outside (a runner's timeout, a cancelled CI job) takes the servers it started with it.
+export function spawnTied(cmd, args, options) {
+  return spawn('setpriv', ['--pdeathsig', 'TERM', '--', cmd, ...args], options);
 }
 
 // A child that exited by itself, by a signal or by SIGKILL has exitCode OR signalCode set
