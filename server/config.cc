@@ -67,32 +67,32 @@ const std::vector<Option>& Options() {
        }},
       {"--read-wait-ms", "FETAL_READ_WAIT_MS", "milliseconds, 1 to 600000",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 600000, &c->read_wait_ms);
+         return SetInt(v, 1, 600000, &c->store_limits.read_wait_ms);
        }},
       {"--commit-wait-ms", "FETAL_COMMIT_WAIT_MS", "milliseconds, 1 to 600000",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 600000, &c->commit_wait_ms);
+         return SetInt(v, 1, 600000, &c->store_limits.commit_wait_ms);
        }},
       {"--lock-timeout-ms", "FETAL_LOCK_TIMEOUT_MS", "milliseconds, 1 to 600000",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 600000, &c->lock_timeout_ms);
+         return SetInt(v, 1, 600000, &c->store_limits.lock_timeout_ms);
        }},
       {"--statement-timeout-ms", "FETAL_STATEMENT_TIMEOUT_MS", "milliseconds, 1 to 3600000",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 3600000, &c->statement_timeout_ms);
+         return SetInt(v, 1, 3600000, &c->store_limits.statement_timeout_ms);
        }},
       {"--idle-in-transaction-timeout-ms", "FETAL_IDLE_IN_TRANSACTION_TIMEOUT_MS",
        "milliseconds, 1 to 3600000",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 3600000, &c->idle_in_transaction_timeout_ms);
+         return SetInt(v, 1, 3600000, &c->store_limits.idle_in_transaction_timeout_ms);
        }},
       {"--connect-timeout", "FETAL_CONNECT_TIMEOUT", "seconds, 1 to 600",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 600, &c->connect_timeout_s);
+         return SetInt(v, 1, 600, &c->store_limits.connect_timeout_s);
        }},
       {"--keepalive-idle", "FETAL_KEEPALIVE_IDLE", "seconds, 1 to 7200",
        [](const std::string& v, ServerConfig* c) {
-         return SetInt(v, 1, 7200, &c->keepalive_idle_s);
+         return SetInt(v, 1, 7200, &c->store_limits.keepalive_idle_s);
        }},
       {"--audit-key", "FETAL_AUDIT_KEY",
        "a PEM private key file (ECDSA P-256, mode 0600) that signs audit checkpoints",

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "storage/store_limits.h"
+
 namespace fetal {
 namespace server {
 
@@ -16,15 +18,10 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // --listen / FETAL_LISTEN; port 0 picks a free port
   std::string data_dir = "data";  // --data-dir / FETAL_DATA_DIR; holds fetal.db, admin-token
   std::string database_url;       // --database-url / FETAL_DATABASE_URL; postgresql://...
-  // Every wait on the database is bounded (docs/api.md "Running the server"); the defaults are
-  // storage::StoreLimits'.
-  int read_wait_ms = 5000;                     // --read-wait-ms; a free read connection
-  int commit_wait_ms = 10000;                  // --commit-wait-ms; a write's group commit
-  int lock_timeout_ms = 5000;                  // --lock-timeout-ms; the chain / write lock
-  int statement_timeout_ms = 30000;            // --statement-timeout-ms; PostgreSQL
-  int idle_in_transaction_timeout_ms = 60000;  // --idle-in-transaction-timeout-ms; PostgreSQL
-  int connect_timeout_s = 5;                   // --connect-timeout; PostgreSQL
-  int keepalive_idle_s = 30;                   // --keepalive-idle; PostgreSQL TCP keepalives
+  // Every wait on the database is bounded (docs/api.md "Running the server"): --read-wait-ms,
+  // --commit-wait-ms, --lock-timeout-ms, --statement-timeout-ms,
+  // --idle-in-transaction-timeout-ms, --connect-timeout, --keepalive-idle.
+  storage::StoreLimits store_limits;
   // --audit-key / FETAL_AUDIT_KEY: the PEM private key that signs audit checkpoints; empty =
   // DATA_DIR/audit-key.pem, created (0600) on first start.
   std::string audit_key_path;

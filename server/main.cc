@@ -105,13 +105,7 @@ bool OpenStore(const ServerConfig& config, std::unique_ptr<storage::Store>* stor
   if (!MakeDirs(config.data_dir, error)) return false;
   storage::StoreOptions options;
   options.url = config.database_url.empty() ? SqlitePath(config) : config.database_url;
-  options.limits.read_wait_ms = config.read_wait_ms;
-  options.limits.commit_wait_ms = config.commit_wait_ms;
-  options.limits.lock_timeout_ms = config.lock_timeout_ms;
-  options.limits.statement_timeout_ms = config.statement_timeout_ms;
-  options.limits.idle_in_transaction_timeout_ms = config.idle_in_transaction_timeout_ms;
-  options.limits.connect_timeout_s = config.connect_timeout_s;
-  options.limits.keepalive_idle_s = config.keepalive_idle_s;
+  options.limits = config.store_limits;
   storage::StoreStatus s = storage::Store::Open(options, store);
   if (!s.ok()) {
     *error = "cannot open storage (" +
@@ -455,7 +449,7 @@ int BackupCommand(std::vector<std::string> args) {
         "plus WAL archiving (docs/storage.md, \"Backups\")");
   }
   storage::BackupOptions options;
-  options.lock_timeout_ms = config.lock_timeout_ms;
+  options.lock_timeout_ms = config.store_limits.lock_timeout_ms;
   char* end = nullptr;
   if (has_pages) {
     long v = std::strtol(pages_text.c_str(), &end, 10);

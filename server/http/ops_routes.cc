@@ -29,7 +29,8 @@ void Health(const Services& svc, const httplib::Request&, httplib::Response& res
   // Reads answering is not enough: a stalled session holding the chain lock stops every write.
   storage::WriteHealth writes;
   if (ping.ok()) {
-    writes = svc.store->CheckWrites(std::min(kHealthCommitWaitMs, svc.config->commit_wait_ms));
+    writes = svc.store->CheckWrites(
+        std::min(kHealthCommitWaitMs, svc.config->store_limits.commit_wait_ms));
     storage["writable"] = writes.ok;
     if (!writes.ok) storage["write_error"] = writes.problem;
   }

@@ -40,6 +40,36 @@ using nlohmann::json;
 using text::FormatTime;
 using text::ParseTime;
 
+// The database waits go to the store as they were given, and their defaults are the store's.
+TEST(ConfigTest, DatabaseWaitFlagsSetTheStoreLimits) {
+  ServerConfig config;
+  std::vector<std::string> rest;
+  std::string error;
+  ASSERT_TRUE(ParseConfig({}, &config, &rest, &error)) << error;
+  const storage::StoreLimits defaults;
+  EXPECT_EQ(config.store_limits.read_wait_ms, defaults.read_wait_ms);
+  EXPECT_EQ(config.store_limits.commit_wait_ms, defaults.commit_wait_ms);
+  EXPECT_EQ(config.store_limits.keepalive_idle_s, defaults.keepalive_idle_s);
+
+  setenv("FETAL_CONNECT_TIMEOUT", "7", 1);
+  ASSERT_TRUE(ParseConfig({"--read-wait-ms", "11", "--commit-wait-ms", "12", "--lock-timeout-ms",
+                           "13", "--statement-timeout-ms", "14", "--idle-in-transaction-timeout-ms",
+                           "15", "--keepalive-idle", "16"},
+                          &config, &rest, &error))
+      << error;
+  unsetenv("FETAL_CONNECT_TIMEOUT");
+  EXPECT_EQ(config.store_limits.read_wait_ms, 11);
+  EXPECT_EQ(config.store_limits.commit_wait_ms, 12);
+  EXPECT_EQ(config.store_limits.lock_timeout_ms, 13);
+  EXPECT_EQ(config.store_limits.statement_timeout_ms, 14);
+  EXPECT_EQ(config.store_limits.idle_in_transaction_timeout_ms, 15);
+  EXPECT_EQ(config.store_limits.connect_timeout_s, 7);
+  EXPECT_EQ(config.store_limits.keepalive_idle_s, 16);
+
+  EXPECT_FALSE(ParseConfig({"--commit-wait-ms", "0"}, &config, &rest, &error));
+  EXPECT_NE(error.find("--commit-wait-ms"), std::string::npos) << error;
+}
+
 TEST(ConfigTest, FlagsOverrideEnvironmentAndBadValuesNameTheFlag) {
   setenv("FETAL_LISTEN", "0.0.0.0:9000", 1);
   setenv("FETAL_THREADS", "12", 1);
