@@ -77,7 +77,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export async function runLoad({ base, token, prefix, workers = 8, durationMs = 10000, retryForMs = 30000,
                                  modelVersion = 1, onTick, shouldStop, directFirst = [] }) {
   const rows = loadExams();
-  const outcomes = new Map();  // id -> { body, acked, serverId, replayed, attempts, statuses }
+  // id -> { body, acked, serverId, replayed, attempts, statuses, refusal: the last 5xx or network error }
+  const outcomes = new Map();
   const counts = { submitted: 0, acknowledged: 0, created: 0, replayed_on_retry: 0, retries: 0,
                    status: {}, unexpected: [], bad_error_bodies: [] };
   const upstreams = {};
@@ -117,6 +118,7 @@ export async function runLoad({ base, token, prefix, workers = 8, durationMs = 1
           break;
         }
         if (r.status >= 500 || r.status === 0) {
+          o.refusal = { status: r.status, code: r.json?.error?.code, message: r.json?.error?.message?.slice(0, 160) ?? r.error };
           // A 5xx must still be the API's JSON error shape (nginx's 502/504 pages excepted).
           if (r.status === 503 && !(r.json?.error?.code && r.json?.error?.message)) {
             counts.bad_error_bodies.push({ id, status: r.status, text: r.text?.slice(0, 200) });
