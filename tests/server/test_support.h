@@ -35,7 +35,7 @@ void WriteFile(const std::string& path, const std::string& bytes);
 std::string ReadFileOrEmpty(const std::string& path);
 
 // `body` decoded from its Content-Encoding ("br", "gzip", or "" for none); "<not decodable>" when
-// it is not valid data of that coding.
+// it is not valid data of that coding or decodes to more than 64 MiB.
 std::string Decoded(const std::string& body, const std::string& coding);
 
 // The first sanitizer report (ThreadSanitizer, AddressSanitizer, LeakSanitizer, UBSan runtime
