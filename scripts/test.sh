@@ -136,10 +136,14 @@ check format 300 scripts/format.sh --check
 step "native build";     build native-build 3600 scripts/build.sh
 # Two clang trees: the fuzzing tree (ASan + UBSan + libFuzzer's coverage) builds the harnesses and
 # the model core's test programs, which run there under ASan + UBSan; the TSan tree builds the
-# server and the suites of TSAN_SUITES (below).
-TSAN_SUITES="storage_conformance_test server_unit_test monitoring_statistics_test outcome_monitoring_test \
-http_api_test crash_test bounded_waits_test audit_anchor_test backup_test model_trust_test hostile_client_test \
-schema_migration_test shadow_evaluation_test release_rollout_test model_registry_test"
+# server, fetal-audit and the suites that run the server's threaded parts in their own process
+# (TSAN_SUITES). The suites that drive a fetal-server process (TSAN_SERVER_SUITES) run from the
+# native build against the TSan tree's server (FETAL_SERVER_BIN): the threads under test are the
+# server's, and the test program itself need not be instrumented, or compiled a second time.
+TSAN_SUITES="storage_conformance_test server_unit_test monitoring_statistics_test bounded_waits_test \
+schema_migration_test model_registry_test"
+TSAN_SERVER_SUITES="outcome_monitoring_test http_api_test crash_test audit_anchor_test backup_test \
+model_trust_test hostile_client_test shadow_evaluation_test release_rollout_test"
 step "default model, sanitizer and fuzzing builds: started in the background"
 (
   queued default-model 1800 env FETAL_CV_REPEATS=1 scripts/default-model.sh
@@ -163,16 +167,18 @@ step "end-to-end tests (chromium)"
 suite node-e2e node 1200 node --test --test-concurrency=1 tests/e2e/
 step "fault tests";      suite fault fault 1500 tests/fault/run.sh
 join tsan-build "thread sanitizer build (TSan, clang) of the server and its tests"
-# The server's threads (HTTP workers, the group committer, the reader pool, caches) under
-# ThreadSanitizer: the storage suite and the HTTP suites, each on SQLite and on a throwaway
-# PostgreSQL. A race ends the process that has it, which fails its suite (tests/server/CMakeLists.txt).
-# shadow_evaluation_test and release_rollout_test drive the shadow worker and the rollout monitor,
-# threads of their own; they train small models in process with libxgboost, whose OpenMP threads
-# ThreadSanitizer cannot see into, so the step runs with OMP_NUM_THREADS=1 (no OpenMP thread).
+# The server's threads (HTTP workers, the group committer, the reader pool, caches, the shadow
+# worker, the rollout monitor) under ThreadSanitizer, each suite on SQLite and on a throwaway
+# PostgreSQL. A race ends the process that has it (halt_on_error): a suite's own process fails
+# it, and a server that dies fails the suite that started it (tests/server/CMakeLists.txt).
 # Left out: drift_simulator_test, post_market_report_test and rollout_cohorts_test replay
 # thousands of exams through the drift simulator; the server paths they drive (batches, outcomes,
-# the aggregates, GET /monitoring, the cohorts) are outcome_monitoring_test's and the two above.
-suite ctest-tsan ctest 1200 bash -c "cd build-tsan && OMP_NUM_THREADS=1 ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
+# the aggregates, GET /monitoring, the cohorts) are outcome_monitoring_test's,
+# shadow_evaluation_test's and release_rollout_test's.
+suite ctest-tsan ctest 1200 bash -c "cd build-tsan && ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SUITES// /|})\$'"
+suite ctest-tsan-server ctest 1200 env FETAL_SERVER_BIN="$PWD/build-tsan/bin/fetal-server" \
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/server/tsan.supp" \
+  bash -c "cd build && ctest --output-on-failure -j2 --timeout 1200 -R '^(${TSAN_SERVER_SUITES// /|})\$'"
 join asan-build "the model core's test programs in the fuzzing tree (clang: ASan + UBSan + coverage)"
 # The model core's tests under ASan + UBSan, in the fuzzing tree (label `model`), while the
 # harnesses build there in the background.

@@ -74,7 +74,8 @@ class ServerFixture : public ::testing::TestWithParam<std::string> {
 
   void TearDown() override {
     server_.Kill();
-    // In a sanitizer build (FETAL_SANITIZE, FETAL_TSAN) the server reports to its log.
+    // A sanitizer build of the server (this tree's, or the one FETAL_SERVER_BIN names) reports
+    // to its log.
     std::string report = SanitizerReport(ReadFileOrEmpty(dir_ + "/server.log"));
     EXPECT_TRUE(report.empty()) << "fetal-server had a sanitizer report:\n" << report;
     if (!HasFailure()) RemoveTree(dir_);

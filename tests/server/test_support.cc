@@ -193,7 +193,10 @@ std::string RunCommand(const std::string& command, int* status) {
   return out;
 }
 
-std::string ServerProcess::Binary() { return FETAL_SERVER_BIN; }
+std::string ServerProcess::Binary() {
+  const char* given = std::getenv("FETAL_SERVER_BIN");
+  return given && *given ? given : FETAL_SERVER_BIN;
+}
 
 bool ServerProcess::Start(const std::vector<std::string>& args, const std::string& log_path,
                           std::string* error) {

@@ -51,7 +51,10 @@ std::string RunCommand(const std::string& command, int* status);
 // A fetal-server process. Its stdout+stderr go to <dir>/server.log.
 class ServerProcess {
  public:
-  // Path of bin/fetal-server (from the FETAL_SERVER_BIN compile definition).
+  // Path of bin/fetal-server: the FETAL_SERVER_BIN environment variable when it is set and not
+  // empty (the test command points these suites at the ThreadSanitizer build's server that
+  // way), else the FETAL_SERVER_BIN compile definition (this build's server). Tools that go with
+  // the server (fetal-audit) are looked up beside it.
   static std::string Binary();
   // Starts the server with `args` (plus --listen 127.0.0.1:0) and waits until it prints the
   // port it bound. False (with the log in *error) if it exits or stays silent for 30 s.
