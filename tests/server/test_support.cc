@@ -193,6 +193,15 @@ std::string RunCommand(const std::string& command, int* status) {
   return out;
 }
 
+bool ServerIsSanitizerBuild() {
+  static const bool sanitized = [] {
+    const std::string image = ReadFileOrEmpty(ServerProcess::Binary());
+    return image.find("__tsan_init") != std::string::npos ||
+           image.find("__asan_init") != std::string::npos;
+  }();
+  return sanitized;
+}
+
 std::string ServerProcess::Binary() {
   const char* given = std::getenv("FETAL_SERVER_BIN");
   return given && *given ? given : FETAL_SERVER_BIN;

@@ -45,6 +45,11 @@ std::string SanitizerReport(const std::string& output);
 // The process's peak resident memory so far (VmHWM in /proc/<pid>/status), in KiB; -1 if unknown.
 int64_t PeakRssKb(pid_t pid);
 
+// True when the server binary (ServerProcess::Binary()) carries ThreadSanitizer's or
+// AddressSanitizer's runtime, whose allocator and shadow memory multiply what the process holds.
+// Read once, from the names the binary's symbol tables hold.
+bool ServerIsSanitizerBuild();
+
 // Runs a command through /bin/sh, returns its stdout; *status gets the exit status.
 std::string RunCommand(const std::string& command, int* status);
 
